@@ -1,0 +1,31 @@
+"""numnet: neural networks from first principles on NumPy, with the Keras API.
+
+`import numnet as keras` runs Keras code for multilayer perceptrons: the same
+names, defaults and numbers, on our own reverse-mode autodiff.
+"""
+
+__version__ = "0.1.0"
+
+from numnet import activations, backend, callbacks, initializers, layers, losses, metrics
+from numnet import models, optimizers, regularizers, utils
+from numnet.autodiff import GradientTape, Tensor, Variable
+from numnet.autodiff import ops
+from numnet.layers import Input
+from numnet.models import Model, Sequential
+
+config = backend
+
+
+def __getattr__(name):
+    # The edge packages import lazily so that `import numnet` stays fast.
+    if name in ("saving", "datasets", "sklearn", "playground"):
+        import importlib
+        return importlib.import_module(f"numnet.{name}")
+    raise AttributeError(f"module 'numnet' has no attribute '{name}'")
+
+
+__all__ = [
+    "GradientTape", "Input", "Model", "Sequential", "Tensor", "Variable", "activations",
+    "backend", "callbacks", "config", "initializers", "layers", "losses", "metrics", "models",
+    "ops", "optimizers", "regularizers", "utils",
+]

@@ -1,0 +1,69 @@
+"""numnet's differentiable ops (the `numnet.ops` namespace, like `keras.ops`).
+
+Each op computes its forward value with the array module and, when a tape is
+recording, attaches its backward rule right beside it.
+"""
+
+from numnet.autodiff.ops._core import convert_to_tensor, unbroadcast
+from numnet.autodiff.ops.arithmetic import add, divide, matmul, multiply, negative, power, subtract
+from numnet.autodiff.ops.math import (
+    abs, cast, clip, cos, exp, log, log1p, maximum, minimum, sign, sin, sqrt, square,
+    stop_gradient, where,
+)
+from numnet.autodiff.ops.nn import (
+    binary_crossentropy, categorical_crossentropy, dense, elu, exponential, gelu,
+    hard_sigmoid, heaviside, leaky_relu, linear, log_softmax, mish, relu, relu6, selu,
+    sigmoid, sign_step, silu, softmax, softplus, softsign, sparse_categorical_crossentropy,
+    swish, tanh, mean_squared_error, weighted_sum,
+)
+from numnet.autodiff.ops.reductions import max, mean, min, sum
+from numnet.autodiff.ops.shape import (
+    concatenate, expand_dims, getitem, reshape, squeeze, stack, take, transpose,
+)
+
+dot = matmul
+true_divide = divide
+pow = power
+absolute = abs
+amax = max
+amin = min
+
+
+def convert_to_numpy(x):
+    """Returns the value of a tensor (or array-like) as a NumPy array."""
+    import numpy as np
+    return np.asarray(getattr(x, "data", x))
+
+
+def shape(x):
+    """The static shape of `x` as a tuple."""
+    return tuple(getattr(x, "shape", ()))
+
+
+def ones_like(x, dtype=None):
+    import numpy as np
+    return convert_to_tensor(np.ones_like(convert_to_numpy(x), dtype=dtype))
+
+
+def zeros_like(x, dtype=None):
+    import numpy as np
+    return convert_to_tensor(np.zeros_like(convert_to_numpy(x), dtype=dtype))
+
+
+def argmax(x, axis=-1):
+    """Index of the largest entry (not differentiable)."""
+    import numpy as np
+    return convert_to_tensor(np.argmax(convert_to_numpy(x), axis=axis))
+
+
+def argmin(x, axis=-1):
+    import numpy as np
+    return convert_to_tensor(np.argmin(convert_to_numpy(x), axis=axis))
+
+
+def one_hot(x, num_classes, dtype=None):
+    """One-hot encodes integer labels along a new last axis."""
+    import numpy as np
+    from numnet.backend import floatx
+    labels = convert_to_numpy(x).astype(np.intp)
+    return convert_to_tensor(np.eye(num_classes, dtype=dtype or floatx())[labels])

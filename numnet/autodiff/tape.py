@@ -1,0 +1,213 @@
+"""Reverse-mode differentiation with a tape.
+
+While a :class:`GradientTape` is open, every op whose inputs the tape tracks
+appends one node (output, parents, backward rule) to the tape. The tape is
+therefore already in topological order: `gradient()` walks it backwards once,
+calling each node's backward rule, which lives next to its forward in `ops/`.
+Nothing is recorded when no tape is open, so inference pays nothing.
+"""
+
+from numnet.backend import xp
+
+_ACTIVE_TAPES = []
+
+
+class _Node:
+    __slots__ = ("output", "parents", "backward", "needs")
+
+    def __init__(self, output, parents, backward, needs):
+        self.output = output
+        self.parents = parents
+        self.backward = backward
+        self.needs = needs
+
+
+def is_recording():
+    """True while at least one tape is open and recording."""
+    return bool(_ACTIVE_TAPES)
+
+
+def record(output, parents, backward):
+    """Records `output = op(*parents)` on every open tape that tracks a parent.
+
+    `backward(grad, needs)` returns one gradient per parent (or `None` for a
+    parent whose entry in `needs` is False).
+    """
+    for tape in _ACTIVE_TAPES:
+        tracked = tape._tracked
+        needs = tuple(id(p) in tracked or tape._auto_watch(p) for p in parents)
+        if any(needs):
+            tracked.add(id(output))
+            tape._nodes.append(_Node(output, parents, backward, needs))
+    return output
+
+
+class GradientTape:
+    """Records operations for automatic differentiation, like `tf.GradientTape`.
+
+    Trainable variables read inside the `with` block are watched automatically;
+    other tensors need `tape.watch(tensor)`.
+
+    Example:
+
+    ```python
+    w = numnet.Variable([[1.0], [2.0]])
+    with numnet.GradientTape() as tape:
+        loss = numnet.ops.sum(numnet.ops.square(x @ w))
+    dw = tape.gradient(loss, w)
+    ```
+
+    Args:
+        persistent: allow several `gradient()` calls on the same tape.
+        watch_accessed_variables: watch trainable variables automatically.
+    """
+
+    def __init__(self, persistent=False, watch_accessed_variables=True):
+        self.persistent = persistent
+        self.watch_accessed_variables = watch_accessed_variables
+        self._nodes = []
+        self._tracked = set()
+        self._watched = []
+        self._used = False
+        self._recording = False
+
+    def __enter__(self):
+        _ACTIVE_TAPES.append(self)
+        self._recording = True
+        return self
+
+    def __exit__(self, *exc):
+        self._stop()
+        return False
+
+    def _stop(self):
+        if self._recording:
+            _ACTIVE_TAPES.remove(self)
+            self._recording = False
+
+    def _auto_watch(self, tensor):
+        if self.watch_accessed_variables and getattr(tensor, "trainable", False):
+            self._tracked.add(id(tensor))
+            self._watched.append(tensor)
+            return True
+        return False
+
+    def watch(self, tensor):
+        """Tracks `tensor` (or each tensor in a list) so gradients flow to it."""
+        from numnet.autodiff.tensor import Tensor
+
+        items = tensor if isinstance(tensor, (list, tuple)) else [tensor]
+        for item in items:
+            if not isinstance(item, Tensor):
+                raise TypeError(
+                    "GradientTape.watch() expects numnet tensors or variables; "
+                    f"received {type(item).__name__}. Convert arrays with "
+                    "numnet.ops.convert_to_tensor() first."
+                )
+            self._tracked.add(id(item))
+            self._watched.append(item)
+
+    def stop_recording(self):
+        """Context manager that pauses recording inside the `with` block."""
+        return _Paused(self)
+
+    def reset(self):
+        """Forgets everything recorded so far."""
+        self._nodes.clear()
+        self._tracked.clear()
+        self._watched.clear()
+
+    def watched_variables(self):
+        """Returns the variables this tape watched."""
+        return [t for t in self._watched if getattr(t, "trainable", None) is not None]
+
+    def gradient(self, target, sources, output_gradients=None, unconnected_gradients="none"):
+        """Returns d(target)/d(source) for each source, in the structure of `sources`.
+
+        Sources the target does not depend on get `None` (or zeros with
+        `unconnected_gradients="zero"`), as TensorFlow does.
+        """
+        from numnet.autodiff.tensor import Tensor
+
+        if self._used and not self.persistent:
+            raise RuntimeError(
+                "A non-persistent GradientTape can only compute one gradient. "
+                "Use GradientTape(persistent=True) to call gradient() several times."
+            )
+        self._used = True
+        if not self.persistent:
+            self._stop()
+        targets = target if isinstance(target, (list, tuple)) else [target]
+        if output_gradients is not None and not isinstance(output_gradients, (list, tuple)):
+            output_gradients = [output_gradients]
+        grads = {}
+        for i, t in enumerate(targets):
+            if output_gradients is not None:
+                seed = xp.asarray(getattr(output_gradients[i], "data", output_gradients[i]),
+                                  dtype=t.data.dtype)
+            else:
+                seed = xp.ones_like(t.data)
+            _accumulate(grads, id(t), seed)
+        keep = {id(s) for s in _flatten(sources)}
+        for node in reversed(self._nodes):
+            key = id(node.output)
+            g = grads.get(key) if key in keep else grads.pop(key, None)
+            if g is None:
+                continue
+            parent_grads = node.backward(g, node.needs)
+            for parent, pg, need in zip(node.parents, parent_grads, node.needs):
+                if need and pg is not None:
+                    _accumulate(grads, id(parent), pg)
+        if not self.persistent:
+            self.reset()
+
+        def result(source):
+            g = grads.get(id(source))
+            if g is None:
+                if unconnected_gradients == "zero":
+                    return Tensor(xp.zeros_like(source.data))
+                return None
+            if g.shape != source.data.shape:
+                raise AssertionError(
+                    f"Gradient shape {g.shape} does not match its source's shape "
+                    f"{source.data.shape}: a backward rule is wrong."
+                )
+            return Tensor(g)
+
+        return _map_structure(result, sources)
+
+
+class _Paused:
+    def __init__(self, tape):
+        self.tape = tape
+
+    def __enter__(self):
+        if self.tape._recording:
+            _ACTIVE_TAPES.remove(self.tape)
+        return self
+
+    def __exit__(self, *exc):
+        if self.tape._recording:
+            _ACTIVE_TAPES.append(self.tape)
+        return False
+
+
+def _accumulate(grads, key, value):
+    previous = grads.get(key)
+    grads[key] = value if previous is None else previous + value
+
+
+def _flatten(structure):
+    if isinstance(structure, dict):
+        return [x for v in structure.values() for x in _flatten(v)]
+    if isinstance(structure, (list, tuple)):
+        return [x for v in structure for x in _flatten(v)]
+    return [structure]
+
+
+def _map_structure(fn, structure):
+    if isinstance(structure, dict):
+        return {k: _map_structure(fn, v) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_map_structure(fn, v) for v in structure)
+    return fn(structure)

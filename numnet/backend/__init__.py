@@ -1,0 +1,26 @@
+"""The backend: the array module handle, floatx, the random generator and global state.
+
+Everything above this package reaches NumPy through :data:`xp` so that a CuPy
+backend can later replace it in one place.
+"""
+
+from numnet.backend.array_module import xp, to_numpy
+from numnet.backend.config import epsilon, floatx, set_epsilon, set_floatx, standardize_dtype
+from numnet.backend.global_state import clear_session, unique_name, to_snake_case
+from numnet.backend.random import global_generator, make_generator, set_seed
+
+__all__ = [
+    "xp",
+    "to_numpy",
+    "epsilon",
+    "floatx",
+    "set_epsilon",
+    "set_floatx",
+    "standardize_dtype",
+    "clear_session",
+    "unique_name",
+    "to_snake_case",
+    "global_generator",
+    "make_generator",
+    "set_seed",
+]

@@ -1,0 +1,124 @@
+"""`Progbar`: the Keras-style progress bar, safe in logs and pipes.
+
+On a terminal it redraws one line with carriage returns; when the output is a
+file or a pipe it writes whole lines only (no `\\r`, no escape codes), so logs
+stay readable.
+"""
+
+import math
+import sys
+import time
+
+
+def _format_value(value):
+    value = float(value)
+    return f"{value:.4e}" if abs(value) <= 1e-3 and value != 0 else f"{value:.4f}"
+
+
+def _format_duration(seconds):
+    if seconds >= 3600:
+        return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
+    if seconds >= 60:
+        return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+    return f"{int(seconds)}s"
+
+
+def _format_step_time(per_step, unit_name):
+    if per_step >= 1:
+        return f"{per_step:.0f}s/{unit_name}"
+    if per_step >= 1e-3:
+        return f"{per_step * 1e3:.0f}ms/{unit_name}"
+    return f"{per_step * 1e6:.0f}us/{unit_name}"
+
+
+class Progbar:
+    """Displays `current/target ━━━━ ETA - metric: value` lines.
+
+    Args:
+        target: the total number of steps (None if unknown).
+        width: the bar width in characters.
+        verbose: 1 for the live bar, 2 for one line at the end, 0 for silence.
+        interval: minimum seconds between redraws.
+        unit_name: the step unit shown in the timing ("step").
+        stream: where to write (stdout by default).
+    """
+
+    def __init__(self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None,
+                 unit_name="step", stream=None):
+        self.target = target
+        self.width = width
+        self.verbose = verbose
+        self.interval = interval
+        self.unit_name = unit_name
+        self.stream = stream or sys.stdout
+        isatty = getattr(self.stream, "isatty", None)
+        self.dynamic = bool(isatty and isatty())
+        self.start = time.perf_counter()
+        self._last_update = 0.0
+        self._first_step_time = None
+        self._values = {}
+        self._line_width = 0
+
+    def update(self, current, values=None, finalize=None):
+        """Sets the progress to `current` and the shown values (already averaged)."""
+        if values:
+            self._values = dict(values) if not isinstance(values, dict) else values
+        if finalize is None:
+            finalize = self.target is not None and current >= self.target
+        now = time.perf_counter()
+        if current == 1 and self._first_step_time is None:
+            self._first_step_time = now - self.start
+        if self.verbose == 1:
+            if not finalize and (now - self._last_update < self.interval or not self.dynamic):
+                return
+            self._last_update = now
+            line = self._line(current, now, finalize)
+            if self.dynamic:
+                padding = max(self._line_width - len(line), 0)
+                self._line_width = len(line)
+                self.stream.write("\r" + line + " " * padding + ("\n" if finalize else ""))
+            elif finalize:
+                self.stream.write(line + "\n")
+            self.stream.flush()
+        elif self.verbose == 2 and finalize:
+            elapsed = now - self.start
+            digits = len(str(self.target)) if self.target else 1
+            parts = [f"{current:>{digits}}/{self.target}" if self.target else f"{current}",
+                     _format_duration(elapsed) if elapsed >= 1 else f"{elapsed:.0f}s",
+                     self._step_time(current, now)]
+            parts += [f"{k}: {_format_value(v)}" for k, v in self._values.items()]
+            self.stream.write(" - ".join(parts) + "\n")
+            self.stream.flush()
+
+    def add(self, n, values=None):
+        self.update(self._current + n if hasattr(self, "_current") else n, values)
+
+    def _step_time(self, current, now):
+        elapsed = now - self.start
+        if current > 1 and self._first_step_time is not None:
+            per_step = (elapsed - self._first_step_time) / (current - 1)
+        else:
+            per_step = elapsed / max(current, 1)
+        return _format_step_time(per_step, self.unit_name)
+
+    def _line(self, current, now, finalize):
+        elapsed = now - self.start
+        if self.target is not None:
+            digits = int(math.log10(self.target)) + 1 if self.target > 0 else 1
+            done = int(self.width * current / self.target) if self.target else self.width
+            bar = "━" * done + "━" * (self.width - done)
+            if self.dynamic:
+                bar = "\x1b[32m" + "━" * done + "\x1b[0m" + "\x1b[37m" + "━" * (self.width - done) + "\x1b[0m"
+            head = f"{current:>{digits}}/{self.target} {bar}"
+        else:
+            head = f"{current:7d}/Unknown"
+        if finalize:
+            timing = f"{elapsed:.0f}s"
+        else:
+            per_step = elapsed / max(current, 1)
+            remaining = per_step * (self.target - current) if self.target else 0
+            timing = _format_duration(remaining)
+        line = f"{head} {timing} {self._step_time(current, now)}"
+        for key, value in self._values.items():
+            line += f" - {key}: {_format_value(value)}"
+        return line

@@ -1,0 +1,403 @@
+"""`Layer`: the unit of state and computation every model is made of.
+
+Lifecycle, as in Keras: `__init__` stores the configuration, `build(input_shape)`
+creates the weights once the input shape is known (on the first call), and
+`call(inputs)` computes the outputs with differentiable ops. Called on
+symbolic `KerasTensor`s, a layer records a graph node instead of computing.
+"""
+
+import inspect
+
+import numpy as np
+
+from numnet import initializers, regularizers
+from numnet.autodiff.tensor import Tensor, Variable
+from numnet.backend import floatx, standardize_dtype, to_snake_case, unique_name
+from numnet.layers.symbolic import (
+    KerasTensor, Node, dummy_value, flatten, is_symbolic, map_structure, pack_like,
+)
+from numnet.serialization import register_builtin
+
+_BASE_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "weights",
+                "activity_regularizer", "autocast"}
+
+
+@register_builtin("keras.layers")
+class Layer:
+    """Base class of all layers.
+
+    Args:
+        trainable: whether the layer's weights are updated by training.
+        name: a name unique in the session (class name in snake case plus a
+            counter by default: `dense`, `dense_1`, ...).
+        dtype: the dtype of the weights and computations (floatx by default).
+        input_shape: the shape of one input sample; lets a first layer of a
+            `Sequential` model be built at once (as the textbook writes it).
+    """
+
+    def __init__(self, *, trainable=True, name=None, dtype=None, activity_regularizer=None,
+                 **kwargs):
+        unknown = set(kwargs) - _BASE_KWARGS
+        if unknown:
+            raise ValueError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}: "
+                f"{ {k: kwargs[k] for k in sorted(unknown)} }"
+            )
+        object.__setattr__(self, "_layers", [])
+        self._trainable_variables = []
+        self._non_trainable_variables = []
+        self._inbound_nodes = []
+        self._losses = []
+        self.built = False
+        self._trainable = trainable
+        if name is not None and (not isinstance(name, str) or "/" in name):
+            raise ValueError(
+                f"Layer names must be strings without '/'. Received: name={name!r}"
+            )
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self.dtype = standardize_dtype(dtype.get("config", {}).get("name")
+                                       if isinstance(dtype, dict) else dtype)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self._build_shapes = None
+        self._output_shape = None
+        input_shape = kwargs.get("input_shape")
+        if kwargs.get("input_dim") is not None and input_shape is None:
+            input_shape = (kwargs["input_dim"],)
+        batch_input_shape = kwargs.get("batch_input_shape")
+        if input_shape is not None:
+            batch_input_shape = (kwargs.get("batch_size"),) + tuple(input_shape)
+        self._batch_input_shape = (None if batch_input_shape is None
+                                   else tuple(batch_input_shape))
+        self._initial_weights = kwargs.get("weights")
+        signature = inspect.signature(self.call).parameters
+        self._call_has_training = "training" in signature or any(
+            p.kind is p.VAR_KEYWORD for p in signature.values())
+
+    # ----------------------------------------------------------- tracking
+    def __setattr__(self, name, value):
+        if isinstance(value, Variable) and not name.startswith("_"):
+            if all(value is not v for v in self._trainable_variables + self._non_trainable_variables):
+                (self._trainable_variables if value.trainable
+                 else self._non_trainable_variables).append(value)
+        object.__setattr__(self, name, value)
+
+    def _sublayers(self):
+        """Direct sublayers, in the order they were assigned (also inside lists/dicts)."""
+        found, seen = [], set()
+
+        def visit(value, depth=0):
+            if isinstance(value, Layer):
+                if id(value) not in seen and value is not self:
+                    seen.add(id(value))
+                    found.append(value)
+            elif depth < 2 and isinstance(value, (list, tuple)):
+                for item in value:
+                    visit(item, depth + 1)
+            elif depth < 2 and isinstance(value, dict):
+                for item in value.values():
+                    visit(item, depth + 1)
+        for key, value in self.__dict__.items():
+            if key in ("_inbound_nodes", "_output_layers", "_input_layers_cache"):
+                continue
+            visit(value)
+        return found
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    @property
+    def weights(self):
+        """All weights: own trainable, own non-trainable, then each sublayer's."""
+        result, seen = [], set()
+        for v in self._trainable_variables + self._non_trainable_variables:
+            if id(v) not in seen:
+                seen.add(id(v))
+                result.append(v)
+        for layer in self._sublayers():
+            for v in layer.weights:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    result.append(v)
+        return result
+
+    variables = weights
+
+    @property
+    def trainable_weights(self):
+        """Weights an optimizer updates (none if the layer is frozen)."""
+        if not self.trainable:
+            return []
+        result, seen = [], set()
+        for v in self._trainable_variables:
+            if v.trainable and id(v) not in seen:
+                seen.add(id(v))
+                result.append(v)
+        for layer in self._sublayers():
+            for v in layer.trainable_weights:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    result.append(v)
+        return result
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self):
+        """Weights training leaves alone (all of them if the layer is frozen)."""
+        trainable = {id(v) for v in self.trainable_weights}
+        return [v for v in self.weights if id(v) not in trainable]
+
+    non_trainable_variables = non_trainable_weights
+
+    @property
+    def losses(self):
+        """Regularization penalties of this layer and its sublayers, as scalar tensors."""
+        penalties = list(self._losses)
+        for v in self._trainable_variables + self._non_trainable_variables:
+            if v.regularizer is not None:
+                penalties.append(v.regularizer(v))
+        for layer in self._sublayers():
+            penalties.extend(layer.losses)
+        return penalties
+
+    def add_loss(self, loss):
+        """Adds a scalar loss tensor (cleared at every call of the outermost layer)."""
+        self._losses.append(loss)
+
+    # ------------------------------------------------------------ weights
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
+                   regularizer=None, constraint=None, name=None, aggregation="none",
+                   autocast=True):
+        """Creates a weight of this layer.
+
+        Args:
+            shape: the weight's shape (scalar by default).
+            initializer: name, object or callable (`"glorot_uniform"` for
+                floats, `"zeros"` otherwise, by default).
+            dtype: defaults to the layer's dtype.
+            trainable: whether optimizers update it.
+            regularizer: a penalty added to `layer.losses`.
+            name: the weight's name (`kernel`, `bias`, ...).
+        """
+        shape = () if shape is None else tuple(int(d) for d in shape)
+        if any(d < 0 for d in shape):
+            raise ValueError(f"Layer '{self.name}': invalid weight shape {shape} for '{name}'.")
+        dtype = standardize_dtype(dtype or self.dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if np.issubdtype(np.dtype(dtype), np.floating) else "zeros"
+        init = initializers.get(initializer)
+        variable = Variable(init, shape=shape, dtype=dtype, trainable=trainable,
+                            name=name or "variable")
+        variable.path = f"{self.name}/{variable.name}"
+        variable._layer = self
+        variable.regularizer = regularizers.get(regularizer)
+        if constraint is not None:
+            raise NotImplementedError(
+                f"Layer '{self.name}': weight constraints are not supported yet "
+                f"(received constraint={constraint!r})."
+            )
+        (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
+        return variable
+
+    def get_weights(self):
+        """The weights' values as a list of NumPy arrays (copies)."""
+        return [np.array(v.data) for v in self.weights]
+
+    def set_weights(self, weights):
+        """Sets the weights from a list of arrays, in `layer.weights` order."""
+        params = self.weights
+        if len(params) != len(weights):
+            raise ValueError(
+                f"Layer '{self.name}' expected {len(params)} weight arrays "
+                f"({[v.name for v in params]}), but received {len(weights)}."
+            )
+        for variable, value in zip(params, weights):
+            value = np.asarray(value)
+            if value.shape != variable.data.shape:
+                raise ValueError(
+                    f"Layer '{self.name}' weight '{variable.name}' has shape "
+                    f"{variable.data.shape}, but the provided array has shape {value.shape}."
+                )
+        for variable, value in zip(params, weights):
+            variable.data[...] = np.asarray(value)
+
+    def count_params(self):
+        """The number of scalars in all weights."""
+        if not self.built and not self.weights:
+            raise ValueError(
+                f"You tried to call `count_params` on layer '{self.name}', but the layer "
+                "isn't built. You can build it manually via: "
+                f"`{self.name}.build(batch_input_shape)`."
+            )
+        return int(sum(v.data.size for v in self.weights))
+
+    # ------------------------------------------------------------- calling
+    def build(self, input_shape):
+        """Creates the weights for inputs of `input_shape`; the base class has none."""
+        self.built = True
+
+    def call(self, inputs, *args, **kwargs):
+        """The layer's computation; subclasses override it."""
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        """Output shape for `input_shape` (by tracing zeros, unless overridden)."""
+        shapes = map_structure(
+            lambda s: s, input_shape)
+        dummy = _shape_to_dummy(shapes)
+        out = self(dummy)
+        return map_structure(lambda t: (None,) + tuple(np.shape(t))[1:], out)
+
+    def _build_if_needed(self, shapes):
+        if not self.built:
+            self._build_shapes = shapes
+            self.build(shapes)
+            self.built = True
+            if self._initial_weights is not None:
+                self.set_weights(self._initial_weights)
+                self._initial_weights = None
+
+    def __call__(self, inputs, *args, **kwargs):
+        if type(inputs) is not Tensor:
+            if is_symbolic(inputs) or any(is_symbolic(a) for a in args):
+                return self._symbolic_call(inputs, *args, **kwargs)
+            inputs = map_structure(_to_tensor, inputs)
+        if not self.built:
+            shapes = map_structure(lambda t: tuple(t.shape), inputs)
+            self._check_input_spec(shapes)
+            self._build_if_needed(_single_shape(shapes))
+        if not self._call_has_training:
+            kwargs.pop("training", None)
+        outputs = self.call(inputs, *args, **kwargs)
+        if self.activity_regularizer is not None:
+            self._losses = [_batch_mean_penalty(self.activity_regularizer, out)
+                            for out in flatten(outputs)]
+        return outputs
+
+    def _check_input_spec(self, shapes):
+        """Hook for layers that validate input shapes before building."""
+
+    def _symbolic_call(self, inputs, *args, **kwargs):
+        """Records a graph node: infers output shapes without computing real values."""
+        kwargs.pop("training", None)
+        input_shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else np.shape(t),
+                                     inputs)
+        self._check_input_spec(input_shapes)
+        if not self.built:
+            self._build_if_needed(_single_shape(input_shapes))
+        try:
+            out_shapes = self.compute_output_shape(_single_shape(input_shapes))
+        except (ValueError, TypeError, IndexError) as error:
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) cannot be called on inputs "
+                f"of shape {input_shapes}: {error}"
+            ) from error
+        node_index = len(self._inbound_nodes)
+        flat_shapes = _flatten_shapes(out_shapes)
+        dtype = self.dtype if np.issubdtype(np.dtype(self.dtype), np.floating) else floatx()
+        outputs_flat = [KerasTensor(shape, dtype=dtype, name=self.name if len(flat_shapes) == 1
+                                    else f"{self.name}_{i}", keras_history=(self, node_index, i))
+                        for i, shape in enumerate(flat_shapes)]
+        outputs = outputs_flat[0] if len(outputs_flat) == 1 else outputs_flat
+        self._inbound_nodes.append(Node(self, (inputs,) + args, kwargs, outputs))
+        self._output_shape = out_shapes
+        return outputs
+
+    # ------------------------------------------------------------- config
+    def get_config(self):
+        """The constructor arguments, as JSON-compatible values."""
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": {"module": "keras", "class_name": "DTypePolicy",
+                            "config": {"name": self.dtype}, "registered_name": None}}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Creates a layer from `get_config()`'s output."""
+        config = dict(config)
+        if "batch_shape" in config and cls.__name__ != "InputLayer":
+            config["batch_input_shape"] = config.pop("batch_shape")
+        try:
+            return cls(**config)
+        except TypeError as error:
+            raise TypeError(
+                f"Error when deserializing class '{cls.__name__}' using config={config}.\n\n"
+                f"Exception encountered: {error}"
+            ) from error
+
+    def get_build_config(self):
+        if self._build_shapes is None:
+            return None
+        return {"input_shape": _shape_for_config(self._build_shapes)}
+
+    def build_from_config(self, config):
+        shape = config.get("input_shape")
+        if shape is not None and not self.built:
+            self._build_if_needed(_config_to_shape(shape))
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _to_tensor(value):
+    if isinstance(value, Tensor):
+        return value
+    if value is None:
+        return None
+    return Tensor(value)
+
+
+def _single_shape(shapes):
+    return shapes
+
+
+def _flatten_shapes(shapes):
+    if isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in shapes):
+        return [shapes]
+    if isinstance(shapes, dict):
+        return [s for k in sorted(shapes) for s in _flatten_shapes(shapes[k])]
+    return [s for item in shapes for s in _flatten_shapes(item)]
+
+
+def _shape_to_dummy(shapes):
+    if isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in shapes):
+        return dummy_value(KerasTensor(shapes))
+    if isinstance(shapes, dict):
+        return {k: _shape_to_dummy(v) for k, v in shapes.items()}
+    return [_shape_to_dummy(s) for s in shapes]
+
+
+def _shape_for_config(shapes):
+    if isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in shapes):
+        return [None] + [int(d) for d in shapes[1:]] if shapes else []
+    if isinstance(shapes, dict):
+        return {k: _shape_for_config(v) for k, v in shapes.items()}
+    return [_shape_for_config(s) for s in shapes]
+
+
+def _config_to_shape(shape):
+    if isinstance(shape, dict):
+        return {k: _config_to_shape(v) for k, v in shape.items()}
+    if isinstance(shape, list) and shape and isinstance(shape[0], (list, dict)):
+        return [_config_to_shape(s) for s in shape]
+    return tuple(shape)
+
+
+def _batch_mean_penalty(regularizer, output):
+    from numnet.autodiff import ops
+    batch = output.shape[0] if output.ndim else 1
+    return ops.multiply(regularizer(output), 1.0 / max(batch, 1))
+
+
+def pack_outputs(structure, flat):
+    """Re-export for models: rebuild an output structure."""
+    return pack_like(structure, flat)

@@ -1,0 +1,60 @@
+"""Reshaping layers: `Flatten` and `Reshape`."""
+
+import numpy as np
+
+from numnet.autodiff import ops
+from numnet.layers.base import Layer
+from numnet.serialization import register_builtin
+
+
+@register_builtin("keras.layers")
+class Flatten(Layer):
+    """Flattens each sample to one axis: `(batch, d1, d2, ...)` -> `(batch, d1*d2*...)`.
+
+    A rank-1 input `(batch,)` becomes `(batch, 1)`.
+    """
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format
+
+    def call(self, inputs):
+        return ops.reshape(inputs, (inputs.shape[0], -1))
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        size = None if any(d is None for d in rest) else int(np.prod(rest)) if rest else 1
+        return (input_shape[0], size)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format or "channels_last"}
+
+
+@register_builtin("keras.layers")
+class Reshape(Layer):
+    """Reshapes each sample to `target_shape` (one entry may be -1)."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(target_shape)
+
+    def call(self, inputs):
+        return ops.reshape(inputs, (inputs.shape[0],) + self.target_shape)
+
+    def compute_output_shape(self, input_shape):
+        target = list(self.target_shape)
+        if -1 in target:
+            known = int(np.prod([d for d in target if d != -1]))
+            total = None if any(d is None for d in input_shape[1:]) else int(np.prod(input_shape[1:]))
+            if total is not None and total % known:
+                raise ValueError(f"Reshape '{self.name}': cannot reshape {input_shape} to {self.target_shape}.")
+            target[target.index(-1)] = None if total is None else total // known
+        elif None not in input_shape[1:] and int(np.prod(input_shape[1:])) != int(np.prod(target)):
+            raise ValueError(
+                f"Reshape '{self.name}': total size of the new shape {self.target_shape} "
+                f"must equal the input's {tuple(input_shape[1:])}."
+            )
+        return (input_shape[0],) + tuple(target)
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}

@@ -1,0 +1,396 @@
+"""Losses as functions, classes and strings, as in `keras.losses`.
+
+A loss function maps `(y_true, y_pred)` to one value per sample; a `Loss`
+object then applies sample weights and the reduction (Keras' default
+`"sum_over_batch_size"`: the weighted sum divided by the number of values, not
+by the sum of the weights).
+"""
+
+import numpy as np
+
+from numnet.autodiff import ops
+from numnet.autodiff.tensor import Tensor
+from numnet.serialization import (
+    deserialize_keras_object, get_registered_object, register_builtin, serialize_keras_object,
+)
+
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
+
+
+def _value(x):
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _match_rank(y_true, y_pred):
+    """Squeezes or expands a trailing length-1 axis so ranks agree, as Keras does."""
+    t, p = _value(y_true), _value(y_pred)
+    if t.ndim == p.ndim + 1 and t.shape[-1] == 1:
+        return t.reshape(t.shape[:-1]), y_pred
+    if p.ndim == t.ndim + 1 and p.shape[-1] == 1:
+        return t.reshape(t.shape + (1,)), y_pred
+    return t, y_pred
+
+
+def _check_same_shape(name, y_true, y_pred):
+    t, p = np.shape(y_true), np.shape(y_pred)
+    if t != p:
+        try:
+            np.broadcast_shapes(t, p)
+        except ValueError:
+            raise ValueError(
+                f"{name}: `y_true` and `y_pred` have incompatible shapes. "
+                f"Received: y_true.shape={t}, y_pred.shape={p}"
+            ) from None
+
+
+# ---------------------------------------------------------------- functions
+def mean_squared_error(y_true, y_pred):
+    """`mean(square(y_true - y_pred), axis=-1)`."""
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    _check_same_shape("mean_squared_error", y_true, y_pred)
+    return ops.mean_squared_error(y_true, y_pred)
+
+
+def mean_absolute_error(y_true, y_pred):
+    """`mean(abs(y_true - y_pred), axis=-1)`."""
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    _check_same_shape("mean_absolute_error", y_true, y_pred)
+    return ops.mean(ops.abs(ops.subtract(y_pred, y_true)), axis=-1)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """`100 * mean(abs((y_true - y_pred) / max(abs(y_true), epsilon)), axis=-1)`."""
+    from numnet.backend import epsilon
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    denom = np.maximum(np.abs(y_true), epsilon())
+    return ops.multiply(ops.mean(ops.abs(ops.divide(ops.subtract(y_true, y_pred), denom)), axis=-1),
+                        100.0)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """`mean(square(log(y_true + 1) - log(y_pred + 1)), axis=-1)`."""
+    from numnet.backend import epsilon
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    first = ops.log(ops.add(ops.maximum(y_pred, epsilon()), 1.0))
+    second = np.log(np.maximum(y_true, epsilon()) + 1.0)
+    return ops.mean(ops.square(ops.subtract(first, second)), axis=-1)
+
+
+def huber(y_true, y_pred, delta=1.0):
+    """Quadratic for `|error| <= delta`, linear beyond; averaged over the last axis."""
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    _check_same_shape("huber", y_true, y_pred)
+    error = ops.subtract(y_pred, y_true)
+    abs_error = ops.abs(error)
+    quadratic = ops.multiply(ops.square(error), 0.5)
+    linear = ops.subtract(ops.multiply(abs_error, delta), 0.5 * delta * delta)
+    return ops.mean(ops.where(abs_error.data <= delta, quadratic, linear), axis=-1)
+
+
+def _smooth(y_true, label_smoothing, n_classes):
+    if not label_smoothing:
+        return y_true
+    return y_true * (1.0 - label_smoothing) + label_smoothing / n_classes
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Binary cross-entropy averaged over the last axis (probabilities clipped to [eps, 1-eps])."""
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    _check_same_shape("binary_crossentropy", y_true, y_pred)
+    y_true = _smooth(np.asarray(y_true, dtype=np.float32), label_smoothing, 2)
+    return ops.mean(ops.binary_crossentropy(y_true, y_pred, from_logits=from_logits), axis=axis)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Cross-entropy against one-hot targets."""
+    y_true = _value(y_true)
+    if np.shape(y_true) != np.shape(y_pred):
+        raise ValueError(
+            "categorical_crossentropy expects one-hot `y_true` with the same shape as "
+            f"`y_pred`. Received: y_true.shape={np.shape(y_true)}, "
+            f"y_pred.shape={np.shape(y_pred)}. For integer class labels use "
+            "'sparse_categorical_crossentropy'."
+        )
+    y_true = _smooth(y_true.astype(np.float32, copy=False), label_smoothing, np.shape(y_pred)[axis])
+    return ops.categorical_crossentropy(y_true, y_pred, from_logits=from_logits, axis=axis)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+    """Cross-entropy against integer class labels."""
+    labels = _value(y_true)
+    n_classes = np.shape(y_pred)[-1]
+    if labels.ndim == len(np.shape(y_pred)) and labels.shape[-1] == 1:
+        labels = labels.reshape(labels.shape[:-1])
+    if labels.shape != np.shape(y_pred)[:-1]:
+        raise ValueError(
+            "sparse_categorical_crossentropy expects integer labels of shape "
+            f"{np.shape(y_pred)[:-1]} (one per sample) for y_pred of shape "
+            f"{np.shape(y_pred)}. Received: y_true.shape={np.shape(_value(y_true))}"
+        )
+    mask = None
+    if ignore_class is not None:
+        mask = labels != ignore_class
+        labels = np.where(mask, labels, 0)
+    if labels.size:
+        low, high = labels.min(), labels.max()
+        if low < 0 or high >= n_classes or (labels.dtype.kind == "f" and np.any(labels % 1)):
+            bad = high if high >= n_classes else low
+            raise ValueError(
+                f"sparse_categorical_crossentropy: received a label value of {bad}, "
+                f"which is outside the valid range [0, {n_classes - 1}] for y_pred with "
+                f"{n_classes} classes (shape {np.shape(y_pred)})."
+            )
+    losses = ops.sparse_categorical_crossentropy(labels, y_pred, from_logits=from_logits, axis=axis)
+    if mask is not None:
+        losses = ops.multiply(losses, mask.astype(losses.data.dtype))
+    return losses
+
+
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+
+
+def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
+    """Applies `sample_weight` (broadcast to the values' shape) and the reduction."""
+    vv = values.data
+    weights = None
+    if sample_weight is not None:
+        weights = np.asarray(_value(sample_weight), dtype=vv.dtype)
+        if weights.ndim == vv.ndim + 1 and weights.shape[-1] == 1:
+            weights = weights.reshape(weights.shape[:-1])
+        while weights.ndim < vv.ndim:
+            weights = weights[..., None]
+        try:
+            weights = np.broadcast_to(weights, vv.shape)
+        except ValueError:
+            raise ValueError(
+                f"`sample_weight` of shape {np.shape(_value(sample_weight))} cannot be "
+                f"applied to per-sample losses of shape {vv.shape}."
+            ) from None
+    if reduction in ("none", None):
+        return values if weights is None else ops.multiply(values, weights)
+    if reduction == "sum":
+        return ops.weighted_sum(values, weights)
+    if reduction == "mean_with_sample_weight":
+        divisor = vv.size if weights is None else float(np.sum(weights))
+        return ops.weighted_sum(values, weights, scale=1.0 / divisor if divisor else 0.0)
+    size = vv.size
+    return ops.weighted_sum(values, weights, scale=1.0 / size if size else 0.0)
+
+
+# ---------------------------------------------------------------- classes
+class Loss:
+    """Base class: subclasses implement `call(y_true, y_pred)` returning per-sample losses.
+
+    Args:
+        name: the loss name.
+        reduction: "sum_over_batch_size" (default), "sum", "mean",
+            "mean_with_sample_weight" or "none".
+        dtype: the dtype of the computation (floatx by default).
+    """
+
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        if reduction not in REDUCTIONS:
+            raise ValueError(
+                f"Invalid value for argument `reduction`. Expected one of {REDUCTIONS}. "
+                f"Received: reduction={reduction!r}"
+            )
+        self.name = name or _snake(type(self).__name__)
+        self.reduction = reduction
+        self.dtype = dtype
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        values = self.call(y_true, y_pred)
+        return reduce_values(values, sample_weight, self.reduction)
+
+    def call(self, y_true, y_pred):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config.pop("dtype", None)
+        return cls(**config)
+
+
+def _snake(name):
+    from numnet.backend import to_snake_case
+    return to_snake_case(name)
+
+
+class LossFunctionWrapper(Loss):
+    """Turns a per-sample loss function into a `Loss` (keyword args are passed through)."""
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
+        super().__init__(name=name or fn.__name__, reduction=reduction, dtype=dtype)
+        self.fn = fn
+        self._fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), **self._fn_kwargs}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config.pop("dtype", None)
+        if cls is LossFunctionWrapper:
+            fn = get(config.pop("fn"))
+            return cls(fn, **config)
+        return cls(**config)
+
+
+@register_builtin("keras.losses")
+class MeanSquaredError(LossFunctionWrapper):
+    """Mean of squares of errors between labels and predictions."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
+        super().__init__(mean_squared_error, reduction=reduction, name=name, dtype=dtype)
+
+
+@register_builtin("keras.losses")
+class MeanAbsoluteError(LossFunctionWrapper):
+    """Mean of absolute errors between labels and predictions."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
+        super().__init__(mean_absolute_error, reduction=reduction, name=name, dtype=dtype)
+
+
+@register_builtin("keras.losses")
+class MeanAbsolutePercentageError(LossFunctionWrapper):
+    """Mean absolute percentage error."""
+
+    def __init__(self, reduction="sum_over_batch_size",
+                 name="mean_absolute_percentage_error", dtype=None):
+        super().__init__(mean_absolute_percentage_error, reduction=reduction, name=name, dtype=dtype)
+
+
+@register_builtin("keras.losses")
+class MeanSquaredLogarithmicError(LossFunctionWrapper):
+    """Mean squared logarithmic error."""
+
+    def __init__(self, reduction="sum_over_batch_size",
+                 name="mean_squared_logarithmic_error", dtype=None):
+        super().__init__(mean_squared_logarithmic_error, reduction=reduction, name=name, dtype=dtype)
+
+
+@register_builtin("keras.losses")
+class Huber(LossFunctionWrapper):
+    """Huber loss: quadratic for small errors, linear for large ones (robust to outliers)."""
+
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
+        super().__init__(huber, reduction=reduction, name=name, dtype=dtype, delta=delta)
+
+
+@register_builtin("keras.losses")
+class BinaryCrossentropy(LossFunctionWrapper):
+    """Cross-entropy for binary (0 or 1) labels, one sigmoid output per label."""
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
+        super().__init__(binary_crossentropy, reduction=reduction, name=name, dtype=dtype,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+        self.from_logits = from_logits
+
+
+@register_builtin("keras.losses")
+class CategoricalCrossentropy(LossFunctionWrapper):
+    """Cross-entropy for one-hot labels."""
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="categorical_crossentropy", dtype=None):
+        super().__init__(categorical_crossentropy, reduction=reduction, name=name, dtype=dtype,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+        self.from_logits = from_logits
+
+
+@register_builtin("keras.losses")
+class SparseCategoricalCrossentropy(LossFunctionWrapper):
+    """Cross-entropy for integer class labels."""
+
+    def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
+                 name="sparse_categorical_crossentropy", dtype=None):
+        super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name,
+                         dtype=dtype, from_logits=from_logits, ignore_class=ignore_class)
+        self.from_logits = from_logits
+
+
+ALL_FUNCTIONS = {
+    fn.__name__: fn
+    for fn in (mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
+               mean_squared_logarithmic_error, huber, binary_crossentropy,
+               categorical_crossentropy, sparse_categorical_crossentropy)
+}
+ALIASES = {"mse": mean_squared_error, "mae": mean_absolute_error,
+           "mape": mean_absolute_percentage_error, "msle": mean_squared_logarithmic_error,
+           "MSE": mean_squared_error, "MAE": mean_absolute_error,
+           "MAPE": mean_absolute_percentage_error, "MSLE": mean_squared_logarithmic_error,
+           "huber_loss": huber}
+ALL_CLASSES = {cls.__name__: cls for cls in (
+    Loss, LossFunctionWrapper, MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError, Huber, BinaryCrossentropy, CategoricalCrossentropy,
+    SparseCategoricalCrossentropy)}
+_CLASS_FOR_FUNCTION = {
+    mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError, huber: Huber,
+    binary_crossentropy: BinaryCrossentropy, categorical_crossentropy: CategoricalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+}
+
+
+def serialize(loss):
+    """The config Keras stores for `loss` (a string for built-in functions)."""
+    if callable(loss) and not isinstance(loss, Loss):
+        return getattr(loss, "__name__", loss)
+    return serialize_keras_object(loss)
+
+
+def deserialize(config, custom_objects=None):
+    """Rebuilds a loss from a name or config."""
+    return get(config, custom_objects=custom_objects)
+
+
+def get(identifier, custom_objects=None):
+    """Returns a loss function or object for a string, config, callable or `Loss`."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, Loss) or (callable(identifier) and not isinstance(identifier, (str, dict, type))):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if isinstance(identifier, str):
+        found = (ALL_FUNCTIONS.get(identifier) or ALIASES.get(identifier)
+                 or get_registered_object(identifier, custom_objects))
+        if found is None and identifier in ALL_CLASSES:
+            found = ALL_CLASSES[identifier]()
+        if found is None:
+            raise ValueError(
+                f"Unknown loss: '{identifier}'. Expected one of "
+                f"{sorted(set(ALL_FUNCTIONS) | set(ALIASES) | set(ALL_CLASSES) - {'Loss', 'LossFunctionWrapper'})}"
+                ", a `numnet.losses.Loss` or a callable."
+            )
+        return found
+    if isinstance(identifier, dict):
+        return deserialize_keras_object(identifier, custom_objects=custom_objects,
+                                        module_objects={**ALL_CLASSES, **ALL_FUNCTIONS},
+                                        printable_module_name="loss")
+    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+
+
+def as_loss_object(identifier):
+    """Returns a `Loss` instance for any loss identifier (functions get their class)."""
+    loss = get(identifier)
+    if isinstance(loss, Loss):
+        return loss
+    cls = _CLASS_FOR_FUNCTION.get(loss)
+    if cls is not None:
+        return cls()
+    return LossFunctionWrapper(loss, name=getattr(loss, "__name__", "loss"))

@@ -1,0 +1,184 @@
+"""What `compile()` turns its arguments into: per-output losses and metrics.
+
+A model has one or more outputs, named (`model.output_names`). `loss`,
+`loss_weights` and `metrics` may be given once for all outputs, as a list in
+output order, or as a dict keyed by output name; they are resolved here into
+one entry per output, and the log keys are named as Keras names them
+(`loss`, `output_loss`, `aux_output_RootMeanSquaredError`, ...).
+"""
+
+import numpy as np
+
+from numnet import losses as losses_module
+from numnet import metrics as metrics_module
+from numnet.autodiff import ops
+
+
+def _per_output(value, output_names, what, allow_single=True):
+    """Resolves `value` (single, list or dict) into a list with one entry per output."""
+    n = len(output_names)
+    if isinstance(value, dict):
+        unknown = set(value) - set(output_names)
+        if unknown:
+            raise ValueError(
+                f"`{what}` has keys {sorted(unknown)} that are not outputs of the model. "
+                f"Output names: {output_names}."
+            )
+        return [value.get(name) for name in output_names]
+    if isinstance(value, (list, tuple)) and n > 1:
+        if len(value) != n:
+            raise ValueError(
+                f"`{what}` must have one entry per output ({n}: {output_names}); "
+                f"received {len(value)} entries: {value}."
+            )
+        return list(value)
+    if isinstance(value, (list, tuple)) and n == 1 and what == "loss":
+        if len(value) != 1:
+            raise ValueError(f"`loss` has {len(value)} entries but the model has one output.")
+        return list(value)
+    if not allow_single and n > 1:
+        raise ValueError(f"`{what}` must match the model's {n} outputs: {output_names}.")
+    return [value] * n
+
+
+class CompileLoss:
+    """Computes the weighted sum of per-output losses and tracks each of them."""
+
+    def __init__(self, loss, loss_weights=None):
+        self.loss = loss
+        self.loss_weights = loss_weights
+        self.built = False
+
+    def build(self, output_names):
+        self.output_names = list(output_names)
+        n = len(self.output_names)
+        entries = _per_output(self.loss, self.output_names, "loss")
+        self.losses = [None if e is None else losses_module.as_loss_object(e) for e in entries]
+        if self.loss_weights is None:
+            self.weights = [1.0] * n
+        else:
+            if isinstance(self.loss_weights, (list, tuple)) and len(self.loss_weights) != n:
+                n_losses = 1 if not isinstance(self.loss, (list, tuple, dict)) else len(self.loss)
+                raise ValueError(
+                    f"`loss_weights` must match the number of losses, got {n_losses} losses "
+                    f"and {len(self.loss_weights)} weights."
+                )
+            weights = _per_output(self.loss_weights, self.output_names, "loss_weights")
+            self.weights = [1.0 if w is None else float(w) for w in weights]
+        self.trackers = ([metrics_module.Mean(name=f"{name}_loss") for name in self.output_names]
+                         if n > 1 else [])
+        self.built = True
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """Returns the total loss tensor; `y_true`/`y_pred` are lists in output order."""
+        total = None
+        values = []
+        for i, (loss, weight) in enumerate(zip(self.losses, self.weights)):
+            if loss is None:
+                values.append(None)
+                continue
+            if y_true[i] is None:
+                raise ValueError(
+                    f"No target was given for output '{self.output_names[i]}', which has a loss."
+                )
+            value = loss(y_true[i], y_pred[i], sample_weight=sample_weight)
+            values.append(value)
+            term = value if weight == 1.0 else ops.multiply(value, weight)
+            total = term if total is None else ops.add(total, term)
+        if total is None:
+            raise ValueError("The model was compiled without any loss for its outputs.")
+        self._last_values = values
+        return total
+
+    def update_trackers(self, batch_size):
+        for tracker, value in zip(self.trackers, self._last_values):
+            if value is not None:
+                tracker.update_state(value.data, sample_weight=batch_size)
+
+    def get_config(self):
+        return {"loss": self.loss, "loss_weights": self.loss_weights}
+
+
+class CompileMetrics:
+    """Holds the compiled metrics of every output and updates them per batch."""
+
+    def __init__(self, metrics, weighted_metrics, loss):
+        self.metrics_arg = metrics
+        self.weighted_metrics_arg = weighted_metrics
+        self.loss = loss
+        self.built = False
+
+    def _resolve(self, identifier, loss, y_true, y_pred):
+        if isinstance(identifier, str) and identifier in ("accuracy", "acc"):
+            return metrics_module.get_accuracy_for_loss(
+                loss, y_true_shape=np.shape(y_true), y_pred_shape=np.shape(y_pred),
+                name=identifier)
+        metric = metrics_module.get(identifier)
+        if isinstance(identifier, str):
+            if not isinstance(metric, metrics_module.Metric):
+                metric = metrics_module.MeanMetricWrapper(metric, name=identifier)
+            else:
+                metric.name = identifier
+        elif not isinstance(metric, metrics_module.Metric) and callable(metric):
+            metric = metrics_module.MeanMetricWrapper(metric, name=getattr(metric, "__name__", "metric"))
+        return metric
+
+    def build(self, output_names, losses, y_true, y_pred):
+        self.output_names = list(output_names)
+        n = len(self.output_names)
+        self.per_output = [[] for _ in range(n)]
+        self.weighted = [[] for _ in range(n)]
+        for arg, target in ((self.metrics_arg, self.per_output),
+                            (self.weighted_metrics_arg, self.weighted)):
+            if not arg:
+                continue
+            if n == 1:
+                entries = [arg if isinstance(arg, (list, tuple)) else [arg]]
+                if isinstance(arg, dict):
+                    entries = [arg.get(self.output_names[0], [])]
+            elif isinstance(arg, dict):
+                entries = _per_output(arg, self.output_names, "metrics")
+            elif isinstance(arg, (list, tuple)) and len(arg) == n:
+                entries = list(arg)
+            else:
+                raise ValueError(
+                    "For a model with several outputs, `metrics` should contain metrics that "
+                    f"match the output structure of the model: a list with one entry per "
+                    f"output ({self.output_names}) or a dict keyed by output name. "
+                    f"Received: metrics={arg}"
+                )
+            for i, entry in enumerate(entries):
+                if entry is None:
+                    continue
+                entry = entry if isinstance(entry, (list, tuple)) else [entry]
+                for identifier in entry:
+                    metric = self._resolve(identifier, losses[i], y_true[i], y_pred[i])
+                    if n > 1:
+                        metric.name = f"{self.output_names[i]}_{metric.name}"
+                    target[i].append(metric)
+        names = [m.name for group in self.per_output + self.weighted for m in group]
+        seen = {}
+        for group in self.per_output + self.weighted:
+            for m in group:
+                if names.count(m.name) > 1:
+                    count = seen.get(m.name, 0)
+                    seen[m.name] = count + 1
+                    if count:
+                        m.name = f"{m.name}_{count}"
+        self.built = True
+
+    @property
+    def metrics(self):
+        return [m for group in self.per_output + self.weighted for m in group]
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        for i, group in enumerate(self.per_output):
+            for metric in group:
+                metric.update_state(y_true[i], y_pred[i])
+        for i, group in enumerate(self.weighted):
+            for metric in group:
+                metric.update_state(y_true[i], y_pred[i], sample_weight=sample_weight)
+
+    def reset_state(self):
+        for metric in self.metrics:
+            metric.reset_state()

@@ -1,0 +1,249 @@
+"""`Model`: a layer with a training loop.
+
+`Model(inputs, outputs)` builds a Functional model; subclassing `Model` and
+writing `call()` gives a subclassed model; `Sequential` is a `Model` too.
+"""
+
+import json
+
+import numpy as np
+
+from numnet.layers.base import Layer
+from numnet.layers.symbolic import KerasTensor, dummy_value, map_structure
+from numnet.models.trainer import Trainer
+from numnet.serialization import register_builtin
+
+
+@register_builtin("keras")
+class Model(Trainer, Layer):
+    """A model groups layers and adds training and inference.
+
+    Two ways to make one:
+
+    ```python
+    # Functional: call layers on Input tensors, then wrap inputs and outputs.
+    inputs = numnet.Input(shape=(8,))
+    outputs = numnet.layers.Dense(1)(numnet.layers.Dense(30, activation="relu")(inputs))
+    model = numnet.Model(inputs=inputs, outputs=outputs)
+
+    # Subclassing: create layers in __init__, use them in call().
+    class MyModel(numnet.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden = numnet.layers.Dense(30, activation="relu")
+            self.out = numnet.layers.Dense(1)
+
+        def call(self, inputs, training=None):
+            return self.out(self.hidden(inputs))
+    ```
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (len(args) >= 2 or "inputs" in kwargs or
+                             (len(args) == 1 and "outputs" in kwargs)):
+            from numnet.models.functional import Functional
+            return Functional.__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, *args, trainable=True, name=None, dtype=None, **kwargs):
+        if args or "inputs" in kwargs or "outputs" in kwargs:
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got unexpected arguments. To build a "
+                "Functional model call numnet.Model(inputs=..., outputs=...)."
+            )
+        Layer.__init__(self, trainable=trainable, name=name, dtype=dtype, **kwargs)
+        self._init_trainer()
+
+    # ------------------------------------------------------------ layers
+    @property
+    def layers(self):
+        """The model's layers (direct sublayers, in the order they were added)."""
+        return self._sublayers()
+
+    @layers.setter
+    def layers(self, value):
+        raise AttributeError(
+            "`Model.layers` is read-only; add layers with `add()` (Sequential) or assign "
+            "them as attributes (subclassed models)."
+        )
+
+    def get_layer(self, name=None, index=None):
+        """Returns a layer by `name` or by `index` (in `model.layers`)."""
+        if index is not None and name is not None:
+            raise ValueError("Provide only a layer name or a layer index, not both. "
+                             f"Received: index={index}, name={name}.")
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model only has "
+                    f"{len(self.layers)} layers."
+                )
+            return self.layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(
+                f"No such layer: {name}. Existing layers are: {[l.name for l in self.layers]}."
+            )
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    def build(self, input_shape):
+        """Builds a subclassed model by calling it once on zeros of `input_shape`."""
+        if type(self).call is Model.call:
+            self.built = True
+            return
+        dummy = map_structure(lambda s: dummy_value(KerasTensor(s)), _shapes(input_shape))
+        self(dummy, training=False)
+        self.built = True
+
+    def call(self, inputs, training=None):
+        raise NotImplementedError(
+            f"Model '{self.name}' has no `call()` method. Subclass Model and implement "
+            "`call(self, inputs, training=None)`, or build a Functional model with "
+            "numnet.Model(inputs=..., outputs=...)."
+        )
+
+    def __call__(self, inputs, *args, **kwargs):
+        outputs = super().__call__(inputs, *args, **kwargs)
+        self.built = True
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return super().compute_output_shape(input_shape)
+
+    # ------------------------------------------------------------ summary
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        """Prints a Keras-style table of the layers, output shapes and parameter counts."""
+        from numnet.models.summary import print_summary
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable,
+                      layer_range=layer_range)
+
+    # --------------------------------------------------------- saving hooks
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """Saves the model to a `.keras` file (architecture, weights, optimizer state)."""
+        from numnet.saving import save_model
+        return save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """Saves the weights to a `.weights.h5` file in Keras 3's layout."""
+        from numnet.saving import save_weights
+        return save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Loads weights saved by `save_weights` (or from a `.keras` file)."""
+        from numnet.saving import load_weights
+        return load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def to_json(self, **kwargs):
+        """The model's architecture as a JSON string (no weights)."""
+        from numnet.serialization import serialize_keras_object
+        return json.dumps(serialize_keras_object(self), **kwargs)
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return None
+        from numnet.serialization import serialize_keras_object
+        config = dict(self._compile_config)
+        optimizer = self.optimizer
+        return {
+            "optimizer": serialize_keras_object(optimizer),
+            "loss": _serialize_loss(config["loss"]),
+            "loss_weights": config["loss_weights"],
+            "metrics": _serialize_metrics(config["metrics"]),
+            "weighted_metrics": _serialize_metrics(config["weighted_metrics"]),
+            "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False,
+        }
+
+    def compile_from_config(self, config):
+        from numnet import losses, metrics, optimizers
+        config = dict(config)
+        optimizer = optimizers.deserialize(config["optimizer"]) if isinstance(
+            config.get("optimizer"), dict) else config.get("optimizer", "rmsprop")
+        self.compile(optimizer=optimizer, loss=_deserialize_loss(config.get("loss")),
+                     loss_weights=config.get("loss_weights"),
+                     metrics=_deserialize_metrics(config.get("metrics")),
+                     weighted_metrics=_deserialize_metrics(config.get("weighted_metrics")))
+
+    def get_config(self):
+        """Subclassed models: override to return the `__init__` arguments."""
+        config = {"name": self.name, "trainable": self.trainable}
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        if cls is Model or {"layers", "input_layers", "output_layers"} <= set(config):
+            from numnet.models.functional import Functional
+            return Functional.from_config(config, custom_objects=custom_objects)
+        try:
+            return cls(**config)
+        except TypeError as error:
+            raise TypeError(
+                f"Unable to revive model from config. When overriding the `get_config()` "
+                f"method, make sure that the returned config contains all items used as "
+                f"arguments in the constructor to {cls}, which is the default behavior. "
+                f"You can override this default behavior by defining a `from_config(cls, "
+                f"config)` class method to specify how to create an instance of "
+                f"{cls.__name__} from its config.\n\nReceived config={config}\n\n"
+                f"Error encountered during deserialization: {error}"
+            ) from error
+
+
+def _shapes(input_shape):
+    if isinstance(input_shape, (list, tuple)) and input_shape and isinstance(input_shape[0], (list, tuple)):
+        return [tuple(s) for s in input_shape]
+    if isinstance(input_shape, dict):
+        return {k: tuple(v) for k, v in input_shape.items()}
+    return tuple(input_shape)
+
+
+def _serialize_loss(loss):
+    from numnet import losses
+    if loss is None:
+        return None
+    if isinstance(loss, dict):
+        return {k: _serialize_loss(v) for k, v in loss.items()}
+    if isinstance(loss, (list, tuple)):
+        return [_serialize_loss(v) for v in loss]
+    return losses.serialize(loss)
+
+
+def _deserialize_loss(config):
+    from numnet import losses
+    if config is None:
+        return None
+    if isinstance(config, dict) and "class_name" not in config:
+        return {k: _deserialize_loss(v) for k, v in config.items()}
+    if isinstance(config, list):
+        return [_deserialize_loss(v) for v in config]
+    return losses.deserialize(config)
+
+
+def _serialize_metrics(metrics):
+    from numnet.serialization import serialize_keras_object
+    if metrics is None:
+        return None
+    if isinstance(metrics, dict):
+        return {k: _serialize_metrics(v) for k, v in metrics.items()}
+    if isinstance(metrics, (list, tuple)):
+        return [_serialize_metrics(v) for v in metrics]
+    if isinstance(metrics, str):
+        return metrics
+    if callable(metrics) and not hasattr(metrics, "get_config"):
+        return metrics.__name__
+    return serialize_keras_object(metrics)
+
+
+def _deserialize_metrics(config):
+    from numnet import metrics
+    if config is None:
+        return None
+    if isinstance(config, dict) and "class_name" not in config:
+        return {k: _deserialize_metrics(v) for k, v in config.items()}
+    if isinstance(config, list):
+        return [_deserialize_metrics(v) for v in config]
+    if isinstance(config, str):
+        return config
+    return metrics.deserialize(config)

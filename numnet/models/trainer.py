@@ -1,0 +1,454 @@
+"""The training loop: `compile`, `fit`, `evaluate`, `predict` and their one-batch forms.
+
+The loop is plain Python over index batches; each step runs the forward pass
+under a `GradientTape`, asks it for the gradients of the loss with respect to
+the trainable weights, and lets the optimizer update them in place. Log keys,
+their order and the running-mean semantics follow Keras 3: train metrics are
+running means over the epoch, validation metrics are computed at the epoch's
+end on the whole validation set.
+"""
+
+import math
+import time
+
+import numpy as np
+
+from numnet import metrics as metrics_module
+from numnet import optimizers as optimizers_module
+from numnet.autodiff.tape import GradientTape
+from numnet.autodiff.tensor import Tensor
+from numnet.backend import global_generator
+from numnet.callbacks.callback_list import CallbackList
+from numnet.layers.symbolic import flatten, map_structure, pack_like
+from numnet.models import data_adapter
+from numnet.models.compile_utils import CompileLoss, CompileMetrics
+
+
+def _resolve_verbose(verbose):
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2, True, False):
+        raise ValueError(f"`verbose` must be 'auto', 0, 1 or 2; received verbose={verbose!r}.")
+    return int(verbose)
+
+
+def _check_batch_size(batch_size):
+    if batch_size is None:
+        return 32
+    if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+        raise ValueError(f"`batch_size` must be a positive integer; received batch_size={batch_size!r}.")
+    return int(batch_size)
+
+
+class Trainer:
+    """Mixin holding the training loop; `Model` combines it with `Layer`."""
+
+    def _init_trainer(self):
+        self.compiled = False
+        self.optimizer = None
+        self.compiled_loss = None
+        self.compiled_metrics = None
+        self.loss = None
+        self.stop_training = False
+        self.history = None
+        self._loss_tracker = None
+        self._compile_config = None
+        self._train_vars = None
+
+    # -------------------------------------------------------------- compile
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True):
+        """Configures the model for training.
+
+        Args:
+            optimizer: name or `numnet.optimizers.Optimizer` ("rmsprop" by default).
+            loss: a loss (name, function or `Loss`), or one per output as a
+                list or a dict keyed by output name.
+            loss_weights: scalars weighting each output's loss.
+            metrics: metrics to track; for several outputs a list with one
+                entry per output or a dict keyed by output name.
+            weighted_metrics: metrics that take `sample_weight`/`class_weight` into account.
+        """
+        self.optimizer = optimizers_module.get(optimizer)
+        self.loss = loss
+        self.compiled_loss = CompileLoss(loss, loss_weights) if loss is not None else None
+        self.compiled_metrics = CompileMetrics(metrics, weighted_metrics, loss)
+        self._loss_tracker = metrics_module.Mean(name="loss")
+        self._compile_config = {
+            "optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
+            "metrics": metrics, "weighted_metrics": weighted_metrics,
+        }
+        self.compiled = True
+        self.stop_training = False
+        self._train_vars = None
+
+    def _assert_compiled(self, what):
+        if not self.compiled:
+            raise RuntimeError(
+                f"You must call `compile()` before using the model for {what}: "
+                "e.g. model.compile(optimizer='sgd', loss='mse')."
+            )
+        if self.compiled_loss is None and type(self).train_step is Trainer.train_step \
+                and what == "training":
+            raise ValueError(
+                "The model was compiled without a `loss`. Pass one, e.g. "
+                "model.compile(loss='sparse_categorical_crossentropy')."
+            )
+
+    @property
+    def metrics(self):
+        """The loss tracker(s) and compiled metrics, in Keras' order."""
+        result = []
+        if self._loss_tracker is not None:
+            result.append(self._loss_tracker)
+        if self.compiled_loss is not None and self.compiled_loss.built:
+            result.extend(self.compiled_loss.trackers)
+        if self.compiled_metrics is not None and self.compiled_metrics.built:
+            result.extend(self.compiled_metrics.metrics)
+        return result
+
+    @property
+    def metrics_names(self):
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self):
+        for metric in self.metrics:
+            metric.reset_state()
+
+    # ------------------------------------------------------ output plumbing
+    def _output_names_for(self, y_pred):
+        names = getattr(self, "output_names", None)
+        flat = flatten(y_pred)
+        if names and len(names) == len(flat):
+            return list(names)
+        if isinstance(y_pred, dict):
+            return sorted(y_pred)
+        if len(flat) == 1:
+            return [getattr(self, "_single_output_name", None) or "output"]
+        return [f"output_{i + 1}" for i in range(len(flat))]
+
+    def _flatten_targets(self, y, y_pred, names):
+        """Orders the targets like the outputs; `y` may be one array, a list or a dict."""
+        n = len(names)
+        if y is None:
+            return [None] * n
+        if isinstance(y, dict):
+            missing = [name for name in names if name not in y]
+            extra = sorted(set(y) - set(names))
+            if extra:
+                raise ValueError(
+                    f"Target dict `y` has keys {extra} that are not output names of the "
+                    f"model. Output names: {names}."
+                )
+            return [y.get(name) for name in names] if len(missing) < n else \
+                flatten(y) if len(y) == n else [y.get(name) for name in names]
+        if isinstance(y, (list, tuple)):
+            if len(y) != n:
+                raise ValueError(
+                    f"The model has {n} output(s) {names} but `y` has {len(y)} entries."
+                )
+            return list(y)
+        if n != 1:
+            raise ValueError(
+                f"The model has {n} outputs {names}; pass `y` as a list with one array per "
+                "output or a dict keyed by output name."
+            )
+        return [y]
+
+    def _build_compiled(self, y, y_pred):
+        names = self._output_names_for(y_pred)
+        flat_pred = flatten(y_pred)
+        flat_true = self._flatten_targets(y, y_pred, names)
+        if self.compiled_loss is not None and not self.compiled_loss.built:
+            self.compiled_loss.build(names)
+        if not self.compiled_metrics.built:
+            losses = (self.compiled_loss.losses if self.compiled_loss is not None
+                      else [None] * len(names))
+            self.compiled_metrics.build(names, losses, flat_true,
+                                        [getattr(p, "data", p) for p in flat_pred])
+        self._compiled_output_names = names
+        return flat_true, flat_pred
+
+    # ----------------------------------------------------------- the steps
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The total loss: the compiled losses plus the layers' regularization losses."""
+        flat_true, flat_pred = self._build_compiled(y, y_pred)
+        total = self.compiled_loss(flat_true, flat_pred, sample_weight)
+        for penalty in self.losses:
+            total = total + penalty
+        return total
+
+    def train_step(self, data):
+        """One optimization step on a batch `(x, y, sample_weight)`; returns the logs."""
+        x, y, sample_weight = data
+        with GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(x, y, y_pred, sample_weight)
+        if self._train_vars is None:
+            self._train_vars = self.trainable_weights
+        grads = tape.gradient(loss, self._train_vars)
+        self.optimizer.apply(grads, self._train_vars)
+        self._update_metrics(loss, y, y_pred, x, sample_weight)
+        return None
+
+    def test_step(self, data):
+        """Loss and metrics on a batch, without updating weights."""
+        x, y, sample_weight = data
+        y_pred = self(x, training=False)
+        loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        self._update_metrics(loss, y, y_pred, x, sample_weight)
+        return None
+
+    def predict_step(self, data):
+        """The model's outputs on a batch of inputs."""
+        x = data[0] if isinstance(data, tuple) and len(data) == 1 else data
+        return self(x, training=False)
+
+    def _update_metrics(self, loss, y, y_pred, x, sample_weight):
+        batch_size = flatten(x)[0].shape[0]
+        self._loss_tracker.update_state(loss.data, sample_weight=batch_size)
+        self.compiled_loss.update_trackers(batch_size)
+        if self.compiled_metrics.per_output or self.compiled_metrics.weighted:
+            names = self._compiled_output_names
+            flat_true = self._flatten_targets(y, y_pred, names)
+            flat_pred = [p.data for p in flatten(y_pred)]
+            self.compiled_metrics.update_state(flat_true, flat_pred, sample_weight)
+
+    def get_metrics_result(self):
+        """Current results of all metrics as `{name: float}`, keys sorted like Keras' logs."""
+        return {m.name: float(m.result()) for m in sorted(self.metrics, key=lambda m: m.name)}
+
+    def _ordered_results(self, logs):
+        """Keras' `evaluate` order: loss, per-output losses, then the rest sorted."""
+        order = ["loss"]
+        if self.compiled_loss is not None and self.compiled_loss.built:
+            order += [t.name for t in self.compiled_loss.trackers]
+        order += sorted(k for k in logs if k not in order)
+        return [logs[k] for k in order if k in logs]
+
+    # --------------------------------------------------------------- fit
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Trains the model for `epochs` epochs (see Keras' `Model.fit`).
+
+        Returns:
+            A `History` whose `history` dict holds each epoch's `loss`,
+            metrics and `val_` results.
+        """
+        self._assert_compiled("training")
+        verbose = _resolve_verbose(verbose)
+        batch_size = _check_batch_size(batch_size)
+        if not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"`validation_split` must be in [0, 1); received {validation_split}.")
+        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight)
+        val = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
+                raise ValueError(
+                    "`validation_data` must be a tuple (x_val, y_val) or "
+                    "(x_val, y_val, val_sample_weight)."
+                )
+            val = data_adapter.prepare(*validation_data)
+        elif validation_split:
+            n = data_adapter.num_samples(x, "x")
+            n_val = int(math.floor(n * validation_split))
+            if n_val == 0 or n_val == n:
+                raise ValueError(
+                    f"`validation_split={validation_split}` leaves {n - n_val} training and "
+                    f"{n_val} validation samples out of {n}; both must be non-empty."
+                )
+            x, x_val = data_adapter.split_last(x, n_val)
+            y, y_val = data_adapter.split_last(y, n_val)
+            sw_val = None
+            if sample_weight is not None:
+                sample_weight, sw_val = sample_weight[:-n_val], sample_weight[-n_val:]
+            val = (x_val, y_val, sw_val)
+        if class_weight is not None:
+            sample_weight = data_adapter.class_weights_to_sample_weights(y, class_weight, sample_weight)
+        x = self._standardize_model_inputs(x)
+        n = data_adapter.num_samples(x, "x")
+        steps = math.ceil(n / batch_size)
+        if steps_per_epoch is not None:
+            steps = min(int(steps_per_epoch), steps)
+        self._check_first_batch(x, y)
+
+        callback_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+            callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+            verbose=verbose, epochs=epochs, steps=steps)
+        self.stop_training = False
+        self._train_vars = None
+        rng = global_generator()
+        callback_list.on_train_begin()
+        epoch_logs = {}
+        want_batch_logs = callback_list.needs_train_batch_logs
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            callback_list.on_epoch_begin(epoch)
+            order = rng.permutation(n) if shuffle else None
+            for step in range(steps):
+                callback_list.on_train_batch_begin(step)
+                start = step * batch_size
+                index = (order[start:start + batch_size] if order is not None
+                         else slice(start, start + batch_size))
+                batch = (data_adapter.take(x, index), data_adapter.take(y, index),
+                         None if sample_weight is None else sample_weight[index])
+                logs = self.train_step(batch)
+                if want_batch_logs:
+                    if logs is None:
+                        logs = self.get_metrics_result()
+                    callback_list.on_train_batch_end(step, _python_floats(logs))
+                if self.stop_training:
+                    break
+            epoch_logs = self.get_metrics_result()
+            if val is not None and _should_eval(epoch, validation_freq):
+                val_logs = self._run_evaluation(
+                    val[0], val[1], val[2], validation_batch_size or batch_size,
+                    callback_list, steps=validation_steps)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            callback_list.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        callback_list.on_train_end(logs=epoch_logs)
+        return self.history
+
+    def _standardize_model_inputs(self, x):
+        """Hook for Functional models to order/check named inputs."""
+        return x
+
+    def _check_first_batch(self, x, y):
+        """Builds the model and its compiled losses/metrics on one sample, catching errors early."""
+        sample_x = data_adapter.take(x, slice(0, 1))
+        y_pred = self(sample_x, training=False)
+        sample_y = data_adapter.take(y, slice(0, 1))
+        if self.compiled_loss is not None:
+            flat_true, flat_pred = self._build_compiled(sample_y, y_pred)
+            self.compiled_loss(flat_true, flat_pred)
+
+    def _run_evaluation(self, x, y, sample_weight, batch_size, callback_list, steps=None):
+        self.reset_metrics()
+        x = self._standardize_model_inputs(x)
+        n = data_adapter.num_samples(x, "x")
+        n_steps = math.ceil(n / batch_size)
+        if steps is not None:
+            n_steps = min(n_steps, int(steps))
+        callback_list.on_test_begin()
+        for step in range(n_steps):
+            callback_list.on_test_batch_begin(step)
+            index = slice(step * batch_size, (step + 1) * batch_size)
+            self.test_step((data_adapter.take(x, index), data_adapter.take(y, index),
+                            None if sample_weight is None else sample_weight[index]))
+            if callback_list._batch_callbacks["on_test_batch_end"]:
+                callback_list.on_test_batch_end(step, self.get_metrics_result())
+        logs = self.get_metrics_result()
+        callback_list.on_test_end(logs)
+        return logs
+
+    # ----------------------------------------------------------- evaluate
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False, **kwargs):
+        """Returns the loss and metrics on the given data.
+
+        Returns:
+            The loss (a float) if there are no metrics, else a list
+            `[loss, ...]` in Keras' order, or a dict with `return_dict=True`.
+        """
+        unknown = set(kwargs)
+        if unknown:
+            raise ValueError(f"Invalid keyword arguments for evaluate(): {sorted(unknown)}")
+        self._assert_compiled("evaluation")
+        verbose = _resolve_verbose(verbose)
+        batch_size = _check_batch_size(batch_size)
+        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight)
+        x = self._standardize_model_inputs(x)
+        self._check_first_batch(x, y)
+        n_steps = math.ceil(data_adapter.num_samples(x, "x") / batch_size)
+        callback_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
+            steps=n_steps if steps is None else min(steps, n_steps))
+        logs = self._run_evaluation(x, y, sample_weight, batch_size, callback_list, steps=steps)
+        if return_dict:
+            return logs
+        results = self._ordered_results(logs)
+        return results[0] if len(results) == 1 else results
+
+    # ------------------------------------------------------------ predict
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Returns the model's outputs as NumPy arrays (a list or dict for several outputs)."""
+        verbose = _resolve_verbose(verbose)
+        batch_size = _check_batch_size(batch_size)
+        x, _, _ = data_adapter.prepare(x, None, None, require_y=False)
+        x = self._standardize_model_inputs(x)
+        n = data_adapter.num_samples(x, "x")
+        n_steps = math.ceil(n / batch_size)
+        if steps is not None:
+            n_steps = min(n_steps, int(steps))
+        if verbose == 0 and not callbacks and n_steps == 1:
+            return _to_numpy(self.predict_step(x))
+        callback_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
+            steps=n_steps)
+        callback_list.on_predict_begin()
+        outputs = []
+        for step in range(n_steps):
+            callback_list.on_predict_batch_begin(step)
+            batch_out = self.predict_step(data_adapter.take(x, slice(step * batch_size,
+                                                                     (step + 1) * batch_size)))
+            flat = [t.data for t in flatten(batch_out)]
+            outputs.append(flat)
+            callback_list.on_predict_batch_end(step, {"outputs": pack_like(batch_out, flat)})
+        callback_list.on_predict_end()
+        joined = [np.concatenate(parts) for parts in zip(*outputs)]
+        return pack_like(batch_out, joined)
+
+    # -------------------------------------------------------- on_batch forms
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One training step on a single batch; returns the batch's loss and metrics."""
+        self._assert_compiled("training")
+        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight)
+        if class_weight is not None:
+            sample_weight = data_adapter.class_weights_to_sample_weights(y, class_weight, sample_weight)
+        x = self._standardize_model_inputs(x)
+        self._check_first_batch(x, y)
+        self._train_vars = None
+        self.reset_metrics()
+        self.train_step((x, y, sample_weight))
+        return self._batch_results(return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss and metrics on a single batch."""
+        self._assert_compiled("evaluation")
+        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight)
+        x = self._standardize_model_inputs(x)
+        self._check_first_batch(x, y)
+        self.reset_metrics()
+        self.test_step((x, y, sample_weight))
+        return self._batch_results(return_dict)
+
+    def predict_on_batch(self, x):
+        """The model's outputs on a single batch, as NumPy arrays."""
+        x, _, _ = data_adapter.prepare(x, None, None, require_y=False)
+        return _to_numpy(self.predict_step(self._standardize_model_inputs(x)))
+
+    def _batch_results(self, return_dict):
+        logs = self.get_metrics_result()
+        if return_dict:
+            return logs
+        results = self._ordered_results(logs)
+        return results[0] if len(results) == 1 else results
+
+
+def _to_numpy(outputs):
+    return map_structure(lambda t: t.data if isinstance(t, Tensor) else np.asarray(t), outputs)
+
+
+def _python_floats(logs):
+    return {k: float(v) for k, v in logs.items()}
+
+
+def _should_eval(epoch, validation_freq):
+    if isinstance(validation_freq, int):
+        return (epoch + 1) % validation_freq == 0
+    return (epoch + 1) in validation_freq

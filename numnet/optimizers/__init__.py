@@ -1,0 +1,68 @@
+"""Optimizers with Keras 3's names, defaults, update rules, variables and configs.
+
+`get("adam")`, `get("Adam")`, `get({"class_name": "Adam", "config": {...}})`
+and `get(Adam())` all return an optimizer; `serialize`/`deserialize` round-trip
+them through Keras' config envelope.
+"""
+
+from numnet.optimizers import schedules
+from numnet.optimizers.base_optimizer import Optimizer
+from numnet.optimizers.sgd import SGD
+from numnet.optimizers.adam import Adam
+from numnet.optimizers.adamw import AdamW
+from numnet.optimizers.rmsprop import RMSprop
+from numnet.optimizers.adagrad import Adagrad
+from numnet.optimizers.nadam import Nadam
+from numnet.serialization import deserialize_keras_object, serialize_keras_object
+
+__all__ = [
+    "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Nadam",
+    "schedules", "get", "serialize", "deserialize",
+]
+
+_CLASSES = (Optimizer, SGD, Adam, AdamW, RMSprop, Adagrad, Nadam)
+ALL_OBJECTS_DICT = {cls.__name__: cls for cls in _CLASSES}
+# String identifiers are case-insensitive ("adam", "Adam", "ADAM", "rmsprop").
+_BY_LOWER_NAME = {cls.__name__.lower(): cls for cls in _CLASSES if cls is not Optimizer}
+
+
+def serialize(optimizer):
+    """Returns the Keras config envelope of an optimizer."""
+    return serialize_keras_object(optimizer)
+
+
+def deserialize(config, custom_objects=None):
+    """Rebuilds an optimizer from its config envelope (or a name)."""
+    if (isinstance(config, dict) and isinstance(config.get("class_name"), str)
+            and not config.get("registered_name")
+            and not (custom_objects and config["class_name"] in custom_objects)):
+        cls = _BY_LOWER_NAME.get(config["class_name"].lower())
+        if cls is not None:
+            config = {**config, "class_name": cls.__name__}
+    return deserialize_keras_object(
+        config, custom_objects=custom_objects, module_objects=ALL_OBJECTS_DICT,
+        printable_module_name="optimizer",
+    )
+
+
+def get(identifier):
+    """Resolves an optimizer identifier.
+
+    Args:
+        identifier: an `Optimizer` (returned as is), a name (case-insensitive:
+            "sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam"; the optimizer
+            gets its default arguments), or a config dict.
+    """
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _BY_LOWER_NAME.get(identifier.lower())
+        if cls is None:
+            raise ValueError(
+                f"Could not interpret optimizer identifier: {identifier!r}. Valid "
+                f"names are: {', '.join(sorted(_BY_LOWER_NAME))} (case-insensitive)."
+            )
+        return cls()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")

@@ -1,0 +1,89 @@
+"""Adam (and its AMSGrad variant)."""
+
+import math
+
+from numnet.backend import xp
+from numnet.optimizers.base_optimizer import Optimizer, _f32, _raw
+from numnet.serialization import register_builtin
+
+
+@register_builtin("keras.optimizers")
+class Adam(Optimizer):
+    """Adam, as `keras.optimizers.Adam`.
+
+    With `t = iterations + 1` and `alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`:
+    `m += (g - m) * (1 - beta_1)`, `v += (g**2 - v) * (1 - beta_2)`,
+    (AMSGrad: `v_hat = max(v_hat, v)`, used instead of `v`), then
+    `w -= m * alpha / (sqrt(v) + epsilon)` (epsilon is not bias-corrected).
+
+    Slots, interleaved per variable: `<path>_momentum`, `<path>_velocity`; with
+    `amsgrad`, then one `<path>_velocity_hat` per variable.
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, name=None, **kwargs):
+        super().__init__(
+            learning_rate=learning_rate, name=name, weight_decay=weight_decay,
+            clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
+            use_ema=use_ema, ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency,
+            loss_scale_factor=loss_scale_factor,
+            gradient_accumulation_steps=gradient_accumulation_steps, **kwargs,
+        )
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.amsgrad = amsgrad
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self._momentums, self._velocities = self.add_optimizer_variables(
+            var_list, ["momentum", "velocity"])
+        if self.amsgrad:
+            self._velocity_hats = self.add_optimizer_variables(var_list, "velocity_hat")
+
+    def _update_step_all(self, grads, variables, learning_rate):
+        b1, b2, eps = float(self.beta_1), float(self.beta_2), float(self.epsilon)
+        t = int(self._iterations.data) + 1
+        # Keras raises the float32-rounded betas to the power t.
+        alpha = learning_rate * math.sqrt(1.0 - _f32(b2) ** t) / (1.0 - _f32(b1) ** t)
+        c1, c2 = 1.0 - b1, 1.0 - b2
+        index = self._trainable_variables_indices
+        for g, var in zip(grads, variables):
+            i = index[id(var)]
+            w, m, v = var.data, self._momentums[i].data, self._velocities[i].data
+            tmp = self._buffer(w)
+            # m += (g - m) * (1 - beta_1)
+            xp.subtract(g, m, out=tmp)
+            xp.multiply(tmp, c1, out=tmp)
+            xp.add(m, tmp, out=m)
+            # v += (g**2 - v) * (1 - beta_2)
+            xp.multiply(g, g, out=tmp)
+            xp.subtract(tmp, v, out=tmp)
+            xp.multiply(tmp, c2, out=tmp)
+            xp.add(v, tmp, out=v)
+            if self.amsgrad:
+                v_hat = self._velocity_hats[i].data
+                xp.maximum(v_hat, v, out=v_hat)
+                v = v_hat
+            # w -= m * alpha / (sqrt(v) + epsilon)
+            xp.sqrt(v, out=tmp)
+            xp.add(tmp, eps, out=tmp)
+            xp.divide(m, tmp, out=tmp)
+            xp.multiply(tmp, alpha, out=tmp)
+            xp.subtract(w, tmp, out=w)
+
+    def update_step(self, gradient, variable, learning_rate):
+        self._update_step_all([_raw(gradient)], [variable],
+                              float(learning_rate))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2,
+                       "epsilon": self.epsilon, "amsgrad": self.amsgrad})
+        return config

@@ -1,0 +1,83 @@
+"""Stochastic gradient descent, with optional (Nesterov) momentum."""
+
+from numnet.backend import xp
+from numnet.optimizers.base_optimizer import Optimizer, _f32, _raw
+from numnet.serialization import register_builtin
+
+
+@register_builtin("keras.optimizers")
+class SGD(Optimizer):
+    """Gradient descent (with momentum), as `keras.optimizers.SGD`.
+
+    Without momentum: `w -= lr * g`. With momentum:
+    `m = momentum * m - lr * g; w += m`, or with `nesterov=True`
+    `w += momentum * m - lr * g` (using the new `m`).
+
+    Args:
+        learning_rate: float or schedule, default 0.01.
+        momentum: float in [0, 1], default 0.0.
+        nesterov: whether to use Nesterov momentum, default False.
+        **kwargs: the base `Optimizer` arguments (`weight_decay`, `clipnorm`, ...).
+    """
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
+                 ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, name=None, **kwargs):
+        super().__init__(
+            learning_rate=learning_rate, name=name, weight_decay=weight_decay,
+            clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
+            use_ema=use_ema, ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency,
+            loss_scale_factor=loss_scale_factor,
+            gradient_accumulation_steps=gradient_accumulation_steps, **kwargs,
+        )
+        if isinstance(momentum, int) and not isinstance(momentum, bool):
+            momentum = float(momentum)
+        if not isinstance(momentum, float) or momentum < 0 or momentum > 1:
+            raise ValueError("`momentum` must be a float between [0, 1].")
+        self.momentum = momentum
+        self.nesterov = nesterov
+
+    def build(self, variables):
+        if self.built:
+            return
+        super().build(variables)
+        self.momentums = []
+        if self.momentum != 0:
+            self.momentums = self.add_optimizer_variables(variables, "momentum")
+
+    def _update_step_all(self, grads, variables, learning_rate):
+        lr = learning_rate
+        if self.momentum == 0:
+            for g, v in zip(grads, variables):
+                w = v.data
+                step = self._buffer(w)
+                xp.multiply(g, lr, out=step)
+                xp.subtract(w, step, out=w)
+            return
+        momentum = self.momentum
+        index = self._trainable_variables_indices
+        for g, v in zip(grads, variables):
+            w = v.data
+            m = self.momentums[index[id(v)]].data
+            step = self._buffer(w)
+            xp.multiply(g, lr, out=step)
+            xp.multiply(m, momentum, out=m)
+            xp.subtract(m, step, out=m)
+            if self.nesterov:
+                look = self._buffer(w, 1)
+                xp.multiply(m, momentum, out=look)
+                xp.subtract(look, step, out=look)
+                xp.add(w, look, out=w)
+            else:
+                xp.add(w, m, out=w)
+
+    def update_step(self, gradient, variable, learning_rate):
+        self._update_step_all([_raw(gradient)], [variable],
+                              float(learning_rate))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"momentum": self.momentum, "nesterov": self.nesterov})
+        return config

@@ -1,0 +1,115 @@
+"""Weight penalties added to the training loss, as in `keras.regularizers`."""
+
+import numpy as np
+
+from numnet.autodiff import ops
+from numnet.serialization import (
+    deserialize_keras_object, get_registered_object, register_builtin, serialize_keras_object,
+)
+
+
+class Regularizer:
+    """Base class: `regularizer(weight)` returns a scalar penalty tensor."""
+
+    def __call__(self, x):
+        return 0.0
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _check(name, value):
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"Value for argument `{name}` must be a non-negative float. "
+                         f"Received: {name}={value}")
+    return value
+
+
+@register_builtin("keras.regularizers")
+class L1L2(Regularizer):
+    """`l1 * sum(abs(x)) + l2 * sum(square(x))`."""
+
+    def __init__(self, l1=0.0, l2=0.0):
+        self.l1 = _check("l1", l1)
+        self.l2 = _check("l2", l2)
+
+    def __call__(self, x):
+        penalty = 0.0
+        if self.l1:
+            penalty = ops.multiply(ops.sum(ops.abs(x)), self.l1)
+        if self.l2:
+            term = ops.multiply(ops.sum(ops.square(x)), self.l2)
+            penalty = term if isinstance(penalty, float) else ops.add(penalty, term)
+        return penalty
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+
+@register_builtin("keras.regularizers")
+class L1(Regularizer):
+    """`l1 * sum(abs(x))`."""
+
+    def __init__(self, l1=0.01):
+        self.l1 = _check("l1", l1)
+
+    def __call__(self, x):
+        return ops.multiply(ops.sum(ops.abs(x)), self.l1)
+
+    def get_config(self):
+        return {"l1": self.l1}
+
+
+@register_builtin("keras.regularizers")
+class L2(Regularizer):
+    """`l2 * sum(square(x))`."""
+
+    def __init__(self, l2=0.01):
+        self.l2 = _check("l2", l2)
+
+    def __call__(self, x):
+        return ops.multiply(ops.sum(ops.square(x)), self.l2)
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+def l1_l2(l1=0.01, l2=0.01):
+    """An `L1L2` regularizer with both penalties (0.01 each by default)."""
+    return L1L2(l1=l1, l2=l2)
+
+
+l1 = L1
+l2 = L2
+_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": l1_l2, "L1": L1, "L2": L2, "L1L2": L1L2}
+
+
+def serialize(regularizer):
+    return serialize_keras_object(regularizer)
+
+
+def deserialize(config, custom_objects=None):
+    return deserialize_keras_object(config, custom_objects=custom_objects,
+                                    module_objects=_BY_NAME, printable_module_name="regularizer")
+
+
+def get(identifier):
+    """Returns a regularizer for a name ("l1", "l2", "l1_l2"), config, callable or None."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        found = _BY_NAME.get(identifier) or get_registered_object(identifier)
+        if found is None:
+            raise ValueError(f"Unknown regularizer: '{identifier}'. Expected one of "
+                             f"{sorted(_BY_NAME)} or a callable.")
+        return found()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")

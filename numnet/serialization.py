@@ -1,0 +1,176 @@
+"""Names <-> classes for configs, the way Keras' `serialization_lib` lays them out.
+
+Every serializable numnet class registers itself here under the Keras module
+and class name it mirrors (`@register_builtin("keras.layers")` on `Dense`), so
+that a config written by Keras resolves to numnet's class and back. Loading
+only ever looks names up in this registry: nothing named in a file is
+imported or evaluated.
+"""
+
+import inspect
+
+_BUILTINS = {}  # class_name -> class (numnet's mirrors of Keras' public classes)
+_BUILTIN_MODULES = {}  # class -> Keras module name ("keras.layers")
+_CUSTOM = {}  # registered name ("package>Name") -> class or function
+_CUSTOM_NAMES = {}  # class or function -> registered name
+
+
+def register_builtin(module, name=None):
+    """Class decorator: registers a numnet class as the mirror of `module.name` in Keras."""
+    def decorator(cls):
+        key = name or cls.__name__
+        _BUILTINS[key] = cls
+        _BUILTIN_MODULES[cls] = module
+        return cls
+    return decorator
+
+
+def register_keras_serializable(package="Custom", name=None):
+    """Registers a user class or function so configs can name it, as `package>name`.
+
+    Example:
+
+    ```python
+    @numnet.saving.register_keras_serializable(package="my_package")
+    class MyLayer(numnet.layers.Layer):
+        ...
+    ```
+    """
+    def decorator(obj):
+        registered = f"{package}>{name or obj.__name__}"
+        if inspect.isclass(obj) and not hasattr(obj, "get_config"):
+            raise ValueError(
+                f"Cannot register {obj.__name__}: it has no get_config() method."
+            )
+        _CUSTOM[registered] = obj
+        _CUSTOM_NAMES[obj] = registered
+        return obj
+    return decorator
+
+
+def get_registered_name(obj):
+    """The name `obj` is registered under (its class name if not custom-registered)."""
+    return _CUSTOM_NAMES.get(obj, getattr(obj, "__name__", type(obj).__name__))
+
+
+def get_registered_object(name, custom_objects=None, module_objects=None):
+    """Resolves `name` through `custom_objects`, the custom registry, then `module_objects`."""
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    if name in _CUSTOM:
+        return _CUSTOM[name]
+    if module_objects and name in module_objects:
+        return module_objects[name]
+    return None
+
+
+def builtin_class(class_name):
+    """The numnet class mirroring Keras' `class_name`, or None."""
+    return _BUILTINS.get(class_name)
+
+
+def serialize_keras_object(obj):
+    """Returns the Keras config envelope of `obj` (module, class_name, config, registered_name)."""
+    if obj is None:
+        return None
+    if isinstance(obj, (str, int, float, bool)):
+        return obj
+    if isinstance(obj, (list, tuple)):
+        return [serialize_keras_object(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: serialize_keras_object(v) for k, v in obj.items()}
+    if inspect.isfunction(obj) or inspect.isbuiltin(obj):
+        registered = _CUSTOM_NAMES.get(obj)
+        if registered is None:
+            return obj.__name__
+        return {"module": None, "class_name": "function", "config": obj.__name__,
+                "registered_name": registered}
+    cls = type(obj)
+    config = obj.get_config()
+    registered = _CUSTOM_NAMES.get(cls)
+    if registered is not None:
+        envelope = {"module": None, "class_name": cls.__name__, "config": config,
+                    "registered_name": registered}
+    else:
+        module = _BUILTIN_MODULES.get(cls)
+        if module is None:
+            module = cls.__module__
+        envelope = {"module": module, "class_name": cls.__name__, "config": config,
+                    "registered_name": None}
+    build_config = getattr(obj, "get_build_config", lambda: None)()
+    if build_config:
+        envelope["build_config"] = build_config
+    return envelope
+
+
+def deserialize_keras_object(config, custom_objects=None, module_objects=None,
+                             safe_mode=True, printable_module_name="object"):
+    """Rebuilds an object from its config envelope, using only registered names."""
+    if config is None:
+        return None
+    if isinstance(config, str):
+        found = get_registered_object(config, custom_objects, module_objects)
+        if found is None:
+            found = builtin_class(config)
+        if found is None:
+            raise ValueError(
+                f"Unknown {printable_module_name}: '{config}'. Please ensure you are using "
+                "a `numnet.utils.custom_object_scope` or pass it in `custom_objects`, or "
+                "register it with `@numnet.saving.register_keras_serializable()`."
+            )
+        return found() if inspect.isclass(found) else found
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(
+            f"Could not interpret serialized {printable_module_name}: {config!r}"
+        )
+    class_name = config["class_name"]
+    inner = config.get("config", {})
+    if class_name == "__lambda__":
+        if safe_mode:
+            raise ValueError(
+                "Requested the deserialization of a Python lambda (a `Lambda` layer or "
+                "a lambda in a config). Its code would have to be executed, which is "
+                "refused in safe mode. Only pass `safe_mode=False` for files you trust."
+            )
+        raise ValueError("numnet cannot deserialize Python lambdas: it never executes code from files.")
+    if class_name == "function":
+        name = config.get("registered_name") or inner
+        found = get_registered_object(name, custom_objects, module_objects)
+        if found is None:
+            found = get_registered_object(inner, custom_objects, module_objects)
+        if found is None:
+            raise ValueError(f"Unknown {printable_module_name} function: '{name}'.")
+        return found
+    registered = config.get("registered_name")
+    cls = None
+    if registered:
+        cls = get_registered_object(registered, custom_objects)
+    if cls is None:
+        cls = get_registered_object(class_name, custom_objects, module_objects)
+    if cls is None:
+        cls = builtin_class(class_name)
+    if cls is None:
+        raise ValueError(
+            f"Unknown {printable_module_name}: '{registered or class_name}'. It is neither "
+            "a numnet built-in nor registered. Pass it in `custom_objects` or decorate it "
+            "with `@numnet.saving.register_keras_serializable()`."
+        )
+    if not hasattr(cls, "from_config"):
+        raise ValueError(f"Class '{class_name}' has no from_config() and cannot be rebuilt.")
+    if "shared_object_id" in config:
+        inner = dict(inner)
+    obj = _from_config(cls, inner, custom_objects)
+    build_config = config.get("build_config")
+    if build_config and hasattr(obj, "build_from_config"):
+        obj.build_from_config(build_config)
+    return obj
+
+
+def _from_config(cls, inner, custom_objects):
+    try:
+        params = inspect.signature(cls.from_config).parameters
+    except (TypeError, ValueError):
+        params = {}
+    if "custom_objects" in params:
+        return cls.from_config(inner, custom_objects=custom_objects)
+    return cls.from_config(inner)

@@ -1,0 +1,22 @@
+"""Utilities, as in `keras.utils`."""
+
+from numnet.backend import clear_session
+from numnet.callbacks.progbar import Progbar
+from numnet.utils.numerical import normalize, to_categorical
+from numnet.utils.rng import set_random_seed
+
+
+def __getattr__(name):
+    # Plotting helpers load matplotlib/graphviz lazily, only when asked for.
+    if name in ("plot_model", "model_to_dot"):
+        from numnet.utils import model_plot
+        return getattr(model_plot, name)
+    if name in ("plot_learning_curves", "plot_history", "plot_image_grid", "plot_confusion_matrix",
+                "plot_predictions"):
+        from numnet.utils import plots
+        return getattr(plots, name)
+    raise AttributeError(f"module 'numnet.utils' has no attribute '{name}'")
+
+
+__all__ = ["Progbar", "clear_session", "normalize", "set_random_seed", "to_categorical",
+           "plot_model"]
