@@ -68,7 +68,7 @@ def relu6(x):
 def leaky_relu(x, negative_slope=0.2):
     """x for x >= 0, negative_slope * x otherwise."""
     return _unary(x, lambda v: xp.where(v >= 0, v, v * negative_slope),
-                  lambda x, y: xp.where(x >= 0, 1.0, negative_slope).astype(x.dtype))
+                  lambda x, y: xp.where(x > 0, 1.0, negative_slope).astype(x.dtype))
 
 
 def elu(x, alpha=1.0):
@@ -81,7 +81,7 @@ def selu(x):
     """Scaled ELU with the self-normalizing constants."""
     a, s = _SELU_ALPHA, _SELU_SCALE
     return _unary(x, lambda v: s * xp.where(v > 0, v, a * xp.expm1(xp.minimum(v, 0))),
-                  lambda x, y: xp.where(x > 0, s, y + s * a).astype(x.dtype))
+                  lambda x, y: xp.where(x >= 0, s, y + s * a).astype(x.dtype))
 
 
 def softplus(x):
@@ -280,9 +280,10 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
         log_norm = xp.log(xp.exp(shift).sum(axis=1))
         loss = log_norm - shift[rows, picked]
     else:
-        total = flat.sum(axis=1)
-        p = xp.clip(flat[rows, picked] / total, epsilon(), 1 - epsilon())
-        loss = -xp.log(p)
+        # Keras' TensorFlow form: clip, then the softmax cross-entropy of log(p).
+        pc = xp.clip(flat, epsilon(), 1 - epsilon())
+        pc_sum = pc.sum(axis=1)
+        loss = xp.log(pc_sum) - xp.log(pc[rows, picked])
     out = Tensor(loss.reshape(labels.shape).astype(ov.dtype, copy=False))
     if recording():
         def backward(g, needs):
@@ -292,12 +293,10 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
                 grad[rows, picked] -= 1
                 grad *= gf
             else:
-                # p = o[label] / sum(o), clipped: d(-log p)/do_j = 1/sum(o) - [j == label]/o[label]
-                inside = ((flat[rows, picked] / total) > epsilon()) & \
-                         ((flat[rows, picked] / total) < 1 - epsilon())
-                grad = xp.broadcast_to((1 / total)[:, None], flat.shape).copy()
-                grad[rows, picked] -= 1 / flat[rows, picked]
-                grad *= (gf * inside[:, None])
+                dp = xp.broadcast_to((1 / pc_sum)[:, None], flat.shape).copy()
+                dp[rows, picked] -= 1 / pc[rows, picked]
+                dp *= (flat > epsilon()) & (flat < 1 - epsilon())
+                grad = dp * gf
             return (grad.reshape(ov.shape).astype(ov.dtype, copy=False),)
         record(out, (output,), backward)
     return out
