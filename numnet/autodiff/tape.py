@@ -35,8 +35,9 @@ def record(output, parents, backward):
     """
     for tape in _ACTIVE_TAPES:
         tracked = tape._tracked
-        needs = tuple(id(p) in tracked or tape._auto_watch(p) for p in parents)
-        if any(needs):
+        needs = tuple([id(p) in tracked or (p.trainable and tape._auto_watch(p))
+                       for p in parents])
+        if True in needs:
             tracked.add(id(output))
             tape._nodes.append(_Node(output, parents, backward, needs))
     return output
@@ -86,7 +87,7 @@ class GradientTape:
             self._recording = False
 
     def _auto_watch(self, tensor):
-        if self.watch_accessed_variables and getattr(tensor, "trainable", False):
+        if self.watch_accessed_variables and tensor.trainable:
             self._tracked.add(id(tensor))
             self._watched.append(tensor)
             return True
@@ -119,7 +120,7 @@ class GradientTape:
 
     def watched_variables(self):
         """Returns the variables this tape watched."""
-        return [t for t in self._watched if getattr(t, "trainable", None) is not None]
+        return [t for t in self._watched if t.trainable is not None]
 
     def gradient(self, target, sources, output_gradients=None, unconnected_gradients="none"):
         """Returns d(target)/d(source) for each source, in the structure of `sources`.

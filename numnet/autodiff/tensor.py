@@ -15,6 +15,7 @@ class Tensor:
 
     __slots__ = ("data", "_keras_logits", "__weakref__")
     __array_priority__ = 100
+    trainable = None  # only variables are trainable (Variable overrides this slot)
 
     def __init__(self, data, dtype=None):
         if dtype is not None:

@@ -74,16 +74,16 @@ class Dense(Layer):
                 f"received input with shape {tuple(shapes)}."
             )
 
-    def __call__(self, inputs, *args, **kwargs):
-        if self.built and hasattr(inputs, "shape") and inputs.shape and \
-                inputs.shape[-1] != self.kernel.data.shape[0]:
-            self._check_input_spec(tuple(inputs.shape))
-        return super().__call__(inputs, *args, **kwargs)
-
     def call(self, inputs):
-        if self._fused is not None:
-            return ops.dense(inputs, self.kernel, self.bias, self._fused)
-        return self.activation(ops.dense(inputs, self.kernel, self.bias, "linear"))
+        try:
+            if self._fused is not None:
+                return ops.dense(inputs, self.kernel, self.bias, self._fused)
+            outputs = ops.dense(inputs, self.kernel, self.bias, "linear")
+        except ValueError:
+            # Checking shapes up front would cost every step; explain a failure instead.
+            self._check_input_spec(tuple(inputs.shape))
+            raise
+        return self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

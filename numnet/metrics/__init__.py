@@ -48,7 +48,7 @@ __all__ = [
     "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy",
     "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
     "get", "serialize", "deserialize", "get_metric", "get_accuracy_for_loss",
-    "get_function",
+    "get_function", "reduce_to_samplewise_values",
 ]
 
 _CLASSES = (

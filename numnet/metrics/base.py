@@ -209,6 +209,19 @@ class Mean(Metric):
             self.total.data += total / per_sample if per_sample != 1 else total
             self.count.data += n
             return
+        sample_weight = _array(sample_weight)
+        if values.ndim == 0 and sample_weight.ndim == 0:
+            # A batch value weighted by the batch size (how loss trackers are fed).
+            weight = float(sample_weight)
+            self.total.data += float(values) * weight
+            self.count.data += weight
+            return
+        if values.ndim == 0 and np.ndim(sample_weight) == 0:
+            # A batch loss weighted by the batch size: the training loop's per-step call.
+            weight = float(sample_weight)
+            self.total.data += float(values) * weight
+            self.count.data += weight
+            return
         values, sample_weight = reduce_to_samplewise_values(values, sample_weight, "mean")
         self.total.data += np.sum(values, dtype=np.float64)
         self.count.data += np.sum(sample_weight, dtype=np.float64)
@@ -265,12 +278,13 @@ class MeanMetricWrapper(Mean):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        fn = config.pop("fn", None)
-        if fn is not None and not callable(fn):
-            if isinstance(fn, str):
-                from numnet import metrics as metrics_module
+        if "fn" not in config:  # subclasses (Accuracy, MeanSquaredError, ...) fix their fn
+            return cls(**config)
+        fn = config.pop("fn")
+        if isinstance(fn, str):
+            from numnet import metrics as metrics_module
 
-                fn = metrics_module.get_function(fn)
-            else:
-                fn = deserialize_keras_object(fn, printable_module_name="metric function")
+            fn = metrics_module.get_function(fn)
+        elif not callable(fn):
+            fn = deserialize_keras_object(fn, printable_module_name="metric function")
         return cls(fn, **config)

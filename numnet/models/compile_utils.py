@@ -41,10 +41,22 @@ def _per_output(value, output_names, what, allow_single=True):
     return [value] * n
 
 
+def _leaves(structure):
+    if structure is None:
+        return []
+    if isinstance(structure, dict):
+        return [x for v in structure.values() for x in _leaves(v)]
+    if isinstance(structure, (list, tuple)):
+        return [x for v in structure for x in _leaves(v)]
+    return [structure]
+
+
 class CompileLoss:
     """Computes the weighted sum of per-output losses and tracks each of them."""
 
     def __init__(self, loss, loss_weights=None):
+        for leaf in _leaves(loss):
+            losses_module.get(leaf)  # unknown names fail at compile time, not mid-fit
         self.loss = loss
         self.loss_weights = loss_weights
         self.built = False
@@ -57,7 +69,9 @@ class CompileLoss:
         if self.loss_weights is None:
             self.weights = [1.0] * n
         else:
-            if isinstance(self.loss_weights, (list, tuple)) and len(self.loss_weights) != n:
+            single_loss = not isinstance(self.loss, (list, tuple, dict))
+            if isinstance(self.loss_weights, (list, tuple)) and (
+                    len(self.loss_weights) != n or (single_loss and n > 1)):
                 n_losses = 1 if not isinstance(self.loss, (list, tuple, dict)) else len(self.loss)
                 raise ValueError(
                     f"`loss_weights` must match the number of losses, got {n_losses} losses "
@@ -103,6 +117,9 @@ class CompileMetrics:
     """Holds the compiled metrics of every output and updates them per batch."""
 
     def __init__(self, metrics, weighted_metrics, loss):
+        for leaf in _leaves(metrics) + _leaves(weighted_metrics):
+            if not (isinstance(leaf, str) and leaf in ("accuracy", "acc")):
+                metrics_module.get(leaf)
         self.metrics_arg = metrics
         self.weighted_metrics_arg = weighted_metrics
         self.loss = loss

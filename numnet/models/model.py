@@ -90,11 +90,15 @@ class Model(Trainer, Layer):
 
     def build(self, input_shape):
         """Builds a subclassed model by calling it once on zeros of `input_shape`."""
-        if type(self).call is Model.call:
+        if type(self).call is Model.call or getattr(self, "_building", False):
             self.built = True
             return
-        dummy = map_structure(lambda s: dummy_value(KerasTensor(s)), _shapes(input_shape))
-        self(dummy, training=False)
+        from numnet.layers.base import _shape_to_dummy
+        self._building = True
+        try:
+            self(_shape_to_dummy(_shapes(input_shape)), training=False)
+        finally:
+            self._building = False
         self.built = True
 
     def call(self, inputs, training=None):

@@ -82,6 +82,8 @@ class Trainer:
         self.compiled = True
         self.stop_training = False
         self._train_vars = None
+        self._loss_sources_cache = None
+        self._single_output_built = False
 
     def _assert_compiled(self, what):
         if not self.compiled:
@@ -157,6 +159,9 @@ class Trainer:
         return [y]
 
     def _build_compiled(self, y, y_pred):
+        if type(y_pred) is Tensor and type(y) is np.ndarray and \
+                getattr(self, "_single_output_built", False):
+            return [y], [y_pred]  # the per-step path of single-output models
         names = self._output_names_for(y_pred)
         flat_pred = flatten(y_pred)
         flat_true = self._flatten_targets(y, y_pred, names)
@@ -168,6 +173,8 @@ class Trainer:
             self.compiled_metrics.build(names, losses, flat_true,
                                         [getattr(p, "data", p) for p in flat_pred])
         self._compiled_output_names = names
+        self._single_output_built = (len(names) == 1 and self.compiled_loss is not None
+                                     and self.compiled_loss.built)
         return flat_true, flat_pred
 
     # ----------------------------------------------------------- the steps
@@ -175,13 +182,42 @@ class Trainer:
         """The total loss: the compiled losses plus the layers' regularization losses."""
         flat_true, flat_pred = self._build_compiled(y, y_pred)
         total = self.compiled_loss(flat_true, flat_pred, sample_weight)
-        for penalty in self.losses:
+        for penalty in self._current_penalties():
             total = total + penalty
         return total
+
+    def _loss_sources(self):
+        """(all layers, regularized variables), cached: walking the layer tree every step costs."""
+        cache = getattr(self, "_loss_sources_cache", None)
+        if cache is None:
+            layers, stack = [], [self]
+            while stack:
+                layer = stack.pop()
+                layers.append(layer)
+                stack.extend(layer._sublayers())
+            regularized = [v for v in self.weights if v.regularizer is not None]
+            cache = (layers, regularized)
+            self._loss_sources_cache = cache
+        return cache
+
+    def _current_penalties(self):
+        layers, regularized = self._loss_sources()
+        penalties = [v.regularizer(v) for v in regularized]
+        for layer in layers:
+            if layer._losses:
+                penalties.extend(layer._losses)
+        return penalties
+
+    def _clear_call_losses(self):
+        """Losses added during a call (`add_loss`, activity penalties) last one step."""
+        for layer in self._loss_sources()[0]:
+            if layer._losses:
+                layer._losses = []
 
     def train_step(self, data):
         """One optimization step on a batch `(x, y, sample_weight)`; returns the logs."""
         x, y, sample_weight = data
+        self._clear_call_losses()
         with GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
@@ -195,6 +231,7 @@ class Trainer:
     def test_step(self, data):
         """Loss and metrics on a batch, without updating weights."""
         x, y, sample_weight = data
+        self._clear_call_losses()
         y_pred = self(x, training=False)
         loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
         self._update_metrics(loss, y, y_pred, x, sample_weight)
@@ -210,9 +247,11 @@ class Trainer:
         self._loss_tracker.update_state(loss.data, sample_weight=batch_size)
         self.compiled_loss.update_trackers(batch_size)
         if self.compiled_metrics.per_output or self.compiled_metrics.weighted:
-            names = self._compiled_output_names
-            flat_true = self._flatten_targets(y, y_pred, names)
-            flat_pred = [p.data for p in flatten(y_pred)]
+            if type(y_pred) is Tensor and type(y) is np.ndarray:
+                flat_true, flat_pred = [y], [y_pred.data]
+            else:
+                flat_true = self._flatten_targets(y, y_pred, self._compiled_output_names)
+                flat_pred = [p.data for p in flatten(y_pred)]
             self.compiled_metrics.update_state(flat_true, flat_pred, sample_weight)
 
     def get_metrics_result(self):
@@ -280,8 +319,11 @@ class Trainer:
             verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
         self._train_vars = None
+        self._loss_sources_cache = None
         rng = global_generator()
         callback_list.on_train_begin()
+        # A callback (BackupAndRestore) may resume from a later epoch, as in Keras 3.
+        initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
         epoch_logs = {}
         want_batch_logs = callback_list.needs_train_batch_logs
         for epoch in range(initial_epoch, epochs):
@@ -413,6 +455,7 @@ class Trainer:
         x = self._standardize_model_inputs(x)
         self._check_first_batch(x, y)
         self._train_vars = None
+        self._loss_sources_cache = None
         self.reset_metrics()
         self.train_step((x, y, sample_weight))
         return self._batch_results(return_dict)

@@ -2,7 +2,7 @@
 
 from numnet import initializers
 from numnet.backend import xp
-from numnet.optimizers.base_optimizer import Optimizer, _f32, _raw
+from numnet.optimizers.base_optimizer import Optimizer, _raw
 from numnet.serialization import register_builtin
 
 

@@ -295,6 +295,7 @@ class Optimizer:
             if not self.built:
                 self.build(variables)
                 self.built = True
+                self._pack(variables)
             indices = self._trainable_variables_indices
             for v in variables:
                 if id(v) not in indices:
@@ -358,7 +359,90 @@ class Optimizer:
         lr = self._current_learning_rate()
         self._apply_weight_decay(variables, lr)
         self._prepare_step()
+        if self._packed_update(grads, variables, lr):
+            return
         self._update_step_all(grads, variables, lr)
+
+    # -- packing ------------------------------------------------------------
+    # A step costs a handful of NumPy calls per variable (13 for Adam); with
+    # many small variables that Python overhead dominates. So after building,
+    # the optimizer moves its variables and their slots into one contiguous
+    # buffer each (the variables' `.data` become views into it) and updates
+    # everything with one call per operation. Layers keep their Variables;
+    # only where the numbers live changes.
+    _packed = None
+
+    def _pack(self, variables):
+        variables = list(variables)
+        if len(variables) < 2 or self.use_ema or self.gradient_accumulation_steps:
+            return
+        dtypes = {v.data.dtype for v in variables}
+        if len(dtypes) != 1 or next(iter(dtypes)).kind != "f":
+            return
+        dtype = next(iter(dtypes))
+        sizes = [v.data.size for v in variables]
+        total = sum(sizes)
+        if not self._worth_packing(len(variables), total):
+            return
+        slot_lists = {}
+        known = {id(v) for v in self._variables}
+        for attr, value in vars(self).items():
+            if (isinstance(value, list) and len(value) == len(variables) and attr != "_variables"
+                    and all(isinstance(s, Variable) and id(s) in known and
+                            s.data.shape == v.data.shape for s, v in zip(value, variables))):
+                slot_lists[attr] = value
+        groups = [variables] + list(slot_lists.values())
+        flats = [self._repoint(group, dtype, total) for group in groups]
+        flat_var = Variable(xp.zeros(0, dtype=dtype), trainable=True, name="packed")
+        flat_var.data = flats[0]
+        index = self._trainable_variables_indices
+        index[id(flat_var)] = len(variables)
+        for (attr, slots), flat in zip(slot_lists.items(), flats[1:]):
+            pseudo = Variable(xp.zeros(0, dtype=dtype), trainable=False, name=f"packed_{attr}")
+            pseudo.data = flat
+            slots.append(pseudo)  # reached only through index[id(flat_var)]
+        self._packed = {
+            "variables": tuple(variables), "views": tuple(v.data for v in variables),
+            "groups": groups, "slot_lists": slot_lists, "flat_var": flat_var,
+            "grad": xp.empty(total, dtype=dtype), "dtype": dtype, "total": total,
+        }
+
+    def _worth_packing(self, n_variables, n_params):
+        """Packing costs one gradient copy per step; it pays when calls dominate."""
+        return n_params <= 50_000 * n_variables
+
+    @staticmethod
+    def _repoint(group, dtype, total):
+        flat = xp.empty(total, dtype=dtype)
+        start = 0
+        for v in group:
+            stop = start + v.data.size
+            view = flat[start:stop].reshape(v.data.shape)
+            view[...] = v.data
+            v.data = view
+            start = stop
+        return flat
+
+    def _packed_update(self, grads, variables, lr):
+        packed = self._packed
+        if packed is None or len(variables) != len(packed["variables"]):
+            return False
+        for v, known, view in zip(variables, packed["variables"], packed["views"]):
+            if v is not known:
+                return False
+            if v.data is not view:  # someone replaced a value array: pack again
+                for group, slots in zip(packed["groups"], [None] + list(packed["slot_lists"].values())):
+                    flat = self._repoint(group[:len(variables)], packed["dtype"], packed["total"])
+                    if slots is None:
+                        packed["flat_var"].data = flat
+                    else:
+                        slots[-1].data = flat
+                packed["views"] = tuple(v.data for v in variables)
+                break
+        flat_grad = packed["grad"]
+        xp.concatenate([_raw(g).reshape(-1) for g in grads], out=flat_grad)
+        self._update_step_all([flat_grad], [packed["flat_var"]], lr)
+        return True
 
     def _prepare_step(self):
         """Per-step state updates that precede the variable updates (Nadam's product)."""
@@ -564,7 +648,10 @@ def global_norm(arrays):
 
 
 def clip_by_global_norm(arrays, clip_norm):
-    """Scales all arrays by `clip_norm / max(global_norm, clip_norm)` (NaN if the norm is not finite)."""
+    """Scales all arrays by `clip_norm / max(global_norm, clip_norm)`.
+
+    The scale is NaN if the global norm is not finite, as in Keras.
+    """
     norm = global_norm(arrays)
     if not np.isfinite(norm):
         scale = float("nan")

@@ -1,7 +1,7 @@
 """RMSprop (plain or centered, with optional momentum)."""
 
 from numnet.backend import xp
-from numnet.optimizers.base_optimizer import Optimizer, _f32, _raw
+from numnet.optimizers.base_optimizer import Optimizer, _raw
 from numnet.serialization import register_builtin
 
 

@@ -62,7 +62,10 @@ def _step(step):
 
 @register_builtin("keras.optimizers.schedules")
 class ExponentialDecay(LearningRateSchedule):
-    """`initial_learning_rate * decay_rate ** (step / decay_steps)` (floored exponent if `staircase`)."""
+    """`initial_learning_rate * decay_rate ** (step / decay_steps)`.
+
+    With `staircase=True` the exponent is floored.
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="ExponentialDecay"):
@@ -91,7 +94,11 @@ class ExponentialDecay(LearningRateSchedule):
 
 @register_builtin("keras.optimizers.schedules")
 class PiecewiseConstantDecay(LearningRateSchedule):
-    """`values[0]` while `step <= boundaries[0]`, `values[i]` for `boundaries[i-1] < step <= boundaries[i]`, then `values[-1]`."""
+    """A step function of the step.
+
+    `values[0]` while `step <= boundaries[0]`, `values[i]` while
+    `boundaries[i-1] < step <= boundaries[i]`, then `values[-1]`.
+    """
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
         if len(boundaries) != len(values) - 1:
@@ -157,7 +164,10 @@ class PolynomialDecay(LearningRateSchedule):
 
 @register_builtin("keras.optimizers.schedules")
 class InverseTimeDecay(LearningRateSchedule):
-    """`initial_learning_rate / (1 + decay_rate * step / decay_steps)` (floored ratio if `staircase`)."""
+    """`initial_learning_rate / (1 + decay_rate * step / decay_steps)`.
+
+    With `staircase=True` the ratio `step / decay_steps` is floored.
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="InverseTimeDecay"):

@@ -1,7 +1,7 @@
 """Stochastic gradient descent, with optional (Nesterov) momentum."""
 
 from numnet.backend import xp
-from numnet.optimizers.base_optimizer import Optimizer, _f32, _raw
+from numnet.optimizers.base_optimizer import Optimizer, _raw
 from numnet.serialization import register_builtin
 
 
@@ -46,6 +46,11 @@ class SGD(Optimizer):
         self.momentums = []
         if self.momentum != 0:
             self.momentums = self.add_optimizer_variables(variables, "momentum")
+
+    def _worth_packing(self, n_variables, n_params):
+        # Plain SGD is two calls per variable: packing pays only for small ones.
+        limit = 50_000 if self.momentum else 5_000
+        return n_params <= limit * n_variables
 
     def _update_step_all(self, grads, variables, learning_rate):
         lr = learning_rate

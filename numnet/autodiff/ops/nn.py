@@ -254,16 +254,20 @@ def dense(x, kernel, bias=None, activation="linear"):
 
 # --------------------------------------------------------------- losses
 def _logits_of(output, from_logits):
-    """Uses the logits a softmax/sigmoid kept, as Keras' TensorFlow backend does."""
+    """Uses the logits a softmax/sigmoid kept, as Keras' TensorFlow backend does.
+
+    Returns (logits or probabilities tensor, from_logits, the probabilities
+    already computed from those logits or None).
+    """
     output = operand(output)[0]
     if not from_logits and output._keras_logits is not None:
-        return output._keras_logits, True
-    return output, from_logits
+        return output._keras_logits, True, output.data
+    return output, from_logits, None
 
 
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """-log p[target] per sample; `target` holds class indices."""
-    output, from_logits = _logits_of(output, from_logits)
+    output, from_logits, probabilities = _logits_of(output, from_logits)
     ov = output.data
     labels = xp.asarray(operand(target)[1])
     if labels.ndim == ov.ndim and labels.shape[-1] == 1:
@@ -289,7 +293,9 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
         def backward(g, needs):
             gf = g.reshape(-1, 1)
             if from_logits:
-                grad = _softmax(flat, axis=1)
+                # d/dz of logsumexp(z) - z[label] = softmax(z) - onehot(label)
+                grad = (_softmax(flat, axis=1) if probabilities is None
+                        else probabilities.reshape(flat.shape).copy())
                 grad[rows, picked] -= 1
                 grad *= gf
             else:
@@ -304,7 +310,7 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """-sum(target * log p) per sample; `target` is one-hot (or soft) labels."""
-    output, from_logits = _logits_of(output, from_logits)
+    output, from_logits, probabilities = _logits_of(output, from_logits)
     ov = output.data
     tv = xp.asarray(operand(target)[1], dtype=ov.dtype)
     if tv.shape != ov.shape:
@@ -338,7 +344,7 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 def binary_crossentropy(target, output, from_logits=False):
     """Elementwise -(t log p + (1 - t) log(1 - p)) (not yet averaged over the last axis)."""
-    output, from_logits = _logits_of(output, from_logits)
+    output, from_logits, probabilities = _logits_of(output, from_logits)
     ov = output.data
     tv = xp.asarray(operand(target)[1], dtype=ov.dtype)
     if from_logits:

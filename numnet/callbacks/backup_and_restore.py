@@ -1,0 +1,144 @@
+"""`BackupAndRestore`: resume an interrupted `fit` where it stopped."""
+
+import json
+import os
+import re
+
+from numnet.callbacks.callback import Callback
+from numnet.saving import atomic
+
+_METADATA = "training_metadata.json"
+_WEIGHTS_PATTERN = re.compile(r"^backup_\d+\.weights\.h5$")
+
+
+class BackupAndRestore(Callback):
+    """Backs up the training state so a killed run restarts where it left off.
+
+    At the end of every epoch (or every `save_freq` batches) it saves the
+    weights and the optimizer's state into `backup_dir`, together with the
+    epoch and the state of numnet's global random generator. When `fit` starts
+    with a backup present, the state is restored and training resumes at the
+    saved epoch. With `save_freq="epoch"`, a run killed (even with SIGKILL) and
+    started again ends with exactly the weights of an uninterrupted run.
+
+    Each backup is written under a new name and then published by an atomic
+    rename of `training_metadata.json`, so a crash mid-save leaves the
+    previous backup usable.
+
+    Args:
+        backup_dir: the folder holding the backup.
+        save_freq: `"epoch"`, an integer number of batches, or False (never save).
+            Mid-epoch backups restart that epoch from its beginning.
+        double_checkpoint: kept for Keras compatibility (every backup here is
+            already crash-safe).
+        delete_checkpoint: delete the backup when training finishes.
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False,
+                 delete_checkpoint=True):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("Empty `backup_dir` argument passed")
+        if save_freq not in ("epoch", False) and not (isinstance(save_freq, int) and
+                                                      save_freq > 0):
+            raise ValueError(f"Invalid value for argument `save_freq`. Received: "
+                             f"save_freq={save_freq}. Expected either 'epoch', False or a "
+                             "positive integer.")
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq = save_freq
+        self.double_checkpoint = double_checkpoint
+        self.delete_checkpoint = delete_checkpoint
+        self._current_epoch = 0
+        self._batches_seen = 0
+        self._counter = 0
+        self._epoch_rng_state = None
+        if isinstance(save_freq, int) and not isinstance(save_freq, bool):
+            self.__class__ = _BatchBackupAndRestore
+
+    @property
+    def _metadata_path(self):
+        return os.path.join(self.backup_dir, _METADATA)
+
+    def on_train_begin(self, logs=None):
+        if not self.model.built:
+            raise ValueError("To use the BackupAndRestore callback, you model must be built "
+                             "before you call `fit()`.")
+        self._batches_seen = 0
+        if not os.path.exists(self._metadata_path):
+            return
+        metadata = self._read_metadata()
+        self.model.load_weights(os.path.join(self.backup_dir, metadata["weights"]))
+        self._counter = metadata["counter"]
+        self._current_epoch = metadata["epoch"]
+        self.model._initial_epoch = metadata["epoch"]
+        state = metadata.get("rng_state")
+        if state is not None:
+            from numnet.backend import global_generator
+            generator = global_generator()
+            try:
+                generator.bit_generator.state = state
+            except (TypeError, ValueError, KeyError) as error:
+                raise ValueError(f"{self._metadata_path}: invalid random generator state "
+                                 f"({error}).") from error
+
+    def _read_metadata(self):
+        try:
+            with open(self._metadata_path, encoding="utf-8") as handle:
+                metadata = json.load(handle)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"BackupAndRestore: cannot read {self._metadata_path} "
+                             f"({error}).") from error
+        ok = (isinstance(metadata, dict) and isinstance(metadata.get("epoch"), int)
+              and metadata["epoch"] >= 0 and isinstance(metadata.get("counter"), int)
+              and isinstance(metadata.get("weights"), str)
+              and _WEIGHTS_PATTERN.match(metadata["weights"]))
+        if not ok:
+            raise ValueError(f"BackupAndRestore: {self._metadata_path} is malformed: "
+                             f"{str(metadata)[:200]}")
+        return metadata
+
+    def on_epoch_begin(self, epoch, logs=None):
+        from numnet.backend import global_generator
+        self._current_epoch = epoch
+        self._epoch_rng_state = global_generator().bit_generator.state
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            from numnet.backend import global_generator
+            self._save(epoch + 1, global_generator().bit_generator.state)
+
+    def _save(self, epoch, rng_state):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        self._counter += 1
+        name = f"backup_{self._counter}.weights.h5"
+        self.model.save_weights(os.path.join(self.backup_dir, name))
+        metadata = {"epoch": epoch, "counter": self._counter, "weights": name,
+                    "rng_state": rng_state}
+        atomic.atomic_write_bytes(self._metadata_path, json.dumps(metadata).encode())
+        self._remove_backups(keep=name)
+
+    def _remove_backups(self, keep=None):
+        for entry in os.listdir(self.backup_dir):
+            if _WEIGHTS_PATTERN.match(entry) and entry != keep:
+                os.remove(os.path.join(self.backup_dir, entry))
+
+    def on_train_end(self, logs=None):
+        self.model._initial_epoch = None
+        if self.delete_checkpoint and os.path.isdir(self.backup_dir):
+            self._remove_backups()
+            if os.path.exists(self._metadata_path):
+                os.remove(self._metadata_path)
+            try:
+                os.rmdir(self.backup_dir)
+            except OSError:
+                pass
+
+
+class _BatchBackupAndRestore(BackupAndRestore):
+    """`BackupAndRestore` with an integer `save_freq`: also hooks batch ends."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batches_seen += 1
+        if self._batches_seen >= self.save_freq:
+            self._batches_seen = 0
+            self._save(self._current_epoch, self._epoch_rng_state)

@@ -1,0 +1,59 @@
+"""`CSVLogger`: writes each epoch's logs as a CSV row."""
+
+import csv
+import os
+
+from numnet.callbacks.callback import Callback
+
+
+class CSVLogger(Callback):
+    """Streams epoch results to a CSV file: an `epoch` column, then the logs' keys, sorted.
+
+    Args:
+        filename: the CSV file.
+        separator: the column separator.
+        append: append to an existing file (the header is written only if
+            the file is new or empty) instead of overwriting it.
+    """
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename = os.fspath(filename)
+        self.sep = separator
+        self.append = append
+        self.keys = None
+        self.writer = None
+        self.csv_file = None
+        self.append_header = True
+
+    def on_train_begin(self, logs=None):
+        if self.append:
+            self.append_header = not (os.path.exists(self.filename) and
+                                      os.path.getsize(self.filename) > 0)
+            mode = "a"
+        else:
+            self.append_header = True
+            mode = "w"
+        self.csv_file = open(self.filename, mode, newline="", encoding="utf-8")
+        self.writer = None
+        self.keys = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs.keys())
+        if self.writer is None:
+            self.writer = csv.DictWriter(self.csv_file, fieldnames=["epoch"] + self.keys,
+                                         delimiter=self.sep)
+            if self.append_header:
+                self.writer.writeheader()
+        row = {"epoch": epoch}
+        row.update({k: logs.get(k, "NA") for k in self.keys})
+        self.writer.writerow(row)
+        self.csv_file.flush()
+
+    def on_train_end(self, logs=None):
+        if self.csv_file is not None:
+            self.csv_file.close()
+            self.csv_file = None
+        self.writer = None

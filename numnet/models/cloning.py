@@ -1,0 +1,118 @@
+"""`clone_model`: the same architecture with fresh weights."""
+
+from numnet.layers.base import Layer
+from numnet.layers.input_layer import Input, InputLayer
+from numnet.layers.symbolic import KerasTensor, flatten, map_structure, pack_like
+
+
+def _clone_layer(layer):
+    return layer.__class__.from_config(layer.get_config())
+
+
+def clone_model(model, input_tensors=None, clone_function=None, call_function=None,
+                recursive=False, **kwargs):
+    """Clones a Sequential or Functional model: same layers and names, new weights.
+
+    The clone is not compiled and its weights are freshly initialized (copy
+    them with `clone.set_weights(model.get_weights())`).
+
+    Args:
+        model: a `Sequential` or Functional model (a subclassed model is
+            rebuilt from its `get_config()`).
+        input_tensors: optional `Input` tensor(s) for the clone to start from.
+        clone_function: `fn(layer) -> new_layer`, used on every layer
+            (by default `layer.__class__.from_config(layer.get_config())`).
+        call_function: `fn(layer, *args, **kwargs)` replacing each layer call
+            when the Functional graph is rebuilt.
+        recursive: also clone nested Sequential/Functional models layer by layer.
+
+    Returns:
+        The new model.
+    """
+    from numnet.models.functional import Functional
+    from numnet.models.sequential import Sequential
+
+    if kwargs:
+        raise ValueError(f"Unexpected keyword arguments to clone_model: {sorted(kwargs)}")
+
+    def clone(layer):
+        if recursive and isinstance(layer, (Sequential, Functional)):
+            return clone_model(layer, clone_function=clone_function,
+                               call_function=call_function, recursive=True)
+        new = (clone_function or _clone_layer)(layer)
+        if not isinstance(new, Layer):
+            raise ValueError(
+                f"`clone_function` must return a Layer; for layer '{layer.name}' it returned "
+                f"{new!r}."
+            )
+        return new
+
+    if isinstance(model, Sequential):
+        if call_function is not None:
+            raise ValueError("`call_function` is only supported for Functional models.")
+        layers = [clone(layer) for layer in model.layers]
+        if input_tensors is not None:
+            start = flatten(input_tensors)
+            if len(start) != 1:
+                raise ValueError(
+                    f"A Sequential model has one input; received input_tensors={input_tensors}."
+                )
+            layers = [start[0]] + layers
+        elif model._input_layer is not None:
+            source = model._input_layer
+            layers = [Input(batch_shape=source.batch_shape, dtype=source.dtype,
+                            name=source.name)] + layers
+        clone_ = Sequential(layers, name=model.name, trainable=model.trainable)
+        if not clone_.built and model.built and model._build_shapes is not None:
+            clone_.build(model._build_shapes)
+        return clone_
+
+    if isinstance(model, Functional):
+        if input_tensors is not None:
+            new_inputs = flatten(input_tensors)
+            if len(new_inputs) != len(model.inputs):
+                raise ValueError(
+                    f"`input_tensors` must have one tensor per model input "
+                    f"({len(model.inputs)}); received {len(new_inputs)}."
+                )
+        else:
+            new_inputs = [Input(batch_shape=t.shape, dtype=t.dtype, name=t._keras_history[0].name)
+                          for t in model.inputs]
+        tensor_map = {id(old): new for old, new in zip(model.inputs, new_inputs)}
+        layer_map = {}
+        for node in model._network_node_list:
+            layer = node.layer
+            if isinstance(layer, InputLayer):
+                continue
+            if id(layer) not in layer_map:
+                layer_map[id(layer)] = clone(layer)
+            new_layer = layer_map[id(layer)]
+
+            def swap(x):
+                return tensor_map[id(x)] if isinstance(x, KerasTensor) else x
+
+            args = map_structure(swap, node.call_args)
+            call_kwargs = map_structure(swap, node.call_kwargs)
+            if call_function is not None:
+                out = call_function(new_layer, *args, **call_kwargs)
+            else:
+                out = new_layer(*args, **call_kwargs)
+            for old, new in zip(node.output_tensors, flatten(out)):
+                tensor_map[id(old)] = new
+        inputs = pack_like(model._inputs_struct, new_inputs)
+        outputs = pack_like(model._outputs_struct,
+                            [tensor_map[id(t)] for t in model.outputs])
+        return Functional(inputs, outputs, name=model.name, trainable=model.trainable)
+
+    if clone_function is not None or input_tensors is not None:
+        raise ValueError(
+            "Arguments `clone_function` and `input_tensors` are only supported for Sequential "
+            f"models or Functional models. Received model of type '{type(model).__name__}', "
+            f"with clone_function={clone_function} and input_tensors={input_tensors}"
+        )
+    if call_function is not None:
+        raise ValueError(
+            "Argument `call_function` is only supported for Functional models. Received model "
+            f"of type '{type(model).__name__}', with call_function={call_function}"
+        )
+    return type(model).from_config(model.get_config())

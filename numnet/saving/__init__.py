@@ -1,0 +1,25 @@
+"""Saving and loading models in Keras 3's `.keras` format (`keras.saving`).
+
+```python
+model.save("my_model.keras")
+model = numnet.saving.load_model("my_model.keras")
+model.save_weights("my_model.weights.h5")
+```
+
+Writing `.keras`/`.weights.h5` files needs the optional dependency h5py
+(`pip install "numnet[h5]"`).
+"""
+
+from numnet.saving.keras_format import (
+    load_model, load_weights, model_from_json, save_model, save_weights,
+)
+from numnet.serialization import (
+    deserialize_keras_object, get_registered_name, get_registered_object,
+    register_keras_serializable, serialize_keras_object,
+)
+
+__all__ = [
+    "deserialize_keras_object", "get_registered_name", "get_registered_object", "load_model",
+    "load_weights", "model_from_json", "register_keras_serializable", "save_model",
+    "save_weights", "serialize_keras_object",
+]

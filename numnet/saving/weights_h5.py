@@ -1,0 +1,285 @@
+"""Weights in HDF5, keyed exactly like Keras 3's `model.weights.h5`.
+
+Keras walks the model as a tree of "saveables" (layers, the optimizer) and
+stores each one's own variables as datasets `"0"`, `"1"`, ... in a group
+`<path>/vars` whose `name` attribute is the object's name:
+
+```
+layers/dense/vars     {name: "dense"}    0 kernel  1 bias
+layers/dense_1/vars   {name: "dense_1"}  0 kernel  1 bias
+optimizer/vars        {name: "adam"}     0 iterations  1 learning_rate  2.. slots
+vars                  {name: "sequential"}
+```
+
+Entries of a list (such as `model.layers`) are keyed by the snake-case class
+name plus a per-list counter (`dense`, `dense_1`, ...), *not* by the layer's
+name. `Sequential` and Functional models visit `layers` first; other objects
+(subclassed models, custom layers) visit their attributes sorted by name,
+private ones last, skipping what a bare `Layer`/`Model` already has. The walk
+below reproduces that, so numnet and Keras read each other's files.
+
+Loading checks every count and shape before touching any weight and reads
+nothing whose declared shape does not match, so a hostile file cannot make
+numnet allocate huge arrays or leave a model half loaded.
+"""
+
+import warnings
+
+import numpy as np
+
+from numnet.backend import to_snake_case
+
+
+def require_h5py(what="Saving weights"):
+    """Imports h5py or raises an ImportError that says how to install it."""
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError(
+            f"{what} in the Keras `.keras`/`.weights.h5` format needs the optional "
+            "dependency h5py. Install it with `pip install \"numnet[h5]\"` (or "
+            "`pip install h5py`)."
+        ) from None
+    return h5py
+
+
+# ----------------------------------------------------------------- the walk
+def _is_saveable(obj):
+    from numnet.layers.base import Layer
+    from numnet.optimizers.base_optimizer import Optimizer
+    return isinstance(obj, (Layer, Optimizer))
+
+
+_SKIPSETS = {}
+
+
+def _skipset(obj):
+    """Attribute names a bare `Layer` (or `Model`) already has: never walked."""
+    from numnet.models.model import Model
+    from numnet.layers.base import Layer
+    kind = "model" if isinstance(obj, Model) else "layer"
+    if kind not in _SKIPSETS:
+        bare = Model(name="_bare_model") if kind == "model" else Layer(name="_bare_layer")
+        skip = set(vars(bare))
+        skip.discard("optimizer")
+        _SKIPSETS[kind] = skip
+    return _SKIPSETS[kind]
+
+
+def _is_graph_model(obj):
+    from numnet.models.sequential import Sequential
+    return isinstance(obj, Sequential) or type(obj).__name__ == "Functional" or \
+        getattr(obj, "_is_graph_network", False)
+
+
+def _children(obj):
+    """Yields `(attribute, value)` in the order Keras' `_walk_saveable` visits them."""
+    from numnet.layers.base import Layer
+    from numnet.models.model import Model
+    if not isinstance(obj, Layer):
+        return
+    if _is_graph_model(obj):
+        yield "layers", obj.layers
+        yield "optimizer", getattr(obj, "optimizer", None)
+        return
+    skip = _skipset(obj)
+    names = {k for k in vars(obj) if k not in skip and not k.startswith("__")}
+    if isinstance(obj, Model):
+        names |= {"layers", "optimizer"}
+    for name in sorted(names, key=lambda n: (n.startswith("_"), n)):
+        try:
+            value = getattr(obj, name)
+        except Exception:  # noqa: BLE001 - a failing property is simply not walked
+            continue
+        yield name, value
+
+
+def _join(path, name):
+    return f"{path}/{name}" if path else name
+
+
+def walk(model):
+    """Returns `[(path, object)]` for every saveable reachable from `model`, in Keras order.
+
+    `path` is the group holding the object's `vars` ("" for the model itself,
+    `"layers/dense"`, `"optimizer"`, ...).
+    """
+    found, visited = [], set()
+
+    def visit(obj, path):
+        if id(obj) in visited:
+            return
+        visited.add(id(obj))
+        found.append((path, obj))
+        for attr, child in _children(obj):
+            if _is_saveable(child):
+                visit(child, _join(path, attr))
+            elif isinstance(child, (list, tuple, dict)):
+                visit_container(child, _join(path, attr))
+
+    def visit_container(container, path):
+        used = {}
+        for item in (container.values() if isinstance(container, dict) else container):
+            if not _is_saveable(item):
+                continue
+            base = to_snake_case(type(item).__name__)
+            if base in used:
+                used[base] += 1
+                key = f"{base}_{used[base]}"
+            else:
+                used[base] = 0
+                key = base
+            if id(item) in visited:
+                continue
+            visit(item, _join(path, key))
+
+    visit(model, "")
+    return found
+
+
+def _own_variables(obj):
+    from numnet.optimizers.base_optimizer import Optimizer
+    if isinstance(obj, Optimizer):
+        return list(obj.variables)
+    result, seen = [], set()
+    for v in obj._trainable_variables + obj._non_trainable_variables:
+        if id(v) not in seen:
+            seen.add(id(v))
+            result.append(v)
+    return result
+
+
+def _describe(obj):
+    return f"{type(obj).__name__} '{getattr(obj, 'name', '?')}'"
+
+
+# ------------------------------------------------------------------ saving
+def write_weights(model, h5file):
+    """Writes every saveable's own variables into the open h5py file `h5file`."""
+    for path, obj in walk(model):
+        group = h5file.require_group(_join(path, "vars"))
+        group.attrs["name"] = str(getattr(obj, "name", ""))
+        if hasattr(obj, "save_own_variables") and _overrides(obj, "save_own_variables"):
+            store = {}
+            obj.save_own_variables(store)
+            for key, value in store.items():
+                group.create_dataset(str(key), data=np.asarray(value))
+            continue
+        for i, variable in enumerate(_own_variables(obj)):
+            group.create_dataset(str(i), data=np.asarray(variable.data))
+
+
+def _overrides(obj, method):
+    from numnet.layers.base import Layer
+    from numnet.optimizers.base_optimizer import Optimizer
+    if isinstance(obj, Optimizer):
+        return True
+    base = getattr(Layer, method, None)
+    return getattr(type(obj), method, None) is not base
+
+
+# ----------------------------------------------------------------- loading
+def _datasets(h5, group_path, origin):
+    """The datasets `"0"`, `"1"`, ... of `group_path` (hard links, numeric dtypes only)."""
+    h5py = require_h5py("Loading weights")
+    group = h5.get(group_path)
+    if group is None:
+        return []
+    if not isinstance(group, h5py.Group):
+        raise ValueError(f"{origin}: '{group_path}' should be a group of weights, not a "
+                         f"{type(group).__name__}.")
+    keys = list(group.keys())
+    if sorted(keys, key=lambda k: int(k) if k.isdigit() else -1) != [str(i) for i in range(len(keys))]:
+        raise ValueError(f"{origin}: '{group_path}' holds unexpected entries {sorted(keys)[:10]}; "
+                         "expected datasets named '0', '1', ...")
+    result = []
+    for i in range(len(keys)):
+        link = group.get(str(i), getlink=True)
+        if not isinstance(link, h5py.HardLink):
+            raise ValueError(f"{origin}: '{group_path}/{i}' is a {type(link).__name__}; only "
+                             "plain datasets are accepted (links are refused for safety).")
+        dataset = group[str(i)]
+        if not isinstance(dataset, h5py.Dataset) or dataset.dtype.kind not in "biuf":
+            raise ValueError(f"{origin}: '{group_path}/{i}' is not a numeric dataset.")
+        result.append(dataset)
+    return result
+
+
+def read_weights(model, h5file, origin="weights file", skip_mismatch=False,
+                 load_optimizer=True):
+    """Loads the variables of every saveable of `model` from the open h5py file `h5file`.
+
+    All counts and shapes are checked before any variable changes. Raises
+    ValueError naming the file, the object, the variable and both shapes.
+    """
+    from numnet.optimizers.base_optimizer import Optimizer
+    assignments, custom, visited_groups = [], [], set()
+    layer_count = 0
+    for path, obj in walk(model):
+        group_path = _join(path, "vars")
+        is_optimizer = isinstance(obj, Optimizer)
+        if is_optimizer and not load_optimizer:
+            continue
+        visited_groups.add(group_path)
+        datasets = _datasets(h5file, group_path, origin)
+        if not is_optimizer and _overrides(obj, "load_own_variables"):
+            custom.append((obj, datasets))
+            continue
+        variables = _own_variables(obj)
+        if not is_optimizer and path:
+            layer_count += 1
+        if len(datasets) != len(variables):
+            if is_optimizer:
+                warnings.warn(
+                    f"Skipping variable loading for optimizer '{obj.name}', because it has "
+                    f"{len(variables)} variables whereas the saved optimizer has "
+                    f"{len(datasets)} variables.", stacklevel=3)
+                continue
+            message = (f"{origin}: layer '{obj.name}' ({type(obj).__name__}, at "
+                       f"'{group_path}') expected {len(variables)} variables, but received "
+                       f"{len(datasets)} variables during loading. Expected: "
+                       f"{[v.name for v in variables]}")
+            if skip_mismatch:
+                warnings.warn(message + " Skipping it (skip_mismatch=True).", stacklevel=3)
+                continue
+            raise ValueError(message)
+        mismatched = [(v, d) for v, d in zip(variables, datasets)
+                      if tuple(d.shape) != tuple(v.data.shape)]
+        if mismatched:
+            v, d = mismatched[0]
+            message = (f"{origin}: {_describe(obj)} (at '{group_path}'): variable "
+                       f"'{v.name}' has shape {tuple(v.data.shape)}, but the file holds "
+                       f"shape {tuple(d.shape)}.")
+            if skip_mismatch:
+                warnings.warn(message + " Skipping it (skip_mismatch=True).", stacklevel=3)
+                continue
+            raise ValueError(message)
+        assignments.extend(zip(variables, datasets))
+    extra = _unvisited_weight_groups(h5file, visited_groups)
+    if extra and not skip_mismatch:
+        raise ValueError(
+            f"{origin}: the file holds weights for {len(extra)} object(s) the model does not "
+            f"have: {extra[:8]}. The model '{model.name}' has {layer_count} layer(s) with "
+            "weights entries; the file was probably saved from a different architecture."
+        )
+    # Everything matched: read and assign.
+    values = [(variable, dataset[()]) for variable, dataset in assignments]
+    for variable, value in values:
+        variable.data[...] = np.asarray(value, dtype=variable.data.dtype)
+    for obj, datasets in custom:
+        obj.load_own_variables({str(i): d[()] for i, d in enumerate(datasets)})
+
+
+def _unvisited_weight_groups(h5file, visited):
+    h5py = require_h5py("Loading weights")
+    extra = []
+
+    def visit(name, item):
+        if isinstance(item, h5py.Group) and (name == "vars" or name.endswith("/vars")):
+            if name in visited or len(item.keys()) == 0:
+                return
+            extra.append(name)
+
+    h5file.visititems(visit)
+    # Optimizer state the model has no optimizer for is ignored, as in Keras.
+    return [e for e in extra if not e.startswith("optimizer")]

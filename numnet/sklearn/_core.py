@@ -1,0 +1,235 @@
+"""The NumPy compute core shared by numnet's scikit-learn MLP estimators.
+
+Forward and backward passes run in preallocated buffers, updated in place,
+with scikit-learn's exact algorithm (Glorot-uniform init, half squared error
+or log loss, L2 penalty divided by the batch weight, its SGD and Adam
+updates), so that the same `random_state` gives the same network.
+"""
+
+import numpy as np
+
+
+def _relu(z):
+    np.maximum(z, 0, out=z)
+
+
+def _logistic(z):
+    # 0.5 * (1 + tanh(z / 2)) never overflows.
+    z *= 0.5
+    np.tanh(z, out=z)
+    z += 1
+    z *= 0.5
+
+
+def _softmax(z):
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+
+
+def _identity(z):
+    pass
+
+
+ACTIVATIONS = {
+    "identity": _identity,
+    "relu": _relu,
+    "logistic": _logistic,
+    "tanh": lambda z: np.tanh(z, out=z),
+    "softmax": _softmax,
+    "exp": lambda z: np.exp(z, out=z),
+}
+
+
+def _relu_derivative(a, delta):
+    delta *= a > 0
+
+
+def _logistic_derivative(a, delta):
+    delta *= a
+    delta *= 1 - a
+
+
+def _tanh_derivative(a, delta):
+    delta *= 1 - a * a
+
+
+DERIVATIVES = {
+    "identity": lambda a, delta: None,
+    "relu": _relu_derivative,
+    "logistic": _logistic_derivative,
+    "tanh": _tanh_derivative,
+}
+
+
+def forward(X, coefs, intercepts, activation, out_activation):
+    """Predicts with one matrix product per layer, activations applied in place."""
+    hidden = ACTIVATIONS[activation]
+    a = X
+    last = len(coefs) - 1
+    for i, (w, b) in enumerate(zip(coefs, intercepts)):
+        a = a @ w
+        a += b
+        (ACTIVATIONS[out_activation] if i == last else hidden)(a)
+    return a
+
+
+def loss_value(y, p, sample_weight, loss):
+    """scikit-learn's data term (half squared error, log loss, half Poisson deviance)."""
+    if loss == "squared_error":
+        r = (y - p) ** 2
+    elif loss == "poisson":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(y > 0, y * np.log(y / p), 0.0) - y + p
+    else:
+        eps = np.finfo(p.dtype).eps
+        q = np.clip(p, eps, 1 - eps)
+        if loss == "binary_log_loss":
+            r = -(y * np.log(q) + (1 - y) * np.log1p(-q))
+        else:
+            r = -(y * np.log(q))
+            if p.shape[1] == 1:
+                r = r - (1 - y) * np.log1p(-q)
+    if sample_weight is None:
+        per_output = r.mean(axis=0)
+    else:
+        per_output = sample_weight @ r / sample_weight.sum()
+    value = per_output.mean() if loss == "squared_error" else per_output.sum()
+    return float(0.5 * value if loss == "squared_error" else value)
+
+
+class Network:
+    """Buffers for the forward and backward passes of one batch size."""
+
+    def __init__(self, coefs, intercepts, batch_size, activation, out_activation, alpha, loss):
+        self.coefs = coefs
+        self.intercepts = intercepts
+        self.activation = activation
+        self.out_activation = out_activation
+        self.alpha = alpha
+        self.loss = loss
+        dtype = coefs[0].dtype
+        units = [coefs[0].shape[0]] + [w.shape[1] for w in coefs]
+        self.acts = [np.empty((batch_size, u), dtype) for u in units]
+        self.deltas = [np.empty((batch_size, u), dtype) for u in units[1:]]
+        self.coef_grads = [np.empty_like(w) for w in coefs]
+        self.intercept_grads = [np.empty_like(b) for b in intercepts]
+
+    def backprop(self, X, y, sample_weight, compute_loss=True):
+        """Gradients of the batch `X` (already in `acts[0]` when it is a view of it)."""
+        m = X.shape[0]
+        hidden = ACTIVATIONS[self.activation]
+        derivative = DERIVATIVES[self.activation]
+        n = len(self.coefs)
+        acts = [X] + [a[:m] for a in self.acts[1:]]
+        for i in range(n):
+            np.dot(acts[i], self.coefs[i], out=acts[i + 1])
+            acts[i + 1] += self.intercepts[i]
+            (ACTIVATIONS[self.out_activation] if i == n - 1 else hidden)(acts[i + 1])
+        out = acts[-1]
+        loss = loss_value(y, out, sample_weight, self.loss) if compute_loss else 0.0
+        sw_sum = m if sample_weight is None else float(sample_weight.sum())
+        if self.alpha and compute_loss:
+            loss += 0.5 * self.alpha * sum(float(np.vdot(w, w)) for w in self.coefs) / sw_sum
+        delta = self.deltas[-1][:m]
+        np.subtract(out, y, out=delta)
+        if sample_weight is not None:
+            delta *= sample_weight[:, None]
+        for i in range(n - 1, -1, -1):
+            g = self.coef_grads[i]
+            np.dot(acts[i].T, delta, out=g)
+            if self.alpha:
+                g += self.alpha * self.coefs[i]
+            g /= sw_sum
+            np.sum(delta, axis=0, out=self.intercept_grads[i])
+            self.intercept_grads[i] /= sw_sum
+            if i:
+                prev = self.deltas[i - 1][:m]
+                np.dot(delta, self.coefs[i].T, out=prev)
+                derivative(acts[i], prev)
+                delta = prev
+        return loss
+
+
+class SGD:
+    """scikit-learn's `SGDOptimizer`, in place."""
+
+    def __init__(self, params, learning_rate_init, lr_schedule, momentum, nesterov, power_t):
+        self.params = params
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)
+        self.lr_schedule = lr_schedule
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.power_t = power_t
+        self.velocities = [np.zeros_like(p) for p in params]
+        self._tmp = [np.empty_like(p) for p in params]
+
+    def update(self, grads):
+        lr, mu = self.learning_rate, self.momentum
+        for p, g, v, tmp in zip(self.params, grads, self.velocities, self._tmp):
+            np.multiply(g, lr, out=tmp)
+            v *= mu
+            v -= tmp
+            if self.nesterov:
+                p += mu * v
+                p -= tmp
+            else:
+                p += v
+
+    def iteration_ends(self, time_step):
+        if self.lr_schedule == "invscaling":
+            self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
+
+    def trigger_stopping(self, msg, verbose):
+        if self.lr_schedule != "adaptive":
+            if verbose:
+                print(msg + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(msg + " Setting learning rate to %f" % self.learning_rate)
+        return False
+
+
+class Adam:
+    """scikit-learn's `AdamOptimizer`, in place."""
+
+    def __init__(self, params, learning_rate_init, beta_1, beta_2, epsilon):
+        self.params = params
+        self.learning_rate_init = learning_rate_init
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.t = 0
+        self.ms = [np.zeros_like(p) for p in params]
+        self.vs = [np.zeros_like(p) for p in params]
+        self._tmp = [np.empty_like(p) for p in params]
+
+    def update(self, grads):
+        self.t += 1
+        b1, b2 = self.beta_1, self.beta_2
+        lr = self.learning_rate_init * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+        for p, g, m, v, tmp in zip(self.params, grads, self.ms, self.vs, self._tmp):
+            m *= b1
+            np.multiply(g, 1 - b1, out=tmp)
+            m += tmp
+            v *= b2
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - b2
+            v += tmp
+            np.sqrt(v, out=tmp)
+            tmp += self.epsilon
+            np.divide(m, tmp, out=tmp)
+            tmp *= lr
+            p -= tmp
+
+    def iteration_ends(self, time_step):
+        pass
+
+    def trigger_stopping(self, msg, verbose):
+        if verbose:
+            print(msg + " Stopping.")
+        return True
