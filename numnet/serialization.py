@@ -7,7 +7,7 @@ only ever looks names up in this registry: nothing named in a file is
 imported or evaluated.
 """
 
-import inspect
+import types
 
 _BUILTINS = {}  # class_name -> class (numnet's mirrors of Keras' public classes)
 _BUILTIN_MODULES = {}  # class -> Keras module name ("keras.layers")
@@ -38,7 +38,7 @@ def register_keras_serializable(package="Custom", name=None):
     """
     def decorator(obj):
         registered = f"{package}>{name or obj.__name__}"
-        if inspect.isclass(obj) and not hasattr(obj, "get_config"):
+        if isinstance(obj, type) and not hasattr(obj, "get_config"):
             raise ValueError(
                 f"Cannot register {obj.__name__}: it has no get_config() method."
             )
@@ -79,7 +79,7 @@ def serialize_keras_object(obj):
         return [serialize_keras_object(x) for x in obj]
     if isinstance(obj, dict):
         return {k: serialize_keras_object(v) for k, v in obj.items()}
-    if inspect.isfunction(obj) or inspect.isbuiltin(obj):
+    if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
         registered = _CUSTOM_NAMES.get(obj)
         if registered is None:
             return obj.__name__
@@ -118,7 +118,7 @@ def deserialize_keras_object(config, custom_objects=None, module_objects=None,
                 "a `numnet.utils.custom_object_scope` or pass it in `custom_objects`, or "
                 "register it with `@numnet.saving.register_keras_serializable()`."
             )
-        return found() if inspect.isclass(found) else found
+        return found() if isinstance(found, type) else found
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(
             f"Could not interpret serialized {printable_module_name}: {config!r}"
@@ -167,10 +167,8 @@ def deserialize_keras_object(config, custom_objects=None, module_objects=None,
 
 
 def _from_config(cls, inner, custom_objects):
-    try:
-        params = inspect.signature(cls.from_config).parameters
-    except (TypeError, ValueError):
-        params = {}
+    code = getattr(getattr(cls.from_config, "__func__", cls.from_config), "__code__", None)
+    params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount] if code else ()
     if "custom_objects" in params:
         return cls.from_config(inner, custom_objects=custom_objects)
     return cls.from_config(inner)

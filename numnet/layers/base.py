@@ -6,8 +6,6 @@ creates the weights once the input shape is known (on the first call), and
 symbolic `KerasTensor`s, a layer records a graph node instead of computing.
 """
 
-import inspect
-
 import numpy as np
 
 from numnet import initializers, regularizers
@@ -69,9 +67,7 @@ class Layer:
         self._batch_input_shape = (None if batch_input_shape is None
                                    else tuple(batch_input_shape))
         self._initial_weights = kwargs.get("weights")
-        signature = inspect.signature(self.call).parameters
-        self._call_has_training = "training" in signature or any(
-            p.kind is p.VAR_KEYWORD for p in signature.values())
+        self._call_has_training = _accepts_training(type(self).call)
 
     # ----------------------------------------------------------- tracking
     def __setattr__(self, name, value):
@@ -346,6 +342,15 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _accepts_training(function):
+    """Whether `call` takes a `training` argument (or **kwargs), read from its code object."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return True
+    names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    return "training" in names or bool(code.co_flags & 0x08)  # CO_VARKEYWORDS
 
 
 def _to_tensor(value):

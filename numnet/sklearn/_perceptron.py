@@ -57,6 +57,7 @@ def _rosenblatt(X, y, w, b, *, eta, alpha, l1_ratio, penalty, fit_intercept, max
     no_improvement = 0
     n_iter = 0
     dot = np.dot
+    sq_norm = float(dot(w, w))
     for epoch in range(max_iter):
         if shuffle:
             _xorshift_permute(order, seed)
@@ -71,13 +72,19 @@ def _rosenblatt(X, y, w, b, *, eta, alpha, l1_ratio, penalty, fit_intercept, max
             if z <= 0:
                 objective -= z
             if penalty is not None:
-                objective += alpha * ((1 - ratio) * 0.5 * float(dot(w, w))
+                objective += alpha * ((1 - ratio) * 0.5 * sq_norm
                                       + ratio * float(np.abs(w).sum()))
             update = eta * yk if z <= 0 else 0.0
             update *= (pos_weight if yk > 0 else neg_weight) * sws[k]
             if l2:
-                w *= max(0.0, 1.0 - (1.0 - ratio) * eta * alpha)
+                c = max(0.0, 1.0 - (1.0 - ratio) * eta * alpha)
+                w *= c
+                sq_norm *= c * c
             if update != 0.0:
+                if penalty is not None:
+                    # scikit-learn tracks ||w||^2 incrementally (stale after the L1 step)
+                    # and stops on it: keep the same bookkeeping to stop at the same epoch.
+                    sq_norm += float(dot(x, x)) * update * update + 2.0 * update * float(dot(w, x))
                 w += update * x
                 if fit_intercept:
                     b += update

@@ -381,32 +381,62 @@ def _box_size(node):
             len(node["lines"]) * _LINE_HEIGHT + 2 * _PAD_Y)
 
 
-def _layout(graph):
-    """Layered layout: returns (width, height, {id: (x, y, w, h)}, {cluster: box}).
+class _Layout:
+    """Where everything goes: `boxes[id] = (x, y, w, h)` (top-left corner, y downwards),
+    `clusters[id]` frames likewise, `routes[(source, target)]` the polyline of each arrow."""
 
-    Each box goes one rank below the deepest box that feeds it; ranks are rows
-    (`TB`) or columns (`LR`); in a rank, boxes are ordered by the mean position
-    of their parents. `x, y` is the top-left corner, y growing downwards.
+    def __init__(self, width, height, boxes, clusters, routes):
+        self.width, self.height = width, height
+        self.boxes, self.clusters, self.routes = boxes, clusters, routes
+
+
+def _layout(graph):
+    """A layered (Sugiyama-style) layout of `graph`, returned as a `_Layout`.
+
+    Each box goes one rank after the deepest box that feeds it; ranks are rows
+    (`TB`) or columns (`LR`). An arrow that skips ranks gets a thin invisible
+    placeholder in each rank it crosses, so it runs beside the boxes, not
+    through them (the skip connection of a wide-and-deep model is visible).
+    In a rank, boxes are ordered by the mean position of what feeds them.
     """
     order = [node["id"] for node in graph.nodes]
+    first_seen = {node_id: i for i, node_id in enumerate(order)}
     parents = {node_id: [] for node_id in order}
     for source, target in graph.edges:
         parents[target].append(source)
     rank = {}
     for node_id in order:  # nodes were added after the nodes feeding them
-        rank[node_id] = max((rank.get(p, -1) + 1 for p in parents[node_id]), default=0)
+        rank[node_id] = max((rank[p] + 1 for p in parents[node_id]), default=0)
     n_ranks = max(rank.values(), default=-1) + 1
     ranks = [[node_id for node_id in order if rank[node_id] == r] for r in range(n_ranks)]
+    # Placeholders along the arrows that skip ranks.
+    chains = {}
+    for source, target in graph.edges:
+        previous, chain = source, []
+        for r in range(rank[source] + 1, rank[target]):
+            dummy = f"{source}>{target}@{r}"
+            parents[dummy] = [previous]
+            first_seen[dummy] = first_seen[target] - 0.5
+            ranks[r].append(dummy)
+            chain.append(dummy)
+            previous = dummy
+        chains[(source, target)] = chain
+        if chain:
+            parents[target] = [chain[-1] if p == source else p for p in parents[target]]
     position = {}
     for members in ranks:
         def key(node_id):
             known = [position[p] for p in parents[node_id] if p in position]
-            return sum(known) / len(known) if known else order.index(node_id)
+            return (sum(known) / len(known) if known else first_seen[node_id],
+                    first_seen[node_id])
         members.sort(key=key)
         for index, node_id in enumerate(members):
             position[node_id] = index
-    sizes = {node["id"]: _box_size(node) for node in graph.nodes}
     vertical = graph.rankdir == "TB"
+    sizes = {node["id"]: _box_size(node) for node in graph.nodes}
+    for chain in chains.values():
+        for dummy in chain:
+            sizes[dummy] = (8.0, 0.0) if vertical else (0.0, 8.0)
     # Along the rank axis: thickness of each rank; across it: the rank's total span.
     thickness = [max((sizes[n][1] if vertical else sizes[n][0]) for n in members)
                  for members in ranks]
@@ -415,20 +445,36 @@ def _layout(graph):
     extra = _CLUSTER_PAD + _CLUSTER_LABEL if graph.clusters else 0.0
     across = max(spans, default=0.0) + 2 * (_MARGIN + extra)
     along = sum(thickness) + _GAP_BETWEEN_RANKS * max(n_ranks - 1, 0) + 2 * (_MARGIN + extra)
-    boxes = {}
+    boxes, crossings = {}, {}
     offset = _MARGIN + extra
     for members, thick, span in zip(ranks, thickness, spans):
         cursor = (across - span) / 2
         for node_id in members:
             w, h = sizes[node_id]
             if vertical:
-                boxes[node_id] = (cursor, offset + (thick - h) / 2, w, h)
+                box = (cursor, offset + (thick - h) / 2, w, h)
                 cursor += w + _GAP_IN_RANK
             else:
-                boxes[node_id] = (offset + (thick - w) / 2, cursor, w, h)
+                box = (offset + (thick - w) / 2, cursor, w, h)
                 cursor += h + _GAP_IN_RANK
+            if node_id in rank:
+                boxes[node_id] = box
+            else:  # a placeholder: the arrow crosses the whole rank here
+                x, y, w, h = box
+                crossings[node_id] = ([(x + w / 2, offset), (x + w / 2, offset + thick)]
+                                      if vertical else
+                                      [(offset, y + h / 2), (offset + thick, y + h / 2)])
         offset += thick + _GAP_BETWEEN_RANKS
     width, height = (across, along) if vertical else (along, across)
+    routes = {}
+    for (source, target), chain in chains.items():
+        sx, sy, sw, sh = boxes[source]
+        tx, ty, tw, th = boxes[target]
+        if vertical:
+            start, end = (sx + sw / 2, sy + sh), (tx + tw / 2, ty)
+        else:
+            start, end = (sx + sw, sy + sh / 2), (tx, ty + th / 2)
+        routes[(source, target)] = [start] + [p for d in chain for p in crossings[d]] + [end]
     clusters = {}
     for cluster_id in reversed(list(graph.clusters)):  # inner frames first
         inside = [boxes[n["id"]] for n in graph.nodes if n["cluster"] == cluster_id]
@@ -441,15 +487,7 @@ def _layout(graph):
         x1 = max(b[0] + b[2] for b in inside) + _CLUSTER_PAD
         y1 = max(b[1] + b[3] for b in inside) + _CLUSTER_PAD
         clusters[cluster_id] = (x0, y0, x1 - x0, y1 - y0)
-    return width, height, boxes, clusters
-
-
-def _edge_points(graph, boxes, source, target):
-    sx, sy, sw, sh = boxes[source]
-    tx, ty, tw, th = boxes[target]
-    if graph.rankdir == "TB":
-        return (sx + sw / 2, sy + sh), (tx + tw / 2, ty)
-    return (sx + sw, sy + sh / 2), (tx, ty + th / 2)
+    return _Layout(width, height, boxes, clusters, routes)
 
 
 def _xml(text):
@@ -458,7 +496,8 @@ def _xml(text):
 
 
 def _to_svg(graph, dpi):
-    width, height, boxes, clusters = _layout(graph)
+    layout = _layout(graph)
+    width, height, boxes, clusters = layout.width, layout.height, layout.boxes, layout.clusters
     scale = dpi / 72.0
     out = [f'<?xml version="1.0" encoding="UTF-8"?>',
            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width * scale:.0f}" '
@@ -475,10 +514,10 @@ def _to_svg(graph, dpi):
                    'fill="none" stroke="#777" stroke-dasharray="5,3"/>')
         out.append(f'<text x="{x + 6:.1f}" y="{y + _CLUSTER_LABEL - 3:.1f}" '
                    f'fill="#555">{_xml(graph.clusters[cluster_id]["label"])}</text>')
-    for source, target in graph.edges:
-        (x1, y1), (x2, y2) = _edge_points(graph, boxes, source, target)
-        out.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
-                   'stroke="#444" marker-end="url(#arrow)"/>')
+    for points in layout.routes.values():
+        coordinates = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        out.append(f'<polyline points="{coordinates}" fill="none" stroke="#444" '
+                   'marker-end="url(#arrow)"/>')
     for node in graph.nodes:
         x, y, w, h = boxes[node["id"]]
         out.append(f'<g id="{node["id"]}"><rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" '
@@ -497,7 +536,8 @@ def _draw_matplotlib(graph, to_file, dpi):
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyBboxPatch, Rectangle
 
-    width, height, boxes, clusters = _layout(graph)
+    layout = _layout(graph)
+    width, height, boxes, clusters = layout.width, layout.height, layout.boxes, layout.clusters
     figure = Figure(figsize=(width / 72.0, height / 72.0), dpi=dpi)
     FigureCanvasAgg(figure)
     axes = figure.add_axes((0, 0, 1, 1))
@@ -508,9 +548,11 @@ def _draw_matplotlib(graph, to_file, dpi):
         axes.add_patch(Rectangle((x, y), w, h, fill=False, linestyle="--", edgecolor="#777"))
         axes.text(x + 6, y + _CLUSTER_LABEL - 3, graph.clusters[cluster_id]["label"],
                   fontsize=_FONT_SIZE, family="monospace", color="#555")
-    for source, target in graph.edges:
-        start, end = _edge_points(graph, boxes, source, target)
-        axes.annotate("", xy=end, xytext=start,
+    for points in layout.routes.values():
+        if len(points) > 2:
+            axes.plot([p[0] for p in points[:-1]], [p[1] for p in points[:-1]], color="#444",
+                      linewidth=1)
+        axes.annotate("", xy=points[-1], xytext=points[-2],
                       arrowprops={"arrowstyle": "-|>", "color": "#444", "shrinkA": 0,
                                   "shrinkB": 0, "linewidth": 1})
     for node in graph.nodes:

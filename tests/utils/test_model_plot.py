@@ -104,21 +104,30 @@ def test_nested_model_collapsed_or_expanded():
 
 def test_layout_follows_rankdir():
     graph = model_plot._describe(sequential(), show_shapes=True)
-    width, height, boxes, _ = model_plot._layout(graph)
+    layout = model_plot._layout(graph)
+    width, height, boxes = layout.width, layout.height, layout.boxes
     ys = [boxes[n["id"]][1] for n in graph.nodes]
     assert ys == sorted(ys) and height > width
     graph.rankdir = "LR"
-    width, height, boxes, _ = model_plot._layout(graph)
+    layout = model_plot._layout(graph)
+    width, height, boxes = layout.width, layout.height, layout.boxes
     xs = [boxes[n["id"]][0] for n in graph.nodes]
     assert xs == sorted(xs) and width > height
 
 
 def test_functional_layout_puts_branches_side_by_side():
     graph = model_plot._describe(wide_and_deep())
-    _, _, boxes, _ = model_plot._layout(graph)
+    layout = model_plot._layout(graph)
+    boxes = layout.boxes
     # Ranks: input, hidden1, hidden2, concat, output: the skip edge spans three ranks.
     tops = [boxes[n["id"]][1] for n in graph.nodes]
     assert tops == sorted(tops) and len(set(tops)) == 5
+    # The skip arrow (input -> concat) runs beside hidden1 and hidden2, not through them.
+    skip = layout.routes[(graph.nodes[0]["id"], graph.nodes[3]["id"])]
+    assert len(skip) == 6
+    for node in graph.nodes[1:3]:
+        x, _, w, _ = boxes[node["id"]]
+        assert all(not (x <= px <= x + w) for px, _ in skip[1:-1])
 
 
 def test_own_svg_writer(tmp_path):
@@ -133,7 +142,7 @@ def test_own_svg_writer(tmp_path):
     text = path.read_text()
     for name in ("hidden1 (Dense)", "concat (Concatenate)", "Output shape: (None, 38)"):
         assert name in text
-    assert text.count("<line ") == 5
+    assert text.count("<polyline ") == 5
 
 
 def test_expanded_nested_svg_has_a_frame(tmp_path):
@@ -149,7 +158,8 @@ def test_matplotlib_png_has_the_expected_size(tmp_path):
     pytest.importorskip("matplotlib")
     model = wide_and_deep()
     graph = model_plot._describe(model, show_shapes=True, show_layer_names=True)
-    width, height, _, _ = model_plot._layout(graph)
+    layout = model_plot._layout(graph)
+    width, height = layout.width, layout.height
     sizes = {}
     for dpi in (50, 100):
         path = tmp_path / f"model_{dpi}.png"
