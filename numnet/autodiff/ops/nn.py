@@ -10,18 +10,11 @@ import math
 import numpy as np
 
 from numnet.autodiff.ops._core import Tensor, operand, record, recording, xp
+from numnet.autodiff.ops.math import _unary
 from numnet.backend import epsilon
 
 _SELU_ALPHA = 1.6732632423543772
 _SELU_SCALE = 1.0507009873554805
-
-
-def _unary(x, forward, derivative):
-    x, xv = operand(x)
-    out = Tensor(forward(xv))
-    if recording():
-        record(out, (x,), lambda g, needs: (g * derivative(xv, out.data),))
-    return out
 
 
 def _sigmoid(x):
