@@ -15,13 +15,12 @@ Usage: python benchmarks/bench_sklearn.py [--rounds 1] [--threads 1] [--fashion-
        [--skip-fashion]
 """
 
-import _common  # noqa: F401  (first: sets the thread variables before NumPy loads)
+import statistics
+import time
+import warnings
 
-import statistics  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-
-import numpy as np  # noqa: E402
+import _common
+import numpy as np
 
 
 def _fit_timed(make, X, y):

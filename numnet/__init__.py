@@ -18,7 +18,7 @@ config = backend
 
 def __getattr__(name):
     # The edge packages import lazily so that `import numnet` stays fast.
-    if name in ("saving", "datasets", "sklearn", "playground"):
+    if name in ("saving", "datasets", "sklearn"):
         import importlib
         return importlib.import_module(f"numnet.{name}")
     raise AttributeError(f"module 'numnet' has no attribute '{name}'")

@@ -128,7 +128,7 @@ class GradientTape:
         Sources the target does not depend on get `None` (or zeros with
         `unconnected_gradients="zero"`), as TensorFlow does.
         """
-        from numnet.autodiff.tensor import Tensor
+        from numnet.autodiff.tensor import Tensor, Variable
 
         if self._used and not self.persistent:
             raise RuntimeError(
@@ -149,7 +149,9 @@ class GradientTape:
             else:
                 seed = xp.ones_like(t.data)
             _accumulate(grads, id(t), seed)
-        keep = {id(s) for s in _flatten(sources)}
+        flat_sources = (sources if type(sources) in (list, tuple) and
+                        all(type(x) is Variable for x in sources) else _flatten(sources))
+        keep = {id(x) for x in flat_sources}
         for node in reversed(self._nodes):
             key = id(node.output)
             g = grads.get(key) if key in keep else grads.pop(key, None)
@@ -175,6 +177,8 @@ class GradientTape:
                 )
             return Tensor(g)
 
+        if flat_sources is sources:
+            return type(sources)([result(x) for x in sources])
         return _map_structure(result, sources)
 
 

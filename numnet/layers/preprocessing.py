@@ -63,6 +63,11 @@ class Normalization(Layer):
         if self.input_mean is not None:
             self.mean.assign(np.broadcast_to(self.input_mean, shape))
             self.variance.assign(np.broadcast_to(self.input_variance, shape))
+            # Keras keeps given statistics as constants, not weights: its `.keras`
+            # files hold no variables for this layer, so neither do numnet's.
+            fixed = {id(self.mean), id(self.variance), id(self.count)}
+            self._non_trainable_variables = [v for v in self._non_trainable_variables
+                                             if id(v) not in fixed]
         self.built = True
 
     def _broadcast_shape(self, ndim):

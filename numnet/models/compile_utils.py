@@ -171,6 +171,8 @@ class CompileMetrics:
                 for identifier in entry:
                     metric = self._resolve(identifier, losses[i], y_true[i], y_pred[i])
                     if n > 1:
+                        # Keras keeps the user's name in the compile config; remember it.
+                        metric.__dict__.setdefault("_compile_config_name", metric.name)
                         metric.name = f"{self.output_names[i]}_{metric.name}"
                     target[i].append(metric)
         names = [m.name for group in self.per_output + self.weighted for m in group]
@@ -181,6 +183,7 @@ class CompileMetrics:
                     count = seen.get(m.name, 0)
                     seen[m.name] = count + 1
                     if count:
+                        m.__dict__.setdefault("_compile_config_name", m.name)
                         m.name = f"{m.name}_{count}"
         self.built = True
 

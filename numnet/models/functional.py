@@ -504,6 +504,8 @@ class Functional(Model):
                     try:
                         args = revive(nodes[0].get("args", []))
                         kwargs = revive(nodes[0].get("kwargs", {}))
+                        if kwargs.get("mask", True) is None:
+                            del kwargs["mask"]  # Keras records `mask=None` for nested models
                     except _Unavailable:
                         break
                     layer(*args, **kwargs)

@@ -237,7 +237,11 @@ def _serialize_metrics(metrics):
         return metrics
     if callable(metrics) and not hasattr(metrics, "get_config"):
         return metrics.__name__
-    return serialize_keras_object(metrics)
+    config = serialize_keras_object(metrics)
+    user_name = getattr(metrics, "_compile_config_name", None)
+    if user_name is not None and isinstance(config, dict) and "name" in config.get("config", {}):
+        config["config"] = {**config["config"], "name": user_name}  # as given, like Keras
+    return config
 
 
 def _deserialize_metrics(config):

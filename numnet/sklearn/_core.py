@@ -98,6 +98,18 @@ def loss_value(y, p, sample_weight, loss):
     return float(0.5 * value if loss == "squared_error" else value)
 
 
+def flat_views(shapes, dtype, flat=None):
+    """One contiguous buffer and its views of `shapes` (one optimizer op updates all)."""
+    sizes = [int(np.prod(shape)) for shape in shapes]
+    if flat is None:
+        flat = np.empty(sum(sizes), dtype)
+    views, start = [], 0
+    for shape, size in zip(shapes, sizes):
+        views.append(flat[start:start + size].reshape(shape))
+        start += size
+    return flat, views
+
+
 class Network:
     """Buffers for the forward and backward passes of one batch size."""
 
@@ -112,8 +124,9 @@ class Network:
         units = [coefs[0].shape[0]] + [w.shape[1] for w in coefs]
         self.acts = [np.empty((batch_size, u), dtype) for u in units]
         self.deltas = [np.empty((batch_size, u), dtype) for u in units[1:]]
-        self.coef_grads = [np.empty_like(w) for w in coefs]
-        self.intercept_grads = [np.empty_like(b) for b in intercepts]
+        self.flat_grad, grads = flat_views([w.shape for w in coefs]
+                                           + [b.shape for b in intercepts], dtype)
+        self.coef_grads, self.intercept_grads = grads[:len(coefs)], grads[len(coefs):]
 
     def backprop(self, X, y, sample_weight, compute_loss=True):
         """Gradients of the batch `X` (already in `acts[0]` when it is a view of it)."""
@@ -127,12 +140,17 @@ class Network:
             acts[i + 1] += self.intercepts[i]
             (ACTIVATIONS[self.out_activation] if i == n - 1 else hidden)(acts[i + 1])
         out = acts[-1]
-        loss = loss_value(y, out, sample_weight, self.loss) if compute_loss else 0.0
-        sw_sum = m if sample_weight is None else float(sample_weight.sum())
-        if self.alpha and compute_loss:
-            loss += 0.5 * self.alpha * sum(float(np.vdot(w, w)) for w in self.coefs) / sw_sum
         delta = self.deltas[-1][:m]
         np.subtract(out, y, out=delta)
+        sw_sum = m if sample_weight is None else float(sample_weight.sum())
+        loss = 0.0
+        if compute_loss:
+            if self.loss == "squared_error" and sample_weight is None:
+                loss = 0.5 * float(np.vdot(delta, delta)) / delta.size
+            else:
+                loss = loss_value(y, out, sample_weight, self.loss)
+            if self.alpha:
+                loss += 0.5 * self.alpha * sum(float(np.vdot(w, w)) for w in self.coefs) / sw_sum
         if sample_weight is not None:
             delta *= sample_weight[:, None]
         for i in range(n - 1, -1, -1):
@@ -162,20 +180,22 @@ class SGD:
         self.momentum = momentum
         self.nesterov = nesterov
         self.power_t = power_t
-        self.velocities = [np.zeros_like(p) for p in params]
-        self._tmp = [np.empty_like(p) for p in params]
+        self.velocity = np.zeros_like(params)
+        self._tmp = np.empty_like(params)
 
-    def update(self, grads):
+    def update(self, grad):
+        """One step on the flat parameter vector from the flat gradient."""
         lr, mu = self.learning_rate, self.momentum
-        for p, g, v, tmp in zip(self.params, grads, self.velocities, self._tmp):
-            np.multiply(g, lr, out=tmp)
-            v *= mu
-            v -= tmp
-            if self.nesterov:
-                p += mu * v
-                p -= tmp
-            else:
-                p += v
+        p, v, tmp = self.params, self.velocity, self._tmp
+        np.multiply(grad, lr, out=tmp)
+        v *= mu
+        v -= tmp
+        if self.nesterov:
+            p -= tmp
+            np.multiply(v, mu, out=tmp)
+            p += tmp
+        else:
+            p += v
 
     def iteration_ends(self, time_step):
         if self.lr_schedule == "invscaling":
@@ -204,27 +224,28 @@ class Adam:
         self.learning_rate_init = learning_rate_init
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
         self.t = 0
-        self.ms = [np.zeros_like(p) for p in params]
-        self.vs = [np.zeros_like(p) for p in params]
-        self._tmp = [np.empty_like(p) for p in params]
+        self.m = np.zeros_like(params)
+        self.v = np.zeros_like(params)
+        self._tmp = np.empty_like(params)
 
-    def update(self, grads):
+    def update(self, grad):
+        """One step on the flat parameter vector from the flat gradient."""
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
         lr = self.learning_rate_init * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
-        for p, g, m, v, tmp in zip(self.params, grads, self.ms, self.vs, self._tmp):
-            m *= b1
-            np.multiply(g, 1 - b1, out=tmp)
-            m += tmp
-            v *= b2
-            np.multiply(g, g, out=tmp)
-            tmp *= 1 - b2
-            v += tmp
-            np.sqrt(v, out=tmp)
-            tmp += self.epsilon
-            np.divide(m, tmp, out=tmp)
-            tmp *= lr
-            p -= tmp
+        p, m, v, tmp = self.params, self.m, self.v, self._tmp
+        m *= b1
+        np.multiply(grad, 1 - b1, out=tmp)
+        m += tmp
+        v *= b2
+        np.multiply(grad, grad, out=tmp)
+        tmp *= 1 - b2
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp += self.epsilon
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr
+        p -= tmp
 
     def iteration_ends(self, time_step):
         pass

@@ -13,8 +13,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
-from sklearn.utils.validation import (_check_sample_weight, check_is_fitted, column_or_1d,
-                                      validate_data)
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from numnet.sklearn import _core
 
@@ -168,7 +172,14 @@ class _BaseMLP(BaseEstimator):
         self.intercepts_ = [p.copy() for p in params[n:]]
 
     def _fit_stochastic(self, X, y, sample_weight, incremental):
-        params = self.coefs_ + self.intercepts_
+        # Pack the weights into one buffer (coefs_ and intercepts_ become its views) so
+        # that each optimizer step is a handful of NumPy calls over all parameters.
+        n = len(self.coefs_)
+        arrays = self.coefs_ + self.intercepts_
+        params, views = _core.flat_views([a.shape for a in arrays], X.dtype)
+        for view, a in zip(views, arrays):
+            view[...] = a
+        self.coefs_, self.intercepts_ = views[:n], views[n:]
         if not incremental or not hasattr(self, "_optimizer"):
             if self.solver == "sgd":
                 self._optimizer = _core.SGD(params, self.learning_rate_init, self.learning_rate,
@@ -210,7 +221,7 @@ class _BaseMLP(BaseEstimator):
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         net = _core.Network(self.coefs_, self.intercepts_, batch_size, self.activation,
                             self.out_activation_, self.alpha, self._loss_name())
-        grads = net.coef_grads + net.intercept_grads
+        grads = net.flat_grad
         x_buf, y_buf = net.acts[0], np.empty((batch_size, y.shape[1]), X.dtype)
         sw_buf = None if sw_train is None else np.empty(batch_size, X.dtype)
         sample_idx = np.arange(n_samples)
@@ -294,8 +305,7 @@ class _BaseMLP(BaseEstimator):
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
-            if self.loss_curve_[-1] < self.best_loss_:
-                self.best_loss_ = self.loss_curve_[-1]
+            self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         y_pred = self._predict(X, check_input=False)

@@ -9,10 +9,10 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from sklearn import linear_model, neural_network  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from sklearn import linear_model, neural_network
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from numnet.sklearn import MLPClassifier, MLPRegressor, Perceptron  # noqa: E402
+from numnet.sklearn import MLPClassifier, MLPRegressor, Perceptron
 
 _SKLEARN_TWIN = {Perceptron: linear_model.Perceptron, MLPClassifier: neural_network.MLPClassifier,
                  MLPRegressor: neural_network.MLPRegressor}

@@ -9,15 +9,19 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from sklearn import linear_model, neural_network  # noqa: E402
-from sklearn.datasets import load_iris, make_classification, make_multilabel_classification  # noqa: E402,E501
-from sklearn.datasets import make_regression  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn import linear_model, neural_network
+from sklearn.datasets import (
+    load_iris,
+    make_classification,
+    make_multilabel_classification,
+    make_regression,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-from numnet.sklearn import MLPClassifier, MLPRegressor, Perceptron  # noqa: E402
+from numnet.sklearn import MLPClassifier, MLPRegressor, Perceptron
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -193,6 +197,11 @@ def test_to_keras_and_callbacks(tmp_path):
     np.testing.assert_array_equal(model(IRIS_X).numpy(), clf.predict_proba(IRIS_X))
     np.testing.assert_allclose(model.predict(IRIS_X, verbose=0), clf.predict_proba(IRIS_X),
                                rtol=1e-6, atol=1e-7)
+    clf.save(tmp_path / "clf.keras")
+    import numnet
+
+    loaded = numnet.saving.load_model(tmp_path / "clf.keras")
+    np.testing.assert_array_equal(loaded(IRIS_X).numpy(), clf.predict_proba(IRIS_X))
     X, y = make_regression(50, 3, n_targets=2, random_state=0)
     reg = MLPRegressor(hidden_layer_sizes=(5,), activation="tanh", random_state=0,
                        max_iter=5).fit(X, y)
@@ -211,3 +220,13 @@ def test_lbfgs_and_errors():
         warnings.simplefilter("error", ConvergenceWarning)
         with pytest.raises(ConvergenceWarning):
             MLPClassifier(max_iter=1).fit(IRIS_X, IRIS_Y)
+
+
+def test_perceptron_vs_logistic_example_runs(capsys):
+    import pathlib
+    import runpy
+
+    path = pathlib.Path(__file__).parents[2] / "examples" / "perceptron_vs_logistic.py"
+    runpy.run_path(str(path), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "has predict_proba: False" in out and "[[-1.4 -2.2]]" in out
