@@ -222,6 +222,9 @@ def _deserialize_loss(config):
         return {k: _deserialize_loss(v) for k, v in config.items()}
     if isinstance(config, list):
         return [_deserialize_loss(v) for v in config]
+    if isinstance(config, str):
+        losses.get(config)  # validates the name; kept as given, like Keras ("mse" stays "mse")
+        return config
     return losses.deserialize(config)
 
 
