@@ -295,6 +295,8 @@ class Optimizer:
             if not self.built:
                 self.build(variables)
                 self.built = True
+            if not self._pack_tried:  # also after a load that built the optimizer
+                self._pack_tried = True
                 self._pack(variables)
             indices = self._trainable_variables_indices
             for v in variables:
@@ -371,6 +373,7 @@ class Optimizer:
     # everything with one call per operation. Layers keep their Variables;
     # only where the numbers live changes.
     _packed = None
+    _pack_tried = False
 
     def _pack(self, variables):
         variables = list(variables)
