@@ -5,7 +5,6 @@ import os
 import re
 
 from numnet.callbacks.callback import Callback
-from numnet.saving import atomic
 
 _METADATA = "training_metadata.json"
 _WEIGHTS_PATTERN = re.compile(r"^backup_\d+\.weights\.h5$")
@@ -114,6 +113,8 @@ class BackupAndRestore(Callback):
         self.model.save_weights(os.path.join(self.backup_dir, name))
         metadata = {"epoch": epoch, "counter": self._counter, "weights": name,
                     "rng_state": rng_state}
+        from numnet.saving import atomic  # the saving edge is loaded only when used
+
         atomic.atomic_write_bytes(self._metadata_path, json.dumps(metadata).encode())
         self._remove_backups(keep=name)
 
