@@ -13,7 +13,7 @@ import pytest
 import numnet as keras
 from numnet.backend import random as nrandom
 
-pytest.importorskip("h5py")
+import h5py  # noqa: F401  (a test dependency: fail loudly if it is missing)
 
 
 def _data(n=64):

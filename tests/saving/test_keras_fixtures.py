@@ -16,7 +16,7 @@ import pytest
 
 import numnet
 
-pytest.importorskip("h5py")
+import h5py  # noqa: F401  (a test dependency: fail loudly if it is missing)
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "keras_files")
 NAMES = ["func_layers", "losses_dict", "losses_list", "opt_sgd_momentum", "opt_sgd_nesterov",
          "opt_adam", "opt_adam_amsgrad", "opt_adagrad", "opt_rmsprop", "opt_expdecay"]

@@ -10,7 +10,7 @@ import pytest
 
 import numnet as keras
 
-pytest.importorskip("h5py")
+import h5py  # noqa: F401  (a test dependency: fail loudly if it is missing)
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "keras_files")
 
 
@@ -290,7 +290,6 @@ def test_failed_save_keeps_previous_file(saved, monkeypatch):
 
 
 def test_functional_multi_io_round_trip(tmp_path):
-    pytest.importorskip("numnet.models.functional")
     rng = np.random.default_rng(3)
     xa, xb = rng.normal(size=(32, 5)).astype("float32"), rng.normal(size=(32, 6)).astype("float32")
     ya, yb = xa[:, :1] + xb[:, :1], xb[:, 1:2]

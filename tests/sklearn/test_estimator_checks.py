@@ -7,7 +7,7 @@ per-estimator list when available).
 
 import pytest
 
-pytest.importorskip("sklearn")
+import sklearn  # noqa: F401  (a test dependency: fail loudly if it is missing)
 
 from sklearn import linear_model, neural_network
 from sklearn.utils.estimator_checks import parametrize_with_checks

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-pytest.importorskip("sklearn")
+import sklearn  # noqa: F401  (a test dependency: fail loudly if it is missing)
 
 from sklearn import linear_model, neural_network
 from sklearn.datasets import (

@@ -155,7 +155,6 @@ def test_expanded_nested_svg_has_a_frame(tmp_path):
 
 
 def test_matplotlib_png_has_the_expected_size(tmp_path):
-    pytest.importorskip("matplotlib")
     model = wide_and_deep()
     graph = model_plot._describe(model, show_shapes=True, show_layer_names=True)
     layout = model_plot._layout(graph)
@@ -172,7 +171,6 @@ def test_matplotlib_png_has_the_expected_size(tmp_path):
 
 
 def test_matplotlib_png_for_nested_and_lr(tmp_path):
-    pytest.importorskip("matplotlib")
     path = tmp_path / "nested.png"
     model_plot.plot_model(nested(), to_file=path, expand_nested=True, rankdir="LR",
                           show_trainable=True, dpi=60, renderer="matplotlib")
@@ -193,7 +191,6 @@ def test_graphviz_png_and_svg(tmp_path):
     svg_root(svg)
 
 
-@pytest.mark.skipif(not model_plot._have_pydot(), reason="pydot missing")
 def test_model_to_dot_returns_pydot_graph():
     dot = keras.utils.model_to_dot(wide_and_deep(), show_shapes=True)
     assert len(dot.get_edges()) == 5
