@@ -160,7 +160,9 @@ class GradientTape:
             parent_grads = node.backward(g, node.needs)
             for parent, pg, need in zip(node.parents, parent_grads, node.needs):
                 if need and pg is not None:
-                    _accumulate(grads, id(parent), pg)
+                    key = id(parent)
+                    previous = grads.get(key)
+                    grads[key] = pg if previous is None else previous + pg
         if not self.persistent:
             self.reset()
 

@@ -219,6 +219,8 @@ class Trainer:
         x, y, sample_weight = data
         self._clear_call_losses()
         with GradientTape() as tape:
+            if self._train_vars is not None:
+                tape.watch(self._train_vars)  # cheaper than discovering them op by op
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
         if self._train_vars is None:
