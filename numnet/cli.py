@@ -295,6 +295,9 @@ def _to_builtin(value):
 
 
 def _warn(message):
+    message = str(message)
+    if message.startswith(f"{PROG}: "):  # the library's own messages already say "numnet:"
+        message = message[len(PROG) + 2:]
     print(f"{PROG}: warning: {message}", file=sys.stderr)
 
 
@@ -363,14 +366,21 @@ def _cmd_train(args):
     out_dir = args.out or f"numnet-{args.dataset}"
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise UsageError(f"argument --out: expected a folder, but {out_dir!r} is a file")
-    os.makedirs(out_dir, exist_ok=True)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"argument --out: cannot create the folder {out_dir!r} ({error})") \
+            from error
 
     numnet.utils.set_random_seed(args.seed)
-    if args.dataset == "fashion-mnist":
-        train, valid, test = _load_fashion_mnist(args.limit, sample=args.sample)
-    else:
-        train, valid, test = _load_california_housing(args.limit, seed=args.seed,
-                                                      sample=args.sample)
+    try:
+        if args.dataset == "fashion-mnist":
+            train, valid, test = _load_fashion_mnist(args.limit, sample=args.sample)
+        else:
+            train, valid, test = _load_california_housing(args.limit, seed=args.seed,
+                                                          sample=args.sample)
+    except (OSError, ValueError) as error:  # unavailable, corrupt (ChecksumError), bad env
+        raise CommandError(f"cannot load the {args.dataset} dataset: {error}") from error
     model, loss, metrics = _build_model(args.dataset, hidden, train[0])
     model.compile(loss=loss, optimizer=optimizer, metrics=metrics)
     history = model.fit(*train, epochs=epochs, batch_size=batch_size, validation_data=valid,
@@ -411,18 +421,32 @@ def _evaluation_data(args):
     if data in _DATASETS:
         if args.labels:
             raise UsageError("argument --labels: not allowed with a dataset name in --data")
-        if data == "fashion-mnist":
-            return _load_fashion_mnist(sample=args.sample)[2]
-        return _load_california_housing(sample=args.sample)[2]
+        try:
+            if data == "fashion-mnist":
+                return _load_fashion_mnist(sample=args.sample)[2]
+            return _load_california_housing(sample=args.sample)[2]
+        except (OSError, ValueError) as error:  # unavailable, corrupt (ChecksumError)
+            raise CommandError(f"cannot load the {data} dataset: {error}") from error
     if not os.path.isfile(data):
         raise UsageError(f"argument --data: expected one of {', '.join(_DATASETS)} or an "
                          f"existing .npz/.npy/.csv file, got {data!r}")
     if data.lower().endswith(".npz"):
-        with np.load(data, allow_pickle=False) as arrays:
+        try:
+            arrays = np.load(data, allow_pickle=False)
+            if not isinstance(arrays, np.lib.npyio.NpzFile):
+                raise ValueError("not an .npz archive")
+        except Exception as error:  # OSError, ValueError, zipfile.BadZipFile
+            raise UsageError(f"argument --data: cannot read {data!r} as an .npz file "
+                             f"({error})") from error
+        with arrays:
             if "x" not in arrays or "y" not in arrays:
                 raise UsageError(f"argument --data: expected an .npz file with arrays 'x' and "
                                  f"'y', {data!r} holds {sorted(arrays.files)}")
-            return arrays["x"], arrays["y"]
+            try:
+                return arrays["x"], arrays["y"]
+            except Exception as error:
+                raise UsageError(f"argument --data: cannot read {data!r} as an .npz file "
+                                 f"({error})") from error
     if not args.labels:
         raise UsageError("argument --labels: required with an .npy/.csv --data file "
                          "(expected the file of targets)")
@@ -464,13 +488,17 @@ def _cmd_predict(args):
         raise CommandError(f"prediction failed: {error}") from error
     if args.classes:
         predictions = predictions.argmax(axis=-1)
-    if args.out and args.out.lower().endswith(".npy"):
-        np.save(args.out, predictions)
-        return 0
     table = predictions.reshape(len(predictions), -1)
     fmt = "%d" if args.classes else "%.8g"
     if args.out:
-        np.savetxt(args.out, table, delimiter=",", fmt=fmt)
+        try:
+            if args.out.lower().endswith(".npy"):
+                np.save(args.out, predictions)
+            else:
+                np.savetxt(args.out, table, delimiter=",", fmt=fmt)
+        except OSError as error:
+            raise CommandError(f"cannot write the predictions to {args.out!r}: {error}") \
+                from error
     else:
         np.savetxt(sys.stdout, table, delimiter=",", fmt=fmt)
     return 0
@@ -525,3 +553,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `numnet summary model.keras | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # silence the flush at interpreter exit
+        return 141

@@ -201,6 +201,10 @@ class Variable(Tensor):
         self.regularizer = None
         self.aggregation = aggregation
 
+    def numpy(self):
+        """A copy of the current value (as in Keras: later updates don't change it)."""
+        return self.data.copy()
+
     @property
     def value(self):
         """The current value as a `Tensor` (a read of the variable)."""

@@ -52,7 +52,8 @@ class BackupAndRestore(Callback):
         self._counter = 0
         self._epoch_rng_state = None
         if isinstance(save_freq, int) and not isinstance(save_freq, bool):
-            self.__class__ = _BatchBackupAndRestore
+            from numnet.callbacks.model_checkpoint import _with_batch_hook
+            self.__class__ = _with_batch_hook(type(self), _BatchBackupAndRestore)
 
     @property
     def _metadata_path(self):

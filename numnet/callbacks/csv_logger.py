@@ -34,6 +34,8 @@ class CSVLogger(Callback):
         else:
             self.append_header = True
             mode = "w"
+        if self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.close()  # a previous fit died before on_train_end
         self.csv_file = open(self.filename, mode, newline="", encoding="utf-8")
         self.writer = None
         self.keys = None
@@ -42,6 +44,9 @@ class CSVLogger(Callback):
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs.keys())
+            # With validation_freq > 1 the first epoch has no val_ keys: add them (Keras).
+            if self.keys and not any(k.startswith("val_") for k in self.keys):
+                self.keys.extend("val_" + k for k in list(self.keys))
         if self.writer is None:
             self.writer = csv.DictWriter(self.csv_file, fieldnames=["epoch"] + self.keys,
                                          delimiter=self.sep)

@@ -53,7 +53,7 @@ class ModelCheckpoint(MonitorCallback):
                 f"filepath={self.filepath}")
         if isinstance(save_freq, int):
             # Only batch-frequency checkpoints pay for a per-batch hook.
-            self.__class__ = _BatchModelCheckpoint
+            self.__class__ = _with_batch_hook(type(self), _BatchModelCheckpoint)
 
     def on_train_begin(self, logs=None):
         self._batches_seen_since_last_saving = 0
@@ -107,6 +107,19 @@ class ModelCheckpoint(MonitorCallback):
             raise KeyError(
                 f'Failed to format this callback filepath: "{self.filepath}". Reason: '
                 f"{error!r}. Available keys: {['epoch', 'batch'] + sorted(logs)}") from error
+
+
+def _with_batch_hook(cls, batch_cls, _cache={}):
+    """`batch_cls` for the base class itself; for a user subclass, a subclass of it that
+    also inherits `batch_cls`'s batch hook (so its overrides and isinstance still hold)."""
+    if issubclass(cls, batch_cls):
+        return cls
+    if cls is batch_cls.__base__:
+        return batch_cls
+    if cls not in _cache:
+        _cache[cls] = type(cls.__name__, (cls, batch_cls),
+                           {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
+    return _cache[cls]
 
 
 class _BatchModelCheckpoint(ModelCheckpoint):

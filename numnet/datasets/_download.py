@@ -30,6 +30,7 @@ Environment variables:
   `NAME` is fetched from `<base>/NAME`.
 """
 
+import contextlib
 import hashlib
 import http.client
 import os
@@ -338,17 +339,54 @@ def get_file(
     dest = os.path.join(folder, fname)
 
     errors = []
-    for url in urls:
-        try:
-            _download(url, dest, file_hash, timeout, int(retries), verbose)
+    with _exclusive(dest + ".lock"):
+        # Another process or thread may have finished it while we waited.
+        if os.path.isfile(dest) and (
+            file_hash is None or sha256sum(dest) == file_hash
+        ):
             return dest
-        except (OSError, http.client.HTTPException, ValueError) as e:
-            # URLError and HTTPError are OSErrors; ValueError covers a bad
-            # checksum (ChecksumError) and an unknown URL scheme.
-            errors.append(f"{url}: {e}")
+        for url in urls:
+            try:
+                _download(url, dest, file_hash, timeout, int(retries), verbose)
+                return dest
+            except (OSError, http.client.HTTPException, ValueError) as e:
+                # URLError and HTTPError are OSErrors; ValueError covers a bad
+                # checksum (ChecksumError) and an unknown URL scheme.
+                errors.append(f"{url}: {e}")
     raise DatasetUnavailableError(
         f"{fname}: download failed:\n  " + "\n  ".join(errors), fname, errors
     )
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path):
+    """Serializes downloads of one file across threads and processes.
+
+    The lock file is removed on exit; a waiter that locked a removed file
+    starts over, so two holders never overlap. No lock without `fcntl`.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    while True:
+        f = open(lock_path, "a")
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            current = os.path.samestat(os.fstat(f.fileno()), os.stat(lock_path))
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        f.close()
+    try:
+        yield
+    finally:
+        try:
+            os.remove(lock_path)
+        finally:
+            f.close()
 
 
 def _range_start(content_range):

@@ -264,7 +264,8 @@ class Layer:
         if type(inputs) is not Tensor:
             if is_symbolic(inputs) or any(is_symbolic(a) for a in args):
                 return self._symbolic_call(inputs, *args, **kwargs)
-            inputs = map_structure(_to_tensor, inputs)
+            inputs = map_structure(
+                _to_floatx_tensor if self._casts_float64_inputs() else _to_tensor, inputs)
         if not self.built:
             shapes = map_structure(lambda t: tuple(t.shape), inputs)
             self._check_input_spec(shapes)
@@ -279,6 +280,10 @@ class Layer:
 
     def _check_input_spec(self, shapes):
         """Hook for layers that validate input shapes before building."""
+
+    def _casts_float64_inputs(self):
+        """Whether float64 NumPy inputs become floatx (Keras casts to the compute dtype)."""
+        return self.dtype == floatx()
 
     def _symbolic_call(self, inputs, *args, **kwargs):
         """Records a graph node: infers output shapes without computing real values."""
@@ -359,6 +364,13 @@ def _to_tensor(value):
     if value is None:
         return None
     return Tensor(value)
+
+
+def _to_floatx_tensor(value):
+    """`_to_tensor`, with float64 arrays cast to floatx as Keras' input autocast does."""
+    if isinstance(value, np.ndarray) and value.dtype == np.float64:
+        value = value.astype(floatx())
+    return _to_tensor(value)
 
 
 def _single_shape(shapes):

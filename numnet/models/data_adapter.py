@@ -153,7 +153,9 @@ def take(structure, index):
 
 
 def class_weights_to_sample_weights(y, class_weight, sample_weight):
-    """Per-sample weights from a `{class_index: weight}` dict (times any sample weights)."""
+    """Per-sample weights from a `{class_index: weight}` dict (Keras refuses both at once)."""
+    if sample_weight is not None:
+        raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
     if not isinstance(class_weight, dict):
         raise ValueError(f"`class_weight` must be a dict; received {type(class_weight).__name__}.")
     leaves = flatten(y)
@@ -169,5 +171,4 @@ def class_weights_to_sample_weights(y, class_weight, sample_weight):
         if cls < 0:
             raise ValueError(f"`class_weight` keys must be non-negative class indices; got {cls}.")
         lookup[int(cls)] = weight
-    weights = lookup[labels]
-    return weights if sample_weight is None else weights * sample_weight
+    return lookup[labels]

@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 
+from numnet.backend import floatx
 from numnet.layers.base import Layer
 from numnet.layers.symbolic import KerasTensor, dummy_value, map_structure
 from numnet.models.trainer import Trainer
@@ -112,6 +113,16 @@ class Model(Trainer, Layer):
         outputs = super().__call__(inputs, *args, **kwargs)
         self.built = True
         return outputs
+
+    def _casts_float64_inputs(self):
+        # Like Keras' Functional, a model converts its inputs to its Input dtypes.
+        input_layer = getattr(self, "_input_layer", None)
+        if input_layer is not None:
+            return input_layer.dtype == floatx()
+        flat_inputs = getattr(self, "_flat_inputs", None)
+        if flat_inputs:
+            return all(t.dtype == floatx() for t in flat_inputs)
+        return self.dtype == floatx()
 
     def compute_output_shape(self, input_shape):
         return super().compute_output_shape(input_shape)

@@ -324,8 +324,10 @@ class Trainer:
         self._loss_sources_cache = None
         rng = global_generator()
         callback_list.on_train_begin()
-        # A callback (BackupAndRestore) may resume from a later epoch, as in Keras 3.
+        # A callback (BackupAndRestore) may resume from a later epoch, as in Keras 3;
+        # the request lasts for this fit only.
         initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
+        self._initial_epoch = None
         epoch_logs = {}
         want_batch_logs = callback_list.needs_train_batch_logs
         for epoch in range(initial_epoch, epochs):

@@ -379,6 +379,9 @@ class Optimizer:
         variables = list(variables)
         if len(variables) < 2 or self.use_ema or self.gradient_accumulation_steps:
             return
+        # The slots are packed in build order: only pack the exact built list.
+        if [id(v) for v in variables] != [id(v) for v in self._trainable_variables]:
+            return
         dtypes = {v.data.dtype for v in variables}
         if len(dtypes) != 1 or next(iter(dtypes)).kind != "f":
             return

@@ -29,6 +29,9 @@ def atomic_write(filepath, mode="wb"):
     fd, tmp_path = tempfile.mkstemp(prefix="." + os.path.basename(filepath) + ".",
                                     suffix=".tmp", dir=folder)
     try:
+        # mkstemp makes 0600 files: give the new file the mode a plain open() would.
+        with contextlib.suppress(OSError, AttributeError, NotImplementedError):
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
@@ -39,6 +42,12 @@ def atomic_write(filepath, mode="wb"):
             os.unlink(tmp_path)
         raise
     _fsync_folder(folder)
+
+
+def _umask():
+    mask = os.umask(0o022)  # the only portable way to read it; restored at once
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(filepath, data):

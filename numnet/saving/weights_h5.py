@@ -182,9 +182,19 @@ def _overrides(obj, method):
 def _datasets(h5, group_path, origin):
     """The datasets `"0"`, `"1"`, ... of `group_path` (hard links, numeric dtypes only)."""
     h5py = require_h5py("Loading weights")
-    group = h5.get(group_path)
-    if group is None:
-        return []
+    node = h5
+    for part in group_path.split("/"):  # refuse links on the way (external files)
+        link = node.get(part, getlink=True)
+        if link is None:
+            return []
+        if not isinstance(link, h5py.HardLink):
+            raise ValueError(f"{origin}: '{part}' on the way to '{group_path}' is a "
+                             f"{type(link).__name__}; only plain groups are accepted (links "
+                             "are refused for safety).")
+        node = node[part]
+        if not isinstance(node, h5py.Group):
+            break
+    group = node
     if not isinstance(group, h5py.Group):
         raise ValueError(f"{origin}: '{group_path}' should be a group of weights, not a "
                          f"{type(group).__name__}.")

@@ -349,7 +349,8 @@ class _BaseMLP(BaseEstimator):
         model : numnet.Sequential
             `Input -> Dense(...)` layers holding copies of `coefs_` and
             `intercepts_`, in their dtype; `model.predict(X)` equals
-            `predict_proba(X)` (classifier) or `predict(X)` (regressor, 2-D).
+            `predict_proba(X)` (classifier; for two classes, its one sigmoid
+            column is `predict_proba(X)[:, 1:]`) or `predict(X)` (regressor, 2-D).
         """
         check_is_fitted(self)
         import numnet

@@ -273,9 +273,15 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             coef = np.zeros((n_rows, X.shape[1]), X.dtype)
             intercept = np.zeros(n_rows, X.dtype)
             if coef_init is not None:
-                coef[...] = np.asarray(coef_init, X.dtype).reshape(n_rows, -1)
+                coef_init = np.asarray(coef_init, X.dtype)
+                if coef_init.size != coef.size:
+                    raise ValueError("Provided ``coef_`` does not match dataset.")
+                coef[...] = coef_init.reshape(n_rows, -1)
             if intercept_init is not None:
-                intercept[...] = np.asarray(intercept_init, X.dtype).reshape(n_rows)
+                intercept_init = np.asarray(intercept_init, X.dtype)
+                if intercept_init.size != n_rows:
+                    raise ValueError("Provided intercept_init does not match dataset.")
+                intercept[...] = intercept_init.reshape(n_rows)
             self.coef_, self.intercept_ = coef, intercept
         elif X.shape[1] != self.coef_.shape[-1]:
             raise ValueError("Number of features %d does not match previous data %d."

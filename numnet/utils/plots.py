@@ -108,7 +108,8 @@ def plot_learning_curves(history, metrics=None, shift_validation=False, ax=None,
         color = colors[i % len(colors)]
         if name in logs:
             values = np.asarray(logs[name], dtype="float64")
-            axes.plot(np.arange(len(values)), values, "-", color=color, label=name)
+            style = "-" if len(values) > 1 else "o"  # a single epoch still shows a point
+            axes.plot(np.arange(len(values)), values, style, color=color, label=name)
         if f"val_{name}" in logs:
             values = np.asarray(logs[f"val_{name}"], dtype="float64")
             epochs = np.arange(len(values)) + (0.5 if shift_validation else 0.0)
@@ -130,7 +131,7 @@ def plot_image_grid(images, labels=None, predictions=None, class_names=None, n_r
                     n_cols=10, to_file=None, cmap="binary", dpi=100, cell_size=1.2):
     """Draws a grid of images titled with their labels, like the textbook's Fashion-MNIST figure.
 
-    With `predictions`, each title reads `"predicted (true)"` when `labels`
+    With `predictions`, each title reads `"predicted"` over `"(true)"` when `labels`
     are given too, in red where the prediction is wrong.
 
     Args:
@@ -184,7 +185,7 @@ def plot_image_grid(images, labels=None, predictions=None, class_names=None, n_r
         if predictions is not None:
             text = name_of(predictions[i])
             if labels is not None:
-                text = f"{text} ({name_of(labels[i])})"
+                text = f"{text}\n({name_of(labels[i])})"  # two lines: titles never collide
                 if int(predictions[i]) != int(labels[i]):
                     color = "red"
         elif labels is not None:
@@ -193,7 +194,7 @@ def plot_image_grid(images, labels=None, predictions=None, class_names=None, n_r
             text = None
         if text is not None:
             axes.set_title(text, fontsize=7, color=color)
-    figure.subplots_adjust(wspace=0.2, hspace=0.5)
+    figure.subplots_adjust(wspace=0.2, hspace=0.7)
     return _save(figure, to_file, dpi)
 
 
