@@ -73,7 +73,7 @@ def test_image_grid_with_predictions(tmp_path):
                                    n_rows=2, n_cols=5, to_file=path, dpi=50)
     assert_png(path, (300, 120))  # 5 x 1.2 in by 2 x 1.2 in at 50 dpi
     titles = [ax.get_title() for ax in figure.axes]
-    assert titles[0] == "Trouser (T-shirt/top)" and titles[1] == "Trouser (Trouser)"
+    assert titles[0] == "Trouser\n(T-shirt/top)" and titles[1] == "Trouser\n(Trouser)"
     assert figure.axes[0].title.get_color() == "red"
 
 
