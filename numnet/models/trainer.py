@@ -351,7 +351,9 @@ class Trainer:
             epoch_logs = self.get_metrics_result()
             if val is not None and _should_eval(epoch, validation_freq):
                 val_logs = self._run_evaluation(
-                    val[0], val[1], val[2], validation_batch_size or batch_size,
+                    val[0], val[1], val[2],
+                    validation_batch_size or _validation_batch_size(
+                        batch_size, callback_list, validation_steps),
                     callback_list, steps=validation_steps)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             callback_list.on_epoch_end(epoch, epoch_logs)
@@ -493,6 +495,25 @@ def _to_numpy(outputs):
 
 def _python_floats(logs):
     return {k: float(v) for k, v in logs.items()}
+
+
+_VALIDATION_CHUNK = 1024
+
+
+def _validation_batch_size(batch_size, callback_list, validation_steps):
+    """The batch size for validation inside `fit` when the user did not choose one.
+
+    Keras validates in batches of `batch_size`. Losses and metrics are means
+    over samples, so bigger chunks give the same numbers (up to float rounding)
+    with far fewer steps; we use them unless something observes the
+    individual validation batches (a callback's test-batch hooks, or
+    `validation_steps`, which counts batches).
+    """
+    hooks = callback_list._batch_callbacks
+    if validation_steps is not None or hooks["on_test_batch_begin"] or \
+            hooks["on_test_batch_end"]:
+        return batch_size
+    return max(batch_size, _VALIDATION_CHUNK)
 
 
 def _should_eval(epoch, validation_freq):

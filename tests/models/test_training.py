@@ -193,3 +193,21 @@ def test_regularization_losses_are_added():
     y = np.zeros((4, 1), dtype="float32")
     assert np.isclose(model.evaluate(x, y, verbose=0), 0.5 * 2, rtol=1e-6)
     assert len(model.losses) == 1
+
+
+def test_validation_in_fit_gives_the_same_numbers_as_evaluate_in_small_batches():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(300, 6)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    x_val = rng.normal(size=(1500, 6)).astype("float32")
+    y_val = (x_val[:, 0] > 0).astype("int64")
+    keras.utils.set_random_seed(5)
+    model = keras.Sequential([keras.layers.Dense(8, activation="relu", input_shape=(6,),
+                                                 kernel_regularizer="l2"),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(k=1)])
+    history = model.fit(x, y, epochs=1, verbose=0, validation_data=(x_val, y_val))
+    expected = model.evaluate(x_val, y_val, batch_size=32, verbose=0, return_dict=True)
+    for key, value in expected.items():
+        assert np.isclose(history.history[f"val_{key}"][0], value, rtol=1e-5), key
