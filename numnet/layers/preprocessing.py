@@ -133,8 +133,8 @@ class Normalization(Layer):
         mean = self.mean.data.reshape(shape)
         std = np.maximum(np.sqrt(self.variance.data), epsilon()).reshape(shape)
         if self.invert:
-            return ops.add(ops.multiply(inputs, std), mean)
-        return ops.divide(ops.subtract(inputs, mean), std)
+            return ops.affine(inputs, mean / std, std)  # x * std + mean
+        return ops.affine(inputs, -mean, 1 / std)  # (x - mean) / std
 
     def compute_output_shape(self, input_shape):
         return input_shape

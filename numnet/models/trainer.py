@@ -245,7 +245,7 @@ class Trainer:
         return self(x, training=False)
 
     def _update_metrics(self, loss, y, y_pred, x, sample_weight):
-        batch_size = flatten(x)[0].shape[0]
+        batch_size = (x if type(x) is np.ndarray else flatten(x)[0]).shape[0]
         self._loss_tracker.update_state(loss.data, sample_weight=batch_size)
         self.compiled_loss.update_trackers(batch_size)
         if self.compiled_metrics.per_output or self.compiled_metrics.weighted:

@@ -123,6 +123,8 @@ UNARY = [
     ("clip", lambda x: ops.clip(x, -0.5, 0.7), away_from_zero(4, 4)),
     ("where", lambda x: ops.where(x > 0, x * 2, ops.exp(x)), away_from_zero(3, 4)),
     ("cast", lambda x: ops.cast(x, "float64"), rand(3)),
+    ("affine", lambda x: ops.affine(x, np.array([0.5, -1.0, 2.0, 0.0]),
+                                    np.array([2.0, 0.5, -1.0, 3.0])), rand(3, 4)),
 ]
 
 

@@ -11,6 +11,7 @@ from numnet.autodiff.ops.math import (
     stop_gradient, where,
 )
 from numnet.autodiff.ops.nn import (
+    affine,
     binary_crossentropy, categorical_crossentropy, dense, elu, exponential, gelu,
     hard_sigmoid, heaviside, leaky_relu, linear, log_softmax, mish, relu, relu6, selu,
     sigmoid, sign_step, silu, softmax, softplus, softsign, sparse_categorical_crossentropy,

@@ -198,6 +198,21 @@ def sign_step(x):
     return Tensor(xp.sign(xv))
 
 
+def affine(x, shift, scale):
+    """`(x + shift) * scale` with constant `shift` and `scale`, as one op (feature scaling)."""
+    x, xv = (x, x.data) if isinstance(x, Tensor) else operand(x)
+    out = Tensor((xv + shift) * scale)
+    if recording():
+        def backward(g, needs):
+            grad = g * scale
+            if grad.shape != xv.shape:
+                from numnet.autodiff.ops._core import unbroadcast
+                grad = unbroadcast(grad, xv.shape)
+            return (grad,)
+        record(out, (x,), backward)
+    return out
+
+
 # Derivatives of the fusable activations written with the output y alone.
 _FUSED_DERIVATIVES = {
     "linear": None,
@@ -213,10 +228,12 @@ def dense(x, kernel, bias=None, activation="linear"):
     Fusing keeps a Dense layer to a single tape node and a single backward
     closure, and skips the input gradient when nothing upstream needs it.
     """
-    (x, xv), (kernel, kv) = operand(x), operand(kernel)
+    # Layers pass Tensors and Variables: skip `operand`'s conversions for them.
+    x, xv = (x, x.data) if isinstance(x, Tensor) else operand(x)
+    kernel, kv = (kernel, kernel.data) if isinstance(kernel, Tensor) else operand(kernel)
     z = xv @ kv
     if bias is not None:
-        bias, bv = operand(bias)
+        bias, bv = (bias, bias.data) if isinstance(bias, Tensor) else operand(bias)
         z += bv
     if activation == "relu":
         xp.maximum(z, 0, out=z)
