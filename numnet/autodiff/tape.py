@@ -95,8 +95,6 @@ class GradientTape:
 
     def watch(self, tensor):
         """Tracks `tensor` (or each tensor in a list) so gradients flow to it."""
-        from numnet.autodiff.tensor import Tensor
-
         items = tensor if isinstance(tensor, (list, tuple)) else [tensor]
         for item in items:
             if not isinstance(item, Tensor):
@@ -105,8 +103,8 @@ class GradientTape:
                     f"received {type(item).__name__}. Convert arrays with "
                     "numnet.ops.convert_to_tensor() first."
                 )
-            self._tracked.add(id(item))
-            self._watched.append(item)
+        self._tracked.update([id(item) for item in items])
+        self._watched.extend(items)
 
     def stop_recording(self):
         """Context manager that pauses recording inside the `with` block."""
@@ -128,8 +126,6 @@ class GradientTape:
         Sources the target does not depend on get `None` (or zeros with
         `unconnected_gradients="zero"`), as TensorFlow does.
         """
-        from numnet.autodiff.tensor import Tensor, Variable
-
         if self._used and not self.persistent:
             raise RuntimeError(
                 "A non-persistent GradientTape can only compute one gradient. "
@@ -180,6 +176,16 @@ class GradientTape:
             return Tensor(g)
 
         if flat_sources is sources:
+            if unconnected_gradients != "zero":  # the training loop's path: no per-source call
+                out = []
+                for source in sources:
+                    g = grads.get(id(source))
+                    if g is not None:
+                        if g.shape != source.data.shape:
+                            result(source)  # raises the shape error
+                        g = Tensor(g)
+                    out.append(g)
+                return type(sources)(out)
             return type(sources)([result(x) for x in sources])
         return _map_structure(result, sources)
 
@@ -218,3 +224,7 @@ def _map_structure(fn, structure):
     if isinstance(structure, (list, tuple)):
         return type(structure)(_map_structure(fn, v) for v in structure)
     return fn(structure)
+
+
+# Imported last: tensor.py imports the ops, which import this module's `record`.
+from numnet.autodiff.tensor import Tensor, Variable  # noqa: E402

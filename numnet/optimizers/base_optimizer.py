@@ -272,6 +272,18 @@ class Optimizer:
 
     def apply(self, grads, trainable_variables=None):
         """Updates the variables in place from their gradients (see the module docstring)."""
+        packed = self._packed
+        if packed is not None and trainable_variables is packed["last_list"] and \
+                self._plain_step():
+            # The training loop passes the same variable list every step: after one
+            # full check, only the gradients need looking at.
+            raw = [g.data if isinstance(g, Tensor) else g for g in grads]
+            if all(g is not None for g in raw):
+                lr = self._current_learning_rate()
+                self._prepare_step()
+                if self._packed_update(raw, trainable_variables, lr):
+                    self._iterations.data += 1
+                    return
         grads = list(grads)
         if len(grads) == 0:
             return
@@ -328,6 +340,10 @@ class Optimizer:
                 scale = float(self.loss_scale_factor)
                 pairs_g = [g / scale for g in pairs_g]
             self._apply_update(pairs_g, pairs_v)
+            if packed is not None and not missing and not packed["constrained"] and \
+                    trainable_variables is not None and len(pairs_v) == len(packed["variables"]) \
+                    and all(a is b for a, b in zip(pairs_v, packed["variables"])):
+                packed["last_list"] = trainable_variables
             for v in pairs_v:
                 constraint = getattr(v, "constraint", None)
                 if constraint is not None:
@@ -408,10 +424,18 @@ class Optimizer:
             pseudo.data = flat
             slots.append(pseudo)  # reached only through index[id(flat_var)]
         self._packed = {
+            "last_list": None,
+            "constrained": any(getattr(v, "constraint", None) is not None for v in variables),
             "variables": tuple(variables), "views": tuple(v.data for v in variables),
             "groups": groups, "slot_lists": slot_lists, "flat_var": flat_var,
             "grad": xp.empty(total, dtype=dtype), "dtype": dtype, "total": total,
         }
+
+    def _plain_step(self):
+        """True when a step is just the update rule (no clipping, decay, scaling, EMA...)."""
+        return not (self.clipnorm or self.clipvalue or self.global_clipnorm or self.weight_decay
+                    or self.loss_scale_factor is not None or self.gradient_accumulation_steps
+                    or self.use_ema)
 
     def _worth_packing(self, n_variables, n_params):
         """Packing costs one gradient copy per step; it pays when calls dominate."""
