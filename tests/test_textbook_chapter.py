@@ -9,7 +9,6 @@ import contextlib
 import io
 
 import numpy as np
-import pytest
 
 import numnet as keras
 

@@ -12,7 +12,7 @@ from numnet import initializers, regularizers
 from numnet.autodiff.tensor import Tensor, Variable
 from numnet.backend import floatx, standardize_dtype, to_snake_case, unique_name
 from numnet.layers.symbolic import (
-    KerasTensor, Node, dummy_value, flatten, is_symbolic, map_structure, pack_like,
+    KerasTensor, Node, dummy_value, flatten, is_symbolic, map_structure,
 )
 from numnet.serialization import register_builtin
 
@@ -269,7 +269,7 @@ class Layer:
         if not self.built:
             shapes = map_structure(lambda t: tuple(t.shape), inputs)
             self._check_input_spec(shapes)
-            self._build_if_needed(_single_shape(shapes))
+            self._build_if_needed(shapes)
         if not self._call_has_training:
             kwargs.pop("training", None)
         outputs = self.call(inputs, *args, **kwargs)
@@ -292,9 +292,9 @@ class Layer:
                                      inputs)
         self._check_input_spec(input_shapes)
         if not self.built:
-            self._build_if_needed(_single_shape(input_shapes))
+            self._build_if_needed(input_shapes)
         try:
-            out_shapes = self.compute_output_shape(_single_shape(input_shapes))
+            out_shapes = self.compute_output_shape(input_shapes)
         except (ValueError, TypeError, IndexError) as error:
             raise ValueError(
                 f"Layer '{self.name}' ({type(self).__name__}) cannot be called on inputs "
@@ -373,10 +373,6 @@ def _to_floatx_tensor(value):
     return _to_tensor(value)
 
 
-def _single_shape(shapes):
-    return shapes
-
-
 def _flatten_shapes(shapes):
     if isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in shapes):
         return [shapes]
@@ -413,8 +409,3 @@ def _batch_mean_penalty(regularizer, output):
     from numnet.autodiff import ops
     batch = output.shape[0] if output.ndim else 1
     return ops.multiply(regularizer(output), 1.0 / max(batch, 1))
-
-
-def pack_outputs(structure, flat):
-    """Re-export for models: rebuild an output structure."""
-    return pack_like(structure, flat)

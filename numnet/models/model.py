@@ -6,11 +6,9 @@ writing `call()` gives a subclassed model; `Sequential` is a `Model` too.
 
 import json
 
-import numpy as np
 
 from numnet.backend import floatx
 from numnet.layers.base import Layer
-from numnet.layers.symbolic import KerasTensor, dummy_value, map_structure
 from numnet.models.trainer import Trainer
 from numnet.serialization import register_builtin
 
@@ -124,9 +122,6 @@ class Model(Trainer, Layer):
             return all(t.dtype == floatx() for t in flat_inputs)
         return self.dtype == floatx()
 
-    def compute_output_shape(self, input_shape):
-        return super().compute_output_shape(input_shape)
-
     # ------------------------------------------------------------ summary
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
@@ -173,7 +168,7 @@ class Model(Trainer, Layer):
         }
 
     def compile_from_config(self, config):
-        from numnet import losses, metrics, optimizers
+        from numnet import optimizers
         config = dict(config)
         optimizer = optimizers.deserialize(config["optimizer"]) if isinstance(
             config.get("optimizer"), dict) else config.get("optimizer", "rmsprop")

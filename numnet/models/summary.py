@@ -1,6 +1,5 @@
 """`model.summary()`: the Keras-style table of layers, shapes and parameter counts."""
 
-import numpy as np
 
 _TOP = ("┏", "━", "┳", "┓")
 _HEAD_SEP = ("┡", "━", "╇", "┩")

@@ -9,7 +9,6 @@ end on the whole validation set.
 """
 
 import math
-import time
 
 import numpy as np
 

@@ -499,7 +499,7 @@ def _to_svg(graph, dpi):
     layout = _layout(graph)
     width, height, boxes, clusters = layout.width, layout.height, layout.boxes, layout.clusters
     scale = dpi / 72.0
-    out = [f'<?xml version="1.0" encoding="UTF-8"?>',
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width * scale:.0f}" '
            f'height="{height * scale:.0f}" viewBox="0 0 {width:.1f} {height:.1f}" '
            f'font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" '
