@@ -10,7 +10,7 @@ import pytest
 
 import numnet as keras
 
-import h5py  # noqa: F401  (a test dependency: fail loudly if it is missing)
+import h5py  # a test dependency: fail loudly if it is missing
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "keras_files")
 
 
@@ -50,7 +50,6 @@ def test_sequential_round_trip_continues_bit_for_bit(tmp_path, optimizer):
 
 
 def test_archive_layout_matches_keras(tmp_path):
-    import h5py
     model = _seq()
     model.fit(*_data(), epochs=1, verbose=0)
     model.save(tmp_path / "m.keras")
@@ -160,7 +159,6 @@ def test_custom_layer_and_subclassed_model(tmp_path):
     np.testing.assert_array_equal(sub.predict(x, verbose=0), back.predict(x, verbose=0))
     for a, b in zip(_continue(sub, x, y), _continue(back, x, y)):
         np.testing.assert_array_equal(a, b)
-    import h5py
     with zipfile.ZipFile(tmp_path / "s.keras") as archive:
         with h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as f:
             # `out` sorts after `layers`, so Keras reaches it through `layers` (as dense_1).
