@@ -6,7 +6,8 @@ names, defaults and numbers, on our own reverse-mode autodiff.
 
 __version__ = "0.1.0"
 
-from numnet import activations, backend, callbacks, initializers, layers, losses, metrics
+from numnet import activations, backend, callbacks, constraints, initializers, layers, losses
+from numnet import metrics
 from numnet import models, optimizers, regularizers, utils
 from numnet.autodiff import GradientTape, Tensor, Variable
 from numnet.autodiff import ops
@@ -26,6 +27,6 @@ def __getattr__(name):
 
 __all__ = [
     "GradientTape", "Input", "Model", "Sequential", "Tensor", "Variable", "activations",
-    "backend", "callbacks", "config", "initializers", "layers", "losses", "metrics", "models",
+    "backend", "callbacks", "config", "constraints", "initializers", "layers", "losses", "metrics", "models",
     "ops", "optimizers", "regularizers", "utils",
 ]

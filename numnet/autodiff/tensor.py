@@ -170,7 +170,7 @@ class Variable(Tensor):
         name: the variable's name (`kernel`, `bias`, ...).
     """
 
-    __slots__ = ("name", "trainable", "path", "_layer", "regularizer", "aggregation")
+    __slots__ = ("name", "trainable", "path", "_layer", "regularizer", "constraint", "aggregation")
 
     def __init__(self, initializer=None, shape=None, dtype=None, trainable=True, name=None,
                  aggregation="none"):
@@ -199,6 +199,7 @@ class Variable(Tensor):
         self.trainable = trainable
         self._layer = None
         self.regularizer = None
+        self.constraint = None
         self.aggregation = aggregation
 
     def numpy(self):

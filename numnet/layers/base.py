@@ -8,7 +8,7 @@ symbolic `KerasTensor`s, a layer records a graph node instead of computing.
 
 import numpy as np
 
-from numnet import initializers, regularizers
+from numnet import constraints, initializers, regularizers
 from numnet.autodiff.tensor import Tensor, Variable
 from numnet.backend import floatx, standardize_dtype, to_snake_case, unique_name
 from numnet.layers.symbolic import (
@@ -194,11 +194,7 @@ class Layer:
         variable.path = f"{self.name}/{variable.name}"
         variable._layer = self
         variable.regularizer = regularizers.get(regularizer)
-        if constraint is not None:
-            raise NotImplementedError(
-                f"Layer '{self.name}': weight constraints are not supported yet "
-                f"(received constraint={constraint!r})."
-            )
+        variable.constraint = constraints.get(constraint)
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
         return variable
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from numnet import activations, initializers, regularizers
+from numnet import activations, constraints, initializers, regularizers
 from numnet.autodiff import ops
 from numnet.layers.base import Layer
 from numnet.serialization import register_builtin, serialize_keras_object
@@ -47,8 +47,8 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        if kernel_constraint is not None or bias_constraint is not None:
-            raise NotImplementedError(f"Dense '{self.name}': weight constraints are not supported yet.")
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self._fused = _FUSABLE.get(self.activation)
 
     def build(self, input_shape):
@@ -59,9 +59,11 @@ class Dense(Layer):
                 f"received input_shape={input_shape}."
             )
         self.kernel = self.add_weight(shape=(input_dim, self.units), initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer, name="kernel")
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint, name="kernel")
         self.bias = (self.add_weight(shape=(self.units,), initializer=self.bias_initializer,
-                                     regularizer=self.bias_regularizer, name="bias")
+                                     regularizer=self.bias_regularizer,
+                                     constraint=self.bias_constraint, name="bias")
                      if self.use_bias else None)
         self.built = True
 
@@ -98,8 +100,8 @@ class Dense(Layer):
             "bias_initializer": serialize_keras_object(self.bias_initializer),
             "kernel_regularizer": serialize_keras_object(self.kernel_regularizer),
             "bias_regularizer": serialize_keras_object(self.bias_regularizer),
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            "kernel_constraint": serialize_keras_object(self.kernel_constraint),
+            "bias_constraint": serialize_keras_object(self.bias_constraint),
         }
 
 
