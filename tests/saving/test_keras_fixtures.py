@@ -110,13 +110,13 @@ def test_keras_file_predicts_evaluates_and_continues_training(name):
 
 
 def test_keras_file_layer_configs_round_trip():
-    """Every layer's config (activations, initializers, regularizers, Normalization
-    invert, nested Sequential) re-serializes to what Keras wrote."""
+    """Every layer's config (activations, initializers, regularizers, constraints, Dropout,
+    Normalization invert, nested Sequential) re-serializes to what Keras wrote."""
     _, config, model = _fixture("func_layers")
     written = {layer["config"]["name"]: layer for layer in config["config"]["layers"]}
     ours = {layer["config"]["name"]: layer for layer in model.get_config()["layers"]}
     assert set(ours) == set(written)
-    expected_classes = {"InputLayer", "Dense", "Activation", "Flatten", "Reshape",
+    expected_classes = {"InputLayer", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
                         "Normalization", "Concatenate", "Add", "Subtract", "Multiply",
                         "Average", "Maximum", "Minimum", "Sequential"}
     assert {layer["class_name"] for layer in written.values()} == expected_classes
@@ -130,5 +130,7 @@ def test_keras_file_layer_configs_round_trip():
                 continue
             assert mine.get(key) == value, (name, key, mine.get(key), value)
     assert model.get_layer("denorm").invert is True
+    assert type(model.get_layer("h").kernel_constraint).__name__ == "MaxNorm"
+    assert type(model.get_layer("g").bias_constraint).__name__ == "MinMaxNorm"
     assert [l.name for l in model.get_layer("inner").layers] == \
         [l["config"]["name"] for l in written["inner"]["config"]["layers"][1:]]
