@@ -4,7 +4,7 @@ import numpy as np
 
 from numnet.backend import epsilon
 from numnet.serialization import (
-    deserialize_keras_object, get_registered_object, register_builtin, serialize_keras_object,
+    deserialize_keras_object, get_by_identifier, register_builtin, serialize_keras_object,
 )
 
 
@@ -114,16 +114,4 @@ def deserialize(config, custom_objects=None):
 
 def get(identifier):
     """Returns a constraint for a name ("max_norm", "non_neg", ...), config, callable or None."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        found = _BY_NAME.get(identifier) or get_registered_object(identifier)
-        if found is None:
-            raise ValueError(f"Unknown constraint: '{identifier}'. Expected one of "
-                             f"{sorted(_BY_NAME)} or a callable.")
-        return found()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint identifier: {identifier!r}")
+    return get_by_identifier(identifier, _BY_NAME, "constraint")

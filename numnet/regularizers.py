@@ -4,7 +4,7 @@ import numpy as np
 
 from numnet.autodiff import ops
 from numnet.serialization import (
-    deserialize_keras_object, get_registered_object, register_builtin, serialize_keras_object,
+    deserialize_keras_object, get_by_identifier, register_builtin, serialize_keras_object,
 )
 
 
@@ -100,16 +100,4 @@ def deserialize(config, custom_objects=None):
 
 def get(identifier):
     """Returns a regularizer for a name ("l1", "l2", "l1_l2"), config, callable or None."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        found = _BY_NAME.get(identifier) or get_registered_object(identifier)
-        if found is None:
-            raise ValueError(f"Unknown regularizer: '{identifier}'. Expected one of "
-                             f"{sorted(_BY_NAME)} or a callable.")
-        return found()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")
+    return get_by_identifier(identifier, _BY_NAME, "regularizer")

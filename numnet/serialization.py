@@ -172,3 +172,25 @@ def _from_config(cls, inner, custom_objects):
     if "custom_objects" in params:
         return cls.from_config(inner, custom_objects=custom_objects)
     return cls.from_config(inner)
+
+
+def get_by_identifier(identifier, by_name, kind, custom_objects=None):
+    """Resolves a name (instantiating the class it names), a config, a callable or None.
+
+    The common `get()` of families whose members are small stateless objects
+    (regularizers, constraints).
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        found = by_name.get(identifier) or get_registered_object(identifier, custom_objects)
+        if found is None:
+            raise ValueError(f"Unknown {kind}: '{identifier}'. Expected one of "
+                             f"{sorted(by_name)} or a callable.")
+        return found()
+    if isinstance(identifier, dict):
+        return deserialize_keras_object(identifier, custom_objects=custom_objects,
+                                        module_objects=by_name, printable_module_name=kind)
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret {kind} identifier: {identifier!r}")
