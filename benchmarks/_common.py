@@ -225,3 +225,34 @@ def load_california_housing():
 def glorot_uniform(rng, fan_in, fan_out):
     limit = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(np.float32)
+
+
+def run_epoch_benchmark(args, title, note, data, epochs):
+    """Times one epoch per implementation, interleaved, and prints the table.
+
+    `epochs` maps "numnet", "NumPy loop", "PyTorch" and "Keras 3 / TF" to
+    functions `(data, seed) -> seconds`; PyTorch and Keras run only when
+    asked for (and importable). Returns name -> median seconds.
+    """
+    import itertools
+    seeds = itertools.count(1)
+    names = ["numnet", "NumPy loop"]
+    if not args.no_torch:
+        import torch  # noqa: F401
+        names.append("PyTorch")
+    if args.keras:
+        import tensorflow as tf
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        import keras  # noqa: F401
+        names.append("Keras 3 / TF")
+    impls = {name: (lambda fn=epochs[name]: fn(data, seed=next(seeds))) for name in names}
+    import numnet  # noqa: F401
+    limit_threads(args.threads)
+    header(title, args)
+    print(note)
+    print("thread pools (threadpoolctl):\n" + thread_report())
+    results = interleave(impls, args.rounds, args.warmup)
+    print(f"\nmedian of {args.rounds} interleaved rounds after {args.warmup} warm-up; "
+          "'x REF' = median / REF's median (< 1 is faster than REF)")
+    return print_table(results)

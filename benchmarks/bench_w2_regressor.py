@@ -11,8 +11,6 @@ twice. Timed on the epoch only (fresh model every round, adapt untimed).
 
 import _common  # first: sets the thread environment before NumPy loads
 
-import itertools
-
 import numpy as np
 
 from _common import Timer, glorot_uniform
@@ -197,27 +195,10 @@ def main():
     args = _common.make_parser(__doc__.splitlines()[0], rounds=5).parse_args()
     train, valid, note = _common.load_california_housing()
     data = (train, valid)
-    seeds = itertools.count(1)
-    impls = {"numnet": lambda: numnet_epoch(data, seed=next(seeds)),
-             "NumPy loop": lambda: numpy_epoch(data, seed=next(seeds))}
-    if not args.no_torch:
-        import torch  # noqa: F401
-        impls["PyTorch"] = lambda: torch_epoch(data, seed=next(seeds))
-    if args.keras:
-        import tensorflow as tf
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-        import keras  # noqa: F401
-        impls["Keras 3 / TF"] = lambda: keras_epoch(data, seed=next(seeds))
-    import numnet  # noqa: F401
-    _common.limit_threads(args.threads)
-    _common.header("W2 regressor: seconds per epoch (fit + validation), batch 32", args)
-    print(note)
-    print("thread pools (threadpoolctl):\n" + _common.thread_report())
-    results = _common.interleave(impls, args.rounds, args.warmup)
-    print(f"\nmedian of {args.rounds} interleaved rounds after {args.warmup} warm-up; 'x REF' = median / REF's median "
-          "(< 1 is faster than REF)")
-    meds = _common.print_table(results)
+    epochs = {"numnet": numnet_epoch, "NumPy loop": numpy_epoch, "PyTorch": torch_epoch,
+              "Keras 3 / TF": keras_epoch}
+    title = "W2 regressor: seconds per epoch (fit + validation), batch 32"
+    meds = _common.run_epoch_benchmark(args, title, note, data, epochs)
     logs = getattr(numpy_epoch, "last_logs", None)
     if logs:
         print("NumPy loop sanity (last round): train mse %.4f val mse %.4f" % logs)
