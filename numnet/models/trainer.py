@@ -21,6 +21,7 @@ from numnet.callbacks.callback_list import CallbackList
 from numnet.layers.symbolic import flatten, map_structure, pack_like
 from numnet.models import data_adapter
 from numnet.models.compile_utils import CompileLoss, CompileMetrics
+from numnet.models.fused_step import FusedDenseStep
 
 
 def _resolve_verbose(verbose):
@@ -53,6 +54,9 @@ class Trainer:
         self._loss_tracker = None
         self._compile_config = None
         self._train_vars = None
+        self._jit_compile = "auto"
+        self._run_eagerly = False
+        self._fused_step_reason = None
 
     # -------------------------------------------------------------- compile
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
@@ -74,6 +78,8 @@ class Trainer:
         self.compiled_loss = CompileLoss(loss, loss_weights) if loss is not None else None
         self.compiled_metrics = CompileMetrics(metrics, weighted_metrics, loss)
         self._loss_tracker = metrics_module.Mean(name="loss")
+        self._jit_compile = jit_compile
+        self._run_eagerly = bool(run_eagerly)
         self._compile_config = {
             "optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
             "metrics": metrics, "weighted_metrics": weighted_metrics,
@@ -329,24 +335,43 @@ class Trainer:
         self._initial_epoch = None
         epoch_logs = {}
         want_batch_logs = callback_list.needs_train_batch_logs
+        fused, self._fused_step_reason = FusedDenseStep.plan(self, x, y, sample_weight)
+        flush_each_step = want_batch_logs or bool(
+            callback_list._batch_callbacks["on_train_batch_begin"])
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             callback_list.on_epoch_begin(epoch)
             order = rng.permutation(n) if shuffle else None
+            if fused is not None and fused.weights_moved():
+                fused, self._fused_step_reason = None, "a callback replaced weight arrays"
+            if fused is not None:
+                fused.begin_epoch(order)
             for step in range(steps):
                 callback_list.on_train_batch_begin(step)
                 start = step * batch_size
-                index = (order[start:start + batch_size] if order is not None
-                         else slice(start, start + batch_size))
-                batch = (data_adapter.take(x, index), data_adapter.take(y, index),
-                         None if sample_weight is None else sample_weight[index])
-                logs = self.train_step(batch)
+                if fused is not None and flush_each_step and fused.weights_moved():
+                    # a callback replaced weight arrays: the generic step copes
+                    fused.flush()
+                    fused, self._fused_step_reason = None, "a callback replaced weight arrays"
+                if fused is not None:
+                    fused.train_batch(start, start + batch_size)
+                    logs = None
+                    if flush_each_step:
+                        fused.flush()
+                else:
+                    index = (order[start:start + batch_size] if order is not None
+                             else slice(start, start + batch_size))
+                    batch = (data_adapter.take(x, index), data_adapter.take(y, index),
+                             None if sample_weight is None else sample_weight[index])
+                    logs = self.train_step(batch)
                 if want_batch_logs:
                     if logs is None:
                         logs = self.get_metrics_result()
                     callback_list.on_train_batch_end(step, _python_floats(logs))
                 if self.stop_training:
                     break
+            if fused is not None:
+                fused.flush()
             epoch_logs = self.get_metrics_result()
             if val is not None and _should_eval(epoch, validation_freq):
                 val_logs = self._run_evaluation(

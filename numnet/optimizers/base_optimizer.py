@@ -282,7 +282,7 @@ class Optimizer:
                 lr = self._current_learning_rate()
                 self._prepare_step()
                 if self._packed_update(raw, trainable_variables, lr):
-                    self._iterations.data += 1
+                    self._step_done()
                     return
         grads = list(grads)
         if len(grads) == 0:
@@ -348,7 +348,7 @@ class Optimizer:
                 constraint = getattr(v, "constraint", None)
                 if constraint is not None:
                     v.assign(constraint(v))
-        self._iterations.data += 1
+        self._step_done()
 
     def _apply_update(self, grads, variables):
         if self.gradient_accumulation_steps:
@@ -414,11 +414,18 @@ class Optimizer:
                             s.data.shape == v.data.shape for s, v in zip(value, variables))):
                 slot_lists[attr] = value
         groups = [variables] + list(slot_lists.values())
-        flats = [self._repoint(group, dtype, total) for group in groups]
+        # One row per group: slots updated by the same formula (Adam's m and v) are
+        # adjacent rows, so one call can update both.
+        block = xp.empty((len(groups), total), dtype=dtype)
+        flats = [self._repoint(group, row) for group, row in zip(groups, block)]
         flat_var = Variable(xp.zeros(0, dtype=dtype), trainable=True, name="packed")
         flat_var.data = flats[0]
         index = self._trainable_variables_indices
         index[id(flat_var)] = len(variables)
+        grad2 = xp.empty((2, total), dtype=dtype)
+        offsets = [0]
+        for v in variables[:-1]:
+            offsets.append(offsets[-1] + v.data.size)
         for (attr, slots), flat in zip(slot_lists.items(), flats[1:]):
             pseudo = Variable(xp.zeros(0, dtype=dtype), trainable=False, name=f"packed_{attr}")
             pseudo.data = flat
@@ -427,9 +434,54 @@ class Optimizer:
             "last_list": None,
             "constrained": any(getattr(v, "constraint", None) is not None for v in variables),
             "variables": tuple(variables), "views": tuple(v.data for v in variables),
-            "groups": groups, "slot_lists": slot_lists, "flat_var": flat_var,
-            "grad": xp.empty(total, dtype=dtype), "dtype": dtype, "total": total,
+            "groups": groups, "slot_lists": slot_lists, "flat_var": flat_var, "block": block,
+            "slot_rows": {attr: row for row, attr in enumerate(slot_lists, start=1)},
+            # Row 0 is the flat gradient; row 1 is scratch for updates that want
+            # [g, g**2] side by side.
+            "grad2": grad2, "grad": grad2[0],
+            "grad_views": [grad2[0][o:o + v.data.size].reshape(v.data.shape)
+                           for o, v in zip(offsets, variables)],
+            "dtype": dtype, "total": total,
         }
+
+    def _step_done(self):
+        # Item assignment: ten times cheaper than `+= 1` on a 0-d array.
+        self._iterations.data[()] = int(self._iterations.data) + 1
+
+    # -- entry points for the fused training step ---------------------------
+    def _prepare_variables(self, variables):
+        """Builds (and packs, when worth it) the optimizer for `variables` before any step."""
+        variables = list(variables)
+        if not self.built:
+            self.build(variables)
+        if not self._pack_tried:
+            self._pack_tried = True
+            self._pack(variables)
+
+    def _packed_buffers(self, variables):
+        """`(flat values, flat gradient)` when `variables` are packed in this order, else None.
+
+        Each variable's `.data` and gradient are then views into these buffers,
+        laid out one after the other in `variables` order.
+        """
+        packed = self._packed
+        if packed is None or packed["constrained"] or len(variables) != len(packed["variables"]):
+            return None
+        for v, known, view in zip(variables, packed["variables"], packed["views"]):
+            if v is not known or v.data is not view:
+                return None
+        return packed["flat_var"].data, packed["grad"]
+
+    def _apply_packed_gradient(self, variables):
+        """Applies the gradient written into the flat buffer of `_packed_buffers`."""
+        packed = self._packed
+        if self._plain_step():
+            lr = self._current_learning_rate()
+            self._prepare_step()
+            self._update_step_all([packed["grad"]], [packed["flat_var"]], lr)
+            self._step_done()
+        else:
+            self.apply(packed["grad_views"], variables)
 
     def _plain_step(self):
         """True when a step is just the update rule (no clipping, decay, scaling, EMA...)."""
@@ -442,8 +494,8 @@ class Optimizer:
         return n_params <= 50_000 * n_variables
 
     @staticmethod
-    def _repoint(group, dtype, total):
-        flat = xp.empty(total, dtype=dtype)
+    def _repoint(group, flat):
+        """Copies the group's values into `flat` and makes their `.data` views into it."""
         start = 0
         for v in group:
             stop = start + v.data.size
@@ -461,16 +513,13 @@ class Optimizer:
             if v is not known:
                 return False
             if v.data is not view:  # someone replaced a value array: pack again
-                for group, slots in zip(packed["groups"], [None] + list(packed["slot_lists"].values())):
-                    flat = self._repoint(group[:len(variables)], packed["dtype"], packed["total"])
-                    if slots is None:
-                        packed["flat_var"].data = flat
-                    else:
-                        slots[-1].data = flat
+                for group, row in zip(packed["groups"], packed["block"]):
+                    self._repoint(group[:len(variables)], row)
                 packed["views"] = tuple(v.data for v in variables)
                 break
         flat_grad = packed["grad"]
-        xp.concatenate([_raw(g).reshape(-1) for g in grads], out=flat_grad)
+        if grads is not packed["grad_views"]:
+            xp.concatenate([_raw(g).reshape(-1) for g in grads], out=flat_grad)
         self._update_step_all([flat_grad], [packed["flat_var"]], lr)
         return True
 
