@@ -488,7 +488,8 @@ def _unsupported(model, x, y, sample_weight):
         return "sample or class weights"
     if type(x) is not np.ndarray or type(y) is not np.ndarray or len(x) == 0:
         return "inputs and targets are not single arrays"
-    if model.compiled_loss is None or len(model.compiled_loss.losses) != 1 or \
+    if model.compiled_loss is None or not model.compiled_loss.built or \
+            len(model.compiled_loss.losses) != 1 or \
             model.compiled_loss.trackers:
         return "not a single-output, single-loss model"
     if model.optimizer is None:

@@ -74,15 +74,16 @@ def stored_weights(prefix):
     return [REF[f"{prefix}/w{i}"] for i in range(count)]
 
 
-def fit_model(kind, optimizer, **fit_kwargs):
+def fit_model(kind, optimizer, jit_compile="auto", **fit_kwargs):
     model = build_model(kind)
     model.set_weights(stored_weights(f"train/init/{kind}"))
     if kind == "clf":
         model.compile(
-            optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+            optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+            jit_compile=jit_compile,
         )
     else:
-        model.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
+        model.compile(optimizer=optimizer, loss="mse", metrics=["mae"], jit_compile=jit_compile)
     history = model.fit(
         X, Y[kind], batch_size=10, epochs=2, shuffle=False, verbose=0, **fit_kwargs
     )
@@ -123,10 +124,13 @@ def test_initial_weights_round_trip():
             np.testing.assert_array_equal(np.asarray(got), expected)
 
 
+@pytest.mark.parametrize("jit_compile", ["auto", False], ids=["fused", "generic"])
 @pytest.mark.parametrize("opt_name", list(OPTIMIZERS))
 @pytest.mark.parametrize("kind", ["clf", "reg"])
-def test_fit_matches_keras(kind, opt_name):
-    model, history = fit_model(kind, OPTIMIZERS[opt_name]())
+def test_fit_matches_keras(kind, opt_name, jit_compile):
+    """Both training steps: the fused one (the default here) and the tape-based one."""
+    model, history = fit_model(kind, OPTIMIZERS[opt_name](), jit_compile=jit_compile)
+    assert (model._fused_step_reason is None) == (jit_compile == "auto")
     check_run(f"{kind}/{opt_name}", model, history)
 
 
@@ -144,9 +148,11 @@ def test_fit_with_sample_weight():
     check_run("clf/sample_weight", model, history)
 
 
-def test_fit_with_validation_split():
+@pytest.mark.parametrize("jit_compile", ["auto", False], ids=["fused", "generic"])
+def test_fit_with_validation_split(jit_compile):
     model, history = fit_model(
-        "clf", keras.optimizers.SGD(learning_rate=0.1), validation_split=0.25
+        "clf", keras.optimizers.SGD(learning_rate=0.1), validation_split=0.25,
+        jit_compile=jit_compile,
     )
     assert "val_loss" in history.history
     check_run("clf/validation_split", model, history)
