@@ -422,11 +422,11 @@ class FusedDenseStep:
             np.negative(t, out=t)
             np.exp(t, out=t)
             np.log1p(t, out=t)
-            total = float(t.sum())
+            total = float(np.add.reduce(t, axis=None))
             np.maximum(out, 0, out=t)
-            total += float(t.sum())
+            total += float(np.add.reduce(t, axis=None))
             np.multiply(out, y_t, out=t)
-            total = (total - float(t.sum())) / k
+            total = (total - float(np.add.reduce(t, axis=None))) / k
             _sigmoid_(out, d)
             if self.stages[-1].activation == "squash":
                 np.copyto(out, d)
@@ -435,24 +435,24 @@ class FusedDenseStep:
             return total
         # softmax cross-entropies, from the logits in `out` (classes x batch)
         column = bufs.column
-        np.max(out, axis=0, out=column)
+        np.maximum.reduce(out, axis=0, out=column)
         np.subtract(out, column, out=d)  # shifted logits
         if kind == "sparse":
             index = bufs.flat_index
             np.multiply(yb, m, out=index)
             index += bufs.rows
             picked = np.take(d.reshape(-1), index, out=bufs.column2, mode="clip")
-            picked_sum = float(picked.sum())
+            picked_sum = float(np.add.reduce(picked))
         else:
             y_t = yb.T
-            weights = y_t.sum(axis=0)
-            picked_sum = float((y_t * d).sum())
+            weights = np.add.reduce(y_t, axis=0)
+            picked_sum = float(np.add.reduce(y_t * d, axis=None))
         np.exp(d, out=d)
-        np.sum(d, axis=0, out=column)
+        np.add.reduce(d, axis=0, out=column)
         np.divide(d, column, out=d)  # probabilities
         np.log(column, out=column)
         if kind == "sparse":
-            total = float(column.sum()) - picked_sum
+            total = float(np.add.reduce(column)) - picked_sum
         else:
             total = float(np.dot(weights, column)) - picked_sum
         if self.stages[-1].activation == "squash":

@@ -391,7 +391,7 @@ class Optimizer:
     _packed = None
     _pack_tried = False
 
-    def _pack(self, variables):
+    def _pack(self, variables, always=False):
         variables = list(variables)
         if len(variables) < 2 or self.use_ema or self.gradient_accumulation_steps:
             return
@@ -404,7 +404,7 @@ class Optimizer:
         dtype = next(iter(dtypes))
         sizes = [v.data.size for v in variables]
         total = sum(sizes)
-        if not self._worth_packing(len(variables), total):
+        if not always and not self._worth_packing(len(variables), total):
             return
         slot_lists = {}
         known = {id(v) for v in self._variables}
@@ -450,13 +450,17 @@ class Optimizer:
 
     # -- entry points for the fused training step ---------------------------
     def _prepare_variables(self, variables):
-        """Builds (and packs, when worth it) the optimizer for `variables` before any step."""
+        """Builds and packs the optimizer for `variables` before any step.
+
+        The fused step writes gradients straight into the flat buffer, so
+        packing then costs no copy and pays whatever the sizes.
+        """
         variables = list(variables)
         if not self.built:
             self.build(variables)
         if not self._pack_tried:
             self._pack_tried = True
-            self._pack(variables)
+            self._pack(variables, always=True)
 
     def _packed_buffers(self, variables):
         """`(flat values, flat gradient)` when `variables` are packed in this order, else None.

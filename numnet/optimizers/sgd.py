@@ -54,10 +54,13 @@ class SGD(Optimizer):
 
     def _update_step_all(self, grads, variables, learning_rate):
         lr = learning_rate
+        packed = self._packed
         if self.momentum == 0:
             for g, v in zip(grads, variables):
                 w = v.data
-                step = self._buffer(w)
+                # The packed gradient is our own scratch: scale it in place, one
+                # buffer less to stream through the cache.
+                step = g if packed is not None and g is packed["grad"] else self._buffer(w)
                 xp.multiply(g, lr, out=step)
                 xp.subtract(w, step, out=w)
             return
