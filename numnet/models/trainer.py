@@ -9,6 +9,7 @@ end on the whole validation set.
 """
 
 import math
+import warnings
 
 import numpy as np
 
@@ -316,9 +317,10 @@ class Trainer:
             sample_weight = data_adapter.class_weights_to_sample_weights(y, class_weight, sample_weight)
         x = self._standardize_model_inputs(x)
         n = data_adapter.num_samples(x, "x")
-        steps = math.ceil(n / batch_size)
-        if steps_per_epoch is not None:
-            steps = min(int(steps_per_epoch), steps)
+        n_batches = math.ceil(n / batch_size)
+        # As in Keras 3: with `steps_per_epoch` an epoch takes the next batches of
+        # the current pass over the data, and a pass that runs out ends the epoch.
+        steps = n_batches if steps_per_epoch is None else int(steps_per_epoch)
         self._check_first_batch(x, y)
 
         callback_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
@@ -338,17 +340,28 @@ class Trainer:
         fused, self._fused_step_reason = FusedDenseStep.plan(self, x, y, sample_weight)
         flush_each_step = want_batch_logs or bool(
             callback_list._batch_callbacks["on_train_batch_begin"])
+        seen = 0  # batches of the current pass over the data already trained on
+        order = None
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             callback_list.on_epoch_begin(epoch)
-            order = rng.permutation(n) if shuffle else None
             if fused is not None and fused.weights_moved():
                 fused, self._fused_step_reason = None, "a callback replaced weight arrays"
-            if fused is not None:
-                fused.begin_epoch(order)
+            if seen == 0:
+                order = rng.permutation(n) if shuffle else None
+                if fused is not None:
+                    fused.begin_epoch(order)
             for step in range(steps):
+                if seen >= n_batches:
+                    warnings.warn(
+                        "Your input ran out of data; interrupting training. Make sure that "
+                        "your dataset or generator can generate at least `steps_per_epoch * "
+                        "epochs` batches. You may need to use the `.repeat()` function when "
+                        "building your dataset.", stacklevel=2)
+                    break
                 callback_list.on_train_batch_begin(step)
-                start = step * batch_size
+                start = seen * batch_size
+                seen += 1
                 if fused is not None and flush_each_step and fused.weights_moved():
                     # a callback replaced weight arrays: the generic step copes
                     fused.flush()
@@ -370,6 +383,8 @@ class Trainer:
                     callback_list.on_train_batch_end(step, _python_floats(logs))
                 if self.stop_training:
                     break
+            if seen >= n_batches:
+                seen = 0
             if fused is not None:
                 fused.flush()
             epoch_logs = self.get_metrics_result()

@@ -211,3 +211,52 @@ def test_validation_in_fit_gives_the_same_numbers_as_evaluate_in_small_batches()
     expected = model.evaluate(x_val, y_val, batch_size=32, verbose=0, return_dict=True)
     for key, value in expected.items():
         assert np.isclose(history.history[f"val_{key}"][0], value, rtol=1e-5), key
+
+
+class _RecordingModel(keras.Sequential):
+    """Records the first feature of every training batch (generic step)."""
+
+    seen = None
+
+    def train_step(self, data):
+        self.seen.append([int(v) for v in np.asarray(data[0])[:, 0]])
+        return super().train_step(data)
+
+
+@pytest.mark.parametrize("steps_per_epoch, batches, warnings_expected", [
+    # Observed with Keras 3.15 (TensorFlow backend), 10 samples, batch_size=2, 3 epochs:
+    # an epoch continues the current pass over the data; a pass that runs out ends it.
+    (3, [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [0, 1], [2, 3], [4, 5]], 1),
+    (7, [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]] * 3, 3),
+    (None, [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]] * 3, 0),
+])
+def test_steps_per_epoch_continues_the_pass_over_the_data(steps_per_epoch, batches,
+                                                          warnings_expected):
+    x = np.arange(10, dtype="float32").reshape(-1, 1)
+    model = _RecordingModel([keras.Input(shape=(1,)), keras.layers.Dense(1)])
+    model.seen = []
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.warns() if warnings_expected else contextlib.nullcontext() as record:
+        history = model.fit(x, x, batch_size=2, epochs=3, steps_per_epoch=steps_per_epoch,
+                            shuffle=False, verbose=0)
+    assert model.seen == batches
+    assert history.epoch == [0, 1, 2]
+    if warnings_expected:
+        ran_out = [w for w in record if "ran out of data" in str(w.message)]
+        assert len(ran_out) == warnings_expected
+
+
+def test_steps_per_epoch_is_the_same_on_the_fused_step():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(48, 4)), rng.normal(size=(48, 1))  # 6 batches: 2 epochs a pass
+    weights = []
+    for jit in ("auto", False):
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, activation="relu"),
+                                  keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse", jit_compile=jit)
+        model.fit(x, y, batch_size=8, epochs=4, steps_per_epoch=3, verbose=0)
+        assert (model._fused_step_reason is None) == (jit == "auto")
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
