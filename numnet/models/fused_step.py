@@ -476,7 +476,7 @@ def _unsupported(model, x, y, sample_weight):
     from numnet.models.sequential import Sequential
     from numnet.models.trainer import Trainer
 
-    if getattr(model, "_jit_compile", "auto") is False or getattr(model, "_run_eagerly", False):
+    if not model.jit_compile or model.run_eagerly:
         return "turned off by compile(jit_compile=False / run_eagerly=True)"
     cls = type(model)
     for name in ("train_step", "compute_loss", "_update_metrics"):

@@ -164,7 +164,8 @@ class Model(Trainer, Layer):
             "loss_weights": config["loss_weights"],
             "metrics": _serialize_metrics(config["metrics"]),
             "weighted_metrics": _serialize_metrics(config["weighted_metrics"]),
-            "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False,
+            "run_eagerly": self.run_eagerly, "steps_per_execution": 1,
+            "jit_compile": self.jit_compile,
         }
 
     def compile_from_config(self, config):
@@ -175,7 +176,9 @@ class Model(Trainer, Layer):
         self.compile(optimizer=optimizer, loss=_deserialize_loss(config.get("loss")),
                      loss_weights=config.get("loss_weights"),
                      metrics=_deserialize_metrics(config.get("metrics")),
-                     weighted_metrics=_deserialize_metrics(config.get("weighted_metrics")))
+                     weighted_metrics=_deserialize_metrics(config.get("weighted_metrics")),
+                     run_eagerly=bool(config.get("run_eagerly", False)),
+                     jit_compile=config.get("jit_compile", "auto"))
 
     def get_config(self):
         """Subclassed models: override to return the `__init__` arguments."""

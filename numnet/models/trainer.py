@@ -55,8 +55,8 @@ class Trainer:
         self._loss_tracker = None
         self._compile_config = None
         self._train_vars = None
-        self._jit_compile = "auto"
-        self._run_eagerly = False
+        self.jit_compile = True
+        self.run_eagerly = False
         self._fused_step_reason = None
 
     # -------------------------------------------------------------- compile
@@ -73,14 +73,29 @@ class Trainer:
             metrics: metrics to track; for several outputs a list with one
                 entry per output or a dict keyed by output name.
             weighted_metrics: metrics that take `sample_weight`/`class_weight` into account.
+            run_eagerly: always take the generic, tape-based training step
+                (e.g. to debug a custom layer or loss).
+            jit_compile: "auto" (default) or True: `fit` uses numnet's fused
+                training step when the model is a Sequential stack of
+                preprocessing and Dense layers with a loss it covers (see
+                `numnet.models.fused_step`); False: always the generic step.
+                Both give the same numbers up to float rounding.
+            steps_per_execution, auto_scale_loss: accepted for Keras
+                compatibility; numnet runs one step at a time.
         """
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = loss
         self.compiled_loss = CompileLoss(loss, loss_weights) if loss is not None else None
         self.compiled_metrics = CompileMetrics(metrics, weighted_metrics, loss)
         self._loss_tracker = metrics_module.Mean(name="loss")
-        self._jit_compile = jit_compile
-        self._run_eagerly = bool(run_eagerly)
+        if jit_compile == "auto":
+            jit_compile = not run_eagerly
+        if jit_compile and run_eagerly:
+            warnings.warn("If `run_eagerly` is True, then `jit_compile` cannot also be True. "
+                          "Disabling `jit_compile`.", stacklevel=2)
+            jit_compile = False
+        self.jit_compile = bool(jit_compile)
+        self.run_eagerly = bool(run_eagerly)
         self._compile_config = {
             "optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
             "metrics": metrics, "weighted_metrics": weighted_metrics,
