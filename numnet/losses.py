@@ -146,6 +146,92 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     return losses
 
 
+def _target_and_prediction(y_true, y_pred):
+    """`y_pred` as a float tensor, `y_true` as a constant array of its dtype, ranks matched.
+
+    Float64 and integer predictions become `floatx()` (like the other losses'
+    ops); `y_true` never receives a gradient.
+    """
+    from numnet.backend import floatx
+    if not isinstance(y_pred, Tensor):
+        value = np.asarray(y_pred)
+        if value.dtype.kind != "f" or value.dtype == np.float64:
+            value = value.astype(floatx())
+        y_pred = Tensor(value)
+    elif y_pred.data.dtype.kind != "f":
+        y_pred = ops.cast(y_pred, floatx())
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    return np.asarray(y_true).astype(y_pred.data.dtype, copy=False), y_pred
+
+
+def kl_divergence(y_true, y_pred):
+    """`sum(y_true * log(y_true / y_pred), axis=-1)`, both clipped to `[epsilon, 1]`."""
+    from numnet.backend import epsilon
+    y_true, y_pred = _target_and_prediction(y_true, y_pred)
+    _check_same_shape("kl_divergence", y_true, y_pred)
+    y_true = np.clip(y_true, epsilon(), 1.0)
+    y_pred = ops.clip(y_pred, epsilon(), 1.0)
+    return ops.sum(ops.multiply(y_true, ops.log(ops.divide(y_true, y_pred))), axis=-1)
+
+
+def poisson(y_true, y_pred):
+    """`mean(y_pred - y_true * log(y_pred + epsilon), axis=-1)`."""
+    from numnet.backend import epsilon
+    y_true, y_pred = _target_and_prediction(y_true, y_pred)
+    _check_same_shape("poisson", y_true, y_pred)
+    log_pred = ops.log(ops.add(y_pred, epsilon()))
+    return ops.mean(ops.subtract(y_pred, ops.multiply(y_true, log_pred)), axis=-1)
+
+
+def _hinge_labels(y_true):
+    """Keras' rule: if every label is 0 or 1, they become -1 or 1; otherwise they are kept."""
+    if np.all((y_true == 0) | (y_true == 1)):
+        return 2.0 * y_true - 1.0
+    return y_true
+
+
+def _hinge_margins(name, y_true, y_pred):
+    y_true, y_pred = _target_and_prediction(y_true, y_pred)
+    _check_same_shape(name, y_true, y_pred)
+    y_true = _hinge_labels(y_true).astype(y_pred.data.dtype, copy=False)
+    return ops.maximum(ops.subtract(1.0, ops.multiply(y_true, y_pred)), 0.0)
+
+
+def hinge(y_true, y_pred):
+    """`mean(maximum(1 - y_true * y_pred, 0), axis=-1)`.
+
+    Labels should be -1 or 1; 0/1 labels are converted to -1/1.
+    """
+    return ops.mean(_hinge_margins("hinge", y_true, y_pred), axis=-1)
+
+
+def squared_hinge(y_true, y_pred):
+    """`mean(square(maximum(1 - y_true * y_pred, 0)), axis=-1)` (0/1 labels become -1/1)."""
+    return ops.mean(ops.square(_hinge_margins("squared_hinge", y_true, y_pred)), axis=-1)
+
+
+def categorical_hinge(y_true, y_pred):
+    """`maximum(neg - pos + 1, 0)` with `pos = sum(y_true * y_pred, axis=-1)` and
+    `neg = max((1 - y_true) * y_pred, axis=-1)`; `y_true` is one-hot.
+    """
+    y_true, y_pred = _target_and_prediction(y_true, y_pred)
+    _check_same_shape("categorical_hinge", y_true, y_pred)
+    positive = ops.sum(ops.multiply(y_true, y_pred), axis=-1)
+    negative = ops.max(ops.multiply(1.0 - y_true, y_pred), axis=-1)
+    return ops.maximum(ops.add(ops.subtract(negative, positive), 1.0), 0.0)
+
+
+def log_cosh(y_true, y_pred):
+    """`mean(log(cosh(y_pred - y_true)), axis=-1)`, computed as
+    `x + softplus(-2 x) - log(2)` so that large errors do not overflow.
+    """
+    y_true, y_pred = _target_and_prediction(y_true, y_pred)
+    _check_same_shape("log_cosh", y_true, y_pred)
+    error = ops.subtract(y_pred, y_true)
+    value = ops.add(error, ops.softplus(ops.multiply(error, -2.0)))
+    return ops.mean(ops.subtract(value, float(np.log(2.0))), axis=-1)
+
+
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 mape = MAPE = mean_absolute_percentage_error
@@ -322,27 +408,80 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         self.from_logits = from_logits
 
 
+
+@register_builtin("keras.losses")
+class KLDivergence(LossFunctionWrapper):
+    """Kullback-Leibler divergence between target and predicted distributions."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
+        super().__init__(kl_divergence, reduction=reduction, name=name, dtype=dtype)
+
+
+@register_builtin("keras.losses")
+class Poisson(LossFunctionWrapper):
+    """Poisson loss: `y_pred - y_true * log(y_pred)`, averaged over the last axis."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
+        super().__init__(poisson, reduction=reduction, name=name, dtype=dtype)
+
+
+@register_builtin("keras.losses")
+class Hinge(LossFunctionWrapper):
+    """Hinge loss for -1/1 (or 0/1) labels."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="hinge", dtype=None):
+        super().__init__(hinge, reduction=reduction, name=name, dtype=dtype)
+
+
+@register_builtin("keras.losses")
+class SquaredHinge(LossFunctionWrapper):
+    """Squared hinge loss for -1/1 (or 0/1) labels."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge", dtype=None):
+        super().__init__(squared_hinge, reduction=reduction, name=name, dtype=dtype)
+
+
+@register_builtin("keras.losses")
+class CategoricalHinge(LossFunctionWrapper):
+    """Categorical hinge loss for one-hot labels."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge", dtype=None):
+        super().__init__(categorical_hinge, reduction=reduction, name=name, dtype=dtype)
+
+
+@register_builtin("keras.losses")
+class LogCosh(LossFunctionWrapper):
+    """Logarithm of the hyperbolic cosine of the prediction error."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
+        super().__init__(log_cosh, reduction=reduction, name=name, dtype=dtype)
+
+
 ALL_FUNCTIONS = {
     fn.__name__: fn
     for fn in (mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
                mean_squared_logarithmic_error, huber, binary_crossentropy,
-               categorical_crossentropy, sparse_categorical_crossentropy)
+               categorical_crossentropy, sparse_categorical_crossentropy,
+               kl_divergence, poisson, hinge, squared_hinge, categorical_hinge, log_cosh)
 }
 ALIASES = {"mse": mean_squared_error, "mae": mean_absolute_error,
            "mape": mean_absolute_percentage_error, "msle": mean_squared_logarithmic_error,
            "MSE": mean_squared_error, "MAE": mean_absolute_error,
            "MAPE": mean_absolute_percentage_error, "MSLE": mean_squared_logarithmic_error,
-           "huber_loss": huber}
+           "huber_loss": huber, "kld": kl_divergence, "KLD": kl_divergence}
 ALL_CLASSES = {cls.__name__: cls for cls in (
     Loss, LossFunctionWrapper, MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, Huber, BinaryCrossentropy, CategoricalCrossentropy,
-    SparseCategoricalCrossentropy)}
+    SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge, SquaredHinge,
+    CategoricalHinge, LogCosh)}
 _CLASS_FOR_FUNCTION = {
     mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
     mean_absolute_percentage_error: MeanAbsolutePercentageError,
     mean_squared_logarithmic_error: MeanSquaredLogarithmicError, huber: Huber,
     binary_crossentropy: BinaryCrossentropy, categorical_crossentropy: CategoricalCrossentropy,
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+    kl_divergence: KLDivergence, poisson: Poisson, hinge: Hinge, squared_hinge: SquaredHinge,
+    categorical_hinge: CategoricalHinge, log_cosh: LogCosh,
 }
 
 

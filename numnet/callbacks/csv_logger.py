@@ -53,7 +53,7 @@ class CSVLogger(Callback):
             if self.append_header:
                 self.writer.writeheader()
         row = {"epoch": epoch}
-        row.update({k: logs.get(k, "NA") for k in self.keys})
+        row.update({k: _csv_value(logs.get(k, "NA")) for k in self.keys})
         self.writer.writerow(row)
         self.csv_file.flush()
 
@@ -62,3 +62,11 @@ class CSVLogger(Callback):
             self.csv_file.close()
             self.csv_file = None
         self.writer = None
+
+
+def _csv_value(value):
+    """Per-class results are written as Keras writes them: `"[a, b]"`."""
+    if hasattr(value, "__len__") and not isinstance(value, str) and \
+            getattr(value, "ndim", 1) != 0:
+        return f"\"[{', '.join(map(str, value))}]\""
+    return value

@@ -11,7 +11,8 @@ import time
 
 
 def _format_value(value):
-    value = float(value)
+    # Per-class results (e.g. R2Score(class_aggregation=None)) show their mean, as in Keras.
+    value = float(sum(value) / len(value)) if hasattr(value, "__len__") else float(value)
     return f"{value:.4e}" if abs(value) <= 1e-3 and value != 0 else f"{value:.4f}"
 
 

@@ -1,8 +1,9 @@
 """Metrics with Keras 3's names, defaults, semantics and configs.
 
 `get("mse")`, `get("RootMeanSquaredError")`, `get("root_mean_squared_error")`,
-`get("AUC")` return metric instances. `"accuracy"`/`"acc"` depend on the loss
-and the shapes, so `compile` should resolve metric identifiers with
+`get("AUC")`, `get("categorical_crossentropy")`, `get("bce")` return metric
+instances (class names, their snake case and Keras' aliases). `"accuracy"`/`"acc"`
+depend on the loss and the shapes, so `compile` should resolve metric identifiers with
 `get_metric` (or `get_accuracy_for_loss`), which also names the metric after
 the string it was given, like Keras does.
 """
@@ -24,38 +25,74 @@ from numnet.metrics.accuracy import (
     top_k_categorical_accuracy,
 )
 from numnet.metrics.confusion import AUC, Precision, Recall
+from numnet.metrics.hinge import (
+    CategoricalHinge,
+    Hinge,
+    SquaredHinge,
+    categorical_hinge,
+    hinge,
+    squared_hinge,
+)
+from numnet.metrics.probabilistic import (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    KLDivergence,
+    Poisson,
+    SparseCategoricalCrossentropy,
+    binary_crossentropy,
+    categorical_crossentropy,
+    kl_divergence,
+    poisson,
+    sparse_categorical_crossentropy,
+)
 from numnet.metrics.regression import (
+    CosineSimilarity,
+    LogCoshError,
     MeanAbsoluteError,
     MeanAbsolutePercentageError,
     MeanSquaredError,
+    MeanSquaredLogarithmicError,
+    R2Score,
     RootMeanSquaredError,
+    cosine_similarity,
+    log_cosh,
     mean_absolute_error,
     mean_absolute_percentage_error,
     mean_squared_error,
+    mean_squared_logarithmic_error,
 )
 from numnet.serialization import deserialize_keras_object, serialize_keras_object
 
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
 
 __all__ = [
     "Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
     "CategoricalAccuracy", "SparseCategoricalAccuracy", "TopKCategoricalAccuracy",
     "SparseTopKCategoricalAccuracy", "MeanSquaredError", "RootMeanSquaredError",
-    "MeanAbsoluteError", "MeanAbsolutePercentageError", "AUC", "Precision", "Recall",
+    "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
+    "CosineSimilarity", "LogCoshError", "R2Score", "AUC", "Precision", "Recall",
+    "Hinge", "SquaredHinge", "CategoricalHinge", "KLDivergence", "Poisson",
+    "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
     "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
     "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy",
     "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error", "cosine_similarity", "log_cosh", "hinge",
+    "squared_hinge", "categorical_hinge", "kl_divergence", "poisson",
+    "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
     "get", "serialize", "deserialize", "get_metric", "get_accuracy_for_loss",
     "get_function", "reduce_to_samplewise_values",
 ]
 
 _CLASSES = (
     Metric, Mean, Sum, MeanMetricWrapper, MeanSquaredError, RootMeanSquaredError,
-    MeanAbsoluteError, MeanAbsolutePercentageError, AUC, Precision, Recall, Accuracy,
-    BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
-    TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+    MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
+    CosineSimilarity, LogCoshError, R2Score, AUC, Precision, Recall, Hinge, SquaredHinge,
+    CategoricalHinge, KLDivergence, Poisson, BinaryCrossentropy, CategoricalCrossentropy,
+    SparseCategoricalCrossentropy, Accuracy, BinaryAccuracy, CategoricalAccuracy,
+    SparseCategoricalAccuracy, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
 )
 ALL_OBJECTS_DICT = {cls.__name__: cls for cls in _CLASSES}
 ALL_OBJECTS_DICT.update({to_snake_case(cls.__name__): cls for cls in _CLASSES})
@@ -63,6 +100,8 @@ ALL_OBJECTS_DICT.update({
     "mse": MeanSquaredError, "MSE": MeanSquaredError,
     "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
     "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,
+    "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
 })
 
 _FUNCTIONS = {
@@ -70,12 +109,17 @@ _FUNCTIONS = {
         accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
         top_k_categorical_accuracy, sparse_top_k_categorical_accuracy,
         mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
+        mean_squared_logarithmic_error, cosine_similarity, log_cosh, hinge, squared_hinge,
+        categorical_hinge, kl_divergence, poisson, binary_crossentropy,
+        categorical_crossentropy, sparse_categorical_crossentropy,
     )
 }
 _FUNCTIONS.update({"mse": mean_squared_error, "MSE": mean_squared_error,
                    "mae": mean_absolute_error, "MAE": mean_absolute_error,
                    "mape": mean_absolute_percentage_error,
-                   "MAPE": mean_absolute_percentage_error})
+                   "MAPE": mean_absolute_percentage_error,
+                   "msle": mean_squared_logarithmic_error,
+                   "MSLE": mean_squared_logarithmic_error})
 
 
 def serialize(metric):

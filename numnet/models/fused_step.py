@@ -140,8 +140,22 @@ class FusedDenseStep:
         if len(dtypes) != 1 or next(iter(dtypes)).kind != "f":
             raise _NotFused("the weights do not share one float dtype")
         self.dtype = next(iter(dtypes))
+        self.classes = dense[-1].units
+        self.targets = self._convert_targets(y)
+        self.x = x
+        metrics = model.compiled_metrics
+        self.metrics = [(metric, self._shortcut(metric))
+                        for groups in (metrics.per_output, metrics.weighted)
+                        for group in groups for metric in group]
+        self.loss_tracker = model._loss_tracker
+        if type(self.loss_tracker).update_state is not Mean.update_state:
+            raise _NotFused("a custom loss tracker")
+        self._sums = [0.0] * (len(self.metrics) + 1)
+        self._count = 0
+        self.loss_weight = float(model.compiled_loss.weights[0])
 
-        optimizer = model.optimizer
+        # Every check passed: from here on the plan changes where the weights live.
+        optimizer = self.optimizer = model.optimizer
         optimizer._prepare_variables(variables)
         buffers = optimizer._packed_buffers(variables)
         self.stages = []
@@ -160,37 +174,23 @@ class FusedDenseStep:
             self.packed = False
             self.gradients = []
             for layer, act in zip(dense, acts):
-                rows = layer.kernel.data.shape[0] + (layer.bias is not None)
-                weight = np.empty((rows, layer.units), dtype=self.dtype)
+                inputs = layer.kernel.data.shape[0]
+                weight = np.empty((inputs + (layer.bias is not None), layer.units),
+                                  dtype=self.dtype)
                 gradient = np.empty_like(weight)
-                weight[:layer.kernel.data.shape[0]] = layer.kernel.data
-                layer.kernel.data = weight[:layer.kernel.data.shape[0]]
-                self.gradients.append(gradient[:layer.kernel.data.shape[0]])
+                weight[:inputs] = layer.kernel.data
+                layer.kernel.data = weight[:inputs]
+                self.gradients.append(gradient[:inputs])
                 if layer.bias is not None:
                     weight[-1] = layer.bias.data
                     layer.bias.data = weight[-1]
                     self.gradients.append(gradient[-1])
                 self.stages.append(_Stage(layer, act, weight, gradient))
         self.views = [(v, v.data) for v in variables]
-        self.classes = dense[-1].units
-        self.targets = self._convert_targets(y)
-        self.y = y
-        self.x = x
         self._buffers = {}
         self._last_buffers = None
-        self.optimizer = optimizer
         self._epoch_x = self._epoch_y = None
         self._order = None
-        metrics = model.compiled_metrics
-        self.metrics = [(metric, self._shortcut(metric))
-                        for groups in (metrics.per_output, metrics.weighted)
-                        for group in groups for metric in group]
-        self.loss_tracker = model._loss_tracker
-        if type(self.loss_tracker).update_state is not Mean.update_state:
-            raise _NotFused("a custom loss tracker")
-        self._sums = [0.0] * (len(self.metrics) + 1)
-        self._count = 0
-        self.loss_weight = float(model.compiled_loss.weights[0])
 
     # ------------------------------------------------------------- planning
     def _check_prefix(self, x, first):

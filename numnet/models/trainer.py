@@ -279,7 +279,8 @@ class Trainer:
 
     def get_metrics_result(self):
         """Current results of all metrics as `{name: float}`, keys sorted like Keras' logs."""
-        return {m.name: float(m.result()) for m in sorted(self.metrics, key=lambda m: m.name)}
+        return {m.name: _log_value(m.result())
+                for m in sorted(self.metrics, key=lambda m: m.name)}
 
     def _ordered_results(self, logs):
         """Keras' `evaluate` order: loss, per-output losses, then the rest sorted."""
@@ -547,8 +548,14 @@ def _to_numpy(outputs):
     return map_structure(lambda t: t.data if isinstance(t, Tensor) else np.asarray(t), outputs)
 
 
+def _log_value(value):
+    """A metric result as a log entry: a float, or an array for per-class results."""
+    value = np.asarray(value)
+    return float(value) if value.ndim == 0 else value
+
+
 def _python_floats(logs):
-    return {k: float(v) for k, v in logs.items()}
+    return {k: _log_value(v) for k, v in logs.items()}
 
 
 _VALIDATION_CHUNK = 1024

@@ -260,3 +260,23 @@ def test_steps_per_epoch_is_the_same_on_the_fused_step():
         weights.append(model.get_weights())
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
+def test_per_class_metric_results_in_fit_logs(tmp_path):
+    # R2Score(class_aggregation=None) returns one value per output: Keras keeps the
+    # array in History, shows its mean on the progress bar and writes "[a, b]" to CSV.
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 3)), rng.random((40, 2))
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+    model.compile("sgd", "mse", metrics=[keras.metrics.R2Score(class_aggregation=None)])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        history = model.fit(x, y, epochs=1, verbose=2, validation_split=0.25,
+                            callbacks=[keras.callbacks.CSVLogger(tmp_path / "log.csv")])
+    scores = history.history["r2_score"][0]
+    assert scores.shape == (2,)
+    assert f"r2_score: {scores.mean():.4f}" in out.getvalue()
+    row = (tmp_path / "log.csv").read_text().splitlines()[1]
+    assert '"""[' + ", ".join(map(str, scores)) + ']"""' in row
+    loss, per_class = model.evaluate(x, y, verbose=0)
+    assert per_class.shape == (2,)
