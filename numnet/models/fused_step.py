@@ -21,20 +21,23 @@ what the generic step (forward pass under a `GradientTape`, `tape.gradient`,
 `fit` uses it when `FusedDenseStep.plan(...)` accepts the model (calling
 `flush()` before it reads the metrics) and
 `compile(jit_compile=False)` (or `run_eagerly=True`) turns it off. Anything it
-does not cover (sample weights, regularizers, constraints, dropout, other
+does not cover (regularizers, constraints, dropout, other
 layers, losses or activations, a custom `train_step`) takes the generic path.
+Sample and class weights are covered: they scale each sample's loss and
+gradient, and the weighted metrics get them as in Keras.
 """
 
 import numpy as np
 
 from numnet import activations
 from numnet import losses as losses_module
-from numnet.metrics import regression as regression_metrics
-from numnet.metrics.accuracy import sparse_categorical_accuracy
-from numnet.metrics.base import Mean, MeanMetricWrapper
+from numnet.backend import xp
 from numnet.layers.core import Dense
 from numnet.layers.preprocessing import Normalization
 from numnet.layers.reshaping import Flatten, Reshape
+from numnet.metrics import regression as regression_metrics
+from numnet.metrics.accuracy import sparse_categorical_accuracy
+from numnet.metrics.base import Mean, MeanMetricWrapper
 
 _PREPROCESSING = (Flatten, Normalization, Reshape)
 _HIDDEN_ACTIVATIONS = {activations.linear: "linear", activations.relu: "relu",
@@ -68,15 +71,15 @@ class _Buffers:
 
     def __init__(self, stages, m, dtype, x_dim):
         self.m = m
-        self.x = np.ones((m, x_dim + 1), dtype=dtype)  # a batch, row-major, with a ones column
+        self.x = xp.ones((m, x_dim + 1), dtype=dtype)  # a batch, row-major, with a ones column
         last = len(stages) - 1
         # each layer's output, feature-major, with a ones row below (the last layer: none)
-        h = [np.ones((st.units + (i < last), m), dtype=dtype) for i, st in enumerate(stages)]
+        h = [xp.ones((st.units + (i < last), m), dtype=dtype) for i, st in enumerate(stages)]
         z = [h[i][:st.units] for i, st in enumerate(stages)]
         # the loss gradient with respect to each layer's pre-activation
-        d = [np.empty((st.units, m), dtype=dtype) for st in stages]
-        self.mask = [np.empty((st.units, m), dtype=bool) for st in stages]
-        self.scratch = [np.empty((st.units, m), dtype=dtype) for st in stages]
+        d = [xp.empty((st.units, m), dtype=dtype) for st in stages]
+        self.mask = [xp.empty((st.units, m), dtype=bool) for st in stages]
+        self.scratch = [xp.empty((st.units, m), dtype=dtype) for st in stages]
         inputs = [None] + [h[i - 1] if st.use_bias else z[i - 1]
                            for i, st in enumerate(stages) if i]
         self.out, self.d_out = h[last], d[last]
@@ -87,10 +90,10 @@ class _Buffers:
                           self.scratch[i - 1])
                          for i, st in reversed(list(enumerate(stages))) if i]
         self.first = (stages[0], z[0], d[0].T)
-        self.column = np.empty(m, dtype=dtype)
-        self.column2 = np.empty(m, dtype=dtype)
-        self.flat_index = np.empty(m, dtype=np.intp)
-        self.rows = np.arange(m, dtype=np.intp)
+        self.column = xp.empty(m, dtype=dtype)
+        self.column2 = xp.empty(m, dtype=dtype)
+        self.flat_index = xp.empty(m, dtype=xp.intp)
+        self.rows = xp.arange(m, dtype=xp.intp)
 
 
 class FusedDenseStep:
@@ -107,11 +110,11 @@ class FusedDenseStep:
         if reason is not None:
             return None, reason
         try:
-            return cls(model, x, y), None
+            return cls(model, x, y, sample_weight), None
         except _NotFused as why:
             return None, str(why)
 
-    def __init__(self, model, x, y):
+    def __init__(self, model, x, y, sample_weight=None):
         self.model = model
         layers = model.layers
         n_prefix = next(i for i, layer in enumerate(layers) if isinstance(layer, Dense))
@@ -144,8 +147,12 @@ class FusedDenseStep:
         self.targets = self._convert_targets(y)
         self.x = x
         metrics = model.compiled_metrics
-        self.metrics = [(metric, self._shortcut(metric))
-                        for groups in (metrics.per_output, metrics.weighted)
+        self.weights = self._convert_weights(sample_weight)
+        # (metric, shortcut or None, whether it takes the sample weights)
+        self.metrics = [(metric, None if self.weights is not None else self._shortcut(metric),
+                         weighted)
+                        for weighted, groups in ((False, metrics.per_output),
+                                                 (True, metrics.weighted))
                         for group in groups for metric in group]
         self.loss_tracker = model._loss_tracker
         if type(self.loss_tracker).update_state is not Mean.update_state:
@@ -175,9 +182,9 @@ class FusedDenseStep:
             self.gradients = []
             for layer, act in zip(dense, acts):
                 inputs = layer.kernel.data.shape[0]
-                weight = np.empty((inputs + (layer.bias is not None), layer.units),
+                weight = xp.empty((inputs + (layer.bias is not None), layer.units),
                                   dtype=self.dtype)
-                gradient = np.empty_like(weight)
+                gradient = xp.empty_like(weight)
                 weight[:inputs] = layer.kernel.data
                 layer.kernel.data = weight[:inputs]
                 self.gradients.append(gradient[:inputs])
@@ -189,7 +196,7 @@ class FusedDenseStep:
         self.views = [(v, v.data) for v in variables]
         self._buffers = {}
         self._last_buffers = None
-        self._epoch_x = self._epoch_y = None
+        self._epoch_x = self._epoch_y = self._epoch_w = None
         self._order = None
 
     # ------------------------------------------------------------- planning
@@ -268,12 +275,20 @@ class FusedDenseStep:
                 return False
         return True
 
+    def _convert_weights(self, sample_weight):
+        if sample_weight is None:
+            return None
+        w = np.asarray(sample_weight)
+        if w.shape not in ((self.n,), (self.n, 1)) or w.dtype.kind not in "biuf":
+            raise _NotFused("sample weights not shaped (samples,)")
+        return xp.ascontiguousarray(w.reshape(self.n), dtype=self.dtype)
+
     def _convert_targets(self, y):
         n, k = self.n, self.classes
         if self.loss_kind == "sparse":
             if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
                 raise _NotFused("sparse labels of an unexpected shape")
-            labels = y.reshape(n).astype(np.intp)
+            labels = y.reshape(n).astype(xp.intp)
             if n and (labels.min() < 0 or labels.max() >= k):
                 raise _NotFused("labels outside the classes (the generic path explains)")
             return labels
@@ -281,7 +296,7 @@ class FusedDenseStep:
             y = y.reshape(n, 1)
         if y.shape != (n, k):
             raise _NotFused("targets not shaped like the outputs")
-        return np.ascontiguousarray(y, dtype=self.dtype)
+        return xp.ascontiguousarray(y, dtype=self.dtype)
 
     # ---------------------------------------------------------------- data
     def _preprocess(self, x):
@@ -297,14 +312,16 @@ class FusedDenseStep:
         self._order = order
         n, width = self.n, self.x_dim + 1
         if n * width * self.dtype.itemsize <= _EPOCH_GATHER_BYTES:
-            full = np.ones((n, width), dtype=self.dtype)
+            full = xp.ones((n, width), dtype=self.dtype)
             full[:, :-1] = self._preprocess(self.x)
             if order is not None:
                 full = full.take(order, axis=0)
             self._epoch_x = full
             self._epoch_y = self.targets if order is None else self.targets.take(order, axis=0)
+            self._epoch_w = (self.weights if order is None or self.weights is None
+                             else self.weights.take(order))
         else:
-            self._epoch_x = None
+            self._epoch_x = self._epoch_w = None
             if self.reshape_only:
                 self._flat_x = self.x.reshape(n, -1)
 
@@ -323,7 +340,7 @@ class FusedDenseStep:
         """
         if self._count:
             self.loss_tracker._add_sum(self._sums[0], self._count)
-            for (metric, shortcut), total in zip(self.metrics, self._sums[1:]):
+            for (metric, shortcut, _), total in zip(self.metrics, self._sums[1:]):
                 if shortcut is not None:
                     metric._add_sum(total, self._count)
             self._sums = [0.0] * len(self._sums)
@@ -342,18 +359,23 @@ class FusedDenseStep:
         bufs = self._last_buffers
         if bufs is None or bufs.m != m:
             bufs = self._last_buffers = self._buffers_for(m)
+        wb = None
         if self._epoch_x is not None:
             xb = self._epoch_x[start:start + m]
             yb = self._epoch_y[start:start + m]
+            if self._epoch_w is not None:
+                wb = self._epoch_w[start:start + m]
         else:
             index = (self._order[start:start + m] if self._order is not None
-                     else np.arange(start, start + m))
+                     else xp.arange(start, start + m))
             xb = bufs.x
             if self.reshape_only and self._flat_x.dtype == self.dtype:
-                np.take(self._flat_x, index, axis=0, out=xb[:, :-1], mode="clip")
+                xp.take(self._flat_x, index, axis=0, out=xb[:, :-1], mode="clip")
             else:
                 xb[:, :-1] = self._preprocess(self.x[index])
             yb = self.targets.take(index, axis=0)
+            if self.weights is not None:
+                wb = self.weights.take(index)
 
         # forward, feature-major: each layer's input has a row of ones for the bias
         first, z0, d0_t = bufs.first
@@ -363,7 +385,7 @@ class FusedDenseStep:
             _dense_forward(weight_t, a, z, act)
 
         out = bufs.out
-        loss_sum = self._loss(bufs, out, yb, m)
+        loss_sum = self._loss(bufs, out, yb, wb, m)
         # Running sums, added to the trackers' state by `flush()`; as in Keras the
         # loss tracker sees the batch's mean loss weighted by the batch size.
         sums = self._sums
@@ -373,25 +395,27 @@ class FusedDenseStep:
         else:
             sums[0] += loss_sum
         self._count += m
-        for j, (metric, shortcut) in enumerate(self.metrics, start=1):
+        for j, (metric, shortcut, weighted) in enumerate(self.metrics, start=1):
             if shortcut == "squared_error":
                 sums[j] += loss_sum
             elif shortcut == "sparse_accuracy":
-                np.argmax(out, axis=0, out=bufs.flat_index)
-                sums[j] += int(np.count_nonzero(bufs.flat_index == yb))
+                xp.argmax(out, axis=0, out=bufs.flat_index)
+                sums[j] += int(xp.count_nonzero(bufs.flat_index == yb))
+            elif weighted:
+                metric.update_state(yb, out.T, sample_weight=wb)
             else:
                 metric.update_state(yb, out.T)
 
         # backward: the kernel-and-bias gradient of each layer in one product
         for (a, g_t, gradient, kernel, single, g, below, y, act, mask,
              scratch) in bufs.backward:
-            np.matmul(a, g_t, out=gradient)
+            xp.matmul(a, g_t, out=gradient)
             if single:
-                np.multiply(kernel, g, out=below)
+                xp.multiply(kernel, g, out=below)
             else:
-                np.matmul(kernel, g, out=below)
+                xp.matmul(kernel, g, out=below)
             _times_derivative(below, y, act, mask, scratch)
-        np.matmul(x_t, d0_t, out=first.gradient)
+        xp.matmul(x_t, d0_t, out=first.gradient)
 
         if self.packed:
             self.optimizer._apply_packed_gradient(self.variables)
@@ -399,70 +423,84 @@ class FusedDenseStep:
             self.optimizer.apply(self.gradients, self.variables)
 
     # --------------------------------------------------------------- losses
-    def _loss(self, bufs, out, yb, m):
-        """Writes dLoss/d(last pre-activation) into `bufs.d[-1]`; returns the summed loss.
+    def _loss(self, bufs, out, yb, wb, m):
+        """Writes dLoss/d(last pre-activation) into `bufs.d_out`; returns the summed loss.
 
-        On return `out` holds the model's output (probabilities after a
-        softmax/sigmoid last layer), which the metrics see.
+        `wb` holds the batch's sample weights (None: all ones); as in Keras the
+        loss is `sum(w * per_sample_loss) / m`. On return `out` holds the
+        model's output (probabilities after a softmax/sigmoid last layer),
+        which the metrics see.
         """
-        d = bufs.d_out
+        d, scratch = bufs.d_out, bufs.scratch[-1]
         kind = self.loss_kind
         k = self.classes
         if kind == "mse":
-            np.subtract(out, yb.T, out=d)
-            total = float(np.vdot(d, d)) / k
-            d *= 2.0 / (m * k)
+            xp.subtract(out, yb.T, out=d)
+            if wb is None:
+                total = float(xp.vdot(d, d)) / k
+                d *= 2.0 / (m * k)
+            else:
+                xp.multiply(d, wb, out=scratch)
+                total = float(xp.vdot(d, scratch)) / k
+                xp.multiply(scratch, 2.0 / (m * k), out=d)
             _times_derivative(d, out, self.stages[-1].activation, bufs.mask[-1],
                               bufs.scratch[-1])
             return total
         if kind == "binary":
             # logits z: loss = max(z, 0) - z * y + log1p(exp(-|z|)); gradient sigmoid(z) - y
-            t, y_t = bufs.scratch[-1], yb.T
-            np.abs(out, out=t)
-            np.negative(t, out=t)
-            np.exp(t, out=t)
-            np.log1p(t, out=t)
-            total = float(np.add.reduce(t, axis=None))
-            np.maximum(out, 0, out=t)
-            total += float(np.add.reduce(t, axis=None))
-            np.multiply(out, y_t, out=t)
-            total = (total - float(np.add.reduce(t, axis=None))) / k
+            t, y_t = scratch, yb.T
+            xp.abs(out, out=t)
+            xp.negative(t, out=t)
+            xp.exp(t, out=t)
+            xp.log1p(t, out=t)
+            xp.maximum(out, 0, out=d)
+            t += d
+            xp.multiply(out, y_t, out=d)
+            t -= d
+            if wb is None:
+                total = float(xp.add.reduce(t, axis=None)) / k
+            else:
+                total = float(xp.dot(xp.add.reduce(t, axis=0), wb)) / k
             _sigmoid_(out, d)
             if self.stages[-1].activation == "squash":
-                np.copyto(out, d)
-            np.subtract(d, y_t, out=d)
+                xp.copyto(out, d)
+            xp.subtract(d, y_t, out=d)
+            if wb is not None:
+                d *= wb
             d *= 1.0 / (m * k)
             return total
         # softmax cross-entropies, from the logits in `out` (classes x batch)
         column = bufs.column
-        np.maximum.reduce(out, axis=0, out=column)
-        np.subtract(out, column, out=d)  # shifted logits
+        xp.maximum.reduce(out, axis=0, out=column)
+        xp.subtract(out, column, out=d)  # shifted logits
         if kind == "sparse":
             index = bufs.flat_index
-            np.multiply(yb, m, out=index)
+            xp.multiply(yb, m, out=index)
             index += bufs.rows
-            picked = np.take(d.reshape(-1), index, out=bufs.column2, mode="clip")
-            picked_sum = float(np.add.reduce(picked))
+            picked = xp.take(d.reshape(-1), index, out=bufs.column2, mode="clip")
         else:
             y_t = yb.T
-            weights = np.add.reduce(y_t, axis=0)
-            picked_sum = float(np.add.reduce(y_t * d, axis=None))
-        np.exp(d, out=d)
-        np.add.reduce(d, axis=0, out=column)
-        np.divide(d, column, out=d)  # probabilities
-        np.log(column, out=column)
-        if kind == "sparse":
-            total = float(np.add.reduce(column)) - picked_sum
-        else:
-            total = float(np.dot(weights, column)) - picked_sum
+            label_sums = xp.add.reduce(y_t, axis=0)
+            xp.multiply(y_t, d, out=scratch)
+            picked = xp.add.reduce(scratch, axis=0, out=bufs.column2)
+        xp.exp(d, out=d)
+        xp.add.reduce(d, axis=0, out=column)
+        xp.divide(d, column, out=d)  # probabilities
+        xp.log(column, out=column)  # log-sum-exp of the shifted logits
+        if kind != "sparse":
+            column *= label_sums
+        column -= picked  # per-sample losses
+        total = float(xp.add.reduce(column) if wb is None else xp.dot(column, wb))
         if self.stages[-1].activation == "squash":
-            np.copyto(out, d)
+            xp.copyto(out, d)
         if kind == "sparse":
             flat = d.reshape(-1)
             flat[index] -= 1
         else:
-            d *= weights
+            d *= label_sums
             d -= y_t
+        if wb is not None:
+            d *= wb
         d *= 1.0 / m
         return total
 
@@ -484,8 +522,6 @@ def _unsupported(model, x, y, sample_weight):
             return f"the model overrides {name}"
     if not isinstance(model, Sequential) or cls.call is not Sequential.call:
         return "not a plain Sequential model"
-    if sample_weight is not None:
-        return "sample or class weights"
     if type(x) is not np.ndarray or type(y) is not np.ndarray or len(x) == 0:
         return "inputs and targets are not single arrays"
     if model.compiled_loss is None or not model.compiled_loss.built or \
@@ -524,19 +560,19 @@ def _offset(array, flat):
 
 def _dense_forward(weight_t, a, z, activation):
     """`z = activation(weight_t @ a)`, in place."""
-    np.matmul(weight_t, a, out=z)
+    xp.matmul(weight_t, a, out=z)
     if activation == "relu":
-        np.maximum(z, 0, out=z)
+        xp.maximum(z, 0, out=z)
     elif activation == "tanh":
-        np.tanh(z, out=z)
+        xp.tanh(z, out=z)
     elif activation == "sigmoid":
         _sigmoid_(z, z)
 
 
 def _sigmoid_(z, out):
     """`out = sigmoid(z)` as 0.5 * (1 + tanh(z / 2)), which never overflows."""
-    np.multiply(z, 0.5, out=out)
-    np.tanh(out, out=out)
+    xp.multiply(z, 0.5, out=out)
+    xp.tanh(out, out=out)
     out += 1
     out *= 0.5
 
@@ -544,13 +580,13 @@ def _sigmoid_(z, out):
 def _times_derivative(g, y, activation, mask, scratch):
     """`g *= activation'(.)`, written in terms of the activation's output `y`."""
     if activation == "relu":
-        np.greater(y, 0, out=mask)
-        np.multiply(g, mask, out=g)
+        xp.greater(y, 0, out=mask)
+        xp.multiply(g, mask, out=g)
     elif activation == "tanh":
-        np.multiply(y, y, out=scratch)
-        np.subtract(1, scratch, out=scratch)
+        xp.multiply(y, y, out=scratch)
+        xp.subtract(1, scratch, out=scratch)
         g *= scratch
     elif activation == "sigmoid":
-        np.subtract(1, y, out=scratch)
+        xp.subtract(1, y, out=scratch)
         scratch *= y
         g *= scratch

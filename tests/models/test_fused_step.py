@@ -22,11 +22,11 @@ def _data(n=203, d=6, seed=1):
 
 
 def _train(jit, layers, loss, optimizer, x, y, metrics=None, epochs=3, batch_size=32,
-           seed=0, loss_weights=None, **fit_kwargs):
+           seed=0, loss_weights=None, weighted_metrics=None, **fit_kwargs):
     keras.utils.set_random_seed(seed)
     model = keras.Sequential([keras.Input(shape=x.shape[1:])] + layers())
     model.compile(optimizer=optimizer(), loss=loss, metrics=metrics, jit_compile=jit,
-                  loss_weights=loss_weights)
+                  loss_weights=loss_weights, weighted_metrics=weighted_metrics)
     history = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0, **fit_kwargs)
     return model, history
 
@@ -97,6 +97,25 @@ def test_every_loss_matches_the_generic_step(case, use_bias):
     _both(layers, loss, keras.optimizers.Adam, x, y, metrics=metrics, validation_split=0.2)
 
 
+@pytest.mark.parametrize("case", list(LOSS_CASES))
+def test_sample_weights_and_weighted_metrics(case):
+    loss, last, targets, metrics = LOSS_CASES[case]
+    rng, x = _data()
+    y = targets(rng, len(x))
+    weights = rng.uniform(0, 2, len(x))
+    weights[::7] = 0
+    _both(_dense((7, "relu"), last), loss, keras.optimizers.Adam, x, y, metrics=metrics,
+          weighted_metrics=metrics, sample_weight=weights, validation_split=0.2)
+
+
+def test_class_weights():
+    rng, x = _data()
+    y = rng.integers(0, 3, len(x))
+    _both(_dense((7, "relu"), (3, "softmax")), "sparse_categorical_crossentropy",
+          keras.optimizers.SGD, x, y, metrics=["accuracy"], weighted_metrics=["accuracy"],
+          class_weight={0: 0.5, 1: 2.0, 2: 1.0})
+
+
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear", None])
 def test_hidden_activations(activation):
     rng, x = _data()
@@ -163,7 +182,8 @@ def test_large_data_gathers_batch_by_batch(monkeypatch, prefix):
         layers = None
     y = rng.integers(0, 3, 90)
     _both(_dense((6, "relu"), (3, "softmax"), prefix=layers), "sparse_categorical_crossentropy",
-          keras.optimizers.SGD, x, y, batch_size=16, metrics=["accuracy"])
+          keras.optimizers.SGD, x, y, batch_size=16, metrics=["accuracy"],
+          sample_weight=rng.uniform(0.5, 1.5, 90))
 
 
 def test_flatten_prefix_on_images_and_uint8_targets():
@@ -273,13 +293,9 @@ def test_models_it_does_not_cover_take_the_generic_step(layers, loss, compile_kw
     assert reason is not None and expected in reason, reason
 
 
-def test_sample_weights_and_custom_steps_take_the_generic_step():
+def test_custom_steps_and_functional_models_take_the_generic_step():
     rng, x = _data(n=40)
     y = rng.normal(size=(40, 1))
-    model = keras.Sequential([keras.Input(shape=(6,)), keras.layers.Dense(1)])
-    model.compile(optimizer="sgd", loss="mse")
-    model.fit(x, y, sample_weight=np.ones(40), verbose=0)
-    assert "sample" in model._fused_step_reason
 
     class Custom(keras.Sequential):
         def train_step(self, data):

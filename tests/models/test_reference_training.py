@@ -134,17 +134,23 @@ def test_fit_matches_keras(kind, opt_name, jit_compile):
     check_run(f"{kind}/{opt_name}", model, history)
 
 
-def test_fit_with_class_weight():
+@pytest.mark.parametrize("jit_compile", ["auto", False], ids=["fused", "generic"])
+def test_fit_with_class_weight(jit_compile):
     model, history = fit_model(
-        "clf", keras.optimizers.SGD(learning_rate=0.1), class_weight={0: 1.0, 1: 2.0, 2: 0.5}
+        "clf", keras.optimizers.SGD(learning_rate=0.1), class_weight={0: 1.0, 1: 2.0, 2: 0.5},
+        jit_compile=jit_compile,
     )
+    assert (model._fused_step_reason is None) == (jit_compile == "auto")
     check_run("clf/class_weight", model, history)
 
 
-def test_fit_with_sample_weight():
+@pytest.mark.parametrize("jit_compile", ["auto", False], ids=["fused", "generic"])
+def test_fit_with_sample_weight(jit_compile):
     model, history = fit_model(
-        "clf", keras.optimizers.SGD(learning_rate=0.1), sample_weight=SAMPLE_WEIGHT
+        "clf", keras.optimizers.SGD(learning_rate=0.1), sample_weight=SAMPLE_WEIGHT,
+        jit_compile=jit_compile,
     )
+    assert (model._fused_step_reason is None) == (jit_compile == "auto")
     check_run("clf/sample_weight", model, history)
 
 
