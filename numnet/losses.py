@@ -115,6 +115,24 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     return ops.categorical_crossentropy(y_true, y_pred, from_logits=from_logits, axis=axis)
 
 
+def check_sparse_labels(labels, n_classes, pred_shape):
+    """Raises a clear error unless every label is a whole number in [0, n_classes)."""
+    if not labels.size:
+        return
+    low, high = labels.min(), labels.max()
+    if low < 0 or high >= n_classes or (labels.dtype.kind == "f" and np.any(labels % 1)):
+        if low >= 0 and high < n_classes:
+            problem = (f"a label value of {labels[labels % 1 != 0].flat[0]}, which is not a "
+                       "whole number (labels are class indices)")
+        else:
+            problem = (f"a label value of {high if high >= n_classes else low}, which is "
+                       f"outside the valid range [0, {n_classes - 1}]")
+        raise ValueError(
+            f"sparse_categorical_crossentropy: received {problem} for y_pred with "
+            f"{n_classes} classes (shape {tuple(pred_shape)})."
+        )
+
+
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
     """Cross-entropy against integer class labels."""
     labels = _value(y_true)
@@ -131,15 +149,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     if ignore_class is not None:
         mask = labels != ignore_class
         labels = np.where(mask, labels, 0)
-    if labels.size:
-        low, high = labels.min(), labels.max()
-        if low < 0 or high >= n_classes or (labels.dtype.kind == "f" and np.any(labels % 1)):
-            bad = high if high >= n_classes else low
-            raise ValueError(
-                f"sparse_categorical_crossentropy: received a label value of {bad}, "
-                f"which is outside the valid range [0, {n_classes - 1}] for y_pred with "
-                f"{n_classes} classes (shape {np.shape(y_pred)})."
-            )
+    check_sparse_labels(labels, n_classes, np.shape(y_pred))
     losses = ops.sparse_categorical_crossentropy(labels, y_pred, from_logits=from_logits, axis=axis)
     if mask is not None:
         losses = ops.multiply(losses, mask.astype(losses.data.dtype))

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from numnet import losses as losses_module
 from numnet import metrics as metrics_module
 from numnet import optimizers as optimizers_module
 from numnet.autodiff.tape import GradientTape
@@ -429,6 +430,25 @@ class Trainer:
         if self.compiled_loss is not None:
             flat_true, flat_pred = self._build_compiled(sample_y, y_pred)
             self.compiled_loss(flat_true, flat_pred)
+            self._check_all_labels(y, flat_pred)
+
+    def _check_all_labels(self, y, sample_pred):
+        """Sparse labels out of range fail before the first step, not at the batch holding them."""
+        if y is None:
+            return
+        names = self._compiled_output_names
+        targets = self._flatten_targets(y, None, names)
+        for loss, target, pred in zip(self.compiled_loss.losses, targets, sample_pred):
+            if loss is None or target is None or getattr(loss, "fn", None) is not \
+                    losses_module.sparse_categorical_crossentropy or \
+                    loss._fn_kwargs.get("ignore_class") is not None:
+                continue
+            labels = np.asarray(target)
+            if labels.ndim == 2 and labels.shape[-1] == 1:
+                labels = labels[:, 0]
+            if labels.ndim == 1:
+                shape = (len(labels),) + tuple(np.shape(getattr(pred, "data", pred))[1:])
+                losses_module.check_sparse_labels(labels, shape[-1], shape)
 
     def _run_evaluation(self, x, y, sample_weight, batch_size, callback_list, steps=None):
         self.reset_metrics()

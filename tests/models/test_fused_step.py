@@ -313,16 +313,26 @@ def test_custom_steps_and_functional_models_take_the_generic_step():
     assert "Sequential" in functional._fused_step_reason
 
 
-def test_labels_out_of_range_get_the_generic_error():
-    rng, x = _data(n=40)
-    y = np.zeros(40, dtype=int)
-    y[5] = 7  # not in the first sample, which fit checks before planning the step
+@pytest.mark.parametrize("jit_compile", ["auto", False])
+def test_labels_out_of_range_fail_before_any_step(jit_compile):
+    rng, x = _data(n=100)
+    y = np.zeros(100, dtype=int)
+    y[77] = 7  # in the third batch
     model = keras.Sequential([keras.Input(shape=(6,)),
                               keras.layers.Dense(3, activation="softmax")])
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    with pytest.raises(ValueError, match="label value of 7, which is outside the valid range"):
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  jit_compile=jit_compile)
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"label value of 7, which is outside the valid "
+                                         r"range \[0, 2\] .*shape \(100, 3\)"):
         model.fit(x, y, verbose=0)
-    assert "labels outside" in model._fused_step_reason
+    assert int(model.optimizer.iterations) == 0
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    y = np.zeros(100)
+    y[50] = 1.5
+    with pytest.raises(ValueError, match="label value of 1.5, which is not a whole number"):
+        model.fit(x, y, verbose=0)
 
 
 def test_the_textbook_models_are_fused():
