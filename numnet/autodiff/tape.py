@@ -40,6 +40,8 @@ def record(output, parents, backward):
         if True in needs:
             tracked.add(id(output))
             tape._nodes.append(_Node(output, parents, backward, needs))
+            if tape.persistent:
+                tape._save_variable_values(parents)
     return output
 
 
@@ -71,6 +73,8 @@ class GradientTape:
         self._watched = []
         self._used = False
         self._recording = False
+        # Persistent tapes only: id(array) -> (array, its values when first recorded).
+        self._saved_values = {}
 
     def __enter__(self):
         _ACTIVE_TAPES.append(self)
@@ -106,6 +110,23 @@ class GradientTape:
         self._tracked.update([id(item) for item in items])
         self._watched.extend(items)
 
+    def _save_variable_values(self, parents):
+        """Keeps a copy of each variable's values as the forward pass first saw them.
+
+        Backward rules read the arrays they were given; an optimizer step
+        between two `gradient()` calls of a persistent tape updates those
+        arrays in place. With the copies, every call differentiates at the
+        values of the forward pass, as TensorFlow does.
+        """
+        saved = self._saved_values
+        for p in parents:
+            if type(p) is Variable and id(p.data) not in saved:
+                saved[id(p.data)] = (p.data, p.data.copy())
+
+    def _forward_values(self):
+        """Context manager: puts the saved values back for one backward pass."""
+        return _ForwardValues(self._saved_values.values())
+
     def stop_recording(self):
         """Context manager that pauses recording inside the `with` block."""
         return _Paused(self)
@@ -115,10 +136,25 @@ class GradientTape:
         self._nodes.clear()
         self._tracked.clear()
         self._watched.clear()
+        self._saved_values = {}
 
     def watched_variables(self):
         """Returns the variables this tape watched."""
         return [t for t in self._watched if t.trainable is not None]
+
+    def _backward(self, grads, keep):
+        """Walks the nodes backwards, accumulating gradients into `grads` (by id)."""
+        for node in reversed(self._nodes):
+            key = id(node.output)
+            g = grads.get(key) if key in keep else grads.pop(key, None)
+            if g is None:
+                continue
+            parent_grads = node.backward(g, node.needs)
+            for parent, pg, need in zip(node.parents, parent_grads, node.needs):
+                if need and pg is not None:
+                    key = id(parent)
+                    previous = grads.get(key)
+                    grads[key] = pg if previous is None else previous + pg
 
     def gradient(self, target, sources, output_gradients=None, unconnected_gradients="none"):
         """Returns d(target)/d(source) for each source, in the structure of `sources`.
@@ -148,17 +184,11 @@ class GradientTape:
         flat_sources = (sources if type(sources) in (list, tuple) and
                         all(type(x) is Variable for x in sources) else _flatten(sources))
         keep = {id(x) for x in flat_sources}
-        for node in reversed(self._nodes):
-            key = id(node.output)
-            g = grads.get(key) if key in keep else grads.pop(key, None)
-            if g is None:
-                continue
-            parent_grads = node.backward(g, node.needs)
-            for parent, pg, need in zip(node.parents, parent_grads, node.needs):
-                if need and pg is not None:
-                    key = id(parent)
-                    previous = grads.get(key)
-                    grads[key] = pg if previous is None else previous + pg
+        if self.persistent and self._saved_values:
+            with self._forward_values():
+                self._backward(grads, keep)
+        else:
+            self._backward(grads, keep)
         if not self.persistent:
             self.reset()
 
@@ -188,6 +218,25 @@ class GradientTape:
                 return type(sources)(out)
             return type(sources)([result(x) for x in sources])
         return _map_structure(result, sources)
+
+
+class _ForwardValues:
+    """Swaps the forward-time values into arrays changed since, and back afterwards."""
+
+    def __init__(self, saved):
+        self.changed = [(array, values) for array, values in saved
+                        if not xp.array_equal(array, values, equal_nan=True)]
+        self.current = []
+
+    def __enter__(self):
+        for array, values in self.changed:
+            self.current.append(array.copy())
+            array[...] = values
+
+    def __exit__(self, *exc):
+        for (array, _), current in zip(self.changed, self.current):
+            array[...] = current
+        return False
 
 
 class _Paused:
