@@ -51,6 +51,18 @@ class CallbackList(Callback):
     def needs_train_batch_logs(self):
         return bool(self._batch_callbacks["on_train_batch_end"])
 
+    def train_batch_logs_needed(self, batch):
+        """Whether some `on_train_batch_end` hook will read this batch's logs.
+
+        Callbacks may define `_batch_logs_needed(batch)` (the progress bar
+        does: it draws at most every 50 ms); the others always need them.
+        """
+        for cb in self._batch_callbacks["on_train_batch_end"]:
+            wanted = getattr(cb, "_batch_logs_needed", None)
+            if wanted is None or wanted(batch):
+                return True
+        return False
+
     def append(self, callback):
         self.callbacks.append(callback)
         self._refresh_batch_hooks()

@@ -60,6 +60,14 @@ class Progbar:
         self._values = {}
         self._line_width = 0
 
+    def will_draw(self, current):
+        """Whether `update(current, ...)` would draw (so its values are worth computing)."""
+        if self.verbose != 1:
+            return False
+        if self.target is not None and current >= self.target:
+            return True
+        return self.dynamic and time.perf_counter() - self._last_update >= self.interval
+
     def update(self, current, values=None, finalize=None):
         """Sets the progress to `current` and the shown values (already averaged)."""
         if values:

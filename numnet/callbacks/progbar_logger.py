@@ -9,6 +9,9 @@ from numnet.callbacks.progbar import Progbar
 class ProgbarLogger(Callback):
     """Shows `Epoch i/n` and a progress bar (verbose=1) or one line per epoch (verbose=2)."""
 
+    # Inside `fit` the bar ignores validation batches, so `fit` may validate in big chunks.
+    _watches_test_batches_in_fit = False
+
     def __init__(self, stream=None):
         super().__init__()
         self.stream = stream
@@ -40,6 +43,10 @@ class ProgbarLogger(Callback):
             stream = self.stream or sys.stdout
             stream.write(f"Epoch {epoch + 1}/{self.epochs}\n")
             stream.flush()
+
+    def _batch_logs_needed(self, batch):
+        """False when this batch's bar will not be drawn: `fit` then skips computing the logs."""
+        return self.progbar is not None and self.progbar.will_draw(batch + 1)
 
     def on_train_batch_end(self, batch, logs=None):
         if self.verbose == 1:

@@ -18,13 +18,12 @@ what the generic step (forward pass under a `GradientTape`, `tape.gradient`,
 - stateless preprocessing (`Flatten`, `Normalization`, `Reshape`) runs once per
   epoch over the whole training set when that is small, not once per batch.
 
-`fit` uses it when `FusedDenseStep.plan(...)` accepts the model (calling
-`flush()` before it reads the metrics) and
-`compile(jit_compile=False)` (or `run_eagerly=True`) turns it off. Anything it
-does not cover (regularizers, constraints, dropout, other
-layers, losses or activations, a custom `train_step`) takes the generic path.
-Sample and class weights are covered: they scale each sample's loss and
-gradient, and the weighted metrics get them as in Keras.
+`fit` plans it at each call (`FusedDenseStep.plan`) and uses it when the
+model qualifies; `compile(jit_compile=False)` or `run_eagerly=True` turns it
+off. Sample and class weights are covered: they scale each sample's loss and
+gradient, and weighted metrics receive them. Everything else it does not cover
+(regularizers, constraints, dropout, other layers, losses or activations, a
+custom `train_step`) takes the generic step; `model._fused_step_reason` says why.
 """
 
 import numpy as np

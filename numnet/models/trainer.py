@@ -355,8 +355,7 @@ class Trainer:
         epoch_logs = {}
         want_batch_logs = callback_list.needs_train_batch_logs
         fused, self._fused_step_reason = FusedDenseStep.plan(self, x, y, sample_weight)
-        flush_each_step = want_batch_logs or bool(
-            callback_list._batch_callbacks["on_train_batch_begin"])
+        begin_hooks = bool(callback_list._batch_callbacks["on_train_batch_begin"])
         seen = 0  # batches of the current pass over the data already trained on
         order = None
         for epoch in range(initial_epoch, epochs):
@@ -379,14 +378,15 @@ class Trainer:
                 callback_list.on_train_batch_begin(step)
                 start = seen * batch_size
                 seen += 1
-                if fused is not None and flush_each_step and fused.weights_moved():
+                if fused is not None and (begin_hooks or want_batch_logs) and \
+                        fused.weights_moved():
                     # a callback replaced weight arrays: the generic step copes
                     fused.flush()
                     fused, self._fused_step_reason = None, "a callback replaced weight arrays"
                 if fused is not None:
                     fused.train_batch(start, start + batch_size)
                     logs = None
-                    if flush_each_step:
+                    if begin_hooks:  # they may read the metrics before the next step
                         fused.flush()
                 else:
                     index = (order[start:start + batch_size] if order is not None
@@ -395,9 +395,12 @@ class Trainer:
                              None if sample_weight is None else sample_weight[index])
                     logs = self.train_step(batch)
                 if want_batch_logs:
-                    if logs is None:
+                    if logs is None and callback_list.train_batch_logs_needed(step):
+                        if fused is not None:
+                            fused.flush()
                         logs = self.get_metrics_result()
-                    callback_list.on_train_batch_end(step, _python_floats(logs))
+                    callback_list.on_train_batch_end(
+                        step, None if logs is None else _python_floats(logs))
                 if self.stop_training:
                     break
             if seen >= n_batches:
@@ -591,8 +594,9 @@ def _validation_batch_size(batch_size, callback_list, validation_steps):
     `validation_steps`, which counts batches).
     """
     hooks = callback_list._batch_callbacks
-    if validation_steps is not None or hooks["on_test_batch_begin"] or \
-            hooks["on_test_batch_end"]:
+    watchers = [cb for cb in hooks["on_test_batch_begin"] + hooks["on_test_batch_end"]
+                if getattr(cb, "_watches_test_batches_in_fit", True)]
+    if validation_steps is not None or watchers:
         return batch_size
     return max(batch_size, _VALIDATION_CHUNK)
 

@@ -280,3 +280,48 @@ def test_per_class_metric_results_in_fit_logs(tmp_path):
     assert '"""[' + ", ".join(map(str, scores)) + ']"""' in row
     loss, per_class = model.evaluate(x, y, verbose=0)
     assert per_class.shape == (2,)
+
+
+class _CountingModel(keras.Sequential):
+    test_steps = 0
+
+    def test_step(self, data):
+        self.test_steps += 1
+        return super().test_step(data)
+
+
+class _WatchValidationBatches(keras.callbacks.Callback):
+    def on_test_batch_end(self, batch, logs=None):
+        pass
+
+
+@pytest.mark.parametrize("verbose, callbacks, steps", [
+    (0, [], 1), (1, [], 1), (2, [], 1),  # the progress bar ignores validation batches in fit
+    (2, [_WatchValidationBatches()], 10),  # a callback watching them gets Keras' batches
+])
+def test_validation_runs_in_big_chunks_unless_batches_are_watched(verbose, callbacks, steps):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(100, 3)), rng.normal(size=(100, 1))
+    model = _CountingModel([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    with contextlib.redirect_stdout(io.StringIO()):
+        model.fit(x, y, batch_size=10, epochs=1, verbose=verbose, callbacks=callbacks,
+                  validation_data=(x, y))
+    assert model.test_steps == steps
+
+
+def test_progress_bar_logs_are_only_computed_when_drawn(monkeypatch):
+    # Not a terminal: the bar draws once per epoch, so fit computes the batch logs once.
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(100, 3)), rng.normal(size=(100, 1))
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    calls = []
+    original = type(model).get_metrics_result
+    monkeypatch.setattr(type(model), "get_metrics_result",
+                        lambda self: calls.append(1) or original(self))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        model.fit(x, y, batch_size=10, epochs=2, verbose=1)
+    assert len(calls) == 2 * 2  # per epoch: the last batch's bar and the epoch's logs
+    assert out.getvalue().count("10/10") == 2
