@@ -494,6 +494,9 @@ class Trainer:
         callback_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
             steps=n_steps if steps is None else min(steps, n_steps))
+        if verbose == 0:
+            # Nothing shows the batches: evaluate in big chunks (same means, fewer steps).
+            batch_size = _validation_batch_size(batch_size, callback_list, steps)
         logs = self._run_evaluation(x, y, sample_weight, batch_size, callback_list, steps=steps)
         if return_dict:
             return logs
@@ -585,7 +588,7 @@ _VALIDATION_CHUNK = 1024
 
 
 def _validation_batch_size(batch_size, callback_list, validation_steps):
-    """The batch size for validation inside `fit` when the user did not choose one.
+    """The batch size for validation inside `fit` (and for a silent `evaluate`).
 
     Keras validates in batches of `batch_size`. Losses and metrics are means
     over samples, so bigger chunks give the same numbers (up to float rounding)

@@ -325,3 +325,18 @@ def test_progress_bar_logs_are_only_computed_when_drawn(monkeypatch):
         model.fit(x, y, batch_size=10, epochs=2, verbose=1)
     assert len(calls) == 2 * 2  # per epoch: the last batch's bar and the epoch's logs
     assert out.getvalue().count("10/10") == 2
+
+
+def test_silent_evaluate_runs_in_big_chunks_with_the_same_numbers():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3))
+    y = keras.utils.to_categorical(rng.integers(0, 3, 300), 3)
+    model = _CountingModel([keras.Input(shape=(3,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy",
+                  metrics=["accuracy", "AUC"])
+    silent = model.evaluate(x, y, verbose=0)
+    assert model.test_steps == 1
+    with contextlib.redirect_stdout(io.StringIO()):
+        shown = model.evaluate(x, y, verbose=1)
+    assert model.test_steps == 1 + 10  # batch_size 32, as Keras shows them
+    np.testing.assert_allclose(silent, shown, rtol=1e-6)
