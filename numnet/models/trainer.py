@@ -477,6 +477,11 @@ class Trainer:
                  steps=None, callbacks=None, return_dict=False, **kwargs):
         """Returns the loss and metrics on the given data.
 
+        Losses and metrics are means over all samples, so when nothing shows
+        or watches the batches (`verbose=0`, no test-batch callbacks, no
+        `steps`) the data goes through in chunks of at least 1,024 samples:
+        the same numbers up to float rounding, in far fewer steps.
+
         Returns:
             The loss (a float) if there are no metrics, else a list
             `[loss, ...]` in Keras' order, or a dict with `return_dict=True`.
