@@ -30,6 +30,7 @@ import numpy as np
 
 from numnet import activations
 from numnet import losses as losses_module
+from numnet.autodiff.ops.nn import SELU_ALPHA, SELU_SCALE
 from numnet.backend import xp
 from numnet.layers.core import Dense
 from numnet.layers.preprocessing import Normalization
@@ -40,7 +41,10 @@ from numnet.metrics.base import Mean, MeanMetricWrapper
 
 _PREPROCESSING = (Flatten, Normalization, Reshape)
 _HIDDEN_ACTIVATIONS = {activations.linear: "linear", activations.relu: "relu",
-                       activations.tanh: "tanh", activations.sigmoid: "sigmoid"}
+                       activations.tanh: "tanh", activations.sigmoid: "sigmoid",
+                       activations.leaky_relu: "leaky_relu", activations.elu: "elu",
+                       activations.selu: "selu"}
+_LEAKY_SLOPE = 0.2  # the default negative_slope of activations.leaky_relu, as in Keras
 # Above this size the preprocessed training set is not materialized per epoch;
 # batches are gathered (and preprocessed) one by one instead.
 _EPOCH_GATHER_BYTES = 32 * 2**20
@@ -82,7 +86,7 @@ class _Buffers:
         inputs = [None] + [h[i - 1] if st.use_bias else z[i - 1]
                            for i, st in enumerate(stages) if i]
         self.out, self.d_out = h[last], d[last]
-        self.forward = [(st.weight_t, inputs[i], z[i], st.activation)
+        self.forward = [(st.weight_t, inputs[i], z[i], st.activation, self.scratch[i])
                         for i, st in enumerate(stages) if i]
         self.backward = [(inputs[i], d[i].T, st.gradient, st.kernel, st.units == 1, d[i],
                           d[i - 1], z[i - 1], stages[i - 1].activation, self.mask[i - 1],
@@ -379,9 +383,9 @@ class FusedDenseStep:
         # forward, feature-major: each layer's input has a row of ones for the bias
         first, z0, d0_t = bufs.first
         x_t = xb.T if first.use_bias else xb[:, :-1].T
-        _dense_forward(first.weight_t, x_t, z0, first.activation)
-        for weight_t, a, z, act in bufs.forward:
-            _dense_forward(weight_t, a, z, act)
+        _dense_forward(first.weight_t, x_t, z0, first.activation, bufs.scratch[0])
+        for weight_t, a, z, act, scratch in bufs.forward:
+            _dense_forward(weight_t, a, z, act, scratch)
 
         out = bufs.out
         loss_sum = self._loss(bufs, out, yb, wb, m)
@@ -557,8 +561,8 @@ def _offset(array, flat):
     return start // flat.itemsize
 
 
-def _dense_forward(weight_t, a, z, activation):
-    """`z = activation(weight_t @ a)`, in place."""
+def _dense_forward(weight_t, a, z, activation, scratch):
+    """`z = activation(weight_t @ a)`, in place (`scratch` is shaped like `z`)."""
     xp.matmul(weight_t, a, out=z)
     if activation == "relu":
         xp.maximum(z, 0, out=z)
@@ -566,6 +570,19 @@ def _dense_forward(weight_t, a, z, activation):
         xp.tanh(z, out=z)
     elif activation == "sigmoid":
         _sigmoid_(z, z)
+    elif activation == "leaky_relu":
+        xp.multiply(z, _LEAKY_SLOPE, out=scratch)
+        xp.maximum(z, scratch, out=z)
+    elif activation in ("elu", "selu"):
+        # max(z, 0) + alpha * expm1(min(z, 0)), times the scale for SELU
+        xp.minimum(z, 0, out=scratch)
+        xp.expm1(scratch, out=scratch)
+        if activation == "selu":
+            scratch *= SELU_ALPHA
+        xp.maximum(z, 0, out=z)
+        z += scratch
+        if activation == "selu":
+            z *= SELU_SCALE
 
 
 def _sigmoid_(z, out):
@@ -588,4 +605,16 @@ def _times_derivative(g, y, activation, mask, scratch):
     elif activation == "sigmoid":
         xp.subtract(1, y, out=scratch)
         scratch *= y
+        g *= scratch
+    elif activation == "leaky_relu":
+        xp.less_equal(y, 0, out=mask)
+        xp.multiply(g, _LEAKY_SLOPE, out=g, where=mask)
+    elif activation == "elu":
+        xp.less_equal(y, 0, out=mask)
+        xp.add(y, 1.0, out=scratch)
+        xp.multiply(g, scratch, out=g, where=mask)
+    elif activation == "selu":
+        xp.greater_equal(y, 0, out=mask)
+        xp.add(y, SELU_SCALE * SELU_ALPHA, out=scratch)
+        xp.copyto(scratch, SELU_SCALE, where=mask)
         g *= scratch

@@ -116,11 +116,15 @@ def test_class_weights():
           class_weight={0: 0.5, 1: 2.0, 2: 1.0})
 
 
-@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear", None])
-def test_hidden_activations(activation):
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear", None, "leaky_relu",
+                                        "elu", "selu"])
+@pytest.mark.parametrize("output_activation", [None, "same"])
+def test_hidden_and_output_activations(activation, output_activation):
     rng, x = _data()
+    x[:5] = 0  # zero rows: pre-activations exactly 0 on the first step (biases start at 0)
     y = rng.normal(size=(len(x), 2))
-    _both(_dense((6, activation), (5, activation), (2, None)), "mse",
+    last = activation if output_activation == "same" else None
+    _both(_dense((6, activation), (5, activation), (2, last)), "mse",
           lambda: keras.optimizers.SGD(0.05, momentum=0.9), x, y)
 
 

@@ -13,8 +13,8 @@ from numnet.autodiff.ops._core import Tensor, operand, record, recording, xp
 from numnet.autodiff.ops.math import _unary
 from numnet.backend import epsilon
 
-_SELU_ALPHA = 1.6732632423543772
-_SELU_SCALE = 1.0507009873554805
+SELU_ALPHA = 1.6732632423543772
+SELU_SCALE = 1.0507009873554805
 
 
 def _sigmoid(x):
@@ -72,7 +72,7 @@ def elu(x, alpha=1.0):
 
 def selu(x):
     """Scaled ELU with the self-normalizing constants."""
-    a, s = _SELU_ALPHA, _SELU_SCALE
+    a, s = SELU_ALPHA, SELU_SCALE
     return _unary(x, lambda v: s * xp.where(v > 0, v, a * xp.expm1(xp.minimum(v, 0))),
                   lambda x, y: xp.where(x >= 0, s, y + s * a).astype(x.dtype))
 
