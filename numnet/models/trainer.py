@@ -23,6 +23,7 @@ from numnet.callbacks.callback_list import CallbackList
 from numnet.layers.symbolic import flatten, map_structure, pack_like
 from numnet.models import data_adapter
 from numnet.models.compile_utils import CompileLoss, CompileMetrics
+from numnet.models.fused_forward import FusedDenseForward
 from numnet.models.fused_step import FusedDenseStep
 
 
@@ -519,8 +520,10 @@ class Trainer:
         n_steps = math.ceil(n / batch_size)
         if steps is not None:
             n_steps = min(n_steps, int(steps))
+        forward = self._fused_forward()
         if verbose == 0 and not callbacks and n_steps == 1:
-            return _to_numpy(self.predict_step(x))
+            out = forward(x) if forward is not None else None
+            return out if out is not None else _to_numpy(self.predict_step(x))
         callback_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
             steps=n_steps)
@@ -528,9 +531,11 @@ class Trainer:
         outputs = []
         for step in range(n_steps):
             callback_list.on_predict_batch_begin(step)
-            batch_out = self.predict_step(data_adapter.take(x, slice(step * batch_size,
-                                                                     (step + 1) * batch_size)))
-            flat = [t.data for t in flatten(batch_out)]
+            batch_x = data_adapter.take(x, slice(step * batch_size, (step + 1) * batch_size))
+            batch_out = forward(batch_x) if forward is not None else None
+            if batch_out is None:
+                batch_out = self.predict_step(batch_x)
+            flat = [getattr(t, "data", t) for t in flatten(batch_out)]
             outputs.append(flat)
             callback_list.on_predict_batch_end(step, {"outputs": pack_like(batch_out, flat)})
         callback_list.on_predict_end()
@@ -565,7 +570,26 @@ class Trainer:
     def predict_on_batch(self, x):
         """The model's outputs on a single batch, as NumPy arrays."""
         x, _, _ = data_adapter.prepare(x, None, None, require_y=False)
-        return _to_numpy(self.predict_step(self._standardize_model_inputs(x)))
+        x = self._standardize_model_inputs(x)
+        forward = self._fused_forward()
+        out = forward(x) if forward is not None else None
+        return out if out is not None else _to_numpy(self.predict_step(x))
+
+    def _fused_forward(self):
+        """The plain forward pass of a Sequential Dense stack (None for other models).
+
+        Planned once and kept while the layer list stays the same; it reads
+        the weights and activations at each call.
+        """
+        layers = getattr(self, "_layers_list", None)
+        if layers is None or not self.jit_compile or self.run_eagerly:
+            return None
+        key = (tuple(id(layer) for layer in layers),
+               tuple(getattr(layer, "activation", None) for layer in layers))
+        cached = getattr(self, "_fused_forward_cache", None)
+        if cached is None or cached[0] != key:
+            cached = self._fused_forward_cache = (key, FusedDenseForward.plan(self))
+        return cached[1]
 
     def _batch_results(self, return_dict):
         logs = self.get_metrics_result()
