@@ -3,7 +3,8 @@
 Calling a model goes through each layer's `__call__`, wraps arrays in
 tensors and checks what it builds: right for a general model, but for one
 sample through a small MLP that bookkeeping costs as much as the arithmetic.
-For a `Sequential` stack of preprocessing and `Dense` layers, `predict` runs
+For a `Sequential` stack of preprocessing and `Dense` layers (and `Dropout`,
+which passes its input through at inference), `predict` runs
 this plain loop instead: the same NumPy operations in the same order as the
 layers' own forward passes (so the same numbers, bit for bit), on arrays.
 """
@@ -13,6 +14,7 @@ from numnet.autodiff.ops.nn import SELU_ALPHA, SELU_SCALE, _sigmoid, _softmax
 from numnet.backend import xp
 from numnet.layers.base import _to_floatx_tensor, _to_tensor
 from numnet.layers.core import Dense
+from numnet.layers.regularization import Dropout
 from numnet.models.fused_step import _LEAKY_SLOPE, _PREPROCESSING
 
 _ACTIVATIONS = {activations.linear: "linear", activations.relu: "relu",
@@ -36,7 +38,8 @@ class FusedDenseForward:
         if not isinstance(model, Sequential) or type(model).call is not Sequential.call or \
                 type(model).predict_step is not Trainer.predict_step:
             return None
-        layers = model.layers
+        # Dropout passes its input through at inference.
+        layers = [layer for layer in model.layers if type(layer) is not Dropout]
         dense = [layer for layer in layers if isinstance(layer, Dense)]
         if not dense or not all(layer.built for layer in layers):
             return None

@@ -16,14 +16,16 @@ what the generic step (forward pass under a `GradientTape`, `tape.gradient`,
 - the gradients are written straight into the optimizer's flat gradient
   buffer, which it updates with one call per operation for all weights;
 - stateless preprocessing (`Flatten`, `Normalization`, `Reshape`) runs once per
-  epoch over the whole training set when that is small, not once per batch.
+  epoch over the whole training set when that is small, not once per batch;
+- a `Dropout` between two Dense layers draws its mask exactly as the layer
+  does (same generator, same order, same layout), so results match too.
 
 `fit` plans it at each call (`FusedDenseStep.plan`) and uses it when the
 model qualifies; `compile(jit_compile=False)` or `run_eagerly=True` turns it
 off. Sample and class weights are covered: they scale each sample's loss and
 gradient, and weighted metrics receive them. Everything else it does not cover
-(regularizers, constraints, dropout, other layers, losses or activations, a
-custom `train_step`) takes the generic step; `model._fused_step_reason` says why.
+(regularizers, constraints, other layers, losses or activations, a custom
+`train_step`) takes the generic step; `model._fused_step_reason` says why.
 """
 
 import numpy as np
@@ -31,9 +33,10 @@ import numpy as np
 from numnet import activations
 from numnet import losses as losses_module
 from numnet.autodiff.ops.nn import SELU_ALPHA, SELU_SCALE
-from numnet.backend import xp
+from numnet.backend import make_generator, xp
 from numnet.layers.core import Dense
 from numnet.layers.preprocessing import Normalization
+from numnet.layers.regularization import Dropout
 from numnet.layers.reshaping import Flatten, Reshape
 from numnet.metrics import regression as regression_metrics
 from numnet.metrics.accuracy import sparse_categorical_accuracy
@@ -53,8 +56,9 @@ _EPOCH_GATHER_BYTES = 32 * 2**20
 class _Stage:
     """One Dense layer: its `(inputs + bias row, units)` weight and gradient blocks."""
 
-    def __init__(self, layer, activation, weight, gradient):
+    def __init__(self, layer, activation, weight, gradient, dropout=None):
         self.layer = layer
+        self.dropout = dropout  # the Dropout layer after this one (rate > 0), or None
         self.units = layer.units
         self.inputs = layer.kernel.data.shape[0]
         self.use_bias = layer.bias is not None
@@ -79,18 +83,26 @@ class _Buffers:
         # each layer's output, feature-major, with a ones row below (the last layer: none)
         h = [xp.ones((st.units + (i < last), m), dtype=dtype) for i, st in enumerate(stages)]
         z = [h[i][:st.units] for i, st in enumerate(stages)]
+        # after a Dropout: the dropped copy the next layer reads (the activation's
+        # derivative still needs the values before dropping)
+        dropped = [xp.ones((st.units + 1, m), dtype=dtype) if st.dropout else None
+                   for st in stages]
+        outputs = [h[i] if dropped[i] is None else dropped[i] for i in range(len(stages))]
         # the loss gradient with respect to each layer's pre-activation
         d = [xp.empty((st.units, m), dtype=dtype) for st in stages]
         self.mask = [xp.empty((st.units, m), dtype=bool) for st in stages]
         self.scratch = [xp.empty((st.units, m), dtype=dtype) for st in stages]
-        inputs = [None] + [h[i - 1] if st.use_bias else z[i - 1]
+        # the dropout masks drawn this step, one (batch, units) array per Dropout
+        self.keep = [None] * len(stages)
+        inputs = [None] + [outputs[i - 1] if st.use_bias else outputs[i - 1][:-1]
                            for i, st in enumerate(stages) if i]
         self.out, self.d_out = h[last], d[last]
-        self.forward = [(st.weight_t, inputs[i], z[i], st.activation, self.scratch[i])
-                        for i, st in enumerate(stages) if i]
+        self.forward = [(i, st.weight_t, inputs[i], z[i], st.activation, self.scratch[i],
+                         st.dropout, None if dropped[i] is None else dropped[i][:-1])
+                        for i, st in enumerate(stages)]
         self.backward = [(inputs[i], d[i].T, st.gradient, st.kernel, st.units == 1, d[i],
                           d[i - 1], z[i - 1], stages[i - 1].activation, self.mask[i - 1],
-                          self.scratch[i - 1])
+                          self.scratch[i - 1], i - 1 if stages[i - 1].dropout else None)
                          for i, st in reversed(list(enumerate(stages))) if i]
         self.first = (stages[0], z[0], d[0].T)
         self.column = xp.empty(m, dtype=dtype)
@@ -122,7 +134,13 @@ class FusedDenseStep:
         layers = model.layers
         n_prefix = next(i for i, layer in enumerate(layers) if isinstance(layer, Dense))
         self.prefix = layers[:n_prefix]
-        dense = layers[n_prefix:]
+        dense, dropouts = [], []
+        for layer in layers[n_prefix:]:
+            if isinstance(layer, Dense):
+                dense.append(layer)
+                dropouts.append(None)
+            elif layer.rate > 0:  # a Dropout (checked by _unsupported); rate 0 draws nothing
+                dropouts[-1] = layer
         self.n = len(x)
         self._check_prefix(x, dense[0])
         self.loss_kind, last_activation = self._loss_kind(model, dense[-1])
@@ -172,18 +190,18 @@ class FusedDenseStep:
         if buffers is not None and self._adjacent(dense, buffers[0]):
             flat_w, flat_g = buffers
             self.packed = True
-            for layer, act in zip(dense, acts):
+            for layer, act, drop in zip(dense, acts, dropouts):
                 start = _offset(layer.kernel.data, flat_w)
                 rows = layer.kernel.data.shape[0] + (layer.bias is not None)
                 stop = start + rows * layer.units
                 self.stages.append(_Stage(layer, act, flat_w[start:stop].reshape(rows, -1),
-                                          flat_g[start:stop].reshape(rows, -1)))
+                                          flat_g[start:stop].reshape(rows, -1), drop))
         else:
             # The optimizer keeps per-variable arrays: give each kernel and bias a
             # shared block of our own and pass the gradient blocks' parts to `apply`.
             self.packed = False
             self.gradients = []
-            for layer, act in zip(dense, acts):
+            for layer, act, drop in zip(dense, acts, dropouts):
                 inputs = layer.kernel.data.shape[0]
                 weight = xp.empty((inputs + (layer.bias is not None), layer.units),
                                   dtype=self.dtype)
@@ -195,7 +213,7 @@ class FusedDenseStep:
                     weight[-1] = layer.bias.data
                     layer.bias.data = weight[-1]
                     self.gradients.append(gradient[-1])
-                self.stages.append(_Stage(layer, act, weight, gradient))
+                self.stages.append(_Stage(layer, act, weight, gradient, drop))
         self.views = [(v, v.data) for v in variables]
         self._buffers = {}
         self._last_buffers = None
@@ -383,9 +401,14 @@ class FusedDenseStep:
         # forward, feature-major: each layer's input has a row of ones for the bias
         first, z0, d0_t = bufs.first
         x_t = xb.T if first.use_bias else xb[:, :-1].T
-        _dense_forward(first.weight_t, x_t, z0, first.activation, bufs.scratch[0])
-        for weight_t, a, z, act, scratch in bufs.forward:
-            _dense_forward(weight_t, a, z, act, scratch)
+        for i, weight_t, a, z, act, scratch, dropout, dropped in bufs.forward:
+            _dense_forward(weight_t, x_t if i == 0 else a, z, act, scratch)
+            if dropout is not None:
+                # Dropout's own draw, on the (batch, units) layout it sees, in layer order
+                generator = dropout._generator or make_generator()
+                keep = generator.random((m, z.shape[0]), dtype="float32") >= dropout.rate
+                keep = bufs.keep[i] = keep.astype(z.dtype) * (1.0 / (1.0 - dropout.rate))
+                xp.multiply(z, keep.T, out=dropped)
 
         out = bufs.out
         loss_sum = self._loss(bufs, out, yb, wb, m)
@@ -411,12 +434,14 @@ class FusedDenseStep:
 
         # backward: the kernel-and-bias gradient of each layer in one product
         for (a, g_t, gradient, kernel, single, g, below, y, act, mask,
-             scratch) in bufs.backward:
+             scratch, dropped_at) in bufs.backward:
             xp.matmul(a, g_t, out=gradient)
             if single:
                 xp.multiply(kernel, g, out=below)
             else:
                 xp.matmul(kernel, g, out=below)
+            if dropped_at is not None:
+                below *= bufs.keep[dropped_at].T
             _times_derivative(below, y, act, mask, scratch)
         xp.matmul(x_t, d0_t, out=first.gradient)
 
@@ -535,13 +560,16 @@ def _unsupported(model, x, y, sample_weight):
         return "no optimizer"
     layers = model.layers
     dense_seen = False
-    for layer in layers:
+    for i, layer in enumerate(layers):
         if isinstance(layer, Dense) and type(layer) is Dense:
             dense_seen = True
             if (layer.kernel_regularizer or layer.bias_regularizer or
                     layer.activity_regularizer or layer.kernel_constraint or
                     layer.bias_constraint or not layer.trainable or not layer.built):
                 return f"layer '{layer.name}' has a regularizer, constraint or is frozen"
+        elif dense_seen and type(layer) is Dropout and layer.noise_shape is None and \
+                type(layers[i - 1]) is Dense and i + 1 < len(layers):
+            continue  # between two Dense layers
         elif dense_seen:
             return f"layer '{layer.name}' follows a Dense layer"
         elif type(layer) not in _PREPROCESSING or layer.trainable_weights or \

@@ -65,9 +65,19 @@ def test_images_through_flatten_and_predict_on_batch():
     np.testing.assert_array_equal(fused.predict_on_batch(x), generic.predict_on_batch(x))
 
 
+def test_dropout_passes_through_at_inference():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(20, 3)).astype(np.float32)
+    layers = lambda: [keras.Input(shape=(3,)), keras.layers.Dropout(0.2),  # noqa: E731
+                      keras.layers.Dense(4, activation="relu"), keras.layers.Dropout(0.5),
+                      keras.layers.Dense(2)]
+    fused, generic = _predict_both(layers, x)
+    np.testing.assert_array_equal(fused, generic)
+
+
 def test_other_models_are_called_as_usual():
     assert FusedDenseForward.plan(keras.Sequential(
-        [keras.Input(shape=(3,)), keras.layers.Dense(2), keras.layers.Dropout(0.5),
+        [keras.Input(shape=(3,)), keras.layers.Dense(2), keras.layers.Activation("relu"),
          keras.layers.Dense(1)])) is None
     assert FusedDenseForward.plan(keras.Sequential(
         [keras.Input(shape=(3,)), keras.layers.Dense(2, activation="softmax"),

@@ -128,6 +128,24 @@ def test_hidden_and_output_activations(activation, output_activation):
           lambda: keras.optimizers.SGD(0.05, momentum=0.9), x, y)
 
 
+@pytest.mark.parametrize("rates", [(0.3, 0.5), (0.0, 0.2), (0.9, 0.0)])
+@pytest.mark.parametrize("seeded", [False, True])
+def test_dropout_between_dense_layers(rates, seeded):
+    rng, x = _data()
+    y = rng.integers(0, 3, len(x))
+    seeds = (11, 12) if seeded else (None, None)
+
+    def layers():
+        return [keras.layers.Dense(8, activation="tanh"),
+                keras.layers.Dropout(rates[0], seed=seeds[0]),
+                keras.layers.Dense(7, activation="elu", use_bias=False),
+                keras.layers.Dropout(rates[1], seed=seeds[1]),
+                keras.layers.Dense(3, activation="softmax")]
+    _both(layers, "sparse_categorical_crossentropy", keras.optimizers.Adam, x, y,
+          metrics=["accuracy"], sample_weight=rng.uniform(0.5, 1.5, len(x)),
+          validation_split=0.2)
+
+
 @pytest.mark.parametrize("optimizer", [
     lambda: keras.optimizers.SGD(0.1),
     lambda: keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
@@ -281,8 +299,12 @@ def _reason(layers, loss="mse", y=None, **compile_kwargs):
 @pytest.mark.parametrize("layers, loss, compile_kwargs, expected", [
     ([keras.layers.Dense(1)], "mse", {"jit_compile": False}, "turned off"),
     ([keras.layers.Dense(1)], "mse", {"run_eagerly": True}, "turned off"),
-    ([keras.layers.Dense(3), keras.layers.Dropout(0.5), keras.layers.Dense(1)], "mse", {},
-     "follows a Dense layer"),
+    ([keras.layers.Dense(3), keras.layers.Dropout(0.5, noise_shape=(None, 1)),
+      keras.layers.Dense(1)], "mse", {}, "follows a Dense layer"),
+    ([keras.layers.Dropout(0.5), keras.layers.Dense(1)], "mse", {}, "not plain preprocessing"),
+    ([keras.layers.Dense(3), keras.layers.Dropout(0.5), keras.layers.Dropout(0.5),
+      keras.layers.Dense(1)], "mse", {}, "follows a Dense layer"),
+    ([keras.layers.Dense(3), keras.layers.Dropout(0.5)], "mse", {}, "follows a Dense layer"),
     ([keras.layers.Dense(1, kernel_regularizer="l2")], "mse", {}, "regularizer"),
     ([keras.layers.Dense(1, activation="softplus")], "mse", {}, "mean squared error after"),
     ([keras.layers.Dense(1)], "mae", {}, "loss 'mean_absolute_error'"),
