@@ -79,6 +79,7 @@ class _Buffers:
     def __init__(self, stages, m, dtype, x_dim):
         self.m = m
         self.x = xp.ones((m, x_dim + 1), dtype=dtype)  # a batch, row-major, with a ones column
+        self.source = None  # the gathered batch before the cast, when the data's dtype differs
         last = len(stages) - 1
         # each layer's output, feature-major, with a ones row below (the last layer: none)
         h = [xp.ones((st.units + (i < last), m), dtype=dtype) for i, st in enumerate(stages)]
@@ -390,10 +391,15 @@ class FusedDenseStep:
             index = (self._order[start:start + m] if self._order is not None
                      else xp.arange(start, start + m))
             xb = bufs.x
-            if self.reshape_only and self._flat_x.dtype == self.dtype:
-                xp.take(self._flat_x, index, axis=0, out=xb[:, :-1], mode="clip")
-            else:
+            if not self.reshape_only:
                 xb[:, :-1] = self._preprocess(self.x[index])
+            elif self._flat_x.dtype == self.dtype:
+                xp.take(self._flat_x, index, axis=0, out=xb[:, :-1], mode="clip")
+            else:  # e.g. float64 images: gather, then cast as the layers' input autocast does
+                if bufs.source is None:
+                    bufs.source = xp.empty((m, self.x_dim), dtype=self._flat_x.dtype)
+                xp.take(self._flat_x, index, axis=0, out=bufs.source, mode="clip")
+                xb[:, :-1] = bufs.source
             yb = self.targets.take(index, axis=0)
             if self.weights is not None:
                 wb = self.weights.take(index)

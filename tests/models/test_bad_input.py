@@ -39,6 +39,13 @@ def test_nan_inf_and_empty_inputs():
         compiled(loss="mse", n_out=1).fit(np.zeros((3, 4)), np.array([1.0, np.inf, 0]), verbose=0)
     with pytest.raises(ValueError, match="non-empty"):
         compiled().fit(np.zeros((0, 4)), np.zeros(0), verbose=0)
+    x = np.zeros((10, 4), dtype=np.float32)
+    x[:, 0] = np.float32(3e38)  # finite, but their float32 sum overflows
+    x[2, 3] = -np.inf
+    with pytest.raises(ValueError, match=r"`x` contains 1 NaN or infinite"):
+        compiled().fit(x, np.zeros(10), verbose=0)
+    x[2, 3] = 0
+    compiled().predict(x, verbose=0)  # huge but finite: accepted
 
 
 def test_mismatched_sample_counts_and_strings():
