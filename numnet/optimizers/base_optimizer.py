@@ -468,13 +468,9 @@ class Optimizer:
         Each variable's `.data` and gradient are then views into these buffers,
         laid out one after the other in `variables` order.
         """
-        packed = self._packed
-        if packed is None or packed["constrained"] or len(variables) != len(packed["variables"]):
+        if not self._still_packed(variables) or self._packed["constrained"]:
             return None
-        for v, known, view in zip(variables, packed["variables"], packed["views"]):
-            if v is not known or v.data is not view:
-                return None
-        return packed["flat_var"].data, packed["grad"]
+        return self._packed["flat_var"].data, self._packed["grad"]
 
     def _apply_packed_gradient(self, variables):
         """Applies the gradient written into the flat buffer of `_packed_buffers`."""
@@ -509,18 +505,26 @@ class Optimizer:
             start = stop
         return flat
 
-    def _packed_update(self, grads, variables, lr):
+    def _still_packed(self, variables):
+        """Whether `variables` are the packed ones; repacks any whose array was replaced."""
         packed = self._packed
         if packed is None or len(variables) != len(packed["variables"]):
             return False
+        moved = False
         for v, known, view in zip(variables, packed["variables"], packed["views"]):
             if v is not known:
                 return False
-            if v.data is not view:  # someone replaced a value array: pack again
-                for group, row in zip(packed["groups"], packed["block"]):
-                    self._repoint(group[:len(variables)], row)
-                packed["views"] = tuple(v.data for v in variables)
-                break
+            moved = moved or v.data is not view
+        if moved:  # someone replaced a value array: copy it in, point at the buffer again
+            for group, row in zip(packed["groups"], packed["block"]):
+                self._repoint(group[:len(variables)], row)
+            packed["views"] = tuple(v.data for v in variables)
+        return True
+
+    def _packed_update(self, grads, variables, lr):
+        if not self._still_packed(variables):
+            return False
+        packed = self._packed
         flat_grad = packed["grad"]
         if grads is not packed["grad_views"]:
             xp.concatenate([_raw(g).reshape(-1) for g in grads], out=flat_grad)

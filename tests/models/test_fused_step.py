@@ -382,3 +382,21 @@ def test_the_textbook_models_are_fused():
                       metrics=["RootMeanSquaredError"])
     regressor.fit(x, rng.normal(size=64), verbose=0)
     assert regressor._fused_step_reason is None
+
+
+def test_weight_arrays_replaced_between_fits():
+    # A replaced array (not an in-place assign) must be trained from its new values,
+    # with the optimizer's packed buffers taking it back in.
+    rng, x = _data()
+    y = rng.normal(size=(len(x), 1))
+    results = []
+    for jit in ("auto", False):
+        model, _ = _train(jit, _dense((5, "relu"), (1, None)), "mse", keras.optimizers.Adam,
+                          x, y, epochs=1)
+        kernel = model.layers[0].kernel
+        kernel.data = kernel.data * 0.5
+        model.fit(x, y, epochs=2, verbose=0)
+        assert (model._fused_step_reason is None) == (jit == "auto")
+        results.append(model.get_weights() + model.optimizer.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, **TIGHT)
