@@ -280,6 +280,10 @@ class MeanMetricWrapper(Mean):
         return super().update_state(_array(values), sample_weight=sample_weight)
 
     def get_config(self):
+        if type(self) is not MeanMetricWrapper:
+            # Subclasses fix their function: their config is their constructor's
+            # arguments (name and dtype unless they add their own).
+            return Metric.get_config(self)
         config = {**super().get_config(), "fn": serialize_keras_object(self._fn)}
         config.update(serialize_keras_object(self._fn_kwargs))
         return config

@@ -49,9 +49,6 @@ class Hinge(MeanMetricWrapper):
     def __init__(self, name="hinge", dtype=None):
         super().__init__(fn=hinge, name=name, dtype=dtype)
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
-
 
 @register_builtin("keras.metrics")
 class SquaredHinge(MeanMetricWrapper):
@@ -77,9 +74,6 @@ class SquaredHinge(MeanMetricWrapper):
     def __init__(self, name="squared_hinge", dtype=None):
         super().__init__(fn=squared_hinge, name=name, dtype=dtype)
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
-
 
 @register_builtin("keras.metrics")
 class CategoricalHinge(MeanMetricWrapper):
@@ -101,6 +95,3 @@ class CategoricalHinge(MeanMetricWrapper):
 
     def __init__(self, name="categorical_hinge", dtype=None):
         super().__init__(fn=categorical_hinge, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}

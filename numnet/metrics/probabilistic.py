@@ -71,9 +71,6 @@ class KLDivergence(MeanMetricWrapper):
     def __init__(self, name="kl_divergence", dtype=None):
         super().__init__(fn=kl_divergence, name=name, dtype=dtype)
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
-
 
 @register_builtin("keras.metrics")
 class Poisson(MeanMetricWrapper):
@@ -104,9 +101,6 @@ class Poisson(MeanMetricWrapper):
 
     def __init__(self, name="poisson", dtype=None):
         super().__init__(fn=poisson, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
 
 
 @register_builtin("keras.metrics")

@@ -88,9 +88,6 @@ class MeanSquaredError(MeanMetricWrapper):
     def __init__(self, name="mean_squared_error", dtype=None):
         super().__init__(fn=mean_squared_error, name=name, dtype=dtype)
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
-
 
 @register_builtin("keras.metrics")
 class MeanAbsoluteError(MeanMetricWrapper):
@@ -101,9 +98,6 @@ class MeanAbsoluteError(MeanMetricWrapper):
     def __init__(self, name="mean_absolute_error", dtype=None):
         super().__init__(fn=mean_absolute_error, name=name, dtype=dtype)
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
-
 
 @register_builtin("keras.metrics")
 class MeanAbsolutePercentageError(MeanMetricWrapper):
@@ -113,9 +107,6 @@ class MeanAbsolutePercentageError(MeanMetricWrapper):
 
     def __init__(self, name="mean_absolute_percentage_error", dtype=None):
         super().__init__(fn=mean_absolute_percentage_error, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
 
 
 @register_builtin("keras.metrics")
@@ -166,9 +157,6 @@ class MeanSquaredLogarithmicError(MeanMetricWrapper):
 
     def __init__(self, name="mean_squared_logarithmic_error", dtype=None):
         super().__init__(fn=mean_squared_logarithmic_error, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
 
 
 @register_builtin("keras.metrics")
@@ -240,9 +228,6 @@ class LogCoshError(MeanMetricWrapper):
 
     def __init__(self, name="logcosh", dtype=None):
         super().__init__(fn=log_cosh, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
 
 
 _CLASS_AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
