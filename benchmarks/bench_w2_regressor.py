@@ -21,8 +21,8 @@ BETA1, BETA2, EPS = 0.9, 0.999, 1e-7  # Keras Adam defaults
 SIZES = (8, 50, 50, 50, 1)
 
 
-def numnet_epoch(data, seed):
-    import numnet as keras
+def keras_api_epoch(keras, data, seed):
+    """One timed epoch of the model, written once against the Keras API."""
     (x, y), (xv, yv) = data
     keras.utils.set_random_seed(seed)
     norm = keras.layers.Normalization()
@@ -39,6 +39,11 @@ def numnet_epoch(data, seed):
     with Timer() as t:
         model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, validation_data=(xv, yv))
     return t.elapsed
+
+
+def numnet_epoch(data, seed):
+    import numnet
+    return keras_api_epoch(numnet, data, seed)
 
 
 class NumpyRegressor:
@@ -173,22 +178,7 @@ def torch_epoch(data, seed):
 
 def keras_epoch(data, seed):
     import keras
-    (x, y), (xv, yv) = data
-    keras.utils.set_random_seed(seed)
-    norm = keras.layers.Normalization()
-    norm.adapt(x)
-    model = keras.Sequential([
-        keras.layers.Input(shape=[8]), norm,
-        keras.layers.Dense(50, activation="relu"),
-        keras.layers.Dense(50, activation="relu"),
-        keras.layers.Dense(50, activation="relu"),
-        keras.layers.Dense(1),
-    ])
-    model.compile(loss="mse", optimizer=keras.optimizers.Adam(learning_rate=LR),
-                  metrics=["RootMeanSquaredError"])
-    with Timer() as t:
-        model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, validation_data=(xv, yv))
-    return t.elapsed
+    return keras_api_epoch(keras, data, seed)
 
 
 def main():
