@@ -10,17 +10,14 @@ layers' own forward passes (so the same numbers, bit for bit), on arrays.
 """
 
 from numnet import activations
-from numnet.autodiff.ops.nn import SELU_ALPHA, SELU_SCALE, _sigmoid, _softmax
+from numnet.autodiff.tensor import Tensor
 from numnet.backend import xp
 from numnet.layers.base import _to_floatx_tensor, _to_tensor
 from numnet.layers.core import Dense
 from numnet.layers.regularization import Dropout
-from numnet.models.fused_step import _LEAKY_SLOPE, _PREPROCESSING
+from numnet.models.fused_step import _HIDDEN_ACTIVATIONS, _PREPROCESSING
 
-_ACTIVATIONS = {activations.linear: "linear", activations.relu: "relu",
-                activations.tanh: "tanh", activations.sigmoid: "sigmoid",
-                activations.leaky_relu: "leaky_relu", activations.elu: "elu",
-                activations.selu: "selu", activations.softmax: "softmax"}
+_ACTIVATIONS = {**_HIDDEN_ACTIVATIONS, activations.softmax: "softmax"}
 
 
 class FusedDenseForward:
@@ -77,24 +74,12 @@ class FusedDenseForward:
             z = a @ kernel
             if layer.bias is not None:
                 z += layer.bias.data
-            a = _activate(z, act)
+            # Dense applies these three in place itself; the others as its activation does.
+            if act == "relu":
+                xp.maximum(z, 0, out=z)
+            elif act == "tanh":
+                xp.tanh(z, out=z)
+            elif act != "linear":
+                z = layer.activation(Tensor(z)).data
+            a = z
         return a
-
-
-def _activate(z, activation):
-    """`activation(z)` as the activation ops compute it, in place where they do."""
-    if activation == "relu":
-        xp.maximum(z, 0, out=z)
-    elif activation == "tanh":
-        xp.tanh(z, out=z)
-    elif activation == "sigmoid":
-        z = _sigmoid(z)
-    elif activation == "softmax":
-        z = _softmax(z, -1)
-    elif activation == "leaky_relu":
-        z = xp.where(z >= 0, z, z * _LEAKY_SLOPE)
-    elif activation == "elu":
-        z = xp.where(z > 0, z, 1.0 * xp.expm1(xp.minimum(z, 0)))
-    elif activation == "selu":
-        z = SELU_SCALE * xp.where(z > 0, z, SELU_ALPHA * xp.expm1(xp.minimum(z, 0)))
-    return z

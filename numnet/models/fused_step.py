@@ -57,14 +57,12 @@ class _Stage:
     """One Dense layer: its `(inputs + bias row, units)` weight and gradient blocks."""
 
     def __init__(self, layer, activation, weight, gradient, dropout=None):
-        self.layer = layer
         self.dropout = dropout  # the Dropout layer after this one (rate > 0), or None
         self.units = layer.units
-        self.inputs = layer.kernel.data.shape[0]
         self.use_bias = layer.bias is not None
         self.activation = activation
         self.weight_t = weight.T  # (units, inputs [+ 1])
-        self.kernel = weight[:self.inputs]  # (inputs, units)
+        self.kernel = weight[:layer.kernel.data.shape[0]]  # (inputs, units)
         self.gradient = gradient
 
 
@@ -93,8 +91,12 @@ class _Buffers:
         d = [xp.empty((st.units, m), dtype=dtype) for st in stages]
         self.mask = [xp.empty((st.units, m), dtype=bool) for st in stages]
         self.scratch = [xp.empty((st.units, m), dtype=dtype) for st in stages]
-        # the dropout masks drawn this step, one (batch, units) array per Dropout
-        self.keep = [None] * len(stages)
+        # per Dropout, on the (batch, units) layout the layer draws: the uniform draw,
+        # the kept entries, and the mask (0 or 1 / (1 - rate)) this step applies
+        self.dropout = [(xp.empty((m, st.units), dtype="float32"),
+                         xp.empty((m, st.units), dtype=bool),
+                         xp.empty((m, st.units), dtype=dtype)) if st.dropout else None
+                        for st in stages]
         inputs = [None] + [outputs[i - 1] if st.use_bias else outputs[i - 1][:-1]
                            for i, st in enumerate(stages) if i]
         self.out, self.d_out = h[last], d[last]
@@ -131,7 +133,6 @@ class FusedDenseStep:
             return None, str(why)
 
     def __init__(self, model, x, y, sample_weight=None):
-        self.model = model
         layers = model.layers
         n_prefix = next(i for i, layer in enumerate(layers) if isinstance(layer, Dense))
         self.prefix = layers[:n_prefix]
@@ -310,10 +311,8 @@ class FusedDenseStep:
         if self.loss_kind == "sparse":
             if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
                 raise _NotFused("sparse labels of an unexpected shape")
-            labels = y.reshape(n).astype(xp.intp)
-            if n and (labels.min() < 0 or labels.max() >= k):
-                raise _NotFused("labels outside the classes (the generic path explains)")
-            return labels
+            # `fit` has checked every label against the classes (`_check_all_labels`).
+            return y.reshape(n).astype(xp.intp)
         if y.ndim == 1 and k == 1:
             y = y.reshape(n, 1)
         if y.shape != (n, k):
@@ -412,8 +411,10 @@ class FusedDenseStep:
             if dropout is not None:
                 # Dropout's own draw, on the (batch, units) layout it sees, in layer order
                 generator = dropout._generator or make_generator()
-                keep = generator.random((m, z.shape[0]), dtype="float32") >= dropout.rate
-                keep = bufs.keep[i] = keep.astype(z.dtype) * (1.0 / (1.0 - dropout.rate))
+                draw, kept, keep = bufs.dropout[i]
+                generator.random(dtype="float32", out=draw)
+                xp.greater_equal(draw, dropout.rate, out=kept)
+                xp.multiply(kept, z.dtype.type(1.0 / (1.0 - dropout.rate)), out=keep)
                 xp.multiply(z, keep.T, out=dropped)
 
         out = bufs.out
@@ -447,7 +448,7 @@ class FusedDenseStep:
             else:
                 xp.matmul(kernel, g, out=below)
             if dropped_at is not None:
-                below *= bufs.keep[dropped_at].T
+                below *= bufs.dropout[dropped_at][2].T
             _times_derivative(below, y, act, mask, scratch)
         xp.matmul(x_t, d0_t, out=first.gradient)
 

@@ -362,8 +362,6 @@ class Trainer:
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             callback_list.on_epoch_begin(epoch)
-            if fused is not None and fused.weights_moved():
-                fused, self._fused_step_reason = None, "a callback replaced weight arrays"
             if seen == 0:
                 order = rng.permutation(n) if shuffle else None
                 if fused is not None:
@@ -379,7 +377,8 @@ class Trainer:
                 callback_list.on_train_batch_begin(step)
                 start = seen * batch_size
                 seen += 1
-                if fused is not None and (begin_hooks or want_batch_logs) and \
+                # Only callbacks run between steps: look when one may have run.
+                if fused is not None and (step == 0 or begin_hooks or want_batch_logs) and \
                         fused.weights_moved():
                     # a callback replaced weight arrays: the generic step copes
                     fused.flush()

@@ -526,8 +526,9 @@ class Optimizer:
             return False
         packed = self._packed
         flat_grad = packed["grad"]
-        if grads is not packed["grad_views"]:
-            xp.concatenate([_raw(g).reshape(-1) for g in grads], out=flat_grad)
+        # (gradients that are views of `flat_grad` itself copy onto themselves: NumPy
+        # handles the overlap)
+        xp.concatenate([_raw(g).reshape(-1) for g in grads], out=flat_grad)
         self._update_step_all([flat_grad], [packed["flat_var"]], lr)
         return True
 

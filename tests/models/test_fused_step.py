@@ -247,6 +247,15 @@ class _ReplaceWeights(keras.callbacks.Callback):
             kernel.data = kernel.data * 0.5
 
 
+class _ReplaceWeightsAtEpochBegin(keras.callbacks.Callback):
+    """The same, from an epoch hook only (no batch hooks to trigger a per-step look)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 1:
+            kernel = self.model.layers[0].kernel
+            kernel.data = kernel.data * 0.5
+
+
 class _RecordLogs(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
@@ -256,13 +265,14 @@ class _RecordLogs(keras.callbacks.Callback):
         self.logs.append(dict(logs))
 
 
-def test_replaced_weight_arrays_fall_back_to_the_generic_step():
+@pytest.mark.parametrize("callback", [_ReplaceWeights, _ReplaceWeightsAtEpochBegin])
+def test_replaced_weight_arrays_fall_back_to_the_generic_step(callback):
     rng, x = _data()
     y = rng.normal(size=(len(x), 1))
     fused = _train("auto", _dense((5, "relu"), (1, None)), "mse", keras.optimizers.Adam, x, y,
-                   callbacks=[_ReplaceWeights()])
+                   callbacks=[callback()])
     generic = _train(False, _dense((5, "relu"), (1, None)), "mse", keras.optimizers.Adam, x, y,
-                     callbacks=[_ReplaceWeights()])
+                     callbacks=[callback()])
     assert fused[0]._fused_step_reason == "a callback replaced weight arrays"
     for a, b in zip(fused[0].get_weights(), generic[0].get_weights()):
         np.testing.assert_allclose(a, b, **TIGHT)
@@ -400,3 +410,19 @@ def test_weight_arrays_replaced_between_fits():
         results.append(model.get_weights() + model.optimizer.get_weights())
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, **TIGHT)
+
+
+def test_compile_resolves_and_saves_jit_compile_and_run_eagerly():
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    assert model.jit_compile is True and model.run_eagerly is False
+    model.compile(optimizer="sgd", loss="mse", run_eagerly=True)
+    assert model.jit_compile is False
+    with pytest.warns(UserWarning, match="`jit_compile` cannot also be True"):
+        model.compile(optimizer="sgd", loss="mse", run_eagerly=True, jit_compile=True)
+    assert model.jit_compile is False
+    config = model.get_compile_config()
+    assert config["run_eagerly"] is True and config["jit_compile"] is False
+    clone = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+    clone.compile_from_config(config)
+    assert clone.run_eagerly is True and clone.jit_compile is False
