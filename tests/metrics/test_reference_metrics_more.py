@@ -230,14 +230,8 @@ def test_r2_score_state_warnings_and_errors():
 # The loss functions and classes added to numnet.losses for these metrics
 # --------------------------------------------------------------------------
 
-LOSS_FUNCTIONS = {
-    "kl_divergence": ("dist_true", "dist_pred"),
-    "poisson": ("count_true", "count_pred"),
-    "hinge": ("bin_true", "bin_logits"),
-    "squared_hinge": ("pm1_true", "pm1_pred"),
-    "categorical_hinge": ("cat_onehot", "cat_logits"),
-    "log_cosh": ("reg_true", "reg_pred"),
-}
+# name -> (y_true key, y_pred key) in the fixture's data
+LOSS_FUNCTIONS = {name: tuple(spec["inputs"]) for name, spec in META["loss_classes"].items()}
 
 
 @pytest.mark.parametrize("name", sorted(LOSS_FUNCTIONS))
