@@ -60,14 +60,17 @@ def _copy_into(prim):
 class Primitive:
     """One op: a forward computation and its backward rule (see the module docstring)."""
 
-    __slots__ = ("name", "compute", "vjp", "into", "kind")
+    __slots__ = ("name", "compute", "vjp", "into", "kind", "ufunc")
 
-    def __init__(self, name, compute, vjp=None, into=None, kind="pure"):
+    def __init__(self, name, compute, vjp=None, into=None, kind="pure", ufunc=None):
         self.name = name
         self.compute = compute
         self.vjp = vjp
         self.kind = kind
         self.into = into if into is not None else _copy_into(self)
+        # When the op is exactly one NumPy ufunc call on its inputs: a replay binds it
+        # directly (`ufunc(*arrays, out=buffer)`) and may run it in place.
+        self.ufunc = ufunc
 
     def __call__(self, *inputs, **attrs):
         """Applies the op to tensors (and Python scalars); records it when listened to."""
@@ -102,3 +105,28 @@ _new_tensor = object.__new__
 _ndarray = xp.ndarray
 
 from numnet.autodiff.tensor import Tensor  # noqa: E402  (tensor.py imports the ops)
+
+
+# Open engine captures (innermost last): see `numnet.engine.capture`.
+CAPTURES = []
+
+
+def host_call(method):
+    """Marks a method as a host call: a compiled step calls it at every replay.
+
+    Metric updates and optimizer steps are Python with state of their own
+    (learning-rate schedules, step counters, running sums): a capture must not
+    freeze what they compute into kernels. Inside a capture, calling a host
+    call records it with its tensor arguments and runs it unobserved; a
+    replay calls it again with the new values of those tensors.
+    """
+    def call(*args, **kwargs):
+        if CAPTURES:
+            return CAPTURES[-1].host(method, args, kwargs)
+        return method(*args, **kwargs)
+    call.__name__ = method.__name__
+    call.__qualname__ = method.__qualname__
+    call.__doc__ = method.__doc__
+    call.__wrapped__ = method
+    call.host_call = True
+    return call

@@ -209,7 +209,7 @@ class Variable(Tensor):
         name: the variable's name (`kernel`, `bias`, ...).
     """
 
-    __slots__ = ("_array", "_placed", "name", "trainable", "path", "_layer", "regularizer",
+    __slots__ = ("_array", "_placed", "store", "name", "trainable", "path", "_layer", "regularizer",
                  "constraint", "aggregation")
 
     def __init__(self, initializer=None, shape=None, dtype=None, trainable=True, name=None,
@@ -234,6 +234,7 @@ class Variable(Tensor):
                 f"expected {tuple(shape)}."
             )
         self._placed = False
+        self.store = None  # the ParameterStore holding the value, once placed in one
         self._array = value
         self._keras_logits = None
         self.name = name or "variable"
@@ -263,13 +264,19 @@ class Variable(Tensor):
             )
         self._array[...] = value
 
-    def place(self, view):
-        """Moves the value into `view` (part of a larger buffer) and keeps it there for good."""
-        if view.shape != self._array.shape:
-            raise ValueError(f"Variable '{self.path}': cannot place a value of shape "
-                             f"{self._array.shape} into a view of shape {view.shape}.")
-        view[...] = self._array
-        self._array = view
+    def place(self, view=None, store=None):
+        """Moves the value into `view` (part of a larger buffer) and keeps it there for good.
+
+        Without `view` the variable stays where it is but its array is fixed from
+        now on (a compiled step reads it by reference).
+        """
+        if view is not None:
+            if view.shape != self._array.shape:
+                raise ValueError(f"Variable '{self.path}': cannot place a value of shape "
+                                 f"{self._array.shape} into a view of shape {view.shape}.")
+            view[...] = self._array
+            self._array = view
+            self.store = store
         self._placed = True
 
     @property

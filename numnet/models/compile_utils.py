@@ -107,7 +107,7 @@ class CompileLoss:
     def update_trackers(self, batch_size):
         for tracker, value in zip(self.trackers, self._last_values):
             if value is not None:
-                tracker.update_state(value.data, sample_weight=batch_size)
+                tracker.update_state(value, sample_weight=batch_size)
 
     def get_config(self):
         return {"loss": self.loss, "loss_weights": self.loss_weights}

@@ -1,8 +1,11 @@
 """The training loop: `compile`, `fit`, `evaluate`, `predict` and their one-batch forms.
 
-The loop is plain Python over index batches; each step runs the forward pass
-under a `GradientTape`, asks it for the gradients of the loss with respect to
-the trainable weights, and lets the optimizer update them in place. Log keys,
+The loop is plain Python over index batches. Each step is `train_step`: the
+forward pass under a `GradientTape`, the gradients of the loss with respect to
+the trainable weights, the optimizer's in-place update, the metric updates.
+With `jit_compile` (the default) the loop calls it through a
+`numnet.engine.CompiledFunction`, which captures the step and replays it as a
+flat list of kernels over preallocated buffers. Log keys,
 their order and the running-mean semantics follow Keras 3: train metrics are
 running means over the epoch, validation metrics are computed at the epoch's
 end on the whole validation set.
@@ -16,6 +19,7 @@ import numpy as np
 from numnet import losses as losses_module
 from numnet import metrics as metrics_module
 from numnet import optimizers as optimizers_module
+from numnet.autodiff.parameters import ParameterStore
 from numnet.autodiff.tape import GradientTape
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import global_generator
@@ -23,8 +27,7 @@ from numnet.callbacks.callback_list import CallbackList
 from numnet.layers.symbolic import flatten, map_structure, pack_like
 from numnet.models import data_adapter
 from numnet.models.compile_utils import CompileLoss, CompileMetrics
-from numnet.models.fused_forward import FusedDenseForward
-from numnet.models.fused_step import FusedDenseStep
+from numnet.engine import Batch, CompiledFunction
 
 
 def _resolve_verbose(verbose):
@@ -59,7 +62,10 @@ class Trainer:
         self._train_vars = None
         self.jit_compile = True
         self.run_eagerly = False
-        self._fused_step_reason = None
+        self.train_function = None
+        self.test_function = None
+        self.predict_function = None
+        self._functions_key = None
 
     # -------------------------------------------------------------- compile
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
@@ -75,13 +81,14 @@ class Trainer:
             metrics: metrics to track; for several outputs a list with one
                 entry per output or a dict keyed by output name.
             weighted_metrics: metrics that take `sample_weight`/`class_weight` into account.
-            run_eagerly: always take the generic, tape-based training step
-                (e.g. to debug a custom layer or loss).
-            jit_compile: "auto" (default) or True: `fit` uses numnet's fused
-                training step when the model is a Sequential stack of
-                preprocessing and Dense layers with a loss it covers (see
-                `numnet.models.fused_step`); False: always the generic step.
-                Both give the same numbers up to float rounding.
+            run_eagerly: run every step eagerly, op by op (e.g. to debug a custom
+                layer or loss).
+            jit_compile: "auto" (default) or True: `fit`, `evaluate` and
+                `predict` capture their step once per input signature and
+                replay it as preallocated kernels (`numnet.engine`); a step
+                that cannot be captured runs eagerly, and `compiled_reason`
+                says why. False: every step eagerly. Both give the same numbers
+                up to float rounding.
             steps_per_execution, auto_scale_loss: accepted for Keras
                 compatibility; numnet runs one step at a time.
         """
@@ -107,6 +114,58 @@ class Trainer:
         self._train_vars = None
         self._loss_sources_cache = None
         self._single_output_built = False
+        self._reset_functions()
+
+    # ------------------------------------------------------ compiled steps
+    def _reset_functions(self):
+        self.train_function = self.test_function = self.predict_function = None
+        self._functions_key = None
+
+    def _function(self, attribute, step, name):
+        """The cached step function `attribute`, compiled with `jit_compile` (Keras' make_*)."""
+        key = (self.jit_compile, self.run_eagerly,
+               tuple(id(v) for v in self.trainable_weights))
+        if key != self._functions_key:
+            # new trainable weights (or settings): previous captures no longer apply
+            self.train_function = self.test_function = self.predict_function = None
+            self._functions_key = key
+        function = getattr(self, attribute)
+        if function is None:
+            function = CompiledFunction(step, name, enabled=self.jit_compile
+                                        and not self.run_eagerly,
+                                        before_planning=self._place_parameters)
+            setattr(self, attribute, function)
+        return function
+
+    def _place_parameters(self):
+        """Puts the trainable weights into one `ParameterStore`, once, before any replay."""
+        weights = self.trainable_weights
+        if weights and weights[0].store is None:
+            ParameterStore.of(weights)
+
+    def make_train_function(self, force=False):
+        """The function `fit` calls per batch: `train_step`, compiled (see `compile`)."""
+        if force:
+            self.train_function = None
+        return self._function("train_function", self.train_step, "train")
+
+    def make_test_function(self, force=False):
+        """The function `evaluate` calls per batch: `test_step`, compiled."""
+        if force:
+            self.test_function = None
+        return self._function("test_function", self.test_step, "test")
+
+    def make_predict_function(self, force=False):
+        """The function `predict` calls per batch: `predict_step`, compiled."""
+        if force:
+            self.predict_function = None
+        return self._function("predict_function", self.predict_step, "predict")
+
+    @property
+    def compiled_reason(self):
+        """Why `fit`'s training step runs eagerly (None while it is compiled or not run yet)."""
+        function = self.train_function
+        return None if function is None else function.reason
 
     def _assert_compiled(self, what):
         if not self.compiled:
@@ -268,16 +327,13 @@ class Trainer:
         return self(x, training=False)
 
     def _update_metrics(self, loss, y, y_pred, x, sample_weight):
-        batch_size = (x if type(x) is np.ndarray else flatten(x)[0]).shape[0]
-        self._loss_tracker.update_state(loss.data, sample_weight=batch_size)
+        """Feeds the loss trackers and metrics (each update a host call: see `host_call`)."""
+        batch_size = flatten(x)[0].shape[0]
+        self._loss_tracker.update_state(loss, sample_weight=batch_size)
         self.compiled_loss.update_trackers(batch_size)
         if self.compiled_metrics.per_output or self.compiled_metrics.weighted:
-            if type(y_pred) is Tensor and type(y) is np.ndarray:
-                flat_true, flat_pred = [y], [y_pred.data]
-            else:
-                flat_true = self._flatten_targets(y, y_pred, self._compiled_output_names)
-                flat_pred = [p.data for p in flatten(y_pred)]
-            self.compiled_metrics.update_state(flat_true, flat_pred, sample_weight)
+            flat_true = self._flatten_targets(y, y_pred, self._compiled_output_names)
+            self.compiled_metrics.update_state(flat_true, flatten(y_pred), sample_weight)
 
     def get_metrics_result(self):
         """Current results of all metrics as `{name: float}`, keys sorted like Keras' logs."""
@@ -355,8 +411,8 @@ class Trainer:
         self._initial_epoch = None
         epoch_logs = {}
         want_batch_logs = callback_list.needs_train_batch_logs
-        fused, self._fused_step_reason = FusedDenseStep.plan(self, x, y, sample_weight)
-        begin_hooks = bool(callback_list._batch_callbacks["on_train_batch_begin"])
+        train_function = self.make_train_function()
+        data = (x, y, sample_weight)
         seen = 0  # batches of the current pass over the data already trained on
         order = None
         for epoch in range(initial_epoch, epochs):
@@ -364,8 +420,6 @@ class Trainer:
             callback_list.on_epoch_begin(epoch)
             if seen == 0:
                 order = rng.permutation(n) if shuffle else None
-                if fused is not None:
-                    fused.begin_epoch(order)
             for step in range(steps):
                 if seen >= n_batches:
                     warnings.warn(
@@ -377,27 +431,11 @@ class Trainer:
                 callback_list.on_train_batch_begin(step)
                 start = seen * batch_size
                 seen += 1
-                # Only callbacks run between steps: look when one may have run.
-                if fused is not None and (step == 0 or begin_hooks or want_batch_logs) and \
-                        fused.weights_moved():
-                    # a callback replaced weight arrays: the generic step copes
-                    fused.flush()
-                    fused, self._fused_step_reason = None, "a callback replaced weight arrays"
-                if fused is not None:
-                    fused.train_batch(start, start + batch_size)
-                    logs = None
-                    if begin_hooks:  # they may read the metrics before the next step
-                        fused.flush()
-                else:
-                    index = (order[start:start + batch_size] if order is not None
-                             else slice(start, start + batch_size))
-                    batch = (data_adapter.take(x, index), data_adapter.take(y, index),
-                             None if sample_weight is None else sample_weight[index])
-                    logs = self.train_step(batch)
+                index = (order[start:start + batch_size] if order is not None
+                         else slice(start, start + batch_size))
+                logs = train_function(Batch(data, index))
                 if want_batch_logs:
                     if logs is None and callback_list.train_batch_logs_needed(step):
-                        if fused is not None:
-                            fused.flush()
                         logs = self.get_metrics_result()
                     callback_list.on_train_batch_end(
                         step, None if logs is None else _python_floats(logs))
@@ -405,8 +443,6 @@ class Trainer:
                     break
             if seen >= n_batches:
                 seen = 0
-            if fused is not None:
-                fused.flush()
             epoch_logs = self.get_metrics_result()
             if val is not None and _should_eval(epoch, validation_freq):
                 val_logs = self._run_evaluation(
@@ -460,12 +496,12 @@ class Trainer:
         n_steps = math.ceil(n / batch_size)
         if steps is not None:
             n_steps = min(n_steps, int(steps))
+        test_function = self.make_test_function()
+        data = (x, y, sample_weight)
         callback_list.on_test_begin()
         for step in range(n_steps):
             callback_list.on_test_batch_begin(step)
-            index = slice(step * batch_size, (step + 1) * batch_size)
-            self.test_step((data_adapter.take(x, index), data_adapter.take(y, index),
-                            None if sample_weight is None else sample_weight[index]))
+            test_function(Batch(data, slice(step * batch_size, (step + 1) * batch_size)))
             if callback_list._batch_callbacks["on_test_batch_end"]:
                 callback_list.on_test_batch_end(step, self.get_metrics_result())
         logs = self.get_metrics_result()
@@ -519,10 +555,9 @@ class Trainer:
         n_steps = math.ceil(n / batch_size)
         if steps is not None:
             n_steps = min(n_steps, int(steps))
-        forward = self._fused_forward()
+        predict_function = self.make_predict_function()
         if verbose == 0 and not callbacks and n_steps == 1:
-            out = forward(x) if forward is not None else None
-            return out if out is not None else _to_numpy(self.predict_step(x))
+            return _copies(predict_function(Batch(x, slice(None))))
         callback_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
             steps=n_steps)
@@ -530,13 +565,10 @@ class Trainer:
         outputs = []
         for step in range(n_steps):
             callback_list.on_predict_batch_begin(step)
-            batch_x = data_adapter.take(x, slice(step * batch_size, (step + 1) * batch_size))
-            batch_out = forward(batch_x) if forward is not None else None
-            if batch_out is None:
-                batch_out = self.predict_step(batch_x)
-            flat = [getattr(t, "data", t) for t in flatten(batch_out)]
-            outputs.append(flat)
-            callback_list.on_predict_batch_end(step, {"outputs": pack_like(batch_out, flat)})
+            batch_out = _copies(predict_function(
+                Batch(x, slice(step * batch_size, (step + 1) * batch_size))))
+            outputs.append(flatten(batch_out))
+            callback_list.on_predict_batch_end(step, {"outputs": batch_out})
         callback_list.on_predict_end()
         joined = [np.concatenate(parts) for parts in zip(*outputs)]
         return pack_like(batch_out, joined)
@@ -553,7 +585,7 @@ class Trainer:
         self._train_vars = None
         self._loss_sources_cache = None
         self.reset_metrics()
-        self.train_step((x, y, sample_weight))
+        self.make_train_function()(Batch((x, y, sample_weight), slice(None)))
         return self._batch_results(return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -563,32 +595,14 @@ class Trainer:
         x = self._standardize_model_inputs(x)
         self._check_first_batch(x, y)
         self.reset_metrics()
-        self.test_step((x, y, sample_weight))
+        self.make_test_function()(Batch((x, y, sample_weight), slice(None)))
         return self._batch_results(return_dict)
 
     def predict_on_batch(self, x):
         """The model's outputs on a single batch, as NumPy arrays."""
         x, _, _ = data_adapter.prepare(x, None, None, require_y=False)
         x = self._standardize_model_inputs(x)
-        forward = self._fused_forward()
-        out = forward(x) if forward is not None else None
-        return out if out is not None else _to_numpy(self.predict_step(x))
-
-    def _fused_forward(self):
-        """The plain forward pass of a Sequential Dense stack (None for other models).
-
-        Planned once and kept while the layer list stays the same; it reads
-        the weights and activations at each call.
-        """
-        layers = getattr(self, "_layers_list", None)
-        if layers is None or not self.jit_compile or self.run_eagerly:
-            return None
-        key = (tuple(id(layer) for layer in layers),
-               tuple(getattr(layer, "activation", None) for layer in layers))
-        cached = getattr(self, "_fused_forward_cache", None)
-        if cached is None or cached[0] != key:
-            cached = self._fused_forward_cache = (key, FusedDenseForward.plan(self))
-        return cached[1]
+        return _copies(self.make_predict_function()(Batch(x, slice(None))))
 
     def _batch_results(self, return_dict):
         logs = self.get_metrics_result()
@@ -598,8 +612,10 @@ class Trainer:
         return results[0] if len(results) == 1 else results
 
 
-def _to_numpy(outputs):
-    return map_structure(lambda t: t.data if isinstance(t, Tensor) else np.asarray(t), outputs)
+def _copies(outputs):
+    """The step's outputs as NumPy arrays of their own (a replay reuses its buffers)."""
+    return map_structure(lambda t: t.data.copy() if isinstance(t, Tensor) else np.array(t),
+                         outputs)
 
 
 def _log_value(value):

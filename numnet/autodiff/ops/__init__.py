@@ -18,7 +18,7 @@ from numnet.autodiff.ops.nn import (
     sigmoid, sign_step, silu, softmax, softplus, softsign, sparse_categorical_crossentropy,
     swish, tanh, mean_squared_error, weighted_sum,
 )
-from numnet.autodiff.ops.reductions import max, mean, min, sum
+from numnet.autodiff.ops.reductions import all, any, max, mean, min, sum
 from numnet.autodiff.ops.shape import (
     concatenate, expand_dims, getitem, reshape, squeeze, stack, swapaxes, take, transpose,
 )
@@ -39,7 +39,8 @@ def convert_to_numpy(x):
 
 def shape(x):
     """The static shape of `x` as a tuple."""
-    return tuple(getattr(x, "shape", ()))
+    import numpy as np
+    return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
 
 
 def ones_like(x, dtype=None):

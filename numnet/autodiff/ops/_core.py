@@ -57,7 +57,7 @@ def ufunc_into(ufunc):
 
 def elementwise(name, ufunc, vjp):
     """A primitive that is a single NumPy ufunc (so its replay writes with `out=`)."""
-    return Primitive(name, ufunc, vjp, into=ufunc_into(ufunc))
+    return Primitive(name, ufunc, vjp, into=ufunc_into(ufunc), ufunc=ufunc)
 
 
 def no_gradient(g, inputs, output, needs, **attrs):

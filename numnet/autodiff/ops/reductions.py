@@ -91,3 +91,23 @@ def max(x, axis=None, keepdims=False):
 def min(x, axis=None, keepdims=False):
     """Minimum over `axis`; ties split the gradient evenly."""
     return EXTREME(operand(x), axis=axis, keepdims=keepdims, kind="min")
+
+
+def _logical_reduce(ufunc):
+    def compute(x, axis, keepdims):
+        return ufunc.reduce(x.astype(bool, copy=False), axis=_axis_arg(axis), keepdims=keepdims)
+    return compute
+
+
+ALL = Primitive("all", _logical_reduce(xp.logical_and), lambda g, i, o, n, **a: (None,))
+ANY = Primitive("any", _logical_reduce(xp.logical_or), lambda g, i, o, n, **a: (None,))
+
+
+def all(x, axis=None, keepdims=False):
+    """Whether every entry is true (along `axis`); not differentiable."""
+    return ALL(operand(x), axis=axis, keepdims=keepdims)
+
+
+def any(x, axis=None, keepdims=False):
+    """Whether some entry is true (along `axis`); not differentiable."""
+    return ANY(operand(x), axis=axis, keepdims=keepdims)
