@@ -10,7 +10,10 @@ A `Primitive` is one entry of the op table:
   is itself made of primitives: a capture of a training step therefore sees
   the forward pass, the backward pass and everything between;
 - `into(out, *arrays, **attrs)` writes the forward value into a preallocated
-  `out` (the compiled step's replay); by default a copy of `compute`'s result.
+  `out` (the compiled step's replay); by default a copy of `compute`'s result;
+- `bind(out, *arrays, **attrs)`, optional, returns a zero-argument callable
+  doing what `into` does for these very arrays, with whatever can be prepared
+  once (transposed views, scratch buffers) prepared: the replay's fast path.
 
 Calling a primitive on tensors (or Python scalars, which stay weakly typed
 constants) computes the value and, when something is listening, hands one
@@ -60,14 +63,15 @@ def _copy_into(prim):
 class Primitive:
     """One op: a forward computation and its backward rule (see the module docstring)."""
 
-    __slots__ = ("name", "compute", "vjp", "into", "kind", "ufunc")
+    __slots__ = ("name", "compute", "vjp", "into", "kind", "ufunc", "bind")
 
-    def __init__(self, name, compute, vjp=None, into=None, kind="pure", ufunc=None):
+    def __init__(self, name, compute, vjp=None, into=None, kind="pure", ufunc=None, bind=None):
         self.name = name
         self.compute = compute
         self.vjp = vjp
         self.kind = kind
         self.into = into if into is not None else _copy_into(self)
+        self.bind = bind
         # When the op is exactly one NumPy ufunc call on its inputs: a replay binds it
         # directly (`ufunc(*arrays, out=buffer)`) and may run it in place.
         self.ufunc = ufunc

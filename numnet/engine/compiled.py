@@ -20,50 +20,64 @@ ops change from batch to batch) keeps running eagerly for that signature;
 from numnet.autodiff.primitive import CAPTURES, RECORDERS, wrap
 from numnet.backend import xp
 from numnet.engine.capture import Capture, difference
-from numnet.engine.plan import Planner, Program
+from numnet.engine.plan import Program, plan
+
+
+class Source:
+    """A structure of whole-data arrays (the same first dimension), flattened once.
+
+    A fit makes one for its data and then one `Batch` per step: the per-step
+    work is only the row index.
+    """
+
+    __slots__ = ("structure", "leaves", "data_leaves", "rebuild", "rows", "key")
+
+    def __init__(self, structure):
+        self.structure = structure
+        self.leaves, self.rebuild = flatten(structure)
+        self.data_leaves = [leaf for leaf in self.leaves if leaf is not None]
+        self.rows = max((len(leaf) for leaf in self.data_leaves), default=0)
+        self.key = (self.rebuild.key, tuple(None if leaf is None else (leaf.shape[1:], leaf.dtype.str)
+                                            for leaf in self.leaves))
 
 
 class Batch:
-    """Rows `index` of a structure of full arrays, gathered only when needed.
+    """Rows `index` (a slice or an integer array) of a `Source`, gathered only when needed.
 
-    `index` is a slice or an integer array. A replay gathers the rows straight
-    into its input buffers; an eager call gets them with `arrays()`.
+    A replay gathers the rows straight into its input buffers; an eager call
+    gets them with `arrays()`.
     """
 
-    __slots__ = ("sources", "index", "_leaves", "_rebuild")
+    __slots__ = ("source", "index")
 
-    def __init__(self, sources, index):
-        self.sources = sources
+    def __init__(self, source, index):
+        self.source = source if isinstance(source, Source) else Source(source)
         self.index = index
-        self._leaves, self._rebuild = flatten(sources)
+
+    @property
+    def sources(self):
+        return self.source
 
     def leaves(self):
         index = self.index
-        return [None if leaf is None else leaf[index] for leaf in self._leaves]
+        return [None if leaf is None else leaf[index] for leaf in self.source.leaves]
+
+    def data_leaves(self):
+        """The whole-data arrays behind the batch's inputs (its non-None leaves), in order."""
+        return self.source.data_leaves
+
+    def source_rows(self):
+        return self.source.rows
 
     def arrays(self):
-        """The batch as a structure of arrays, like `sources`."""
-        return self._rebuild(self.leaves())
+        """The batch as a structure of arrays, like the source's."""
+        return self.source.rebuild(self.leaves())
 
     def signature(self):
-        rows = _rows(self.index, self._leaves)
-        return tuple(None if leaf is None else ((rows,) + leaf.shape[1:], leaf.dtype.str)
-                     for leaf in self._leaves), self._rebuild.key
-
-    def gather_into(self, buffers):
         index = self.index
-        for buffer, leaf in zip(buffers, (x for x in self._leaves if x is not None)):
-            if isinstance(index, slice):
-                xp.copyto(buffer, leaf[index])
-            else:
-                xp.take(leaf, index, axis=0, out=buffer)
-
-
-def _rows(index, leaves):
-    if isinstance(index, slice):
-        n = next((len(x) for x in leaves if x is not None), 0)
-        return len(range(*index.indices(n)))
-    return len(index)
+        rows = len(range(*index.indices(self.source.rows))) if type(index) is slice \
+            else len(index)
+        return rows, self.source.key
 
 
 class CompiledFunction:
@@ -91,8 +105,10 @@ class CompiledFunction:
         signature = batch.signature()
         entry = self._entries.get(signature)
         if type(entry) is Program:
-            batch.gather_into(entry.inputs)
-            return entry.run()
+            if entry.valid():
+                entry.feed(batch)
+                return entry.run()
+            entry = None  # a variable moved (into a parameter store): capture again
         if isinstance(entry, str) or RECORDERS:
             # Eager for good (or inside someone else's tape or capture: stay eager).
             return self.fn(batch.arrays())
@@ -102,7 +118,7 @@ class CompiledFunction:
         leaves = batch.leaves()
         tensors = [wrap(leaf) for leaf in leaves if leaf is not None]
         it = iter(tensors)
-        data = batch._rebuild([None if leaf is None else next(it) for leaf in leaves])
+        data = batch.source.rebuild([None if leaf is None else next(it) for leaf in leaves])
         with Capture(tensors) as capture:
             result = self.fn(data)
         if capture.unusable is not None:
@@ -116,12 +132,18 @@ class CompiledFunction:
             else:
                 if self.before_planning is not None:
                     self.before_planning()
-                self._entries[signature] = Planner(capture, result).plan()
+                self._entries[signature] = plan(capture, result, batch.source_rows())
         return result
 
     def _give_up(self, signature, why):
         self.reason = f"the {self.name} step runs eagerly: {why}"
         self._entries[signature] = self.reason
+
+    def begin_epoch(self):
+        """A new epoch (or evaluate / predict call): invariants and hoisted rows are redone."""
+        for entry in self._entries.values():
+            if type(entry) is Program:
+                entry.begin_epoch()
 
     @property
     def programs(self):
@@ -176,4 +198,4 @@ def _structure_key(structure):
     return "none" if structure is None else "leaf"
 
 
-__all__ = ["Batch", "CAPTURES", "CompiledFunction", "flatten"]
+__all__ = ["Batch", "CAPTURES", "CompiledFunction", "Source", "flatten"]

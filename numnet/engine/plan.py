@@ -1,50 +1,81 @@
-"""Planning: turning a capture into a `Program`, a flat list of kernels over fixed buffers.
+"""Planning: from a captured graph to a `Program`, kernels over buffers allocated once.
 
-Every value of the captured step gets one array, allocated once: the batch
-inputs get input buffers that each replay fills, each op's output gets a
-buffer its kernel writes into (`Primitive.into`), views (reshape, transpose,
-slices) are bound once to the arrays they view, ops on constants only are
-computed once, and ops nothing needs are dropped. The rewrites of
-`numnet.engine.rewrite` then change how some of those values are computed
-(see there). Replaying is calling the kernels in order.
+After the rewrites (`numnet.engine.rewrite`), every value left gets one array:
+input buffers the batch is gathered into, one buffer per op output (unless a
+rewrite fixed it, e.g. to a slot of the flat gradient buffer), views bound once
+to the arrays they view. Every op left becomes a zero-argument kernel: a NumPy
+ufunc bound to its arrays with `out=`, a primitive's `into`, a rewrite's own
+kernel, or a host call handed tensors around its arguments' buffers.
+Replaying is calling the kernels in order.
 """
 
 from functools import partial
 
-from numnet.autodiff.primitive import Node, wrap
-from numnet.autodiff.tensor import Tensor, Variable
+from numnet.autodiff.ops.shape import RESHAPE
+from numnet.autodiff.primitive import wrap
 from numnet.backend import xp
-from numnet.engine.capture import HostCall
+from numnet.engine.graph import Graph, Value, _leaves
+from numnet.engine.rewrite import rewrite
 
-
-class Value:
-    """One array of the program: where it comes from and the array that holds it."""
-
-    __slots__ = ("kind", "index", "array", "tensor", "uses", "pinned", "view_of")
-
-    def __init__(self, kind, index, array):
-        self.kind = kind      # "input", "node", "host", "variable", "const"
-        self.index = index    # input position or step index
-        self.array = array    # the buffer (None until allocated)
-        self.tensor = None    # a Tensor around `array`, handed to host calls
-        self.uses = []        # step indices that read it
-        self.pinned = False   # its buffer is fixed by a rewrite (no in-place reuse)
-        self.view_of = None   # the value whose buffer this one views
-
-    def as_tensor(self):
-        if self.tensor is None:
-            self.tensor = wrap(self.array)
-        return self.tensor
+# The most memory the rows hoisted out of the step may take for the whole data.
+HOIST_BUDGET = 256 * 2**20
 
 
 class Program:
-    """A replayable step: `feed` the batch, `run` the kernels, read `result`."""
+    """A replayable step: `feed` a batch, then `run` the kernels and get the step's result."""
 
-    def __init__(self, kernels, inputs, result, stats):
-        self.kernels = kernels
-        self.inputs = inputs          # the input buffers, in capture order
-        self._result = result         # a function building the step's return value
-        self.stats = stats            # counts for `describe`
+    def __init__(self, kernels, epoch_kernels, feeds, inputs, hoisted, result, stats):
+        self.kernels = kernels              # run at every step, in order
+        self.epoch_kernels = epoch_kernels  # run when an epoch starts
+        self.feeds = feeds                  # (source, buffer): source an input index or a value
+        self.inputs = inputs                # the input Values (whole data: the batch sources)
+        self.hoisted = hoisted              # ops computed on the whole data per epoch
+        self._result = result
+        self.stats = stats
+        self._sources = None                # the batch sources the whole-data values are of
+        self._whole = {}                    # id(value) -> its whole-data array
+        self.stale = True
+
+    def begin_epoch(self):
+        """Invariants and hoisted rows are recomputed before the next step."""
+        self.stale = True
+
+    def valid(self):
+        """False once a variable it reads by reference has moved (into a parameter store)."""
+        return all(variable.data is array for variable, array in self.variables)
+
+    def feed(self, batch):
+        """Copies the batch's rows (of inputs and hoisted values) into the input buffers."""
+        sources = batch.sources
+        if self.stale or sources is not self._sources:
+            for kernel in self.epoch_kernels:
+                kernel()
+            self._compute_whole(batch.data_leaves())
+            self._sources, self.stale = sources, False
+        index = batch.index
+        leaves = batch.data_leaves()
+        for source, buffer in self.feeds:
+            full = leaves[source] if type(source) is int else self._whole[id(source)]
+            if type(index) is slice:
+                xp.copyto(buffer, full[index])
+            else:
+                xp.take(full, index, axis=0, out=buffer)
+
+    def _compute_whole(self, leaves):
+        """Runs the hoisted ops on the whole data (see `rewrite.hoist_rows`)."""
+        if not self.hoisted:
+            return
+        whole = {}
+        for i, value in enumerate(self.inputs):
+            whole[id(value)] = leaves[i]
+        for op in self.hoisted:
+            arrays = [whole.get(id(v), v.array) if isinstance(v, Value) else v
+                      for v in op.inputs]
+            attrs = op.attrs
+            if op.prim is RESHAPE:
+                attrs = {"shape": (len(arrays[0]),) + tuple(attrs["shape"][1:])}
+            whole[id(op.output)] = op.prim.compute(*arrays, **attrs)
+        self._whole = whole
 
     def run(self):
         for kernel in self.kernels:
@@ -56,168 +87,158 @@ class Program:
         return ", ".join(f"{k}={v}" for k, v in self.stats.items())
 
 
-class Planner:
-    """Builds a `Program` from a capture (see the module docstring)."""
+def plan(capture, returned, source_rows):
+    """The `Program` replaying a capture (`source_rows`: rows of the whole data)."""
+    graph = Graph.from_capture(capture, returned)
+    hoisted = rewrite(graph, source_rows, HOIST_BUDGET)
+    ops = graph.live_ops()
+    for value in graph.inputs:
+        _allocate(value)
+    for op in hoisted:
+        for value in op.inputs:
+            if isinstance(value, Value) and value.kind != "input":
+                _allocate(value)
+    for op in ops:
+        if op.output is not None:
+            _allocate(op.output)
+        for value in op.writes:
+            _allocate(value)
+        for value in op.inputs:
+            if isinstance(value, Value):
+                _allocate(value)
+    kernels, epoch_kernels = [], []
+    for op in ops:
+        kernel = _kernel(op)
+        target = epoch_kernels if op.per_epoch else kernels
+        if isinstance(kernel, (list, tuple)):  # a primitive bound as several calls
+            target.extend(kernel)
+        elif kernel is not None:
+            target.append(kernel)
+    feeds = [(i, v.array) for i, v in enumerate(graph.inputs)
+             if any(not op.dead for op in v.uses) or _returned(graph, v)]
+    feeds += [(v, v.array) for v in _gathered(graph, ops)]
+    program = Program(kernels, epoch_kernels, feeds, graph.inputs, hoisted,
+                      _result_builder(graph),
+                      {"kernels": len(kernels), "per_epoch": len(epoch_kernels),
+                       "hoisted": len(hoisted), "fed": len(feeds)})
+    program.variables = [(v.tensor, v.array) for v in graph.values.values()
+                         if v.kind == "variable"]
+    return program
 
-    def __init__(self, capture, returned):
-        self.capture = capture
-        self.returned = returned
-        self.values = {}      # id(tensor) -> Value
-        self.host_slots = {}  # id(host result) -> step index of the host call
-        self.steps = capture.steps
-        self.needed = None
 
-    # -- values -------------------------------------------------------------
-    def value_of(self, x):
-        """The Value for an op input or host argument (None for Python literals)."""
-        if not isinstance(x, Tensor):
-            return None
-        key = id(x)
-        value = self.values.get(key)
+def _returned(graph, value):
+    return any(graph.value_of(x) is value for x in _leaves(graph.returned))
+
+
+def _gathered(graph, ops):
+    seen, found = set(), []
+    for op in ops:
+        for v in op.inputs:
+            if isinstance(v, Value) and v.kind == "gathered" and id(v) not in seen:
+                seen.add(id(v))
+                found.append(v)
+    for leaf in _leaves(graph.returned):
+        v = graph.value_of(leaf)
+        if v is not None and v.kind == "gathered" and id(v) not in seen:
+            seen.add(id(v))
+            found.append(v)
+    return found
+
+
+def _allocate(value):
+    """Gives `value` its array: a rewrite's, a view of its base, a bound view, or a new buffer."""
+    if value.array is not None:
+        return value.array
+    if value.view_of is not None:
+        value.array = value.make_view(_allocate(value.view_of))
+        return value.array
+    producer = value.producer
+    if value.kind == "node" and producer is not None and producer.prim is not None and \
+            producer.prim.kind == "view" and producer.kernel is None:
+        arrays = [_allocate(v) if isinstance(v, Value) else v for v in producer.inputs]
+        view = producer.prim.compute(*arrays, **producer.attrs)
+        if any(isinstance(a, xp.ndarray) and xp.shares_memory(view, a) for a in arrays):
+            value.array = view
+            producer.kernel = _bound_view
+            return view
+    value.array = xp.empty(value.shape, dtype=value.dtype)
+    return value.array
+
+
+def _bound_view(out, arrays):
+    return None  # computed once, at allocation
+
+
+def _kernel(op):
+    """The zero-argument callable running `op` at each replay (None: nothing to run)."""
+    arrays = [v.array if isinstance(v, Value) else v for v in op.inputs]
+    out = None if op.output is None else op.output.array
+    if op.kernel is not None:
+        return op.kernel(out, arrays)
+    if op.host is not None:
+        return _host_kernel(op)
+    if op.prim.bind is not None:
+        return op.prim.bind(out, *arrays, **op.attrs)
+    if op.prim.ufunc is not None and not op.attrs:
+        return partial(op.prim.ufunc, *arrays, out=out)
+    return partial(op.prim.into, out, *arrays, **op.attrs)
+
+
+def _host_kernel(op):
+    """Calls the host method again, with tensors around its arguments' current buffers."""
+    call = op.host
+    tensors = {}
+
+    def argument(x):
+        value = op_value(x)
         if value is None:
-            kind, where = self.capture.origin(x)
-            if kind == "input":
-                value = Value("input", where, xp.empty_like(x.data))
-            elif kind == "node":
-                value = Value("host" if isinstance(self.steps[where], HostCall) else "node",
-                              where, None)
-            elif kind == "variable":
-                x.place()  # its array is read by reference from now on
-                value = Value("variable", None, x.data)
-                value.tensor = x
-            else:
-                value = Value("const", None, x.data)
-                value.tensor = x
-            self.values[key] = value
-        return value
+            return x
+        if value.kind in ("variable", "const"):
+            return value.tensor if value.tensor is not None else x
+        if id(value) not in tensors:
+            tensors[id(value)] = wrap(value.array)
+        return tensors[id(value)]
 
-    def array_of(self, x):
-        value = self.value_of(x)
-        return x if value is None else value.array
+    values = {id(t): v for t, v in zip(_leaves((call.args, call.kwargs)), op.inputs)
+              if isinstance(v, Value)}
 
-    # -- the plan -------------------------------------------------------------
-    def plan(self):
-        self._mark_needed()
-        kernels = []
-        stats = {"ops": 0, "views": 0, "folded": 0, "host_calls": 0, "dropped": 0}
-        for i, step in enumerate(self.steps):
-            if not self.needed[i]:
-                stats["dropped"] += 1
-                continue
-            if isinstance(step, HostCall):
-                kernels.append(self._host_kernel(i, step))
-                stats["host_calls"] += 1
-                continue
-            kernel = self._node_kernel(step, stats)
-            if kernel is not None:
-                kernels.append(kernel)
-                stats["ops"] += 1
-        inputs = [self.value_of(t).array for t in self.capture.inputs]
-        return Program(kernels, inputs, self._result_builder(), stats)
+    def op_value(x):
+        return values.get(id(x))
 
-    def _mark_needed(self):
-        """Keeps what host calls, effects, random draws and the returned values depend on."""
-        steps = self.steps
-        needed = [False] * len(steps)
-        wanted = set()
-        for leaf in _leaves(self.returned):
-            if isinstance(leaf, Tensor):
-                wanted.add(id(leaf))
-            else:
-                wanted.add(id(leaf))  # host results returned as plain objects
-        for i in range(len(steps) - 1, -1, -1):
-            step = steps[i]
-            if isinstance(step, HostCall):
-                needed[i] = True
-                reads = _leaves((step.args, step.kwargs))
-            else:
-                needed[i] = (step.prim.kind in ("effect", "random")
-                             or id(step.output) in wanted)
-                reads = step.inputs
-            if needed[i]:
-                wanted.update(id(x) for x in reads if isinstance(x, Tensor))
-        self.needed = needed
-
-    def _node_kernel(self, node, stats):
-        """The kernel computing `node` into its buffer (None if bound or folded once)."""
-        prim = node.prim
-        arrays = [self.array_of(x) for x in node.inputs]
-        inputs = [self.value_of(x) for x in node.inputs]
-        out = self.value_of(node.output)
-        constant = all(v is None or v.kind == "const" for v in inputs)
-        if constant and prim.kind in ("pure", "view"):
-            out.kind, out.array = "const", prim.compute(*arrays, **node.attrs)
-            if not isinstance(out.array, xp.ndarray):
-                out.array = xp.asarray(out.array)
-            stats["folded"] += 1
-            return None
-        if prim.kind == "view":
-            view = prim.compute(*arrays, **node.attrs)
-            base = next((v for v, a in zip(inputs, arrays)
-                         if v is not None and isinstance(a, xp.ndarray)
-                         and xp.shares_memory(view, a)), None)
-            if base is not None:
-                out.array, out.view_of = view, base
-                stats["views"] += 1
-                return None
-        out.array = xp.empty(node.output.data.shape, dtype=node.output.data.dtype)
-        if prim.ufunc is not None and not node.attrs:
-            return partial(prim.ufunc, *arrays, out=out.array)
-        return partial(prim.into, out.array, *arrays, **node.attrs)
-
-    def _host_kernel(self, index, call):
-        """Calls the host function again with the buffers of its tensor arguments."""
-        args = _map(lambda x: self._host_argument(x), call.args)
-        kwargs = _map(lambda x: self._host_argument(x), call.kwargs)
-        method = call.method
-        slot = [call.result]
-        self.host_slots[id(call.result)] = slot
-        result_value = self.values.get(id(call.result)) if isinstance(call.result, Tensor) \
-            else None
-        if result_value is None and isinstance(call.result, Tensor):
-            result_value = self.value_of(call.result)
-        if result_value is not None:
-            result_value.array = xp.empty_like(call.result.data)
-
-            def run():
-                slot[0] = result = method(*args, **kwargs)
-                xp.copyto(result_value.array, result.data)
-            return run
-
+    args = _map(argument, call.args)
+    kwargs = _map(argument, call.kwargs)
+    method, result = call.method, op.output
+    slot = [call.result]
+    op.host_slot = slot
+    if result is None:
         def run():
             slot[0] = method(*args, **kwargs)
         return run
 
-    def _host_argument(self, x):
-        value = self.value_of(x)
-        return x if value is None else value.as_tensor()
-
-    def _result_builder(self):
-        returned = self.returned
-        if returned is None:
-            return lambda: None
-
-        def resolve(leaf):
-            if isinstance(leaf, Tensor):
-                value = self.value_of(leaf)
-                if value.kind in ("variable", "const"):
-                    return lambda: leaf
-                array = value.array
-                return lambda: wrap(array)
-            slot = self.host_slots.get(id(leaf))
-            if slot is not None:
-                return lambda: slot[0]
-            return lambda: leaf
-        getters = _map(resolve, returned)
-        return lambda: _map(lambda get: get(), getters)
+    def run_with_result():
+        slot[0] = value = method(*args, **kwargs)
+        xp.copyto(result.array, value.data)
+    return run_with_result
 
 
-def _leaves(structure):
-    if isinstance(structure, dict):
-        return [x for v in structure.values() for x in _leaves(v)]
-    if isinstance(structure, (list, tuple)):
-        return [x for v in structure for x in _leaves(v)]
-    return [structure]
+def _result_builder(graph):
+    """A function rebuilding the step's return value from the buffers after a replay."""
+    if graph.returned is None:
+        return lambda: None
+    slots = {id(op.host.result): op for op in graph.ops if op.host is not None}
+
+    def getter(leaf):
+        value = graph.value_of(leaf)
+        if value is not None:
+            if value.kind in ("variable", "const"):
+                return lambda: leaf
+            return lambda array=value.array: wrap(array)
+        op = slots.get(id(leaf))
+        if op is not None:
+            return lambda: op.host_slot[0]
+        return lambda: leaf
+    getters = _map(getter, graph.returned)
+    return lambda: _map(lambda get: get(), getters)
 
 
 def _map(fn, structure):
@@ -226,6 +247,3 @@ def _map(fn, structure):
     if isinstance(structure, (list, tuple)):
         return type(structure)(_map(fn, v) for v in structure)
     return fn(structure)
-
-
-__all__ = ["Node", "Planner", "Program", "Value", "Variable"]

@@ -22,12 +22,12 @@ from numnet import optimizers as optimizers_module
 from numnet.autodiff.parameters import ParameterStore
 from numnet.autodiff.tape import GradientTape
 from numnet.autodiff.tensor import Tensor
-from numnet.backend import global_generator
+from numnet.backend import global_generator, thread_scope
 from numnet.callbacks.callback_list import CallbackList
 from numnet.layers.symbolic import flatten, map_structure, pack_like
 from numnet.models import data_adapter
 from numnet.models.compile_utils import CompileLoss, CompileMetrics
-from numnet.engine import Batch, CompiledFunction
+from numnet.engine import Batch, CompiledFunction, Source
 
 
 def _resolve_verbose(verbose):
@@ -136,6 +136,12 @@ class Trainer:
                                         before_planning=self._place_parameters)
             setattr(self, attribute, function)
         return function
+
+    def _build_and_place(self, x):
+        """Builds the model on one sample of `x` if needed, then places its weights."""
+        if not self.built or not self.trainable_weights:
+            self(data_adapter.take(x, slice(0, 1)), training=False)
+        self._place_parameters()
 
     def _place_parameters(self):
         """Puts the trainable weights into one `ParameterStore`, once, before any replay."""
@@ -349,6 +355,13 @@ class Trainer:
         return [logs[k] for k in order if k in logs]
 
     # --------------------------------------------------------------- fit
+    def _threads(self, batch_size):
+        """The BLAS thread scope of one call: by the largest product of a step (see
+        `numnet.backend.threads`)."""
+        largest = max((v.data.size for v in self.trainable_weights if v.data.ndim == 2),
+                      default=0)
+        return thread_scope(2.0 * largest * batch_size)
+
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -359,6 +372,15 @@ class Trainer:
             A `History` whose `history` dict holds each epoch's `loss`,
             metrics and `val_` results.
         """
+        with self._threads(_check_batch_size(batch_size)):
+            return self._fit(x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                             validation_data, shuffle, class_weight, sample_weight,
+                             initial_epoch, steps_per_epoch, validation_steps,
+                             validation_batch_size, validation_freq)
+
+    def _fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+             validation_data, shuffle, class_weight, sample_weight, initial_epoch,
+             steps_per_epoch, validation_steps, validation_batch_size, validation_freq):
         self._assert_compiled("training")
         verbose = _resolve_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
@@ -411,12 +433,14 @@ class Trainer:
         self._initial_epoch = None
         epoch_logs = {}
         want_batch_logs = callback_list.needs_train_batch_logs
+        self._place_parameters()
         train_function = self.make_train_function()
-        data = (x, y, sample_weight)
+        data = Source((x, y, sample_weight))
         seen = 0  # batches of the current pass over the data already trained on
         order = None
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
+            train_function.begin_epoch()
             callback_list.on_epoch_begin(epoch)
             if seen == 0:
                 order = rng.permutation(n) if shuffle else None
@@ -462,9 +486,13 @@ class Trainer:
         return x
 
     def _check_first_batch(self, x, y):
-        """Builds the model and its compiled losses/metrics on one sample, catching errors early."""
+        """Builds the model and its compiled losses/metrics on one sample, catching errors early.
+
+        The built model's trainable weights then go into its parameter store.
+        """
         sample_x = data_adapter.take(x, slice(0, 1))
         y_pred = self(sample_x, training=False)
+        self._place_parameters()
         sample_y = data_adapter.take(y, slice(0, 1))
         if self.compiled_loss is not None:
             flat_true, flat_pred = self._build_compiled(sample_y, y_pred)
@@ -497,7 +525,8 @@ class Trainer:
         if steps is not None:
             n_steps = min(n_steps, int(steps))
         test_function = self.make_test_function()
-        data = (x, y, sample_weight)
+        test_function.begin_epoch()
+        data = Source((x, y, sample_weight))
         callback_list.on_test_begin()
         for step in range(n_steps):
             callback_list.on_test_batch_begin(step)
@@ -525,6 +554,12 @@ class Trainer:
         unknown = set(kwargs)
         if unknown:
             raise ValueError(f"Invalid keyword arguments for evaluate(): {sorted(unknown)}")
+        with self._threads(_check_batch_size(batch_size)):
+            return self._evaluate(x, y, batch_size, verbose, sample_weight, steps, callbacks,
+                                  return_dict)
+
+    def _evaluate(self, x, y, batch_size, verbose, sample_weight, steps, callbacks,
+                  return_dict):
         self._assert_compiled("evaluation")
         verbose = _resolve_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
@@ -547,15 +582,21 @@ class Trainer:
     # ------------------------------------------------------------ predict
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Returns the model's outputs as NumPy arrays (a list or dict for several outputs)."""
+        with self._threads(_check_batch_size(batch_size)):
+            return self._predict(x, batch_size, verbose, steps, callbacks)
+
+    def _predict(self, x, batch_size, verbose, steps, callbacks):
         verbose = _resolve_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
         x, _, _ = data_adapter.prepare(x, None, None, require_y=False)
         x = self._standardize_model_inputs(x)
+        self._build_and_place(x)
         n = data_adapter.num_samples(x, "x")
         n_steps = math.ceil(n / batch_size)
         if steps is not None:
             n_steps = min(n_steps, int(steps))
         predict_function = self.make_predict_function()
+        predict_function.begin_epoch()
         if verbose == 0 and not callbacks and n_steps == 1:
             return _copies(predict_function(Batch(x, slice(None))))
         callback_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
@@ -563,6 +604,7 @@ class Trainer:
             steps=n_steps)
         callback_list.on_predict_begin()
         outputs = []
+        x = Source(x)
         for step in range(n_steps):
             callback_list.on_predict_batch_begin(step)
             batch_out = _copies(predict_function(
@@ -585,7 +627,10 @@ class Trainer:
         self._train_vars = None
         self._loss_sources_cache = None
         self.reset_metrics()
-        self.make_train_function()(Batch((x, y, sample_weight), slice(None)))
+        self._place_parameters()
+        train_function = self.make_train_function()
+        train_function.begin_epoch()
+        train_function(Batch((x, y, sample_weight), slice(None)))
         return self._batch_results(return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -595,14 +640,19 @@ class Trainer:
         x = self._standardize_model_inputs(x)
         self._check_first_batch(x, y)
         self.reset_metrics()
-        self.make_test_function()(Batch((x, y, sample_weight), slice(None)))
+        test_function = self.make_test_function()
+        test_function.begin_epoch()
+        test_function(Batch((x, y, sample_weight), slice(None)))
         return self._batch_results(return_dict)
 
     def predict_on_batch(self, x):
         """The model's outputs on a single batch, as NumPy arrays."""
         x, _, _ = data_adapter.prepare(x, None, None, require_y=False)
         x = self._standardize_model_inputs(x)
-        return _copies(self.make_predict_function()(Batch(x, slice(None))))
+        self._build_and_place(x)
+        predict_function = self.make_predict_function()
+        predict_function.begin_epoch()
+        return _copies(predict_function(Batch(x, slice(None))))
 
     def _batch_results(self, return_dict):
         logs = self.get_metrics_result()

@@ -9,6 +9,8 @@ Cross-entropies read the logits a softmax or sigmoid output kept (as Keras'
 TensorFlow backend does) and differentiate them in closed form.
 """
 
+from functools import partial
+
 from numnet.autodiff.ops._core import (
     Primitive, Tensor, cast, no_gradient, operand, shape_of, sum_to, wrap, xp,
 )
@@ -55,6 +57,14 @@ def _activation_primitives(kernel):
 
 ACTIVATION_PRIMITIVES = {name: _activation_primitives(kernel)
                          for name, kernel in ACTIVATIONS.items() if kernel.reads}
+
+
+def _relu_grad_bind(out, g, y):
+    mask = xp.empty(y.shape, dtype=bool)
+    return [partial(xp.greater, y, 0, out=mask), partial(xp.multiply, g, mask, out=out)]
+
+
+ACTIVATION_PRIMITIVES["relu"][1].bind = _relu_grad_bind
 
 
 def activation(name, x, **params):
@@ -204,13 +214,16 @@ def _rows(a):
 
 DENSE_INPUT_GRAD = Primitive(
     "dense_input_grad", lambda dz, kernel: dz @ kernel.T, _second_order,
-    into=lambda out, dz, kernel: xp.matmul(dz, kernel.T, out=out))
+    into=lambda out, dz, kernel: xp.matmul(dz, kernel.T, out=out),
+    bind=lambda out, dz, kernel: partial(xp.matmul, dz, kernel.T, out=out))
 DENSE_KERNEL_GRAD = Primitive(
     "dense_kernel_grad", lambda x, dz: _rows(x).T @ _rows(dz), _second_order,
-    into=lambda out, x, dz: xp.matmul(_rows(x).T, _rows(dz), out=out))
+    into=lambda out, x, dz: xp.matmul(_rows(x).T, _rows(dz), out=out),
+    bind=lambda out, x, dz: partial(xp.matmul, _rows(x).T, _rows(dz), out=out))
 BIAS_GRAD = Primitive(
     "bias_grad", lambda dz: xp.add.reduce(_rows(dz), axis=0), _second_order,
-    into=lambda out, dz: xp.add.reduce(_rows(dz), axis=0, out=out))
+    into=lambda out, dz: xp.add.reduce(_rows(dz), axis=0, out=out),
+    bind=lambda out, dz: partial(xp.add.reduce, _rows(dz), 0, None, out))
 
 
 def _dense_vjp(g, inputs, output, needs, activation):
@@ -226,18 +239,96 @@ def _dense_vjp(g, inputs, output, needs, activation):
 DENSE = Primitive("dense", _dense_compute, _dense_vjp, into=_dense_into)
 
 
+# A kernel stored directly above its bias (a model's parameter store lays Dense
+# weights out that way) is one (inputs + 1, units) block: `x @ kernel + bias` is
+# then one product `[x, 1] @ block`, and the kernel and bias gradients are one
+# product `[x, 1].T @ dz`. Eager calls and compiled replays compute it the same
+# way, so they agree bit for bit.
+def stacked_block(kernel, bias):
+    """The (k + 1, n) block when `bias` is stored right after the 2-D `kernel`, else None."""
+    base = kernel.base
+    if bias is None or base is None or bias.base is not base or kernel.ndim != 2 or \
+            base.ndim != 1 or not kernel.flags.c_contiguous or kernel.dtype != bias.dtype:
+        return None
+    start = kernel.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    if bias.__array_interface__["data"][0] != \
+            kernel.__array_interface__["data"][0] + kernel.nbytes:
+        return None
+    start //= kernel.itemsize
+    k, n = kernel.shape
+    return base[start:start + (k + 1) * n].reshape(k + 1, n)
+
+
+def _widened(x):
+    """`[x, 1]`: a copy of the 2-D `x` with a column of ones appended."""
+    wide = xp.empty((x.shape[0], x.shape[1] + 1), dtype=x.dtype)
+    wide[:, :-1] = x
+    wide[:, -1] = 1
+    return wide
+
+
+def _stacked_compute(x, kernel, bias, activation):
+    z = _widened(x) @ stacked_block(kernel, bias)
+    if activation != "linear":
+        ACTIVATIONS[activation].forward(z, out=z)
+    return z
+
+
+def _stacked_bind(out, x, kernel, bias, activation, wide=None):
+    """Replay kernels of the stacked dense op; `wide` is x's own widened buffer if it has one."""
+    calls = []
+    if wide is None:
+        wide = xp.ones((x.shape[0], x.shape[1] + 1), dtype=x.dtype)
+        calls.append(partial(xp.copyto, wide[:, :-1], x))
+    calls.append(partial(xp.matmul, wide, stacked_block(kernel, bias), out=out))
+    if activation != "linear":
+        calls.append(partial(ACTIVATIONS[activation].forward, out, out))
+    return calls
+
+
+def _param_grad_bind(out, x, dz, wide=None):
+    calls = []
+    if wide is None:
+        wide = xp.ones((x.shape[0], x.shape[1] + 1), dtype=x.dtype)
+        calls.append(partial(xp.copyto, wide[:, :-1], x))
+    calls.append(partial(xp.matmul, wide.T, dz, out=out))
+    return calls
+
+
+DENSE_PARAM_GRAD = Primitive(
+    "dense_param_grad", lambda x, dz: _widened(x).T @ dz, _second_order, bind=_param_grad_bind)
+
+
+def _stacked_vjp(g, inputs, output, needs, activation):
+    from numnet.autodiff.ops.shape import getitem
+    x, kernel = inputs[0], inputs[1]
+    dz = g if activation == "linear" else ACTIVATION_PRIMITIVES[activation][1](g, output)
+    gx = DENSE_INPUT_GRAD(dz, kernel) if needs[0] else None
+    if not (needs[1] or needs[2]):
+        return gx, None, None
+    block = DENSE_PARAM_GRAD(x, dz)
+    return gx, getitem(block, slice(None, -1)), getitem(block, -1)
+
+
+DENSE_STACKED = Primitive("dense_stacked", _stacked_compute, _stacked_vjp, bind=_stacked_bind)
+
+
 def dense(x, kernel, bias=None, activation="linear"):
     """activation(x @ kernel + bias) as one op, for the activations in `FUSABLE`.
 
     Fusing keeps a Dense layer to a single node and lets the backward pass skip
-    the input gradient when nothing upstream needs it.
+    the input gradient when nothing upstream needs it. A kernel stored right
+    above its bias takes the stacked form (see `stacked_block`).
     """
     if activation not in FUSABLE:
         raise ValueError(f"dense() fuses only {FUSABLE}; received activation={activation!r}.")
     x, kernel = operand(x), operand(kernel)
     if bias is None:
         return DENSE(x, kernel, activation=activation)
-    return DENSE(x, kernel, operand(bias), activation=activation)
+    bias = operand(bias)
+    if x.ndim == 2 and stacked_block(kernel.data, bias.data) is not None:
+        return DENSE_STACKED(x, kernel, bias, activation=activation)
+    return DENSE(x, kernel, bias, activation=activation)
 
 
 # --------------------------------------------------------------- losses
@@ -268,10 +359,43 @@ def _loss_primitives(name):
         target, out = inputs[0], inputs[1]
         return (None, grad(target, out, g, *inputs[2:], **params)) + (None,) * len(inputs[2:])
 
-    return Primitive(name, value, vjp)
+    return Primitive(name, value, vjp), grad
 
 
-LOSS_PRIMITIVES = {name: _loss_primitives(name) for name in LOSSES}
+LOSS_PRIMITIVES, LOSS_GRADIENTS = {}, {}
+for _name in LOSSES:
+    LOSS_PRIMITIVES[_name], LOSS_GRADIENTS[_name] = _loss_primitives(_name)
+
+
+def _mse_bind(out, target, output):
+    if not output.ndim:
+        return None
+    diff = xp.empty(output.shape, dtype=output.dtype)
+    return [partial(xp.subtract, output, target, out=diff),
+            partial(xp.multiply, diff, diff, out=diff),
+            partial(xp.add.reduce, diff, -1, None, out),
+            partial(xp.multiply, out, 1.0 / output.shape[-1], out=out)]
+
+
+def _mse_grad_bind(out, target, output, g):
+    if not output.ndim:
+        return None
+    return [partial(xp.subtract, output, target, out=out),
+            partial(xp.multiply, out, g[..., None], out=out),
+            partial(xp.multiply, out, 2.0 / output.shape[-1], out=out)]
+
+
+def _with_fallback(bind, prim):
+    """`bind`, or the primitive's generic `into` when `bind` declines (returns None)."""
+    def bound(out, *arrays, **attrs):
+        kernel = bind(out, *arrays, **attrs)
+        return kernel if kernel is not None else partial(prim.into, out, *arrays, **attrs)
+    return bound
+
+
+for _prim, _bind in ((LOSS_PRIMITIVES["mean_squared_error"], _mse_bind),
+                     (LOSS_GRADIENTS["mean_squared_error"], _mse_grad_bind)):
+    _prim.bind = _with_fallback(_bind, _prim)
 
 
 def _logits_of(output, from_logits):
@@ -337,7 +461,7 @@ def _weighted_sum(values, weights=None, scale=1.0):
     if weights is None:
         total = xp.add.reduce(values, axis=None)
     elif weights.shape == values.shape and values.ndim == 1:
-        total = xp.dot(values, weights)
+        total = xp.matmul(values, weights)
     else:
         total = xp.add.reduce(values * weights, axis=None)
     return xp.asarray(total * scale, dtype=values.dtype)
@@ -357,7 +481,18 @@ def _broadcast(x, shape):
     return broadcast_to(x, shape)
 
 
+def _weighted_sum_bind(out, values, weights=None, scale=1.0):
+    if weights is None:
+        total = partial(xp.add.reduce, values, None, None, out)
+    elif weights.shape == values.shape and values.ndim == 1:
+        total = partial(xp.matmul, values, weights, out=out)
+    else:
+        return None
+    return [total, partial(xp.multiply, out, scale, out=out)]
+
+
 WEIGHTED_SUM = Primitive("weighted_sum", _weighted_sum, _weighted_sum_vjp)
+WEIGHTED_SUM.bind = _with_fallback(_weighted_sum_bind, WEIGHTED_SUM)
 
 
 def weighted_sum(values, weights=None, scale=1.0):
