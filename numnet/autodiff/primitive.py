@@ -30,6 +30,8 @@ from numnet.backend import xp
 
 # Open recorders (gradient tapes and engine captures), innermost last.
 RECORDERS = []
+# Open engine captures (innermost last): see `numnet.engine.capture`.
+CAPTURES = []
 # Called as `hook(tensor, how)` when a tensor's value is read into Python while a
 # capture is open (the innermost capture's hook is last).
 READ_HOOKS = []
@@ -109,10 +111,6 @@ _new_tensor = object.__new__
 _ndarray = xp.ndarray
 
 from numnet.autodiff.tensor import Tensor  # noqa: E402  (tensor.py imports the ops)
-
-
-# Open engine captures (innermost last): see `numnet.engine.capture`.
-CAPTURES = []
 
 
 def host_call(method):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from numnet.autodiff.primitive import READ_HOOKS
+from numnet.autodiff.primitive import CAPTURES, READ_HOOKS
 from numnet.backend import floatx, standardize_dtype, xp
 
 
@@ -296,7 +296,13 @@ class Variable(Tensor):
         return self
 
     def assign(self, value):
-        """Overwrites the value in place (shape must match)."""
+        """Overwrites the value in place (shape must match).
+
+        Inside a capture (a compiled step) the write is an effect the replay repeats.
+        """
+        if CAPTURES:
+            _check_assign_shape(self, value)
+            return _ops.assign(self, value)
         value = _value(value)
         if np.shape(value) != self._array.shape:
             raise ValueError(
@@ -307,10 +313,14 @@ class Variable(Tensor):
         return self
 
     def assign_add(self, value):
+        if CAPTURES:
+            return _ops.assign_add(self, value)
         self._array += _value(value)
         return self
 
     def assign_sub(self, value):
+        if CAPTURES:
+            return _ops.assign_sub(self, value)
         self._array -= _value(value)
         return self
 
@@ -321,6 +331,14 @@ class Variable(Tensor):
 
 def _value(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+def _check_assign_shape(variable, value):
+    if np.shape(_value(value)) != variable.data.shape:
+        raise ValueError(
+            f"Cannot assign a value of shape {np.shape(_value(value))} to variable "
+            f"'{variable.path}' of shape {variable.data.shape}."
+        )
 
 
 from numnet.autodiff import ops as _ops  # noqa: E402  (ops import Tensor)

@@ -153,6 +153,9 @@ def _allocate(value):
         value.array = value.make_view(_allocate(value.view_of))
         return value.array
     producer = value.producer
+    if producer is not None and producer.prim is not None and producer.prim.kind == "effect":
+        value.array = _allocate(producer.inputs[0])  # it writes its target in place
+        return value.array
     if value.kind == "node" and producer is not None and producer.prim is not None and \
             producer.prim.kind == "view" and producer.kernel is None:
         arrays = [_allocate(v) if isinstance(v, Value) else v for v in producer.inputs]

@@ -62,28 +62,26 @@ def fold_constants(graph):
 
 
 # ----------------------------------------------------------------- per epoch
+def _invariant(v, written):
+    """Whether a value stays the same through an epoch's steps."""
+    if not isinstance(v, Value) or v.kind == "const":
+        return True
+    if v.kind == "variable":
+        return id(v.tensor) not in written
+    return v.kind == "node" and v.producer.per_epoch
+
+
 def mark_per_epoch(graph):
     written = graph.variables_written()
-
-    def invariant(v):
-        if not isinstance(v, Value) or v.kind == "const":
-            return True
-        if v.kind == "variable":
-            return id(v.tensor) not in written
-        return v.kind == "node" and v.producer.per_epoch
-
     for op in graph.ops:
         if not op.dead and op.prim is not None and op.prim.kind in ("pure", "view") and \
-                all(invariant(v) for v in op.inputs):
+                all(_invariant(v, written) for v in op.inputs):
             op.per_epoch = True
 
 
 # ---------------------------------------------------------------- row hoisting
-def _invariant(v):
-    return v.kind in ("const", "variable") or (v.kind == "node" and v.producer.per_epoch)
 
-
-def _row_op(op, rows, batch):
+def _row_op(op, rows, batch, written):
     """Whether `op` maps each batch row to its output row, from row values and invariants."""
     prim = op.prim
     if op.dead or op.per_epoch or prim is None or prim.kind not in ("pure", "view"):
@@ -93,7 +91,7 @@ def _row_op(op, rows, batch):
         return False
     for v in values:
         # an invariant broadcasts along the batch axis: it must not carry one
-        if id(v) not in rows and (not _invariant(v) or (
+        if id(v) not in rows and (not _invariant(v, written) or (
                 len(v.shape) == len(op.output.shape) and v.shape[:1] != (1,))):
             return False
     ndim = len(op.output.shape)
@@ -116,9 +114,9 @@ def hoist_rows(graph, source_rows, budget):
         return []
     batch = graph.inputs[0].shape[0]
     rows = {id(v) for v in graph.inputs if v.shape[:1] == (batch,)}
-    hoisted = []
+    hoisted, written = [], graph.variables_written()
     for op in graph.ops:
-        if _row_op(op, rows, batch):
+        if _row_op(op, rows, batch, written):
             hoisted.append(op)
             rows.add(id(op.output))
     if not hoisted:

@@ -19,6 +19,9 @@ from numnet.autodiff.ops.nn import (
     swish, tanh, mean_squared_error, weighted_sum,
 )
 from numnet.autodiff.ops.reductions import all, any, max, mean, min, sum
+from numnet.autodiff.ops.state import (
+    assign, assign_add, assign_sub, random_normal, random_uniform,
+)
 from numnet.autodiff.ops.shape import (
     concatenate, expand_dims, getitem, reshape, squeeze, stack, swapaxes, take, transpose,
 )
