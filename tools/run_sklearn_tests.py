@@ -77,7 +77,8 @@ def rewrite_imports(source, names, filename):
                          "the upstream file changed, update tools/run_sklearn_tests.py")
     guard = "".join(f"assert {name}.__module__.startswith('numnet.'), {name}\n"
                     for name in sorted(names))
-    return "".join(lines) + "\n\n# Added by numnet's runner: the classes under test are numnet's.\n" + guard
+    note = "\n\n# Added by numnet's runner: the classes under test are numnet's.\n"
+    return "".join(lines) + note + guard
 
 
 def sklearn_package_dir():

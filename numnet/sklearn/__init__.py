@@ -1,5 +1,7 @@
-"""scikit-learn-compatible estimators built on numnet: `Perceptron`, `MLPClassifier`, `MLPRegressor`,
-and SciKeras-style wrappers of Keras-style models, `KerasClassifier` and `KerasRegressor`.
+"""scikit-learn-compatible estimators built on numnet.
+
+`Perceptron`, `MLPClassifier` and `MLPRegressor`, and SciKeras-style wrappers
+of Keras-style models, `KerasClassifier` and `KerasRegressor`.
 
 They take scikit-learn's parameter names and defaults, set its fitted
 attributes and pass its estimator checks. scikit-learn is an optional extra

@@ -21,6 +21,14 @@ compiled) and trains it with `Model.fit`. Parameters are routed by prefix:
 
 Every routed parameter is a parameter of the estimator, so GridSearchCV and
 RandomizedSearchCV tune the layers, neurons, learning rate and batch size.
+
+Where they differ from SciKeras: `X` must be dense and numeric, as for
+scikit-learn's own estimators (SciKeras passes sparse matrices to
+TensorFlow and converts strings); an optimizer given as an instance is
+copied for each new model (a Keras 3 optimizer cannot serve two models);
+routed parameters that cannot apply (`optimizer__learning_rate` with an
+optimizer instance) raise an error instead of being ignored; a single class
+in `y` is refused; `predict_proba` always returns a 2-D array.
 """
 
 import contextlib
@@ -165,12 +173,22 @@ def _seeded(seed):
         backend.global_generator().bit_generator.state = saved[2]
 
 
-def _accepts(function, name):
-    """Whether `function` takes a keyword argument `name` (or any, with **kwargs)."""
+def _signature(function):
     try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
+        return inspect.signature(function)
+    except (TypeError, ValueError):  # some built-in callables have none
+        return None
+
+
+def _accepts(function, name, unknown=False):
+    """Whether `function` takes a keyword argument `name` (or any, with **kwargs).
+
+    `unknown` is the answer when the signature cannot be read.
+    """
+    signature = _signature(function)
+    if signature is None:
+        return unknown
+    parameters = signature.parameters
     return name in parameters or any(p.kind == p.VAR_KEYWORD for p in parameters.values())
 
 
@@ -479,11 +497,11 @@ class _KerasWrapper(BaseEstimator):
         params, user = self._user_params()
         arguments = {key: value for key, value in user.items() if "__" not in key}
         arguments.update(route(params, "model", nested=False))
-        unknown = [key for key in arguments if not _accepts(build, key)]
+        unknown = [key for key in arguments if not _accepts(build, key, unknown=True)]
         if unknown:
             raise ValueError(f"The model-building function {getattr(build, '__name__', build)}"
-                             f"{inspect.signature(build)} does not take {unknown}: routed "
-                             "there as model__NAME or as extra parameters of the estimator.")
+                             f"{_signature(build)} does not take {unknown}: routed there as "
+                             "model__NAME or as extra parameters of the estimator.")
         special = {"meta": self._get_metadata, "compile_kwargs": self._get_compile_kwargs,
                    "params": lambda: self.get_params(deep=False)}
         for name in _SPECIAL_BUILD_ARGUMENTS:
@@ -649,12 +667,10 @@ class _KerasWrapper(BaseEstimator):
         self._ensure_compiled_model()
         if sample_weight is not None:
             X, y, sample_weight = self._validate_sample_weight(X, y, sample_weight)
+        n_samples = X.shape[0]
         y = self.target_encoder_.transform(y)
         X = self.feature_encoder_.transform(X)
         self._check_model_compatibility(y)
-        self._fit_keras_model(X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs)
-
-    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
         fit_args = route(self.get_params(deep=False), "fit", names=self._fit_kwargs,
                          nested=False)
         fit_args = {key: value for key, value in fit_args.items()
@@ -663,11 +679,14 @@ class _KerasWrapper(BaseEstimator):
                         initial_epoch=initial_epoch, **kwargs)
         for key in ("batch_size", "validation_batch_size"):
             if fit_args.get(key) == -1:
-                fit_args[key] = len(X)
+                fit_args[key] = n_samples  # SciKeras' "all samples in one batch"
+        self._fit_keras_model(X, y, warm_start, fit_args)
+
+    def _fit_keras_model(self, X, y, warm_start, fit_args):
         fit_args["callbacks"] = self._fit_callbacks
         with _seeded(self._seed):
             history = self.model_.fit(X, y, **fit_args)
-        if not warm_start or not hasattr(self, "history_") or initial_epoch == 0:
+        if not warm_start or not hasattr(self, "history_") or fit_args["initial_epoch"] == 0:
             self.history_ = defaultdict(list)
         for key, values in (history.history if history is not None else {}).items():
             self.history_[key] += list(values)
@@ -709,6 +728,7 @@ class _KerasWrapper(BaseEstimator):
     def _predict_raw(self, X, **kwargs):
         check_is_fitted(self)
         X, _ = self._validate_data(X)
+        n_samples = X.shape[0]
         X = self.feature_encoder_.transform(X)
         args = route(self.get_params(deep=False), "predict", names=self._predict_kwargs,
                      nested=False)
@@ -716,7 +736,7 @@ class _KerasWrapper(BaseEstimator):
         args["callbacks"] = self._predict_callbacks
         args.update(kwargs)
         if args.get("batch_size") == -1:
-            args["batch_size"] = len(X)
+            args["batch_size"] = n_samples
         return self.model_.predict(X, **args)
 
     def predict(self, X, **kwargs):
@@ -756,14 +776,19 @@ class _KerasWrapper(BaseEstimator):
         """
         _, y = self._validate_data(y=y)
         score_args = route(self.get_params(deep=False), "score")
-        return float(self.scorer(y, self.predict(X), sample_weight=sample_weight,
-                                 **score_args))
+        return self.scorer(y, self.predict(X), sample_weight=sample_weight, **score_args)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         tags.target_tags.multi_output = True
         return tags
+
+
+def _poor_score(tags, kind):
+    # SciKeras' tag: with `epochs=1` by default, a model may fit poorly.
+    getattr(tags, kind).poor_score = True
+    return tags
 
 
 class KerasClassifier(ClassifierMixin, _KerasWrapper):
@@ -775,7 +800,8 @@ class KerasClassifier(ClassifierMixin, _KerasWrapper):
     by `predict`; `predict_proba` returns one column per class.
 
     Parameters
-    ----------""" + _COMMON_PARAMS_DOC + """    class_weight : dict, 'balanced' or None, default=None
+    ----------""" + _COMMON_PARAMS_DOC + """\
+    class_weight : dict, 'balanced' or None, default=None
         Class weights, applied as sample weights.
 
     Attributes
@@ -816,6 +842,8 @@ class KerasClassifier(ClassifierMixin, _KerasWrapper):
     def scorer(y_true, y_pred, **kwargs):
         """Accuracy (override to change `score`)."""
         return accuracy_score(y_true, y_pred, **kwargs)
+
+    score = _KerasWrapper.score  # not ClassifierMixin's: it routes score__ parameters
 
     @property
     def target_encoder(self):
@@ -899,8 +927,7 @@ class KerasClassifier(ClassifierMixin, _KerasWrapper):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
-        tags.classifier_tags.poor_score = True
-        return tags
+        return _poor_score(tags, "classifier_tags")
 
 
 class KerasRegressor(RegressorMixin, _KerasWrapper):
@@ -937,6 +964,8 @@ class KerasRegressor(RegressorMixin, _KerasWrapper):
         """R^2 (override to change `score`)."""
         return r2_score(y_true, y_pred, **kwargs)
 
+    score = _KerasWrapper.score  # not RegressorMixin's: it routes score__ parameters
+
     @property
     def target_encoder(self):
         """Unfitted encoder of the targets (override to customize)."""
@@ -965,3 +994,6 @@ class KerasRegressor(RegressorMixin, _KerasWrapper):
             The estimator.
         """
         return self._partial_fit(X, y, sample_weight, kwargs)
+
+    def __sklearn_tags__(self):
+        return _poor_score(super().__sklearn_tags__(), "regressor_tags")

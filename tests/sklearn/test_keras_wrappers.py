@@ -53,8 +53,8 @@ def build_regressor(meta, n_hidden=1, n_neurons=16):
 @parametrize_with_checks(
     [KerasClassifier(build_classifier, optimizer=keras.optimizers.Adam(learning_rate=0.02),
                      epochs=40, verbose=0),
-     KerasRegressor(build_regressor, loss="mse", optimizer=keras.optimizers.Adam(learning_rate=0.02),
-                    epochs=40, verbose=0)],
+     KerasRegressor(build_regressor, loss="mse",
+                    optimizer=keras.optimizers.Adam(learning_rate=0.02), epochs=40, verbose=0)],
     expected_failed_checks=lambda estimator: {
         # Keras averages a weighted loss over the samples of the batch, not over their
         # weights, so a weight of 2 is not a repeated sample (scikit-learn lists the same
@@ -142,6 +142,9 @@ def test_routed_parameters_reach_their_destinations():
     assert seen["n_hidden"] == 2 and seen["activation"] == "tanh"
     assert seen["meta"]["n_features_in_"] == 5 and seen["meta"]["n_outputs_"] == 1
     assert seen["params"]["optimizer__momentum"] == 0.5
+    given = seen["compile_kwargs"]["optimizer"]  # compiled objects, for builders that compile
+    assert isinstance(given, keras.optimizers.SGD) and given.momentum == 0.5
+    assert isinstance(seen["compile_kwargs"]["loss"], keras.losses.Huber)
     optimizer = reg.model_.optimizer
     assert isinstance(optimizer, keras.optimizers.SGD)
     assert float(np.asarray(optimizer.learning_rate)) == pytest.approx(0.03)
@@ -157,12 +160,16 @@ def test_routed_parameters_reach_their_destinations():
 
 
 def test_batch_size_minus_one_and_score_routing():
-    reg = KerasRegressor(build_regressor, loss="mse", batch_size=-1, epochs=2, verbose=0,
-                         random_state=0, score__multioutput="raw_values")
-    reg.fit(REG_X, REG_Y)
-    assert reg.history_["loss"]  # one full batch per epoch
-    score = reg.score(REG_X, REG_Y)
-    assert isinstance(score, float)
+    batches = []
+    counter = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: batches.append(batch))
+    clf = KerasClassifier(build_softmax, loss="sparse_categorical_crossentropy", batch_size=-1,
+                          epochs=2, verbose=0, random_state=0, callbacks=[counter],
+                          score__normalize=False)
+    clf.fit(IRIS_X, IRIS_Y)
+    assert batches == [0, 0]  # all 150 samples in one batch, two epochs
+    correct = clf.score(IRIS_X, IRIS_Y)  # accuracy_score(normalize=False): a count
+    assert correct == (clf.predict(IRIS_X) == IRIS_Y).sum()
 
 
 def test_list_and_dict_routing():
@@ -350,3 +357,30 @@ def test_prebuilt_model_and_subclass_build_fn():
     assert reg.fit(REG_X, REG_Y).model_.layers[0].units == 3
     with pytest.warns(FutureWarning, match="build_fn"):
         KerasRegressor(build_fn=build_regressor, loss="mse", verbose=0, epochs=1).fit(REG_X, REG_Y)
+
+
+def test_tuning_example_runs(capsys):
+    import pathlib
+    import runpy
+
+    path = pathlib.Path(__file__).parents[2] / "examples" / "tune_california_housing.py"
+    main = runpy.run_path(str(path))["main"]
+    search, test_rmse = main(["--n-iter", "3", "--epochs", "5", "--train-size", "2000"])
+    out = capsys.readouterr().out
+    assert "2000 training rows, 1000 test rows; 3 settings x 3 folds" in out
+    assert f"Best model's test RMSE: {test_rmse:.4f}" in out
+    assert len(search.cv_results_["params"]) == 3
+    best = search.best_params_
+    assert best["kerasregressor__model__n_hidden"] in (0, 1, 2, 3)
+    assert 3e-4 <= best["kerasregressor__optimizer__learning_rate"] <= 3e-2
+    # The best setting's cross-validated RMSE beats predicting the mean on the same folds.
+    from sklearn.dummy import DummyRegressor
+    from sklearn.model_selection import cross_val_score, train_test_split
+
+    housing = keras.datasets.california_housing.fetch(sample=True)
+    x_train, _, y_train, _ = train_test_split(housing.data, housing.target, train_size=2000,
+                                              test_size=1000, random_state=42)
+    baseline = -cross_val_score(DummyRegressor(), x_train, y_train, cv=3,
+                                scoring="neg_root_mean_squared_error").mean()
+    assert -search.best_score_ < 0.8 * baseline
+    assert np.isfinite(test_rmse)
