@@ -117,6 +117,13 @@ class Trainer:
         self._reset_functions()
 
     # ------------------------------------------------------ compiled steps
+    def __getstate__(self):
+        """A copy (pickle, deepcopy) leaves the compiled steps behind: it compiles its own."""
+        state = dict(self.__dict__)
+        state.update(train_function=None, test_function=None, predict_function=None,
+                     _functions_key=None)
+        return state
+
     def _reset_functions(self):
         self.train_function = self.test_function = self.predict_function = None
         self._functions_key = None
