@@ -443,6 +443,7 @@ class Trainer:
         self._place_parameters()
         train_function = self.make_train_function()
         data = Source((x, y, sample_weight))
+        reported = not train_function.enabled  # say once why steps run eagerly
         seen = 0  # batches of the current pass over the data already trained on
         order = None
         for epoch in range(initial_epoch, epochs):
@@ -474,6 +475,9 @@ class Trainer:
                     break
             if seen >= n_batches:
                 seen = 0
+            if verbose and train_function.reason and not reported:
+                print(f"numnet: {train_function.reason}", flush=True)
+                reported = True
             epoch_logs = self.get_metrics_result()
             if val is not None and _should_eval(epoch, validation_freq):
                 val_logs = self._run_evaluation(

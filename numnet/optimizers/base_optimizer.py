@@ -281,7 +281,6 @@ class Optimizer:
         return float(_raw(lr()))
 
     # -- applying gradients -----------------------------------------------
-    @host_call
     def apply_gradients(self, grads_and_vars):
         """Applies `[(grad, variable), ...]`; returns the `iterations` Variable."""
         grads_and_vars = list(grads_and_vars)
