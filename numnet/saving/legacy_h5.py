@@ -62,10 +62,11 @@ def save_model_to_hdf5(model, filepath, include_optimizer=True):
         for key, value in model_metadata(model, include_optimizer).items():
             h5file.attrs[key] = (json.dumps(value).encode("utf8")
                                  if isinstance(value, dict) else value)
-        _write_model_weights(h5file.create_group("model_weights"), model)
+        paths = keras_weight_paths(model)
+        _write_model_weights(h5file.create_group("model_weights"), model, paths)
         optimizer = getattr(model, "optimizer", None)
         if include_optimizer and optimizer is not None and optimizer.variables:
-            _write_optimizer_weights(h5file, model, optimizer)
+            _write_optimizer_weights(h5file, model, optimizer, paths)
     atomic.atomic_write_bytes(filepath, buffer.getvalue())
 
 
@@ -76,8 +77,9 @@ def model_metadata(model, include_optimizer=True):
                 "model_config": legacy_envelope(serialize_keras_object(model))}
     if include_optimizer and getattr(model, "compiled", False) and \
             getattr(model, "optimizer", None) is not None:
-        config = legacy_value(model.get_compile_config())
-        optimizer = config.pop("optimizer")
+        config = dict(model.get_compile_config())
+        optimizer = config.pop("optimizer")  # stays as its get_config() writes it
+        config = legacy_value(config)
         config["optimizer_config"] = {"class_name": optimizer["class_name"],
                                       "config": optimizer["config"]}
         metadata["training_config"] = config
@@ -119,53 +121,92 @@ def legacy_value(value):
     return value
 
 
-def _weight_prefix(model):
-    # Keras builds a Sequential's layers inside its name scope ("sequential/dense/kernel");
-    # a Functional model's layers are built outside it ("dense/kernel").
+def keras_weight_paths(model):
+    """`{id(variable): path}` with the paths Keras gives the model's variables.
+
+    Keras builds the layers of a Sequential or subclassed model inside that
+    model's name scope ("sequential/dense/kernel", also for one nested in a
+    Functional model), and a Functional model's layers outside it
+    ("dense/kernel"); numnet's own paths are "layer/variable".
+    """
+    from numnet.models.model import Model
     from numnet.models.sequential import Sequential
-    return f"{model.name}/" if isinstance(model, Sequential) else ""
+    paths = {}
+
+    def scoped(layer):
+        return isinstance(layer, Sequential) or (isinstance(layer, Model) and not
+                                                 weights_h5.is_graph_model(layer))
+
+    def visit(container, prefix):
+        for layer in getattr(container, "layers", []):
+            if isinstance(layer, Model):
+                visit(layer, prefix + layer.name + "/" if scoped(layer) else prefix)
+            for variable in layer.weights:
+                paths.setdefault(id(variable), prefix + variable.path)
+
+    visit(model, model.name + "/" if scoped(model) else "")
+    for variable in model.weights:
+        paths.setdefault(id(variable), variable.path)
+    return paths
 
 
 def _legacy_weights(layer):
     return list(layer.trainable_weights) + list(layer.non_trainable_weights)
 
 
-def _write_model_weights(group, model):
-    prefix = _weight_prefix(model)
+def _write_model_weights(group, model, paths):
     _write_name_list(group, "layer_names", [layer.name.encode("utf8") for layer in model.layers])
     group.attrs["backend"] = BACKEND_NAME.encode("utf8")
     group.attrs["keras_version"] = keras_format.KERAS_FORMAT_VERSION.encode("utf8")
     for layer in sorted(model.layers, key=lambda item: item.name):
-        _write_subset(group.create_group(layer.name), _legacy_weights(layer), prefix)
+        _write_subset(group.create_group(layer.name), _legacy_weights(layer), paths)
     in_layers = {id(v) for layer in model.layers for v in layer.weights}
     top_level = [v for v in model.weights if id(v) not in in_layers]
-    _write_subset(group.create_group("top_level_model_weights"), top_level, prefix)
+    _write_subset(group.create_group("top_level_model_weights"), top_level, paths)
 
 
-def _write_subset(group, variables, prefix):
-    names = [(prefix + v.path).encode("utf8") for v in variables]
-    _write_name_list(group, "weight_names", names)
+def _write_subset(group, variables, paths):
+    names = _unique([paths.get(id(v), v.path) for v in variables])
+    _write_name_list(group, "weight_names", [name.encode("utf8") for name in names])
     for name, variable in zip(names, variables):
-        group.create_dataset(name.decode("utf8"), data=np.asarray(variable.data))
+        group.create_dataset(name, data=np.asarray(variable.data))
 
 
-def _write_optimizer_weights(h5file, model, optimizer):
-    prefix = _weight_prefix(model)
-    # Slot names embed the variable's path with "/" -> "_"; give them Keras' full path.
-    renames = [("/" + v.path.replace("/", "_") + "_", "/" + (prefix + v.path).replace("/", "_")
-                + "_") for v in model.trainable_weights] if prefix else []
-    group = h5file.create_group("optimizer_weights")
+def _unique(names):
+    """`names` with repeats made distinct (`x`, `x_1`, ...): datasets need distinct paths."""
+    seen, result = set(), []
+    for name in names:
+        candidate, i = name, 0
+        while candidate in seen:
+            i += 1
+            candidate = f"{name}_{i}"
+        seen.add(candidate)
+        result.append(candidate)
+    return result
+
+
+def _optimizer_names(model, optimizer, paths):
+    """The optimizer's variable paths, with the slot names Keras derives from its own
+    variable paths (`adam/sequential_dense_kernel_momentum`)."""
+    keys = sorted(((v.path.replace("/", "_"), paths.get(id(v), v.path).replace("/", "_"))
+                   for v in model.trainable_weights), key=lambda pair: -len(pair[0]))
     names = []
     for variable in optimizer.variables:
-        name = variable.path
-        for old, new in renames:
-            if old in name:
-                name = name.replace(old, new, 1)
+        head, _, tail = variable.path.rpartition("/")
+        for ours, theirs in keys:
+            if head and tail.startswith(ours + "_"):
+                tail = theirs + tail[len(ours):]
                 break
-        names.append(name.encode("utf8"))
-    _write_name_list(group, "weight_names", names)
+        names.append(f"{head}/{tail}" if head else tail)
+    return _unique(names)
+
+
+def _write_optimizer_weights(h5file, model, optimizer, paths):
+    group = h5file.create_group("optimizer_weights")
+    names = _optimizer_names(model, optimizer, paths)
+    _write_name_list(group, "weight_names", [name.encode("utf8") for name in names])
     for name, variable in zip(names, optimizer.variables):
-        group.create_dataset(name.decode("utf8"), data=np.asarray(variable.data))
+        group.create_dataset(name, data=np.asarray(variable.data))
 
 
 def _write_name_list(group, key, names):
@@ -234,8 +275,35 @@ def _compile(model, training_config, origin):
         raise ValueError(f"{origin}: the training_config has no optimizer_config object.")
     compile_config = {k: v for k, v in training_config.items() if k != "optimizer_config"}
     compile_config["optimizer"] = training_config["optimizer_config"]
+    for key in ("metrics", "weighted_metrics"):
+        compile_config[key] = _metrics_as_keras_reads_them(compile_config.get(key))
     compile_config.setdefault("loss_weights", None)
     keras_format.compile_from_saved_config(model, compile_config, origin)
+
+
+def _metrics_as_keras_reads_them(entry):
+    """Metric strings of a legacy file, resolved as Keras resolves them there.
+
+    Keras deserializes each string before compiling ("mae" becomes the function
+    `mean_absolute_error`, "AUC" an `AUC()`), so the logs say
+    `mean_absolute_error` and `auc`; only the accuracy/crossentropy shortcuts
+    stay strings, resolved against the output later.
+    """
+    from numnet import metrics as metrics_module
+    from numnet.serialization import serialize_keras_object
+    if isinstance(entry, dict) and "class_name" not in entry:
+        return {key: _metrics_as_keras_reads_them(value) for key, value in entry.items()}
+    if isinstance(entry, list):
+        return [_metrics_as_keras_reads_them(value) for value in entry]
+    if not isinstance(entry, str) or entry in ("accuracy", "acc", "crossentropy", "ce"):
+        return entry
+    try:
+        resolved = metrics_module.get(entry)
+    except (ValueError, TypeError):
+        return entry  # compile reports the unknown name
+    if isinstance(resolved, metrics_module.Metric):
+        return serialize_keras_object(resolved)
+    return getattr(resolved, "__name__", entry)
 
 
 # ------------------------------------------------------------ file access

@@ -128,7 +128,8 @@ def _skipset(obj):
     return _SKIPSETS[kind]
 
 
-def _is_graph_model(obj):
+def is_graph_model(obj):
+    """Whether `obj` is a Sequential or Functional model (its layers are its structure)."""
     from numnet.models.sequential import Sequential
     return isinstance(obj, Sequential) or type(obj).__name__ == "Functional" or \
         getattr(obj, "_is_graph_network", False)
@@ -140,7 +141,7 @@ def _children(obj):
     from numnet.models.model import Model
     if not isinstance(obj, Layer):
         return
-    if _is_graph_model(obj):
+    if is_graph_model(obj):
         yield "layers", obj.layers
         yield "optimizer", getattr(obj, "optimizer", None)
         return
