@@ -485,7 +485,8 @@ def open_h5(filepath, what):
         try:
             h5file = h5py.File(handle, "r")
         except (OSError, ValueError) as error:
-            raise ValueError(f"{filepath}: not a readable HDF5 {what} ({error}).") from error
+            raise ValueError(f"{filepath}: not a readable HDF5 file, so not a {what} "
+                             f"({error}).") from error
         with h5file:
             yield h5file
 
