@@ -106,8 +106,8 @@ def test_one_dimensional_x_for_an_input_of_shape_one_as_in_keras():
     xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0], dtype="float32")
     ys = 2 * xs - 1
     flat, column = _model(units=1, inputs=1), _model(units=1, inputs=1)
-    flat.fit(xs, ys, epochs=5, verbose=0)
-    column.fit(xs[:, None], ys, epochs=5, verbose=0)
+    flat.fit(xs, ys, epochs=5, verbose=0, shuffle=False)
+    column.fit(xs[:, None], ys, epochs=5, verbose=0, shuffle=False)
     for a, b in zip(flat.get_weights(), column.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert flat.predict(np.array([10.0]), verbose=0).shape == (1, 1)
