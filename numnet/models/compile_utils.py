@@ -203,6 +203,9 @@ class CompileMetrics:
                 continue
             if n == 1:
                 entries = [arg if isinstance(arg, (list, tuple)) else [arg]]
+                if isinstance(arg, (list, tuple)) and len(arg) == 1 and \
+                        isinstance(arg[0], (list, tuple)):
+                    entries = [arg[0]]  # one list per output, as Keras 2 saved them
                 if isinstance(arg, dict):
                     entries = [arg.get(self.output_names[0], [])]
             elif isinstance(arg, dict):

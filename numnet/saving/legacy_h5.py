@@ -241,7 +241,7 @@ def load_model_from_hdf5(filepath, custom_objects=None, compile=True, safe_mode=
             raise ValueError(f"No model config found in the file at {filepath}: it is not a "
                              "whole-model H5 file (weights alone load with "
                              "`model.load_weights`).")
-        model = keras_format.model_from_config(config, custom_objects=custom_objects,
+        model = keras_format.model_from_config(from_keras2(config), custom_objects=custom_objects,
                                                safe_mode=safe_mode, origin=filepath)
         group = _group(h5file, "model_weights", filepath)
         read_layer_weights(group, model, filepath)
@@ -274,7 +274,7 @@ def _compile(model, training_config, origin):
             not isinstance(training_config.get("optimizer_config"), dict):
         raise ValueError(f"{origin}: the training_config has no optimizer_config object.")
     compile_config = {k: v for k, v in training_config.items() if k != "optimizer_config"}
-    compile_config["optimizer"] = training_config["optimizer_config"]
+    compile_config["optimizer"] = _optimizer_from_keras2(training_config["optimizer_config"])
     for key in ("metrics", "weighted_metrics"):
         compile_config[key] = _metrics_as_keras_reads_them(compile_config.get(key))
     compile_config.setdefault("loss_weights", None)
@@ -304,6 +304,70 @@ def _metrics_as_keras_reads_them(entry):
     if isinstance(resolved, metrics_module.Metric):
         return serialize_keras_object(resolved)
     return getattr(resolved, "__name__", entry)
+
+
+# ------------------------------------------------- files of Keras 2 (tf.keras)
+# Keras 2 options Keras 3's optimizers no longer take; Keras 3 reads such files all the same.
+_KERAS2_OPTIMIZER_KEYS = ("is_legacy_optimizer", "jit_compile")
+
+
+def from_keras2(config):
+    """A `model_config` written by Keras 2 (tf.keras), in the form Keras 3 reads it as.
+
+    Keras 2 names a layer's input shape `batch_input_shape` (Keras 3: the
+    InputLayer's `batch_shape`) and writes a Functional model's connections as
+    `[[layer, node_index, tensor_index, kwargs], ...]` lists, which become
+    Keras 3's `{"args": [...], "kwargs": {...}}` nodes. Keras 3 configs pass
+    through unchanged.
+    """
+    if isinstance(config, list):
+        return [from_keras2(item) for item in config]
+    if not isinstance(config, dict):
+        return config
+    result = {key: from_keras2(value) for key, value in config.items()}
+    inner = result.get("config")
+    if isinstance(inner, dict) and "batch_input_shape" in inner:
+        inner = dict(inner)
+        shape = inner.pop("batch_input_shape")
+        if result.get("class_name") == "InputLayer":
+            inner.setdefault("batch_shape", shape)
+        else:
+            inner.setdefault("input_shape", shape[1:] if isinstance(shape, list) else shape)
+        result["config"] = inner
+    nodes = result.get("inbound_nodes")
+    if isinstance(nodes, list) and any(isinstance(node, list) for node in nodes):
+        result["inbound_nodes"] = [_node_from_keras2(node) if isinstance(node, list) else node
+                                   for node in nodes]
+    return result
+
+
+def _node_from_keras2(node):
+    """`[["dense", 0, 0, {}], ...]` -> `{"args": [tensor or [tensors]], "kwargs": {...}}`."""
+    tensors, kwargs = [], {}
+    for entry in node:
+        if not isinstance(entry, list) or len(entry) < 3:
+            raise ValueError(f"Unreadable Keras 2 node in the model config: {node!r}")
+        name, node_index, tensor_index = entry[:3]
+        if len(entry) > 3 and isinstance(entry[3], dict):
+            kwargs = entry[3]
+        tensors.append({"class_name": "__keras_tensor__",
+                        "config": {"keras_history": [name, node_index, tensor_index]}})
+    return {"args": [tensors[0] if len(tensors) == 1 else tensors], "kwargs": kwargs}
+
+
+def _optimizer_from_keras2(config):
+    """Keras 2's `Custom>Adam` names the built-in Adam, with options Keras 3 dropped."""
+    from numnet import optimizers
+    class_name = config.get("class_name", "")
+    if class_name.startswith("Custom>"):
+        try:
+            optimizers.get(class_name[len("Custom>"):])
+        except ValueError:
+            return config
+        inner = {k: v for k, v in config.get("config", {}).items()
+                 if k not in _KERAS2_OPTIMIZER_KEYS}
+        return {"class_name": class_name[len("Custom>"):], "config": inner}
+    return config
 
 
 # ------------------------------------------------------------ file access

@@ -198,7 +198,8 @@ def test_include_optimizer_false_and_save_format(tmp_path):
         model.save(tmp_path / "m.h5", include_optimizer=False)
     with h5py.File(tmp_path / "m.h5", "r") as f:
         assert "training_config" not in f.attrs and "optimizer_weights" not in f
-    with pytest.warns(UserWarning, match="save_format"):
+    with pytest.warns(UserWarning, match="considered legacy"), \
+            pytest.warns(UserWarning, match="save_format"):
         model.save(tmp_path / "n.h5", save_format="h5")
     with pytest.raises(ValueError, match="save_format"):
         model.save(tmp_path / "n", save_format="h5")
@@ -236,3 +237,30 @@ def test_unsupported_extension_message_names_the_formats(tmp_path):
     (tmp_path / "tf_model" / "saved_model.pb").write_bytes(b"x")
     with pytest.raises(ValueError, match="TensorFlow SavedModel"):
         keras.models.load_model(tmp_path / "tf_model")
+
+
+# ------------------------------------------------------- Keras 2 (tf.keras)
+KERAS2 = os.path.join(os.path.dirname(__file__), "..", "fixtures", "keras2_h5")
+
+
+@pytest.mark.parametrize("name", ["classifier", "regressor", "wide_deep"])
+def test_keras2_h5_files_load_like_keras3_reads_them(name):
+    """The textbook's `.h5` files (tf.keras 2): architecture, weights, compile config."""
+    data = np.load(os.path.join(KERAS2, f"{name}.npz"))
+    keras.backend.clear_session()
+    with pytest.warns(UserWarning, match="freshly initialized optimizer"):
+        # As in Keras 3: Keras 2's optimizer state has no learning_rate variable.
+        model = keras.models.load_model(os.path.join(KERAS2, f"{name}.h5"))
+    _close(model.get_weights(), _arrays(data, "w"), rtol=0, atol=0, what="weights")
+    x, y = _one_or_list(_arrays(data, "x")), _one_or_list(_arrays(data, "y"))
+    _close(model.predict(x, verbose=0), _arrays(data, "y_pred"), what="predictions")
+    _close(model.predict(x, verbose=0), _arrays(data, "keras3_pred"), what="Keras 3's")
+    assert model.compiled  # Keras 3 cannot compile those with "mse": keras3_error says so
+    assert ("mse" in str(data["keras3_error"])) == (name != "classifier")
+    expected = json.loads(str(data["evaluate_json"]))
+    result = model.evaluate(x, y, batch_size=len(_arrays(data, "x")[0]), verbose=0,
+                            return_dict=True)
+    shared = sorted(set(expected) & set(result))
+    assert "loss" in shared and len(shared) >= (2 if name != "wide_deep" else 3), (result, expected)
+    for key in shared:
+        np.testing.assert_allclose(result[key], expected[key], rtol=2e-5, atol=1e-6, err_msg=key)
