@@ -17,7 +17,10 @@ Layers are matched to the file by order (the layers that have weights, in
 empty), or by name with `load_weights(..., by_name=True)`; each layer's
 weights are its trainable weights followed by its non-trainable ones. The
 configs are Keras' "legacy" serialization: layer envelopes without `module`
-and `registered_name`.
+and `registered_name`. Files written by Keras 2 (tf.keras, the textbook's
+`model.save("my_keras_model.h5")`) are read as Keras 3 reads them
+(`from_keras2`); their optimizer state, which lacks Keras 3's `learning_rate`
+variable, is dropped with a warning, as Keras 3 drops it.
 
 Loading follows the rules of the `.keras` loader: only regular files, the
 whole file checked for links, external and virtual datasets and filter
