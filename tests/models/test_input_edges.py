@@ -70,6 +70,7 @@ def test_targets_that_broadcast_onto_the_output_still_train_as_in_keras():
 
 
 # --------------------------------------------------------------------- NaN
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # NumPy's own
 @pytest.mark.parametrize("jit_compile", [True, False])
 def test_predict_with_nan_inputs_returns_nan_rows_like_keras(jit_compile):
     model = _model(jit_compile=jit_compile)
