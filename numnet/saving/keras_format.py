@@ -124,7 +124,7 @@ def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
 
 
 def model_config_for_saving(model):
-    """`serialize_keras_object(model)` with `build_config` and `compile_config`, as Keras writes it."""
+    """`serialize_keras_object(model)` plus `build_config` and `compile_config`, as Keras has it."""
     from numnet.serialization import serialize_keras_object
     config = serialize_keras_object(model)
     if "build_config" not in config:
@@ -310,7 +310,7 @@ def _zip_central_directory_ok(handle, filepath):
 
 
 class open_archive:  # noqa: N801 - used as a context manager like `open`
-    """Read-only view of a `.keras` zip or `zipped=False` folder, with type, size and path checks."""
+    """Read-only view of a `.keras` zip or `zipped=False` folder; checks types, sizes, paths."""
 
     def __init__(self, filepath):
         self.filepath = filepath

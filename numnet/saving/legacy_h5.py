@@ -262,7 +262,7 @@ def load_model_from_hdf5(filepath, custom_objects=None, compile=True, safe_mode=
 
 
 def load_weights_from_hdf5(model, filepath, skip_mismatch=False, by_name=False):
-    """Loads the weights of a legacy `.h5` file (whole model or `save_weights("x.h5")`) into `model`."""
+    """Loads the weights of a legacy `.h5` file (a whole model, or Keras 2's weights) into `model`."""
     with keras_format.open_h5(filepath, "legacy H5 weights file") as h5file:
         weights_h5.check_h5_file(h5file, filepath)
         group = h5file
@@ -447,7 +447,7 @@ def _dataset(group, path, origin, expected_shape, what):
 
 
 def read_layer_weights(group, model, origin, skip_mismatch=False, by_name=False):
-    """Loads `model_weights`-style groups into `model`; all checks pass before any weight changes."""
+    """Loads a `model_weights`-style group into `model`; every check passes before any change."""
     layer_names = _name_list(group, "layer_names", origin)
     saved = [(name, _name_list(_group(group, name, origin), "weight_names", origin))
              for name in layer_names]

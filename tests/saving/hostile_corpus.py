@@ -210,174 +210,201 @@ def _set_legacy_attr(path, key, value):
 
 
 # ------------------------------------------------------------------- the corpus
+class _Builder:
+    """Writes the cases of one family at a time into `folder` (see `build_corpus`)."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.canary = _canaries(folder)
+        self.members = _good_files(folder)
+        self.weights = self.members["model.weights.h5"]
+        self.cases = []
+
+    def p(self, name):
+        return os.path.join(self.folder, name)
+
+    def add(self, name, call, error, match, path=None):
+        self.cases.append(Case(name, path or self.p(name), call, error, match))
+
+    def read(self, name):
+        with open(self.p(name), "rb") as handle:
+            return handle.read()
+
+    def write(self, name, data):
+        with open(self.p(name), "wb") as handle:
+            handle.write(data)
+
+    def keras_with(self, name, **members):
+        _write_zip(self.p(name), {**self.members, **members})
+
+    def outside_the_file(self):
+        """HDF5 features reaching outside the file, in `.keras`, `.weights.h5` and `.h5`."""
+        canary = self.canary
+        outside = {"external_storage": (_external_storage(canary["bin"]), "external Dataset"),
+                   "external_storage_fifo": (_external_storage(canary["fifo"]),
+                                             "external Dataset"),
+                   "virtual_dataset": (_virtual(canary["h5"]), "virtual Dataset"),
+                   "virtual_dataset_fifo": (_virtual(canary["fifo"]), "virtual Dataset"),
+                   "external_link": (_external_link(canary["h5"]), "ExternalLink"),
+                   "external_link_fifo": (_external_link(canary["fifo"]), "ExternalLink"),
+                   "soft_link": (_soft_link, "SoftLink"),
+                   "plugin_filter": (_plugin_filter, "filter 32004"),
+                   "shape_bomb": (_shape_bomb, r"shape \(100000, 100000\)")}
+        for kind, (make, match) in outside.items():
+            edited = _edit_h5_bytes(self.weights, _in_group(KERAS_KERNEL, make))
+            self.keras_with(f"{kind}.keras", **{"model.weights.h5": edited})
+            self.add(f"{kind}.keras", "load_model", "ValueError", match)
+            self.write(f"{kind}.weights.h5", edited)
+            self.add(f"{kind}.weights.h5", "load_weights", "ValueError", match)
+            _edit_h5_file(self.p("good.h5"), self.p(f"{kind}.h5"), _in_group(LEGACY_KERNEL, make))
+            self.add(f"{kind}.h5", "load_model", "ValueError", match)
+
+    def lying_zip_members(self):
+        """Zip members that lie about their size, or inflate past any legitimate size."""
+        _zip_with_raw_member(self.p("bomb_declared.keras"), self.members, "model.weights.h5",
+                             _deflate_zeros(64), 3 * 1024 ** 3)
+        self.add("bomb_declared.keras", "load_model", "ValueError", "declares 3.0 GiB")
+        _zip_with_raw_member(self.p("bomb_config.keras"), self.members, "config.json",
+                             _deflate_zeros(256), 1024 ** 2)
+        self.add("bomb_config.keras", "load_model", "ValueError", "corrupt|not valid JSON")
+        # A 3-million-weight model: its weights may legitimately take ~144 MB, so a member
+        # declaring 60 MiB is read, and must stop at the end it declares.
+        big = _config_with(self.members, lambda c: c["config"]["layers"][2]["config"].update(
+            units=1_000_000))
+        _zip_with_raw_member(self.p("bomb_lying.keras"), big, "model.weights.h5",
+                             _deflate_zeros(3 * 1024), 60 * 1024 ** 2)
+        self.add("bomb_lying.keras", "load_model", "ValueError", "corrupt|Bad CRC")
+        _zip_with_raw_member(self.p("bomb_ratio.keras"), big, "model.weights.h5",
+                             _deflate_zeros(100), 90 * 1024 ** 2)
+        self.add("bomb_ratio.keras", "load_model", "ValueError", "declares 90.0 MiB")
+        padded = {**self.members, "model.weights.h5": self.weights + bytes(3 * 1024 ** 2)}
+        _write_zip(self.p("weights_too_big.keras"), padded, compression=zipfile.ZIP_DEFLATED)
+        self.add("weights_too_big.keras", "load_model", "ValueError", "derived from the weights")
+
+    def hostile_configs(self):
+        """Configs: depth, numbers, sizes, classes naming code."""
+        config = self.members["config.json"]
+        self.keras_with("deep_json.keras", **{"config.json": _deep_json(100_000)})
+        self.add("deep_json.keras", "load_model", "ValueError", "nests too deeply")
+        self.keras_with("deep_json_900.keras", **{"config.json": _deep_json(900)})
+        self.add("deep_json_900.keras", "load_model", "ValueError", "nests more than 200")
+        huge = config.replace(b'"units": 3', b'"units": ' + b"9" * 100_000)
+        self.keras_with("huge_int.keras", **{"config.json": huge})
+        self.add("huge_int.keras", "load_model", "ValueError", "not valid JSON")
+        edits = {
+            "huge_units.keras": (lambda c: c["config"]["layers"][1]["config"].update(
+                units=2 ** 40), "does not fit in memory|could not rebuild"),
+            "os_system.keras": (lambda c: c["config"]["layers"][1].update(
+                module="os", class_name="system"), "system"),
+            "eval_loss.keras": (lambda c: c["compile_config"].update(loss={
+                "module": "builtins", "class_name": "function", "config": "eval",
+                "registered_name": "eval"}), "eval"),
+            "lambda.keras": (lambda c: c["config"]["layers"].insert(1, {
+                "module": "keras.layers", "class_name": "Lambda", "registered_name": None,
+                "config": {"name": "l", "function": {"class_name": "__lambda__",
+                                                     "config": {"code": "4wEAAAAAAAAA"}}}}),
+                "safe_mode"),
+            "subprocess_layer.keras": (lambda c: c["config"]["layers"].__setitem__(1, {
+                "module": "subprocess", "class_name": "Popen", "registered_name": None,
+                "config": {"args": ["touch", self.p("pwned")]}}), "Popen"),
+        }
+        for name, (mutate, match) in edits.items():
+            _write_zip(self.p(name), _config_with(self.members, mutate))
+            self.add(name, "load_model", "ValueError", match)
+
+    def archive_structure(self):
+        """Archive structure: paths out of the archive, duplicates, indexes, truncation."""
+        self.keras_with("traversal.keras", **{"../../evil.txt": b"x"})
+        self.add("traversal.keras", "load_model", "ValueError", "escapes the archive")
+        self.keras_with("absolute.keras", **{"/etc/evil": b"x"})
+        self.add("absolute.keras", "load_model", "ValueError", "escapes the archive")
+        with zipfile.ZipFile(self.p("duplicate.keras"), "w") as archive:
+            for name, data in self.members.items():
+                archive.writestr(name, data)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # zipfile's "Duplicate name"
+                archive.writestr("config.json", b"{}")
+        self.add("duplicate.keras", "load_model", "ValueError", "appears twice")
+        data = self.read("good.keras")
+        end = data.rfind(b"PK\x05\x06")
+        self.write("many_members.keras",
+                   data[:end + 8] + struct.pack("<HH", 65535, 65535) + data[end + 12:])
+        self.add("many_members.keras", "load_model", "ValueError", "declares 65535 members")
+        self.keras_with("weights_not_hdf5.keras", **{"model.weights.h5": b"\x89HDF\r\n" * 9})
+        self.add("weights_not_hdf5.keras", "load_model", "ValueError", "not a readable HDF5")
+
+    def broken_files(self):
+        """Truncated and random files in each format."""
+        rng = np.random.default_rng(0)
+        for suffix, call in ((".keras", "load_model"), (".weights.h5", "load_weights"),
+                             (".h5", "load_model")):
+            self.write("random" + suffix, rng.bytes(4096))
+            self.add("random" + suffix, call, "ValueError", "not a valid|not a readable")
+            good = self.read("good" + suffix)
+            self.write("truncated" + suffix, good[: len(good) // 2])
+            self.add("truncated" + suffix, call, "ValueError",
+                     "not a valid .keras archive|not a readable|corrupt")
+
+    def linked_folders(self):
+        """Saved-model folders (`zipped=False`) whose members are links out of them."""
+        for member in ("config.json", "model.weights.h5"):
+            folder = self.p(f"linked_{member.split('.')[0]}_dir")
+            os.makedirs(folder)
+            for name, payload in self.members.items():
+                target = os.path.join(folder, name)
+                if name == member:
+                    os.symlink(self.canary["bin"], target)
+                else:
+                    with open(target, "wb") as handle:
+                        handle.write(payload)
+            self.add(os.path.basename(folder), "load_model", "ValueError", "symbolic link")
+
+    def not_regular_files(self):
+        """FIFOs named like model files, and devices (directly and through a link)."""
+        for name, call in (("fifo.keras", "load_model"), ("fifo.weights.h5", "load_weights"),
+                           ("fifo.h5", "load_model")):
+            os.mkfifo(self.p(name))
+            self.add(name, call, "ValueError", "FIFO")
+        self.add("cli_fifo.keras", "cli_summary", "exit 1", "FIFO", path=self.p("fifo.keras"))
+        self.add("dev_zero", "load_model", "ValueError", "character device", path="/dev/zero")
+        self.add("dev_zero.weights.h5", "load_weights", "ValueError", "character device",
+                 path="/dev/zero")
+        os.symlink("/dev/zero", self.p("link_to_dev_zero.keras"))
+        self.add("link_to_dev_zero.keras", "load_model", "ValueError", "character device")
+
+    def legacy_configs(self):
+        """Legacy `.h5`: model configs and weight names."""
+        lambda_config = {"class_name": "Sequential", "config": {"name": "s", "layers": [
+            {"class_name": "Lambda", "config": {"function": ["4wEAAAAAAAAA", None, None]}}]}}
+        for name, value, match in (
+                ("h5_deep_json.h5", _deep_json(100_000), "nests too deeply"),
+                ("h5_not_text.h5", np.arange(3), "should be text"),
+                ("h5_os_system.h5", json.dumps({"class_name": "system", "config": {},
+                                                "module": "os"}).encode(), "system"),
+                ("h5_lambda.h5", json.dumps(lambda_config).encode(), "safe_mode")):
+            self.write(name, self.read("good.h5"))
+            _set_legacy_attr(self.p(name), "model_config", value)
+            self.add(name, "load_model", "ValueError", match)
+
+        def traverse(h5file):
+            h5file["model_weights/dense"].attrs["weight_names"] = [
+                b"../../optimizer_weights/sgd/iteration", b"target/dense/bias"]
+        _edit_h5_file(self.p("good.h5"), self.p("h5_name_traversal.h5"), traverse)
+        self.add("h5_name_traversal.h5", "load_model", "ValueError", "invalid weight name")
+        _edit_h5_file(self.p("good.h5"), self.p("h5_no_config.h5"),
+                      lambda h5file: h5file.attrs.__delitem__("model_config"))
+        self.add("h5_no_config.h5", "load_model", "ValueError", "No model config found")
+
+
 def build_corpus(folder):
     """Writes every hostile case into `folder`; returns the list of `Case`s."""
     os.makedirs(folder, exist_ok=True)
-    canary = _canaries(folder)
-    members = _good_files(folder)
-    weights = members["model.weights.h5"]
-    cases = []
-
-    def p(name):
-        return os.path.join(folder, name)
-
-    def add(name, call, error, match):
-        cases.append(Case(name, p(name), call, error, match))
-
-    # --- .keras: HDF5 features reaching outside the file, in model.weights.h5
-    outside = {"external_storage": (_external_storage(canary["bin"]), "external Dataset"),
-               "external_storage_fifo": (_external_storage(canary["fifo"]), "external Dataset"),
-               "virtual_dataset": (_virtual(canary["h5"]), "virtual Dataset"),
-               "virtual_dataset_fifo": (_virtual(canary["fifo"]), "virtual Dataset"),
-               "external_link": (_external_link(canary["h5"]), "ExternalLink"),
-               "external_link_fifo": (_external_link(canary["fifo"]), "ExternalLink"),
-               "soft_link": (_soft_link, "SoftLink"),
-               "plugin_filter": (_plugin_filter, "filter 32004"),
-               "shape_bomb": (_shape_bomb, r"shape \(100000, 100000\)")}
-    for kind, (make, match) in outside.items():
-        edited = _edit_h5_bytes(weights, _in_group(KERAS_KERNEL, make))
-        _write_zip(p(f"{kind}.keras"), {**members, "model.weights.h5": edited})
-        add(f"{kind}.keras", "load_model", "ValueError", match)
-        with open(p(f"{kind}.weights.h5"), "wb") as handle:
-            handle.write(edited)
-        add(f"{kind}.weights.h5", "load_weights", "ValueError", match)
-        legacy = p(f"{kind}.h5")
-        _edit_h5_file(p("good.h5"), legacy, _in_group(LEGACY_KERNEL, make))
-        add(f"{kind}.h5", "load_model", "ValueError", match)
-
-    # --- zip members that lie about their size, or inflate past any legitimate size
-    _zip_with_raw_member(p("bomb_declared.keras"), members, "model.weights.h5",
-                         _deflate_zeros(64), 3 * 1024 ** 3)
-    add("bomb_declared.keras", "load_model", "ValueError", "declares 3.0 GiB")
-    _zip_with_raw_member(p("bomb_config.keras"), members, "config.json",
-                         _deflate_zeros(256), 1024 ** 2)
-    add("bomb_config.keras", "load_model", "ValueError", "corrupt|not valid JSON")
-    # A 3-million-weight model: its weights may legitimately be ~144 MB, so the member
-    # declaring 60 MiB is read, and must stop at the end it declares.
-    big = _config_with(members, lambda c: c["config"]["layers"][2]["config"].update(
-        units=1_000_000))
-    _zip_with_raw_member(p("bomb_lying.keras"), big, "model.weights.h5",
-                         _deflate_zeros(3 * 1024), 60 * 1024 ** 2)
-    add("bomb_lying.keras", "load_model", "ValueError", "corrupt|Bad CRC")
-    _zip_with_raw_member(p("bomb_ratio.keras"), big, "model.weights.h5", _deflate_zeros(100),
-                         90 * 1024 ** 2)
-    add("bomb_ratio.keras", "load_model", "ValueError", "declares 90.0 MiB")
-    _write_zip(p("weights_too_big.keras"), {**members, "model.weights.h5": weights + bytes(
-        3 * 1024 ** 2)}, compression=zipfile.ZIP_DEFLATED)
-    add("weights_too_big.keras", "load_model", "ValueError", "derived from the weights")
-
-    # --- configs: depth, numbers, classes naming code
-    _write_zip(p("deep_json.keras"), {**members, "config.json": _deep_json(100_000)})
-    add("deep_json.keras", "load_model", "ValueError", "nests too deeply")
-    _write_zip(p("deep_json_900.keras"), {**members, "config.json": _deep_json(900)})
-    add("deep_json_900.keras", "load_model", "ValueError", "nests more than 200")
-    _write_zip(p("huge_int.keras"), {**members, "config.json": members["config.json"].replace(
-        b'"units": 3', b'"units": ' + b"9" * 100_000)})
-    add("huge_int.keras", "load_model", "ValueError", "not valid JSON")
-    _write_zip(p("huge_units.keras"), _config_with(
-        members, lambda c: c["config"]["layers"][1]["config"].update(units=2 ** 40)))
-    add("huge_units.keras", "load_model", "ValueError", "does not fit in memory|could not rebuild")
-    _write_zip(p("os_system.keras"), _config_with(members, lambda c: c["config"]["layers"][1]
-                                                  .update(module="os", class_name="system")))
-    add("os_system.keras", "load_model", "ValueError", "system")
-    _write_zip(p("eval_loss.keras"), _config_with(members, lambda c: c["compile_config"].update(
-        loss={"module": "builtins", "class_name": "function", "config": "eval",
-              "registered_name": "eval"})))
-    add("eval_loss.keras", "load_model", "ValueError", "eval")
-    _write_zip(p("lambda.keras"), _config_with(members, lambda c: c["config"]["layers"].insert(
-        1, {"module": "keras.layers", "class_name": "Lambda", "registered_name": None,
-            "config": {"name": "l", "function": {"class_name": "__lambda__",
-                                                 "config": {"code": "4wEAAAAAAAAA"}}}})))
-    add("lambda.keras", "load_model", "ValueError", "safe_mode")
-    _write_zip(p("subprocess_layer.keras"), _config_with(members, lambda c: c["config"]["layers"]
-                                                         .__setitem__(1, {
-        "module": "subprocess", "class_name": "Popen", "registered_name": None,
-        "config": {"args": ["touch", p("pwned")]}})))
-    add("subprocess_layer.keras", "load_model", "ValueError", "Popen")
-
-    # --- archive structure
-    _write_zip(p("traversal.keras"), {**members, "../../evil.txt": b"x"})
-    add("traversal.keras", "load_model", "ValueError", "escapes the archive")
-    _write_zip(p("absolute.keras"), {**members, "/etc/evil": b"x"})
-    add("absolute.keras", "load_model", "ValueError", "escapes the archive")
-    with zipfile.ZipFile(p("duplicate.keras"), "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # zipfile's "Duplicate name"
-            archive.writestr("config.json", b"{}")
-    add("duplicate.keras", "load_model", "ValueError", "appears twice")
-    data = open(p("good.keras"), "rb").read()
-    end = data.rfind(b"PK\x05\x06")
-    many = data[:end + 8] + struct.pack("<HH", 65535, 65535) + data[end + 12:]
-    open(p("many_members.keras"), "wb").write(many)
-    add("many_members.keras", "load_model", "ValueError", "declares 65535 members")
-    open(p("truncated.keras"), "wb").write(data[: len(data) // 2])
-    add("truncated.keras", "load_model", "ValueError", "not a valid .keras archive")
-    rng = np.random.default_rng(0)
-    for suffix, call in ((".keras", "load_model"), (".weights.h5", "load_weights"),
-                         (".h5", "load_model")):
-        open(p("random" + suffix), "wb").write(rng.bytes(4096))
-        add("random" + suffix, call, "ValueError", "not a valid|not a readable")
-    good_w = open(p("good.weights.h5"), "rb").read()
-    open(p("truncated.weights.h5"), "wb").write(good_w[: len(good_w) // 2])
-    add("truncated.weights.h5", "load_weights", "ValueError", "not a readable|corrupt")
-    good_h5 = open(p("good.h5"), "rb").read()
-    open(p("truncated.h5"), "wb").write(good_h5[: len(good_h5) // 2])
-    add("truncated.h5", "load_model", "ValueError", "not a readable|corrupt")
-    _write_zip(p("weights_not_hdf5.keras"), {**members, "model.weights.h5": b"\x89HDF\r\n" * 9})
-    add("weights_not_hdf5.keras", "load_model", "ValueError", "not a readable HDF5")
-
-    # --- a saved-model folder whose members are links out of it
-    for member in ("config.json", "model.weights.h5"):
-        folder_model = p(f"linked_{member.split('.')[0]}_dir")
-        os.makedirs(folder_model)
-        for name, payload in members.items():
-            target = os.path.join(folder_model, name)
-            if name == member:
-                os.symlink(canary["bin"], target)
-            else:
-                open(target, "wb").write(payload)
-        add(os.path.basename(folder_model), "load_model", "ValueError", "symbolic link")
-
-    # --- not regular files: FIFOs named like models, devices, folders
-    for name, call in (("fifo.keras", "load_model"), ("fifo.weights.h5", "load_weights"),
-                       ("fifo.h5", "load_model"), ("fifo.keras", "cli_summary")):
-        if not os.path.exists(p(name)):
-            os.mkfifo(p(name))
-        cases.append(Case(name if call != "cli_summary" else "cli_fifo.keras", p(name), call,
-                          "ValueError" if call != "cli_summary" else "exit 1",
-                          "FIFO"))
-    cases.append(Case("dev_zero", "/dev/zero", "load_model", "ValueError", "character device"))
-    os.symlink("/dev/zero", p("link_to_dev_zero.keras"))
-    add("link_to_dev_zero.keras", "load_model", "ValueError", "character device")
-    cases.append(Case("dev_zero.weights.h5", "/dev/zero", "load_weights", "ValueError",
-                      "character device"))
-
-    # --- legacy .h5: configs and names
-    for name, key, value, match in (
-            ("h5_deep_json.h5", "model_config", _deep_json(100_000), "nests too deeply"),
-            ("h5_not_text.h5", "model_config", np.arange(3), "should be text"),
-            ("h5_os_system.h5", "model_config", json.dumps(
-                {"class_name": "system", "config": {}, "module": "os"}).encode(), "system"),
-            ("h5_lambda.h5", "model_config", json.dumps({"class_name": "Sequential", "config": {
-                "name": "s", "layers": [{"class_name": "Lambda", "config": {
-                    "function": ["4wEAAAAAAAAA", None, None]}}]}}).encode(), "safe_mode")):
-        with open(p(name), "wb") as handle:
-            handle.write(good_h5)
-        _set_legacy_attr(p(name), key, value)
-        add(name, "load_model", "ValueError", match)
-
-    def traverse(h5file):
-        group = h5file["model_weights/dense"]
-        group.attrs["weight_names"] = [b"../../optimizer_weights/sgd/iteration",
-                                       b"target/dense/bias"]
-    _edit_h5_file(p("good.h5"), p("h5_name_traversal.h5"), traverse)
-    add("h5_name_traversal.h5", "load_model", "ValueError", "invalid weight name")
-    _edit_h5_file(p("good.h5"), p("h5_no_config.h5"), lambda f: f.attrs.__delitem__(
-        "model_config"))
-    add("h5_no_config.h5", "load_model", "ValueError", "No model config found")
-    return cases
+    builder = _Builder(folder)
+    for family in (builder.outside_the_file, builder.lying_zip_members,
+                   builder.hostile_configs, builder.archive_structure, builder.broken_files,
+                   builder.linked_folders, builder.not_regular_files, builder.legacy_configs):
+        family()
+    return builder.cases
 
 
 def corpus_is_potent(folder):

@@ -24,7 +24,8 @@ def _leftover(folder, name, age=OLD):
 
 
 def test_stale_leftovers_of_the_same_target_are_removed(tmp_path):
-    stale = [_leftover(tmp_path, ".m.keras.abcd1234.tmp"), _leftover(tmp_path, ".m.keras.z_9y8x7w.tmp")]
+    stale = [_leftover(tmp_path, ".m.keras.abcd1234.tmp"),
+             _leftover(tmp_path, ".m.keras.z_9y8x7w.tmp")]
     atomic.atomic_write_bytes(tmp_path / "m.keras", b"new")
     assert not any(path.exists() for path in stale)
     assert (tmp_path / "m.keras").read_bytes() == b"new"
