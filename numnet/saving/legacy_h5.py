@@ -262,7 +262,7 @@ def load_model_from_hdf5(filepath, custom_objects=None, compile=True, safe_mode=
 
 
 def load_weights_from_hdf5(model, filepath, skip_mismatch=False, by_name=False):
-    """Loads the weights of a legacy `.h5` file (a whole model, or Keras 2's weights) into `model`."""
+    """Loads the weights of a legacy `.h5` file (a whole model, or Keras 2 weights) into `model`."""
     with keras_format.open_h5(filepath, "legacy H5 weights file") as h5file:
         weights_h5.check_h5_file(h5file, filepath)
         group = h5file
