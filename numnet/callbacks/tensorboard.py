@@ -103,6 +103,11 @@ class TensorBoard(Callback):
     weight every `histogram_freq` epochs; with `write_graph`, the model's
     JSON config under the tag `keras` (TensorBoard's Keras model graph).
 
+    As in Keras, an integer `update_freq` also gates the other summaries:
+    epoch scalars and histograms are only written when the run's batch count
+    is a multiple of it at the epoch's end, `evaluation_*` scalars when the
+    run's count of evaluation batches is.
+
     Args:
         log_dir: the folder of the event files, default "logs".
         histogram_freq: how often (in epochs) to write weight histograms; 0 (default): never.
@@ -148,6 +153,7 @@ class TensorBoard(Callback):
         self._epoch_start_time = 0.0
         self._last_batch_time = 0.0
         self._writers = {}
+        self._contexts = []  # "train" / "val": the record_if contexts Keras has pushed
 
     # -- writers ----------------------------------------------------------
     def _writer(self, which):
@@ -215,21 +221,44 @@ class TensorBoard(Callback):
             f.write(text_format.MessageToString(config))
 
     # -- hooks --------------------------------------------------------------
+    # With an integer `update_freq`, Keras writes through TensorFlow's
+    # `record_if(step % update_freq == 0)` context, pushed for training
+    # (step: the run's batch count) and for each evaluation (step: the count of
+    # evaluation batches, over the whole run) and popped when they end. Every
+    # summary written meanwhile obeys it, epoch scalars and histograms too:
+    # `_recording()` reproduces that.
+    def _recording(self):
+        if self.update_freq == "epoch" or not self._contexts:
+            return True
+        count = self._global_train_batch if self._contexts[-1] == "train" \
+            else self._global_test_batch
+        return count % self.update_freq == 0
+
     def on_train_begin(self, logs=None):
         self._global_train_batch = 0
         self._previous_epoch_iterations = 0
+        self._contexts = ["train"]
 
     def on_train_end(self, logs=None):
+        self._contexts = []
         self._close_writers()
+
+    def on_test_begin(self, logs=None):
+        self._contexts.append("val")
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._global_test_batch += 1
 
     def on_test_end(self, logs=None):
         optimizer = getattr(self.model, "optimizer", None)
-        if optimizer is None or not hasattr(optimizer, "iterations") or not logs:
-            return
-        step = int(np.asarray(getattr(optimizer.iterations, "data", optimizer.iterations)))
-        writer = self._writer("val")
-        for name, value in logs.items():
-            writer.scalar(f"evaluation_{name}_vs_iterations", value, step)
+        if optimizer is not None and hasattr(optimizer, "iterations") and logs and \
+                self._recording():
+            step = int(np.asarray(getattr(optimizer.iterations, "data", optimizer.iterations)))
+            writer = self._writer("val")
+            for name, value in logs.items():
+                writer.scalar(f"evaluation_{name}_vs_iterations", value, step)
+        if self._contexts:
+            self._contexts.pop()
 
     def _batch_logs_needed(self, batch):
         """Whether the coming `on_train_batch_end` writes (lets `fit` skip the others' logs)."""
@@ -240,7 +269,7 @@ class TensorBoard(Callback):
         self._global_train_batch += 1
         now = time.time()
         batch_time, self._last_batch_time = now - self._last_batch_time, now
-        if self.update_freq == "epoch" or self._global_train_batch % self.update_freq:
+        if self.update_freq == "epoch" or not self._recording():
             return
         writer = self._writer("train")
         step = self._global_train_batch
@@ -256,9 +285,10 @@ class TensorBoard(Callback):
             self._previous_epoch_iterations = self._iterations()
 
     def on_epoch_end(self, epoch, logs=None):
-        self._log_epoch_metrics(epoch, logs)
-        if self.histogram_freq and epoch % self.histogram_freq == 0:
-            self._log_weights(epoch)
+        if self._recording():
+            self._log_epoch_metrics(epoch, logs)
+            if self.histogram_freq and epoch % self.histogram_freq == 0:
+                self._log_weights(epoch)
         if self.embeddings_freq and epoch % self.embeddings_freq == 0:
             path = os.path.join(self.log_dir, "train",
                                 f"keras_embedding.ckpt-{epoch}.weights.h5")
