@@ -80,12 +80,16 @@ class L2(Regularizer):
 
 
 def _normalize(x, axis):
-    """`x * min(1 / ||x||, 1 / epsilon)` along `axis` (Keras' `ops.normalize`), differentiable."""
+    """`x * min(1 / ||x||, 1 / epsilon)` along `axis` (Keras' `ops.normalize`), differentiable.
+
+    Written as `x / sqrt(max(||x||**2, epsilon**2))`, the same value, so that a zero
+    vector (whose norm is floored) gets a zero gradient rather than `0 * inf`.
+    """
     from numnet.backend import epsilon
 
     squared_norm = ops.sum(ops.square(x), axis=axis, keepdims=True)
-    inverse_norm = ops.minimum(ops.divide(1.0, ops.sqrt(squared_norm)), 1.0 / epsilon())
-    return ops.multiply(x, inverse_norm)
+    floored = ops.maximum(squared_norm, epsilon() ** 2)
+    return ops.divide(x, ops.sqrt(floored))
 
 
 @register_builtin("keras.regularizers")
