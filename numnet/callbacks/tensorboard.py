@@ -257,6 +257,7 @@ class TensorBoard(Callback):
             writer = self._writer("val")
             for name, value in logs.items():
                 writer.scalar(f"evaluation_{name}_vs_iterations", value, step)
+            writer.flush()  # `evaluate` alone never reaches `on_train_end`
         if self._contexts:
             self._contexts.pop()
 
@@ -318,6 +319,7 @@ class TensorBoard(Callback):
                 writer = self._writer(which)
                 for name, value in values.items():
                     writer.scalar(f"epoch_{name}", value, epoch)
+                writer.flush()  # visible to a running TensorBoard at once
 
     def _log_weights(self, epoch):
         writer = self._writer("train")
