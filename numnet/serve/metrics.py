@@ -79,7 +79,7 @@ class Histogram:
             cumulative = 0
             for bound, count in zip(self.buckets + (float("inf"),), counts):
                 cumulative += count
-                le = f'le="{_number(bound)}"'
+                le = f'le="{_number(float(bound))}"'
                 yield (f"{self.name}_bucket{_labels(self.labelnames, labelvalues, le)} "
                        f"{cumulative}")
             labels = _labels(self.labelnames, labelvalues)

@@ -1,0 +1,305 @@
+"""`numnet serve` under load: one-sample `:predict` requests to the textbook classifier.
+
+Starts `numnet serve` in a subprocess on 127.0.0.1 (a free port) serving the
+textbook Fashion-MNIST classifier (Flatten -> Dense(300, relu) ->
+Dense(100, relu) -> Dense(10, softmax)) and drives it with an async HTTP
+client (aiohttp when installed, else httpx), every request one real test
+image in TF Serving's row format. Measures:
+
+- latency with 1 client: p50 / p99 / max over `--requests` sequential
+  requests (after a warm-up), timed by the client from sending to the end of
+  the response body;
+- throughput (requests per second) with 1, 8 and 64 concurrent clients, each
+  sending its next request as soon as the last is answered, for `--seconds`
+  per setting, with micro-batching on (`--max-batch-size 64
+  --batch-timeout-ms 2`, the defaults) and off (`--max-batch-size 1`).
+
+Everything runs on loopback, bounded in time (a few seconds per setting) and
+in requests. The server and the load generator share this machine's CPUs, as
+do any other programs: the script prints how busy the CPUs were with other
+work during each setting (from /proc/stat), so numbers taken under load can
+be told apart.
+
+    python benchmarks/bench_serve.py [--seconds 4] [--requests 2000] [--json out.json]
+
+Needs `pip install "numnet[serve]" aiohttp` (or httpx).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+# ------------------------------------------------------------------ the model and requests
+def save_model(path, seed=42):
+    """The textbook classifier, briefly trained on real images so outputs are meaningful."""
+    import numnet as keras
+    keras.utils.set_random_seed(seed)
+    images = load_images()
+    model = keras.Sequential([
+        keras.layers.Input(shape=[28, 28]), keras.layers.Flatten(),
+        keras.layers.Dense(300, activation="relu"), keras.layers.Dense(100, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
+    model.fit(images[0][:2000], images[1][:2000], epochs=1, verbose=0)
+    model.save(path)
+    return images
+
+
+def load_images():
+    from numnet.datasets import fashion_mnist
+    try:
+        (x, y), _ = fashion_mnist.load_data()
+    except Exception:  # no full data here: the real sample shipped with numnet
+        (x, y), _ = fashion_mnist.load_data(sample=True)
+    return (x / np.float32(255.0)).astype(np.float32), y
+
+
+def request_bodies(images, count=256):
+    """`count` one-image `{"instances": [...]}` bodies, pixel values rounded to 4 decimals."""
+    return [json.dumps({"instances": [np.round(image, 4).tolist()]}).encode()
+            for image in images[:count]]
+
+
+# ------------------------------------------------------------------ the server
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """`numnet serve` in a subprocess, stopped with SIGTERM."""
+
+    def __init__(self, model_path, max_batch_size, batch_timeout_ms, workers=1):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "numnet", "serve", model_path, "--name", "fashion",
+                   "--port", str(self.port), "--max-batch-size", str(max_batch_size),
+                   "--batch-timeout-ms", str(batch_timeout_ms), "--workers", str(workers),
+                   "--log-level", "warning"]
+        env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"the server exited with {self.process.returncode}")
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("the server did not start within 60 s")
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.process.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def cpu_busy_seconds():
+    """CPU seconds all processes on the machine have used (from /proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+# ------------------------------------------------------------------ the load generator
+class Client:
+    """One HTTP client session (aiohttp if installed, else httpx), reused for every request."""
+
+    def __init__(self, connections):
+        try:
+            import aiohttp
+            self.kind = f"aiohttp {aiohttp.__version__}"
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=connections),
+                timeout=aiohttp.ClientTimeout(total=30))
+            self._post = self._aiohttp_post
+        except ImportError:
+            import httpx
+            self.kind = f"httpx {httpx.__version__}"
+            self._session = httpx.AsyncClient(
+                limits=httpx.Limits(max_connections=connections), timeout=30)
+            self._post = self._httpx_post
+
+    async def _aiohttp_post(self, url, body):
+        async with self._session.post(url, data=body, headers={
+                "Content-Type": "application/json"}) as response:
+            content = await response.read()
+            return response.status, content
+
+    async def _httpx_post(self, url, body):
+        response = await self._session.post(url, content=body, headers={
+            "Content-Type": "application/json"})
+        return response.status_code, response.content
+
+    async def post(self, url, body):
+        status, content = await self._post(url, body)
+        if status != 200:
+            raise RuntimeError(f"HTTP {status}: {content[:200]!r}")
+        return content
+
+    async def close(self):
+        if hasattr(self._session, "aclose"):
+            await self._session.aclose()
+        else:
+            await self._session.close()
+
+
+async def measure_latency(url, bodies, requests, warmup):
+    client = Client(1)
+    try:
+        for i in range(warmup):
+            await client.post(url, bodies[i % len(bodies)])
+        times = []
+        for i in range(requests):
+            started = time.perf_counter()
+            await client.post(url, bodies[i % len(bodies)])
+            times.append(time.perf_counter() - started)
+    finally:
+        await client.close()
+    times.sort()
+    return {"p50_ms": 1e3 * statistics.median(times),
+            "p99_ms": 1e3 * times[min(len(times) - 1, int(0.99 * len(times)))],
+            "max_ms": 1e3 * times[-1], "requests": len(times)}
+
+
+async def measure_throughput(url, bodies, clients, seconds, warmup_seconds, max_requests):
+    session = Client(clients)
+    done = 0
+    counting = False
+    stop_at = None
+
+    async def one_client(index):
+        nonlocal done
+        i = index
+        while time.perf_counter() < stop_at and done < max_requests:
+            await session.post(url, bodies[i % len(bodies)])
+            i += clients
+            if counting:
+                done += 1
+
+    try:
+        stop_at = time.perf_counter() + warmup_seconds
+        await asyncio.gather(*(one_client(i) for i in range(clients)))
+        counting, done = True, 0
+        started = time.perf_counter()
+        stop_at = started + seconds
+        await asyncio.gather(*(one_client(i) for i in range(clients)))
+        elapsed = time.perf_counter() - started
+    finally:
+        await session.close()
+    return done / elapsed
+
+
+# ------------------------------------------------------------------ the run
+def run_setting(args, model_path, bodies, label, max_batch_size, results):
+    server = Server(model_path, max_batch_size, args.batch_timeout_ms)
+    url = f"{server.url}/v1/models/fashion:predict"
+    try:
+        setting = {}
+        busy0, server0, client0, wall0 = (cpu_busy_seconds(), server.cpu_seconds(),
+                                          time.process_time(), time.perf_counter())
+        if max_batch_size > 1 or args.latency_without_batching:
+            setting["latency_1_client"] = asyncio.run(
+                measure_latency(url, bodies, args.requests, args.warmup_requests))
+        for clients in args.clients:
+            setting[f"rps_{clients}_clients"] = asyncio.run(measure_throughput(
+                url, bodies, clients, args.seconds, args.warmup_seconds, args.max_requests))
+        wall = time.perf_counter() - wall0
+        ours = (server.cpu_seconds() - server0) + (time.process_time() - client0)
+        setting["other_cpu_load"] = max(0.0, (cpu_busy_seconds() - busy0 - ours) / wall)
+        results[label] = setting
+    finally:
+        server.stop()
+
+
+def print_results(results, clients):
+    print(f"\n{'setting':32s} {'p50 ms':>8s} {'p99 ms':>8s} " +
+          " ".join(f"{f'{c} cl. req/s':>13s}" for c in clients) + f" {'other load':>11s}")
+    for label, setting in results.items():
+        latency = setting.get("latency_1_client")
+        cells = [f"{latency['p50_ms']:8.3f} {latency['p99_ms']:8.3f}" if latency
+                 else f"{'-':>8s} {'-':>8s}"]
+        cells += [f"{setting[f'rps_{c}_clients']:13.0f}" for c in clients]
+        print(f"{label:32s} " + " ".join(cells) + f" {setting['other_cpu_load']:10.2f}c")
+    on, off = results.get("batching on"), results.get("batching off")
+    if on and off:
+        for c in clients:
+            print(f"{c} clients: batching on / off = "
+                  f"{on[f'rps_{c}_clients'] / off[f'rps_{c}_clients']:.2f} x")
+    print("(other load: CPUs' worth of work from other programs during the setting, out of "
+          f"{os.cpu_count()})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=4.0,
+                        help="timed seconds per throughput setting (default 4)")
+    parser.add_argument("--warmup-seconds", type=float, default=1.0)
+    parser.add_argument("--requests", type=int, default=2000,
+                        help="sequential requests for the latency percentiles (default 2000)")
+    parser.add_argument("--warmup-requests", type=int, default=200)
+    parser.add_argument("--max-requests", type=int, default=200_000,
+                        help="cap on requests per throughput setting")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 64])
+    parser.add_argument("--batch-timeout-ms", type=float, default=2.0)
+    parser.add_argument("--latency-without-batching", action="store_true",
+                        help="also measure 1-client latency with batching off")
+    parser.add_argument("--json", help="write the results to this file")
+    args = parser.parse_args()
+
+    print(f"== numnet serve: one-sample :predict, textbook classifier ==\n"
+          f"date {time.strftime('%Y-%m-%d %H:%M %Z')}, {os.cpu_count()} CPUs, python "
+          f"{sys.version.split()[0]}, numpy {np.__version__}, load average at start "
+          f"{os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory() as folder:
+        model_path = os.path.join(folder, "fashion.keras")
+        images = save_model(model_path)
+        bodies = request_bodies(images[0])
+        print(f"client: {_client_kind()}; request body "
+              f"{statistics.mean(map(len, bodies)):.0f} bytes on average")
+        results = {}
+        run_setting(args, model_path, bodies, "batching on", 64, results)
+        run_setting(args, model_path, bodies, "batching off", 1, results)
+    print_results(results, args.clients)
+    print(f"load average at end {os.getloadavg()[0]:.2f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+def _client_kind():
+    try:
+        import aiohttp
+        return f"aiohttp {aiohttp.__version__}"
+    except ImportError:
+        import httpx
+        return f"httpx {httpx.__version__}"
+
+
+if __name__ == "__main__":
+    main()
