@@ -222,6 +222,9 @@ def _add_serve_parser(commands):
                        help="larger request bodies get HTTP 413 (default 16777216 = 16 MiB)")
     serve.add_argument("--allow-nan", action="store_true",
                        help="pass NaN and infinite inputs to the model (default: HTTP 400)")
+    serve.add_argument("--threads", type=_non_negative_int("--threads"), default=1,
+                       help="BLAS threads per server process for the model (default 1, which "
+                            "leaves the other cores to the HTTP work; 0: leave unchanged)")
     serve.add_argument("--graceful-timeout", type=_non_negative_float("--graceful-timeout"),
                        default=30.0, help="seconds to finish in-flight requests after "
                                           "SIGTERM (default 30)")
@@ -593,7 +596,8 @@ def _cmd_serve(args):
         return serve(args.model, name=args.name, host=args.host, port=args.port,
                      max_batch_size=args.max_batch_size, batch_timeout_ms=args.batch_timeout_ms,
                      workers=args.workers, max_body_bytes=args.max_body_bytes,
-                     allow_nan=args.allow_nan, graceful_timeout=args.graceful_timeout,
+                     allow_nan=args.allow_nan, threads=args.threads or None,
+                     graceful_timeout=args.graceful_timeout,
                      log_level=args.log_level, access_log=args.access_log)
     except ImportError as error:
         raise CommandError(str(error)) from error

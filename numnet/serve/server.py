@@ -31,6 +31,23 @@ def _require_uvicorn():
     return uvicorn
 
 
+def limit_blas_threads(threads):
+    """Caps the BLAS threads of this process (OpenBLAS, MKL, ...) at `threads`.
+
+    A batch of 64 rows is big enough for OpenBLAS to start a second thread,
+    which then competes with the event loop for the CPUs: on a 2-core machine
+    that made batched serving slower than unbatched. Returns whether a limit
+    could be set (it needs threadpoolctl, part of `numnet[serve]`).
+    """
+    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return False
+    threadpool_limits(limits=threads)
+    return True
+
+
 def _app_options(options):
     return {key: options[key] for key in
             ("max_batch_size", "batch_timeout_ms", "max_body_bytes", "allow_nan")}
@@ -40,6 +57,8 @@ def app_from_environment():
     """The app factory each uvicorn worker process calls (`workers > 1`)."""
     from numnet.serve.app import create_app
     options = json.loads(os.environ[_CONFIG_ENV])
+    if options["threads"]:
+        limit_blas_threads(options["threads"])
     repository = load_repository(options["path"], options["name"])
     return create_app(repository, **_app_options(options))
 
@@ -62,7 +81,7 @@ def describe(repository, host, port):
 
 def serve(path, name=None, host="127.0.0.1", port=8501, max_batch_size=64,
           batch_timeout_ms=2.0, workers=1, max_body_bytes=None, allow_nan=False,
-          graceful_timeout=30.0, log_level="info", access_log=False, echo=print):
+          threads=1, graceful_timeout=30.0, log_level="info", access_log=False, echo=print):
     """Loads the models at `path` and serves them until SIGTERM or Ctrl-C.
 
     Args:
@@ -76,6 +95,7 @@ def serve(path, name=None, host="127.0.0.1", port=8501, max_batch_size=64,
         workers: server processes; see the module docstring.
         max_body_bytes: the request body limit (default 16 MiB).
         allow_nan: pass NaN/infinite inputs to the model instead of answering 400.
+        threads: BLAS threads for the model in each process (None: leave as they are).
         graceful_timeout: seconds to finish in-flight requests after SIGTERM.
         log_level: uvicorn's log level.
         access_log: log every request (off by default: it costs time per request).
@@ -89,7 +109,10 @@ def serve(path, name=None, host="127.0.0.1", port=8501, max_batch_size=64,
     options = {"path": os.path.abspath(os.fspath(path)), "name": name,
                "max_batch_size": int(max_batch_size), "batch_timeout_ms": float(batch_timeout_ms),
                "max_body_bytes": int(max_body_bytes or DEFAULT_MAX_BODY_BYTES),
-               "allow_nan": bool(allow_nan)}
+               "allow_nan": bool(allow_nan), "threads": threads}
+    if threads and not limit_blas_threads(threads):
+        echo(f"numnet serve: warning: threadpoolctl is not installed, so the BLAS thread count "
+             f"stays as it is (set OPENBLAS_NUM_THREADS={threads} before starting)")
     repository = load_repository(options["path"], name)  # fail here, before any worker starts
     for line in describe(repository, host, port):
         echo(line)
