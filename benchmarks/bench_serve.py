@@ -189,16 +189,17 @@ async def measure_latency(url, bodies, requests, warmup):
 
 async def measure_throughput(url, bodies, clients, seconds, warmup_seconds, max_requests):
     session = Client(clients)
-    done = 0
+    done = total = 0
     counting = False
     stop_at = None
 
     async def one_client(index):
-        nonlocal done
+        nonlocal done, total
         i = index
         while time.perf_counter() < stop_at and done < max_requests:
             await session.post(url, bodies[i % len(bodies)])
             i += clients
+            total += 1
             if counting:
                 done += 1
 
@@ -212,7 +213,7 @@ async def measure_throughput(url, bodies, clients, seconds, warmup_seconds, max_
         elapsed = time.perf_counter() - started
     finally:
         await session.close()
-    return done / elapsed
+    return done / elapsed, total
 
 
 # ------------------------------------------------------------------ the run
@@ -227,8 +228,15 @@ def run_setting(args, model_path, bodies, label, max_batch_size, results):
             setting["latency_1_client"] = asyncio.run(
                 measure_latency(url, bodies, args.requests, args.warmup_requests))
         for clients in args.clients:
-            setting[f"rps_{clients}_clients"] = asyncio.run(measure_throughput(
+            cpu0, client_cpu0 = server.cpu_seconds(), time.process_time()
+            rps, count = asyncio.run(measure_throughput(
                 url, bodies, clients, args.seconds, args.warmup_seconds, args.max_requests))
+            setting[f"rps_{clients}_clients"] = rps
+            # CPU per request of the server and of this load generator (warm-up included).
+            setting[f"server_cpu_us_{clients}_clients"] = \
+                1e6 * (server.cpu_seconds() - cpu0) / count
+            setting[f"client_cpu_us_{clients}_clients"] = \
+                1e6 * (time.process_time() - client_cpu0) / count
         wall = time.perf_counter() - wall0
         ours = (server.cpu_seconds() - server0) + (time.process_time() - client0)
         setting["other_cpu_load"] = max(0.0, (cpu_busy_seconds() - busy0 - ours) / wall)
@@ -246,6 +254,9 @@ def print_results(results, clients):
                  else f"{'-':>8s} {'-':>8s}"]
         cells += [f"{setting[f'rps_{c}_clients']:13.0f}" for c in clients]
         print(f"{label:32s} " + " ".join(cells) + f" {setting['other_cpu_load']:10.2f}c")
+        for who in ("server", "client"):
+            print(f"{f'  {who} CPU us per request':32s} {'':17s} " + " ".join(
+                f"{setting[f'{who}_cpu_us_{c}_clients']:13.0f}" for c in clients))
     on, off = results.get("batching on"), results.get("batching off")
     if on and off:
         for c in clients:

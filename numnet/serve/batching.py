@@ -58,9 +58,11 @@ class MicroBatcher:
         self._executor = executor
         self._on_batch = on_batch
         self._queue = collections.deque()
+        self._queued_rows = 0
         self._receiving = 0
         self._busy = False
-        self._wakeup = None
+        self._wakeup = None  # set when the queue gains a request (wakes the idle task)
+        self._more = None  # while a batch waits for more requests: resolved to stop waiting
         self._task = None
 
     def start(self):
@@ -96,7 +98,9 @@ class MicroBatcher:
             raise RuntimeError("The batcher is not running; call start() first.")
         future = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(inputs, rows, future, time.perf_counter()))
+        self._queued_rows += rows
         self._wakeup.set()
+        self._stop_waiting_if_pointless()
         return await future
 
     async def _run(self):
@@ -131,20 +135,28 @@ class MicroBatcher:
             self._on_batch(self.model, sum(item.rows for item in batch), len(batch),
                            time.perf_counter() - started)
 
+    def _worth_waiting(self):
+        return self._receiving > 0 and self._queued_rows < self.max_batch_size
+
+    def _stop_waiting_if_pointless(self):
+        if self._more is not None and not self._worth_waiting():
+            _resolve(self._more)
+
     async def _wait_for_more(self):
-        if self.batch_timeout <= 0 or self.max_batch_size == 1:
+        """Holds the batch while requests are being received, up to the oldest's deadline."""
+        if self.batch_timeout <= 0 or self.max_batch_size == 1 or not self._worth_waiting():
             return
-        deadline = self._queue[0].arrived + self.batch_timeout
-        while self._receiving > 0 and sum(item.rows for item in self._queue) < \
-                self.max_batch_size:
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                return
-            self._wakeup.clear()
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), remaining)
-            except asyncio.TimeoutError:
-                return
+        remaining = self._queue[0].arrived + self.batch_timeout - time.perf_counter()
+        if remaining <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        self._more = loop.create_future()
+        timer = loop.call_later(remaining, _resolve, self._more)
+        try:
+            await self._more  # one wake-up per batch, not one per arriving request
+        finally:
+            timer.cancel()
+            self._more = None
 
     def _take_batch(self):
         first = self._queue.popleft()
@@ -160,6 +172,7 @@ class MicroBatcher:
                 if item.signature == first.signature:
                     break  # too many rows for this batch: it leads the next one
         self._queue.extendleft(reversed(skipped))
+        self._queued_rows -= rows
         return [item for item in batch if not item.future.done()]  # drop cancelled requests
 
     def _infer(self, batch):
@@ -179,6 +192,11 @@ class MicroBatcher:
             start = stop
 
 
+def _resolve(future):
+    if not future.done():
+        future.set_result(None)
+
+
 class _Receiving:
     __slots__ = ("batcher",)
 
@@ -191,6 +209,5 @@ class _Receiving:
 
     def __exit__(self, *exc_info):
         self.batcher._receiving -= 1
-        if self.batcher._wakeup is not None:
-            self.batcher._wakeup.set()
+        self.batcher._stop_waiting_if_pointless()
         return False
