@@ -105,6 +105,19 @@ class Server:
         self.stop()
         raise RuntimeError("the server did not start within 60 s")
 
+    def batch_totals(self):
+        """(rows, batches) the model has run so far, from the server's /metrics."""
+        import urllib.request
+        with urllib.request.urlopen(f"{self.url}/metrics", timeout=10) as response:
+            text = response.read().decode()
+        totals = {}
+        for line in text.splitlines():
+            name = line.split("{", 1)[0]
+            if name in ("numnet_serve_batch_size_sum", "numnet_serve_batch_size_count"):
+                totals[name] = totals.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
+        return (totals.get("numnet_serve_batch_size_sum", 0.0),
+                totals.get("numnet_serve_batch_size_count", 0.0))
+
     def cpu_seconds(self):
         with open(f"/proc/{self.process.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
@@ -229,9 +242,12 @@ def run_setting(args, model_path, bodies, label, max_batch_size, results):
                 measure_latency(url, bodies, args.requests, args.warmup_requests))
         for clients in args.clients:
             cpu0, client_cpu0 = server.cpu_seconds(), time.process_time()
+            batches0 = server.batch_totals()
             rps, count = asyncio.run(measure_throughput(
                 url, bodies, clients, args.seconds, args.warmup_seconds, args.max_requests))
             setting[f"rps_{clients}_clients"] = rps
+            rows, batches = (now - before for now, before in zip(server.batch_totals(), batches0))
+            setting[f"mean_batch_{clients}_clients"] = rows / max(batches, 1)
             # CPU per request of the server and of this load generator (warm-up included).
             setting[f"server_cpu_us_{clients}_clients"] = \
                 1e6 * (server.cpu_seconds() - cpu0) / count
@@ -254,6 +270,8 @@ def print_results(results, clients):
                  else f"{'-':>8s} {'-':>8s}"]
         cells += [f"{setting[f'rps_{c}_clients']:13.0f}" for c in clients]
         print(f"{label:32s} " + " ".join(cells) + f" {setting['other_cpu_load']:10.2f}c")
+        print(f"{'  mean rows per model call':32s} {'':17s} " + " ".join(
+            f"{setting[f'mean_batch_{c}_clients']:13.1f}" for c in clients))
         for who in ("server", "client"):
             print(f"{f'  {who} CPU us per request':32s} {'':17s} " + " ".join(
                 f"{setting[f'{who}_cpu_us_{c}_clients']:13.0f}" for c in clients))
