@@ -12,7 +12,9 @@ image in TF Serving's row format. Measures:
 - throughput (requests per second) with 1, 8 and 64 concurrent clients, each
   sending its next request as soon as the last is answered, for `--seconds`
   per setting, with micro-batching on (`--max-batch-size 64
-  --batch-timeout-ms 2`, the defaults) and off (`--max-batch-size 1`).
+  --batch-timeout-ms 2`, the defaults) and off (`--max-batch-size 1`): two
+  servers, measured alternately in `--rounds` rounds, medians reported, so
+  that a change in the machine's load hits both alike.
 
 Everything runs on loopback, bounded in time (a few seconds per setting) and
 in requests. The server and the load generator share this machine's CPUs, as
@@ -20,7 +22,7 @@ do any other programs: the script prints how busy the CPUs were with other
 work during each setting (from /proc/stat), so numbers taken under load can
 be told apart.
 
-    python benchmarks/bench_serve.py [--seconds 4] [--requests 2000] [--json out.json]
+    python benchmarks/bench_serve.py [--rounds 3] [--seconds 3] [--requests 3000] [--json out.json]
 
 Needs `pip install "numnet[serve]" aiohttp` (or httpx).
 """
@@ -87,6 +89,7 @@ class Server:
     def __init__(self, model_path, max_batch_size, batch_timeout_ms, workers=1):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.predict_url = f"{self.url}/v1/models/fashion:predict"
         command = [sys.executable, "-m", "numnet", "serve", model_path, "--name", "fashion",
                    "--port", str(self.port), "--max-batch-size", str(max_batch_size),
                    "--batch-timeout-ms", str(batch_timeout_ms), "--workers", str(workers),
@@ -183,6 +186,7 @@ class Client:
 
 
 async def measure_latency(url, bodies, requests, warmup):
+    """Seconds per sequential request (sorted), one client."""
     client = Client(1)
     try:
         for i in range(warmup):
@@ -194,13 +198,11 @@ async def measure_latency(url, bodies, requests, warmup):
             times.append(time.perf_counter() - started)
     finally:
         await client.close()
-    times.sort()
-    return {"p50_ms": 1e3 * statistics.median(times),
-            "p99_ms": 1e3 * times[min(len(times) - 1, int(0.99 * len(times)))],
-            "max_ms": 1e3 * times[-1], "requests": len(times)}
+    return sorted(times)
 
 
 async def measure_throughput(url, bodies, clients, seconds, warmup_seconds, max_requests):
+    """(requests per second, requests sent including the warm-up) with `clients` in a loop."""
     session = Client(clients)
     done = total = 0
     counting = False
@@ -230,70 +232,101 @@ async def measure_throughput(url, bodies, clients, seconds, warmup_seconds, max_
 
 
 # ------------------------------------------------------------------ the run
-def run_setting(args, model_path, bodies, label, max_batch_size, results):
-    server = Server(model_path, max_batch_size, args.batch_timeout_ms)
-    url = f"{server.url}/v1/models/fashion:predict"
-    try:
-        setting = {}
-        busy0, server0, client0, wall0 = (cpu_busy_seconds(), server.cpu_seconds(),
-                                          time.process_time(), time.perf_counter())
-        if max_batch_size > 1 or args.latency_without_batching:
-            setting["latency_1_client"] = asyncio.run(
-                measure_latency(url, bodies, args.requests, args.warmup_requests))
-        for clients in args.clients:
-            cpu0, client_cpu0 = server.cpu_seconds(), time.process_time()
-            batches0 = server.batch_totals()
-            rps, count = asyncio.run(measure_throughput(
-                url, bodies, clients, args.seconds, args.warmup_seconds, args.max_requests))
-            setting[f"rps_{clients}_clients"] = rps
-            rows, batches = (now - before for now, before in zip(server.batch_totals(), batches0))
-            setting[f"mean_batch_{clients}_clients"] = rows / max(batches, 1)
-            # CPU per request of the server and of this load generator (warm-up included).
-            setting[f"server_cpu_us_{clients}_clients"] = \
-                1e6 * (server.cpu_seconds() - cpu0) / count
-            setting[f"client_cpu_us_{clients}_clients"] = \
-                1e6 * (time.process_time() - client_cpu0) / count
+class Meter:
+    """CPU used by the server, by this process and by everything else, over one measurement."""
+
+    def __init__(self, server):
+        self.server = server
+        self.start = (cpu_busy_seconds(), server.cpu_seconds(), time.process_time(),
+                      time.perf_counter(), server.batch_totals())
+
+    def read(self, requests):
+        busy0, server0, client0, wall0, (rows0, batches0) = self.start
         wall = time.perf_counter() - wall0
-        ours = (server.cpu_seconds() - server0) + (time.process_time() - client0)
-        setting["other_cpu_load"] = max(0.0, (cpu_busy_seconds() - busy0 - ours) / wall)
-        results[label] = setting
-    finally:
-        server.stop()
+        server = self.server.cpu_seconds() - server0
+        client = time.process_time() - client0
+        rows, batches = self.server.batch_totals()
+        return {"server_cpu_us": 1e6 * server / requests, "client_cpu_us": 1e6 * client / requests,
+                "other_load": max(0.0, (cpu_busy_seconds() - busy0 - server - client) / wall),
+                "rows_per_call": (rows - rows0) / max(batches - batches0, 1)}
 
 
-def print_results(results, clients):
-    print(f"\n{'setting':32s} {'p50 ms':>8s} {'p99 ms':>8s} " +
-          " ".join(f"{f'{c} cl. req/s':>13s}" for c in clients) + f" {'other load':>11s}")
-    for label, setting in results.items():
-        latency = setting.get("latency_1_client")
-        cells = [f"{latency['p50_ms']:8.3f} {latency['p99_ms']:8.3f}" if latency
-                 else f"{'-':>8s} {'-':>8s}"]
-        cells += [f"{setting[f'rps_{c}_clients']:13.0f}" for c in clients]
-        print(f"{label:32s} " + " ".join(cells) + f" {setting['other_cpu_load']:10.2f}c")
-        print(f"{'  mean rows per model call':32s} {'':17s} " + " ".join(
-            f"{setting[f'mean_batch_{c}_clients']:13.1f}" for c in clients))
-        for who in ("server", "client"):
-            print(f"{f'  {who} CPU us per request':32s} {'':17s} " + " ".join(
-                f"{setting[f'{who}_cpu_us_{c}_clients']:13.0f}" for c in clients))
-    on, off = results.get("batching on"), results.get("batching off")
+def run_rounds(args, servers, bodies):
+    """Every (setting, clients) measured once per round, settings interleaved within a round."""
+    results = {label: {"latency": [], **{c: [] for c in args.clients}} for label in servers}
+    for round_index in range(args.rounds):
+        for label, server in servers.items():
+            if label == "batching on" or args.latency_without_batching:
+                times = asyncio.run(measure_latency(server.predict_url, bodies,
+                                                    args.requests // args.rounds,
+                                                    args.warmup_requests))
+                results[label]["latency"].extend(times)
+        for clients in args.clients:
+            for label, server in servers.items():
+                meter = Meter(server)
+                rps, sent = asyncio.run(measure_throughput(
+                    server.predict_url, bodies, clients, args.seconds, args.warmup_seconds,
+                    args.max_requests))
+                results[label][clients].append({"rps": rps, **meter.read(sent)})
+        print(f"round {round_index + 1}/{args.rounds} done, load average "
+              f"{os.getloadavg()[0]:.2f}", flush=True)
+    return results
+
+
+def _percentile(sorted_times, q):
+    return 1e3 * sorted_times[min(len(sorted_times) - 1, int(q * len(sorted_times)))]
+
+
+def summarize(results, clients):
+    """Medians over rounds, printed as tables; returns them as a dict."""
+    summary = {}
+    print(f"\n{'setting':14s} {'clients':>7s} {'req/s':>8s} {'rounds (req/s)':>28s} "
+          f"{'rows/call':>9s} {'server us/req':>13s} {'client us/req':>13s} {'other load':>10s}")
+    for label, by_clients in results.items():
+        summary[label] = {}
+        times = by_clients["latency"]
+        if times:
+            summary[label]["latency_ms"] = {"p50": _percentile(times, 0.50),
+                                            "p99": _percentile(times, 0.99),
+                                            "max": 1e3 * times[-1], "requests": len(times)}
+        for c in clients:
+            rounds = by_clients[c]
+            median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+            summary[label][c] = median
+            per_round = " ".join(f"{r['rps']:.0f}" for r in rounds)
+            print(f"{label:14s} {c:7d} {median['rps']:8.0f} {per_round:>28s} "
+                  f"{median['rows_per_call']:9.1f} {median['server_cpu_us']:13.0f} "
+                  f"{median['client_cpu_us']:13.0f} {median['other_load']:9.2f}c")
+    for label, values in summary.items():
+        if "latency_ms" in values:
+            lat = values["latency_ms"]
+            print(f"{label}: 1 client, {lat['requests']} sequential requests: p50 "
+                  f"{lat['p50']:.3f} ms, p99 {lat['p99']:.3f} ms, max {lat['max']:.3f} ms")
+    on, off = summary.get("batching on"), summary.get("batching off")
     if on and off:
         for c in clients:
-            print(f"{c} clients: batching on / off = "
-                  f"{on[f'rps_{c}_clients'] / off[f'rps_{c}_clients']:.2f} x")
-    print("(other load: CPUs' worth of work from other programs during the setting, out of "
-          f"{os.cpu_count()})")
+            per_round = [a["rps"] / b["rps"] for a, b in zip(results["batching on"][c],
+                                                            results["batching off"][c])]
+            print(f"{c} clients: batching on / off = {on[c]['rps'] / off[c]['rps']:.2f} x "
+                  f"(rounds: {', '.join(f'{r:.2f}' for r in per_round)})")
+    print("(other load: CPUs' worth of work from other programs during the measurement, out "
+          f"of {os.cpu_count()}; us/req: CPU microseconds per request, warm-up included)")
+    return summary
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=4.0,
-                        help="timed seconds per throughput setting (default 4)")
-    parser.add_argument("--warmup-seconds", type=float, default=1.0)
-    parser.add_argument("--requests", type=int, default=2000,
-                        help="sequential requests for the latency percentiles (default 2000)")
-    parser.add_argument("--warmup-requests", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=3.0,
+                        help="timed seconds per throughput measurement (default 3)")
+    parser.add_argument("--warmup-seconds", type=float, default=0.5)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds; batching on and off alternate within each (default 3)")
+    parser.add_argument("--requests", type=int, default=3000,
+                        help="sequential requests for the latency percentiles, split over the "
+                             "rounds (default 3000)")
+    parser.add_argument("--warmup-requests", type=int, default=100)
     parser.add_argument("--max-requests", type=int, default=200_000,
-                        help="cap on requests per throughput setting")
+                        help="cap on requests per throughput measurement")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 64])
     parser.add_argument("--batch-timeout-ms", type=float, default=2.0)
     parser.add_argument("--latency-without-batching", action="store_true",
@@ -309,16 +342,21 @@ def main():
         model_path = os.path.join(folder, "fashion.keras")
         images = save_model(model_path)
         bodies = request_bodies(images[0])
-        print(f"client: {_client_kind()}; request body "
-              f"{statistics.mean(map(len, bodies)):.0f} bytes on average")
-        results = {}
-        run_setting(args, model_path, bodies, "batching on", 64, results)
-        run_setting(args, model_path, bodies, "batching off", 1, results)
-    print_results(results, args.clients)
+        print(f"client: {_client_kind()}; request body {statistics.mean(map(len, bodies)):.0f} "
+              "bytes on average")
+        servers = {}
+        try:
+            servers["batching on"] = Server(model_path, 64, args.batch_timeout_ms)
+            servers["batching off"] = Server(model_path, 1, args.batch_timeout_ms)
+            results = run_rounds(args, servers, bodies)
+        finally:
+            for server in servers.values():
+                server.stop()
+    summary = summarize(results, args.clients)
     print(f"load average at end {os.getloadavg()[0]:.2f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+            json.dump(summary, f, indent=2)
 
 
 def _client_kind():
