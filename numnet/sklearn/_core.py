@@ -62,8 +62,19 @@ DERIVATIVES = {
 }
 
 
+def _matmul(a, b, out):
+    """`out[...] = a @ b` in place; `a` may be a SciPy sparse matrix (an input batch)."""
+    if isinstance(a, np.ndarray):
+        np.dot(a, b, out=out)
+    else:
+        out[...] = a @ b
+
+
 def forward(X, coefs, intercepts, activation, out_activation):
-    """Predicts with one matrix product per layer, activations applied in place."""
+    """Predicts with one matrix product per layer, activations applied in place.
+
+    `X` may be a SciPy sparse matrix: its product with the first kernel is dense.
+    """
     hidden = ACTIVATIONS[activation]
     a = X
     last = len(coefs) - 1
@@ -111,9 +122,14 @@ def flat_views(shapes, dtype, flat=None):
 
 
 class Network:
-    """Buffers for the forward and backward passes of one batch size."""
+    """Buffers for the forward and backward passes of one batch size.
 
-    def __init__(self, coefs, intercepts, batch_size, activation, out_activation, alpha, loss):
+    `acts[0]` is a buffer the caller may gather input batches into; with
+    `input_buffer=False` (full-batch or sparse input) it is None.
+    """
+
+    def __init__(self, coefs, intercepts, batch_size, activation, out_activation, alpha, loss,
+                 input_buffer=True):
         self.coefs = coefs
         self.intercepts = intercepts
         self.activation = activation
@@ -122,21 +138,26 @@ class Network:
         self.loss = loss
         dtype = coefs[0].dtype
         units = [coefs[0].shape[0]] + [w.shape[1] for w in coefs]
-        self.acts = [np.empty((batch_size, u), dtype) for u in units]
+        self.acts = [np.empty((batch_size, u), dtype) for u in units[1:]]
+        self.acts.insert(0, np.empty((batch_size, units[0]), dtype) if input_buffer else None)
         self.deltas = [np.empty((batch_size, u), dtype) for u in units[1:]]
         self.flat_grad, grads = flat_views([w.shape for w in coefs]
                                            + [b.shape for b in intercepts], dtype)
         self.coef_grads, self.intercept_grads = grads[:len(coefs)], grads[len(coefs):]
 
     def backprop(self, X, y, sample_weight, compute_loss=True):
-        """Gradients of the batch `X` (already in `acts[0]` when it is a view of it)."""
+        """Gradients of the batch `X` (already in `acts[0]` when it is a view of it).
+
+        `X` may be a SciPy sparse matrix (CSR or CSC): only the two products
+        with the input change, to sparse-times-dense ones.
+        """
         m = X.shape[0]
         hidden = ACTIVATIONS[self.activation]
         derivative = DERIVATIVES[self.activation]
         n = len(self.coefs)
         acts = [X] + [a[:m] for a in self.acts[1:]]
         for i in range(n):
-            np.dot(acts[i], self.coefs[i], out=acts[i + 1])
+            _matmul(acts[i], self.coefs[i], acts[i + 1])
             acts[i + 1] += self.intercepts[i]
             (ACTIVATIONS[self.out_activation] if i == n - 1 else hidden)(acts[i + 1])
         out = acts[-1]
@@ -155,7 +176,7 @@ class Network:
             delta *= sample_weight[:, None]
         for i in range(n - 1, -1, -1):
             g = self.coef_grads[i]
-            np.dot(acts[i].T, delta, out=g)
+            _matmul(acts[i].T, delta, g)
             if self.alpha:
                 g += self.alpha * self.coefs[i]
             g /= sw_sum
