@@ -141,6 +141,9 @@ def test_help(capsys):
                    "--workers", "--max-body-bytes", "--allow-nan", "--graceful-timeout"):
         assert option in text
     assert "TensorFlow Serving" in text and "127.0.0.1" in text
+    defaults = cli.build_parser().parse_args(["serve", "m.keras"])
+    assert (defaults.host, defaults.port, defaults.max_batch_size, defaults.batch_timeout_ms,
+            defaults.workers) == ("127.0.0.1", 8501, 64, 2.0, 1)
 
 
 def test_bad_arguments(tmp_path, capsys):
