@@ -382,3 +382,19 @@ def test_allow_nan_passes_nan_through_and_writes_it_back(serve_app):
                               content=b'{"instances": [[NaN, -Infinity]]}')
     assert response.status_code == 200
     assert response.content == b'{"predictions":[[NaN,-Infinity]]}'
+
+
+def test_not_ready_before_startup(model_files, serve_app):
+    app = create_app(load_repository(model_files["mlp"]))
+
+    async def ask_before_startup():  # httpx's ASGI transport does not run the lifespan
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return [await client.get(path) for path in
+                    ("/v2/health/live", "/v2/health/ready", "/v2/models/mlp/ready")]
+    live, ready, model_ready = asyncio.run(ask_before_startup())
+    assert live.status_code == 200
+    assert (ready.status_code, ready.json()) == (400, {"ready": False})
+    assert (model_ready.status_code, model_ready.json()) == (400, {"name": "mlp", "ready": False})
+    with serve_app(app) as url:
+        assert httpx.get(f"{url}/v2/health/ready").json() == {"ready": True}
