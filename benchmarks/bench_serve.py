@@ -294,7 +294,8 @@ def summarize(results, clients):
     """Medians over rounds, printed as tables; returns them as a dict."""
     summary = {}
     print(f"\n{'setting':14s} {'clients':>7s} {'req/s':>8s} {'rounds (req/s)':>28s} "
-          f"{'rows/call':>9s} {'server us/req':>13s} {'client us/req':>13s} {'other load':>10s}")
+          f"{'rows/call':>9s} {'server us/req':>13s} {'client us/req':>13s} "
+          f"{'req/CPU-s':>9s} {'other load':>10s}")
     for label, by_clients in results.items():
         summary[label] = {}
         times = by_clients["latency"]
@@ -307,9 +308,13 @@ def summarize(results, clients):
             median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
             summary[label][c] = median
             per_round = " ".join(f"{r['rps']:.0f}" for r in rounds)
+            # Requests per CPU-second of server and client together: what one busy CPU
+            # could serve, the throughput to expect on a machine with nothing else running.
+            median["per_cpu_second"] = 1e6 / (median["server_cpu_us"] + median["client_cpu_us"])
             print(f"{label:14s} {c:7d} {median['rps']:8.0f} {per_round:>28s} "
                   f"{median['rows_per_call']:9.1f} {median['server_cpu_us']:13.0f} "
-                  f"{median['client_cpu_us']:13.0f} {median['other_load']:9.2f}c")
+                  f"{median['client_cpu_us']:13.0f} {median['per_cpu_second']:9.0f} "
+                  f"{median['other_load']:9.2f}c")
     for label, values in summary.items():
         if "latency_ms" in values:
             lat = values["latency_ms"]
@@ -321,7 +326,8 @@ def summarize(results, clients):
             per_round = [a["rps"] / b["rps"] for a, b in zip(results["batching on"][c],
                                                             results["batching off"][c])]
             print(f"{c} clients: batching on / off = {on[c]['rps'] / off[c]['rps']:.2f} x "
-                  f"(rounds: {', '.join(f'{r:.2f}' for r in per_round)})")
+                  f"(rounds: {', '.join(f'{r:.2f}' for r in per_round)}); per CPU-second "
+                  f"{on[c]['per_cpu_second'] / off[c]['per_cpu_second']:.2f} x")
     print("(other load: CPUs' worth of work from other programs during the measurement, out "
           f"of {os.cpu_count()}; us/req: CPU microseconds per request, warm-up included)")
     return summary
