@@ -147,3 +147,18 @@ def test_a_model_without_known_input_shape_is_refused():
     model = keras.Sequential([keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="its input shape is unknown"):
         KerasModel(model, "m", 1)
+
+
+def test_dict_inputs_are_fed_by_name(tmp_path, rng):
+    import numnet as keras
+    inputs = {"b": keras.layers.Input(shape=[3], name="b"),
+              "a": keras.layers.Input(shape=[2], name="a")}
+    joined = keras.layers.Concatenate()([inputs["a"], inputs["b"]])
+    model = keras.Model(inputs, keras.layers.Dense(1)(joined))
+    model.save(tmp_path / "named.keras")
+    served = load_repository(tmp_path / "named.keras").get("named")
+    assert served.input_names == ("a", "b")
+    feed = {"a": rng.standard_normal((2, 2)).astype(np.float32),
+            "b": rng.standard_normal((2, 3)).astype(np.float32)}
+    np.testing.assert_array_equal(served.predict(feed)["output_0"],
+                                  model.predict(feed, verbose=0))
