@@ -149,6 +149,12 @@ def test_integer_inputs_refuse_fractions_and_overflow():
         _error(_tf, {"instances": [[1, 2**70]]}, model).message
 
 
+def test_integers_too_large_for_numpy_without_orjson(monkeypatch):
+    monkeypatch.setattr(codec, "orjson", None)  # the standard parser keeps 2**70 an int
+    assert "got the number 1180591620717411303424 (too large)" in \
+        _error(_tf, {"instances": [[1, 2**70]]}).message
+
+
 def test_tf_responses():
     outputs = {"output_0": np.array([[1.5], [2.5]], np.float32),
                "output_1": np.array([[1, 2], [3, 4]], np.float32)}
