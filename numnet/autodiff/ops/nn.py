@@ -308,13 +308,19 @@ def _kept_shape(shape, axis):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def _logsumexp_grad(g, x, total, axis=None):
+    """`g * exp(x - logsumexp(x))` (softmax weights); 0 along a reduction of -inf only."""
+    kept = _kept_shape(x.shape, axis)
+    total = total.reshape(kept)
+    shift = xp.where(xp.isfinite(total), total, 0)
+    return (xp.exp(x - shift) * g.reshape(kept)).astype(x.dtype, copy=False)
+
+
+LOGSUMEXP_GRAD = Primitive("logsumexp_grad", _logsumexp_grad, _second_order)
+
+
 def _logsumexp_vjp(g, inputs, output, needs, axis=None, keepdims=False):
-    from numnet.autodiff.ops.arithmetic import multiply, subtract
-    from numnet.autodiff.ops.math import exp
-    from numnet.autodiff.ops.shape import reshape
-    x = inputs[0]
-    kept = _kept_shape(shape_of(x), axis)
-    return (multiply(exp(subtract(x, reshape(output, kept))), reshape(g, kept)),)
+    return (LOGSUMEXP_GRAD(g, inputs[0], output, axis=axis),)
 
 
 LOGSUMEXP = Primitive("logsumexp", _logsumexp, _logsumexp_vjp)
