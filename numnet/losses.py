@@ -551,15 +551,22 @@ class Loss:
         self.name = name or _snake(type(self).__name__)
         self.reduction = reduction
         self._dtype = standardize_dtype(dtype)
+        self._cast_inputs = dtype is not None
 
     @property
     def dtype(self):
-        """The dtype the loss computes in: `dtype` as given, else `floatx()` at construction."""
+        """The dtype the loss computes in: `dtype` as given, else `floatx()` at construction.
+
+        With a `dtype` given, `y_true` and `y_pred` are converted to it, as in
+        Keras. Without one, arrays become `floatx()` tensors while tensors keep
+        their float dtype (Keras would also cast float64 tensors to float32).
+        """
         return self._dtype
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        y_pred = _as_loss_input(y_pred, self._dtype, prediction=True)
-        y_true = _as_loss_input(y_true, self._dtype)
+        if self._cast_inputs:
+            y_pred = _as_loss_input(y_pred, self._dtype, prediction=True)
+            y_true = _as_loss_input(y_true, self._dtype)
         values = self.call(y_true, y_pred)
         return reduce_values(values, sample_weight, self.reduction, mask=self._mask(values))
 
