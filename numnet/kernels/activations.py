@@ -8,10 +8,16 @@ An `ActivationKernel` holds two functions on raw arrays:
   gradient `g`, reading the input `x` and/or the output `y` (`out` may be `g`).
 
 `reads` says which of `x` and `y` the backward needs: with `"y"` alone the
-caller may compute the forward in place and pass `x=None`. Softmax and
-log-softmax are not elementwise; their backward is the full vector-Jacobian
-product along `axis`. Everything is dtype-generic: float32 in the engine,
-float64 in the scikit-learn estimators.
+caller may compute the forward in place and pass `x=None`. Softmax,
+log-softmax and sparsemax are not elementwise: their backward is the full
+vector-Jacobian product along `axis`; glu halves `axis` (its backward returns
+the gradient of the whole input). Everything is dtype-generic: float32 in the
+engine, float64 in the scikit-learn estimators.
+
+The derivatives at kinks follow Keras on TensorFlow (which side of a
+threshold or cap passes the gradient), so that compiled and Keras-trained
+models agree; the table is checked against Keras' numbers by
+tests/test_keras_activations.py.
 """
 
 import math

@@ -15,6 +15,10 @@ by its cross-entropy trains: the loss reads the logits the activation kept.
 With probabilities they follow Keras' clipping (`epsilon` <= p <= 1 - epsilon,
 no gradient outside). `probabilities` may pass the already computed softmax
 or sigmoid of the logits to save recomputing it.
+
+The focal cross-entropies, the cosine similarity and the generalized
+cross-entropy of Keras 3 are here too (Dice, Tversky and Circle are
+compositions of ops in `numnet.losses`).
 """
 
 from dataclasses import dataclass

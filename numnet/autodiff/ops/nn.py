@@ -6,7 +6,8 @@ primitive, `NAME_grad`, reading the input and/or the output as the kernel
 says. `dense` is `activation(x @ kernel + bias)` in one primitive, with its
 three gradients as three named primitives the compiled step can fuse.
 Cross-entropies read the logits a softmax or sigmoid output kept (as Keras'
-TensorFlow backend does) and differentiate them in closed form.
+TensorFlow backend does) and differentiate them in closed form. `logsumexp`
+(a reduction safe for rows of -inf, as Circle loss needs) is here too.
 """
 
 from functools import partial
