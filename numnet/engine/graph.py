@@ -10,7 +10,6 @@ run once per epoch instead of once per step (`Op.per_epoch`).
 
 from numnet.autodiff.primitive import Node
 from numnet.autodiff.tensor import Tensor, Variable
-from numnet.engine.capture import HostCall
 
 
 class Value:

@@ -24,8 +24,6 @@ primitive reads the logits and the probabilities, and differentiates in
 closed form (see `numnet.kernels.losses`).
 """
 
-from functools import partial
-
 from numnet.autodiff.ops import nn as nn_ops
 from numnet.backend import xp
 from numnet.engine.graph import Value, _leaves

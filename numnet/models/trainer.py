@@ -117,6 +117,13 @@ class Trainer:
         self._reset_functions()
 
     # ------------------------------------------------------ compiled steps
+    def __getstate__(self):
+        """A copy (pickle, deepcopy) leaves the compiled steps behind: it compiles its own."""
+        state = dict(self.__dict__)
+        state.update(train_function=None, test_function=None, predict_function=None,
+                     _functions_key=None)
+        return state
+
     def _reset_functions(self):
         self.train_function = self.test_function = self.predict_function = None
         self._functions_key = None
@@ -382,11 +389,12 @@ class Trainer:
              validation_data, shuffle, class_weight, sample_weight, initial_epoch,
              steps_per_epoch, validation_steps, validation_batch_size, validation_freq):
         self._assert_compiled("training")
+        data_adapter.check_epochs(epochs)
         verbose = _resolve_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"`validation_split` must be in [0, 1); received {validation_split}.")
-        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight)
+        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight, call="fit", model=self)
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
@@ -394,15 +402,10 @@ class Trainer:
                     "`validation_data` must be a tuple (x_val, y_val) or "
                     "(x_val, y_val, val_sample_weight)."
                 )
-            val = data_adapter.prepare(*validation_data)
+            val = data_adapter.prepare(*validation_data, call="validation", model=self)
         elif validation_split:
-            n = data_adapter.num_samples(x, "x")
-            n_val = int(math.floor(n * validation_split))
-            if n_val == 0 or n_val == n:
-                raise ValueError(
-                    f"`validation_split={validation_split}` leaves {n - n_val} training and "
-                    f"{n_val} validation samples out of {n}; both must be non-empty."
-                )
+            n_val = data_adapter.validation_split_size(data_adapter.num_samples(x, "x"),
+                                                       validation_split)
             x, x_val = data_adapter.split_last(x, n_val)
             y, y_val = data_adapter.split_last(y, n_val)
             sw_val = None
@@ -436,6 +439,7 @@ class Trainer:
         self._place_parameters()
         train_function = self.make_train_function()
         data = Source((x, y, sample_weight))
+        reported = not train_function.enabled  # say once why steps run eagerly
         seen = 0  # batches of the current pass over the data already trained on
         order = None
         for epoch in range(initial_epoch, epochs):
@@ -467,6 +471,9 @@ class Trainer:
                     break
             if seen >= n_batches:
                 seen = 0
+            if verbose and train_function.reason and not reported:
+                print(f"numnet: {train_function.reason}", flush=True)
+                reported = True
             epoch_logs = self.get_metrics_result()
             if val is not None and _should_eval(epoch, validation_freq):
                 val_logs = self._run_evaluation(
@@ -563,7 +570,8 @@ class Trainer:
         self._assert_compiled("evaluation")
         verbose = _resolve_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
-        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight)
+        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight, call="evaluate",
+                                                   model=self)
         x = self._standardize_model_inputs(x)
         self._check_first_batch(x, y)
         n_steps = math.ceil(data_adapter.num_samples(x, "x") / batch_size)
@@ -588,7 +596,7 @@ class Trainer:
     def _predict(self, x, batch_size, verbose, steps, callbacks):
         verbose = _resolve_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
-        x, _, _ = data_adapter.prepare(x, None, None, require_y=False)
+        x, _, _ = data_adapter.prepare(x, None, None, require_y=False, call="predict", model=self)
         x = self._standardize_model_inputs(x)
         self._build_and_place(x)
         n = data_adapter.num_samples(x, "x")
@@ -619,7 +627,8 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on a single batch; returns the batch's loss and metrics."""
         self._assert_compiled("training")
-        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight)
+        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight, call="train_on_batch",
+                                                   model=self)
         if class_weight is not None:
             sample_weight = data_adapter.class_weights_to_sample_weights(y, class_weight, sample_weight)
         x = self._standardize_model_inputs(x)
@@ -636,7 +645,8 @@ class Trainer:
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics on a single batch."""
         self._assert_compiled("evaluation")
-        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight)
+        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight, call="test_on_batch",
+                                                   model=self)
         x = self._standardize_model_inputs(x)
         self._check_first_batch(x, y)
         self.reset_metrics()
@@ -647,7 +657,8 @@ class Trainer:
 
     def predict_on_batch(self, x):
         """The model's outputs on a single batch, as NumPy arrays."""
-        x, _, _ = data_adapter.prepare(x, None, None, require_y=False)
+        x, _, _ = data_adapter.prepare(x, None, None, require_y=False, call="predict_on_batch",
+                                       model=self)
         x = self._standardize_model_inputs(x)
         self._build_and_place(x)
         predict_function = self.make_predict_function()

@@ -17,7 +17,6 @@ from numnet.autodiff.ops._core import (
 )
 from numnet.backend import global_generator
 from numnet.kernels import ACTIVATIONS, LOSSES
-from numnet.kernels.activations import SELU_ALPHA, SELU_SCALE  # noqa: F401  (re-exported)
 
 
 def _second_order(g, inputs, output, needs, **attrs):
@@ -668,7 +667,6 @@ def _weighted_sum(values, weights=None, scale=1.0):
 
 
 def _weighted_sum_vjp(g, inputs, output, needs, scale):
-    from numnet.autodiff.ops.shape import reshape  # noqa: F401
     values = inputs[0]
     grad = _broadcast(g * scale, values.shape)
     if len(inputs) > 1:
