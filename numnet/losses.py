@@ -706,10 +706,17 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
     """Cross-entropy for integer class labels."""
 
     def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
-                 name="sparse_categorical_crossentropy", dtype=None):
+                 axis=-1, name="sparse_categorical_crossentropy", dtype=None):
         super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name,
-                         dtype=dtype, from_logits=from_logits, ignore_class=ignore_class)
+                         dtype=dtype, from_logits=from_logits, ignore_class=ignore_class,
+                         axis=axis)
         self.from_logits = from_logits
+        self.ignore_class = ignore_class
+
+    def get_config(self):
+        # Keras' config: `axis` is a constructor argument but is not saved.
+        return {**Loss.get_config(self), "from_logits": self.from_logits,
+                "ignore_class": self.ignore_class}
 
 
 
