@@ -47,8 +47,10 @@ def gradient(loss, y_true, y_pred, dtype=None):
 
 
 # ------------------------------------------------------------ the API itself
-@pytest.mark.parametrize("name", sorted(META["loss_signatures"]))
+@pytest.mark.parametrize("name", sorted(set(META["loss_signatures"]) - {"CTC", "ctc"}))
 def test_signature_is_keras(name):
+    """Every public class and function of `keras.losses` but CTC (a loss over label
+    sequences, not dense outputs)."""
     fn = getattr(keras.losses, name)
     mine = {p.name: REQUIRED if p.default is inspect.Parameter.empty else p.default
             for p in inspect.signature(fn).parameters.values()
