@@ -11,11 +11,14 @@ sequences, is not). Closed-form losses compute through the loss kernels of
 compositions of `numnet.ops`, as their docstrings say.
 """
 
+import math
+
 import numpy as np
 
 from numnet.autodiff import ops
 from numnet.autodiff.ops import nn as ops_nn
 from numnet.autodiff.tensor import Tensor
+from numnet.backend import xp
 from numnet.serialization import (
     deserialize_keras_object, get_registered_object, register_builtin, serialize_keras_object,
 )
@@ -293,7 +296,7 @@ def cosine_similarity(y_true, y_pred, axis=-1):
     """
     y_pred = _prediction(y_pred)
     y_true, y_pred = _keras_same_rank(_tensor(y_true, y_pred.data.dtype), y_pred)
-    shape = np.broadcast_shapes(tuple(y_true.shape), tuple(y_pred.shape))
+    shape = xp.broadcast_shapes(tuple(y_true.shape), tuple(y_pred.shape))
     if tuple(y_true.shape) != shape:
         y_true = ops.broadcast_to(y_true, shape)
     if tuple(y_pred.shape) != shape:
@@ -417,7 +420,7 @@ def _pair_masks(labels, ref_labels, remove_diagonal):
     positive = ops.equal(query, ops.transpose(keys))
     negative = ops.logical_not(positive)
     if remove_diagonal:
-        off_diagonal = ~np.eye(int(np.prod(ops.shape(query))), int(np.prod(ops.shape(keys))),
+        off_diagonal = ~xp.eye(math.prod(ops.shape(query)), math.prod(ops.shape(keys)),
                                dtype=bool)
         positive = ops.logical_and(positive, off_diagonal)
     return positive, negative
@@ -451,8 +454,8 @@ def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal
                              -float(gamma))
     neg_terms = ops.multiply(ops.multiply(neg_weights, ops.subtract(1.0 - margin, distances)),
                              float(gamma))
-    pos_loss = ops.logsumexp(ops.where(positive, pos_terms, -np.inf), axis=1)
-    neg_loss = ops.logsumexp(ops.where(negative, neg_terms, -np.inf), axis=1)
+    pos_loss = ops.logsumexp(ops.where(positive, pos_terms, -math.inf), axis=1)
+    neg_loss = ops.logsumexp(ops.where(negative, neg_terms, -math.inf), axis=1)
     return ops.softplus(ops.add(pos_loss, neg_loss))
 
 
@@ -475,7 +478,7 @@ def _rank_matched(weights, shape, what="sample_weight"):
     if 0 < weights.ndim < len(shape):
         weights = ops.reshape(weights, tuple(weights.shape) + (1,) * (len(shape) - weights.ndim))
     try:
-        np.broadcast_shapes(tuple(weights.shape), shape)
+        xp.broadcast_shapes(tuple(weights.shape), shape)
     except ValueError:
         raise ValueError(
             f"`{what}` of shape {tuple(weights.shape)} cannot be applied to per-sample "
@@ -492,7 +495,7 @@ def _masked_weights(weights, mask, reduction, values):
     if reduction in ("mean", "sum_over_batch_size"):
         valid = ops.sum(mask)
         empty = ops.equal(valid, 0)
-        count = float(np.prod(ops.shape(mask)))
+        count = float(math.prod(ops.shape(mask)))
         scale = ops.where(empty, 0.0, ops.divide(count, ops.where(empty, 1.0, valid)))
         mask = ops.multiply(mask, scale)
     if weights is None:
@@ -514,7 +517,7 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size", m
         weights = _masked_weights(weights, mask, reduction, values)
     full = None
     if weights is not None:
-        shape = np.broadcast_shapes(tuple(weights.shape), shape)
+        shape = xp.broadcast_shapes(tuple(weights.shape), shape)
         if shape != tuple(values.shape):
             values = ops.broadcast_to(values, shape)
         full = weights if tuple(weights.shape) == shape else ops.broadcast_to(weights, shape)
@@ -527,7 +530,7 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size", m
         empty = ops.equal(total, 0)  # divide_no_nan, as in Keras
         return ops.where(empty, 0.0, ops.divide(ops.weighted_sum(values, full),
                                                 ops.where(empty, 1.0, total)))
-    return ops.weighted_sum(values, full, scale=1.0 / int(np.prod(shape)))
+    return ops.weighted_sum(values, full, scale=1.0 / math.prod(shape))
 
 
 # ---------------------------------------------------------------- classes
@@ -599,10 +602,10 @@ def _as_loss_input(x, dtype, prediction=False):
     """
     if isinstance(x, Tensor):
         kind = x.data.dtype.kind
-        if (kind == "f" or prediction or kind == "b") and x.data.dtype != np.dtype(dtype):
+        if (kind == "f" or prediction or kind == "b") and x.data.dtype != xp.dtype(dtype):
             return ops.cast(x, dtype)
         return x
-    array = np.asarray(x)
+    array = xp.asarray(x)
     if array.dtype.kind in "fb" or prediction:
         return ops.convert_to_tensor(array, dtype=dtype)
     return ops.convert_to_tensor(array)
