@@ -279,11 +279,11 @@ def _require_same_shape(y_true, y_pred):
         )
 
 
-def _axis_argument(axis, allow_none=False):
-    if isinstance(axis, bool) or not (isinstance(axis, int) or (allow_none and axis is None)):
+def _check_int_axis(axis):
+    """Keras' check of the categorical losses' `axis` (a bool is not an axis)."""
+    if isinstance(axis, bool) or not isinstance(axis, int):
         raise ValueError(f"`axis` must be of type `int`. Received: axis={axis} of type "
                          f"{type(axis)}")
-    return axis
 
 
 def cosine_similarity(y_true, y_pred, axis=-1):
@@ -341,7 +341,7 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
     `axis` and clipped to `[epsilon, 1 - epsilon]`, as in Keras. A kernel
     (`numnet.kernels.losses.categorical_focal_crossentropy`).
     """
-    _axis_argument(axis)
+    _check_int_axis(axis)
     y_pred = _prediction(y_pred)
     _require_same_shape(y_true, y_pred)
     _warn_single_class("categorical_focal_crossentropy", y_pred)
