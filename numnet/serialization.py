@@ -13,6 +13,43 @@ _BUILTINS = {}  # class_name -> class (numnet's mirrors of Keras' public classes
 _BUILTIN_MODULES = {}  # class -> Keras module name ("keras.layers")
 _CUSTOM = {}  # registered name ("package>Name") -> class or function
 _CUSTOM_NAMES = {}  # class or function -> registered name
+_SCOPES = []  # the dicts of the active `custom_object_scope`s, innermost last
+
+
+class CustomObjectScope:
+    """Makes custom objects resolvable by name while the scope is active (`with` block).
+
+    Example:
+
+    ```python
+    with numnet.saving.custom_object_scope({"MyLayer": MyLayer}):
+        model = numnet.saving.load_model("model.keras")
+    ```
+    """
+
+    def __init__(self, custom_objects):
+        self.custom_objects = dict(custom_objects or {})
+
+    def __enter__(self):
+        _SCOPES.append(self.custom_objects)
+        return self
+
+    def __exit__(self, *exc_info):
+        _SCOPES.remove(self.custom_objects)
+
+
+custom_object_scope = CustomObjectScope
+
+
+def get_custom_objects():
+    """The global dict of custom objects (registered names and class names -> objects).
+
+    Adding to it makes an object resolvable by name everywhere, as in Keras.
+    """
+    return _GLOBAL_CUSTOM
+
+
+_GLOBAL_CUSTOM = {}
 
 
 def register_builtin(module, name=None):
@@ -57,6 +94,11 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
     """Resolves `name` through `custom_objects`, the custom registry, then `module_objects`."""
     if custom_objects and name in custom_objects:
         return custom_objects[name]
+    for scope in reversed(_SCOPES):
+        if name in scope:
+            return scope[name]
+    if name in _GLOBAL_CUSTOM:
+        return _GLOBAL_CUSTOM[name]
     if name in _CUSTOM:
         return _CUSTOM[name]
     if module_objects and name in module_objects:

@@ -14,9 +14,17 @@ from numnet.backend import standardize_dtype
 class KerasTensor:
     """A placeholder for a tensor in a layer graph: a shape, a dtype and where it came from."""
 
-    def __init__(self, shape, dtype=None, name=None, keras_history=None):
+    def __init__(self, shape, dtype=None, sparse=False, ragged=False, record_history=True,
+                 name=None, keras_history=None):
+        if sparse or ragged:
+            raise ValueError(
+                f"numnet has no sparse or ragged tensors. Received: sparse={sparse}, "
+                f"ragged={ragged}"
+            )
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = standardize_dtype(dtype)
+        self.sparse = False
+        self.ragged = False
         self.name = name
         self._keras_history = keras_history
 
