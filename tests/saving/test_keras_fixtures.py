@@ -57,10 +57,11 @@ def _close(got, want, rtol=1e-5, atol=1e-6, what=""):
 
 
 def _norm(node):
-    """Config JSON without the fields that legitimately differ (module paths)."""
+    """Config JSON without the fields that legitimately differ (module paths); tuples are
+    compared as the lists JSON makes of them."""
     if isinstance(node, dict):
         return {k: _norm(v) for k, v in node.items() if k not in ("module", "registered_name", "shared_object_id")}
-    if isinstance(node, list):
+    if isinstance(node, (list, tuple)):
         return [_norm(v) for v in node]
     return node
 

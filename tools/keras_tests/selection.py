@@ -176,6 +176,8 @@ EXCLUDED = [
     (r"::test_\w*(export|orbax|litert|onnx|tflite)", BACKEND + ": model export formats"),
     (r"::test_\w*(tf_data|grain|torch_data|dataset_adapter)",
      BACKEND + ": a framework's own input pipeline (tf.data, grain, torch DataLoader)"),
+    (r"normalization_test\.py::NormalizationTest::test_normalization_adapt2$",
+     BACKEND + ": adapts on a tf.data.Dataset (parameter 'tf.data')"),
 ]
 
 
