@@ -31,6 +31,21 @@ def _match_rank(y_true, y_pred):
     return t, y_pred
 
 
+def _require_identical_shape(y_true, y_pred, hint=""):
+    """Keras' check for the cross-entropies: same rank, then same shape (no broadcasting)."""
+    t, p = np.shape(y_true), np.shape(y_pred)
+    if len(t) != len(p):
+        raise ValueError(
+            "Arguments `target` and `output` must have the same rank (ndim). Received: "
+            f"target.shape={t}, output.shape={p}{hint}"
+        )
+    if t != p:
+        raise ValueError(
+            "Arguments `target` and `output` must have the same shape. Received: "
+            f"target.shape={t}, output.shape={p}{hint}"
+        )
+
+
 def _check_same_shape(name, y_true, y_pred):
     t, p = np.shape(y_true), np.shape(y_pred)
     if t != p:
@@ -96,7 +111,7 @@ def _smooth(y_true, label_smoothing, n_classes):
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Binary cross-entropy averaged over the last axis (probabilities clipped to [eps, 1-eps])."""
     y_true, y_pred = _match_rank(y_true, y_pred)
-    _check_same_shape("binary_crossentropy", y_true, y_pred)
+    _require_identical_shape(y_true, y_pred)
     y_true = _smooth(np.asarray(y_true, dtype=np.float32), label_smoothing, 2)
     return ops.mean(ops.binary_crossentropy(y_true, y_pred, from_logits=from_logits), axis=axis)
 
@@ -104,13 +119,9 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Cross-entropy against one-hot targets."""
     y_true = _value(y_true)
-    if np.shape(y_true) != np.shape(y_pred):
-        raise ValueError(
-            "categorical_crossentropy expects one-hot `y_true` with the same shape as "
-            f"`y_pred`. Received: y_true.shape={np.shape(y_true)}, "
-            f"y_pred.shape={np.shape(y_pred)}. For integer class labels use "
-            "'sparse_categorical_crossentropy'."
-        )
+    _require_identical_shape(y_true, y_pred, hint=(
+        ". categorical_crossentropy expects one-hot `y_true`; for integer class labels use "
+        "'sparse_categorical_crossentropy'."))
     y_true = _smooth(y_true.astype(np.float32, copy=False), label_smoothing, np.shape(y_pred)[axis])
     return ops.categorical_crossentropy(y_true, y_pred, from_logits=from_logits, axis=axis)
 
@@ -141,9 +152,10 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         labels = labels.reshape(labels.shape[:-1])
     if labels.shape != np.shape(y_pred)[:-1]:
         raise ValueError(
-            "sparse_categorical_crossentropy expects integer labels of shape "
-            f"{np.shape(y_pred)[:-1]} (one per sample) for y_pred of shape "
-            f"{np.shape(y_pred)}. Received: y_true.shape={np.shape(_value(y_true))}"
+            "Arguments `target` and `output` must have the same shape up until the last "
+            f"dimension: target.shape={np.shape(_value(y_true))}, "
+            f"output.shape={np.shape(y_pred)}. sparse_categorical_crossentropy expects "
+            f"integer labels of shape {np.shape(y_pred)[:-1]} (one per sample)."
         )
     mask = None
     if ignore_class is not None:
@@ -383,6 +395,10 @@ class Huber(LossFunctionWrapper):
 
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
         super().__init__(huber, reduction=reduction, name=name, dtype=dtype, delta=delta)
+
+    def get_config(self):
+        # Keras 3.15 writes only `name` and `reduction` for Huber (its `delta` is not saved).
+        return Loss.get_config(self)
 
 
 @register_builtin("keras.losses")

@@ -9,7 +9,7 @@ imported or evaluated.
 
 import types
 
-_BUILTINS = {}  # class_name -> class (numnet's mirrors of Keras' public classes)
+_BUILTINS = {}  # class_name -> [classes] (numnet's mirrors of Keras' public classes)
 _BUILTIN_MODULES = {}  # class -> Keras module name ("keras.layers")
 _CUSTOM = {}  # registered name ("package>Name") -> class or function
 _CUSTOM_NAMES = {}  # class or function -> registered name
@@ -56,7 +56,9 @@ def register_builtin(module, name=None):
     """Class decorator: registers a numnet class as the mirror of `module.name` in Keras."""
     def decorator(cls):
         key = name or cls.__name__
-        _BUILTINS[key] = cls
+        candidates = _BUILTINS.setdefault(key, [])
+        candidates[:] = [c for c in candidates if _BUILTIN_MODULES.get(c) != module]
+        candidates.append(cls)
         _BUILTIN_MODULES[cls] = module
         return cls
     return decorator
@@ -106,9 +108,25 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
     return None
 
 
-def builtin_class(class_name):
-    """The numnet class mirroring Keras' `class_name`, or None."""
-    return _BUILTINS.get(class_name)
+def _family(module):
+    """The Keras package a module belongs to: "keras.src.losses.losses" -> "losses"."""
+    parts = [p for p in (module or "").split(".") if p not in ("keras", "src")]
+    return parts[0] if parts else ""
+
+
+def builtin_class(class_name, module=None):
+    """The numnet class mirroring Keras' `module.class_name`, or None.
+
+    Several Keras packages use one class name (`keras.losses.BinaryCrossentropy` and
+    `keras.metrics.BinaryCrossentropy`): the config's `module` tells them apart. Without a
+    module the first registered class of that name is returned.
+    """
+    candidates = _BUILTINS.get(class_name, [])
+    if module is not None:
+        for cls in candidates:
+            if _family(_BUILTIN_MODULES[cls]) == _family(module):
+                return cls
+    return candidates[0] if candidates else None
 
 
 def serialize_keras_object(obj):
@@ -190,7 +208,7 @@ def deserialize_keras_object(config, custom_objects=None, module_objects=None,
     if cls is None:
         cls = get_registered_object(class_name, custom_objects, module_objects)
     if cls is None:
-        cls = builtin_class(class_name)
+        cls = builtin_class(class_name, config.get("module"))
     if cls is None:
         raise ValueError(
             f"Unknown {printable_module_name}: '{registered or class_name}'. It is neither "
