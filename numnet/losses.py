@@ -31,6 +31,26 @@ def _match_rank(y_true, y_pred):
     return t, y_pred
 
 
+def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
+    """Makes ranks equal when they differ by one trailing length-1 axis, as Keras does.
+
+    The higher-rank input loses its last axis, except that a rank-1 partner gains one
+    instead when `expand_rank_1` (so `(3,)` and `(3, 1)` both become `(3, 1)`).
+    """
+    rank1, rank2 = len(np.shape(x1)), len(np.shape(x2))
+    if rank1 == rank2 + 1 and np.shape(x1)[-1] == 1:
+        if rank2 == 1 and expand_rank_1:
+            x2 = ops.expand_dims(x2, axis=-1)
+        else:
+            x1 = ops.squeeze(x1, axis=-1)
+    elif rank2 == rank1 + 1 and np.shape(x2)[-1] == 1:
+        if rank1 == 1 and expand_rank_1:
+            x1 = ops.expand_dims(x1, axis=-1)
+        else:
+            x2 = ops.squeeze(x2, axis=-1)
+    return x1, x2
+
+
 def _require_identical_shape(y_true, y_pred, hint=""):
     """Keras' check for the cross-entropies: same rank, then same shape (no broadcasting)."""
     t, p = np.shape(y_true), np.shape(y_pred)

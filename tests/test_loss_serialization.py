@@ -64,3 +64,15 @@ def test_regression_losses_broadcast_as_in_keras():
     # Keras: MeanSquaredError()(zeros((3, 1)), ones((3, 3))) == 1.0 (broadcast, no error).
     value = keras.losses.MeanSquaredError()(np.zeros((3, 1)), np.ones((3, 3)))
     assert float(value) == 1.0
+
+
+@pytest.mark.parametrize("shapes, expected", [
+    (((3,), (3, 1)), ((3, 1), (3, 1))),  # a rank-1 partner gains the axis
+    (((3, 1), (3,)), ((3, 1), (3, 1))),
+    (((3, 2), (3, 2, 1)), ((3, 2), (3, 2))),  # otherwise the trailing 1 goes
+    (((3, 2, 1), (3, 2)), ((3, 2), (3, 2))),
+    (((3, 4), (3, 4)), ((3, 4), (3, 4))),
+])
+def test_squeeze_or_expand_to_same_rank_as_keras(shapes, expected):
+    a, b = keras.losses.squeeze_or_expand_to_same_rank(np.ones(shapes[0]), np.ones(shapes[1]))
+    assert (tuple(np.shape(a)), tuple(np.shape(b))) == expected
