@@ -136,9 +136,13 @@ def serialize_keras_object(obj):
     if isinstance(obj, (str, int, float, bool)):
         return obj
     if isinstance(obj, (list, tuple)):
-        return [serialize_keras_object(x) for x in obj]
+        items = [serialize_keras_object(x) for x in obj]
+        return tuple(items) if isinstance(obj, tuple) else items
     if isinstance(obj, dict):
         return {k: serialize_keras_object(v) for k, v in obj.items()}
+    special = _serialize_special(obj)
+    if special is not None:
+        return special
     if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
         registered = _CUSTOM_NAMES.get(obj)
         if registered is None:
@@ -163,6 +167,49 @@ def serialize_keras_object(obj):
     return envelope
 
 
+def _serialize_special(obj):
+    """Keras' envelopes for values that are not Keras objects (slices, arrays, ...)."""
+    import numpy as np
+    from numnet.autodiff.tensor import Tensor
+    if isinstance(obj, bytes):
+        return {"class_name": "__bytes__", "config": {"value": obj.decode("utf-8")}}
+    if isinstance(obj, slice):
+        return {"class_name": "__slice__", "config": {
+            "start": serialize_keras_object(obj.start), "stop": serialize_keras_object(obj.stop),
+            "step": serialize_keras_object(obj.step)}}
+    if obj is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(obj, Tensor):
+        return {"class_name": "__tensor__",
+                "config": {"value": obj.data.tolist(), "dtype": obj.dtype}}
+    if isinstance(obj, np.ndarray) and obj.ndim > 0:
+        return {"class_name": "__numpy__",
+                "config": {"value": obj.tolist(), "dtype": obj.dtype.name}}
+    if isinstance(obj, (np.ndarray, np.generic)):
+        return obj.item()
+    return None
+
+
+def _deserialize_special(class_name, inner):
+    """The values `_serialize_special` writes, rebuilt (no code runs)."""
+    import numpy as np
+    from numnet.autodiff.tensor import Tensor
+    if class_name == "__bytes__":
+        return inner["value"].encode("utf-8")
+    if class_name == "__slice__":
+        return slice(inner["start"], inner["stop"], inner["step"])
+    if class_name == "__ellipsis__":
+        return Ellipsis
+    if class_name == "__numpy__":
+        return np.array(inner["value"], dtype=inner["dtype"])
+    if class_name == "__tensor__":
+        return Tensor(np.array(inner["value"], dtype=inner["dtype"]))
+    raise KeyError(class_name)
+
+
+_SPECIAL_CLASS_NAMES = ("__bytes__", "__slice__", "__ellipsis__", "__numpy__", "__tensor__")
+
+
 def deserialize_keras_object(config, custom_objects=None, module_objects=None,
                              safe_mode=True, printable_module_name="object"):
     """Rebuilds an object from its config envelope, using only registered names."""
@@ -185,6 +232,8 @@ def deserialize_keras_object(config, custom_objects=None, module_objects=None,
         )
     class_name = config["class_name"]
     inner = config.get("config", {})
+    if class_name in _SPECIAL_CLASS_NAMES:
+        return _deserialize_special(class_name, inner)
     if class_name == "__lambda__":
         if safe_mode:
             raise ValueError(

@@ -43,14 +43,62 @@ class KerasTensor:
         return self is other
 
     def __bool__(self):
-        return True
+        raise TypeError("A symbolic KerasTensor cannot be used as a boolean.")
+
+    def __iter__(self):
+        raise NotImplementedError("Iterating over a symbolic KerasTensor is not supported.")
+
+    # NumPy must not turn a KerasTensor into an array: `array + tensor` then falls back to
+    # the tensor's reflected operator.
+    __array_ufunc__ = None
 
     def __array__(self, *args, **kwargs):
         raise TypeError(
             f"A symbolic KerasTensor ({self.name}, shape {self.shape}) has no value: it is "
             "a placeholder for building Functional models. Call the model on real data "
-            "instead, or use layers (not NumPy functions) on symbolic tensors."
+            "instead, or use layers and numnet.ops (not NumPy functions) on symbolic tensors."
         )
+
+    def __int__(self):
+        raise ValueError("A KerasTensor is symbolic: it has no value to convert to an int.")
+
+    def __float__(self):
+        raise ValueError("A KerasTensor is symbolic: it has no value to convert to a float.")
+
+    def reshape(self, newshape):
+        return _op("reshape", self, newshape)
+
+    def squeeze(self, axis=None):
+        return _op("squeeze", self, axis)
+
+
+def _op(name, *args):
+    from numnet.layers.op_layer import symbolic_op
+    return symbolic_op(name, *args)
+
+
+def _binary(name, reflected=False):
+    if reflected:
+        return lambda self, other: _op(name, other, self)
+    return lambda self, other: _op(name, self, other)
+
+
+# Operators on symbolic tensors record ops in the graph, as in Keras 3.
+for _name, _op_name in [("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
+                        ("matmul", "matmul"), ("truediv", "true_divide"),
+                        ("floordiv", "floor_divide"), ("mod", "mod"), ("pow", "power"),
+                        ("and", "logical_and"), ("or", "logical_or"),
+                        ("xor", "logical_xor")]:
+    setattr(KerasTensor, f"__{_name}__", _binary(_op_name))
+    setattr(KerasTensor, f"__r{_name}__", _binary(_op_name, reflected=True))
+for _name, _op_name in [("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
+                        ("ge", "greater_equal"), ("ne", "not_equal")]:
+    setattr(KerasTensor, f"__{_name}__", _binary(_op_name))
+KerasTensor.__neg__ = lambda self: _op("negative", self)
+KerasTensor.__abs__ = lambda self: _op("abs", self)
+KerasTensor.__invert__ = lambda self: _op("logical_not", self)
+KerasTensor.__getitem__ = lambda self, key: _op("get_item", self, key)
+KerasTensor.__round__ = lambda self, ndigits=None: _op("round", self, ndigits or 0)
 
 
 class Node:

@@ -13,6 +13,7 @@ import numpy as np
 
 from numnet.layers.base import Layer
 from numnet.layers.input_layer import Input, InputLayer
+from numnet.layers.op_layer import Operation
 from numnet.layers.symbolic import KerasTensor, flatten, map_structure, pack_like
 from numnet.models.model import Model
 from numnet.serialization import deserialize_keras_object, register_builtin, serialize_keras_object
@@ -186,7 +187,15 @@ class Functional(Model):
 
     @property
     def layers(self):
-        """All layers, input layers included, in Keras' topological order."""
+        """All layers, input layers included, in Keras' topological order.
+
+        Ops recorded on symbolic tensors (`x + y`) are not layers; `operations` lists them.
+        """
+        return [layer for layer in self._layers_in_order if not isinstance(layer, Operation)]
+
+    @property
+    def operations(self):
+        """Every layer and op of the graph, in topological order."""
         return list(self._layers_in_order)
 
     @layers.setter
