@@ -14,6 +14,7 @@ from numnet.backend import floatx, standardize_dtype, to_snake_case, unique_name
 from numnet.layers.symbolic import (
     KerasTensor, Node, dummy_value, flatten, is_symbolic, map_structure, pack_like,
 )
+from numnet.layers.input_spec import assert_input_compatibility
 from numnet.serialization import register_builtin
 
 _BASE_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "weights",
@@ -256,12 +257,19 @@ class Layer:
                 self.set_weights(self._initial_weights)
                 self._initial_weights = None
 
+    # An `InputSpec` (or a structure of them) checked before every call, as in Keras.
+    input_spec = None
+
     def __call__(self, inputs, *args, **kwargs):
         if type(inputs) is not Tensor:
             if is_symbolic(inputs) or any(is_symbolic(a) for a in args):
                 return self._symbolic_call(inputs, *args, **kwargs)
+            if self.input_spec is not None:
+                assert_input_compatibility(self.input_spec, inputs, self.name)
             inputs = map_structure(
                 _to_floatx_tensor if self._casts_float64_inputs() else _to_tensor, inputs)
+        elif self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, inputs, self.name)
         if not self.built:
             shapes = map_structure(lambda t: tuple(t.shape), inputs)
             self._check_input_spec(shapes)
@@ -284,6 +292,8 @@ class Layer:
     def _symbolic_call(self, inputs, *args, **kwargs):
         """Records a graph node: infers output shapes without computing real values."""
         kwargs.pop("training", None)
+        if self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, inputs, self.name)
         input_shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else np.shape(t),
                                      inputs)
         self._check_input_spec(input_shapes)
@@ -317,6 +327,23 @@ class Layer:
         self._inbound_nodes.append(Node(self, (inputs,) + args, kwargs, outputs))
         self._output_shape = out_shapes
         return outputs
+
+    @property
+    def input(self):
+        """The input of the layer's first call on symbolic tensors (as in Keras)."""
+        node = self._first_node("input")
+        return node.call_args[0] if node.call_args else node.outputs
+
+    @property
+    def output(self):
+        """The output of the layer's first call on symbolic tensors (as in Keras)."""
+        return self._first_node("output").outputs
+
+    def _first_node(self, what):
+        if not self._inbound_nodes:
+            raise AttributeError(f"The layer {self.name} has never been called and thus has "
+                                 f"no defined {what}.")
+        return self._inbound_nodes[0]
 
     def compute_output_spec(self, inputs, *args, **kwargs):
         """Symbolic outputs for symbolic `inputs` (`KerasTensor`s of the output shapes).

@@ -40,10 +40,10 @@ class InputLayer(Layer):
         self.batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
         self.optional = optional
         self.built = True
-        self.output = KerasTensor(self.batch_shape, dtype=self.dtype, name=self.name,
-                                  keras_history=(self, 0, 0))
+        output = KerasTensor(self.batch_shape, dtype=self.dtype, name=self.name,
+                             keras_history=(self, 0, 0))
         from numnet.layers.symbolic import Node
-        self._inbound_nodes.append(Node(self, (), {}, self.output))
+        self._inbound_nodes.append(Node(self, (), {}, output))
         self._output_shape = self.batch_shape
 
     def call(self, inputs):

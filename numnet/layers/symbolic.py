@@ -170,3 +170,25 @@ def dummy_value(tensor, batch_size=1):
     """A zero array with the tensor's shape (a concrete batch size replaces None)."""
     shape = tuple(batch_size if d is None else d for d in tensor.shape)
     return np.zeros(shape, dtype=tensor.dtype)
+
+
+def flatten_with_path(structure, path=()):
+    """`[(path, leaf), ...]` in `flatten` order; a path holds the keys and indices walked."""
+    if isinstance(structure, dict):
+        return [item for k in sorted(structure)
+                for item in flatten_with_path(structure[k], path + (k,))]
+    if isinstance(structure, (list, tuple)):
+        return [item for i, v in enumerate(structure)
+                for item in flatten_with_path(v, path + (i,))]
+    return [(path, structure)]
+
+
+def same_structure(a, b):
+    """Whether two nestings match (lists and tuples count as the same kind, as in Keras)."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        return isinstance(a, dict) and isinstance(b, dict) and sorted(a) == sorted(b) and \
+            all(same_structure(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and \
+            len(a) == len(b) and all(same_structure(x, y) for x, y in zip(a, b))
+    return True
