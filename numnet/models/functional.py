@@ -313,8 +313,9 @@ class Functional(Model):
         if isinstance(struct, dict) and not isinstance(inputs, dict) and \
                 list(struct) != sorted(struct):
             cannot_match = True
-        if not same_structure(inputs, struct) and (warn or cannot_match):
-            self._structure_mismatch(inputs, raise_error=cannot_match)
+        if not same_structure(inputs, struct):
+            if warn or cannot_match:
+                self._structure_mismatch(inputs, raise_error=cannot_match)
             if isinstance(inputs, dict) and isinstance(struct, dict) and set(struct) <= set(inputs):
                 inputs = {k: inputs[k] for k in struct}  # extra entries are left out
         flat = flatten(inputs)
@@ -372,8 +373,9 @@ class Functional(Model):
 
     # --------------------------------------------------------------- call
     def call(self, inputs, training=None, mask=None):
-        """Runs the recorded graph on real inputs."""
-        flat = self._standardize_inputs(inputs)
+        """Runs the recorded graph on real inputs (each converted to its Input's dtype)."""
+        flat = [None if value is None else _as_dtype(value, tensor.dtype)
+                for value, tensor in zip(self._standardize_inputs(inputs), self._flat_inputs)]
         values = {id(t): v for t, v in zip(self._flat_inputs, flat)}
 
         def lookup(x):
@@ -627,6 +629,15 @@ def _node_arguments(node_data, created, custom_objects):
     if kwargs.get("mask", True) is None:
         del kwargs["mask"]  # Keras records `mask=None` for nested models
     return list(args), kwargs
+
+
+def _as_dtype(value, dtype):
+    """A call input as a Tensor of its Input's dtype (as Keras converts model inputs)."""
+    from numnet.autodiff.tensor import Tensor
+    if isinstance(value, Tensor):
+        return value if value.dtype == dtype else value.astype(dtype)
+    array = np.asarray(value)
+    return Tensor(array if array.dtype == dtype else array.astype(dtype))
 
 
 def _data(x):

@@ -155,8 +155,9 @@ class Sequential(Model):
                 x = layer(x)
             except NotImplementedError:
                 return None
-            except TypeError:
-                _check_single_positional(layer)
+            except (TypeError, ValueError) as error:
+                if isinstance(error, TypeError) or isinstance(error.__cause__, TypeError):
+                    _check_single_positional(layer)
                 raise
         return Functional(self._input_layer.output, x)
 
