@@ -514,7 +514,8 @@ ALIASES = {"mse": mean_squared_error, "mae": mean_absolute_error,
            "mape": mean_absolute_percentage_error, "msle": mean_squared_logarithmic_error,
            "MSE": mean_squared_error, "MAE": mean_absolute_error,
            "MAPE": mean_absolute_percentage_error, "MSLE": mean_squared_logarithmic_error,
-           "huber_loss": huber, "kld": kl_divergence, "KLD": kl_divergence}
+           "huber_loss": huber, "kld": kl_divergence, "KLD": kl_divergence,
+           "bce": binary_crossentropy, "BCE": binary_crossentropy}
 ALL_CLASSES = {cls.__name__: cls for cls in (
     Loss, LossFunctionWrapper, MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, Huber, BinaryCrossentropy, CategoricalCrossentropy,
