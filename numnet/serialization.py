@@ -42,14 +42,17 @@ custom_object_scope = CustomObjectScope
 
 
 def get_custom_objects():
-    """The global dict of custom objects (registered names and class names -> objects).
+    """The global dict of custom objects (registered names -> objects), as in Keras.
 
-    Adding to it makes an object resolvable by name everywhere, as in Keras.
+    `register_keras_serializable` fills it; adding to it makes an object resolvable by
+    name everywhere.
     """
-    return _GLOBAL_CUSTOM
+    return _CUSTOM
 
 
-_GLOBAL_CUSTOM = {}
+# Keras' public names for the two registries (`keras.saving.object_registration`).
+GLOBAL_CUSTOM_OBJECTS = _CUSTOM
+GLOBAL_CUSTOM_NAMES = _CUSTOM_NAMES
 
 
 def register_builtin(module, name=None):
@@ -79,7 +82,8 @@ def register_keras_serializable(package="Custom", name=None):
         registered = f"{package}>{name or obj.__name__}"
         if isinstance(obj, type) and not hasattr(obj, "get_config"):
             raise ValueError(
-                f"Cannot register {obj.__name__}: it has no get_config() method."
+                f"Cannot register a class that does not have a get_config() method "
+                f"({obj.__name__})."
             )
         _CUSTOM[registered] = obj
         _CUSTOM_NAMES[obj] = registered
@@ -99,8 +103,6 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
     for scope in reversed(_SCOPES):
         if name in scope:
             return scope[name]
-    if name in _GLOBAL_CUSTOM:
-        return _GLOBAL_CUSTOM[name]
     if name in _CUSTOM:
         return _CUSTOM[name]
     if module_objects and name in module_objects:

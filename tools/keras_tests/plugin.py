@@ -7,6 +7,7 @@ Configured through environment variables set by `run.py`:
 """
 
 import importlib.abc
+import importlib.util
 import importlib.machinery
 import json
 import os
@@ -41,8 +42,11 @@ class _Absent(types.ModuleType):
 class _AbsentFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Last on `sys.meta_path`: only imports that found nothing installed reach it."""
 
+    def __init__(self, names):
+        self.names = set(names)
+
     def find_spec(self, fullname, path=None, target=None):
-        if fullname.split(".")[0] in ABSENT_FRAMEWORKS:
+        if fullname.split(".")[0] in self.names:
             return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
         return None
 
@@ -55,7 +59,10 @@ class _AbsentFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         pass
 
 
-sys.meta_path.append(_AbsentFinder())
+# Only frameworks that are really not installed are stood in for (an installed one keeps
+# failing its own optional imports the way it expects).
+sys.meta_path.append(_AbsentFinder(
+    name for name in ABSENT_FRAMEWORKS if importlib.util.find_spec(name) is None))
 
 
 def pytest_configure(config):
