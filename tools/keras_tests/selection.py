@@ -168,8 +168,11 @@ EXCLUDED = [
     (r"::test_\w*mixed_precision", BACKEND + ": mixed precision (float16 compute dtypes)"),
     (r"::test_\w*jit_compile", BACKEND + ": XLA / torch.compile compilation"),
     (r"::test_\w*(_tf_|tensorflow|_jax_|torch)", BACKEND + ": a test of one backend's tensors"),
-    (r"::test_\w*(sparse|ragged)", BACKEND + ": sparse or ragged backend tensors"),
-    (r"::test_\w*(distribut|multi_device|layout_map|device_mesh)", BACKEND + ": distribution"),
+    # (`sparse_plus`, `sparse_sigmoid` and `sparsemax` are activations, not sparse tensors.)
+    (r"::test_\w*(sparse(?!_plus|_sigmoid|max)|ragged)", BACKEND + ": sparse or ragged backend tensors"),
+    # (VarianceScaling's `distribution` argument is not about devices.)
+    (r"::test_\w*(tf_distribute|multi_device|layout_map|device_mesh|data_parallel|model_parallel)",
+     BACKEND + ": distribution over devices"),
     (r"::test_\w*remat", BACKEND + ": rematerialization scopes"),
     (r"::test_\w*stateless", BACKEND + ": stateless_call / stateless_apply (JAX-style)"),
     (r"::test_\w*symbolic_scope", BACKEND + ": the backend's symbolic scope"),
