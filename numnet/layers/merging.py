@@ -137,7 +137,7 @@ class Add(Merge):
 class Subtract(Merge):
     """Subtracts two inputs: `Subtract()([x1, x2])` is `x1 - x2`."""
 
-    _min_inputs = 2
+    _min_inputs = 1  # the exact count is checked below, with Keras' message
 
     def _shapes_of(self, input_shape):
         shapes = super()._shapes_of(input_shape)

@@ -227,3 +227,18 @@ def test_clone_keeps_compilation_and_checks_structure():
     model = keras.Model(dict(x=x, y=y), dict(z1=x + y, z2=layers.Dense(5)(x + y)))
     with pytest.raises(ValueError, match="must have the same structure as model.input"):
         keras.models.clone_model(model, input_tensors=(x, y))
+
+
+def test_input_layer_arguments_as_keras():
+    with pytest.raises(ValueError, match="cannot pass both `batch_size` and `batch_shape`"):
+        layers.InputLayer(batch_size=4, batch_shape=(2, 3))
+    with pytest.raises(ValueError, match="pass a `shape` argument"):
+        layers.InputLayer()
+    with pytest.warns(UserWarning, match="`input_shape` is deprecated. Use `shape` instead"):
+        assert layers.InputLayer(input_shape=(2, 3), batch_size=4).batch_shape == (4, 2, 3)
+    tensor = keras.layers.KerasTensor((2, 3), dtype="float32")
+    layer = layers.InputLayer(input_tensor=tensor)
+    assert layer.output is tensor and layer.batch_shape == (2, 3)
+    with pytest.raises(ValueError, match="cannot provide an incompatible `shape`"):
+        layers.InputLayer(shape=(2, 4), input_tensor=keras.layers.KerasTensor((2, 3)))
+    assert layers.InputLayer(shape=(32,)).call() is None
