@@ -82,3 +82,7 @@ def arange(start, stop=None, step=1, dtype=None):
 
 def convert_to_numpy(x):
     return np.asarray(x.data if isinstance(x, Tensor) else x)
+
+
+# `keras.ops.random` (tests draw inputs with `ops.random.normal(...)`).
+from keras import _data_random as random  # noqa: E402
