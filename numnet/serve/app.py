@@ -25,6 +25,7 @@ writing the answer is all the per-request work there is. Every other route
 a Starlette app behind it.
 """
 
+import asyncio
 import concurrent.futures
 import contextlib
 import logging
@@ -107,7 +108,13 @@ class ServingApp:
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="numnet-serve-model")
         self.runner = ModelRunner(self._executor, self.inline_seconds)
+        loop = asyncio.get_running_loop()
         for model in self.repository:
+            try:
+                await loop.run_in_executor(self._executor, model.warm_up, self.max_batch_size)
+            except Exception:  # only a head start: the model may still answer real requests
+                logger.warning("warming up model %s version %s failed", model.name,
+                               model.version, exc_info=True)
             batcher = MicroBatcher(model, self.runner, self.max_batch_size,
                                    self.batch_timeout, on_batch=self._record_batch)
             batcher.start()
@@ -121,8 +128,9 @@ class ServingApp:
                 await batcher.stop()
             self._executor.shutdown(wait=True)
 
-    def _record_batch(self, model, rows, requests, seconds):
+    def _record_batch(self, model, rows, requests, seconds, inline):
         label = f"{model.name}/{model.version}"
+        self.metrics.model_calls.inc(label, "event_loop" if inline else "worker_thread")
         self.metrics.batch_size.observe(rows, label)
         self.metrics.batch_requests.observe(requests, label)
         self.metrics.inference_latency.observe(seconds, label)
@@ -162,7 +170,7 @@ class ServingApp:
         with batcher.receiving():
             body = await self._body(scope, receive)
             document = codec.loads(body)
-            reader = codec.ArrayReader(self.allow_nan, strict=b"true" in body or b"false" in body)
+            reader = codec.ArrayReader(self.allow_nan, strict=codec.may_hold_booleans(body))
             parsed = parse(document, model, reader)
         try:
             outputs = await batcher.predict(parsed[0], parsed[1])

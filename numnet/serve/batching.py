@@ -71,17 +71,15 @@ class ModelRunner:
         self.inline_seconds = float(inline_seconds)
         self._on_thread = 0
         self._seconds = {}  # (id(model), rows.bit_length()) -> smoothed seconds per call
-        self.inline_calls = self.thread_calls = 0
 
     async def run(self, model, function, rows):
-        """`function()` (a call of `model` on `rows` rows), inline or on the worker thread."""
+        """(`function()`, whether it ran inline): a call of `model` on `rows` rows."""
         key = (id(model), rows.bit_length())
         estimate = self._seconds.get(key)
-        if self._on_thread == 0 and estimate is not None and estimate < self.inline_seconds:
-            self.inline_calls += 1
+        inline = self._on_thread == 0 and estimate is not None and estimate < self.inline_seconds
+        if inline:
             result, seconds = _timed(function)
         else:
-            self.thread_calls += 1
             self._on_thread += 1
             try:
                 result, seconds = await asyncio.get_running_loop().run_in_executor(
@@ -90,7 +88,7 @@ class ModelRunner:
                 self._on_thread -= 1
         self._seconds[key] = seconds if estimate is None else \
             estimate + self.SMOOTHING * (seconds - estimate)
-        return result
+        return result, inline
 
 
 def _timed(function):
@@ -110,7 +108,7 @@ class MicroBatcher:
         max_batch_size: the most rows in one batch; 1 turns batching off.
         batch_timeout: seconds the oldest request may wait for a fuller batch.
         on_batch: called on the event loop after each batch with
-            `(model, rows, requests, seconds)`, for metrics.
+            `(model, rows, requests, seconds, inline)`, for metrics.
     """
 
     def __init__(self, model, runner, max_batch_size=64, batch_timeout=0.002, on_batch=None):
@@ -186,7 +184,8 @@ class MicroBatcher:
         rows = sum(item.rows for item in batch)
         started = time.perf_counter()
         try:
-            outputs = await self._runner.run(self.model, lambda: self._infer(batch), rows)
+            outputs, inline = await self._runner.run(self.model, lambda: self._infer(batch),
+                                                     rows)
         except BaseException as error:  # every request of the batch learns what happened
             failure = error if isinstance(error, Exception) else \
                 RuntimeError("The server stopped before the model answered.")
@@ -200,7 +199,7 @@ class MicroBatcher:
             self._busy = False
         self._deliver(batch, outputs)
         if self._on_batch is not None:
-            self._on_batch(self.model, rows, len(batch), time.perf_counter() - started)
+            self._on_batch(self.model, rows, len(batch), time.perf_counter() - started, inline)
 
     def _worth_waiting(self):
         return self._receiving > 0 and self._queued_rows < self.max_batch_size

@@ -65,6 +65,15 @@ class LoadedModel(abc.ABC):
     def predict(self, inputs):
         """Maps `{input name: array of shape (n, ...)}` to `{output name: array (n, ...)}`."""
 
+    def warm_up(self, max_rows):
+        """Prepares for batches of up to `max_rows` rows before the server takes requests.
+
+        The server calls it once at start-up, on the model's worker thread.
+        This one does nothing; a format that prepares per batch size (numnet
+        compiles per input shape) overrides it, so that the first requests of
+        each size are not the slow ones.
+        """
+
     def __repr__(self):
         return f"<{type(self).__name__} {self.name!r} version {self.version}>"
 
@@ -115,6 +124,22 @@ class KerasModel(LoadedModel):
     def predict(self, inputs):
         outputs = self._run(inputs)
         return dict(zip(self.output_names, _flat_outputs(outputs, self._output_keys)))
+
+    # numnet runs a new input shape eagerly, captures it on the second call and
+    # replays the compiled program from the third on: three calls per size.
+    WARM_UP_CALLS = 3
+    # Sizes above this compile on first use instead (a few milliseconds each).
+    WARM_UP_MAX_ROWS = 64
+
+    def warm_up(self, max_rows):
+        """Compiles the forward pass for every batch size up to `max_rows` (at most 64)."""
+        if any(d is None for spec in self.inputs for d in spec.shape[1:]):
+            return  # variable trailing dimensions: no fixed shapes to prepare
+        for rows in range(1, min(max_rows, self.WARM_UP_MAX_ROWS) + 1):
+            zeros = {spec.name: np.zeros((rows,) + spec.shape[1:], spec.dtype)
+                     for spec in self.inputs}
+            for _ in range(self.WARM_UP_CALLS):
+                self._run(zeros)
 
     def _run(self, inputs):
         names = self._feed_names

@@ -139,9 +139,10 @@ def serve(path, name=None, host="127.0.0.1", port=8501, max_batch_size=64,
     for line in describe(repository, host, port):
         echo(line)
     # No proxy-header rewriting: the server answers its clients directly (loopback by default).
+    from numnet.serve.protocol import coalescing_protocol
     settings = dict(host=host, port=int(port), log_level=log_level, access_log=access_log,
                     timeout_graceful_shutdown=graceful_timeout, lifespan="on",
-                    proxy_headers=False)
+                    proxy_headers=False, http=coalescing_protocol())
     # uvicorn re-raises the signal it shut down on; a quiet handler makes that a clean exit.
     previous = signal.signal(signal.SIGTERM, _ignore)
     try:
