@@ -50,7 +50,7 @@ except ImportError as error:  # pragma: no cover - exercised by the CLI test wit
 logger = logging.getLogger("numnet.serve")
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
-DEFAULT_INLINE_MS = 1.0
+DEFAULT_INLINE_MS = 2.0
 JSON = "application/json"
 
 _TF_PREDICT = re.compile(
@@ -468,9 +468,10 @@ def create_app(repository, max_batch_size=64, batch_timeout_ms=2.0,
         batch_timeout_ms: how long a batch may wait for requests being received.
         max_body_bytes: larger request bodies get 413 (default 16 MiB).
         allow_nan: pass NaN/infinite inputs to the model instead of answering 400.
-        inline_ms: model calls whose recent calls of the same size took less than
-            this run on the event loop instead of the worker thread (see
-            `numnet.serve.batching.ModelRunner`); 0 always uses the thread.
+        inline_ms: calls of a compute-bound model whose recent calls of the same
+            size took less CPU time than this run on the event loop instead of the
+            worker thread (see `numnet.serve.batching.ModelRunner`); 0 always uses
+            the thread.
 
     Returns:
         A `ServingASGI`; `app.serving` (also `app.state.serving`) is its

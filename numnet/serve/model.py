@@ -50,7 +50,14 @@ class LoadedModel(abc.ABC):
         inputs: tuple of `TensorSpec`, in the model's order.
         outputs: tuple of `TensorSpec`, in the model's order.
         platform: `<project>_<format>` for Open Inference Protocol metadata.
+        compute_bound: True when `predict` spends its time computing on the
+            calling thread (no sleeping, no waiting for I/O or other threads),
+            so that its CPU time tells how long a call holds the thread; the
+            server may then run calls known to be short on its event loop.
+            False (the default) keeps every call on the worker thread.
     """
+
+    compute_bound = False
 
     def __init__(self, name, version, inputs, outputs, platform):
         self.name = str(name)
@@ -101,7 +108,12 @@ class KerasModel(LoadedModel):
     code from the file ever runs. Outputs are named as TensorFlow names the
     outputs of a Keras-exported signature: `output_0`, `output_1`, ... in
     order, or the keys of a model whose outputs are a dict.
+
+    A numnet model computes on the calling thread (NumPy, and BLAS with the
+    thread count the server sets), so it is `compute_bound`.
     """
+
+    compute_bound = True
 
     def __init__(self, model, name, version, source=None):
         self.model = model

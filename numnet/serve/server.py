@@ -119,8 +119,9 @@ def serve(path, name=None, host="127.0.0.1", port=8501, max_batch_size=64,
         log_level: uvicorn's log level.
         access_log: log every request (off by default: it costs time per request).
         echo: where the start-up lines go.
-        inline_ms: model calls known to take less than this run on the event loop
-            (default 1 ms; see `numnet.serve.batching.ModelRunner`).
+        inline_ms: calls of a compute-bound model known to take less CPU time than
+            this run on the event loop (default 2 ms; see
+            `numnet.serve.batching.ModelRunner`).
 
     Returns:
         0 after a graceful shutdown.

@@ -69,10 +69,11 @@ def free_port():
 
 @contextlib.contextmanager
 def thread_server(app):
-    """Serves `app` with uvicorn in a thread on 127.0.0.1; yields the base URL."""
+    """Serves `app` with uvicorn in a thread on 127.0.0.1, as `numnet serve` does; yields the URL."""
     import uvicorn
+    from numnet.serve.protocol import coalescing_protocol
     config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
-                            lifespan="on")
+                            lifespan="on", http=coalescing_protocol())
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
