@@ -136,11 +136,13 @@ class ServingApp:
         self.metrics.inference_latency.observe(seconds, label)
 
     # ---------------------------------------------------------------- shared steps
-    def _model(self, name, version, request_text):
+    def _model(self, name, version):
+        """Model `name` at `version` (None: the latest); unknown ones are TF Serving's 404."""
         try:
             return self.repository.get(name, version)
         except ModelNotFoundError as error:
-            raise RequestError(f"Servable not found for request: {request_text}. {error}",
+            request = f"Latest({name})" if version is None else f"Specific({name}, {version})"
+            raise RequestError(f"Servable not found for request: {request}. {error}",
                                404) from None
 
     async def _body(self, scope, receive):
@@ -188,8 +190,7 @@ class ServingApp:
         if match["verb"].lower() != "predict":
             raise RequestError(f"The {match['verb'].lower()} API is not implemented by numnet "
                                "serve: use :predict with {\"instances\": ...}.", 501)
-        model = self._model(name, version, f"Latest({name})" if version is None
-                            else f"Specific({name}, {version})")
+        model = self._model(name, version)
         (_, _, request_format), outputs = await self._run(scope, receive, model,
                                                           codec.parse_tf_predict)
         return codec.tf_predict_response(outputs, model, request_format)
@@ -229,8 +230,7 @@ class ServingApp:
                                f"{', '.join(self.repository.names())}).")
         version = self._tf_version(match, name)
         if match["metadata"] is not None:
-            model = self._model(name, version, f"Latest({name})" if version is None
-                                else f"Specific({name}, {version})")
+            model = self._model(name, version)
             return json_response(codec.tf_model_metadata(model))
         try:
             versions = self.repository.versions(name)
