@@ -53,16 +53,22 @@ ROOT = os.path.dirname(HERE)
 
 
 # ------------------------------------------------------------------ the model and requests
-def save_model(path, seed=42):
-    """The textbook classifier, briefly trained on real images so outputs are meaningful."""
+TEXTBOOK_HIDDEN = (300, 100)
+
+
+def save_model(path, hidden=TEXTBOOK_HIDDEN, seed=42):
+    """The textbook classifier, briefly trained on real images so outputs are meaningful.
+
+    `hidden` gives the widths of the ReLU layers (the textbook's 300 and 100
+    by default; wider ones make a model whose calls cost more).
+    """
     import numnet as keras
     keras.utils.set_random_seed(seed)
     images = load_images()
-    model = keras.Sequential([
-        keras.layers.Input(shape=[28, 28]), keras.layers.Flatten(),
-        keras.layers.Dense(300, activation="relu"), keras.layers.Dense(100, activation="relu"),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [keras.layers.Input(shape=[28, 28]), keras.layers.Flatten()]
+        + [keras.layers.Dense(width, activation="relu") for width in hidden]
+        + [keras.layers.Dense(10, activation="softmax")])
     model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
     model.fit(images[0][:2000], images[1][:2000], epochs=1, verbose=0)
     model.save(path)
@@ -522,18 +528,22 @@ def main():
     parser.add_argument("--batch-timeout-ms", type=float, default=2.0)
     parser.add_argument("--latency-without-batching", action="store_true",
                         help="also measure 1-client latency with batching off")
+    parser.add_argument("--hidden", type=int, nargs="+", default=list(TEXTBOOK_HIDDEN),
+                        help="widths of the hidden layers (default: the textbook's 300 100)")
     parser.add_argument("--no-breakdown", action="store_true",
                         help="skip the in-process measurement of where the CPU time goes")
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args()
 
-    print(f"== numnet serve: one-sample :predict, textbook classifier ==\n"
+    kind = "textbook classifier" if tuple(args.hidden) == TEXTBOOK_HIDDEN else \
+        f"classifier with hidden layers {' '.join(map(str, args.hidden))}"
+    print(f"== numnet serve: one-sample :predict, {kind} ==\n"
           f"date {time.strftime('%Y-%m-%d %H:%M %Z')}, {os.cpu_count()} CPUs, python "
           f"{sys.version.split()[0]}, numpy {np.__version__}, load average at start "
           f"{os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as folder:
         model_path = os.path.join(folder, "fashion.keras")
-        images = save_model(model_path)
+        images = save_model(model_path, tuple(args.hidden))
         bodies = request_bodies(images[0])
         print(f"client: {_client_kind()}; request body {statistics.mean(map(len, bodies)):.0f} "
               "bytes on average")
