@@ -428,13 +428,14 @@ def model_costs(model_path, images):
             1e6 * cpu_per_call(lambda: model.predict(batch), 100) / 64)
 
 
-async def app_cost(model_path, bodies, requests=3000, clients=64):
+async def app_cost(model_path, bodies, max_batch_size, requests=3000, clients=64):
     """CPU microseconds per request of the app's own work, without HTTP or model work.
 
     The served app (`create_app`) is called through ASGI in this process by
     `clients` concurrent callers, as uvicorn would call it, with a model of
     the classifier's shapes that costs nothing: what remains is reading the
-    JSON into an array, batching, writing the JSON answer and the metrics.
+    JSON into an array, batching (or not, with `max_batch_size` 1), writing
+    the JSON answer and the metrics.
     """
     from numnet.serve import FunctionModel, ModelRepository, create_app, load_repository
     served = load_repository(model_path, "fashion").get("fashion")
@@ -444,7 +445,7 @@ async def app_cost(model_path, bodies, requests=3000, clients=64):
         compute_bound = True
     model = FreeModel(lambda feed: {"output_0": answer[:len(feed[served.input_names[0]])]},
                       "fashion", 1, served.inputs, served.outputs)
-    app = create_app(ModelRepository([model]))
+    app = create_app(ModelRepository([model]), max_batch_size=max_batch_size)
     lifespan = asyncio.Queue()
     started = asyncio.get_running_loop().create_future()
 
@@ -487,28 +488,33 @@ async def _asgi_post(app, body):
 
 
 def print_breakdown(summary, model_path, images, bodies):
-    """Where a request's CPU time goes, and the bound it puts on batching's gain."""
+    """Where a request's CPU time goes with batching on and off, and what that bounds."""
     from numnet.serve.server import limit_blas_threads
     limit_blas_threads(1)  # as the server runs the model
     one_row, per_row = model_costs(model_path, images)
-    app = run_async(app_cost(model_path, bodies))
-    on, off = summary["batching on"][64], summary["batching off"][64]
-    http = on["server_cpu_us"] - app - per_row
-    print(f"\nwhere a request's CPU time goes (medians, microseconds; measured in this process "
-          f"without HTTP):\n  the model on 1 row: {one_row:.0f}; per row of a 64-row batch: "
-          f"{per_row:.1f}\n  the app's own work per request (JSON to array, batching, JSON "
-          f"answer, metrics; 64 at a time, a free model): {app:.0f}\n  the server per request "
-          f"at 64 clients, batching on: {on['server_cpu_us']:.0f}, so HTTP (uvicorn, httptools, "
-          f"sockets) takes about {http:.0f}")
-    fixed = http + app
-    print(f"bound on batching's gain at 64 clients, in server CPU per request: ({fixed:.0f} + "
-          f"{one_row:.0f}) / ({fixed:.0f} + {per_row:.1f}) = "
-          f"{(fixed + one_row) / (fixed + per_row):.2f} x (measured: "
-          f"{off['server_cpu_us'] / on['server_cpu_us']:.2f} x); without HTTP "
-          f"{(app + one_row) / (app + per_row):.2f} x; the model alone "
-          f"{one_row / per_row:.1f} x")
+    app_on = run_async(app_cost(model_path, bodies, 64))
+    app_off = run_async(app_cost(model_path, bodies, 1))
+    on, off = summary["batching on"][64]["server_cpu_us"], summary["batching off"][64]["server_cpu_us"]
+    http = on - app_on - per_row  # what the server spends beyond the app and the model
+    rows = [("HTTP: uvicorn, httptools, sockets (the rest)", http, http),
+            ("the app: JSON to array, batching, JSON answer, metrics", app_on, app_off),
+            ("the model (per row of a 64-row call / a 1-row call)", per_row, one_row),
+            ("sum", http + app_on + per_row, http + app_off + one_row),
+            ("measured: the server's CPU per request at 64 clients", on, off)]
+    print(f"\n{'where the CPU time of a request goes (us; app and model: medians in this process)':84s}"
+          f"\n{'':58s} {'batching on':>11s} {'batching off':>14s}")
+    for label, with_batching, without in rows:
+        print(f"  {label:56s} {with_batching:11.0f} {without:14.0f}")
+    shared = http + app_on  # per request whether or not requests are batched
+    print(f"batching can save only the per-call part ({app_off - app_on + one_row:.0f} us of "
+          f"{http + app_off + one_row:.0f}): at most "
+          f"{(http + app_off + one_row) / (shared + per_row):.2f} x in server CPU (measured "
+          f"{off / on:.2f} x). A 5 x gain would need the per-request part under "
+          f"{(app_off - app_on + one_row - 5 * per_row) / 4:.0f} us (it is {shared:.0f}); "
+          f"the model alone gains {one_row / per_row:.1f} x.")
     summary["breakdown_us"] = {"model_one_row": one_row, "model_per_row_of_64": per_row,
-                               "app_per_request": app, "http_per_request": http}
+                               "app_batching_on": app_on, "app_batching_off": app_off,
+                               "http": http}
 
 
 def main():
