@@ -1,7 +1,10 @@
 """Running the app with uvicorn: `numnet serve` and `numnet.serve.serve(...)`.
 
 `workers=1` (the default) serves from this process: one event loop receives,
-parses and answers requests, one worker thread runs the model's batches.
+parses and answers requests and runs the model's short batches; a worker
+thread runs the long ones (see `numnet.serve.batching.ModelRunner`). uvicorn
+runs on uvloop and httptools when installed (`numnet[serve]` installs them),
+with `numnet.serve.protocol`'s coalescing transport under its HTTP protocol.
 `workers=N` starts N such processes (uvicorn's workers) that share the
 listening socket; each loads the models and micro-batches its own requests.
 On a machine with more cores than the one loop can keep busy, that raises
