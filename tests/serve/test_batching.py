@@ -316,6 +316,24 @@ def test_no_call_runs_inline_while_another_is_on_the_worker_thread(rng):
     assert waited  # the fast call ran after the slow one, never beside it
 
 
+def test_a_model_failing_on_the_event_loop_fails_its_requests_only(rng):
+    model = BusyModel()
+    x = _requests(rng, [1])[0]
+
+    async def body(batcher):
+        await batcher.predict({"x": x}, 1)  # on the worker thread: the estimate is known
+        model.fail = True
+        with pytest.raises(FloatingPointError, match="the model broke"):
+            await batcher.predict({"x": x}, 1)
+        model.fail = False
+        return await batcher.predict({"x": x}, 1)
+
+    out, places, _ = asyncio.run(_with_runner([model], body, 1.0))
+    assert places == [False, True]  # the failed batch reports nothing to the metrics
+    assert model.batches == [1, 1, 1] and threading.get_ident() in model.threads
+    np.testing.assert_array_equal(out["y"], _expected(x))
+
+
 def test_runner_arguments_are_checked():
     with pytest.raises(ValueError, match="inline_seconds must be >= 0"):
         ModelRunner(None, -1)
