@@ -56,9 +56,10 @@ class ModelRunner:
 
     How long a call takes is judged by the CPU time of the thread that ran
     it, not by the clock: on the worker thread a call also waits for the GIL
-    while the loop parses requests (measured: a 20-row batch of the textbook
-    classifier took 9 ms by the clock for 0.3 ms of work), and by the clock
-    such a call would never look short enough to come back to the loop. CPU
+    while the loop parses requests, and for a CPU on a busy machine
+    (measured there: 20-row batches of the textbook classifier took 9 ms by
+    the clock for ~0.3 ms of work), so by the clock such a call would never
+    look short enough to come back to the loop. CPU
     time tells how long a call holds the loop only for a model whose calls
     compute on the calling thread, so only models that say so
     (`LoadedModel.compute_bound`) ever run inline.
