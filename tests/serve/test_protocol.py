@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from numnet.serve import create_app, load_repository
-from numnet.serve.protocol import CoalescingTransport, coalescing_protocol
+from numnet.serve.protocol import (
+    CoalescingH11Protocol, CoalescingTransport, coalescing_protocol,
+)
 
 
 class FakeTransport:
@@ -94,18 +96,25 @@ def test_close_flushes_and_abort_drops():
     assert fake.writes == [] and peer == ("127.0.0.1", 1)
 
 
-def test_the_protocol_class_is_uvicorns_own():
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-    protocol = coalescing_protocol()
-    assert issubclass(protocol, HttpToolsProtocol)  # httptools is part of numnet[serve]
+def test_the_protocol_class_is_the_one_uvicorn_would_pick():
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+    try:
+        import httptools  # noqa: F401
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as expected
+    except ImportError:  # uvicorn falls back on h11
+        expected = H11Protocol
+    assert issubclass(coalescing_protocol(), expected)
+    assert issubclass(CoalescingH11Protocol, H11Protocol)
 
 
-def test_served_responses_arrive_in_one_piece(model_files, serve_app):
+@pytest.mark.parametrize("protocol", ["default", "h11"])
+def test_served_responses_arrive_in_one_piece(model_files, serve_app, protocol):
     """Through uvicorn: the first recv after a request holds the whole response."""
+    http = CoalescingH11Protocol if protocol == "h11" else None
     body = json.dumps({"instances": [[1.0, 2.0, 3.0, 4.0]]}).encode()
     request = (b"POST /v1/models/mlp:predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
                b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
-    with serve_app(create_app(load_repository(model_files["mlp"]))) as url:
+    with serve_app(create_app(load_repository(model_files["mlp"])), http=http) as url:
         port = int(url.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
             for _ in range(5):  # keep-alive: every response on the connection
