@@ -21,17 +21,19 @@ export function cssColor(value) {
   return `rgb(${r},${g},${b})`;
 }
 
-export function decodeFloat32(base64) {
-  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-  return new Float32Array(bytes.buffer);
-}
-
 export function decodeBytes(base64) {
-  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  if (Uint8Array.fromBase64) return Uint8Array.fromBase64(base64);
+  const text = atob(base64);
+  const bytes = new Uint8Array(text.length);
+  for (let k = 0; k < text.length; k++) bytes[k] = text.charCodeAt(k);
+  return bytes;
 }
 
-// Paints `size` x `size` colour indices (0..255) into `canvas`, stretched to fit.
-function paintIndices(canvas, indices, size) {
+export function decodeFloat32(base64) {
+  return new Float32Array(decodeBytes(base64).buffer);
+}
+
+function toImage(indices, size) {
   const image = new ImageData(size, size);
   const pixels = image.data;
   for (let k = 0; k < size * size; k++) {
@@ -41,16 +43,26 @@ function paintIndices(canvas, indices, size) {
     pixels[4 * k + 2] = color[2];
     pixels[4 * k + 3] = 255;
   }
+  return image;
+}
+
+// Paints `size` x `size` colour indices (0..255) into `canvas`, stretched to fit.
+function paintIndices(canvas, indices, size) {
+  if (canvas.width === size && canvas.height === size) {
+    canvas.getContext("2d").putImageData(toImage(indices, size), 0, 0);
+    return;
+  }
   const scratch = paintIndices.scratch || (paintIndices.scratch = document.createElement("canvas"));
   scratch.width = size;
   scratch.height = size;
-  scratch.getContext("2d").putImageData(image, 0, 0);
+  scratch.getContext("2d").putImageData(toImage(indices, size), 0, 0);
   const context = canvas.getContext("2d");
   context.imageSmoothingEnabled = true;
   context.drawImage(scratch, 0, 0, canvas.width, canvas.height);
 }
 
-// A neuron's (or a feature's) map: bytes that encode values in [-1, 1].
+// A neuron's (or a feature's) map: bytes that encode values in [-1, 1]. Node canvases
+// are exactly `size` pixels wide (the page stretches them), so this is one putImageData.
 export function paintUnitMap(canvas, bytes, size) {
   paintIndices(canvas, bytes, size);
 }

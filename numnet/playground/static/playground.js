@@ -14,7 +14,6 @@ const app = {
   playing: false, pending: null, drawScheduled: false, history: [], writtenHash: null,
   stats: { frames: 0, times: [], updateMs: [], drawMs: [], stepLatencyMs: [], stepSentAt: null },
 };
-window.numnetPlayground = app; // read by the end-to-end tests
 
 const heatmap = new HeatMap($("heatmap"));
 const networkView = new NetworkView($("network"), $("card"), {
@@ -32,6 +31,9 @@ const networkView = new NetworkView($("network"), $("card"), {
     send({ type: "set_weight", layer, source, target, bias: Boolean(bias), value });
   },
 });
+
+app.views = { heatmap, networkView };
+window.numnetPlayground = app; // read by the end-to-end tests
 
 // ------------------------------------------------------------------ messages
 function showMessage(text, kind = "error") {
@@ -166,6 +168,10 @@ function drawPending() {
   const frame = app.pending;
   if (!frame || !app.network) return;
   app.pending = null;
+  if (frame.generation < app.network.generation) { // drawn for a network since replaced
+    send({ type: "ack", seq: frame.seq });
+    return;
+  }
   const started = performance.now();
   drawFrame(frame);
   const now = performance.now();
@@ -282,13 +288,13 @@ function renderState() {
   renderDatasets();
   renderPlayButton();
   renderLayerCount();
-  if (app.frame && app.network) drawFrame(app.frame);
+  if (app.frame && app.network && app.frame.generation >= app.network.generation) {
+    drawFrame(app.frame);
+  }
 }
 
 function renderPlayButton() {
-  const button = $("play");
-  button.textContent = app.playing ? "\u275A\u275A" : "\u25B6";
-  button.classList.toggle("playing", app.playing);
+  $("play").classList.toggle("playing", app.playing);
 }
 
 function renderLayerCount() {
