@@ -141,10 +141,12 @@ def generate(name, n_points=500, noise=0.0, seed=0):
     return points.astype(np.float32), labels.astype(np.float32)
 
 
-def split(points, labels, train_percent, seed=0):
+def split(points, labels, train_percent, seed=0, domain=None):
     """Shuffles the points with `seed` and keeps `train_percent` % of them for training.
 
-    Both parts keep at least one point. Returns a `Data`.
+    Both parts keep at least one point. `domain` is the half-width of the
+    plane to draw; by default `DOMAIN`, or wide enough for every point.
+    Returns a `Data`.
     """
     points = np.asarray(points, dtype=np.float32)
     labels = np.asarray(labels, dtype=np.float32)
@@ -152,15 +154,17 @@ def split(points, labels, train_percent, seed=0):
     order = np.random.default_rng([int(seed), 2]).permutation(n)
     n_train = min(max(int(round(n * train_percent / 100.0)), 1), n - 1)
     train, test = order[:n_train], order[n_train:]
-    extent = float(np.abs(points).max()) if n else 0.0
-    domain = DOMAIN if extent <= DOMAIN else float(np.ceil(extent * 1.05))
+    if domain is None:
+        extent = float(np.abs(points).max()) if n else 0.0
+        domain = DOMAIN if extent <= DOMAIN else float(np.ceil(extent * 1.05))
     return Data(points[train], labels[train], points[test], labels[test], domain)
 
 
 def make_data(name, n_points=500, noise=0.0, train_percent=50, seed=0):
-    """`generate` then `split`: the playground's data for these settings."""
+    """`generate` then `split`: the playground's data for these settings, drawn
+    on [-DOMAIN, DOMAIN]^2 (a few Gaussian points may fall outside)."""
     points, labels = generate(name, n_points, noise, seed)
-    return split(points, labels, train_percent, seed)
+    return split(points, labels, train_percent, seed, domain=DOMAIN)
 
 
 def feature_matrix(points, features):

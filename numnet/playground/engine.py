@@ -42,7 +42,8 @@ def encode_unit(values):
 
 def encode_unit_maps(maps):
     """`encode_unit` of each map along the first axis, quantized in one pass."""
-    quantized = np.rint((np.clip(maps, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+    finite = np.nan_to_num(np.asarray(maps, dtype=np.float32), nan=0.0)
+    quantized = np.rint((np.clip(finite, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
     return [base64.b64encode(row.tobytes()).decode("ascii")
             for row in quantized.reshape(len(quantized), -1)]
 
@@ -254,7 +255,8 @@ class Playground:
     def advance(self, budget=None):
         """One update: an epoch of gradient descent (or part of one, within `budget`
         seconds), or one step of Rosenblatt's rule. Returns the samples used."""
-        return self.trainer.advance(budget)
+        with np.errstate(all="ignore"):  # a diverging network shows up in the frame
+            return self.trainer.advance(budget)
 
     @property
     def converged(self):
@@ -278,7 +280,8 @@ class Playground:
         started = time.perf_counter()
         n_grid, n_train = len(self.inputs["grid"]), len(self.inputs["train"])
         stacked = np.concatenate([self.inputs["grid"], self.inputs["train"], self.inputs["test"]])
-        outputs = layer_outputs(self.model, stacked)
+        with np.errstate(all="ignore"):
+            outputs = layer_outputs(self.model, stacked)
         prediction = outputs[-1][:, 0]
         train_loss, train_accuracy = self._scores(prediction[n_grid:n_grid + n_train],
                                                   self.data.y_train)

@@ -117,8 +117,9 @@ class NetworkTrainer:
             if budget is not None and trained and elapsed >= budget:
                 break
             take = left = len(self._order) - self._cursor
-            if budget is not None and self._seconds_per_sample > 0:
-                batches = int((budget - elapsed) / (self._seconds_per_sample * batch_size))
+            if budget is not None:  # one batch first, to learn how long a batch takes
+                batches = (int((budget - elapsed) / (self._seconds_per_sample * batch_size))
+                           if self._seconds_per_sample else 1)
                 take = min(left, max(1, batches) * batch_size)
             index = self._order[self._cursor:self._cursor + take]
             began = time.perf_counter()
@@ -177,11 +178,12 @@ class PerceptronTrainer:
         self._order = self._rng.permutation(len(self.x_train))
 
     def advance(self, budget=None):
-        """Applies the rule to the next misclassified point; returns 1 (0 once converged)."""
+        """Applies the rule to the next misclassified point of this epoch and returns 1,
+        or ends the epoch (or does nothing once converged) and returns 0."""
         while not self.converged:
             if self._cursor >= len(self._order):
                 self._end_epoch()
-                continue
+                return 0
             rest = self._order[self._cursor:]
             predicted = np.asarray(self.layer(self.x_train[rest]).numpy()).reshape(-1)
             mistakes = np.flatnonzero(predicted != self.targets[rest])
