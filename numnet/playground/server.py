@@ -70,15 +70,24 @@ def _static_dir():
 
 
 async def _read_body(request, limit):
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > limit):
+    """The request body, refused past `limit` bytes.
+
+    A body somewhat over the limit is still read (and dropped, up to four
+    times the limit) so that the browser receives the refusal instead of a
+    connection cut off in the middle of its upload.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > 4 * limit:
         raise UploadTooLarge(f"the upload is larger than the limit of {limit // 1024} KiB")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > limit:
-            raise UploadTooLarge(f"the upload is larger than the limit of {limit // 1024} KiB")
-        chunks.append(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+        elif size > 4 * limit:
+            break
+    if size > limit:
+        raise UploadTooLarge(f"the upload is larger than the limit of {limit // 1024} KiB")
     return b"".join(chunks)
 
 
@@ -243,6 +252,7 @@ def create_app(max_sessions=16, idle_timeout=900.0, update_budget=0.03, reap_int
         allowed_hosts: the host names requests may address (`["*"]` for any).
     """
     manager = SessionManager(max_sessions, idle_timeout, update_budget)
+    manager.upload_limits = {"maxCsvBytes": MAX_CSV_BYTES, "maxModelBytes": MAX_MODEL_BYTES}
     routes = _Routes(manager)
 
     @contextlib.asynccontextmanager
@@ -272,7 +282,8 @@ def create_app(max_sessions=16, idle_timeout=900.0, update_budget=0.03, reap_int
     return app
 
 
-def _listening_socket(host, port):
+def listening_socket(host, port):
+    """A TCP socket bound to `host:port` (0: a free port) and listening."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -292,17 +303,28 @@ def serve(host="127.0.0.1", port=8000, open_browser=False, max_sessions=16, idle
     `port=0` picks a free port. The address is printed once the socket
     listens; `open_browser` then opens it in the default browser.
     """
-    sock = _listening_socket(host, port)
+    sock = listening_socket(host, port)
     name = f"[{host}]" if ":" in host else host
     url = f"http://{name}:{sock.getsockname()[1]}/"
     allowed = ["*"] if host in ("0.0.0.0", "::", "") else list(LOCAL_HOSTS) + [name]
     app = create_app(max_sessions=max_sessions, idle_timeout=idle_timeout, allowed_hosts=allowed)
+    print(f"numnet playground: {url}  (Ctrl-C to stop)", flush=True)
+    if open_browser:
+        webbrowser.open(url)
+    try:
+        build_server(app, log_level).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shuts down cleanly, then re-raises Ctrl-C
+        pass
+    print("numnet playground: stopped", flush=True)
+    return 0
+
+
+def build_server(app, log_level="warning"):
+    """The uvicorn server for `app`: WebSockets by wsproto, no compression (the
+    frames travel on this machine), bounded message size and connection count."""
+    max_sessions = app.state.manager.max_sessions
     config = uvicorn.Config(app, ws="wsproto", ws_max_size=MAX_MESSAGE_CHARS * 4,
                             ws_per_message_deflate=False, lifespan="on", log_level=log_level,
                             access_log=False, timeout_graceful_shutdown=3,
                             limit_concurrency=max_sessions + 32)
-    print(f"numnet playground: {url}  (Ctrl-C to stop)", flush=True)
-    if open_browser:
-        webbrowser.open(url)
-    uvicorn.Server(config).run(sockets=[sock])
-    return 0
+    return uvicorn.Server(config)

@@ -181,7 +181,6 @@ class Session:
 
     async def _step(self, message):
         self.playing = False
-        await self.engine(self.playground.advance)
         await self.send(await self.engine(self._frame))
         await self.send_state()
 
@@ -267,10 +266,12 @@ class SessionManager:
         self.idle_timeout = float(idle_timeout)
         self.update_budget = float(update_budget)
         self.sessions = {}
+        self.upload_limits = {}  # filled in by the server: maxCsvBytes, maxModelBytes
         self.engine_limiter = anyio.CapacityLimiter(1)
 
     def limits(self):
-        return {"maxSessions": self.max_sessions, "idleTimeout": self.idle_timeout}
+        return {"maxSessions": self.max_sessions, "idleTimeout": self.idle_timeout,
+                **self.upload_limits}
 
     def open(self, send, close):
         """A new session; raises `SessionLimitError` when all slots are taken."""

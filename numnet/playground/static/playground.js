@@ -88,6 +88,7 @@ const handlers = {
   session(message) {
     app.sessionId = message.id;
     app.schema = message.schema;
+    app.limits = message.limits;
     app.thumbnails = message.thumbnails;
     app.thumbnailDomain = message.domain;
     fillRates($("learningRate"), message.schema.learningRates);
@@ -319,8 +320,12 @@ function renderDatasets() {
   }));
 }
 
-async function upload(path, file) {
+async function upload(path, file, limit, what) {
   if (!file || !app.sessionId) return;
+  if (file.size > limit) {
+    showMessage(`${file.name} is too large for ${what}: at most ${limit / 1024} KiB.`);
+    return;
+  }
   const response = await fetch(`/api/sessions/${encodeURIComponent(app.sessionId)}/${path}`,
     { method: "POST", body: file });
   const result = await response.json().catch(() => ({ error: `upload failed (${response.status})` }));
@@ -369,11 +374,11 @@ function wireControls() {
     change({ layers: app.state.layers.slice(0, -1) });
   });
   $("upload-csv").addEventListener("change", async (event) => {
-    await upload("data", event.target.files[0]);
+    await upload("data", event.target.files[0], app.limits.maxCsvBytes, "a data file");
     event.target.value = "";
   });
   $("import-keras").addEventListener("change", async (event) => {
-    await upload("model", event.target.files[0]);
+    await upload("model", event.target.files[0], app.limits.maxModelBytes, "a model file");
     event.target.value = "";
   });
   $("show-snippet").addEventListener("click", showSnippet);
