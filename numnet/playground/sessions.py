@@ -19,6 +19,7 @@ that stops drawing also stops using the CPU.
 """
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -96,11 +97,10 @@ class Session:
         self.closed = True
         task, self._play_task = self._play_task, None
         if task is not None and task is not asyncio.current_task():
-            task.cancel()
-        try:
+            task.cancel()  # takes effect once the update running in the worker ends
+            await asyncio.wait({task})
+        with contextlib.suppress(Exception):  # the connection may already be gone
             await self._close()
-        except Exception:
-            pass
 
     # ------------------------------------------------------------ messages to the page
     async def send_state(self, errors=()):
@@ -288,8 +288,9 @@ class SessionManager:
         return None if session is None or session.closed else session
 
     async def close(self, session, reason=None):
-        self.sessions.pop(session.id, None)
+        """Closes `session`; when this returns, its training has stopped."""
         await session.close(reason)
+        self.sessions.pop(session.id, None)
 
     async def reap(self):
         """Closes the sessions idle for longer than `idle_timeout`; returns how many."""

@@ -104,12 +104,25 @@ export class HeatMap {
     context.beginPath();
     context.rect(this.margin, this.margin, this.plot.width, this.plot.height);
     context.clip();
-    this.drawPoints(context, train, "#ffffff", regression);
-    if (showTest) this.drawPoints(context, test, "#000000", regression);
+    context.drawImage(this.pointsLayer(train, test, showTest, regression), 0, 0);
     if (line) this.drawLine(context, line);
     if (mark) this.drawMark(context, mark);
     context.restore();
     this.drawAxes(context);
+  }
+
+  // The data points change only with the data: they are drawn once on a layer of their own.
+  pointsLayer(train, test, showTest, regression) {
+    const key = [train, test, showTest, regression, this.domain];
+    if (this.points && key.every((part, k) => part === this.pointsKey[k])) return this.points;
+    this.points = this.points || document.createElement("canvas");
+    this.points.width = this.canvas.width;
+    this.points.height = this.canvas.height;
+    const context = this.points.getContext("2d");
+    this.drawPoints(context, train, "#ffffff", regression);
+    if (showTest) this.drawPoints(context, test, "#000000", regression);
+    this.pointsKey = key;
+    return this.points;
   }
 
   drawPoints(context, points, stroke, regression) {
