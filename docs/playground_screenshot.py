@@ -7,6 +7,7 @@ Needs the `playground` and `test` extras and Chromium with its driver (Debian:
 """
 
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -28,7 +29,7 @@ def main(target=Path(__file__).resolve().parent / "playground.png"):
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
                      "--window-size=1400,880", "--hide-scrollbars"):
         options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
     try:
         driver.get(f"{url}#{SETUP}")
         frame = "window.numnetPlayground.frame"

@@ -2,6 +2,7 @@
 every route, bad input of every kind, limits, many sessions, reaping, temp files."""
 
 import base64
+import gc
 import io
 import json
 import os
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -353,6 +355,31 @@ def test_a_closed_tab_stops_its_training(server):
     epoch = session.playground.trainer.epoch
     time.sleep(0.3)
     assert session.playground.trainer.epoch == epoch
+
+
+def test_memory_stays_bounded_over_many_sessions(server):
+    address, app = server
+
+    def one_session():
+        tab = Tab(address)
+        tab.hello(dataset="spiral", layers="8,8,8,8,8,8", points="1000")
+        tab.close()
+        assert wait_for(lambda: not app.state.manager.sessions)
+
+    for _ in range(2):  # warm up caches and name counters
+        one_session()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(8):
+            one_session()
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    print(f"memory kept after 8 closed sessions: {grown} bytes")
+    assert grown < 512 * 1024, f"{grown} bytes kept after 8 closed sessions"  # one: ~200 KB
 
 
 def test_idle_sessions_are_reaped():
