@@ -122,8 +122,7 @@ class Playground:
             self._replace_state(new, rebuild_data=False)
             return "model"
         self.state = new
-        if "learningRate" in changed:
-            self.trainer.set_learning_rate(new["learningRate"])
+        self.trainer.update_settings(new)
         return None
 
     def _replace_state(self, new, rebuild_data):

@@ -151,6 +151,7 @@ class Session:
             await self._report(error)
 
     async def _hello(self, message):
+        self.playing = False  # a link opens paused, as a page does
         if self.playground is None:
             self.playground = await self.engine(Playground)
         errors = await self.engine(self.playground.load, message.get("state") or {})

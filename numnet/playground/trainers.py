@@ -104,8 +104,10 @@ class NetworkTrainer:
         self._cursor = 0  # samples of the current pass already trained on
         self._seconds_per_sample = 0.0
 
-    def set_learning_rate(self, value):
-        self.model.optimizer.learning_rate = value
+    def update_settings(self, state):
+        """Takes the learning rate and batch size of `state` from the next update on."""
+        self.state = state
+        self.model.optimizer.learning_rate = state["learningRate"]
 
     def advance(self, budget=None):
         """Trains up to the end of the current epoch; returns the samples trained on."""
@@ -166,8 +168,9 @@ class PerceptronTrainer:
         self._order = self._rng.permutation(len(x_train))
         self._cursor = 0
 
-    def set_learning_rate(self, value):
-        """The rule's eta is read from the state at each update."""
+    def update_settings(self, state):
+        """Takes the learning rate (the rule's eta) of `state` from the next update on."""
+        self.state = state
 
     def _end_epoch(self):
         self.epoch += 1

@@ -114,9 +114,13 @@ def test_learning_rate_and_batch_size_change_without_a_reset():
     playground = Playground()
     playground.advance()
     generation = playground.generation
+    steps = int(playground.model.optimizer.iterations.numpy())
+    assert steps == 25  # 250 training points in batches of 10
     assert playground.change({"learningRate": 0.3, "batchSize": 5}) is None
     assert playground.generation == generation and playground.trainer.epoch == 1
     assert float(playground.model.optimizer.learning_rate) == pytest.approx(0.3)
+    playground.advance()
+    assert int(playground.model.optimizer.iterations.numpy()) == steps + 50
     assert playground.change({"activation": "relu"}) == "model"
     assert playground.trainer.epoch == 0
     assert playground.change({"noise": 20}) == "data"
