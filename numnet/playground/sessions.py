@@ -314,7 +314,7 @@ def decode_message(text, limit):
         raise StateError(None, f"message too long ({len(text)} characters; at most {limit})")
     try:
         message = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise StateError(None, "the message is not JSON") from None
     if not isinstance(message, dict):
         raise StateError(None, "the message must be a JSON object")

@@ -145,6 +145,8 @@ def test_malformed_and_unknown_messages_get_an_error_and_the_session_lives_on(se
     assert tab.receive()["message"] == "the message is not JSON"
     tab.socket.send("[1, 2]")
     assert "JSON object" in tab.receive()["message"]
+    tab.socket.send("[" * 60000)
+    assert tab.receive()["message"] == "the message is not JSON"
     tab.socket.send(json.dumps({"type": "hello", "padding": "x" * 70000}))
     assert "message too long" in tab.receive()["message"]
     tab.socket.send(b"\x00\x01 binary")

@@ -198,7 +198,8 @@ export function drawLossChart(canvas, series) {
     context.beginPath();
     series.forEach((pair, k) => {
       const x = (k / (series.length - 1)) * (width - 2) + 1;
-      const y = height - 2 - ((Number.isFinite(pair[which]) ? pair[which] : top) / top) * (height - 6);
+      const value = Number.isFinite(pair[which]) ? pair[which] : top;
+      const y = height - 2 - (value / top) * (height - 6);
       if (k === 0) context.moveTo(x, y); else context.lineTo(x, y);
     });
     context.stroke();

@@ -227,7 +227,8 @@ export class NetworkView {
       const tile = this.neuronTiles[l] && this.neuronTiles[l][k];
       if (tile) paintUnitMap(tile.image, decodeBytes(map), tile.image.width);
     }));
-    if (outputIndices) paintUnitMap(this.outputTile.image, outputIndices, this.outputTile.image.width);
+    const output = this.outputTile.image;
+    if (outputIndices) paintUnitMap(output, outputIndices, output.width);
     this.draw();
   }
 

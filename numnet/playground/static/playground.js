@@ -203,7 +203,7 @@ function drawFrame(frame) {
     train, test: network.test, showTest: state.showTest,
     regression: network.problem === "regression",
     line: perceptronLine(frame),
-    mark: status.lastPoint !== null && status.lastPoint !== undefined ? train[status.lastPoint] : null,
+    mark: Number.isInteger(status.lastPoint) ? train[status.lastPoint] : null,
   });
   networkView.update(frame, outputTile(values, network, frame.outputRange, state.discretize));
   $("legend-low").textContent = String(frame.outputRange[0]);
@@ -238,8 +238,10 @@ function renderPerceptronStatus(status, frame) {
     element.className = "status perceptron-only converged";
     return;
   }
-  const last = status.errorsLastEpoch === null ? "" : ` Last epoch: ${status.errorsLastEpoch} mistakes.`;
-  element.textContent = `Not converged. This epoch: ${status.errorsThisEpoch} mistakes so far.${last}`;
+  const last = status.errorsLastEpoch === null ? ""
+    : ` Last epoch: ${status.errorsLastEpoch} mistakes.`;
+  element.textContent =
+    `Not converged. This epoch: ${status.errorsThisEpoch} mistakes so far.${last}`;
   element.className = "status perceptron-only";
 }
 
@@ -249,8 +251,8 @@ function renderSpeed() {
   if (recent.length < 3) return;
   const rate = (recent.length - 1) / ((recent[recent.length - 1] - recent[0]) / 1000);
   const mean = (list) => list.slice(-recent.length).reduce((a, b) => a + b, 0) / recent.length;
-  $("speed").textContent = `${rate.toFixed(0)} updates/s \u00b7 server ${mean(updateMs).toFixed(1)} ms`
-    + ` \u00b7 drawing ${mean(drawMs).toFixed(1)} ms per update`;
+  $("speed").textContent = `${rate.toFixed(0)} updates/s \u00b7 server `
+    + `${mean(updateMs).toFixed(1)} ms \u00b7 drawing ${mean(drawMs).toFixed(1)} ms per update`;
 }
 
 // ------------------------------------------------------------------ controls
@@ -276,7 +278,8 @@ function renderState() {
   selectValue($("regRate"), state.regRate);
   for (const id of ["trainRatio", "noise", "points", "batchSize"]) {
     $(id).value = state[id];
-    $(`${id}-value`).textContent = id === "trainRatio" || id === "noise" ? `${state[id]}%` : state[id];
+    const percent = id === "trainRatio" || id === "noise";
+    $(`${id}-value`).textContent = percent ? `${state[id]}%` : state[id];
   }
   $("seed").value = state.seed;
   $("showTest").checked = state.showTest;
@@ -328,7 +331,8 @@ async function upload(path, file, limit, what) {
   }
   const response = await fetch(`/api/sessions/${encodeURIComponent(app.sessionId)}/${path}`,
     { method: "POST", body: file });
-  const result = await response.json().catch(() => ({ error: `upload failed (${response.status})` }));
+  const result = await response.json()
+    .catch(() => ({ error: `upload failed (${response.status})` }));
   if (!response.ok) showMessage(result.error || `upload failed (${response.status})`);
 }
 
@@ -352,7 +356,8 @@ function wireControls() {
   }
   for (const id of ["trainRatio", "noise", "points", "batchSize"]) {
     $(id).addEventListener("input", (event) => {
-      $(`${id}-value`).textContent = event.target.value;
+      const percent = id === "trainRatio" || id === "noise";
+      $(`${id}-value`).textContent = `${event.target.value}${percent ? "%" : ""}`;
     });
     $(id).addEventListener("change", (event) => change({ [id]: Number(event.target.value) }));
   }
