@@ -186,7 +186,8 @@ def build_parser():
     playground = commands.add_parser(
         "playground", help="watch a network learn in the browser",
         description="Serves the numnet playground (needs `pip install \"numnet[playground]\"`) "
-                    "and prints its address. It binds to 127.0.0.1 unless --host says otherwise.")
+                    "and prints its address. It binds to 127.0.0.1 unless --host says otherwise; "
+                    "Ctrl-C stops it (exit status 0).")
     playground.add_argument("--port", type=_non_negative_int("--port"), default=8000,
                             help="TCP port (default 8000; 0 picks a free one)")
     playground.add_argument("--host", default="127.0.0.1", help="address to bind (default "

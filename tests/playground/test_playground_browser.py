@@ -91,8 +91,8 @@ def wait(browser, expression, timeout=30, message=""):
 
 
 def open_page(browser, url, hash_=""):
+    browser.get("about:blank")  # so that a link differing only in its hash loads anew
     browser.get(url + ("#" + hash_ if hash_ else ""))
-    browser.refresh()  # a new hash alone would not reload the page
     wait(browser, "app.frame && app.network && app.frame.generation >= app.network.generation")
 
 
@@ -227,6 +227,23 @@ def test_a_shared_link_reproduces_the_experiment(browser, server_url):
     finally:
         browser.close()
         browser.switch_to.window(original)
+
+
+def heatmap_picture(browser):
+    return browser.execute_script(
+        "return document.getElementById('heatmap').toDataURL()")
+
+
+def test_hovering_a_neuron_shows_its_map_large(browser, server_url):
+    open_page(browser, server_url, "layers=3")
+    output = heatmap_picture(browser)
+    neuron = browser.find_element(By.CSS_SELECTOR, ".node-target[title^='neuron 2 of hidden']")
+    ActionChains(browser).move_to_element(neuron).perform()
+    wait(browser, "JSON.stringify(app.shownNeuron) === '[0,1]'")
+    assert heatmap_picture(browser) != output
+    ActionChains(browser).move_to_element(browser.find_element(By.ID, "epoch")).perform()
+    wait(browser, "app.shownNeuron === null")
+    assert heatmap_picture(browser) == output
 
 
 def test_weights_are_read_and_edited_on_the_links(browser, server_url):

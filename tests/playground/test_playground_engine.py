@@ -298,6 +298,29 @@ def test_import_refuses_files_that_are_not_models(tmp_path):
     assert playground.state["layers"] == []
 
 
+def test_import_never_runs_code_from_the_file(tmp_path):
+    """A Lambda layer (Python bytecode) in a `.keras` file is refused by the safe loader."""
+    source = tmp_path / "clean.keras"
+    Playground().export_model(str(source))
+    with zipfile.ZipFile(source) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(members["config.json"])
+    config["config"]["layers"].insert(1, {
+        "module": "keras.layers", "class_name": "Lambda", "registered_name": None,
+        "config": {"name": "evil", "function": {"class_name": "__lambda__", "config": {
+            "code": base64.b64encode(b"print('owned')").decode(), "defaults": None,
+            "closure": None}}}})
+    members["config.json"] = json.dumps(config).encode()
+    crafted = tmp_path / "lambda.keras"
+    with zipfile.ZipFile(crafted, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    playground = Playground()
+    with pytest.raises(StateError, match="Lambda layer") as caught:
+        playground.import_model(str(crafted))
+    assert caught.value.field == "import" and not playground.imported
+
+
 def test_input_name_records_the_features():
     name = input_name(["sinx2", "x1"])
     assert name == "features_x1_sinx2"

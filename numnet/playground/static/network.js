@@ -20,7 +20,8 @@ function clamp(value) {
 }
 
 export class NetworkView {
-  // callbacks: toggleFeature(name), changeNeurons(layerIndex, delta), edit({...})
+  // callbacks: toggleFeature(name), changeNeurons(layerIndex, delta), edit({...}),
+  // showNeuron([layer, unit] or null) while the mouse is over a neuron
   constructor(container, card, callbacks) {
     this.container = container;
     this.card = card;
@@ -61,8 +62,12 @@ export class NetworkView {
     this.addLinks(positions);
     this.tiles = [];
     this.addFeatures(allFeatures, xs[0], ys);
-    this.neuronTiles = network.layers.map((_, l) => positions[l + 1].map(([x, y], k) =>
-      this.addTile(x, y, `neuron ${k + 1} of hidden layer ${l + 1}`)));
+    this.neuronTiles = network.layers.map((_, l) => positions[l + 1].map(([x, y], k) => {
+      const tile = this.addTile(x, y, `neuron ${k + 1} of hidden layer ${l + 1}`);
+      tile.target.addEventListener("mouseenter", () => this.callbacks.showNeuron([l, k]));
+      tile.target.addEventListener("mouseleave", () => this.callbacks.showNeuron(null));
+      return tile;
+    }));
     const [ox, oy] = positions[positions.length - 1][0];
     this.outputTile = this.addTile(ox, oy, perceptron ? "the TLU" : "the output", "#333333");
     this.addText("node-caption", perceptron ? `TLU (${network.step})` : "output",

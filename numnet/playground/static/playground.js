@@ -2,7 +2,7 @@
 // Training runs in numnet on the server; this page sends commands and draws the frames
 // it receives, acknowledging each one so the server never runs ahead of the drawing.
 import {
-  HeatMap, decodeFloat32, drawLegend, drawLossChart, drawThumbnail, outputIndices,
+  HeatMap, decodeBytes, decodeFloat32, drawLegend, drawLossChart, drawThumbnail, outputIndices,
 } from "./draw.js";
 import { NetworkView } from "./network.js";
 
@@ -29,6 +29,12 @@ const networkView = new NetworkView($("network"), $("card"), {
   },
   edit({ layer, source, target, bias, value }) {
     send({ type: "set_weight", layer, source, target, bias: Boolean(bias), value });
+  },
+  showNeuron(neuron) { // the big heat map shows the neuron under the mouse
+    app.shownNeuron = neuron;
+    if (app.frame && app.network && app.frame.generation >= app.network.generation) {
+      drawFrame(app.frame, false);
+    }
   },
 });
 
@@ -112,6 +118,7 @@ const handlers = {
   network(message) {
     app.network = message;
     app.history = [];
+    app.shownNeuron = null;
     networkView.setStructure(message, app.schema.features);
     heatmap.domain = message.domain;
     renderLayerCount();
@@ -192,14 +199,24 @@ function drawPending() {
   send({ type: "ack", seq: frame.seq });
 }
 
-function drawFrame(frame) {
+// The values the big heat map shows: the output, or the neuron under the mouse.
+function shownMap(frame, values) {
+  const neuron = app.shownNeuron;
+  const map = neuron && frame.neurons[neuron[0]] && frame.neurons[neuron[0]][neuron[1]];
+  if (!map) return { values, size: app.network.grid, range: frame.outputRange };
+  const bytes = decodeBytes(map);
+  return { values: Float32Array.from(bytes, (b) => b / 127.5 - 1),
+    size: app.network.grid / app.network.neuronStep, range: [-1, 1] };
+}
+
+function drawFrame(frame, record = true) {
   app.frame = frame;
   const { network, state } = app;
   const values = decodeFloat32(frame.output);
   const status = frame.status || {};
   const train = network.train;
   heatmap.draw({
-    values, size: network.grid, range: frame.outputRange, discretize: state.discretize,
+    ...shownMap(frame, values), discretize: state.discretize,
     train, test: network.test, showTest: state.showTest,
     regression: network.problem === "regression",
     line: perceptronLine(frame),
@@ -213,8 +230,10 @@ function drawFrame(frame) {
   $("test-loss").textContent = formatLoss(frame.testLoss);
   $("train-accuracy").textContent = formatAccuracy(frame.trainAccuracy);
   $("test-accuracy").textContent = formatAccuracy(frame.testAccuracy);
-  app.history.push([frame.trainLoss, frame.testLoss]);
-  if (app.history.length > MAX_HISTORY) app.history = app.history.filter((_, k) => k % 2 === 0);
+  if (record) {
+    app.history.push([frame.trainLoss, frame.testLoss]);
+    if (app.history.length > MAX_HISTORY) app.history = app.history.filter((_, k) => k % 2 === 0);
+  }
   drawLossChart($("loss-chart"), app.history);
   renderPerceptronStatus(status, frame);
 }
@@ -293,7 +312,7 @@ function renderState() {
   renderPlayButton();
   renderLayerCount();
   if (app.frame && app.network && app.frame.generation >= app.network.generation) {
-    drawFrame(app.frame);
+    drawFrame(app.frame, false);
   }
 }
 
@@ -399,6 +418,15 @@ function wireControls() {
       .catch(() => showMessage(`Copy this link: ${location.href}`, "info"));
   });
   $("message-close").addEventListener("click", () => { $("message").hidden = true; });
+  let resizing = null;
+  window.addEventListener("resize", () => { // lay the diagram out again for the new width
+    clearTimeout(resizing);
+    resizing = setTimeout(() => {
+      if (!app.network) return;
+      networkView.setStructure(app.network, app.schema.features);
+      if (app.frame && app.frame.generation >= app.network.generation) drawFrame(app.frame, false);
+    }, 150);
+  });
   window.addEventListener("hashchange", () => {
     if (location.hash !== app.writtenHash) send({ type: "hello", state: hashState() });
   });
