@@ -209,7 +209,7 @@ def test_a_shared_link_reproduces_the_experiment(browser, server_url):
                            "document.getElementById('noise').dispatchEvent(new Event('change'))")
     wait(browser, "app.state.noise === 30 && app.frame.generation >= app.network.generation")
     link = browser.current_url
-    assert "noise=30" in link and "features=x1%2Cx2%2Cx1x2" in link
+    assert "noise=30" in link and "features=x1,x2,x1x2" in link and "layers=5,2" in link
     state = app(browser, "app.state")
     output = app(browser, "app.frame.output")
     train = app(browser, "app.network.train")

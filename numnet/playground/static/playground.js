@@ -107,7 +107,8 @@ const handlers = {
     app.state = message.state;
     app.playing = message.playing;
     renderState();
-    const hash = `#${new URLSearchParams(message.query).toString()}`;
+    const hash = `#${Object.entries(message.query).map(([name, value]) =>
+      `${name}=${encodeURIComponent(value).replace(/%2C/g, ",")}`).join("&")}`;
     if (hash !== location.hash) history.replaceState(null, "", hash);
     app.writtenHash = location.hash;
     if (message.errors.length) {
