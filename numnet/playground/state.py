@@ -125,7 +125,7 @@ FIELDS = {
     "mode": (_choice(("network", "perceptron")), "network"),
     "problem": (_choice(("classification", "regression")), "classification"),
     "dataset": (_choice(CLASSIFICATION + REGRESSION + ("csv",)), "circle"),
-    "points": (_integer(10, 1000), 500),
+    "points": (_integer(50, 1000), 500),
     "noise": (_integer(0, 50), 0),
     "trainRatio": (_integer(10, 90), 50),
     "seed": (_integer(0, 2 ** 31 - 1), 1),
