@@ -227,6 +227,32 @@ def _load_california_housing(limit=None, seed=42, sample=False):
     return (x[train], y[train]), (x[valid], y[valid]), (x[test], y[test])
 
 
+def _noting_sample_fallback(load):
+    """Runs `load()`; returns its result and whether a loader fell back to the shipped sample.
+
+    The loaders' warnings are shown as usual.
+    """
+    from numnet.datasets import SampleFallbackWarning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = load()
+    for warning in caught:
+        _warn(warning.message)
+    return result, any(issubclass(w.category, SampleFallbackWarning) for w in caught)
+
+
+def _data_source(sample_flag, fell_back):
+    """What `metrics.json` says about the data the numbers come from."""
+    if sample_flag:
+        return {"used_shipped_sample": True, "data_source": "the sample shipped with numnet "
+                "(--sample)"}
+    if fell_back:
+        return {"used_shipped_sample": True, "data_source": "the sample shipped with numnet: "
+                "the full dataset was neither found locally nor downloaded (set NUMNET_DATA "
+                "to a folder holding it, or allow the download)"}
+    return {"used_shipped_sample": False, "data_source": "the full dataset"}
+
+
 def _build_model(dataset, hidden, x_train):
     import numnet
     layers = numnet.layers
@@ -281,6 +307,36 @@ def _fit_input_shape(model, x):
 
 
 # ------------------------------------------------------------------------ helpers
+def _check_output_file(path, what):
+    """Fails before any work when `path` cannot be written: its folder must already exist."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise CommandError(f"cannot write {what} to {path!r}: it is a folder")
+    if not os.path.isdir(folder):
+        raise CommandError(f"cannot write {what} to {path!r}: the folder {folder!r} does not "
+                           "exist (create it first)")
+
+
+def _check_dependencies(args):
+    """Checks, before any long work, the packages the command needs.
+
+    Reading and writing model files needs h5py (a required dependency that a
+    broken environment may lack); `train`'s figures need matplotlib, whose
+    absence is reported now rather than after training.
+    """
+    try:
+        import h5py  # noqa: F401
+    except ImportError:
+        raise CommandError("numnet needs h5py to read and write model files and it is not "
+                           "installed in this environment: pip install h5py") from None
+    if args.command == "train" and not args.no_plots:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            _warn("matplotlib is not installed, so the figures will be skipped; install it "
+                  "with `pip install numnet[plot]` (or pass --no-plots to silence this)")
+
+
 def _load_model(path):
     if not os.path.exists(path):
         raise UsageError(f"argument MODEL: no such file: {path!r} (expected a model saved "
@@ -385,10 +441,11 @@ def _cmd_train(args):
     numnet.utils.set_random_seed(args.seed)
     try:
         if args.dataset == "fashion-mnist":
-            train, valid, test = _load_fashion_mnist(args.limit, sample=args.sample)
+            (train, valid, test), fell_back = _noting_sample_fallback(
+                lambda: _load_fashion_mnist(args.limit, sample=args.sample))
         else:
-            train, valid, test = _load_california_housing(args.limit, seed=args.seed,
-                                                          sample=args.sample)
+            (train, valid, test), fell_back = _noting_sample_fallback(
+                lambda: _load_california_housing(args.limit, seed=args.seed, sample=args.sample))
     except (OSError, ValueError) as error:  # unavailable, corrupt (ChecksumError), bad env
         raise CommandError(f"cannot load the {args.dataset} dataset: {error}") from error
     model, loss, metrics = _build_model(args.dataset, hidden, train[0])
@@ -399,7 +456,8 @@ def _cmd_train(args):
     results = model.evaluate(*test, batch_size=batch_size, verbose=0, return_dict=True)
     results = {key: float(value) for key, value in results.items()}
     _write_history(history, out_dir)
-    metrics_out = {"dataset": args.dataset, "epochs_run": len(history.epoch),
+    metrics_out = {"dataset": args.dataset, **_data_source(args.sample, fell_back),
+                   "epochs_run": len(history.epoch),
                    "train_samples": int(len(train[0])), "test_samples": int(len(test[0])),
                    "test_loss": results.get("loss")}
     if args.dataset == "fashion-mnist":
@@ -488,10 +546,12 @@ def _cmd_evaluate(args):
 
 
 def _cmd_predict(args):
-    model = _load_model(args.model)
-    x = _fit_input_shape(model, _read_array(args.input, "INPUT"))
     if args.out and os.path.splitext(args.out)[1].lower() not in (".npy", ".csv"):
         raise UsageError(f"argument --out: expected a .npy or .csv file name, got {args.out!r}")
+    if args.out:
+        _check_output_file(args.out, "the predictions")
+    model = _load_model(args.model)
+    x = _fit_input_shape(model, _read_array(args.input, "INPUT"))
     try:
         predictions = np.asarray(model.predict(x, batch_size=args.batch_size, verbose=0))
     except Exception as error:
@@ -521,6 +581,7 @@ def _cmd_summary(args):
 
 
 def _cmd_plot(args):
+    _check_output_file(args.to_file, "the plot")
     model = _load_model(args.model)
     from numnet.utils.model_plot import plot_model
     try:
@@ -565,6 +626,7 @@ def main(argv=None):
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
+            _check_dependencies(args)
             return _COMMANDS[args.command](args)
     except UsageError as error:
         subparser.print_usage(sys.stderr)

@@ -18,21 +18,41 @@ REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "
 
 
 def _value(x):
+    """The array behind a tensor or array-like (for checks only, never for the math)."""
     return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _tensor(x, dtype=None):
+    """`x` as a tensor (no copy of a tensor); float64 arrays become floatx, or `dtype`."""
+    if not isinstance(x, Tensor):
+        x = ops.convert_to_tensor(x)
+    if dtype is not None and x.dtype != np.dtype(dtype).name:
+        x = ops.cast(x, dtype)
+    return x
+
+
+def _prediction(y_pred):
+    """`y_pred` as a float tensor (float64 and integer arrays become floatx)."""
+    from numnet.backend import floatx
+    y_pred = _tensor(y_pred)
+    if y_pred.data.dtype.kind != "f":
+        y_pred = ops.cast(y_pred, floatx())
+    return y_pred
 
 
 def _match_rank(y_true, y_pred):
     """Squeezes or expands a trailing length-1 axis so ranks agree, as Keras does."""
-    t, p = _value(y_true), _value(y_pred)
-    if t.ndim == p.ndim + 1 and t.shape[-1] == 1:
-        return t.reshape(t.shape[:-1]), y_pred
-    if p.ndim == t.ndim + 1 and p.shape[-1] == 1:
-        return t.reshape(t.shape + (1,)), y_pred
-    return t, y_pred
+    t, p = np.shape(_value(y_true)) if not isinstance(y_true, Tensor) else y_true.shape, \
+        np.shape(y_pred) if not isinstance(y_pred, Tensor) else y_pred.shape
+    if len(t) == len(p) + 1 and t[-1] == 1:
+        return ops.reshape(_tensor(y_true), t[:-1]), y_pred
+    if len(p) == len(t) + 1 and p[-1] == 1:
+        return ops.reshape(_tensor(y_true), tuple(t) + (1,)), y_pred
+    return y_true, y_pred
 
 
 def _check_same_shape(name, y_true, y_pred):
-    t, p = np.shape(y_true), np.shape(y_pred)
+    t, p = tuple(ops.shape(y_true)), tuple(ops.shape(y_pred))
     if t != p:
         try:
             np.broadcast_shapes(t, p)
@@ -43,26 +63,36 @@ def _check_same_shape(name, y_true, y_pred):
             ) from None
 
 
+def _target_and_prediction(y_true, y_pred, name=None):
+    """`y_pred` as a float tensor, `y_true` as a tensor of its dtype, ranks matched.
+
+    `y_true` never receives a gradient.
+    """
+    y_pred = _prediction(y_pred)
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    if name is not None:
+        _check_same_shape(name, y_true, y_pred)
+    return _tensor(y_true, y_pred.data.dtype), y_pred
+
+
 # ---------------------------------------------------------------- functions
 def mean_squared_error(y_true, y_pred):
     """`mean(square(y_true - y_pred), axis=-1)`."""
-    y_true, y_pred = _match_rank(y_true, y_pred)
-    _check_same_shape("mean_squared_error", y_true, y_pred)
+    y_true, y_pred = _target_and_prediction(y_true, y_pred, "mean_squared_error")
     return ops.mean_squared_error(y_true, y_pred)
 
 
 def mean_absolute_error(y_true, y_pred):
     """`mean(abs(y_true - y_pred), axis=-1)`."""
-    y_true, y_pred = _match_rank(y_true, y_pred)
-    _check_same_shape("mean_absolute_error", y_true, y_pred)
+    y_true, y_pred = _target_and_prediction(y_true, y_pred, "mean_absolute_error")
     return ops.mean(ops.abs(ops.subtract(y_pred, y_true)), axis=-1)
 
 
 def mean_absolute_percentage_error(y_true, y_pred):
     """`100 * mean(abs((y_true - y_pred) / max(abs(y_true), epsilon)), axis=-1)`."""
     from numnet.backend import epsilon
-    y_true, y_pred = _match_rank(y_true, y_pred)
-    denom = np.maximum(np.abs(y_true), epsilon())
+    y_true, y_pred = _target_and_prediction(y_true, y_pred)
+    denom = ops.maximum(ops.abs(y_true), epsilon())
     return ops.multiply(ops.mean(ops.abs(ops.divide(ops.subtract(y_true, y_pred), denom)), axis=-1),
                         100.0)
 
@@ -70,21 +100,20 @@ def mean_absolute_percentage_error(y_true, y_pred):
 def mean_squared_logarithmic_error(y_true, y_pred):
     """`mean(square(log(y_true + 1) - log(y_pred + 1)), axis=-1)`."""
     from numnet.backend import epsilon
-    y_true, y_pred = _match_rank(y_true, y_pred)
+    y_true, y_pred = _target_and_prediction(y_true, y_pred)
     first = ops.log(ops.add(ops.maximum(y_pred, epsilon()), 1.0))
-    second = np.log(np.maximum(y_true, epsilon()) + 1.0)
+    second = ops.log(ops.add(ops.maximum(y_true, epsilon()), 1.0))
     return ops.mean(ops.square(ops.subtract(first, second)), axis=-1)
 
 
 def huber(y_true, y_pred, delta=1.0):
     """Quadratic for `|error| <= delta`, linear beyond; averaged over the last axis."""
-    y_true, y_pred = _match_rank(y_true, y_pred)
-    _check_same_shape("huber", y_true, y_pred)
+    y_true, y_pred = _target_and_prediction(y_true, y_pred, "huber")
     error = ops.subtract(y_pred, y_true)
     abs_error = ops.abs(error)
     quadratic = ops.multiply(ops.square(error), 0.5)
     linear = ops.subtract(ops.multiply(abs_error, delta), 0.5 * delta * delta)
-    return ops.mean(ops.where(abs_error.data <= delta, quadratic, linear), axis=-1)
+    return ops.mean(ops.where(ops.less_equal(abs_error, delta), quadratic, linear), axis=-1)
 
 
 def _smooth(y_true, label_smoothing, n_classes):
@@ -95,23 +124,22 @@ def _smooth(y_true, label_smoothing, n_classes):
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Binary cross-entropy averaged over the last axis (probabilities clipped to [eps, 1-eps])."""
-    y_true, y_pred = _match_rank(y_true, y_pred)
+    y_true, y_pred = _match_rank(y_true, _tensor(y_pred))
     _check_same_shape("binary_crossentropy", y_true, y_pred)
-    y_true = _smooth(np.asarray(y_true, dtype=np.float32), label_smoothing, 2)
+    y_true = _smooth(_tensor(y_true, np.float32), label_smoothing, 2)
     return ops.mean(ops.binary_crossentropy(y_true, y_pred, from_logits=from_logits), axis=axis)
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Cross-entropy against one-hot targets."""
-    y_true = _value(y_true)
-    if np.shape(y_true) != np.shape(y_pred):
+    if tuple(ops.shape(y_true)) != tuple(ops.shape(y_pred)):
         raise ValueError(
             "categorical_crossentropy expects one-hot `y_true` with the same shape as "
-            f"`y_pred`. Received: y_true.shape={np.shape(y_true)}, "
-            f"y_pred.shape={np.shape(y_pred)}. For integer class labels use "
+            f"`y_pred`. Received: y_true.shape={tuple(ops.shape(y_true))}, "
+            f"y_pred.shape={tuple(ops.shape(y_pred))}. For integer class labels use "
             "'sparse_categorical_crossentropy'."
         )
-    y_true = _smooth(y_true.astype(np.float32, copy=False), label_smoothing, np.shape(y_pred)[axis])
+    y_true = _smooth(_tensor(y_true, np.float32), label_smoothing, ops.shape(y_pred)[axis])
     return ops.categorical_crossentropy(y_true, y_pred, from_logits=from_logits, axis=axis)
 
 
@@ -135,51 +163,35 @@ def check_sparse_labels(labels, n_classes, pred_shape):
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
     """Cross-entropy against integer class labels."""
-    labels = _value(y_true)
-    n_classes = np.shape(y_pred)[-1]
-    if labels.ndim == len(np.shape(y_pred)) and labels.shape[-1] == 1:
-        labels = labels.reshape(labels.shape[:-1])
-    if labels.shape != np.shape(y_pred)[:-1]:
+    labels = _tensor(y_true)
+    pred_shape = tuple(ops.shape(y_pred))
+    n_classes = pred_shape[-1]
+    if labels.ndim == len(pred_shape) and labels.shape[-1] == 1:
+        labels = ops.reshape(labels, labels.shape[:-1])
+    if tuple(labels.shape) != pred_shape[:-1]:
         raise ValueError(
             "sparse_categorical_crossentropy expects integer labels of shape "
-            f"{np.shape(y_pred)[:-1]} (one per sample) for y_pred of shape "
-            f"{np.shape(y_pred)}. Received: y_true.shape={np.shape(_value(y_true))}"
+            f"{pred_shape[:-1]} (one per sample) for y_pred of shape "
+            f"{pred_shape}. Received: y_true.shape={tuple(ops.shape(y_true))}"
         )
     mask = None
     if ignore_class is not None:
-        mask = labels != ignore_class
-        labels = np.where(mask, labels, 0)
-    check_sparse_labels(labels, n_classes, np.shape(y_pred))
+        mask = ops.not_equal(labels, ignore_class)
+        labels = ops.where(mask, labels, 0)
+    # A check of the values, not part of the computation: fit checks all labels
+    # before its first step, so a compiled replay need not repeat it.
+    check_sparse_labels(labels.data, n_classes, pred_shape)
     losses = ops.sparse_categorical_crossentropy(labels, y_pred, from_logits=from_logits, axis=axis)
     if mask is not None:
-        losses = ops.multiply(losses, mask.astype(losses.data.dtype))
+        losses = ops.multiply(losses, ops.cast(mask, losses.data.dtype))
     return losses
-
-
-def _target_and_prediction(y_true, y_pred):
-    """`y_pred` as a float tensor, `y_true` as a constant array of its dtype, ranks matched.
-
-    Float64 and integer predictions become `floatx()` (like the other losses'
-    ops); `y_true` never receives a gradient.
-    """
-    from numnet.backend import floatx
-    if not isinstance(y_pred, Tensor):
-        value = np.asarray(y_pred)
-        if value.dtype.kind != "f" or value.dtype == np.float64:
-            value = value.astype(floatx())
-        y_pred = Tensor(value)
-    elif y_pred.data.dtype.kind != "f":
-        y_pred = ops.cast(y_pred, floatx())
-    y_true, y_pred = _match_rank(y_true, y_pred)
-    return np.asarray(y_true).astype(y_pred.data.dtype, copy=False), y_pred
 
 
 def kl_divergence(y_true, y_pred):
     """`sum(y_true * log(y_true / y_pred), axis=-1)`, both clipped to `[epsilon, 1]`."""
     from numnet.backend import epsilon
-    y_true, y_pred = _target_and_prediction(y_true, y_pred)
-    _check_same_shape("kl_divergence", y_true, y_pred)
-    y_true = np.clip(y_true, epsilon(), 1.0)
+    y_true, y_pred = _target_and_prediction(y_true, y_pred, "kl_divergence")
+    y_true = ops.clip(y_true, epsilon(), 1.0)
     y_pred = ops.clip(y_pred, epsilon(), 1.0)
     return ops.sum(ops.multiply(y_true, ops.log(ops.divide(y_true, y_pred))), axis=-1)
 
@@ -187,23 +199,20 @@ def kl_divergence(y_true, y_pred):
 def poisson(y_true, y_pred):
     """`mean(y_pred - y_true * log(y_pred + epsilon), axis=-1)`."""
     from numnet.backend import epsilon
-    y_true, y_pred = _target_and_prediction(y_true, y_pred)
-    _check_same_shape("poisson", y_true, y_pred)
+    y_true, y_pred = _target_and_prediction(y_true, y_pred, "poisson")
     log_pred = ops.log(ops.add(y_pred, epsilon()))
     return ops.mean(ops.subtract(y_pred, ops.multiply(y_true, log_pred)), axis=-1)
 
 
 def _hinge_labels(y_true):
     """Keras' rule: if every label is 0 or 1, they become -1 or 1; otherwise they are kept."""
-    if np.all((y_true == 0) | (y_true == 1)):
-        return 2.0 * y_true - 1.0
-    return y_true
+    binary = ops.all(ops.logical_or(ops.equal(y_true, 0), ops.equal(y_true, 1)))
+    return ops.where(binary, ops.subtract(ops.multiply(y_true, 2.0), 1.0), y_true)
 
 
 def _hinge_margins(name, y_true, y_pred):
-    y_true, y_pred = _target_and_prediction(y_true, y_pred)
-    _check_same_shape(name, y_true, y_pred)
-    y_true = _hinge_labels(y_true).astype(y_pred.data.dtype, copy=False)
+    y_true, y_pred = _target_and_prediction(y_true, y_pred, name)
+    y_true = _hinge_labels(y_true)
     return ops.maximum(ops.subtract(1.0, ops.multiply(y_true, y_pred)), 0.0)
 
 
@@ -224,10 +233,9 @@ def categorical_hinge(y_true, y_pred):
     """`maximum(neg - pos + 1, 0)` with `pos = sum(y_true * y_pred, axis=-1)` and
     `neg = max((1 - y_true) * y_pred, axis=-1)`; `y_true` is one-hot.
     """
-    y_true, y_pred = _target_and_prediction(y_true, y_pred)
-    _check_same_shape("categorical_hinge", y_true, y_pred)
+    y_true, y_pred = _target_and_prediction(y_true, y_pred, "categorical_hinge")
     positive = ops.sum(ops.multiply(y_true, y_pred), axis=-1)
-    negative = ops.max(ops.multiply(1.0 - y_true, y_pred), axis=-1)
+    negative = ops.max(ops.multiply(ops.subtract(1.0, y_true), y_pred), axis=-1)
     return ops.maximum(ops.add(ops.subtract(negative, positive), 1.0), 0.0)
 
 
@@ -235,8 +243,7 @@ def log_cosh(y_true, y_pred):
     """`mean(log(cosh(y_pred - y_true)), axis=-1)`, computed as
     `x + softplus(-2 x) - log(2)` so that large errors do not overflow.
     """
-    y_true, y_pred = _target_and_prediction(y_true, y_pred)
-    _check_same_shape("log_cosh", y_true, y_pred)
+    y_true, y_pred = _target_and_prediction(y_true, y_pred, "log_cosh")
     error = ops.subtract(y_pred, y_true)
     value = ops.add(error, ops.softplus(ops.multiply(error, -2.0)))
     return ops.mean(ops.subtract(value, float(np.log(2.0))), axis=-1)
@@ -248,31 +255,41 @@ mape = MAPE = mean_absolute_percentage_error
 msle = MSLE = mean_squared_logarithmic_error
 
 
+def _sample_weights(sample_weight, values):
+    """`sample_weight` as a tensor broadcast to the per-sample losses' shape."""
+    weights = _tensor(sample_weight, values.data.dtype)
+    shape = tuple(values.shape)
+    if weights.ndim == len(shape) + 1 and weights.shape[-1] == 1:
+        weights = ops.reshape(weights, weights.shape[:-1])
+    if weights.ndim < len(shape):
+        weights = ops.reshape(weights, tuple(weights.shape) + (1,) * (len(shape) - weights.ndim))
+    try:
+        np.broadcast_shapes(tuple(weights.shape), shape)
+        if np.broadcast_shapes(tuple(weights.shape), shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"`sample_weight` of shape {tuple(ops.shape(sample_weight))} cannot be "
+            f"applied to per-sample losses of shape {shape}."
+        ) from None
+    return ops.broadcast_to(weights, shape)
+
+
 def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
     """Applies `sample_weight` (broadcast to the values' shape) and the reduction."""
-    vv = values.data
-    weights = None
-    if sample_weight is not None:
-        weights = np.asarray(_value(sample_weight), dtype=vv.dtype)
-        if weights.ndim == vv.ndim + 1 and weights.shape[-1] == 1:
-            weights = weights.reshape(weights.shape[:-1])
-        while weights.ndim < vv.ndim:
-            weights = weights[..., None]
-        try:
-            weights = np.broadcast_to(weights, vv.shape)
-        except ValueError:
-            raise ValueError(
-                f"`sample_weight` of shape {np.shape(_value(sample_weight))} cannot be "
-                f"applied to per-sample losses of shape {vv.shape}."
-            ) from None
+    weights = None if sample_weight is None else _sample_weights(sample_weight, values)
     if reduction in ("none", None):
         return values if weights is None else ops.multiply(values, weights)
     if reduction == "sum":
         return ops.weighted_sum(values, weights)
+    size = values.data.size
     if reduction == "mean_with_sample_weight":
-        divisor = vv.size if weights is None else float(np.sum(weights))
-        return ops.weighted_sum(values, weights, scale=1.0 / divisor if divisor else 0.0)
-    size = vv.size
+        if weights is None:
+            return ops.weighted_sum(values, None, scale=1.0 / size if size else 0.0)
+        total = ops.sum(weights)
+        # divide_no_nan: a batch whose weights sum to 0 has loss 0, as in Keras
+        safe = ops.where(ops.equal(total, 0), 1.0, total)
+        return ops.divide(ops.weighted_sum(values, weights), safe)
     return ops.weighted_sum(values, weights, scale=1.0 / size if size else 0.0)
 
 

@@ -1,48 +1,20 @@
 """Reverse-mode differentiation with a tape.
 
-While a :class:`GradientTape` is open, every op whose inputs the tape tracks
-appends one node (output, parents, backward rule) to the tape. The tape is
+While a :class:`GradientTape` is open, every primitive whose inputs the tape
+tracks appends its node (primitive, inputs, output) to the tape. The tape is
 therefore already in topological order: `gradient()` walks it backwards once,
-calling each node's backward rule, which lives next to its forward in `ops/`.
+calling each primitive's backward rule (`vjp`, written with ops beside its
+forward in `ops/`) and summing the gradients of tensors used several times.
 Nothing is recorded when no tape is open, so inference pays nothing.
 """
 
+from numnet.autodiff.primitive import RECORDERS
 from numnet.backend import xp
-
-_ACTIVE_TAPES = []
-
-
-class _Node:
-    __slots__ = ("output", "parents", "backward", "needs")
-
-    def __init__(self, output, parents, backward, needs):
-        self.output = output
-        self.parents = parents
-        self.backward = backward
-        self.needs = needs
 
 
 def is_recording():
     """True while at least one tape is open and recording."""
-    return bool(_ACTIVE_TAPES)
-
-
-def record(output, parents, backward):
-    """Records `output = op(*parents)` on every open tape that tracks a parent.
-
-    `backward(grad, needs)` returns one gradient per parent (or `None` for a
-    parent whose entry in `needs` is False).
-    """
-    for tape in _ACTIVE_TAPES:
-        tracked = tape._tracked
-        needs = tuple([id(p) in tracked or (p.trainable and tape._auto_watch(p))
-                       for p in parents])
-        if True in needs:
-            tracked.add(id(output))
-            tape._nodes.append(_Node(output, parents, backward, needs))
-            if tape.persistent:
-                tape._save_variable_values(parents)
-    return output
+    return any(isinstance(r, GradientTape) for r in RECORDERS)
 
 
 class GradientTape:
@@ -77,7 +49,7 @@ class GradientTape:
         self._saved_values = {}
 
     def __enter__(self):
-        _ACTIVE_TAPES.append(self)
+        RECORDERS.append(self)
         self._recording = True
         return self
 
@@ -87,8 +59,19 @@ class GradientTape:
 
     def _stop(self):
         if self._recording:
-            _ACTIVE_TAPES.remove(self)
+            RECORDERS.remove(self)
             self._recording = False
+
+    def record(self, node):
+        """Keeps `node` if it reads a tracked tensor (called by every primitive while open)."""
+        tracked = self._tracked
+        needs = tuple([isinstance(p, Tensor) and (id(p) in tracked or (
+            p.trainable and self._auto_watch(p))) for p in node.inputs])
+        if True in needs:
+            tracked.add(id(node.output))
+            self._nodes.append((node, needs))
+            if self.persistent:
+                self._save_variable_values(node.inputs)
 
     def _auto_watch(self, tensor):
         if self.watch_accessed_variables and tensor.trainable:
@@ -143,18 +126,22 @@ class GradientTape:
         return [t for t in self._watched if t.trainable is not None]
 
     def _backward(self, grads, keep):
-        """Walks the nodes backwards, accumulating gradients into `grads` (by id)."""
-        for node in reversed(self._nodes):
+        """Walks the nodes backwards, accumulating gradient tensors into `grads` (by id).
+
+        The backward rules are primitives too: a capture open around this call
+        records them, and so does any other open tape (higher-order gradients).
+        """
+        for node, needs in reversed(self._nodes):
             key = id(node.output)
             g = grads.get(key) if key in keep else grads.pop(key, None)
             if g is None:
                 continue
-            parent_grads = node.backward(g, node.needs)
-            for parent, pg, need in zip(node.parents, parent_grads, node.needs):
+            parent_grads = node.prim.vjp(g, node.inputs, node.output, needs, **node.attrs)
+            for parent, pg, need in zip(node.inputs, parent_grads, needs):
                 if need and pg is not None:
                     key = id(parent)
                     previous = grads.get(key)
-                    grads[key] = pg if previous is None else previous + pg
+                    grads[key] = pg if previous is None else _ops.add(previous, pg)
 
     def gradient(self, target, sources, output_gradients=None, unconnected_gradients="none"):
         """Returns d(target)/d(source) for each source, in the structure of `sources`.
@@ -176,19 +163,20 @@ class GradientTape:
         grads = {}
         for i, t in enumerate(targets):
             if output_gradients is not None:
-                seed = xp.asarray(getattr(output_gradients[i], "data", output_gradients[i]),
-                                  dtype=t.data.dtype)
+                seed = _ops.convert_to_tensor(output_gradients[i], dtype=t.data.dtype)
             else:
-                seed = xp.ones_like(t.data)
-            _accumulate(grads, id(t), seed)
+                seed = Tensor(xp.ones_like(t.data))
+            key = id(t)
+            grads[key] = seed if key not in grads else _ops.add(grads[key], seed)
         flat_sources = (sources if type(sources) in (list, tuple) and
                         all(type(x) is Variable for x in sources) else _flatten(sources))
         keep = {id(x) for x in flat_sources}
-        if self.persistent and self._saved_values:
-            with self._forward_values():
+        with _Paused(self):  # a persistent tape must not record its own backward pass
+            if self.persistent and self._saved_values:
+                with self._forward_values():
+                    self._backward(grads, keep)
+            else:
                 self._backward(grads, keep)
-        else:
-            self._backward(grads, keep)
         if not self.persistent:
             self.reset()
 
@@ -203,19 +191,9 @@ class GradientTape:
                     f"Gradient shape {g.shape} does not match its source's shape "
                     f"{source.data.shape}: a backward rule is wrong."
                 )
-            return Tensor(g)
+            return g
 
         if flat_sources is sources:
-            if unconnected_gradients != "zero":  # the training loop's path: no per-source call
-                out = []
-                for source in sources:
-                    g = grads.get(id(source))
-                    if g is not None:
-                        if g.shape != source.data.shape:
-                            result(source)  # raises the shape error
-                        g = Tensor(g)
-                    out.append(g)
-                return type(sources)(out)
             return type(sources)([result(x) for x in sources])
         return _map_structure(result, sources)
 
@@ -245,18 +223,13 @@ class _Paused:
 
     def __enter__(self):
         if self.tape._recording:
-            _ACTIVE_TAPES.remove(self.tape)
+            RECORDERS.remove(self.tape)
         return self
 
     def __exit__(self, *exc):
         if self.tape._recording:
-            _ACTIVE_TAPES.append(self.tape)
+            RECORDERS.append(self.tape)
         return False
-
-
-def _accumulate(grads, key, value):
-    previous = grads.get(key)
-    grads[key] = value if previous is None else previous + value
 
 
 def _flatten(structure):
@@ -275,5 +248,6 @@ def _map_structure(fn, structure):
     return fn(structure)
 
 
-# Imported last: tensor.py imports the ops, which import this module's `record`.
+# Imported last: tensor.py imports the ops, which import the primitives.
 from numnet.autodiff.tensor import Tensor, Variable  # noqa: E402
+from numnet.autodiff import ops as _ops  # noqa: E402

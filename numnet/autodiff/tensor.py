@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from numnet.autodiff.primitive import CAPTURES, READ_HOOKS
 from numnet.backend import floatx, standardize_dtype, xp
 
 
@@ -31,11 +32,18 @@ class Tensor:
         self._keras_logits = None
 
     # -- array protocol -------------------------------------------------
+    # Reading a tensor's value into Python (an array, a float, a bool) is where a
+    # computation leaves numnet's ops; a capture open around it is told, so that a
+    # compiled step never bakes a value that should change from step to step.
     def numpy(self):
         """Returns the value as a NumPy array."""
+        if READ_HOOKS:
+            READ_HOOKS[-1](self, "numpy()")
         return self.data
 
     def __array__(self, dtype=None, copy=None):
+        if READ_HOOKS:
+            READ_HOOKS[-1](self, "conversion to a NumPy array")
         if dtype is None:
             return self.data
         return self.data.astype(dtype, copy=False)
@@ -63,12 +71,23 @@ class Tensor:
         return f"<Tensor shape={self.data.shape} dtype={self.dtype}\n{self.data}>"
 
     def __float__(self):
+        if READ_HOOKS:
+            READ_HOOKS[-1](self, "float()")
         return float(self.data)
 
     def __int__(self):
+        if READ_HOOKS:
+            READ_HOOKS[-1](self, "int()")
         return int(self.data)
 
+    def __index__(self):
+        if READ_HOOKS:
+            READ_HOOKS[-1](self, "use as an index")
+        return self.data.__index__()
+
     def __bool__(self):
+        if READ_HOOKS:
+            READ_HOOKS[-1](self, "bool() (Python control flow on a tensor value)")
         return bool(self.data)
 
     def __iter__(self):
@@ -76,7 +95,14 @@ class Tensor:
             yield self[i]
 
     def item(self):
+        if READ_HOOKS:
+            READ_HOOKS[-1](self, "item()")
         return self.data.item()
+
+    def tolist(self):
+        if READ_HOOKS:
+            READ_HOOKS[-1](self, "tolist()")
+        return self.data.tolist()
 
     # -- operators (the ops module registers them) --------------------
     def __add__(self, other):
@@ -124,18 +150,25 @@ class Tensor:
     def __getitem__(self, key):
         return _ops.getitem(self, key)
 
-    # Comparisons are not differentiable: they return plain boolean tensors.
+    # Comparisons compare values, as in Keras: they return boolean tensors (not
+    # differentiable), so `loss == 0.0` or `if tensor > 1:` read the values.
+    def __eq__(self, other):
+        return _ops.equal(self, other)
+
+    def __ne__(self, other):
+        return _ops.not_equal(self, other)
+
     def __lt__(self, other):
-        return Tensor(self.data < _value(other))
+        return _ops.less(self, other)
 
     def __le__(self, other):
-        return Tensor(self.data <= _value(other))
+        return _ops.less_equal(self, other)
 
     def __gt__(self, other):
-        return Tensor(self.data > _value(other))
+        return _ops.greater(self, other)
 
     def __ge__(self, other):
-        return Tensor(self.data >= _value(other))
+        return _ops.greater_equal(self, other)
 
     __hash__ = object.__hash__
 
@@ -161,6 +194,12 @@ class Tensor:
 class Variable(Tensor):
     """A tensor whose value persists and changes in place: a layer weight or optimizer slot.
 
+    A variable's array never moves once a model has placed it: assigning to
+    `variable.data` (or calling `assign`) writes into the existing array, so
+    the views a parameter store, an optimizer or a compiled step hold stay
+    valid. Only a variable not yet placed (`place` not called) can take a new
+    array of a different shape.
+
     Args:
         initializer: the initial value (array-like) or an initializer callable
             taking `(shape, dtype)`.
@@ -170,7 +209,8 @@ class Variable(Tensor):
         name: the variable's name (`kernel`, `bias`, ...).
     """
 
-    __slots__ = ("name", "trainable", "path", "_layer", "regularizer", "constraint", "aggregation")
+    __slots__ = ("_array", "_placed", "store", "name", "trainable", "path", "_layer", "regularizer",
+                 "constraint", "aggregation")
 
     def __init__(self, initializer=None, shape=None, dtype=None, trainable=True, name=None,
                  aggregation="none"):
@@ -193,7 +233,10 @@ class Variable(Tensor):
                 f"Variable '{name}': initial value has shape {value.shape}, "
                 f"expected {tuple(shape)}."
             )
-        super().__init__(value)
+        self._placed = False
+        self.store = None  # the ParameterStore holding the value, once placed in one
+        self._array = value
+        self._keras_logits = None
         self.name = name or "variable"
         self.path = self.name
         self.trainable = trainable
@@ -202,9 +245,62 @@ class Variable(Tensor):
         self.constraint = None
         self.aggregation = aggregation
 
+    @property
+    def data(self):
+        """The variable's array (updated in place by optimizers and `assign`)."""
+        return self._array
+
+    @data.setter
+    def data(self, value):
+        if not self._placed:
+            self._array = value
+            return
+        value = _value(value)
+        if np.shape(value) != self._array.shape:
+            raise ValueError(
+                f"Cannot replace the value of variable '{self.path}' of shape "
+                f"{self._array.shape} by an array of shape {np.shape(value)}: its array is "
+                "part of the model's parameter store."
+            )
+        self._array[...] = value
+
+    def place(self, view=None, store=None):
+        """Moves the value into `view` (part of a larger buffer) and keeps it there for good.
+
+        Without `view` the variable stays where it is but its array is fixed from
+        now on (a compiled step reads it by reference).
+        """
+        if view is not None:
+            if view.shape != self._array.shape:
+                raise ValueError(f"Variable '{self.path}': cannot place a value of shape "
+                                 f"{self._array.shape} into a view of shape {view.shape}.")
+            view[...] = self._array
+            self._array = view
+            self.store = store
+        self._placed = True
+
+    def __getstate__(self):
+        # A copy leaves any parameter store behind (its own array, not yet placed):
+        # the model puts it into a store of its own when it next trains.
+        state = {name: getattr(self, name) for name in _VARIABLE_STATE}
+        state["_array"] = self._array.copy()
+        return state
+
+    def __setstate__(self, state):
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        self._placed, self.store, self._keras_logits = False, None, None
+
+    @property
+    def placed(self):
+        """Whether the value lives in a parameter store (see `place`)."""
+        return self._placed
+
     def numpy(self):
         """A copy of the current value (as in Keras: later updates don't change it)."""
-        return self.data.copy()
+        if READ_HOOKS:
+            READ_HOOKS[-1](self, "numpy()")
+        return self._array.copy()
 
     @property
     def value(self):
@@ -212,31 +308,53 @@ class Variable(Tensor):
         return self
 
     def assign(self, value):
-        """Overwrites the value in place (shape must match)."""
+        """Overwrites the value in place (shape must match).
+
+        Inside a capture (a compiled step) the write is an effect the replay repeats.
+        """
+        if CAPTURES:
+            _check_assign_shape(self, value)
+            return _ops.assign(self, value)
         value = _value(value)
-        if np.shape(value) != self.data.shape:
+        if np.shape(value) != self._array.shape:
             raise ValueError(
                 f"Cannot assign a value of shape {np.shape(value)} to variable "
-                f"'{self.path}' of shape {self.data.shape}."
+                f"'{self.path}' of shape {self._array.shape}."
             )
-        self.data[...] = value
+        self._array[...] = value
         return self
 
     def assign_add(self, value):
-        self.data += _value(value)
+        if CAPTURES:
+            return _ops.assign_add(self, value)
+        self._array += _value(value)
         return self
 
     def assign_sub(self, value):
-        self.data -= _value(value)
+        if CAPTURES:
+            return _ops.assign_sub(self, value)
+        self._array -= _value(value)
         return self
 
     def __repr__(self):
-        return (f"<Variable path={self.path}, shape={self.data.shape}, "
-                f"dtype={self.dtype}, value={self.data}>")
+        return (f"<Variable path={self.path}, shape={self._array.shape}, "
+                f"dtype={self.dtype}, value={self._array}>")
+
+
+_VARIABLE_STATE = ("_array", "name", "trainable", "path", "_layer", "regularizer", "constraint",
+                   "aggregation")
 
 
 def _value(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+def _check_assign_shape(variable, value):
+    if np.shape(_value(value)) != variable.data.shape:
+        raise ValueError(
+            f"Cannot assign a value of shape {np.shape(_value(value))} to variable "
+            f"'{variable.path}' of shape {variable.data.shape}."
+        )
 
 
 from numnet.autodiff import ops as _ops  # noqa: E402  (ops import Tensor)

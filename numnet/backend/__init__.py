@@ -8,6 +8,7 @@ from numnet.backend.array_module import xp, to_numpy
 from numnet.backend.config import epsilon, floatx, set_epsilon, set_floatx, standardize_dtype
 from numnet.backend.global_state import clear_session, unique_name, to_snake_case
 from numnet.backend.random import global_generator, make_generator, set_seed
+from numnet.backend.threads import get_num_threads, set_num_threads, thread_scope
 
 __all__ = [
     "xp",
@@ -23,4 +24,7 @@ __all__ = [
     "global_generator",
     "make_generator",
     "set_seed",
+    "get_num_threads",
+    "set_num_threads",
+    "thread_scope",
 ]

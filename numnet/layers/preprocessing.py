@@ -129,12 +129,14 @@ class Normalization(Layer):
         self._adapted = True
 
     def call(self, inputs):
+        # Computed from the variables with ops (not from their arrays), so that a
+        # compiled step follows a later `adapt()`.
         shape = self._broadcast_shape(inputs.ndim)
-        mean = self.mean.data.reshape(shape)
-        std = np.maximum(np.sqrt(self.variance.data), epsilon()).reshape(shape)
+        mean = ops.reshape(self.mean, shape)
+        std = ops.reshape(ops.maximum(ops.sqrt(self.variance), epsilon()), shape)
         if self.invert:
-            return ops.affine(inputs, mean / std, std)  # x * std + mean
-        return ops.affine(inputs, -mean, 1 / std)  # (x - mean) / std
+            return ops.affine(inputs, ops.divide(mean, std), std)  # x * std + mean
+        return ops.affine(inputs, ops.negative(mean), ops.divide(1.0, std))  # (x - mean) / std
 
     def compute_output_shape(self, input_shape):
         return input_shape

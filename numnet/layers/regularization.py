@@ -36,11 +36,10 @@ class Dropout(Layer):
     def call(self, inputs, training=None):
         if not training or self.rate == 0:
             return inputs
-        generator = self._generator or make_generator()
         shape = inputs.shape if self.noise_shape is None else tuple(
             n if d is None else d for d, n in zip(self.noise_shape, inputs.shape))
-        keep = generator.random(shape, dtype="float32") >= self.rate
-        return ops.multiply(inputs, keep.astype(inputs.data.dtype) * (1.0 / (1.0 - self.rate)))
+        mask = ops.dropout_mask(shape, self.rate, self._generator, dtype=inputs.data.dtype)
+        return ops.multiply(inputs, mask)
 
     def compute_output_shape(self, input_shape):
         return input_shape

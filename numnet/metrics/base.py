@@ -9,6 +9,7 @@ are NumPy float32 scalars like Keras' float32 tensors.
 
 import numpy as np
 
+from numnet.autodiff.primitive import host_call
 from numnet.autodiff.tensor import Tensor, Variable
 from numnet.backend import standardize_dtype, to_snake_case, unique_name, xp
 from numnet.serialization import (
@@ -66,6 +67,15 @@ class Metric:
     # "up" if larger is better, "down" if smaller is better (used by callbacks
     # to pick `mode="auto"`); None if unknown.
     _direction = None
+
+    def __init_subclass__(cls, **kwargs):
+        """Every metric's `update_state` and `result` are host calls (see `host_call`):
+        a compiled step calls them at each replay instead of freezing their Python."""
+        super().__init_subclass__(**kwargs)
+        for name in ("update_state", "result"):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "host_call", False):
+                setattr(cls, name, host_call(method))
 
     def __init__(self, dtype=None, name=None):
         self.name = name or unique_name(to_snake_case(self.__class__.__name__))

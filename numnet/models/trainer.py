@@ -1,8 +1,11 @@
 """The training loop: `compile`, `fit`, `evaluate`, `predict` and their one-batch forms.
 
-The loop is plain Python over index batches; each step runs the forward pass
-under a `GradientTape`, asks it for the gradients of the loss with respect to
-the trainable weights, and lets the optimizer update them in place. Log keys,
+The loop is plain Python over index batches. Each step is `train_step`: the
+forward pass under a `GradientTape`, the gradients of the loss with respect to
+the trainable weights, the optimizer's in-place update, the metric updates.
+With `jit_compile` (the default) the loop calls it through a
+`numnet.engine.CompiledFunction`, which captures the step and replays it as a
+flat list of kernels over preallocated buffers. Log keys,
 their order and the running-mean semantics follow Keras 3: train metrics are
 running means over the epoch, validation metrics are computed at the epoch's
 end on the whole validation set.
@@ -16,15 +19,15 @@ import numpy as np
 from numnet import losses as losses_module
 from numnet import metrics as metrics_module
 from numnet import optimizers as optimizers_module
+from numnet.autodiff.parameters import ParameterStore
 from numnet.autodiff.tape import GradientTape
 from numnet.autodiff.tensor import Tensor
-from numnet.backend import global_generator
+from numnet.backend import global_generator, thread_scope
 from numnet.callbacks.callback_list import CallbackList
 from numnet.layers.symbolic import flatten, map_structure, pack_like
 from numnet.models import data_adapter
 from numnet.models.compile_utils import CompileLoss, CompileMetrics
-from numnet.models.fused_forward import FusedDenseForward
-from numnet.models.fused_step import FusedDenseStep
+from numnet.engine import Batch, CompiledFunction, Source
 
 
 def _resolve_verbose(verbose):
@@ -59,7 +62,10 @@ class Trainer:
         self._train_vars = None
         self.jit_compile = True
         self.run_eagerly = False
-        self._fused_step_reason = None
+        self.train_function = None
+        self.test_function = None
+        self.predict_function = None
+        self._functions_key = None
 
     # -------------------------------------------------------------- compile
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
@@ -75,13 +81,14 @@ class Trainer:
             metrics: metrics to track; for several outputs a list with one
                 entry per output or a dict keyed by output name.
             weighted_metrics: metrics that take `sample_weight`/`class_weight` into account.
-            run_eagerly: always take the generic, tape-based training step
-                (e.g. to debug a custom layer or loss).
-            jit_compile: "auto" (default) or True: `fit` uses numnet's fused
-                training step when the model is a Sequential stack of
-                preprocessing and Dense layers with a loss it covers (see
-                `numnet.models.fused_step`); False: always the generic step.
-                Both give the same numbers up to float rounding.
+            run_eagerly: run every step eagerly, op by op (e.g. to debug a custom
+                layer or loss).
+            jit_compile: "auto" (default) or True: `fit`, `evaluate` and
+                `predict` capture their step once per input signature and
+                replay it as preallocated kernels (`numnet.engine`); a step
+                that cannot be captured runs eagerly, and `compiled_reason`
+                says why. False: every step eagerly. Both give the same numbers
+                up to float rounding.
             steps_per_execution, auto_scale_loss: accepted for Keras
                 compatibility; numnet runs one step at a time.
         """
@@ -107,6 +114,71 @@ class Trainer:
         self._train_vars = None
         self._loss_sources_cache = None
         self._single_output_built = False
+        self._reset_functions()
+
+    # ------------------------------------------------------ compiled steps
+    def __getstate__(self):
+        """A copy (pickle, deepcopy) leaves the compiled steps behind: it compiles its own."""
+        state = dict(self.__dict__)
+        state.update(train_function=None, test_function=None, predict_function=None,
+                     _functions_key=None)
+        return state
+
+    def _reset_functions(self):
+        self.train_function = self.test_function = self.predict_function = None
+        self._functions_key = None
+
+    def _function(self, attribute, step, name):
+        """The cached step function `attribute`, compiled with `jit_compile` (Keras' make_*)."""
+        key = (self.jit_compile, self.run_eagerly,
+               tuple(id(v) for v in self.trainable_weights))
+        if key != self._functions_key:
+            # new trainable weights (or settings): previous captures no longer apply
+            self.train_function = self.test_function = self.predict_function = None
+            self._functions_key = key
+        function = getattr(self, attribute)
+        if function is None:
+            function = CompiledFunction(step, name, enabled=self.jit_compile
+                                        and not self.run_eagerly,
+                                        before_planning=self._place_parameters)
+            setattr(self, attribute, function)
+        return function
+
+    def _build_and_place(self, x):
+        """Builds the model on one sample of `x` if needed, then places its weights."""
+        if not self.built or not self.trainable_weights:
+            self(data_adapter.take(x, slice(0, 1)), training=False)
+        self._place_parameters()
+
+    def _place_parameters(self):
+        """Puts the trainable weights into one `ParameterStore`, once, before any replay."""
+        weights = self.trainable_weights
+        if weights and weights[0].store is None:
+            ParameterStore.of(weights)
+
+    def make_train_function(self, force=False):
+        """The function `fit` calls per batch: `train_step`, compiled (see `compile`)."""
+        if force:
+            self.train_function = None
+        return self._function("train_function", self.train_step, "train")
+
+    def make_test_function(self, force=False):
+        """The function `evaluate` calls per batch: `test_step`, compiled."""
+        if force:
+            self.test_function = None
+        return self._function("test_function", self.test_step, "test")
+
+    def make_predict_function(self, force=False):
+        """The function `predict` calls per batch: `predict_step`, compiled."""
+        if force:
+            self.predict_function = None
+        return self._function("predict_function", self.predict_step, "predict")
+
+    @property
+    def compiled_reason(self):
+        """Why `fit`'s training step runs eagerly (None while it is compiled or not run yet)."""
+        function = self.train_function
+        return None if function is None else function.reason
 
     def _assert_compiled(self, what):
         if not self.compiled:
@@ -268,16 +340,13 @@ class Trainer:
         return self(x, training=False)
 
     def _update_metrics(self, loss, y, y_pred, x, sample_weight):
-        batch_size = (x if type(x) is np.ndarray else flatten(x)[0]).shape[0]
-        self._loss_tracker.update_state(loss.data, sample_weight=batch_size)
+        """Feeds the loss trackers and metrics (each update a host call: see `host_call`)."""
+        batch_size = flatten(x)[0].shape[0]
+        self._loss_tracker.update_state(loss, sample_weight=batch_size)
         self.compiled_loss.update_trackers(batch_size)
         if self.compiled_metrics.per_output or self.compiled_metrics.weighted:
-            if type(y_pred) is Tensor and type(y) is np.ndarray:
-                flat_true, flat_pred = [y], [y_pred.data]
-            else:
-                flat_true = self._flatten_targets(y, y_pred, self._compiled_output_names)
-                flat_pred = [p.data for p in flatten(y_pred)]
-            self.compiled_metrics.update_state(flat_true, flat_pred, sample_weight)
+            flat_true = self._flatten_targets(y, y_pred, self._compiled_output_names)
+            self.compiled_metrics.update_state(flat_true, flatten(y_pred), sample_weight)
 
     def get_metrics_result(self):
         """Current results of all metrics as `{name: float}`, keys sorted like Keras' logs."""
@@ -293,6 +362,13 @@ class Trainer:
         return [logs[k] for k in order if k in logs]
 
     # --------------------------------------------------------------- fit
+    def _threads(self, batch_size):
+        """The BLAS thread scope of one call: by the largest product of a step (see
+        `numnet.backend.threads`)."""
+        largest = max((v.data.size for v in self.trainable_weights if v.data.ndim == 2),
+                      default=0)
+        return thread_scope(2.0 * largest * batch_size)
+
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -303,12 +379,22 @@ class Trainer:
             A `History` whose `history` dict holds each epoch's `loss`,
             metrics and `val_` results.
         """
+        with self._threads(_check_batch_size(batch_size)):
+            return self._fit(x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                             validation_data, shuffle, class_weight, sample_weight,
+                             initial_epoch, steps_per_epoch, validation_steps,
+                             validation_batch_size, validation_freq)
+
+    def _fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+             validation_data, shuffle, class_weight, sample_weight, initial_epoch,
+             steps_per_epoch, validation_steps, validation_batch_size, validation_freq):
         self._assert_compiled("training")
+        data_adapter.check_epochs(epochs)
         verbose = _resolve_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"`validation_split` must be in [0, 1); received {validation_split}.")
-        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight)
+        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight, call="fit", model=self)
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
@@ -316,15 +402,10 @@ class Trainer:
                     "`validation_data` must be a tuple (x_val, y_val) or "
                     "(x_val, y_val, val_sample_weight)."
                 )
-            val = data_adapter.prepare(*validation_data)
+            val = data_adapter.prepare(*validation_data, call="validation", model=self)
         elif validation_split:
-            n = data_adapter.num_samples(x, "x")
-            n_val = int(math.floor(n * validation_split))
-            if n_val == 0 or n_val == n:
-                raise ValueError(
-                    f"`validation_split={validation_split}` leaves {n - n_val} training and "
-                    f"{n_val} validation samples out of {n}; both must be non-empty."
-                )
+            n_val = data_adapter.validation_split_size(data_adapter.num_samples(x, "x"),
+                                                       validation_split)
             x, x_val = data_adapter.split_last(x, n_val)
             y, y_val = data_adapter.split_last(y, n_val)
             sw_val = None
@@ -355,17 +436,18 @@ class Trainer:
         self._initial_epoch = None
         epoch_logs = {}
         want_batch_logs = callback_list.needs_train_batch_logs
-        fused, self._fused_step_reason = FusedDenseStep.plan(self, x, y, sample_weight)
-        begin_hooks = bool(callback_list._batch_callbacks["on_train_batch_begin"])
+        self._place_parameters()
+        train_function = self.make_train_function()
+        data = Source((x, y, sample_weight))
+        reported = not train_function.enabled  # say once why steps run eagerly
         seen = 0  # batches of the current pass over the data already trained on
         order = None
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
+            train_function.begin_epoch()
             callback_list.on_epoch_begin(epoch)
             if seen == 0:
                 order = rng.permutation(n) if shuffle else None
-                if fused is not None:
-                    fused.begin_epoch(order)
             for step in range(steps):
                 if seen >= n_batches:
                     warnings.warn(
@@ -377,27 +459,11 @@ class Trainer:
                 callback_list.on_train_batch_begin(step)
                 start = seen * batch_size
                 seen += 1
-                # Only callbacks run between steps: look when one may have run.
-                if fused is not None and (step == 0 or begin_hooks or want_batch_logs) and \
-                        fused.weights_moved():
-                    # a callback replaced weight arrays: the generic step copes
-                    fused.flush()
-                    fused, self._fused_step_reason = None, "a callback replaced weight arrays"
-                if fused is not None:
-                    fused.train_batch(start, start + batch_size)
-                    logs = None
-                    if begin_hooks:  # they may read the metrics before the next step
-                        fused.flush()
-                else:
-                    index = (order[start:start + batch_size] if order is not None
-                             else slice(start, start + batch_size))
-                    batch = (data_adapter.take(x, index), data_adapter.take(y, index),
-                             None if sample_weight is None else sample_weight[index])
-                    logs = self.train_step(batch)
+                index = (order[start:start + batch_size] if order is not None
+                         else slice(start, start + batch_size))
+                logs = train_function(Batch(data, index))
                 if want_batch_logs:
                     if logs is None and callback_list.train_batch_logs_needed(step):
-                        if fused is not None:
-                            fused.flush()
                         logs = self.get_metrics_result()
                     callback_list.on_train_batch_end(
                         step, None if logs is None else _python_floats(logs))
@@ -405,8 +471,9 @@ class Trainer:
                     break
             if seen >= n_batches:
                 seen = 0
-            if fused is not None:
-                fused.flush()
+            if verbose and train_function.reason and not reported:
+                print(f"numnet: {train_function.reason}", flush=True)
+                reported = True
             epoch_logs = self.get_metrics_result()
             if val is not None and _should_eval(epoch, validation_freq):
                 val_logs = self._run_evaluation(
@@ -426,9 +493,13 @@ class Trainer:
         return x
 
     def _check_first_batch(self, x, y):
-        """Builds the model and its compiled losses/metrics on one sample, catching errors early."""
+        """Builds the model and its compiled losses/metrics on one sample, catching errors early.
+
+        The built model's trainable weights then go into its parameter store.
+        """
         sample_x = data_adapter.take(x, slice(0, 1))
         y_pred = self(sample_x, training=False)
+        self._place_parameters()
         sample_y = data_adapter.take(y, slice(0, 1))
         if self.compiled_loss is not None:
             flat_true, flat_pred = self._build_compiled(sample_y, y_pred)
@@ -460,12 +531,13 @@ class Trainer:
         n_steps = math.ceil(n / batch_size)
         if steps is not None:
             n_steps = min(n_steps, int(steps))
+        test_function = self.make_test_function()
+        test_function.begin_epoch()
+        data = Source((x, y, sample_weight))
         callback_list.on_test_begin()
         for step in range(n_steps):
             callback_list.on_test_batch_begin(step)
-            index = slice(step * batch_size, (step + 1) * batch_size)
-            self.test_step((data_adapter.take(x, index), data_adapter.take(y, index),
-                            None if sample_weight is None else sample_weight[index]))
+            test_function(Batch(data, slice(step * batch_size, (step + 1) * batch_size)))
             if callback_list._batch_callbacks["on_test_batch_end"]:
                 callback_list.on_test_batch_end(step, self.get_metrics_result())
         logs = self.get_metrics_result()
@@ -489,10 +561,17 @@ class Trainer:
         unknown = set(kwargs)
         if unknown:
             raise ValueError(f"Invalid keyword arguments for evaluate(): {sorted(unknown)}")
+        with self._threads(_check_batch_size(batch_size)):
+            return self._evaluate(x, y, batch_size, verbose, sample_weight, steps, callbacks,
+                                  return_dict)
+
+    def _evaluate(self, x, y, batch_size, verbose, sample_weight, steps, callbacks,
+                  return_dict):
         self._assert_compiled("evaluation")
         verbose = _resolve_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
-        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight)
+        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight, call="evaluate",
+                                                   model=self)
         x = self._standardize_model_inputs(x)
         self._check_first_batch(x, y)
         n_steps = math.ceil(data_adapter.num_samples(x, "x") / batch_size)
@@ -511,32 +590,35 @@ class Trainer:
     # ------------------------------------------------------------ predict
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Returns the model's outputs as NumPy arrays (a list or dict for several outputs)."""
+        with self._threads(_check_batch_size(batch_size)):
+            return self._predict(x, batch_size, verbose, steps, callbacks)
+
+    def _predict(self, x, batch_size, verbose, steps, callbacks):
         verbose = _resolve_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
-        x, _, _ = data_adapter.prepare(x, None, None, require_y=False)
+        x, _, _ = data_adapter.prepare(x, None, None, require_y=False, call="predict", model=self)
         x = self._standardize_model_inputs(x)
+        self._build_and_place(x)
         n = data_adapter.num_samples(x, "x")
         n_steps = math.ceil(n / batch_size)
         if steps is not None:
             n_steps = min(n_steps, int(steps))
-        forward = self._fused_forward()
+        predict_function = self.make_predict_function()
+        predict_function.begin_epoch()
         if verbose == 0 and not callbacks and n_steps == 1:
-            out = forward(x) if forward is not None else None
-            return out if out is not None else _to_numpy(self.predict_step(x))
+            return _copies(predict_function(Batch(x, slice(None))))
         callback_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
             steps=n_steps)
         callback_list.on_predict_begin()
         outputs = []
+        x = Source(x)
         for step in range(n_steps):
             callback_list.on_predict_batch_begin(step)
-            batch_x = data_adapter.take(x, slice(step * batch_size, (step + 1) * batch_size))
-            batch_out = forward(batch_x) if forward is not None else None
-            if batch_out is None:
-                batch_out = self.predict_step(batch_x)
-            flat = [getattr(t, "data", t) for t in flatten(batch_out)]
-            outputs.append(flat)
-            callback_list.on_predict_batch_end(step, {"outputs": pack_like(batch_out, flat)})
+            batch_out = _copies(predict_function(
+                Batch(x, slice(step * batch_size, (step + 1) * batch_size))))
+            outputs.append(flatten(batch_out))
+            callback_list.on_predict_batch_end(step, {"outputs": batch_out})
         callback_list.on_predict_end()
         joined = [np.concatenate(parts) for parts in zip(*outputs)]
         return pack_like(batch_out, joined)
@@ -545,7 +627,8 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on a single batch; returns the batch's loss and metrics."""
         self._assert_compiled("training")
-        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight)
+        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight, call="train_on_batch",
+                                                   model=self)
         if class_weight is not None:
             sample_weight = data_adapter.class_weights_to_sample_weights(y, class_weight, sample_weight)
         x = self._standardize_model_inputs(x)
@@ -553,42 +636,34 @@ class Trainer:
         self._train_vars = None
         self._loss_sources_cache = None
         self.reset_metrics()
-        self.train_step((x, y, sample_weight))
+        self._place_parameters()
+        train_function = self.make_train_function()
+        train_function.begin_epoch()
+        train_function(Batch((x, y, sample_weight), slice(None)))
         return self._batch_results(return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics on a single batch."""
         self._assert_compiled("evaluation")
-        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight)
+        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight, call="test_on_batch",
+                                                   model=self)
         x = self._standardize_model_inputs(x)
         self._check_first_batch(x, y)
         self.reset_metrics()
-        self.test_step((x, y, sample_weight))
+        test_function = self.make_test_function()
+        test_function.begin_epoch()
+        test_function(Batch((x, y, sample_weight), slice(None)))
         return self._batch_results(return_dict)
 
     def predict_on_batch(self, x):
         """The model's outputs on a single batch, as NumPy arrays."""
-        x, _, _ = data_adapter.prepare(x, None, None, require_y=False)
+        x, _, _ = data_adapter.prepare(x, None, None, require_y=False, call="predict_on_batch",
+                                       model=self)
         x = self._standardize_model_inputs(x)
-        forward = self._fused_forward()
-        out = forward(x) if forward is not None else None
-        return out if out is not None else _to_numpy(self.predict_step(x))
-
-    def _fused_forward(self):
-        """The plain forward pass of a Sequential Dense stack (None for other models).
-
-        Planned once and kept while the layer list stays the same; it reads
-        the weights and activations at each call.
-        """
-        layers = getattr(self, "_layers_list", None)
-        if layers is None or not self.jit_compile or self.run_eagerly:
-            return None
-        key = (tuple(id(layer) for layer in layers),
-               tuple(getattr(layer, "activation", None) for layer in layers))
-        cached = getattr(self, "_fused_forward_cache", None)
-        if cached is None or cached[0] != key:
-            cached = self._fused_forward_cache = (key, FusedDenseForward.plan(self))
-        return cached[1]
+        self._build_and_place(x)
+        predict_function = self.make_predict_function()
+        predict_function.begin_epoch()
+        return _copies(predict_function(Batch(x, slice(None))))
 
     def _batch_results(self, return_dict):
         logs = self.get_metrics_result()
@@ -598,8 +673,10 @@ class Trainer:
         return results[0] if len(results) == 1 else results
 
 
-def _to_numpy(outputs):
-    return map_structure(lambda t: t.data if isinstance(t, Tensor) else np.asarray(t), outputs)
+def _copies(outputs):
+    """The step's outputs as NumPy arrays of their own (a replay reuses its buffers)."""
+    return map_structure(lambda t: t.data.copy() if isinstance(t, Tensor) else np.array(t),
+                         outputs)
 
 
 def _log_value(value):

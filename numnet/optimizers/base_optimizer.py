@@ -25,6 +25,8 @@ import warnings
 
 import numpy as np
 
+from numnet.autodiff.parameters import ParameterStore
+from numnet.autodiff.primitive import host_call
 from numnet.autodiff.tensor import Tensor, Variable
 from numnet.backend import floatx, to_snake_case, unique_name, xp
 from numnet.optimizers import schedules as schedules_module
@@ -124,6 +126,23 @@ class Optimizer:
             self._learning_rate = self._make_variable(
                 self._check_learning_rate(learning_rate), "learning_rate", floatx()
             )
+
+    # -- copying ----------------------------------------------------------
+    def __getstate__(self):
+        """A copy (pickle, deepcopy) drops the packing; it repacks on its first step."""
+        state = dict(self.__dict__)
+        packed = state.pop("_packed", None)
+        if packed is not None:
+            for attr in packed["slot_lists"]:  # drop the flat pseudo-slot appended at packing
+                state[attr] = list(state[attr])[:len(packed["variables"])]
+        state.update(_pack_tried=False, _scratch={}, _decay_cache={})
+        state.pop("_trainable_variables_indices", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._trainable_variables_indices = {
+            id(v): i for i, v in enumerate(self._trainable_variables)}
 
     # -- variables --------------------------------------------------------
     @staticmethod
@@ -270,6 +289,7 @@ class Optimizer:
             self.apply(grads, variables)
         return self._iterations
 
+    @host_call
     def apply(self, grads, trainable_variables=None):
         """Updates the variables in place from their gradients (see the module docstring)."""
         packed = self._packed
@@ -383,11 +403,12 @@ class Optimizer:
 
     # -- packing ------------------------------------------------------------
     # A step costs a handful of NumPy calls per variable (13 for Adam); with
-    # many small variables that Python overhead dominates. So after building,
-    # the optimizer moves its variables and their slots into one contiguous
-    # buffer each (the variables' `.data` become views into it) and updates
-    # everything with one call per operation. Layers keep their Variables;
-    # only where the numbers live changes.
+    # many small variables that Python overhead dominates. So the optimizer
+    # keeps the variables in a `ParameterStore` (one flat buffer; the model
+    # usually made it already, at the start of `fit`) and its slots as rows of
+    # one array of the same layout, and updates everything with one call per
+    # operation. Layers keep their Variables; only where the numbers live changes,
+    # once, before the first step.
     _packed = None
     _pack_tried = False
 
@@ -398,13 +419,12 @@ class Optimizer:
         # The slots are packed in build order: only pack the exact built list.
         if [id(v) for v in variables] != [id(v) for v in self._trainable_variables]:
             return
-        dtypes = {v.data.dtype for v in variables}
-        if len(dtypes) != 1 or next(iter(dtypes)).kind != "f":
+        existing = variables[0].store
+        if existing is None and not always and not self._worth_packing(
+                len(variables), sum(v.data.size for v in variables)):
             return
-        dtype = next(iter(dtypes))
-        sizes = [v.data.size for v in variables]
-        total = sum(sizes)
-        if not always and not self._worth_packing(len(variables), total):
+        store = ParameterStore.of(variables)
+        if store is None:
             return
         slot_lists = {}
         known = {id(v) for v in self._variables}
@@ -413,47 +433,44 @@ class Optimizer:
                     and all(isinstance(s, Variable) and id(s) in known and
                             s.data.shape == v.data.shape for s, v in zip(value, variables))):
                 slot_lists[attr] = value
-        groups = [variables] + list(slot_lists.values())
-        # One row per group: slots updated by the same formula (Adam's m and v) are
-        # adjacent rows, so one call can update both.
-        block = xp.empty((len(groups), total), dtype=dtype)
-        flats = [self._repoint(group, row) for group, row in zip(groups, block)]
-        flat_var = Variable(xp.zeros(0, dtype=dtype), trainable=True, name="packed")
-        flat_var.data = flats[0]
+        # One row per slot list: slots updated by the same formula (Adam's m and v)
+        # are adjacent rows, so one call can update both.
+        block = store.new_rows(len(slot_lists))
+        for slots, row in zip(slot_lists.values(), block):
+            for slot, view in zip(slots, store.views(row)):
+                slot.place(view)
+        flat_var = Variable(xp.zeros(0, dtype=store.dtype), trainable=True, name="packed")
+        flat_var.data = store.flat
         index = self._trainable_variables_indices
         index[id(flat_var)] = len(variables)
-        grad2 = xp.empty((2, total), dtype=dtype)
-        offsets = [0]
-        for v in variables[:-1]:
-            offsets.append(offsets[-1] + v.data.size)
-        for (attr, slots), flat in zip(slot_lists.items(), flats[1:]):
-            pseudo = Variable(xp.zeros(0, dtype=dtype), trainable=False, name=f"packed_{attr}")
+        grad2 = store.new_rows(2)
+        for (attr, slots), flat in zip(slot_lists.items(), block):
+            pseudo = Variable(xp.zeros(0, dtype=store.dtype), trainable=False, name=f"packed_{attr}")
             pseudo.data = flat
             slots.append(pseudo)  # reached only through index[id(flat_var)]
         self._packed = {
             "last_list": None,
             "constrained": any(getattr(v, "constraint", None) is not None for v in variables),
-            "variables": tuple(variables), "views": tuple(v.data for v in variables),
-            "groups": groups, "slot_lists": slot_lists, "flat_var": flat_var, "block": block,
-            "slot_rows": {attr: row for row, attr in enumerate(slot_lists, start=1)},
+            "variables": tuple(variables), "store": store,
+            "slot_lists": slot_lists, "flat_var": flat_var, "block": block,
+            "slot_rows": {attr: row for row, attr in enumerate(slot_lists)},
             # Row 0 is the flat gradient; row 1 is scratch for updates that want
             # [g, g**2] side by side.
             "grad2": grad2, "grad": grad2[0],
-            "grad_views": [grad2[0][o:o + v.data.size].reshape(v.data.shape)
-                           for o, v in zip(offsets, variables)],
-            "dtype": dtype, "total": total,
+            "grad_views": store.views(grad2[0]),
+            "dtype": store.dtype, "total": store.size,
         }
 
     def _step_done(self):
         # Item assignment: ten times cheaper than `+= 1` on a 0-d array.
         self._iterations.data[()] = int(self._iterations.data) + 1
 
-    # -- entry points for the fused training step ---------------------------
-    def _prepare_variables(self, variables):
-        """Builds and packs the optimizer for `variables` before any step.
+    # -- the flat-gradient seam (used by compiled training steps) -------------
+    def prepare(self, variables):
+        """Builds the optimizer for `variables` and packs them, before any step.
 
-        The fused step writes gradients straight into the flat buffer, so
-        packing then costs no copy and pays whatever the sizes.
+        A compiled step then writes its gradients straight into
+        `gradient_buffer(variables)` and calls `apply_gradient_buffer`.
         """
         variables = list(variables)
         if not self.built:
@@ -462,20 +479,18 @@ class Optimizer:
             self._pack_tried = True
             self._pack(variables, always=True)
 
-    def _packed_buffers(self, variables):
-        """`(flat values, flat gradient)` when `variables` are packed in this order, else None.
-
-        Each variable's `.data` and gradient are then views into these buffers,
-        laid out one after the other in `variables` order.
-        """
-        if not self._still_packed(variables) or self._packed["constrained"]:
-            return None
-        return self._packed["flat_var"].data, self._packed["grad"]
-
-    def _apply_packed_gradient(self, variables):
-        """Applies the gradient written into the flat buffer of `_packed_buffers`."""
+    def gradient_buffer(self, variables):
+        """`(flat gradient, one view per variable)` when `variables` are packed, else None."""
         packed = self._packed
-        if self._plain_step():
+        if packed is None or len(variables) != len(packed["variables"]) or any(
+                a is not b for a, b in zip(variables, packed["variables"])):
+            return None
+        return packed["grad"], packed["grad_views"]
+
+    def apply_gradient_buffer(self, variables):
+        """Applies the gradients written into `gradient_buffer(variables)` (one step)."""
+        packed = self._packed
+        if self._plain_step() and not packed["constrained"]:
             lr = self._current_learning_rate()
             self._prepare_step()
             self._update_step_all([packed["grad"]], [packed["flat_var"]], lr)
@@ -493,33 +508,11 @@ class Optimizer:
         """Packing costs one gradient copy per step; it pays when calls dominate."""
         return n_params <= 50_000 * n_variables
 
-    @staticmethod
-    def _repoint(group, flat):
-        """Copies the group's values into `flat` and makes their `.data` views into it."""
-        start = 0
-        for v in group:
-            stop = start + v.data.size
-            view = flat[start:stop].reshape(v.data.shape)
-            view[...] = v.data
-            v.data = view
-            start = stop
-        return flat
-
     def _still_packed(self, variables):
-        """Whether `variables` are the packed ones; repacks any whose array was replaced."""
+        """Whether `variables` are the packed ones (placed arrays never move)."""
         packed = self._packed
-        if packed is None or len(variables) != len(packed["variables"]):
-            return False
-        moved = False
-        for v, known, view in zip(variables, packed["variables"], packed["views"]):
-            if v is not known:
-                return False
-            moved = moved or v.data is not view
-        if moved:  # someone replaced a value array: copy it in, point at the buffer again
-            for group, row in zip(packed["groups"], packed["block"]):
-                self._repoint(group[:len(variables)], row)
-            packed["views"] = tuple(v.data for v in variables)
-        return True
+        return packed is not None and len(variables) == len(packed["variables"]) and all(
+            a is b for a, b in zip(variables, packed["variables"]))
 
     def _packed_update(self, grads, variables, lr):
         if not self._still_packed(variables):

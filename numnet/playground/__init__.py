@@ -7,7 +7,7 @@ trained by `Model.fit` (or a `TLU` trained by Rosenblatt's rule), it exports
 to a `.keras` file and a Python snippet, and `.keras` files import back.
 
 The server needs the optional extra: `pip install "numnet[playground]"`
-(Starlette, uvicorn and wsproto; h5py for `.keras` files). The data sets
+(Starlette, uvicorn and wsproto). The data sets
 (`numnet.playground.datasets`) and the training core
 (`numnet.playground.engine`) need only numnet.
 """

@@ -32,7 +32,6 @@ from importlib import resources
 from urllib.parse import urlsplit
 
 try:
-    import h5py  # noqa: F401  (the .keras files the page imports and exports)
     import uvicorn
     import wsproto  # noqa: F401  (uvicorn's WebSocket protocol)
     from starlette.applications import Starlette
@@ -44,8 +43,8 @@ try:
     from starlette.websockets import WebSocketDisconnect
 except ImportError as _error:
     raise ImportError(
-        f"The numnet playground needs the optional packages Starlette, uvicorn, wsproto and "
-        f"h5py ({_error}). Install them with: pip install \"numnet[playground]\"") from _error
+        f"The numnet playground needs the optional packages Starlette, uvicorn and wsproto "
+        f"({_error}). Install them with: pip install \"numnet[playground]\"") from _error
 
 from numnet.playground.sessions import SessionLimitError, SessionManager, decode_message
 from numnet.playground.snippet import render as render_snippet

@@ -1,4 +1,7 @@
-"""scikit-learn-compatible estimators built on numnet: `Perceptron`, `MLPClassifier`, `MLPRegressor`.
+"""scikit-learn-compatible estimators built on numnet.
+
+`Perceptron`, `MLPClassifier` and `MLPRegressor`, and SciKeras-style wrappers
+of Keras-style models, `KerasClassifier` and `KerasRegressor`.
 
 They take scikit-learn's parameter names and defaults, set its fitted
 attributes and pass its estimator checks. scikit-learn is an optional extra
@@ -16,7 +19,8 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         "numnet.sklearn needs scikit-learn: pip install 'numnet[sklearn]'"
     ) from error
 
+from numnet.sklearn._keras_wrappers import KerasClassifier, KerasRegressor
 from numnet.sklearn._mlp import MLPClassifier, MLPRegressor
 from numnet.sklearn._perceptron import Perceptron
 
-__all__ = ["MLPClassifier", "MLPRegressor", "Perceptron"]
+__all__ = ["KerasClassifier", "KerasRegressor", "MLPClassifier", "MLPRegressor", "Perceptron"]

@@ -8,94 +8,50 @@ updates), so that the same `random_state` gives the same network.
 
 import numpy as np
 
-
-def _relu(z):
-    np.maximum(z, 0, out=z)
-
-
-def _logistic(z):
-    # 0.5 * (1 + tanh(z / 2)) never overflows.
-    z *= 0.5
-    np.tanh(z, out=z)
-    z += 1
-    z *= 0.5
+from numnet.kernels import ACTIVATIONS as KERNELS
+from numnet.kernels.losses import scikit_learn_loss as loss_value
 
 
-def _softmax(z):
-    z -= z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
+# scikit-learn's activation names in numnet's kernel table, which holds the formulas.
+_KERNEL_NAMES = {"identity": "linear", "relu": "relu", "logistic": "sigmoid", "tanh": "tanh",
+                 "softmax": "softmax", "exp": "exponential"}
 
 
-def _identity(z):
-    pass
+def activate(name, z):
+    """Applies scikit-learn's activation `name` to `z` in place (the kernel table's formula)."""
+    kernel = KERNELS[_KERNEL_NAMES[name]]
+    if name == "softmax":
+        kernel.forward(z, out=z, axis=1)
+    else:
+        kernel.forward(z, out=z)
 
 
-ACTIVATIONS = {
-    "identity": _identity,
-    "relu": _relu,
-    "logistic": _logistic,
-    "tanh": lambda z: np.tanh(z, out=z),
-    "softmax": _softmax,
-    "exp": lambda z: np.exp(z, out=z),
-}
+def multiply_by_derivative(name, a, delta):
+    """`delta *= f'(z)` in place, from the activation's output `a` (scikit-learn's DERIVATIVES)."""
+    if name != "identity":
+        KERNELS[_KERNEL_NAMES[name]].backward(delta, None, a, out=delta)
 
 
-def _relu_derivative(a, delta):
-    delta *= a > 0
-
-
-def _logistic_derivative(a, delta):
-    delta *= a
-    delta *= 1 - a
-
-
-def _tanh_derivative(a, delta):
-    delta *= 1 - a * a
-
-
-DERIVATIVES = {
-    "identity": lambda a, delta: None,
-    "relu": _relu_derivative,
-    "logistic": _logistic_derivative,
-    "tanh": _tanh_derivative,
-}
+def _matmul(a, b, out):
+    """`out[...] = a @ b` in place; `a` may be a SciPy sparse matrix (an input batch)."""
+    if isinstance(a, np.ndarray):
+        np.dot(a, b, out=out)
+    else:
+        out[...] = a @ b
 
 
 def forward(X, coefs, intercepts, activation, out_activation):
-    """Predicts with one matrix product per layer, activations applied in place."""
-    hidden = ACTIVATIONS[activation]
+    """Predicts with one matrix product per layer, activations applied in place.
+
+    `X` may be a SciPy sparse matrix: its product with the first kernel is dense.
+    """
     a = X
     last = len(coefs) - 1
     for i, (w, b) in enumerate(zip(coefs, intercepts)):
         a = a @ w
         a += b
-        (ACTIVATIONS[out_activation] if i == last else hidden)(a)
+        activate(out_activation if i == last else activation, a)
     return a
-
-
-def loss_value(y, p, sample_weight, loss):
-    """scikit-learn's data term (half squared error, log loss, half Poisson deviance)."""
-    if loss == "squared_error":
-        r = (y - p) ** 2
-    elif loss == "poisson":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.where(y > 0, y * np.log(y / p), 0.0) - y + p
-    else:
-        eps = np.finfo(p.dtype).eps
-        q = np.clip(p, eps, 1 - eps)
-        if loss == "binary_log_loss":
-            r = -(y * np.log(q) + (1 - y) * np.log1p(-q))
-        else:
-            r = -(y * np.log(q))
-            if p.shape[1] == 1:
-                r = r - (1 - y) * np.log1p(-q)
-    if sample_weight is None:
-        per_output = r.mean(axis=0)
-    else:
-        per_output = sample_weight @ r / sample_weight.sum()
-    value = per_output.mean() if loss == "squared_error" else per_output.sum()
-    return float(0.5 * value if loss == "squared_error" else value)
 
 
 def flat_views(shapes, dtype, flat=None):
@@ -111,9 +67,14 @@ def flat_views(shapes, dtype, flat=None):
 
 
 class Network:
-    """Buffers for the forward and backward passes of one batch size."""
+    """Buffers for the forward and backward passes of one batch size.
 
-    def __init__(self, coefs, intercepts, batch_size, activation, out_activation, alpha, loss):
+    `acts[0]` is a buffer the caller may gather input batches into; with
+    `input_buffer=False` (full-batch or sparse input) it is None.
+    """
+
+    def __init__(self, coefs, intercepts, batch_size, activation, out_activation, alpha, loss,
+                 input_buffer=True):
         self.coefs = coefs
         self.intercepts = intercepts
         self.activation = activation
@@ -122,23 +83,26 @@ class Network:
         self.loss = loss
         dtype = coefs[0].dtype
         units = [coefs[0].shape[0]] + [w.shape[1] for w in coefs]
-        self.acts = [np.empty((batch_size, u), dtype) for u in units]
+        self.acts = [np.empty((batch_size, u), dtype) for u in units[1:]]
+        self.acts.insert(0, np.empty((batch_size, units[0]), dtype) if input_buffer else None)
         self.deltas = [np.empty((batch_size, u), dtype) for u in units[1:]]
         self.flat_grad, grads = flat_views([w.shape for w in coefs]
                                            + [b.shape for b in intercepts], dtype)
         self.coef_grads, self.intercept_grads = grads[:len(coefs)], grads[len(coefs):]
 
     def backprop(self, X, y, sample_weight, compute_loss=True):
-        """Gradients of the batch `X` (already in `acts[0]` when it is a view of it)."""
+        """Gradients of the batch `X` (already in `acts[0]` when it is a view of it).
+
+        `X` may be a SciPy sparse matrix (CSR or CSC): only the two products
+        with the input change, to sparse-times-dense ones.
+        """
         m = X.shape[0]
-        hidden = ACTIVATIONS[self.activation]
-        derivative = DERIVATIVES[self.activation]
         n = len(self.coefs)
         acts = [X] + [a[:m] for a in self.acts[1:]]
         for i in range(n):
-            np.dot(acts[i], self.coefs[i], out=acts[i + 1])
+            _matmul(acts[i], self.coefs[i], acts[i + 1])
             acts[i + 1] += self.intercepts[i]
-            (ACTIVATIONS[self.out_activation] if i == n - 1 else hidden)(acts[i + 1])
+            activate(self.out_activation if i == n - 1 else self.activation, acts[i + 1])
         out = acts[-1]
         delta = self.deltas[-1][:m]
         np.subtract(out, y, out=delta)
@@ -155,7 +119,7 @@ class Network:
             delta *= sample_weight[:, None]
         for i in range(n - 1, -1, -1):
             g = self.coef_grads[i]
-            np.dot(acts[i].T, delta, out=g)
+            _matmul(acts[i].T, delta, g)
             if self.alpha:
                 g += self.alpha * self.coefs[i]
             g /= sw_sum
@@ -164,7 +128,7 @@ class Network:
             if i:
                 prev = self.deltas[i - 1][:m]
                 np.dot(delta, self.coefs[i].T, out=prev)
-                derivative(acts[i], prev)
+                multiply_by_derivative(self.activation, acts[i], prev)
                 delta = prev
         return loss
 

@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -21,6 +22,9 @@ from sklearn.utils.validation import (
 )
 
 from numnet.sklearn import _core
+
+# Sparse formats taken as they are, as in scikit-learn (others are converted to CSR).
+_SPARSE_FORMATS = ["csr", "csc"]
 
 _KERAS_ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh",
                       "relu": "relu", "softmax": "softmax", "exp": "exponential"}
@@ -68,7 +72,8 @@ class _BaseMLP(BaseEstimator):
 
     def _forward_pass_fast(self, X, check_input=True):
         if check_input:
-            X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+            # scikit-learn's dtype="numeric": strings are refused here (fit converts them).
+            X = validate_data(self, X, reset=False, accept_sparse=_SPARSE_FORMATS)
         return self._forward(X)
 
     def _initialize(self, y, layer_units, dtype):
@@ -144,7 +149,8 @@ class _BaseMLP(BaseEstimator):
         params = [np.empty(s, X.dtype) for s in shapes]
         n = len(self.coefs_)
         net = _core.Network(params[:n], params[n:], X.shape[0], self.activation,
-                            self.out_activation_, self.alpha, self._loss_name())
+                            self.out_activation_, self.alpha, self._loss_name(),
+                            input_buffer=False)
 
         def unpack(flat):
             for p, lo, hi, shape in zip(params, offsets[:-1], offsets[1:], shapes):
@@ -194,7 +200,10 @@ class _BaseMLP(BaseEstimator):
         early_stopping = self.early_stopping
         sw_train = sw_val = None
         if early_stopping:
-            stratify = y if (is_classifier(self) and self.n_outputs_ == 1) else None
+            # Stratified on the binarized labels as booleans, as scikit-learn does, so a
+            # class too small to split is reported the same way ('True').
+            stratify = (y.astype(bool) if (is_classifier(self) and self.n_outputs_ == 1)
+                        else None)
             arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
             split = train_test_split(*arrays, random_state=self._random_state,
                                      test_size=self.validation_fraction, stratify=stratify)
@@ -210,7 +219,9 @@ class _BaseMLP(BaseEstimator):
         else:
             X_train, y_train, sw_train = X, y, sample_weight
             X_val = y_val = None
-        X_train = np.ascontiguousarray(X_train)
+        # Sparse input is batched by rows: CSR slices rows cheaply (CSC would not).
+        sparse_input = sp.issparse(X_train)
+        X_train = X_train.tocsr() if sparse_input else np.ascontiguousarray(X_train)
         n_samples = X_train.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
@@ -220,7 +231,8 @@ class _BaseMLP(BaseEstimator):
                               "sample size. It is going to be clipped")
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         net = _core.Network(self.coefs_, self.intercepts_, batch_size, self.activation,
-                            self.out_activation_, self.alpha, self._loss_name())
+                            self.out_activation_, self.alpha, self._loss_name(),
+                            input_buffer=not sparse_input)
         grads = net.flat_grad
         x_buf, y_buf = net.acts[0], np.empty((batch_size, y.shape[1]), X.dtype)
         sw_buf = None if sw_train is None else np.empty(batch_size, X.dtype)
@@ -241,7 +253,8 @@ class _BaseMLP(BaseEstimator):
                     m = stop - start
                     if self.shuffle:
                         idx = sample_idx[start:stop]
-                        xb = np.take(X_train, idx, axis=0, out=x_buf[:m])
+                        xb = (X_train[idx] if sparse_input
+                              else np.take(X_train, idx, axis=0, out=x_buf[:m]))
                         yb = np.take(y_train, idx, axis=0, out=y_buf[:m])
                         swb = None if sw_train is None else np.take(sw_train, idx, out=sw_buf[:m])
                     else:
@@ -325,7 +338,7 @@ class _BaseMLP(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The target values (class labels in classification, real numbers in
@@ -381,7 +394,7 @@ class _BaseMLP(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -533,7 +546,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.callbacks = callbacks
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32),
+        X, y = validate_data(self, X, y, accept_sparse=_SPARSE_FORMATS, multi_output=True,
+                             dtype=(np.float64, np.float32),
                              reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -559,7 +573,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
 
         Returns
@@ -586,7 +600,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
         y : array-like of shape (n_samples,)
             The target values.
@@ -613,7 +627,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
 
         Returns
@@ -634,7 +648,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
 
         Returns
@@ -717,8 +731,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.callbacks = callbacks
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+        X, y = validate_data(self, X, y, accept_sparse=_SPARSE_FORMATS, multi_output=True,
+                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+        if y.dtype.kind in "USa":
+            # scikit-learn fails on these later, inside its loss; say why up front.
+            raise ValueError(f"MLPRegressor needs numeric targets, got y of dtype {y.dtype} "
+                             "(strings). Convert y to numbers first, e.g. y.astype(float).")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y
@@ -728,7 +746,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
 
         Returns
@@ -753,7 +771,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The target values.

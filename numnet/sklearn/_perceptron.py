@@ -4,16 +4,21 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
+from numnet.kernels.rosenblatt import rosenblatt_step, zero_margin_is_wrong
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 _MAX_INT = np.iinfo(np.int32).max
 _MASK32 = 0xFFFFFFFF
+# scikit-learn scales the intercept's updates by this factor when X is sparse.
+_SPARSE_INTERCEPT_DECAY = 0.01
 
 
 def _xorshift_permute(index, seed):
@@ -30,6 +35,31 @@ def _xorshift_permute(index, seed):
         index[i], index[j] = index[j], index[i]
 
 
+def _rows(X):
+    """Each instance as (its feature indices, or None for all, its values).
+
+    Lists of row views: indexing a list is cheaper than indexing the array.
+    A sparse `X` (canonical CSR) gives its stored entries only.
+    """
+    if not sp.issparse(X):
+        return [None] * X.shape[0], list(X)
+    bounds = zip(X.indptr[:-1].tolist(), X.indptr[1:].tolist())
+    cols, values = zip(*[(X.indices[lo:hi], X.data[lo:hi]) for lo, hi in bounds])
+    return list(cols), list(values)
+
+
+def _l1_truncate(w, q, u, cols):
+    """scikit-learn's cumulative L1 truncation of the weights in `cols` (all if None)."""
+    index = slice(None) if cols is None else cols
+    old = w[index].copy()
+    new = old.copy()
+    pos, neg = old > 0, old < 0
+    new[pos] = np.maximum(0.0, old[pos] - (u + q[index][pos]))
+    new[neg] = np.minimum(0.0, old[neg] + (u - q[index][neg]))
+    w[index] = new
+    q[index] += new - old
+
+
 def _rosenblatt(X, y, w, b, *, eta, alpha, l1_ratio, penalty, fit_intercept, max_iter, tol,
                 n_iter_no_change, shuffle, seed, pos_weight, neg_weight, sample_weight,
                 train_mask, validation, verbose):
@@ -38,11 +68,15 @@ def _rosenblatt(X, y, w, b, *, eta, alpha, l1_ratio, penalty, fit_intercept, max
     `y` holds +1/-1. An instance with `y * (w.x + b) <= 0` triggers
     `w += eta * y * x` (Rosenblatt's rule written with +-1 targets; the
     0/1 form `w -= eta * (yhat - y) * x` gives the same weights up to a
-    factor 2 absorbed by eta, and the intercept likewise).
+    factor 2 absorbed by eta, and the intercept likewise). With a sparse
+    `X` (canonical CSR) only the stored features of an instance are read
+    and updated (the L1 truncation too) and the intercept moves by
+    `_SPARSE_INTERCEPT_DECAY` times the update, as in scikit-learn.
     """
     n_samples = X.shape[0]
     order = list(range(n_samples))
-    rows = list(X)  # row views: indexing a list is cheaper than indexing the array
+    all_cols, rows = _rows(X)
+    intercept_decay = _SPARSE_INTERCEPT_DECAY if sp.issparse(X) else 1.0
     ys = y.tolist()
     sws = sample_weight.tolist()
     train = train_mask.tolist()
@@ -65,16 +99,16 @@ def _rosenblatt(X, y, w, b, *, eta, alpha, l1_ratio, penalty, fit_intercept, max
         for k in order:
             if not train[k]:
                 continue
-            x = rows[k]
+            x, cols = rows[k], all_cols[k]
             yk = ys[k]
-            p = float(dot(w, x)) + b
+            p = float(dot(w if cols is None else w[cols], x)) + b
             z = p * yk
             if z <= 0:
                 objective -= z
             if penalty is not None:
                 objective += alpha * ((1 - ratio) * 0.5 * sq_norm
                                       + ratio * float(np.abs(w).sum()))
-            update = eta * yk if z <= 0 else 0.0
+            update = rosenblatt_step(p, yk, 0.5 * eta, zero_margin_is_wrong)
             update *= (pos_weight if yk > 0 else neg_weight) * sws[k]
             if l2:
                 c = max(0.0, 1.0 - (1.0 - ratio) * eta * alpha)
@@ -84,17 +118,17 @@ def _rosenblatt(X, y, w, b, *, eta, alpha, l1_ratio, penalty, fit_intercept, max
                 if penalty is not None:
                     # scikit-learn tracks ||w||^2 incrementally (stale after the L1 step)
                     # and stops on it: keep the same bookkeeping to stop at the same epoch.
-                    sq_norm += float(dot(x, x)) * update * update + 2.0 * update * float(dot(w, x))
-                w += update * x
+                    w_x = float(dot(w if cols is None else w[cols], x))
+                    sq_norm += float(dot(x, x)) * update * update + 2.0 * update * w_x
+                if cols is None:
+                    w += update * x
+                else:
+                    w[cols] += update * x
                 if fit_intercept:
-                    b += update
+                    b += update * intercept_decay
             if l1:
                 u += ratio * eta * alpha
-                old = w.copy()
-                pos, neg = w > 0, w < 0
-                w[pos] = np.maximum(0.0, w[pos] - (u + q[pos]))
-                w[neg] = np.minimum(0.0, w[neg] + (u - q[neg]))
-                q += w - old
+                _l1_truncate(w, q, u, cols)
         n_iter = epoch + 1
         if not (np.isfinite(b) and np.isfinite(w).all()):
             raise ValueError("Floating-point under-/overflow occurred at epoch #%d. Scaling "
@@ -256,8 +290,11 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     def _partial_fit(self, X, y, classes, sample_weight, max_iter, coef_init=None,
                      intercept_init=None):
         first_call = not hasattr(self, "classes_")
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                             reset=first_call)
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
+                             order="C", accept_large_sparse=False, reset=first_call)
+        if sp.issparse(X) and not X.has_canonical_format:
+            X = X.copy()
+            X.sum_duplicates()  # one stored entry per feature: updates index w by column
         _check_partial_fit_first_call(self, classes)
         n_classes = len(self.classes_)
         if n_classes < 2:
@@ -332,7 +369,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,)
             Target labels.
@@ -370,7 +407,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Subset of the training data.
         y : array-like of shape (n_samples,)
             Subset of the target labels.
@@ -393,7 +430,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The instances.
 
         Returns
@@ -402,8 +439,9 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             Positive for the positive class (binary) or per class (one-vs-rest).
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        scores = X @ self.coef_.T + self.intercept_
+        # scikit-learn's dtype="numeric": strings are refused here (fit converts them).
+        X = validate_data(self, X, accept_sparse="csr", reset=False)
+        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict(self, X):
@@ -411,7 +449,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The instances.
 
         Returns
@@ -422,6 +460,11 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         scores = self.decision_function(X)
         index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
         return self.classes_[index]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def densify(self):
         """Keeps ``coef_`` dense (it always is); returns self."""

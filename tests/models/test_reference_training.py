@@ -124,37 +124,40 @@ def test_initial_weights_round_trip():
             np.testing.assert_array_equal(np.asarray(got), expected)
 
 
-@pytest.mark.parametrize("jit_compile", ["auto", False], ids=["fused", "generic"])
+@pytest.mark.parametrize("jit_compile", ["auto", False], ids=["compiled", "eager"])
 @pytest.mark.parametrize("opt_name", list(OPTIMIZERS))
 @pytest.mark.parametrize("kind", ["clf", "reg"])
 def test_fit_matches_keras(kind, opt_name, jit_compile):
-    """Both training steps: the fused one (the default here) and the tape-based one."""
+    """Both training steps: the compiled one (the default) and the eager one."""
     model, history = fit_model(kind, OPTIMIZERS[opt_name](), jit_compile=jit_compile)
-    assert (model._fused_step_reason is None) == (jit_compile == "auto")
+    assert (model.compiled_reason is None) == (jit_compile == "auto")
+    assert bool(model.train_function.programs) == (jit_compile == "auto")
     check_run(f"{kind}/{opt_name}", model, history)
 
 
-@pytest.mark.parametrize("jit_compile", ["auto", False], ids=["fused", "generic"])
+@pytest.mark.parametrize("jit_compile", ["auto", False], ids=["compiled", "eager"])
 def test_fit_with_class_weight(jit_compile):
     model, history = fit_model(
         "clf", keras.optimizers.SGD(learning_rate=0.1), class_weight={0: 1.0, 1: 2.0, 2: 0.5},
         jit_compile=jit_compile,
     )
-    assert (model._fused_step_reason is None) == (jit_compile == "auto")
+    assert (model.compiled_reason is None) == (jit_compile == "auto")
+    assert bool(model.train_function.programs) == (jit_compile == "auto")
     check_run("clf/class_weight", model, history)
 
 
-@pytest.mark.parametrize("jit_compile", ["auto", False], ids=["fused", "generic"])
+@pytest.mark.parametrize("jit_compile", ["auto", False], ids=["compiled", "eager"])
 def test_fit_with_sample_weight(jit_compile):
     model, history = fit_model(
         "clf", keras.optimizers.SGD(learning_rate=0.1), sample_weight=SAMPLE_WEIGHT,
         jit_compile=jit_compile,
     )
-    assert (model._fused_step_reason is None) == (jit_compile == "auto")
+    assert (model.compiled_reason is None) == (jit_compile == "auto")
+    assert bool(model.train_function.programs) == (jit_compile == "auto")
     check_run("clf/sample_weight", model, history)
 
 
-@pytest.mark.parametrize("jit_compile", ["auto", False], ids=["fused", "generic"])
+@pytest.mark.parametrize("jit_compile", ["auto", False], ids=["compiled", "eager"])
 def test_fit_with_validation_split(jit_compile):
     model, history = fit_model(
         "clf", keras.optimizers.SGD(learning_rate=0.1), validation_split=0.25,

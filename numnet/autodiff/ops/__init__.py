@@ -4,22 +4,26 @@ Each op computes its forward value with the array module and, when a tape is
 recording, attaches its backward rule right beside it.
 """
 
-from numnet.autodiff.ops._core import convert_to_tensor, unbroadcast
+from numnet.autodiff.ops._core import broadcast_to, cast, convert_to_tensor, sum_to, unbroadcast
 from numnet.autodiff.ops.arithmetic import add, divide, matmul, multiply, negative, power, subtract
 from numnet.autodiff.ops.math import (
-    abs, cast, clip, cos, exp, log, log1p, maximum, minimum, sign, sin, sqrt, square,
+    abs, clip, cos, equal, exp, greater, greater_equal, less, less_equal, log, log1p,
+    logical_and, logical_not, logical_or, maximum, minimum, not_equal, sign, sin, sqrt, square,
     stop_gradient, where,
 )
 from numnet.autodiff.ops.nn import (
-    affine,
-    binary_crossentropy, categorical_crossentropy, dense, elu, exponential, gelu,
+    activation, affine,
+    binary_crossentropy, categorical_crossentropy, dense, dropout_mask, elu, exponential, gelu,
     hard_sigmoid, heaviside, leaky_relu, linear, log_softmax, mish, relu, relu6, selu,
     sigmoid, sign_step, silu, softmax, softplus, softsign, sparse_categorical_crossentropy,
     swish, tanh, mean_squared_error, weighted_sum,
 )
-from numnet.autodiff.ops.reductions import max, mean, min, sum
+from numnet.autodiff.ops.reductions import all, any, max, mean, min, sum
+from numnet.autodiff.ops.state import (
+    assign, assign_add, assign_sub, random_normal, random_uniform,
+)
 from numnet.autodiff.ops.shape import (
-    concatenate, expand_dims, getitem, reshape, squeeze, stack, take, transpose,
+    concatenate, expand_dims, getitem, reshape, squeeze, stack, swapaxes, take, transpose,
 )
 
 dot = matmul
@@ -38,7 +42,8 @@ def convert_to_numpy(x):
 
 def shape(x):
     """The static shape of `x` as a tuple."""
-    return tuple(getattr(x, "shape", ()))
+    import numpy as np
+    return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
 
 
 def ones_like(x, dtype=None):

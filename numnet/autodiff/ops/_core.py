@@ -1,8 +1,8 @@
-"""What every op needs: turning inputs into tensors, recording, and `unbroadcast`."""
+"""What every op needs: turning inputs into tensors, building primitives, `sum_to`."""
 
 import numpy as np
 
-from numnet.autodiff.tape import _ACTIVE_TAPES, record
+from numnet.autodiff.primitive import Primitive, listening, wrap
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import floatx, xp
 
@@ -11,29 +11,23 @@ def convert_to_tensor(x, dtype=None):
     """Returns `x` as a `Tensor` (float64 input becomes `floatx()` unless `dtype` says otherwise)."""
     if isinstance(x, Tensor):
         if dtype is not None and x.dtype != np.dtype(dtype).name:
-            return Tensor(x.data.astype(dtype))
+            return cast(x, dtype)
         return x
     return Tensor(x, dtype=dtype)
 
 
 def operand(x):
-    """Splits an op input into (tensor, raw value used in the arithmetic).
-
-    Python scalars stay Python scalars in the arithmetic so that NumPy treats
-    them as weakly typed (`float32 * 2.0` stays float32).
-    """
-    if isinstance(x, Tensor):
-        return x, x.data
-    if isinstance(x, (int, float, bool)):
-        return Tensor(xp.asarray(x)), x
+    """An op input as a Tensor, or a Python number kept as is (weakly typed in NumPy)."""
+    if isinstance(x, Tensor) or (isinstance(x, (int, float, bool)) and not isinstance(x, np.generic)):
+        return x
     value = xp.asarray(x)
     if value.dtype == np.float64:
         value = value.astype(floatx())
-    return Tensor(value), value
+    return wrap(value)
 
 
 def operands(a, b):
-    """Like `operand` for both inputs of a binary op.
+    """`operand` for both inputs of a binary op.
 
     A float array constant takes the dtype of the tensor it meets, so a
     float64 NumPy array does not silently promote a float32 computation (nor
@@ -42,30 +36,103 @@ def operands(a, b):
     a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
     if a_is and not b_is and isinstance(b, xp.ndarray) and b.dtype.kind == "f" \
             and a.data.dtype.kind == "f":
-        return (a, a.data), (Tensor(b.astype(a.data.dtype, copy=False)), b.astype(a.data.dtype, copy=False))
+        return a, wrap(b.astype(a.data.dtype, copy=False))
     if b_is and not a_is and isinstance(a, xp.ndarray) and a.dtype.kind == "f" \
             and b.data.dtype.kind == "f":
-        a = a.astype(b.data.dtype, copy=False)
-        return (Tensor(a), a), (b, b.data)
+        return wrap(a.astype(b.data.dtype, copy=False)), b
     return operand(a), operand(b)
 
 
-def recording():
-    """True when an op should build its backward closure."""
-    return bool(_ACTIVE_TAPES)
+def shape_of(x):
+    """The shape of an op input (a Python number is a scalar)."""
+    return x.data.shape if isinstance(x, Tensor) else ()
 
 
+def ufunc_into(ufunc):
+    """The replay form of a primitive that is one ufunc call: write into `out`."""
+    def into(out, *arrays, **attrs):
+        return ufunc(*arrays, out=out, **attrs)
+    return into
+
+
+def elementwise(name, ufunc, vjp):
+    """A primitive that is a single NumPy ufunc (so its replay writes with `out=`)."""
+    return Primitive(name, ufunc, vjp, into=ufunc_into(ufunc), ufunc=ufunc)
+
+
+def no_gradient(g, inputs, output, needs, **attrs):
+    """The backward rule of comparisons, casts to integers and other piecewise constants."""
+    return (None,) * len(inputs)
+
+
+# ----------------------------------------------------------------- sum_to
 def unbroadcast(grad, shape):
     """Sums `grad` over the axes that broadcasting added or stretched, back to `shape`."""
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
     if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
+        grad = xp.add.reduce(grad, axis=tuple(range(extra)))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
+        grad = xp.add.reduce(grad, axis=stretched, keepdims=True)
     return grad.reshape(shape)
 
 
-__all__ = ["Tensor", "convert_to_tensor", "operand", "operands", "record", "recording", "unbroadcast", "xp"]
+def _sum_to_vjp(g, inputs, output, needs, shape):
+    return (broadcast_to(g, inputs[0].shape),)
+
+
+SUM_TO = Primitive("sum_to", unbroadcast, _sum_to_vjp)
+
+
+def sum_to(grad, shape):
+    """`grad` summed back to `shape` (the backward rule of broadcasting)."""
+    shape = tuple(shape)
+    if tuple(grad.shape) == shape:
+        return grad
+    return SUM_TO(grad, shape=shape)
+
+
+def _broadcast_to_vjp(g, inputs, output, needs, shape):
+    return (sum_to(g, inputs[0].shape),)
+
+
+BROADCAST_TO = Primitive("broadcast_to", lambda x, shape: xp.broadcast_to(x, shape),
+                         _broadcast_to_vjp, kind="view")
+
+
+def broadcast_to(x, shape):
+    """`x` repeated along new or length-1 axes to `shape` (a read-only view)."""
+    x = operand(x)
+    shape = tuple(shape)
+    if shape_of(x) == shape:
+        return x
+    return BROADCAST_TO(x, shape=shape)
+
+
+def _cast_vjp(g, inputs, output, needs, dtype):
+    source = inputs[0].data.dtype
+    if source.kind != "f" or output.data.dtype.kind != "f":
+        return (None,)
+    return (cast(g, source),)
+
+
+CAST = Primitive("cast", lambda x, dtype: x.astype(dtype),
+                 _cast_vjp, into=lambda out, x, dtype: xp.copyto(out, x, casting="unsafe"))
+
+
+def cast(x, dtype):
+    """Casts to `dtype`; gradients flow back only between float dtypes."""
+    x = operand(x)
+    if not isinstance(x, Tensor):
+        x = wrap(xp.asarray(x))
+    dtype = np.dtype(dtype)
+    if x.data.dtype == dtype:
+        return x
+    return CAST(x, dtype=dtype)
+
+
+__all__ = ["Primitive", "Tensor", "broadcast_to", "cast", "convert_to_tensor", "elementwise",
+           "listening", "no_gradient", "operand", "operands", "shape_of", "sum_to",
+           "unbroadcast", "ufunc_into", "wrap", "xp"]

@@ -1,101 +1,105 @@
 """Elementwise binary arithmetic and matmul, each with its backward rule beside it."""
 
-from numnet.autodiff.ops._core import Tensor, operand, operands, record, recording, unbroadcast, xp
+from numnet.autodiff.ops._core import (
+    Tensor, elementwise, operand, operands, shape_of, sum_to, xp,
+)
+
+
+def _add_vjp(g, inputs, output, needs):
+    a, b = inputs
+    return (sum_to(g, shape_of(a)) if needs[0] else None,
+            sum_to(g, shape_of(b)) if needs[1] else None)
+
+
+def _subtract_vjp(g, inputs, output, needs):
+    a, b = inputs
+    return (sum_to(g, shape_of(a)) if needs[0] else None,
+            sum_to(negative(g), shape_of(b)) if needs[1] else None)
+
+
+def _multiply_vjp(g, inputs, output, needs):
+    a, b = inputs
+    return (sum_to(g * b, shape_of(a)) if needs[0] else None,
+            sum_to(g * a, shape_of(b)) if needs[1] else None)
+
+
+def _divide_vjp(g, inputs, output, needs):
+    a, b = inputs
+    return (sum_to(g / b, shape_of(a)) if needs[0] else None,
+            sum_to(negative(g) * output / b, shape_of(b)) if needs[1] else None)
+
+
+def _power_vjp(g, inputs, output, needs):
+    a, b = inputs
+    from numnet.autodiff.ops.math import log
+    return (sum_to(g * b * a ** (b - 1), shape_of(a)) if needs[0] else None,
+            sum_to(g * output * log(a), shape_of(b)) if needs[1] else None)
+
+
+ADD = elementwise("add", xp.add, _add_vjp)
+SUBTRACT = elementwise("subtract", xp.subtract, _subtract_vjp)
+MULTIPLY = elementwise("multiply", xp.multiply, _multiply_vjp)
+DIVIDE = elementwise("divide", xp.true_divide, _divide_vjp)
+POWER = elementwise("power", xp.power, _power_vjp)
+NEGATIVE = elementwise("negative", xp.negative, lambda g, inputs, output, needs: (negative(g),))
 
 
 def add(a, b):
     """a + b with broadcasting."""
-    (a, av), (b, bv) = operands(a, b)
-    out = Tensor(av + bv)
-    if recording():
-        def backward(g, needs):
-            return (unbroadcast(g, a.shape) if needs[0] else None,
-                    unbroadcast(g, b.shape) if needs[1] else None)
-        record(out, (a, b), backward)
-    return out
+    return ADD(*operands(a, b))
 
 
 def subtract(a, b):
     """a - b with broadcasting."""
-    (a, av), (b, bv) = operands(a, b)
-    out = Tensor(av - bv)
-    if recording():
-        def backward(g, needs):
-            return (unbroadcast(g, a.shape) if needs[0] else None,
-                    unbroadcast(-g, b.shape) if needs[1] else None)
-        record(out, (a, b), backward)
-    return out
+    return SUBTRACT(*operands(a, b))
 
 
 def multiply(a, b):
     """a * b with broadcasting."""
-    (a, av), (b, bv) = operands(a, b)
-    out = Tensor(av * bv)
-    if recording():
-        def backward(g, needs):
-            return (unbroadcast(g * bv, a.shape) if needs[0] else None,
-                    unbroadcast(g * av, b.shape) if needs[1] else None)
-        record(out, (a, b), backward)
-    return out
+    return MULTIPLY(*operands(a, b))
 
 
 def divide(a, b):
     """a / b with broadcasting."""
-    (a, av), (b, bv) = operands(a, b)
-    out = Tensor(av / bv)
-    if recording():
-        def backward(g, needs):
-            return (unbroadcast(g / bv, a.shape) if needs[0] else None,
-                    unbroadcast(-g * out.data / bv, b.shape) if needs[1] else None)
-        record(out, (a, b), backward)
-    return out
-
-
-def negative(a):
-    """-a."""
-    a, av = operand(a)
-    out = Tensor(-av)
-    if recording():
-        record(out, (a,), lambda g, needs: (-g,))
-    return out
+    return DIVIDE(*operands(a, b))
 
 
 def power(a, b):
     """a ** b; the exponent may be a tensor too (then a must be positive)."""
-    (a, av), (b, bv) = operands(a, b)
-    out = Tensor(av ** bv)
-    if recording():
-        def backward(g, needs):
-            ga = gb = None
-            if needs[0]:
-                ga = unbroadcast(g * bv * av ** (bv - 1), a.shape)
-            if needs[1]:
-                gb = unbroadcast(g * out.data * xp.log(av), b.shape)
-            return ga, gb
-        record(out, (a, b), backward)
-    return out
+    return POWER(*operands(a, b))
+
+
+def negative(a):
+    """-a."""
+    return NEGATIVE(operand(a))
+
+
+def _matmul_vjp(g, inputs, output, needs):
+    from numnet.autodiff.ops.shape import expand_dims, reshape, swapaxes
+    a, b = inputs
+    a2 = a if a.ndim > 1 else expand_dims(a, 0)
+    b2 = b if b.ndim > 1 else expand_dims(b, -1)
+    g2 = g
+    if a.ndim == 1:
+        g2 = expand_dims(g2, -2)
+    if b.ndim == 1:
+        g2 = expand_dims(g2, -1)
+    ga = gb = None
+    if needs[0]:
+        ga = reshape(sum_to(matmul(g2, swapaxes(b2, -1, -2)), a2.shape), a.shape)
+    if needs[1]:
+        gb = reshape(sum_to(matmul(swapaxes(a2, -1, -2), g2), b2.shape), b.shape)
+    return ga, gb
+
+
+MATMUL = elementwise("matmul", xp.matmul, _matmul_vjp)
 
 
 def matmul(a, b):
     """Matrix product a @ b (batched over leading axes, 1-D operands as vectors)."""
-    (a, av), (b, bv) = operands(a, b)
-    out = Tensor(av @ bv)
-    if recording():
-        def backward(g, needs):
-            ga = gb = None
-            a2 = av if av.ndim > 1 else av[None, :]
-            b2 = bv if bv.ndim > 1 else bv[:, None]
-            g2 = g
-            if av.ndim == 1:
-                g2 = xp.expand_dims(g2, -2)
-            if bv.ndim == 1:
-                g2 = xp.expand_dims(g2, -1)
-            if needs[0]:
-                ga = g2 @ xp.swapaxes(b2, -1, -2)
-                ga = unbroadcast(ga, a2.shape).reshape(av.shape)
-            if needs[1]:
-                gb = xp.swapaxes(a2, -1, -2) @ g2
-                gb = unbroadcast(gb, b2.shape).reshape(bv.shape)
-            return ga, gb
-        record(out, (a, b), backward)
-    return out
+    a, b = operands(a, b)
+    if not isinstance(a, Tensor):
+        a = operand(xp.asarray(a))
+    if not isinstance(b, Tensor):
+        b = operand(xp.asarray(b))
+    return MATMUL(a, b)

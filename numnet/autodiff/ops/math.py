@@ -1,122 +1,129 @@
-"""Elementwise math: exp, log, sqrt, abs, square, maximum, minimum, where, clip, cast."""
+"""Elementwise math: exp, log, sqrt, abs, square, maximum, minimum, where, clip, comparisons."""
 
-import numpy as np
-
-from numnet.autodiff.ops._core import Tensor, operand, operands, record, recording, unbroadcast, xp
-
-
-def _unary(x, forward, derivative):
-    """Builds `forward(x)`; `derivative(xv, yv)` gives dy/dx elementwise."""
-    x, xv = operand(x)
-    out = Tensor(forward(xv))
-    if recording():
-        record(out, (x,), lambda g, needs: (g * derivative(xv, out.data),))
-    return out
+from numnet.autodiff.ops._core import (
+    Primitive, Tensor, cast, elementwise, no_gradient, operand, operands, shape_of, sum_to, wrap,
+    xp,
+)
 
 
-def exp(x):
-    """e ** x."""
-    return _unary(x, xp.exp, lambda x, y: y)
+def _unary(name, ufunc, vjp):
+    prim = elementwise(name, ufunc, vjp)
+
+    def op(x):
+        return prim(operand(x))
+    op.primitive = prim
+    return op
 
 
-def log(x):
-    """Natural logarithm."""
-    return _unary(x, xp.log, lambda x, y: 1 / x)
-
-
-def log1p(x):
-    """log(1 + x), accurate for small x."""
-    return _unary(x, xp.log1p, lambda x, y: 1 / (1 + x))
-
-
-def sqrt(x):
-    """Square root."""
-    return _unary(x, xp.sqrt, lambda x, y: 0.5 / y)
-
-
-def square(x):
-    """x ** 2."""
-    return _unary(x, xp.square, lambda x, y: 2 * x)
-
-
-def abs(x):
-    """|x| (gradient 0 at 0)."""
-    return _unary(x, xp.abs, lambda x, y: xp.sign(x))
-
-
-def sin(x):
-    """Sine."""
-    return _unary(x, xp.sin, lambda x, y: xp.cos(x))
-
-
-def cos(x):
-    """Cosine."""
-    return _unary(x, xp.cos, lambda x, y: -xp.sin(x))
-
-
-def sign(x):
-    """Sign of x (-1, 0, 1); not differentiable, returns a constant tensor."""
-    return Tensor(xp.sign(operand(x)[1]))
+exp = _unary("exp", xp.exp, lambda g, inputs, y, needs: (g * y,))
+log = _unary("log", xp.log, lambda g, inputs, y, needs: (g / inputs[0],))
+log1p = _unary("log1p", xp.log1p, lambda g, inputs, y, needs: (g / (inputs[0] + 1),))
+sqrt = _unary("sqrt", xp.sqrt, lambda g, inputs, y, needs: (g * 0.5 / y,))
+square = _unary("square", xp.square, lambda g, inputs, y, needs: (g * 2 * inputs[0],))
+abs = _unary("abs", xp.abs, lambda g, inputs, y, needs: (g * sign(inputs[0]),))
+sin = _unary("sin", xp.sin, lambda g, inputs, y, needs: (g * cos(inputs[0]),))
+cos = _unary("cos", xp.cos, lambda g, inputs, y, needs: (-(g * sin(inputs[0])),))
+sign = _unary("sign", xp.sign, no_gradient)
+exp.__doc__ = "e ** x."
+log.__doc__ = "Natural logarithm."
+log1p.__doc__ = "log(1 + x), accurate for small x."
+sqrt.__doc__ = "Square root."
+square.__doc__ = "x ** 2."
+abs.__doc__ = "|x| (gradient 0 at 0)."
+sin.__doc__ = "Sine."
+cos.__doc__ = "Cosine."
+sign.__doc__ = "Sign of x (-1, 0, 1); not differentiable."
 
 
 def stop_gradient(x):
-    """Returns the value of `x` with no gradient flowing back."""
-    return Tensor(operand(x)[1])
+    """Returns the value of `x` with no gradient flowing back (a constant to every tape)."""
+    x = operand(x)
+    return wrap(x.data) if isinstance(x, Tensor) else x
 
 
-def cast(x, dtype):
-    """Casts to `dtype`; gradients flow back only between float dtypes."""
-    x, xv = operand(x)
-    out = Tensor(xv.astype(dtype))
-    if recording() and np.issubdtype(out.data.dtype, np.floating):
-        record(out, (x,), lambda g, needs: (g.astype(xv.dtype),))
+# ------------------------------------------------------------ comparisons
+def _comparison(name, ufunc):
+    prim = elementwise(name, ufunc, no_gradient)
+
+    def op(a, b):
+        return prim(*operands(a, b))
+    op.__name__ = name
+    op.__doc__ = f"Elementwise `{name}` (a boolean tensor; not differentiable)."
+    op.primitive = prim
+    return op
+
+
+equal = _comparison("equal", xp.equal)
+not_equal = _comparison("not_equal", xp.not_equal)
+less = _comparison("less", xp.less)
+less_equal = _comparison("less_equal", xp.less_equal)
+greater = _comparison("greater", xp.greater)
+greater_equal = _comparison("greater_equal", xp.greater_equal)
+logical_and = _comparison("logical_and", xp.logical_and)
+logical_or = _comparison("logical_or", xp.logical_or)
+LOGICAL_NOT = elementwise("logical_not", xp.logical_not, no_gradient)
+
+
+def logical_not(x):
+    """Elementwise not (a boolean tensor)."""
+    return LOGICAL_NOT(operand(x))
+
+
+# ------------------------------------------------------ selecting values
+def _where_compute(condition, a, b):
+    return xp.where(condition, a, b)
+
+
+def _where_into(out, condition, a, b):
+    xp.copyto(out, b, casting="unsafe")
+    xp.copyto(out, a, where=condition, casting="unsafe")
     return out
 
 
-def _select(a, b, pick_a):
-    """Shared backward for maximum/minimum: the chosen operand gets the gradient."""
-    (a, av), (b, bv) = operands(a, b)
-    mask = pick_a(av, bv)
-    out = Tensor(xp.where(mask, av, bv))
-    if recording():
-        def backward(g, needs):
-            return (unbroadcast(xp.where(mask, g, 0).astype(g.dtype), a.shape) if needs[0] else None,
-                    unbroadcast(xp.where(mask, 0, g).astype(g.dtype), b.shape) if needs[1] else None)
-        record(out, (a, b), backward)
-    return out
+def _where_vjp(g, inputs, output, needs):
+    condition, a, b = inputs
+    zero = xp.zeros((), dtype=g.data.dtype)
+    return (None,
+            sum_to(where(condition, g, zero), shape_of(a)) if needs[1] else None,
+            sum_to(where(condition, zero, g), shape_of(b)) if needs[2] else None)
 
 
-def maximum(a, b):
-    """Elementwise maximum (ties send the gradient to `a`)."""
-    return _select(a, b, xp.greater_equal)
-
-
-def minimum(a, b):
-    """Elementwise minimum (ties send the gradient to `a`)."""
-    return _select(a, b, xp.less_equal)
+WHERE = Primitive("where", _where_compute, _where_vjp, into=_where_into)
 
 
 def where(condition, a, b):
     """Picks `a` where `condition` holds, else `b`; the condition gets no gradient."""
-    condition = operand(condition)[1].astype(bool)
-    (a, av), (b, bv) = operands(a, b)
-    out = Tensor(xp.where(condition, av, bv))
-    if recording():
-        def backward(g, needs):
-            zero = xp.zeros((), dtype=g.dtype)
-            return (unbroadcast(xp.where(condition, g, zero), a.shape) if needs[0] else None,
-                    unbroadcast(xp.where(condition, zero, g), b.shape) if needs[1] else None)
-        record(out, (a, b), backward)
-    return out
+    condition = operand(condition)
+    if isinstance(condition, Tensor) and condition.data.dtype != bool:
+        condition = cast(condition, bool)
+    a, b = operands(a, b)
+    return WHERE(condition, a, b)
+
+
+def maximum(a, b):
+    """Elementwise maximum (ties send the gradient to `a`)."""
+    a, b = operands(a, b)
+    return where(greater_equal(a, b), a, b)
+
+
+def minimum(a, b):
+    """Elementwise minimum (ties send the gradient to `a`)."""
+    a, b = operands(a, b)
+    return where(less_equal(a, b), a, b)
+
+
+def _clip_vjp(g, inputs, output, needs, min_value, max_value):
+    x = inputs[0]
+    return (g * cast(logical_and(greater_equal(x, min_value), less_equal(x, max_value)),
+                     g.data.dtype),)
+
+
+CLIP = Primitive("clip", lambda x, min_value, max_value: xp.clip(x, min_value, max_value),
+                 _clip_vjp,
+                 into=lambda out, x, min_value, max_value: xp.clip(x, min_value, max_value,
+                                                                   out=out))
 
 
 def clip(x, min_value, max_value):
     """Clips to [min_value, max_value]; the gradient is zero outside the range."""
-    x, xv = operand(x)
-    out = Tensor(xp.clip(xv, min_value, max_value))
-    if recording():
-        def backward(g, needs):
-            inside = (xv >= min_value) & (xv <= max_value)
-            return (g * inside,)
-        record(out, (x,), backward)
-    return out
+    return CLIP(operand(x), min_value=min_value, max_value=max_value)

@@ -1,56 +1,95 @@
-"""Neural-network ops: activations, the fused dense op and the cross-entropies.
+"""Neural-network ops: activations, the fused dense op, the losses, dropout.
 
-Each activation's backward rule is written in terms of its input `x` and/or
-its output `y`, whichever is cheaper. Cross-entropies return one loss per
-sample; `numnet.losses` applies the reduction.
+The formulas live in the kernel table (`numnet.kernels`); this module makes
+them primitives. Each activation is a primitive whose backward is a second
+primitive, `NAME_grad`, reading the input and/or the output as the kernel
+says. `dense` is `activation(x @ kernel + bias)` in one primitive, with its
+three gradients as three named primitives the compiled step can fuse.
+Cross-entropies read the logits a softmax or sigmoid output kept (as Keras'
+TensorFlow backend does) and differentiate them in closed form.
 """
 
-import math
+from functools import partial
 
-import numpy as np
-
-from numnet.autodiff.ops._core import Tensor, operand, record, recording, xp
-from numnet.autodiff.ops.math import _unary
-from numnet.backend import epsilon
-
-SELU_ALPHA = 1.6732632423543772
-SELU_SCALE = 1.0507009873554805
+from numnet.autodiff.ops._core import (
+    Primitive, Tensor, cast, no_gradient, operand, shape_of, sum_to, wrap, xp,
+)
+from numnet.backend import global_generator
+from numnet.kernels import ACTIVATIONS, LOSSES
 
 
-def _sigmoid(x):
-    # 0.5 * (1 + tanh(x / 2)) never overflows, unlike 1 / (1 + exp(-x)).
-    y = xp.multiply(x, 0.5)
-    xp.tanh(y, out=y)
-    y += 1
-    y *= 0.5
-    return y
+def _second_order(g, inputs, output, needs, **attrs):
+    raise NotImplementedError(
+        "Second derivatives through this backward rule are not supported by numnet.")
+
+
+# ------------------------------------------------------------ activations
+def _activation_primitives(kernel):
+    """The forward primitive of an activation kernel and its `_grad` primitive."""
+    reads = kernel.reads
+
+    def split(xy):
+        x = xy[0] if "x" in reads else None
+        y = xy[-1] if "y" in reads else None
+        return x, y
+
+    def grad_compute(g, *xy, **params):
+        x, y = split(xy)
+        return kernel.backward(g, x, y, **params)
+
+    def grad_into(out, g, *xy, **params):
+        x, y = split(xy)
+        return kernel.backward(g, x, y, out=out, **params)
+
+    grad = Primitive(kernel.name + "_grad", grad_compute, _second_order, into=grad_into)
+
+    def vjp(g, inputs, output, needs, **params):
+        if not reads:
+            return (g,)
+        args = [g] + ([inputs[0]] if "x" in reads else []) + ([output] if "y" in reads else [])
+        return (grad(*args, **params),)
+
+    forward = Primitive(kernel.name, lambda x, **params: kernel.forward(x, **params), vjp,
+                        into=lambda out, x, **params: kernel.forward(x, out=out, **params))
+    return forward, grad
+
+
+ACTIVATION_PRIMITIVES = {name: _activation_primitives(kernel)
+                         for name, kernel in ACTIVATIONS.items() if kernel.reads}
+
+
+def _relu_grad_bind(out, g, y):
+    mask = xp.empty(y.shape, dtype=bool)
+    return [partial(xp.greater, y, 0, out=mask), partial(xp.multiply, g, mask, out=out)]
+
+
+ACTIVATION_PRIMITIVES["relu"][1].bind = _relu_grad_bind
+
+
+def activation(name, x, **params):
+    """Applies the activation kernel `name` of the kernel table as a primitive."""
+    return ACTIVATION_PRIMITIVES[name][0](operand(x), **params)
 
 
 def sigmoid(x):
     """1 / (1 + exp(-x)); keeps its logits so cross-entropy can use them."""
-    out = _unary(x, _sigmoid, lambda x, y: y * (1 - y))
-    out._keras_logits = operand(x)[0]
+    x = operand(x)
+    out = activation("sigmoid", x)
+    out._keras_logits = x
     return out
 
 
 def tanh(x):
     """Hyperbolic tangent."""
-    return _unary(x, xp.tanh, lambda x, y: 1 - y * y)
+    return activation("tanh", x)
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
-    """max(x, 0), with Keras' optional leak, cap and threshold."""
+    """max(x, 0), with Keras' optional leak, cap and threshold (only `x > threshold` passes)."""
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
-        return _unary(x, lambda v: xp.maximum(v, 0), lambda x, y: y > 0)
-
-    def forward(v):
-        y = xp.where(v >= threshold, v, negative_slope * (v - threshold))
-        return y if max_value is None else xp.minimum(y, max_value)
-
-    def derivative(v, y):
-        d = xp.where(v >= threshold, 1.0, negative_slope).astype(v.dtype)
-        return d if max_value is None else d * (v < max_value)
-    return _unary(x, forward, derivative)
+        return activation("relu", x)
+    return activation("relu_with_options", x, negative_slope=negative_slope,
+                      max_value=max_value, threshold=threshold)
 
 
 def relu6(x):
@@ -60,351 +99,455 @@ def relu6(x):
 
 def leaky_relu(x, negative_slope=0.2):
     """x for x >= 0, negative_slope * x otherwise."""
-    return _unary(x, lambda v: xp.where(v >= 0, v, v * negative_slope),
-                  lambda x, y: xp.where(x > 0, 1.0, negative_slope).astype(x.dtype))
+    return activation("leaky_relu", x, negative_slope=negative_slope)
 
 
 def elu(x, alpha=1.0):
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    return _unary(x, lambda v: xp.where(v > 0, v, alpha * xp.expm1(xp.minimum(v, 0))),
-                  lambda x, y: xp.where(x > 0, 1.0, y + alpha).astype(x.dtype))
+    return activation("elu", x, alpha=alpha)
 
 
 def selu(x):
     """Scaled ELU with the self-normalizing constants."""
-    a, s = SELU_ALPHA, SELU_SCALE
-    return _unary(x, lambda v: s * xp.where(v > 0, v, a * xp.expm1(xp.minimum(v, 0))),
-                  lambda x, y: xp.where(x >= 0, s, y + s * a).astype(x.dtype))
+    return activation("selu", x)
 
 
 def softplus(x):
     """log(1 + exp(x)), computed without overflow."""
-    return _unary(x, lambda v: xp.logaddexp(v, 0).astype(v.dtype), lambda x, y: _sigmoid(x))
+    return activation("softplus", x)
 
 
 def softsign(x):
     """x / (1 + |x|)."""
-    return _unary(x, lambda v: v / (1 + xp.abs(v)), lambda x, y: 1 / xp.square(1 + xp.abs(x)))
+    return activation("softsign", x)
 
 
 def silu(x):
     """x * sigmoid(x), also called swish."""
-    def derivative(v, y):
-        s = _sigmoid(v)
-        return s + v * s * (1 - s)
-    return _unary(x, lambda v: v * _sigmoid(v), derivative)
+    return activation("silu", x)
 
 
 swish = silu
 
 
-def _erf(v):
-    """Error function to float32 precision (NumPy has none; scipy is optional)."""
-    try:
-        from scipy.special import erf
-        return erf(v)
-    except ImportError:  # pragma: no cover - scipy is a test dependency
-        return xp.vectorize(math.erf, otypes=[v.dtype])(v)
-
-
 def gelu(x, approximate=False):
     """Gaussian error linear unit: x * Phi(x) (or its tanh approximation)."""
-    if approximate:
-        c = math.sqrt(2 / math.pi)
-
-        def forward(v):
-            return 0.5 * v * (1 + xp.tanh(c * (v + 0.044715 * v ** 3)))
-
-        def derivative(v, y):
-            t = xp.tanh(c * (v + 0.044715 * v ** 3))
-            return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * c * (1 + 3 * 0.044715 * v * v)
-        return _unary(x, forward, derivative)
-
-    def forward(v):
-        return (0.5 * v * (1 + _erf(v / math.sqrt(2)))).astype(v.dtype)
-
-    def derivative(v, y):
-        cdf = 0.5 * (1 + _erf(v / math.sqrt(2)))
-        return (cdf + v * xp.exp(-0.5 * v * v) / math.sqrt(2 * math.pi)).astype(v.dtype)
-    return _unary(x, forward, derivative)
+    return activation("gelu", x, approximate=bool(approximate))
 
 
 def mish(x):
     """x * tanh(softplus(x))."""
-    def derivative(v, y):
-        t = xp.tanh(xp.logaddexp(v, 0))
-        return t + v * (1 - t * t) * _sigmoid(v)
-    return _unary(x, lambda v: v * xp.tanh(xp.logaddexp(v, 0)).astype(v.dtype), derivative)
+    return activation("mish", x)
 
 
 def hard_sigmoid(x):
     """relu6(x + 3) / 6, Keras 3's piecewise-linear sigmoid."""
-    return _unary(x, lambda v: xp.clip(v / 6 + 0.5, 0, 1),
-                  lambda x, y: ((x > -3) & (x < 3)) / 6)
+    return activation("hard_sigmoid", x)
 
 
 def exponential(x):
     """e ** x."""
-    return _unary(x, xp.exp, lambda x, y: y)
+    return activation("exponential", x)
 
 
 def linear(x):
     """The identity."""
-    return operand(x)[0]
-
-
-def _softmax(v, axis):
-    # Ufunc reductions directly: the xp.max/xp.sum wrappers cost microseconds per call.
-    y = v - xp.maximum.reduce(v, axis=axis, keepdims=True)
-    xp.exp(y, out=y)
-    y /= xp.add.reduce(y, axis=axis, keepdims=True)
-    return y
+    return operand(x)
 
 
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along `axis`; keeps its logits for cross-entropy."""
-    x, xv = operand(x)
-    out = Tensor(_softmax(xv, axis))
+    x = operand(x)
+    out = activation("softmax", x, axis=axis)
     out._keras_logits = x
-    if recording():
-        def backward(g, needs):
-            y = out.data
-            return (y * (g - xp.sum(g * y, axis=axis, keepdims=True)),)
-        record(out, (x,), backward)
     return out
 
 
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) along `axis`."""
-    x, xv = operand(x)
-    shifted = xv - xp.max(xv, axis=axis, keepdims=True)
-    out = Tensor(shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True)))
-    if recording():
-        def backward(g, needs):
-            return (g - xp.exp(out.data) * xp.sum(g, axis=axis, keepdims=True),)
-        record(out, (x,), backward)
-    return out
+    return activation("log_softmax", x, axis=axis)
+
+
+_STEPS = {name: Primitive(name, ACTIVATIONS[name].forward, no_gradient,
+                          into=lambda out, x, _f=ACTIVATIONS[name].forward: _f(x, out=out))
+          for name in ("heaviside", "sign")}
 
 
 def heaviside(x):
-    """Step: 1 for x >= 0, else 0. Forward only: its derivative is 0 almost everywhere."""
-    xv = operand(x)[1]
-    return Tensor((xv >= 0).astype(xv.dtype))
+    """Step: 1 for x >= 0, else 0. Its derivative is 0 almost everywhere (no gradient)."""
+    return _STEPS["heaviside"](operand(x))
 
 
 def sign_step(x):
-    """Step: -1, 0 or 1 by the sign of x. Forward only, like `heaviside`."""
-    xv = operand(x)[1]
-    return Tensor(xp.sign(xv))
+    """Step: -1, 0 or 1 by the sign of x. No gradient, like `heaviside`."""
+    return _STEPS["sign"](operand(x))
 
 
-def affine(x, shift, scale):
-    """`(x + shift) * scale` with constant `shift` and `scale`, as one op (feature scaling)."""
-    x, xv = (x, x.data) if isinstance(x, Tensor) else operand(x)
-    out = Tensor((xv + shift) * scale)
-    if recording():
-        def backward(g, needs):
-            grad = g * scale
-            if grad.shape != xv.shape:
-                from numnet.autodiff.ops._core import unbroadcast
-                grad = unbroadcast(grad, xv.shape)
-            return (grad,)
-        record(out, (x,), backward)
+# ------------------------------------------------------------- dense
+# Activations the dense primitive applies itself, in place on x @ kernel + bias.
+# (Sigmoid and softmax stay separate ops so that cross-entropy can use their logits.)
+FUSABLE = ("linear", "relu", "tanh", "sigmoid")
+
+
+def _dense_compute(x, kernel, bias=None, activation="linear"):
+    z = x @ kernel
+    if bias is not None:
+        z += bias
+    if activation != "linear":
+        ACTIVATIONS[activation].forward(z, out=z)
+    return z
+
+
+def _dense_into(out, x, kernel, bias=None, activation="linear"):
+    xp.matmul(x, kernel, out=out)
+    if bias is not None:
+        out += bias
+    if activation != "linear":
+        ACTIVATIONS[activation].forward(out, out=out)
     return out
 
 
-# Derivatives of the fusable activations written with the output y alone.
-_FUSED_DERIVATIVES = {
-    "linear": None,
-    "relu": lambda y: y > 0,
-    "sigmoid": lambda y: y * (1 - y),
-    "tanh": lambda y: 1 - y * y,
-}
+def _rows(a):
+    return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
+
+
+DENSE_INPUT_GRAD = Primitive(
+    "dense_input_grad", lambda dz, kernel: dz @ kernel.T, _second_order,
+    into=lambda out, dz, kernel: xp.matmul(dz, kernel.T, out=out),
+    bind=lambda out, dz, kernel: partial(xp.matmul, dz, kernel.T, out=out))
+DENSE_KERNEL_GRAD = Primitive(
+    "dense_kernel_grad", lambda x, dz: _rows(x).T @ _rows(dz), _second_order,
+    into=lambda out, x, dz: xp.matmul(_rows(x).T, _rows(dz), out=out),
+    bind=lambda out, x, dz: partial(xp.matmul, _rows(x).T, _rows(dz), out=out))
+BIAS_GRAD = Primitive(
+    "bias_grad", lambda dz: xp.add.reduce(_rows(dz), axis=0), _second_order,
+    into=lambda out, dz: xp.add.reduce(_rows(dz), axis=0, out=out),
+    bind=lambda out, dz: partial(xp.add.reduce, _rows(dz), 0, None, out))
+
+
+def _dense_vjp(g, inputs, output, needs, activation):
+    x, kernel = inputs[0], inputs[1]
+    dz = g if activation == "linear" else ACTIVATION_PRIMITIVES[activation][1](g, output)
+    gx = DENSE_INPUT_GRAD(dz, kernel) if needs[0] else None
+    gk = DENSE_KERNEL_GRAD(x, dz) if needs[1] else None
+    if len(inputs) == 2:
+        return gx, gk
+    return gx, gk, BIAS_GRAD(dz) if needs[2] else None
+
+
+DENSE = Primitive("dense", _dense_compute, _dense_vjp, into=_dense_into)
+
+
+# A kernel stored directly above its bias (a model's parameter store lays Dense
+# weights out that way) is one (inputs + 1, units) block: `x @ kernel + bias` is
+# then one product `[x, 1] @ block`, and the kernel and bias gradients are one
+# product `[x, 1].T @ dz`. Eager calls and compiled replays compute it the same
+# way, so they agree bit for bit.
+def stacked_block(kernel, bias):
+    """The (k + 1, n) block when `bias` is stored right after the 2-D `kernel`, else None."""
+    base = kernel.base
+    if bias is None or base is None or bias.base is not base or kernel.ndim != 2 or \
+            base.ndim != 1 or not kernel.flags.c_contiguous or kernel.dtype != bias.dtype:
+        return None
+    start = kernel.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    if bias.__array_interface__["data"][0] != \
+            kernel.__array_interface__["data"][0] + kernel.nbytes:
+        return None
+    start //= kernel.itemsize
+    k, n = kernel.shape
+    return base[start:start + (k + 1) * n].reshape(k + 1, n)
+
+
+def _widened(x):
+    """`[x, 1]`: a copy of the 2-D `x` with a column of ones appended."""
+    wide = xp.empty((x.shape[0], x.shape[1] + 1), dtype=x.dtype)
+    wide[:, :-1] = x
+    wide[:, -1] = 1
+    return wide
+
+
+def _stacked_compute(x, kernel, bias, activation):
+    z = _widened(x) @ stacked_block(kernel, bias)
+    if activation != "linear":
+        ACTIVATIONS[activation].forward(z, out=z)
+    return z
+
+
+def _stacked_bind(out, x, kernel, bias, activation, wide=None):
+    """Replay kernels of the stacked dense op; `wide` is x's own widened buffer if it has one."""
+    calls = []
+    if wide is None:
+        wide = xp.ones((x.shape[0], x.shape[1] + 1), dtype=x.dtype)
+        calls.append(partial(xp.copyto, wide[:, :-1], x))
+    calls.append(partial(xp.matmul, wide, stacked_block(kernel, bias), out=out))
+    if activation != "linear":
+        calls.append(partial(ACTIVATIONS[activation].forward, out, out))
+    return calls
+
+
+def _param_grad_bind(out, x, dz, wide=None):
+    calls = []
+    if wide is None:
+        wide = xp.ones((x.shape[0], x.shape[1] + 1), dtype=x.dtype)
+        calls.append(partial(xp.copyto, wide[:, :-1], x))
+    calls.append(partial(xp.matmul, wide.T, dz, out=out))
+    return calls
+
+
+DENSE_PARAM_GRAD = Primitive(
+    "dense_param_grad", lambda x, dz: _widened(x).T @ dz, _second_order, bind=_param_grad_bind)
+
+
+def _stacked_vjp(g, inputs, output, needs, activation):
+    from numnet.autodiff.ops.shape import getitem
+    x, kernel = inputs[0], inputs[1]
+    dz = g if activation == "linear" else ACTIVATION_PRIMITIVES[activation][1](g, output)
+    gx = DENSE_INPUT_GRAD(dz, kernel) if needs[0] else None
+    if not (needs[1] or needs[2]):
+        return gx, None, None
+    block = DENSE_PARAM_GRAD(x, dz)
+    return gx, getitem(block, slice(None, -1)), getitem(block, -1)
+
+
+DENSE_STACKED = Primitive("dense_stacked", _stacked_compute, _stacked_vjp, bind=_stacked_bind)
 
 
 def dense(x, kernel, bias=None, activation="linear"):
-    """activation(x @ kernel + bias) as one op, for "linear", "relu", "sigmoid", "tanh".
+    """activation(x @ kernel + bias) as one op, for the activations in `FUSABLE`.
 
-    Fusing keeps a Dense layer to a single tape node and a single backward
-    closure, and skips the input gradient when nothing upstream needs it.
+    Fusing keeps a Dense layer to a single node and lets the backward pass skip
+    the input gradient when nothing upstream needs it. A kernel stored right
+    above its bias takes the stacked form (see `stacked_block`).
     """
-    # Layers pass Tensors and Variables: skip `operand`'s conversions for them.
-    x, xv = (x, x.data) if isinstance(x, Tensor) else operand(x)
-    kernel, kv = (kernel, kernel.data) if isinstance(kernel, Tensor) else operand(kernel)
-    z = xv @ kv
-    if bias is not None:
-        bias, bv = (bias, bias.data) if isinstance(bias, Tensor) else operand(bias)
-        z += bv
-    if activation == "relu":
-        xp.maximum(z, 0, out=z)
-    elif activation == "sigmoid":
-        z = _sigmoid(z)
-    elif activation == "tanh":
-        xp.tanh(z, out=z)
-    out = Tensor(z)
-    if recording():
-        derivative = _FUSED_DERIVATIVES[activation]
-
-        def backward(g, needs):
-            dz = g if derivative is None else g * derivative(out.data)
-            gx = gk = gb = None
-            if needs[0]:
-                gx = dz @ kv.T
-            if needs[1]:
-                if xv.ndim == 2:
-                    gk = xv.T @ dz
-                else:
-                    gk = xv.reshape(-1, xv.shape[-1]).T @ dz.reshape(-1, dz.shape[-1])
-            if bias is not None and needs[2]:
-                gb = xp.add.reduce(dz.reshape(-1, dz.shape[-1]), axis=0)
-            return gx, gk, gb
-        parents = (x, kernel) if bias is None else (x, kernel, bias)
-        record(out, parents, backward)
-    return out
+    if activation not in FUSABLE:
+        raise ValueError(f"dense() fuses only {FUSABLE}; received activation={activation!r}.")
+    x, kernel = operand(x), operand(kernel)
+    if bias is None:
+        return DENSE(x, kernel, activation=activation)
+    bias = operand(bias)
+    if x.ndim == 2 and stacked_block(kernel.data, bias.data) is not None:
+        return DENSE_STACKED(x, kernel, bias, activation=activation)
+    return DENSE(x, kernel, bias, activation=activation)
 
 
 # --------------------------------------------------------------- losses
+def _loss_primitives(name):
+    """The value primitive of a loss kernel and its gradient primitive.
+
+    Inputs: `(target, output)` and, for cross-entropies on logits whose
+    activation already computed the probabilities, those probabilities third.
+    """
+    kernel = LOSSES[name]
+
+    def value(target, output, *probabilities, **params):
+        return kernel.value(target, output, **params)
+
+    def grad_compute(target, output, g, *probabilities, **params):
+        if probabilities:
+            params["probabilities"] = probabilities[0]
+        return kernel.gradient(target, output, g, **params)
+
+    def grad_into(out, target, output, g, *probabilities, **params):
+        if probabilities:
+            params["probabilities"] = probabilities[0]
+        return kernel.gradient(target, output, g, out=out, **params)
+
+    grad = Primitive(name + "_grad", grad_compute, _second_order, into=grad_into)
+
+    def vjp(g, inputs, output, needs, **params):
+        target, out = inputs[0], inputs[1]
+        return (None, grad(target, out, g, *inputs[2:], **params)) + (None,) * len(inputs[2:])
+
+    return Primitive(name, value, vjp), grad
+
+
+LOSS_PRIMITIVES, LOSS_GRADIENTS = {}, {}
+for _name in LOSSES:
+    LOSS_PRIMITIVES[_name], LOSS_GRADIENTS[_name] = _loss_primitives(_name)
+
+
+def _mse_bind(out, target, output):
+    if not output.ndim:
+        return None
+    diff = xp.empty(output.shape, dtype=output.dtype)
+    return [partial(xp.subtract, output, target, out=diff),
+            partial(xp.multiply, diff, diff, out=diff),
+            partial(xp.add.reduce, diff, -1, None, out),
+            partial(xp.multiply, out, 1.0 / output.shape[-1], out=out)]
+
+
+def _mse_grad_bind(out, target, output, g):
+    if not output.ndim:
+        return None
+    return [partial(xp.subtract, output, target, out=out),
+            partial(xp.multiply, out, g[..., None], out=out),
+            partial(xp.multiply, out, 2.0 / output.shape[-1], out=out)]
+
+
+def _with_fallback(bind, prim):
+    """`bind`, or the primitive's generic `into` when `bind` declines (returns None)."""
+    def bound(out, *arrays, **attrs):
+        kernel = bind(out, *arrays, **attrs)
+        return kernel if kernel is not None else partial(prim.into, out, *arrays, **attrs)
+    return bound
+
+
+for _prim, _bind in ((LOSS_PRIMITIVES["mean_squared_error"], _mse_bind),
+                     (LOSS_GRADIENTS["mean_squared_error"], _mse_grad_bind)):
+    _prim.bind = _with_fallback(_bind, _prim)
+
+
 def _logits_of(output, from_logits):
     """Uses the logits a softmax/sigmoid kept, as Keras' TensorFlow backend does.
 
-    Returns (logits or probabilities tensor, from_logits, the probabilities
-    already computed from those logits or None).
+    Returns (logits or probabilities tensor, from_logits, [the probabilities
+    already computed from those logits] or []).
     """
-    output = operand(output)[0]
+    output = operand(output)
     if not from_logits and output._keras_logits is not None:
-        return output._keras_logits, True, output.data
-    return output, from_logits, None
+        return output._keras_logits, True, [output]
+    return output, from_logits, []
+
+
+def _target(target, dtype=None):
+    target = operand(target)
+    if not isinstance(target, Tensor):
+        target = wrap(xp.asarray(target))
+    if dtype is not None and target.data.dtype != dtype:
+        target = cast(target, dtype)
+    return target
 
 
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """-log p[target] per sample; `target` holds class indices."""
     output, from_logits, probabilities = _logits_of(output, from_logits)
-    ov = output.data
-    labels = xp.asarray(operand(target)[1])
-    if labels.ndim == ov.ndim and labels.shape[-1] == 1:
-        labels = labels[..., 0]
-    labels = labels.astype(np.intp, copy=False)
-    if axis not in (-1, ov.ndim - 1):
+    if axis not in (-1, output.ndim - 1):
         raise ValueError(f"sparse_categorical_crossentropy supports axis=-1 only, got {axis}.")
-    n_classes = ov.shape[-1]
-    flat = ov.reshape(-1, n_classes)
-    rows = xp.arange(flat.shape[0])
-    picked = labels.reshape(-1)
-    if from_logits:
-        shift = flat - xp.maximum.reduce(flat, axis=1, keepdims=True)
-        log_norm = xp.log(xp.add.reduce(xp.exp(shift), axis=1))
-        loss = log_norm - shift[rows, picked]
-    else:
-        # Keras' TensorFlow form: clip, then the softmax cross-entropy of log(p).
-        pc = xp.clip(flat, epsilon(), 1 - epsilon())
-        pc_sum = pc.sum(axis=1)
-        loss = xp.log(pc_sum) - xp.log(pc[rows, picked])
-    out = Tensor(loss.reshape(labels.shape).astype(ov.dtype, copy=False))
-    if recording():
-        def backward(g, needs):
-            gf = g.reshape(-1, 1)
-            if from_logits:
-                # d/dz of logsumexp(z) - z[label] = softmax(z) - onehot(label)
-                grad = (_softmax(flat, axis=1) if probabilities is None
-                        else probabilities.reshape(flat.shape).copy())
-                grad[rows, picked] -= 1
-                grad *= gf
-            else:
-                dp = xp.broadcast_to((1 / pc_sum)[:, None], flat.shape).copy()
-                dp[rows, picked] -= 1 / pc[rows, picked]
-                dp *= (flat > epsilon()) & (flat < 1 - epsilon())
-                grad = dp * gf
-            return (grad.reshape(ov.shape).astype(ov.dtype, copy=False),)
-        record(out, (output,), backward)
-    return out
+    return LOSS_PRIMITIVES["sparse_categorical_crossentropy"](
+        _target(target), output, *probabilities, from_logits=from_logits)
 
 
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """-sum(target * log p) per sample; `target` is one-hot (or soft) labels."""
     output, from_logits, probabilities = _logits_of(output, from_logits)
-    ov = output.data
-    tv = xp.asarray(operand(target)[1], dtype=ov.dtype)
-    if tv.shape != ov.shape:
+    target = _target(target, output.data.dtype)
+    if target.shape != output.shape:
         raise ValueError(
             "Arguments `target` and `output` must have the same shape. "
-            f"Received: target.shape={tv.shape}, output.shape={ov.shape}"
+            f"Received: target.shape={target.shape}, output.shape={output.shape}"
         )
-    if from_logits:
-        shift = ov - ov.max(axis=axis, keepdims=True)
-        log_p = shift - xp.log(xp.exp(shift).sum(axis=axis, keepdims=True))
-        loss = -(tv * log_p).sum(axis=axis)
-    else:
-        total = ov.sum(axis=axis, keepdims=True)
-        p = ov / total
-        pc = xp.clip(p, epsilon(), 1 - epsilon())
-        loss = -(tv * xp.log(pc)).sum(axis=axis)
-    out = Tensor(loss.astype(ov.dtype, copy=False))
-    if recording():
-        def backward(g, needs):
-            ge = xp.expand_dims(g, axis)
-            if from_logits:
-                grad = _softmax(ov, axis) * tv.sum(axis=axis, keepdims=True) - tv
-                return (grad * ge,)
-            inside = (p > epsilon()) & (p < 1 - epsilon())
-            dp = -tv / pc * inside  # d loss / d p
-            grad = (dp - (dp * p).sum(axis=axis, keepdims=True)) / total
-            return (grad * ge,)
-        record(out, (output,), backward)
-    return out
+    if probabilities and axis not in (-1, output.ndim - 1):
+        probabilities = []
+    return LOSS_PRIMITIVES["categorical_crossentropy"](
+        target, output, *probabilities, from_logits=from_logits, axis=axis)
 
 
 def binary_crossentropy(target, output, from_logits=False):
     """Elementwise -(t log p + (1 - t) log(1 - p)) (not yet averaged over the last axis)."""
     output, from_logits, probabilities = _logits_of(output, from_logits)
-    ov = output.data
-    tv = xp.asarray(operand(target)[1], dtype=ov.dtype)
-    if from_logits:
-        loss = xp.maximum(ov, 0) - ov * tv + xp.log1p(xp.exp(-xp.abs(ov)))
-    else:
-        pc = xp.clip(ov, epsilon(), 1 - epsilon())
-        loss = -(tv * xp.log(pc) + (1 - tv) * xp.log(1 - pc))
-    out = Tensor(loss.astype(ov.dtype, copy=False))
-    if recording():
-        def backward(g, needs):
-            if from_logits:
-                return ((_sigmoid(ov) - tv) * g,)
-            inside = (ov > epsilon()) & (ov < 1 - epsilon())
-            return (g * (pc - tv) / (pc * (1 - pc)) * inside,)
-        record(out, (output,), backward)
-    return out
+    return LOSS_PRIMITIVES["binary_crossentropy"](
+        _target(target, output.data.dtype), output, *probabilities, from_logits=from_logits)
 
 
 def mean_squared_error(target, output):
     """mean((output - target) ** 2) over the last axis, as one op."""
-    output, ov = operand(output)
-    tv = xp.asarray(operand(target)[1], dtype=ov.dtype)
-    diff = ov - tv
-    out = Tensor(xp.add.reduce(diff * diff, axis=-1) * (1.0 / diff.shape[-1]) if diff.ndim
-                 else diff * diff)
-    if recording():
-        scale = 2.0 / ov.shape[-1] if ov.ndim else 2.0
+    output = operand(output)
+    return LOSS_PRIMITIVES["mean_squared_error"](_target(target, output.data.dtype), output)
 
-        def backward(g, needs):
-            return (diff * (g[..., None] * scale) if ov.ndim else diff * g * scale,)
-        record(out, (output,), backward)
-    return out
+
+# ------------------------------------------------------------ reductions
+def _weighted_sum(values, weights=None, scale=1.0):
+    if weights is None:
+        total = xp.add.reduce(values, axis=None)
+    elif weights.shape == values.shape and values.ndim == 1:
+        total = xp.matmul(values, weights)
+    else:
+        total = xp.add.reduce(values * weights, axis=None)
+    return xp.asarray(total * scale, dtype=values.dtype)
+
+
+def _weighted_sum_vjp(g, inputs, output, needs, scale):
+    values = inputs[0]
+    grad = _broadcast(g * scale, values.shape)
+    if len(inputs) > 1:
+        grad = grad * inputs[1]
+    return (grad,) + (None,) * (len(inputs) - 1)
+
+
+def _broadcast(x, shape):
+    from numnet.autodiff.ops._core import broadcast_to
+    return broadcast_to(x, shape)
+
+
+def _weighted_sum_bind(out, values, weights=None, scale=1.0):
+    if weights is None:
+        total = partial(xp.add.reduce, values, None, None, out)
+    elif weights.shape == values.shape and values.ndim == 1:
+        total = partial(xp.matmul, values, weights, out=out)
+    else:
+        return None
+    return [total, partial(xp.multiply, out, scale, out=out)]
+
+
+WEIGHTED_SUM = Primitive("weighted_sum", _weighted_sum, _weighted_sum_vjp)
+WEIGHTED_SUM.bind = _with_fallback(_weighted_sum_bind, WEIGHTED_SUM)
 
 
 def weighted_sum(values, weights=None, scale=1.0):
     """`scale * sum(values * weights)`: the reduction every loss ends with."""
-    values, vv = operand(values)
+    values = operand(values)
     if weights is None:
-        total = xp.add.reduce(vv, axis=None)
-    else:
-        weights = xp.asarray(operand(weights)[1], dtype=vv.dtype)
-        total = xp.sum(vv * weights) if weights.shape != vv.shape or vv.ndim != 1 \
-            else xp.dot(vv, weights)
-    out = Tensor(xp.asarray(total * scale, dtype=vv.dtype))
-    if recording():
-        def backward(g, needs):
-            grad = xp.full(vv.shape, g * scale, dtype=vv.dtype)
-            if weights is not None:
-                grad = grad * weights
-            return (grad,)
-        record(out, (values,), backward)
+        return WEIGHTED_SUM(values, scale=scale)
+    return WEIGHTED_SUM(values, _target(weights, values.data.dtype), scale=scale)
+
+
+def _affine_vjp(g, inputs, output, needs):
+    x, shift, scale = inputs
+    scaled = g * scale
+    return (sum_to(scaled, shape_of(x)) if needs[0] else None,
+            sum_to(scaled, shape_of(shift)) if needs[1] else None,
+            sum_to(g * (x + shift), shape_of(scale)) if needs[2] else None)
+
+
+def _affine_into(out, x, shift, scale):
+    xp.add(x, shift, out=out)
+    out *= scale
     return out
+
+
+AFFINE = Primitive("affine", lambda x, shift, scale: (x + shift) * scale, _affine_vjp,
+                   into=_affine_into)
+
+
+def affine(x, shift, scale):
+    """`(x + shift) * scale` as one op (feature scaling); `shift` and `scale` broadcast."""
+    x = operand(x)
+    dtype = x.data.dtype
+    return AFFINE(x, _target(shift, dtype), _target(scale, dtype))
+
+
+# ---------------------------------------------------------------- random
+def _dropout_mask(shape, rate, generator, dtype):
+    draw = (generator or global_generator()).random(shape, dtype="float32")
+    return ((draw >= rate) * (1.0 / (1.0 - rate))).astype(dtype)
+
+
+def _dropout_mask_into(out, shape, rate, generator, dtype):
+    draw = (generator or global_generator()).random(shape, dtype="float32")
+    xp.greater_equal(draw, rate, out=out, casting="unsafe")
+    out *= 1.0 / (1.0 - rate)
+    return out
+
+
+DROPOUT_MASK = Primitive("dropout_mask", _dropout_mask, no_gradient, into=_dropout_mask_into,
+                         kind="random")
+
+
+def dropout_mask(shape, rate, generator=None, dtype="float32"):
+    """A mask of 0 (probability `rate`) and `1 / (1 - rate)`, drawn from `generator`.
+
+    `generator=None` draws from numnet's global generator as it is at each call
+    (so `set_random_seed` applies to compiled steps too).
+    """
+    return DROPOUT_MASK(shape=tuple(shape), rate=float(rate), generator=generator,
+                        dtype=xp.dtype(dtype))

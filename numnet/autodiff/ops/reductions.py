@@ -1,6 +1,6 @@
 """Reductions: sum, mean, max, min, with `axis` and `keepdims`."""
 
-from numnet.autodiff.ops._core import Tensor, operand, record, recording, xp
+from numnet.autodiff.ops._core import Primitive, broadcast_to, cast, operand, xp
 
 
 def _axes(axis, ndim):
@@ -10,62 +10,104 @@ def _axes(axis, ndim):
     return tuple(a % ndim for a in axis)
 
 
-def _expand(g, shape, axes, keepdims):
-    """Reinserts reduced axes into `g` so it broadcasts against the input."""
+def _restore(g, shape, axis, keepdims):
+    """`g` with the reduced axes put back (length 1), ready to broadcast to `shape`."""
+    from numnet.autodiff.ops.shape import reshape
     if keepdims:
         return g
-    return xp.expand_dims(g, axes) if axes else g
+    axes = _axes(axis, len(shape))
+    return reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+
+
+def _sum_vjp(g, inputs, output, needs, axis, keepdims):
+    x = inputs[0]
+    return (broadcast_to(_restore(g, x.shape, axis, keepdims), x.shape),)
+
+
+def _mean_vjp(g, inputs, output, needs, axis, keepdims):
+    x = inputs[0]
+    count = 1
+    for a in _axes(axis, x.ndim):
+        count *= x.shape[a]
+    return (broadcast_to(_restore(g, x.shape, axis, keepdims) * (1.0 / count), x.shape),)
+
+
+def _sum(x, axis, keepdims):
+    return xp.add.reduce(x, axis=_axis_arg(axis), keepdims=keepdims)
+
+
+def _axis_arg(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _sum_into(out, x, axis, keepdims):
+    return xp.add.reduce(x, axis=_axis_arg(axis), keepdims=keepdims, out=out)
+
+
+def _mean(x, axis, keepdims):
+    return xp.mean(x, axis=_axis_arg(axis), keepdims=keepdims)
+
+
+SUM = Primitive("sum", _sum, _sum_vjp, into=_sum_into)
+MEAN = Primitive("mean", _mean, _mean_vjp,
+                 into=lambda out, x, axis, keepdims: xp.mean(x, axis=_axis_arg(axis),
+                                                             keepdims=keepdims, out=out))
 
 
 def sum(x, axis=None, keepdims=False):
     """Sum over `axis` (all axes by default)."""
-    x, xv = operand(x)
-    out = Tensor(xp.sum(xv, axis=axis, keepdims=keepdims))
-    if recording():
-        axes = _axes(axis, xv.ndim)
-
-        def backward(g, needs):
-            return (xp.broadcast_to(_expand(g, xv.shape, axes, keepdims), xv.shape).copy(),)
-        record(out, (x,), backward)
-    return out
+    return SUM(operand(x), axis=axis, keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims=False):
     """Mean over `axis` (all axes by default)."""
-    x, xv = operand(x)
-    out = Tensor(xp.mean(xv, axis=axis, keepdims=keepdims))
-    if recording():
-        axes = _axes(axis, xv.ndim)
-        count = 1
-        for a in axes:
-            count *= xv.shape[a]
-
-        def backward(g, needs):
-            g = _expand(g, xv.shape, axes, keepdims) / count
-            return (xp.broadcast_to(g, xv.shape).astype(xv.dtype),)
-        record(out, (x,), backward)
-    return out
+    x = operand(x)
+    return MEAN(x, axis=axis, keepdims=keepdims)
 
 
-def _extreme(x, axis, keepdims, reduce):
-    x, xv = operand(x)
-    value = reduce(xv, axis=axis, keepdims=True)
-    out = Tensor(value if keepdims else xp.squeeze(value, axis=_axes(axis, xv.ndim)))
-    if recording():
-        def backward(g, needs):
-            # Ties share the gradient equally, so the rule is symmetric.
-            mask = (xv == value).astype(xv.dtype)
-            mask /= mask.sum(axis=axis, keepdims=True)
-            return (mask * _expand(g, xv.shape, _axes(axis, xv.ndim), keepdims),)
-        record(out, (x,), backward)
-    return out
+def _extreme_vjp(g, inputs, output, needs, axis, keepdims, kind):
+    from numnet.autodiff.ops.math import equal
+    x = inputs[0]
+    value = _restore(output, x.shape, axis, keepdims)
+    # Ties share the gradient equally, so the rule is symmetric.
+    mask = cast(equal(x, value), x.data.dtype)
+    mask = mask / sum(mask, axis=axis, keepdims=True)
+    return (mask * _restore(g, x.shape, axis, keepdims),)
+
+
+def _extreme(x, axis, keepdims, kind):
+    reduce = xp.maximum.reduce if kind == "max" else xp.minimum.reduce
+    return reduce(x, axis=_axis_arg(axis), keepdims=keepdims)
+
+
+EXTREME = Primitive("extreme", _extreme, _extreme_vjp)
 
 
 def max(x, axis=None, keepdims=False):
     """Maximum over `axis`; ties split the gradient evenly."""
-    return _extreme(x, axis, keepdims, xp.max)
+    return EXTREME(operand(x), axis=axis, keepdims=keepdims, kind="max")
 
 
 def min(x, axis=None, keepdims=False):
     """Minimum over `axis`; ties split the gradient evenly."""
-    return _extreme(x, axis, keepdims, xp.min)
+    return EXTREME(operand(x), axis=axis, keepdims=keepdims, kind="min")
+
+
+def _logical_reduce(ufunc):
+    def compute(x, axis, keepdims):
+        return ufunc.reduce(x.astype(bool, copy=False), axis=_axis_arg(axis), keepdims=keepdims)
+    return compute
+
+
+ALL = Primitive("all", _logical_reduce(xp.logical_and), lambda g, i, o, n, **a: (None,))
+ANY = Primitive("any", _logical_reduce(xp.logical_or), lambda g, i, o, n, **a: (None,))
+
+
+def all(x, axis=None, keepdims=False):
+    """Whether every entry is true (along `axis`); not differentiable."""
+    return ALL(operand(x), axis=axis, keepdims=keepdims)
+
+
+def any(x, axis=None, keepdims=False):
+    """Whether some entry is true (along `axis`); not differentiable."""
+    return ANY(operand(x), axis=axis, keepdims=keepdims)

@@ -1,0 +1,102 @@
+"""Ops with effects: writing variables in place, and random draws.
+
+A compiled step replays them at every step in their captured order (an
+"effect" node is never dropped or hoisted, a "random" node draws anew from its
+generator each time), so layers that update statistics while training
+(BatchNormalization) or inject noise (Dropout, GaussianNoise) run compiled.
+"""
+
+from numnet.autodiff.ops._core import Primitive, no_gradient, operand, wrap, xp
+from numnet.autodiff.tensor import Variable
+from numnet.backend import global_generator
+
+
+def _write(update):
+    def compute(target, value):
+        update(target, value)
+        return target
+
+    def into(out, target, value):
+        update(target, value)
+        return target
+    return compute, into
+
+
+def _assign(target, value):
+    xp.copyto(target, value, casting="unsafe")
+
+
+def _assign_add(target, value):
+    xp.add(target, value, out=target, casting="unsafe")
+
+
+def _assign_sub(target, value):
+    xp.subtract(target, value, out=target, casting="unsafe")
+
+
+def _effect(name, update):
+    compute, into = _write(update)
+    return Primitive(name, compute, no_gradient, into=into, kind="effect")
+
+
+ASSIGN = _effect("assign", _assign)
+ASSIGN_ADD = _effect("assign_add", _assign_add)
+ASSIGN_SUB = _effect("assign_sub", _assign_sub)
+
+
+def _target(variable, name):
+    if not isinstance(variable, Variable):
+        raise TypeError(f"ops.{name} writes a Variable; received {type(variable).__name__}.")
+    return variable
+
+
+def assign(variable, value):
+    """Writes `value` into `variable` in place (recorded by a capture as an effect)."""
+    return ASSIGN(_target(variable, "assign"), operand(value))
+
+
+def assign_add(variable, value):
+    """`variable += value` in place."""
+    return ASSIGN_ADD(_target(variable, "assign_add"), operand(value))
+
+
+def assign_sub(variable, value):
+    """`variable -= value` in place."""
+    return ASSIGN_SUB(_target(variable, "assign_sub"), operand(value))
+
+
+# ------------------------------------------------------------------ random
+def _draw(method):
+    def compute(shape, generator, dtype, **params):
+        return getattr(generator or global_generator(), method)(size=shape, **params) \
+            .astype(dtype, copy=False)
+
+    def into(out, shape, generator, dtype, **params):
+        xp.copyto(out, getattr(generator or global_generator(), method)(size=shape, **params),
+                  casting="unsafe")
+        return out
+    return compute, into
+
+
+def _random(name, method):
+    compute, into = _draw(method)
+    return Primitive(name, compute, no_gradient, into=into, kind="random")
+
+
+RANDOM_UNIFORM = _random("random_uniform", "uniform")
+RANDOM_NORMAL = _random("random_normal", "normal")
+
+
+def random_uniform(shape, minval=0.0, maxval=1.0, generator=None, dtype="float32"):
+    """Uniform draws in [minval, maxval), from `generator` (None: the global one at each call)."""
+    return RANDOM_UNIFORM(shape=tuple(shape), generator=generator, dtype=xp.dtype(dtype),
+                          low=float(minval), high=float(maxval))
+
+
+def random_normal(shape, mean=0.0, stddev=1.0, generator=None, dtype="float32"):
+    """Normal draws with `mean` and `stddev`, from `generator` (None: the global one)."""
+    return RANDOM_NORMAL(shape=tuple(shape), generator=generator, dtype=xp.dtype(dtype),
+                         loc=float(mean), scale=float(stddev))
+
+
+__all__ = ["assign", "assign_add", "assign_sub", "random_normal", "random_uniform", "wrap"]

@@ -1,0 +1,234 @@
+"""Capture: watching one eager call of a step function, primitive by primitive.
+
+While a `Capture` is open it is one more recorder of the autodiff core: every
+primitive node (forward pass, loss, backward pass) lands in `steps` in the
+order it ran, and so does every host call (an optimizer step, a metric update;
+see `numnet.autodiff.host_call`) with the tensors it was given. The call
+itself runs exactly as it would without the capture: the capture only
+watches. What it sees decides whether the call can be replayed:
+
+- a tensor's value read into Python (`float(t)`, `if t > 0:`, `np.asarray(t)`)
+  makes the call's behaviour depend on data the replay would not look at, so
+  the capture is marked `unusable` with the reason;
+- two captures of the same signature are compared (`difference`): a constant
+  that changed, or a different sequence of ops, means the Python code around
+  the ops computes something from the data, or branches on it.
+"""
+
+from numnet.autodiff.primitive import CAPTURES, READ_HOOKS, RECORDERS, Node
+from numnet.autodiff.tensor import Tensor, Variable
+from numnet.backend import xp
+
+
+class HostCall:
+    """One call of a host-call method made during a capture, with its result."""
+
+    __slots__ = ("method", "args", "kwargs", "result")
+
+    def __init__(self, method, args, kwargs, result):
+        self.method = method
+        self.args = args
+        self.kwargs = kwargs
+        self.result = result
+
+    def __repr__(self):
+        return f"<HostCall {getattr(self.method, '__qualname__', self.method)}>"
+
+
+class Capture:
+    """Records one call of a step function (use as a context manager).
+
+    Args:
+        inputs: the tensors the call receives as its batch (their identity
+            marks them as the replay's inputs).
+    """
+
+    def __init__(self, inputs):
+        self.inputs = list(inputs)
+        self.input_index = {id(t): i for i, t in enumerate(self.inputs)}
+        self.steps = []
+        self.produced = {}  # id(tensor) -> (step index, tensor)
+        self.unusable = None  # why the call cannot be replayed, if it cannot
+        self._suspended = 0
+
+    # -- the recorder protocol --------------------------------------------
+    def record(self, node):
+        self.produced[id(node.output)] = (len(self.steps), node.output)
+        self.steps.append(node)
+
+    def read(self, tensor, how):
+        """A tensor's value went into Python: a captured value means data-dependent code."""
+        key = id(tensor)
+        if self.unusable is None and (key in self.produced or key in self.input_index):
+            self.unusable = (f"the step reads a computed tensor's value in Python ({how}); "
+                             "a compiled replay could not follow it")
+
+    def host(self, method, args, kwargs):
+        """Runs a host call unobserved and records it."""
+        self._check_host_arguments(method, args, kwargs)
+        with self.suspended():
+            result = method(*args, **kwargs)
+        self.steps.append(HostCall(method, args, kwargs, result))
+        if isinstance(result, Tensor):
+            self.produced[id(result)] = (len(self.steps) - 1, result)
+        return result
+
+    def _check_host_arguments(self, method, args, kwargs):
+        """A raw array of a captured tensor passed to a host call would be frozen by a replay."""
+        if self.unusable is not None:
+            return
+        arrays = {id(t.data) for _, t in self.produced.values()} | \
+            {id(t.data) for t in self.inputs}
+        for leaf in _leaves((args, kwargs)):
+            if hasattr(leaf, "__next__"):
+                self.unusable = (f"{getattr(method, '__qualname__', method)} received an "
+                                 "iterator, which a replay could not read again")
+                return
+            if isinstance(leaf, xp.ndarray) and id(leaf) in arrays:
+                self.unusable = (f"{getattr(method, '__qualname__', method)} received the raw "
+                                 "array of a computed tensor instead of the tensor")
+                return
+
+    # -- opening and closing ------------------------------------------------
+    def __enter__(self):
+        RECORDERS.append(self)
+        READ_HOOKS.append(self.read)
+        CAPTURES.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        RECORDERS.remove(self)
+        READ_HOOKS.remove(self.read)
+        CAPTURES.remove(self)
+        return False
+
+    def suspended(self):
+        """Context manager: nothing is recorded or checked inside (a host call runs)."""
+        return _Suspended(self)
+
+    # -- what a value is ------------------------------------------------------
+    def origin(self, x):
+        """Where an op input comes from: ("input", i), ("node", step), ("variable", v),
+        ("const", array) or ("literal", python value)."""
+        if not isinstance(x, Tensor):
+            return ("literal", x)
+        key = id(x)
+        if key in self.input_index:
+            return ("input", self.input_index[key])
+        if key in self.produced:
+            return ("node", self.produced[key][0])
+        if isinstance(x, Variable):
+            return ("variable", x)
+        return ("const", x.data)
+
+
+class _Suspended:
+    def __init__(self, capture):
+        self.capture = capture
+
+    def __enter__(self):
+        capture = self.capture
+        capture._suspended += 1
+        if capture._suspended == 1:
+            RECORDERS.remove(capture)
+            READ_HOOKS.remove(capture.read)
+            CAPTURES.remove(capture)
+
+    def __exit__(self, *exc):
+        capture = self.capture
+        capture._suspended -= 1
+        if capture._suspended == 0:
+            RECORDERS.append(capture)
+            READ_HOOKS.append(capture.read)
+            CAPTURES.append(capture)
+        return False
+
+
+def _leaves(structure):
+    if isinstance(structure, dict):
+        return [x for v in structure.values() for x in _leaves(v)]
+    if isinstance(structure, (list, tuple)):
+        return [x for v in structure for x in _leaves(v)]
+    return [structure]
+
+
+# ------------------------------------------------------------- comparing two
+def difference(first, second):
+    """Why two captures of the same signature differ (None if they describe one program)."""
+    if len(first.steps) != len(second.steps):
+        return (f"the step ran {len(first.steps)} ops on one batch and {len(second.steps)} "
+                "on the next (Python control flow depends on the data)")
+    for i, (a, b) in enumerate(zip(first.steps, second.steps)):
+        why = _step_difference(first, second, a, b)
+        if why is not None:
+            return f"op {i} ({_name(a)}) {why}"
+    return None
+
+
+def _name(step):
+    return step.prim.name if isinstance(step, Node) else repr(step)
+
+
+def _step_difference(first, second, a, b):
+    if type(a) is not type(b):
+        return "is not the same kind of step on the next batch"
+    if isinstance(a, Node):
+        if a.prim is not b.prim or len(a.inputs) != len(b.inputs):
+            return f"became {b.prim.name} on the next batch"
+        if not _same_attrs(a.attrs, b.attrs):
+            return "changed its attributes between batches"
+        for x, y in zip(a.inputs, b.inputs):
+            why = _origin_difference(first.origin(x), second.origin(y))
+            if why:
+                return why
+        return None
+    if a.method is not b.method:
+        return "called another host function on the next batch"
+    left, right = _leaves((a.args, a.kwargs)), _leaves((b.args, b.kwargs))
+    if len(left) != len(right):
+        return "received other arguments on the next batch"
+    for x, y in zip(left, right):
+        if isinstance(x, Tensor) != isinstance(y, Tensor):
+            return "received other arguments on the next batch"
+        if isinstance(x, Tensor):
+            why = _origin_difference(first.origin(x), second.origin(y))
+            if why:
+                return why
+    return None
+
+
+def _origin_difference(a, b):
+    if a[0] != b[0]:
+        return f"reads a {a[0]} on one batch and a {b[0]} on the next"
+    kind = a[0]
+    if kind in ("input", "node"):
+        return None if a[1] == b[1] else "reads another value on the next batch"
+    if kind == "variable":
+        return None if a[1] is b[1] else "reads another variable on the next batch"
+    if kind == "const":
+        same = a[1].shape == b[1].shape and a[1].dtype == b[1].dtype and \
+            xp.array_equal(a[1], b[1], equal_nan=True)
+        return None if same else ("reads a constant computed outside numnet's ops that "
+                                  "changed between batches")
+    return None if _same_literal(a[1], b[1]) else "reads a Python number that changed"
+
+
+def _same_literal(a, b):
+    try:
+        return type(a) is type(b) and (a == b or (a != a and b != b))
+    except Exception:  # noqa: BLE001 - objects without a plain ==
+        return a is b
+
+
+def _same_attrs(a, b):
+    if a.keys() != b.keys():
+        return False
+    for key in a:
+        x, y = a[key], b[key]
+        if isinstance(x, xp.ndarray) or isinstance(y, xp.ndarray):
+            if not (isinstance(x, xp.ndarray) and isinstance(y, xp.ndarray)
+                    and xp.array_equal(x, y)):
+                return False
+        elif not (x is y or _same_literal(x, y)):
+            return False
+    return True

@@ -1,0 +1,200 @@
+"""`CompiledFunction`: a step function captured per input signature, then replayed.
+
+This is numnet's answer to Keras' compiled `train_step` (and to tinygrad's
+TinyJit, whose capture-and-replay it follows). For each input signature
+(the shapes and dtypes of the batch's arrays and its structure):
+
+1. the first call runs the function eagerly under a `Capture`;
+2. the second call does the same and compares the two captures: the same
+   ops on the same values, with the same constants, means the Python code
+   around the ops does not depend on the data, and the second capture is
+   planned into a `Program`;
+3. every later call copies the batch into the program's input buffers and
+   replays its kernels.
+
+A call the capture cannot follow (it reads tensor values into Python, or its
+ops change from batch to batch) keeps running eagerly for that signature;
+`reason` says why, and the result is always the eager one.
+"""
+
+from numnet.autodiff.primitive import CAPTURES, RECORDERS, wrap
+from numnet.engine.capture import Capture, difference
+from numnet.engine.plan import Program, plan
+
+
+class Source:
+    """A structure of whole-data arrays (the same first dimension), flattened once.
+
+    A fit makes one for its data and then one `Batch` per step: the per-step
+    work is only the row index.
+    """
+
+    __slots__ = ("structure", "leaves", "data_leaves", "rebuild", "rows", "key")
+
+    def __init__(self, structure):
+        self.structure = structure
+        self.leaves, self.rebuild = flatten(structure)
+        self.data_leaves = [leaf for leaf in self.leaves if leaf is not None]
+        self.rows = max((len(leaf) for leaf in self.data_leaves), default=0)
+        self.key = (self.rebuild.key, tuple(None if leaf is None else (leaf.shape[1:], leaf.dtype.str)
+                                            for leaf in self.leaves))
+
+
+class Batch:
+    """Rows `index` (a slice or an integer array) of a `Source`, gathered only when needed.
+
+    A replay gathers the rows straight into its input buffers; an eager call
+    gets them with `arrays()`.
+    """
+
+    __slots__ = ("source", "index")
+
+    def __init__(self, source, index):
+        self.source = source if isinstance(source, Source) else Source(source)
+        self.index = index
+
+    @property
+    def sources(self):
+        return self.source
+
+    def leaves(self):
+        index = self.index
+        return [None if leaf is None else leaf[index] for leaf in self.source.leaves]
+
+    def data_leaves(self):
+        """The whole-data arrays behind the batch's inputs (its non-None leaves), in order."""
+        return self.source.data_leaves
+
+    def source_rows(self):
+        return self.source.rows
+
+    def arrays(self):
+        """The batch as a structure of arrays, like the source's."""
+        return self.source.rebuild(self.leaves())
+
+    def signature(self):
+        index = self.index
+        rows = len(range(*index.indices(self.source.rows))) if type(index) is slice \
+            else len(index)
+        return rows, self.source.key
+
+
+class CompiledFunction:
+    """`fn(data)` compiled per input signature (see the module docstring).
+
+    Args:
+        fn: the step function, called with a structure of tensors or arrays.
+        name: for messages ("train", "test", "predict").
+    """
+
+    def __init__(self, fn, name="step", enabled=True, before_planning=None):
+        self.fn = fn
+        self.name = name
+        self.enabled = enabled
+        self.before_planning = before_planning
+        self.reason = None if enabled else f"the {name} step runs eagerly (jit_compile=False)"
+        self._entries = {}
+
+    def __call__(self, batch):
+        """Runs the step on a `Batch` (or a structure of arrays) and returns its result."""
+        if not isinstance(batch, Batch):
+            batch = Batch(batch, slice(None))
+        if not self.enabled:
+            return self.fn(batch.arrays())
+        signature = batch.signature()
+        entry = self._entries.get(signature)
+        if type(entry) is Program:
+            if entry.valid():
+                entry.feed(batch)
+                return entry.run()
+            entry = None  # a variable moved (into a parameter store): capture again
+        if isinstance(entry, str) or RECORDERS:
+            # Eager for good (or inside someone else's tape or capture: stay eager).
+            return self.fn(batch.arrays())
+        return self._capture(batch, signature, entry)
+
+    def _capture(self, batch, signature, previous):
+        leaves = batch.leaves()
+        tensors = [wrap(leaf) for leaf in leaves if leaf is not None]
+        it = iter(tensors)
+        data = batch.source.rebuild([None if leaf is None else next(it) for leaf in leaves])
+        with Capture(tensors) as capture:
+            result = self.fn(data)
+        if capture.unusable is not None:
+            self._give_up(signature, capture.unusable)
+        elif previous is None:
+            self._entries[signature] = (capture, result)
+        else:
+            why = difference(previous[0], capture)
+            if why is not None:
+                self._give_up(signature, why)
+            else:
+                if self.before_planning is not None:
+                    self.before_planning()
+                self._entries[signature] = plan(capture, result, batch.source_rows())
+        return result
+
+    def _give_up(self, signature, why):
+        self.reason = f"the {self.name} step runs eagerly: {why}"
+        self._entries[signature] = self.reason
+
+    def begin_epoch(self):
+        """A new epoch (or evaluate / predict call): invariants and hoisted rows are redone."""
+        for entry in self._entries.values():
+            if type(entry) is Program:
+                entry.begin_epoch()
+
+    @property
+    def programs(self):
+        """The programs planned so far (one per replayed signature)."""
+        return [e for e in self._entries.values() if type(e) is Program]
+
+
+# ---------------------------------------------------------------- structures
+class _Rebuild:
+    """Rebuilds a structure (dict, list, tuple, leaf) from its flat list of leaves."""
+
+    def __init__(self, template):
+        self.template = template
+        self.key = _structure_key(template)
+
+    def __call__(self, leaves):
+        it = iter(leaves)
+        return _fill(self.template, it)
+
+
+def flatten(structure):
+    """(leaves, rebuild): the leaves of a structure and a function putting them back."""
+    leaves = []
+    _collect(structure, leaves)
+    return leaves, _Rebuild(structure)
+
+
+def _collect(structure, leaves):
+    if isinstance(structure, dict):
+        for key in sorted(structure):
+            _collect(structure[key], leaves)
+    elif isinstance(structure, (list, tuple)):
+        for item in structure:
+            _collect(item, leaves)
+    else:
+        leaves.append(structure)
+
+
+def _fill(template, it):
+    if isinstance(template, dict):
+        return {key: _fill(template[key], it) for key in sorted(template)}
+    if isinstance(template, (list, tuple)):
+        return type(template)(_fill(item, it) for item in template)
+    return next(it)
+
+
+def _structure_key(structure):
+    if isinstance(structure, dict):
+        return ("dict", tuple((k, _structure_key(structure[k])) for k in sorted(structure)))
+    if isinstance(structure, (list, tuple)):
+        return (type(structure).__name__, tuple(_structure_key(x) for x in structure))
+    return "none" if structure is None else "leaf"
+
+
+__all__ = ["Batch", "CAPTURES", "CompiledFunction", "Source", "flatten"]

@@ -1,0 +1,252 @@
+"""Planning: from a captured graph to a `Program`, kernels over buffers allocated once.
+
+After the rewrites (`numnet.engine.rewrite`), every value left gets one array:
+input buffers the batch is gathered into, one buffer per op output (unless a
+rewrite fixed it, e.g. to a slot of the flat gradient buffer), views bound once
+to the arrays they view. Every op left becomes a zero-argument kernel: a NumPy
+ufunc bound to its arrays with `out=`, a primitive's `into`, a rewrite's own
+kernel, or a host call handed tensors around its arguments' buffers.
+Replaying is calling the kernels in order.
+"""
+
+from functools import partial
+
+from numnet.autodiff.ops.shape import RESHAPE
+from numnet.autodiff.primitive import wrap
+from numnet.backend import xp
+from numnet.engine.graph import Graph, Value, _leaves
+from numnet.engine.rewrite import rewrite
+
+# The most memory the rows hoisted out of the step may take for the whole data.
+HOIST_BUDGET = 256 * 2**20
+
+
+class Program:
+    """A replayable step: `feed` a batch, then `run` the kernels and get the step's result."""
+
+    def __init__(self, kernels, epoch_kernels, feeds, inputs, hoisted, result, stats):
+        self.kernels = kernels              # run at every step, in order
+        self.epoch_kernels = epoch_kernels  # run when an epoch starts
+        self.feeds = feeds                  # (source, buffer): source an input index or a value
+        self.inputs = inputs                # the input Values (whole data: the batch sources)
+        self.hoisted = hoisted              # ops computed on the whole data per epoch
+        self._result = result
+        self.stats = stats
+        self._sources = None                # the batch sources the whole-data values are of
+        self._whole = {}                    # id(value) -> its whole-data array
+        self.stale = True
+
+    def begin_epoch(self):
+        """Invariants and hoisted rows are recomputed before the next step."""
+        self.stale = True
+
+    def valid(self):
+        """False once a variable it reads by reference has moved (into a parameter store)."""
+        return all(variable.data is array for variable, array in self.variables)
+
+    def feed(self, batch):
+        """Copies the batch's rows (of inputs and hoisted values) into the input buffers."""
+        sources = batch.sources
+        if self.stale or sources is not self._sources:
+            for kernel in self.epoch_kernels:
+                kernel()
+            self._compute_whole(batch.data_leaves())
+            self._sources, self.stale = sources, False
+        index = batch.index
+        leaves = batch.data_leaves()
+        for source, buffer in self.feeds:
+            full = leaves[source] if type(source) is int else self._whole[id(source)]
+            if type(index) is slice:
+                xp.copyto(buffer, full[index])
+            else:
+                xp.take(full, index, axis=0, out=buffer)
+
+    def _compute_whole(self, leaves):
+        """Runs the hoisted ops on the whole data (see `rewrite.hoist_rows`)."""
+        if not self.hoisted:
+            return
+        whole = {}
+        for i, value in enumerate(self.inputs):
+            whole[id(value)] = leaves[i]
+        for op in self.hoisted:
+            arrays = [whole.get(id(v), v.array) if isinstance(v, Value) else v
+                      for v in op.inputs]
+            attrs = op.attrs
+            if op.prim is RESHAPE:
+                attrs = {"shape": (len(arrays[0]),) + tuple(attrs["shape"][1:])}
+            whole[id(op.output)] = op.prim.compute(*arrays, **attrs)
+        self._whole = whole
+
+    def run(self):
+        for kernel in self.kernels:
+            kernel()
+        return self._result()
+
+    def describe(self):
+        """A short account of the program (for logs and tests)."""
+        return ", ".join(f"{k}={v}" for k, v in self.stats.items())
+
+
+def plan(capture, returned, source_rows):
+    """The `Program` replaying a capture (`source_rows`: rows of the whole data)."""
+    graph = Graph.from_capture(capture, returned)
+    hoisted = rewrite(graph, source_rows, HOIST_BUDGET)
+    ops = graph.live_ops()
+    for value in graph.inputs:
+        _allocate(value)
+    for op in hoisted:
+        for value in op.inputs:
+            if isinstance(value, Value) and value.kind != "input":
+                _allocate(value)
+    for op in ops:
+        if op.output is not None:
+            _allocate(op.output)
+        for value in op.writes:
+            _allocate(value)
+        for value in op.inputs:
+            if isinstance(value, Value):
+                _allocate(value)
+    kernels, epoch_kernels = [], []
+    for op in ops:
+        kernel = _kernel(op)
+        target = epoch_kernels if op.per_epoch else kernels
+        if isinstance(kernel, (list, tuple)):  # a primitive bound as several calls
+            target.extend(kernel)
+        elif kernel is not None:
+            target.append(kernel)
+    feeds = [(i, v.array) for i, v in enumerate(graph.inputs)
+             if any(not op.dead for op in v.uses) or _returned(graph, v)]
+    feeds += [(v, v.array) for v in _gathered(graph, ops)]
+    program = Program(kernels, epoch_kernels, feeds, graph.inputs, hoisted,
+                      _result_builder(graph),
+                      {"kernels": len(kernels), "per_epoch": len(epoch_kernels),
+                       "hoisted": len(hoisted), "fed": len(feeds)})
+    program.variables = [(v.tensor, v.array) for v in graph.values.values()
+                         if v.kind == "variable"]
+    return program
+
+
+def _returned(graph, value):
+    return any(graph.value_of(x) is value for x in _leaves(graph.returned))
+
+
+def _gathered(graph, ops):
+    seen, found = set(), []
+    for op in ops:
+        for v in op.inputs:
+            if isinstance(v, Value) and v.kind == "gathered" and id(v) not in seen:
+                seen.add(id(v))
+                found.append(v)
+    for leaf in _leaves(graph.returned):
+        v = graph.value_of(leaf)
+        if v is not None and v.kind == "gathered" and id(v) not in seen:
+            seen.add(id(v))
+            found.append(v)
+    return found
+
+
+def _allocate(value):
+    """Gives `value` its array: a rewrite's, a view of its base, a bound view, or a new buffer."""
+    if value.array is not None:
+        return value.array
+    if value.view_of is not None:
+        value.array = value.make_view(_allocate(value.view_of))
+        return value.array
+    producer = value.producer
+    if producer is not None and producer.prim is not None and producer.prim.kind == "effect":
+        value.array = _allocate(producer.inputs[0])  # it writes its target in place
+        return value.array
+    if value.kind == "node" and producer is not None and producer.prim is not None and \
+            producer.prim.kind == "view" and producer.kernel is None:
+        arrays = [_allocate(v) if isinstance(v, Value) else v for v in producer.inputs]
+        view = producer.prim.compute(*arrays, **producer.attrs)
+        if any(isinstance(a, xp.ndarray) and xp.shares_memory(view, a) for a in arrays):
+            value.array = view
+            producer.kernel = _bound_view
+            return view
+    value.array = xp.empty(value.shape, dtype=value.dtype)
+    return value.array
+
+
+def _bound_view(out, arrays):
+    return None  # computed once, at allocation
+
+
+def _kernel(op):
+    """The zero-argument callable running `op` at each replay (None: nothing to run)."""
+    arrays = [v.array if isinstance(v, Value) else v for v in op.inputs]
+    out = None if op.output is None else op.output.array
+    if op.kernel is not None:
+        return op.kernel(out, arrays)
+    if op.host is not None:
+        return _host_kernel(op)
+    if op.prim.bind is not None:
+        return op.prim.bind(out, *arrays, **op.attrs)
+    if op.prim.ufunc is not None and not op.attrs:
+        return partial(op.prim.ufunc, *arrays, out=out)
+    return partial(op.prim.into, out, *arrays, **op.attrs)
+
+
+def _host_kernel(op):
+    """Calls the host method again, with tensors around its arguments' current buffers."""
+    call = op.host
+    tensors = {}
+
+    def argument(x):
+        value = op_value(x)
+        if value is None:
+            return x
+        if value.kind in ("variable", "const"):
+            return value.tensor if value.tensor is not None else x
+        if id(value) not in tensors:
+            tensors[id(value)] = wrap(value.array)
+        return tensors[id(value)]
+
+    values = {id(t): v for t, v in zip(_leaves((call.args, call.kwargs)), op.inputs)
+              if isinstance(v, Value)}
+
+    def op_value(x):
+        return values.get(id(x))
+
+    args = _map(argument, call.args)
+    kwargs = _map(argument, call.kwargs)
+    method, result = call.method, op.output
+    slot = [call.result]
+    op.host_slot = slot
+    if result is None:
+        def run():
+            slot[0] = method(*args, **kwargs)
+        return run
+
+    def run_with_result():
+        slot[0] = value = method(*args, **kwargs)
+        xp.copyto(result.array, value.data)
+    return run_with_result
+
+
+def _result_builder(graph):
+    """A function rebuilding the step's return value from the buffers after a replay."""
+    if graph.returned is None:
+        return lambda: None
+    slots = {id(op.host.result): op for op in graph.ops if op.host is not None}
+
+    def getter(leaf):
+        value = graph.value_of(leaf)
+        if value is not None:
+            if value.kind in ("variable", "const"):
+                return lambda: leaf
+            return lambda array=value.array: wrap(array)
+        op = slots.get(id(leaf))
+        if op is not None:
+            return lambda: op.host_slot[0]
+        return lambda: leaf
+    getters = _map(getter, graph.returned)
+    return lambda: _map(lambda get: get(), getters)
+
+
+def _map(fn, structure):
+    if isinstance(structure, dict):
+        return {k: _map(fn, v) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_map(fn, v) for v in structure)
+    return fn(structure)

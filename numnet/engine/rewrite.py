@@ -1,0 +1,267 @@
+"""Rewrites: changing how a captured graph computes, never what.
+
+Each rewrite takes a `Graph` and marks ops or values; `plan.py` then
+allocates and binds what is left. In the order `rewrite` applies them:
+
+- `fold_constants`: an op on constants only is computed once, now;
+- `mark_per_epoch`: an op on constants and on variables the step never writes
+  (a Normalization's statistics) runs once per epoch, not at every step;
+- `hoist_rows`: the ops that depend only on the batch inputs, row by row (a
+  Normalization or a Flatten of the inputs, a concatenation of inputs) run
+  once per epoch over the whole data, and each step gathers the rows it
+  needs, when that fits a memory budget;
+- `widen_dense_inputs`: a Dense layer whose kernel sits above its bias in the
+  parameter store computes `x @ W + b` as one product of `[x, 1]` with the
+  `(inputs + 1, units)` block (and both gradients as one product too, see
+  `ops.dense`); its input is then written straight into an `[x, 1]` buffer;
+- `gradients_into_store`: the gradients an optimizer receives are written
+  straight into its flat gradient buffer, and its host call becomes one flat
+  update;
+- `drop_dead`: ops nothing needs are dropped.
+
+The softmax or sigmoid + cross-entropy pair needs no rewrite: the loss
+primitive reads the logits and the probabilities, and differentiates in
+closed form (see `numnet.kernels.losses`).
+"""
+
+from numnet.autodiff.ops import nn as nn_ops
+from numnet.backend import xp
+from numnet.engine.graph import Value, _leaves
+
+# Row-wise primitives besides single ufuncs: each output row depends on its input row.
+_ROW_WISE = {"affine", "cast", "where"} | set(nn_ops.ACTIVATION_PRIMITIVES)
+
+
+def rewrite(graph, source_rows, hoist_budget):
+    """Applies every rewrite; returns the hoisted ops (see `hoist_rows`)."""
+    fold_constants(graph)
+    mark_per_epoch(graph)
+    hoisted = hoist_rows(graph, source_rows, hoist_budget)
+    widen_dense_inputs(graph)
+    gradients_into_store(graph)
+    drop_dead(graph, hoisted)
+    return hoisted
+
+
+def _array(x):
+    return x.array if isinstance(x, Value) else x
+
+
+# ------------------------------------------------------------------ constants
+def fold_constants(graph):
+    for op in graph.ops:
+        if op.prim is None or op.prim.kind not in ("pure", "view"):
+            continue
+        if all(not isinstance(v, Value) or v.kind == "const" for v in op.inputs):
+            out = op.output
+            out.kind = "const"
+            out.array = xp.asarray(op.prim.compute(*map(_array, op.inputs), **op.attrs))
+            op.dead = True
+
+
+# ----------------------------------------------------------------- per epoch
+def _invariant(v, written):
+    """Whether a value stays the same through an epoch's steps."""
+    if not isinstance(v, Value) or v.kind == "const":
+        return True
+    if v.kind == "variable":
+        return id(v.tensor) not in written
+    return v.kind == "node" and v.producer.per_epoch
+
+
+def mark_per_epoch(graph):
+    written = graph.variables_written()
+    for op in graph.ops:
+        if not op.dead and op.prim is not None and op.prim.kind in ("pure", "view") and \
+                all(_invariant(v, written) for v in op.inputs):
+            op.per_epoch = True
+
+
+# ---------------------------------------------------------------- row hoisting
+
+def _row_op(op, rows, batch, written):
+    """Whether `op` maps each batch row to its output row, from row values and invariants."""
+    prim = op.prim
+    if op.dead or op.per_epoch or prim is None or prim.kind not in ("pure", "view"):
+        return False
+    values = [v for v in op.inputs if isinstance(v, Value)]
+    if not any(id(v) in rows for v in values) or op.output.shape[:1] != (batch,):
+        return False
+    for v in values:
+        # an invariant broadcasts along the batch axis: it must not carry one
+        if id(v) not in rows and (not _invariant(v, written) or (
+                len(v.shape) == len(op.output.shape) and v.shape[:1] != (1,))):
+            return False
+    ndim = len(op.output.shape)
+    if prim.ufunc is not None or prim.name in _ROW_WISE:
+        return op.attrs.get("axis", -1) % ndim != 0
+    if prim.name == "concatenate":
+        return op.attrs["axis"] % ndim != 0
+    return prim.name == "reshape"  # keeps the batch axis (checked above)
+
+
+def hoist_rows(graph, source_rows, budget):
+    """Moves the ops that work row by row on the batch inputs to once per epoch.
+
+    Returns the hoisted ops, in order. The values of theirs that per-step ops
+    (or the step's result) read become `kind="gathered"`: gathered at every
+    step from the whole-data result. Nothing moves when those whole-data
+    results would take more than `budget` bytes.
+    """
+    if not graph.inputs or not graph.inputs[0].shape:
+        return []
+    batch = graph.inputs[0].shape[0]
+    rows = {id(v) for v in graph.inputs if v.shape[:1] == (batch,)}
+    hoisted, written = [], graph.variables_written()
+    for op in graph.ops:
+        if _row_op(op, rows, batch, written):
+            hoisted.append(op)
+            rows.add(id(op.output))
+    if not hoisted:
+        return []
+    moved = {id(op) for op in hoisted}
+    returned = {id(graph.value_of(x)) for x in _leaves(graph.returned)}
+    frontier = [op.output for op in hoisted
+                if id(op.output) in returned or any(id(u) not in moved for u in op.output.uses)]
+    # views of the whole data (a Flatten) cost nothing; computed results cost their size
+    row_bytes = sum(v.dtype.itemsize * int(xp.prod(v.shape[1:])) for v in frontier
+                    if v.producer.prim.kind != "view")
+    if row_bytes * source_rows > budget:
+        return []
+    for op in hoisted:
+        op.dead = True
+    for value in frontier:
+        value.kind = "gathered"
+    return hoisted
+
+
+# --------------------------------------------------------------- dense folding
+def widen_dense_inputs(graph):
+    """Stores the input of each stacked Dense op with its column of ones.
+
+    `ops.dense` computes a kernel stored above its bias as `[x, 1] @ block`
+    (and both gradients as `[x, 1].T @ dz`); by default each replay copies x
+    into a scratch `[x, 1]`. Here the op that produces x writes it straight
+    into the left part of an (m, k + 1) buffer whose last column is ones, and
+    the products read that buffer: no copy.
+    """
+    widened = {}
+    for op in graph.ops:
+        if op.dead or op.prim not in (nn_ops.DENSE_STACKED, nn_ops.DENSE_PARAM_GRAD):
+            continue
+        x = op.inputs[0]
+        if not _widen(x, widened):
+            continue
+        wide = widened[id(x)].array
+        if op.prim is nn_ops.DENSE_STACKED:
+            op.kernel = lambda out, arrays, wide=wide, attrs=op.attrs: nn_ops._stacked_bind(
+                out, *arrays, wide=wide, **attrs)
+        else:
+            op.kernel = lambda out, arrays, wide=wide: nn_ops._param_grad_bind(
+                out, *arrays, wide=wide)
+
+
+def _widen(x, widened):
+    """Gives `x` (m, k) the array `wide[:, :k]` of an (m, k + 1) buffer whose last column is 1."""
+    if id(x) in widened:
+        return True
+    if not isinstance(x, Value) or len(x.shape) != 2 or x.fixed or x.view_of is not None or \
+            x.kind not in ("node", "input", "gathered") or (
+            x.kind == "node" and x.producer.prim is not None and x.producer.prim.kind == "view"):
+        return False
+    m, k = x.shape
+    wide = Value.new((m, k + 1), x.dtype)
+    wide.array, wide.fixed = xp.ones((m, k + 1), dtype=x.dtype), True
+    x.view_of, x.make_view, x.fixed = wide, (lambda a, k=k: a[:, :k]), True
+    widened[id(x)] = wide
+    return True
+
+
+# ------------------------------------------------------- gradients into store
+def gradients_into_store(graph):
+    """Writes an optimizer's gradients into its flat buffer and applies them in one call."""
+    for op in graph.ops:
+        if op.dead or op.host is None or op.host.kwargs or len(op.host.args) != 3:
+            continue
+        owner, grads, variables = op.host.args
+        if op.host.method.__name__ != "apply" or not hasattr(owner, "gradient_buffer"):
+            continue
+        values = [graph.value_of(g) for g in grads]
+        buffer = owner.gradient_buffer(list(variables))
+        if buffer is None or any(v is None for v in values):
+            continue
+        copies = _redirect(values, list(variables), buffer)
+        op.kernel = _flat_update(owner, list(variables), copies)
+
+
+def _param_block(value):
+    """The stacked-dense gradient block `value` is a view of (None if it is not)."""
+    producer = value.producer
+    if value.kind != "node" or producer is None or producer.prim is None or \
+            producer.prim.name != "getitem":
+        return None
+    base = producer.inputs[0]
+    if isinstance(base, Value) and base.producer is not None and \
+            base.producer.prim is nn_ops.DENSE_PARAM_GRAD:
+        return base
+    return None
+
+
+def _redirect(values, variables, buffer):
+    """Points each gradient value at its slot of the flat buffer; returns the copies left.
+
+    A stacked Dense op's two gradients are views of one block: the block goes
+    into the buffer when the kernel's and the bias's slots are that block.
+    """
+    flat, views = buffer
+    store = variables[0].store
+    placed = set()
+    for i, value in enumerate(values[:-1]):
+        block = _param_block(value)
+        if block is not None and _param_block(values[i + 1]) is block and not block.fixed \
+                and block.dtype == flat.dtype:
+            block.array, block.fixed = store.block(i, i + 1, flat=flat), True
+            placed.update((id(value), id(values[i + 1])))
+    copies = []
+    for value, view in zip(values, views):
+        if id(value) in placed:
+            continue
+        if value.kind == "node" and not value.fixed and value.view_of is None and \
+                value.producer.prim is not None and value.producer.prim.kind != "view" and \
+                value.dtype == flat.dtype and len(value.uses) == 1:
+            value.array, value.fixed = view, True
+        else:
+            copies.append((value, view))
+    return copies
+
+
+def _flat_update(owner, variables, copies):
+    def kernel(out, arrays):
+        pairs = [(view, value.array) for value, view in copies]
+
+        def run():
+            for view, array in pairs:
+                xp.copyto(view, array)
+            owner.apply_gradient_buffer(variables)
+        return run
+    return kernel
+
+
+# ---------------------------------------------------------------- dead code
+def drop_dead(graph, hoisted=()):
+    """Keeps only what host calls, effects, random draws, hoisted ops and the result need."""
+    wanted = {id(graph.value_of(x)) for x in _leaves(graph.returned)}
+    for op in hoisted:
+        wanted.update(id(v) for v in op.inputs if isinstance(v, Value))
+    for op in reversed(graph.ops):
+        if op.dead:
+            continue
+        outputs = [op.output] + op.writes
+        if op.host is not None or op.prim.kind in ("effect", "random") or any(
+                v is not None and id(v) in wanted for v in outputs):
+            for v in op.inputs:
+                while isinstance(v, Value):
+                    wanted.add(id(v))
+                    v = v.view_of
+        else:
+            op.dead = True

@@ -1,0 +1,302 @@
+"""Activation kernels: each activation's forward and backward, written once.
+
+An `ActivationKernel` holds two functions on raw arrays:
+
+- `forward(x, out=None, **params)` returns `f(x)`, written into `out` when
+  given (`out` may be `x` itself: the activation then runs in place);
+- `backward(g, x, y, out=None, **params)` returns `g * f'(x)` for an upstream
+  gradient `g`, reading the input `x` and/or the output `y` (`out` may be `g`).
+
+`reads` says which of `x` and `y` the backward needs: with `"y"` alone the
+caller may compute the forward in place and pass `x=None`. Softmax and
+log-softmax are not elementwise; their backward is the full vector-Jacobian
+product along `axis`. Everything is dtype-generic: float32 in the engine,
+float64 in the scikit-learn estimators.
+"""
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from numnet.backend import xp
+
+SELU_ALPHA = 1.6732632423543772
+SELU_SCALE = 1.0507009873554805
+
+
+@dataclass(frozen=True)
+class ActivationKernel:
+    """One activation: forward and backward on raw arrays (see the module docstring)."""
+
+    name: str
+    forward: Callable
+    backward: Callable
+    reads: str = "x"  # "x", "y" or "xy": what `backward` reads besides `g`
+
+
+def _product(g, d, out):
+    """`g * d` into `out` (`d` is the derivative f'(x), a fresh array or a bool mask)."""
+    return xp.multiply(g, d, out=out)
+
+
+# ------------------------------------------------------------------ simple ones
+def _linear(x, out=None):
+    if out is None or out is x:
+        return x
+    xp.copyto(out, x)
+    return out
+
+
+def _linear_grad(g, x, y, out=None):
+    return _linear(g, out)
+
+
+def _relu(x, out=None):
+    return xp.maximum(x, 0, out=out)
+
+
+def _relu_grad(g, x, y, out=None):
+    return _product(g, y > 0, out)
+
+
+def _sigmoid(x, out=None):
+    # 0.5 * (1 + tanh(x / 2)) never overflows, unlike 1 / (1 + exp(-x)).
+    y = xp.multiply(x, 0.5, out=out)
+    xp.tanh(y, out=y)
+    y += 1
+    y *= 0.5
+    return y
+
+
+def _sigmoid_grad(g, x, y, out=None):
+    # g * y * (1 - y), in scikit-learn's order (`delta *= Z; delta *= 1 - Z`).
+    d = xp.multiply(g, y, out=out)
+    d *= 1 - y
+    return d
+
+
+def _tanh(x, out=None):
+    return xp.tanh(x, out=out)
+
+
+def _tanh_grad(g, x, y, out=None):
+    # scikit-learn's `delta *= 1 - Z ** 2`
+    return _product(g, 1 - y * y, out)
+
+
+def _exponential(x, out=None):
+    return xp.exp(x, out=out)
+
+
+def _exponential_grad(g, x, y, out=None):
+    return _product(g, y, out)
+
+
+# ------------------------------------------------------------ ReLU family
+def _leaky_relu(x, out=None, negative_slope=0.2):
+    return xp.where(x >= 0, x, x * negative_slope) if out is None else \
+        _into(out, xp.where(x >= 0, x, x * negative_slope))
+
+
+def _leaky_relu_grad(g, x, y, out=None, negative_slope=0.2):
+    return _product(g, xp.where(x > 0, 1.0, negative_slope).astype(x.dtype), out)
+
+
+def _into(out, value):
+    """Copies a freshly computed `value` into `out` (for formulas without an `out=`)."""
+    if out is None:
+        return value
+    xp.copyto(out, value)
+    return out
+
+
+def _relu_general(x, out=None, negative_slope=0.0, max_value=None, threshold=0.0):
+    """Keras 3's `relu` with a leak, a cap and a threshold (only `x > threshold` passes)."""
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return _relu(x, out)
+    if negative_slope != 0.0 and max_value is None and threshold == 0.0:
+        return _leaky_relu(x, out, negative_slope=negative_slope)
+    if threshold != 0.0:
+        y = x * (x > threshold)
+    else:
+        y = xp.maximum(x, 0)
+    if max_value is not None:
+        xp.clip(y, 0, max_value, out=y)
+    if negative_slope != 0.0:
+        y -= negative_slope * xp.maximum(threshold - x, 0)
+    return _into(out, y.astype(x.dtype, copy=False))
+
+
+def _relu_general_grad(g, x, y, out=None, negative_slope=0.0, max_value=None, threshold=0.0):
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return _product(g, x > 0, out)
+    if negative_slope != 0.0 and max_value is None and threshold == 0.0:
+        return _leaky_relu_grad(g, x, y, out, negative_slope=negative_slope)
+    if threshold != 0.0:
+        passing = x > threshold
+        if max_value is not None:  # the clip passes the gradient on [0, max_value]
+            passing &= (x >= 0) & (x <= max_value)
+    elif max_value == 6:  # relu6's own gradient
+        passing = (x > 0) & (x < 6)
+    else:
+        passing = x > 0
+        if max_value is not None:
+            passing &= x <= max_value
+    d = passing.astype(x.dtype)
+    if negative_slope != 0.0:
+        d += negative_slope * (x < threshold)
+    return _product(g, d, out)
+
+
+def _elu(x, out=None, alpha=1.0):
+    return _into(out, xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0))))
+
+
+def _elu_grad(g, x, y, out=None, alpha=1.0):
+    return _product(g, xp.where(x > 0, 1.0, y + alpha).astype(x.dtype), out)
+
+
+def _selu(x, out=None):
+    a, s = SELU_ALPHA, SELU_SCALE
+    return _into(out, s * xp.where(x > 0, x, a * xp.expm1(xp.minimum(x, 0))))
+
+
+def _selu_grad(g, x, y, out=None):
+    return _product(g, xp.where(x >= 0, SELU_SCALE, y + SELU_SCALE * SELU_ALPHA)
+                    .astype(x.dtype), out)
+
+
+# ------------------------------------------------------------- smooth ones
+def _softplus(x, out=None):
+    return _into(out, xp.logaddexp(x, 0).astype(x.dtype))
+
+
+def _softplus_grad(g, x, y, out=None):
+    return _product(g, _sigmoid(x), out)
+
+
+def _softsign(x, out=None):
+    return _into(out, x / (1 + xp.abs(x)))
+
+
+def _softsign_grad(g, x, y, out=None):
+    return _product(g, 1 / xp.square(1 + xp.abs(x)), out)
+
+
+def _silu(x, out=None):
+    return _into(out, x * _sigmoid(x))
+
+
+def _silu_grad(g, x, y, out=None):
+    s = _sigmoid(x)
+    return _product(g, s + x * s * (1 - s), out)
+
+
+def _erf(v):
+    """Error function to float32 precision (NumPy has none; scipy is optional)."""
+    try:
+        from scipy.special import erf
+        return erf(v)
+    except ImportError:  # pragma: no cover - scipy is a test dependency
+        return xp.vectorize(math.erf, otypes=[v.dtype])(v)
+
+
+_GELU_C = math.sqrt(2 / math.pi)
+
+
+def _gelu(x, out=None, approximate=False):
+    if approximate:
+        return _into(out, 0.5 * x * (1 + xp.tanh(_GELU_C * (x + 0.044715 * x ** 3))))
+    return _into(out, (0.5 * x * (1 + _erf(x / math.sqrt(2)))).astype(x.dtype))
+
+
+def _gelu_grad(g, x, y, out=None, approximate=False):
+    if approximate:
+        t = xp.tanh(_GELU_C * (x + 0.044715 * x ** 3))
+        d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _GELU_C * (1 + 3 * 0.044715 * x * x)
+    else:
+        cdf = 0.5 * (1 + _erf(x / math.sqrt(2)))
+        d = (cdf + x * xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)).astype(x.dtype)
+    return _product(g, d, out)
+
+
+def _mish(x, out=None):
+    return _into(out, x * xp.tanh(xp.logaddexp(x, 0)).astype(x.dtype))
+
+
+def _mish_grad(g, x, y, out=None):
+    t = xp.tanh(xp.logaddexp(x, 0))
+    return _product(g, (t + x * (1 - t * t) * _sigmoid(x)).astype(x.dtype), out)
+
+
+def _hard_sigmoid(x, out=None):
+    return _into(out, xp.clip(x / 6 + 0.5, 0, 1))
+
+
+def _hard_sigmoid_grad(g, x, y, out=None):
+    return _product(g, (((x > -3) & (x < 3)) / 6).astype(x.dtype), out)
+
+
+# ------------------------------------------------- along an axis: softmax
+def _softmax(x, out=None, axis=-1):
+    # Ufunc reductions directly: the xp.max/xp.sum wrappers cost microseconds per call.
+    y = xp.subtract(x, xp.maximum.reduce(x, axis=axis, keepdims=True), out=out)
+    xp.exp(y, out=y)
+    y /= xp.add.reduce(y, axis=axis, keepdims=True)
+    return y
+
+
+def _softmax_grad(g, x, y, out=None, axis=-1):
+    d = xp.multiply(g, y, out=out)
+    total = xp.add.reduce(d, axis=axis, keepdims=True)
+    xp.subtract(g, total, out=d)
+    d *= y
+    return d
+
+
+def _log_softmax(x, out=None, axis=-1):
+    shifted = x - xp.maximum.reduce(x, axis=axis, keepdims=True)
+    return xp.subtract(shifted, xp.log(xp.add.reduce(xp.exp(shifted), axis=axis,
+                                                         keepdims=True)), out=out)
+
+
+def _log_softmax_grad(g, x, y, out=None, axis=-1):
+    total = xp.add.reduce(g, axis=axis, keepdims=True)
+    return xp.subtract(g, xp.exp(y) * total, out=out)
+
+
+# ------------------------------------------------------ perceptron steps
+def _heaviside(x, out=None):
+    return _into(out, (x >= 0).astype(x.dtype))
+
+
+def _sign(x, out=None):
+    return xp.sign(x, out=out)
+
+
+def _no_gradient(g, x, y, out=None):
+    """Steps: the derivative is zero almost everywhere (the perceptron uses Rosenblatt's rule)."""
+    return _into(out, xp.zeros_like(g))
+
+
+ACTIVATIONS = {k.name: k for k in (
+    ActivationKernel("linear", _linear, _linear_grad, reads=""),
+    ActivationKernel("relu", _relu, _relu_grad, reads="y"),
+    ActivationKernel("relu_with_options", _relu_general, _relu_general_grad, reads="x"),
+    ActivationKernel("leaky_relu", _leaky_relu, _leaky_relu_grad, reads="x"),
+    ActivationKernel("elu", _elu, _elu_grad, reads="xy"),
+    ActivationKernel("selu", _selu, _selu_grad, reads="xy"),
+    ActivationKernel("sigmoid", _sigmoid, _sigmoid_grad, reads="y"),
+    ActivationKernel("tanh", _tanh, _tanh_grad, reads="y"),
+    ActivationKernel("exponential", _exponential, _exponential_grad, reads="y"),
+    ActivationKernel("softplus", _softplus, _softplus_grad, reads="x"),
+    ActivationKernel("softsign", _softsign, _softsign_grad, reads="x"),
+    ActivationKernel("silu", _silu, _silu_grad, reads="x"),
+    ActivationKernel("gelu", _gelu, _gelu_grad, reads="x"),
+    ActivationKernel("mish", _mish, _mish_grad, reads="x"),
+    ActivationKernel("hard_sigmoid", _hard_sigmoid, _hard_sigmoid_grad, reads="x"),
+    ActivationKernel("softmax", _softmax, _softmax_grad, reads="y"),
+    ActivationKernel("log_softmax", _log_softmax, _log_softmax_grad, reads="y"),
+    ActivationKernel("heaviside", _heaviside, _no_gradient, reads=""),
+    ActivationKernel("sign", _sign, _no_gradient, reads=""),
+)}

@@ -1,0 +1,195 @@
+"""Loss kernels: each closed-form loss's value and gradient, written once.
+
+A `LossKernel` holds two functions on raw arrays:
+
+- `value(target, output, **params)` returns one loss per sample (per entry
+  for binary cross-entropy, which `numnet.losses` then averages over the
+  last axis, as Keras does);
+- `gradient(target, output, g, **params)` returns d(sum(g * value))/d(output)
+  for an upstream gradient `g` shaped like the value.
+
+The cross-entropies take `from_logits`. With logits their gradient is the
+closed form `softmax(z) - target` (or `sigmoid(z) - target`), as in Keras'
+TensorFlow backend, which is how a softmax or sigmoid output layer followed
+by its cross-entropy trains: the loss reads the logits the activation kept.
+With probabilities they follow Keras' clipping (`epsilon` <= p <= 1 - epsilon,
+no gradient outside). `probabilities` may pass the already computed softmax
+or sigmoid of the logits to save recomputing it.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+from numnet.backend import epsilon, xp
+from numnet.kernels.activations import ACTIVATIONS
+
+_softmax = ACTIVATIONS["softmax"].forward
+_sigmoid = ACTIVATIONS["sigmoid"].forward
+
+
+@dataclass(frozen=True)
+class LossKernel:
+    """One loss: per-sample value and its gradient (see the module docstring)."""
+
+    name: str
+    value: Callable
+    gradient: Callable
+
+
+# ------------------------------------------------------------ mean squared error
+def mean_squared_error(target, output):
+    diff = output - target
+    if not diff.ndim:
+        return diff * diff
+    return xp.add.reduce(diff * diff, axis=-1) * (1.0 / diff.shape[-1])
+
+
+def mean_squared_error_gradient(target, output, g, out=None):
+    if not output.ndim:
+        return xp.multiply(output - target, g * 2.0, out=out)
+    d = xp.subtract(output, target, out=out)
+    d *= g[..., None] * (2.0 / output.shape[-1])
+    return d
+
+
+# ---------------------------------------------------------- sparse categorical
+def _flat_labels(labels, output):
+    """Integer labels, one per row of `output` flattened to (rows, classes)."""
+    labels = xp.asarray(labels)
+    if labels.ndim == output.ndim and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    return labels.reshape(-1).astype(xp.intp, copy=False)
+
+
+def sparse_categorical_crossentropy(labels, output, from_logits=False):
+    """-log p[label] per sample; `labels` hold class indices."""
+    flat = output.reshape(-1, output.shape[-1])
+    picked = _flat_labels(labels, output)
+    rows = xp.arange(flat.shape[0])
+    if from_logits:
+        shift = flat - xp.maximum.reduce(flat, axis=1, keepdims=True)
+        loss = xp.log(xp.add.reduce(xp.exp(shift), axis=1)) - shift[rows, picked]
+    else:
+        # Keras' TensorFlow form: clip, then the softmax cross-entropy of log(p).
+        pc = xp.clip(flat, epsilon(), 1 - epsilon())
+        loss = xp.log(xp.add.reduce(pc, axis=1)) - xp.log(pc[rows, picked])
+    return loss.reshape(output.shape[:-1]).astype(output.dtype, copy=False)
+
+
+def sparse_categorical_crossentropy_gradient(labels, output, g, from_logits=False,
+                                             probabilities=None, out=None):
+    flat = output.reshape(-1, output.shape[-1])
+    picked = _flat_labels(labels, output)
+    rows = xp.arange(flat.shape[0])
+    gf = g.reshape(-1, 1)
+    if from_logits:
+        # d/dz of logsumexp(z) - z[label] = softmax(z) - onehot(label)
+        grad = None if out is None else out.reshape(flat.shape)
+        if probabilities is None:
+            grad = _softmax(flat, grad, axis=1)
+        elif grad is None:
+            grad = probabilities.reshape(flat.shape).copy()
+        else:
+            xp.copyto(grad, probabilities.reshape(flat.shape))
+        grad[rows, picked] -= 1
+        grad *= gf
+        return out if out is not None else grad.reshape(output.shape)
+    pc = xp.clip(flat, epsilon(), 1 - epsilon())
+    grad = xp.broadcast_to((1 / xp.add.reduce(pc, axis=1))[:, None], flat.shape).copy()
+    grad[rows, picked] -= 1 / pc[rows, picked]
+    grad *= (flat > epsilon()) & (flat < 1 - epsilon())
+    grad *= gf
+    grad = grad.reshape(output.shape).astype(output.dtype, copy=False)
+    if out is None:
+        return grad
+    xp.copyto(out, grad)
+    return out
+
+
+# ----------------------------------------------------------------- categorical
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """-sum(target * log p) along `axis`; `target` holds one-hot (or soft) labels."""
+    if from_logits:
+        shift = output - output.max(axis=axis, keepdims=True)
+        log_p = shift - xp.log(xp.exp(shift).sum(axis=axis, keepdims=True))
+        loss = -(target * log_p).sum(axis=axis)
+    else:
+        p = output / output.sum(axis=axis, keepdims=True)
+        loss = -(target * xp.log(xp.clip(p, epsilon(), 1 - epsilon()))).sum(axis=axis)
+    return loss.astype(output.dtype, copy=False)
+
+
+def categorical_crossentropy_gradient(target, output, g, from_logits=False, axis=-1,
+                                      probabilities=None, out=None):
+    ge = xp.expand_dims(g, axis)
+    if from_logits:
+        p = probabilities if probabilities is not None else _softmax(output, axis=axis)
+        grad = p * target.sum(axis=axis, keepdims=True) - target
+    else:
+        total = output.sum(axis=axis, keepdims=True)
+        p = output / total
+        pc = xp.clip(p, epsilon(), 1 - epsilon())
+        dp = -target / pc * ((p > epsilon()) & (p < 1 - epsilon()))  # d loss / d p
+        grad = (dp - (dp * p).sum(axis=axis, keepdims=True)) / total
+    return xp.multiply(grad, ge, out=out)
+
+
+# ---------------------------------------------------------------------- binary
+def binary_crossentropy(target, output, from_logits=False):
+    """Elementwise -(t log p + (1 - t) log(1 - p)) (not yet averaged over the last axis)."""
+    if from_logits:
+        loss = xp.maximum(output, 0) - output * target + xp.log1p(xp.exp(-xp.abs(output)))
+    else:
+        pc = xp.clip(output, epsilon(), 1 - epsilon())
+        loss = -(target * xp.log(pc) + (1 - target) * xp.log(1 - pc))
+    return loss.astype(output.dtype, copy=False)
+
+
+def binary_crossentropy_gradient(target, output, g, from_logits=False, probabilities=None,
+                                 out=None):
+    if from_logits:
+        p = probabilities if probabilities is not None else _sigmoid(output)
+        return xp.multiply(p - target, g, out=out)
+    pc = xp.clip(output, epsilon(), 1 - epsilon())
+    inside = (output > epsilon()) & (output < 1 - epsilon())
+    return xp.multiply(g * (pc - target) / (pc * (1 - pc)), inside, out=out)
+
+
+LOSSES = {k.name: k for k in (
+    LossKernel("mean_squared_error", mean_squared_error, mean_squared_error_gradient),
+    LossKernel("sparse_categorical_crossentropy", sparse_categorical_crossentropy,
+               sparse_categorical_crossentropy_gradient),
+    LossKernel("categorical_crossentropy", categorical_crossentropy,
+               categorical_crossentropy_gradient),
+    LossKernel("binary_crossentropy", binary_crossentropy, binary_crossentropy_gradient),
+)}
+
+
+def scikit_learn_loss(y, p, sample_weight, loss):
+    """scikit-learn's MLP data terms: half squared error, log loss, half Poisson deviance.
+
+    Their own definitions (scikit-learn's clipping at the dtype's machine epsilon,
+    its reductions), which numnet's scikit-learn estimators reproduce in float64;
+    their gradient with respect to the output layer's pre-activation is
+    `p - y` (canonical links), which the estimators compute in place.
+    """
+    if loss == "squared_error":
+        r = (y - p) ** 2
+    elif loss == "poisson":
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            r = xp.where(y > 0, y * xp.log(y / p), 0.0) - y + p
+    else:
+        eps = xp.finfo(p.dtype).eps
+        q = xp.clip(p, eps, 1 - eps)
+        if loss == "binary_log_loss":
+            r = -(y * xp.log(q) + (1 - y) * xp.log1p(-q))
+        else:
+            r = -(y * xp.log(q))
+            if p.shape[1] == 1:
+                r = r - (1 - y) * xp.log1p(-q)
+    if sample_weight is None:
+        per_output = r.mean(axis=0)
+    else:
+        per_output = sample_weight @ r / sample_weight.sum()
+    value = per_output.mean() if loss == "squared_error" else per_output.sum()
+    return float(0.5 * value if loss == "squared_error" else value)
