@@ -2,10 +2,10 @@
 
 `NetworkTrainer` builds a numnet `Sequential` stack of `Dense` layers from the
 state, compiles it with a numnet optimizer and loss, and trains it with
-`Model.fit` on slices of the shuffled training set (the fused training step
-where numnet has one). `PerceptronTrainer` holds a single numnet `TLU` and
-applies Rosenblatt's rule (`TLU.fit_rosenblatt`) to one misclassified point
-per update, so the page can show the line move after each mistake.
+`Model.fit` on slices of the shuffled training set. `PerceptronTrainer` holds
+a single numnet `TLU` and applies Rosenblatt's rule (`TLU.fit_rosenblatt`) to
+one misclassified point per update, so the page can show the line move after
+each mistake.
 
 Both expose the same small interface to `numnet.playground.engine`:
 `model`, `epoch`, `advance(budget)`, `status()` and `output_range`.
