@@ -166,15 +166,15 @@ def test_play_streams_frames_no_faster_than_the_page_draws(server):
     tab.send(type="play")
     assert tab.receive()["playing"] is True
     first = tab.receive()
-    assert first["type"] == "frame" and first["epoch"] == 1
+    assert first["type"] == "frame" and first["epoch"] <= 1  # a busy machine may split it
     with pytest.raises(TimeoutError):  # nothing more until the page has drawn it
         tab.receive(timeout=0.5)
     epochs = [first["epoch"]]
-    for _ in range(5):
+    while epochs[-1] < 3 and len(epochs) < 100:
         tab.send(type="ack", seq=first["seq"])
         first = tab.receive()
         epochs.append(first["epoch"])
-    assert epochs == sorted(epochs) and epochs[-1] > epochs[0]
+    assert epochs == sorted(epochs) and epochs[-1] == 3
     assert first["updateMs"] > 0 and first["trainLoss"] > 0
     tab.send(type="pause")
     tab.send(type="ack", seq=first["seq"])
