@@ -245,7 +245,7 @@ export class NetworkView {
       const w = this.frame ? this.frame.weights[link.layer][link.source][link.target] : 0;
       const [sx, sy, mid, ty, tx] = link.points;
       context.strokeStyle = cssColor(clamp(w));
-      context.lineWidth = 1 + (9 * Math.min(Math.abs(Number.isFinite(w) ? w : 0), 5)) / 5;
+      context.lineWidth = 1 + (5 * Math.min(Math.abs(Number.isFinite(w) ? w : 0), 5)) / 5;
       context.beginPath();
       context.moveTo(sx, sy);
       context.bezierCurveTo(mid, sy, mid, ty, tx, ty);

@@ -267,6 +267,9 @@ function renderPerceptronStatus(status, frame) {
 
 function renderSpeed() {
   const { times, updateMs, drawMs } = app.stats;
+  const now = times[times.length - 1];
+  if (now - (renderSpeed.last || 0) < 500) return; // twice a second is enough to read
+  renderSpeed.last = now;
   const recent = times.filter((t) => t > times[times.length - 1] - 2000);
   if (recent.length < 3) return;
   const rate = (recent.length - 1) / ((recent[recent.length - 1] - recent[0]) / 1000);
