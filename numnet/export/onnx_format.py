@@ -107,7 +107,6 @@ class _Builder:
     """Makes ONNX nodes and initializers; rules call it to write one graph node each."""
 
     def __init__(self, graph, opset):
-        from onnx import numpy_helper
         self.graph = graph
         self.opset = opset
         self.nodes, self.initializers = [], []
@@ -116,9 +115,7 @@ class _Builder:
         self._counter = itertools.count()
         self._constants = {}
         self._batch = None
-        for name, array in graph.weights.items():
-            self.initializers.append(numpy_helper.from_array(np.asarray(array), name))
-            self.names[name] = name
+        self._weights_added = set()
 
     def fresh(self, hint):
         return f"{self.scope}/{hint}_{next(self._counter)}"
@@ -142,6 +139,15 @@ class _Builder:
             self._constants[key] = name
         return self._constants[key]
 
+    def weight(self, name):
+        """The initializer of weight `name` (added when first read, so none is unused)."""
+        from onnx import numpy_helper
+        if name not in self._weights_added:
+            self._weights_added.add(name)
+            self.initializers.append(numpy_helper.from_array(
+                np.asarray(self.graph.weights[name]), name))
+        return name
+
     def ints(self, values):
         return self.const(np.asarray(values, dtype=np.int64).reshape(-1), np.int64, "ints")
 
@@ -162,7 +168,7 @@ class _Builder:
         if isinstance(ref, Literal):
             return self.const(ref.value, dtype if dtype is not None else
                               np.result_type(ref.value), "literal")
-        name = self.names[ref]
+        name = self.names[ref] if ref in self.names else self.weight(ref)
         if dtype is not None and self.graph.values[ref].dtype != np.dtype(dtype):
             name = self.make("Cast", [name], to=_onnx_type(dtype))
         return name
