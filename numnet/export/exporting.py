@@ -73,7 +73,7 @@ def manifest(graph, format_name, **extra):
 class NumpyWriter:
     """Writes the "numpy" format (see `numnet.export.numpy_format`)."""
 
-    kind, title = "folder", "a NumPy"
+    kind, title = "folder", "NumPy"
 
     def __init__(self):
         self.replaceable = files.is_export_folder("numpy")

@@ -27,15 +27,16 @@ def check_target(filepath, kind, replaceable, what):
         raise ExportError(f"Cannot export to {filepath!r}: it is a symbolic link; give the "
                           "path of a new file or folder.")
     if kind == "file" and os.path.isdir(filepath):
-        raise ExportError(f"Cannot export {what} to {filepath!r}: it is a folder.")
+        raise ExportError(f"Cannot write the {what} export to {filepath!r}: it is a folder.")
     if kind == "folder" and not os.path.isdir(filepath):
-        raise ExportError(f"Cannot export {what} to {filepath!r}: a file is there, and "
-                          f"{what} is a folder. Choose another path or remove the file.")
+        raise ExportError(f"Cannot write the {what} export to {filepath!r}: a file is there, "
+                          "and this export is a folder. Choose another path or remove the "
+                          "file.")
     if not replaceable(filepath):
         raise ExportError(
-            f"Cannot export {what} to {filepath!r}: it already exists and does not hold "
-            f"a previous {what} export, so it is left alone. Choose another path or remove "
-            "it first.")
+            f"Cannot write the {what} export to {filepath!r}: it already exists and is not a "
+            f"previous {what} export, so it is left alone. Choose another path or remove it "
+            "first.")
 
 
 def write_file(filepath, data):

@@ -40,7 +40,7 @@ def import_onnx():
 class OnnxWriter:
     """Writes an `InferenceGraph` as an `.onnx` file (checked by `onnx.checker`)."""
 
-    kind, title = "file", "an ONNX"
+    kind, title = "file", "ONNX"
 
     def __init__(self, opset_version=None):
         onnx = import_onnx()

@@ -12,8 +12,9 @@ def _unary(builder, node):
 A new primitive becomes exportable by registering a rule in each table (the
 test `tests/export/test_coverage.py` lists the primitives that have none).
 Primitives that can never be part of an exported forward pass (backward
-rules, losses, random draws, variable writes) are listed in `NOT_EXPORTED`
-with the reason, which the error message then gives.
+rules, random draws, variable writes) are listed in `NOT_EXPORTED` with the
+reason, which the error message then gives; so are the loss kernels' primitives
+(`numnet.autodiff.ops.nn.LOSS_PRIMITIVES`), new ones included.
 """
 
 from numnet.export.errors import ExportError
@@ -36,10 +37,14 @@ NOT_EXPORTED = {
 
 def not_exported_reason(name):
     """Why primitive `name` is never exported, or None."""
+    from numnet.autodiff.ops.nn import LOSS_PRIMITIVES
     if name in NOT_EXPORTED:
         return NOT_EXPORTED[name]
     if name.endswith("_grad"):
         return NOT_EXPORTED["_grad"]
+    if name in LOSS_PRIMITIVES:
+        return ("it is a loss, which training computes; a model's outputs are exported "
+                "(compute a score in `call` with numnet ops instead)")
     return None
 
 

@@ -44,7 +44,7 @@ def import_tensorflow(what):
 class SavedModelWriter:
     """Writes an `InferenceGraph` as a SavedModel folder."""
 
-    kind, title = "folder", "a TensorFlow SavedModel"
+    kind, title = "folder", "TensorFlow SavedModel"
 
     def __init__(self):
         self.tf = import_tensorflow("Exporting with format='tf_saved_model'")

@@ -53,6 +53,13 @@ class _ScopedCapture(Capture):
         super().__init__(inputs)
         self.scopes = scopes
         self.scope_of_step = []
+        self.unusable_scope = None
+
+    def read(self, tensor, how):
+        before = self.unusable
+        super().read(tensor, how)
+        if before is None and self.unusable is not None:
+            self.unusable_scope = self.scopes.current()
 
     def record(self, node):
         super().record(node)
@@ -146,10 +153,12 @@ class _Trace:
                     f"Cannot export model '{model.name}': calling it on inputs of shapes "
                     f"{shapes} failed: {type(error).__name__}: {error}") from error
         if capture.unusable is not None:
+            path, class_name = capture.unusable_scope or scopes.root
             raise ExportError(
-                f"Cannot export model '{model.name}': its call cannot be traced into a graph "
-                f"because {capture.unusable}. Write the call with numnet ops only, with "
-                "Python control flow on shapes and config, not on values.")
+                f"Cannot export model '{model.name}': its call cannot be traced into a graph: "
+                f"in layer '{path}' ({class_name}), {capture.unusable}. Write the call with "
+                "numnet ops only, with Python control flow on shapes and config, not on "
+                "values.")
         self.capture = capture
         self.graph = Graph.from_capture(capture, returned)
         self.returned = returned
