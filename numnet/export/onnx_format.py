@@ -68,7 +68,7 @@ class OnnxWriter:
 
 def build_model(graph, opset=DEFAULT_OPSET):
     """The `onnx.ModelProto` of an `InferenceGraph`."""
-    onnx = import_onnx()
+    import_onnx()
     from onnx import helper
     builder = _Builder(graph, opset)
     for spec, value in zip(graph.inputs, graph.input_values):
@@ -163,7 +163,7 @@ class _Builder:
         return info.ndim
 
     def input(self, node, index, dtype=None):
-        """The ONNX name of input `index`, cast to `dtype` when given (literals become constants)."""
+        """Input `index` as an ONNX name, cast to `dtype` if given (literals become constants)."""
         ref = node.inputs[index]
         if isinstance(ref, Literal):
             return self.const(ref.value, dtype if dtype is not None else

@@ -121,8 +121,8 @@ OP_CASES = {
     # indexing
     "slices": _forward(lambda x: ops.concatenate([x[:, 1:3], x[:, ::-1], x[:, -1:],
                                                   x[:, ::2]], axis=1)),
-    "int_newaxis_ellipsis": _forward(lambda x: x[:, 0][:, None] + x[..., 1:2] + x[:, None, 2][:, 0:1,
-                                                                                            None][:, 0]),
+    "int_newaxis_ellipsis": _forward(
+        lambda x: x[:, 0][:, None] + x[..., 1:2] + x[:, None, 2][:, 0:1, None][:, 0]),
     "index_array": _forward(lambda x: x[:, [0, 2, 3]]),
     "index_mask": _forward(lambda x: x[:, _MASK]),
     "take": _lookup("take"),

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-import numnet as keras
 from numnet.export import export_model, load
 
 # The bounds: ONNX Runtime within 1e-5 of numnet's predict, the NumPy module within 1e-6
@@ -14,11 +13,11 @@ SUFFIX = {"onnx": ".onnx", "numpy": "", "tf_saved_model": ""}
 
 def onnx_available():
     try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
+        import onnx
+        import onnxruntime
     except ImportError as error:
         return str(error)
-    return None
+    return None if onnx and onnxruntime else "onnx or onnxruntime is missing"
 
 
 def require_onnx():

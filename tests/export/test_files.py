@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import numnet as keras
-from numnet.export import ExportError, export_model, load
+from numnet.export import ExportError, load
 from numnet.export import numpy_format
 
 L = keras.layers
