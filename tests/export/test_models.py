@@ -230,3 +230,24 @@ def test_input_signature_for_a_model_never_called(rng, tmp_path):
     model.build((None, 4))
     export_and_compare(model, _x(rng, 5, 4), tmp_path,
                        input_signature=[keras.Input(shape=(4,), name="features")])
+
+
+def test_exporting_leaves_the_model_as_it_was(tmp_path):
+    def train(export):
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential([L.Input(shape=(4,)), L.Dense(8, activation="relu"),
+                                  L.Dense(1)])
+        if export:
+            model.export(tmp_path / "before", format="numpy", verbose=False)
+        model.compile(loss="mse", optimizer="adam")
+        x = np.random.default_rng(0).random((64, 4)).astype("float32")
+        history = model.fit(x, x.sum(axis=1, keepdims=True), epochs=3, verbose=0)
+        if export:
+            model.export(tmp_path / "after", format="numpy", verbose=False)
+        return model.get_weights(), history.history["loss"], model.predict(x, verbose=0)
+
+    plain, exported = train(False), train(True)
+    for a, b in zip(plain[0], exported[0]):
+        np.testing.assert_array_equal(a, b)
+    assert plain[1] == exported[1]
+    np.testing.assert_array_equal(plain[2], exported[2])
