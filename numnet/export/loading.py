@@ -30,10 +30,14 @@ _MODULE_IDS = itertools.count()
 
 
 def detect_format(path):
-    """The export format at `path` ("onnx", "numpy", "tf_saved_model"), or None."""
+    """The export format at `path` ("onnx", "numpy", "tf_saved_model"), or None.
+
+    It only looks (a file's suffix, a folder's manifest or `saved_model.pb`),
+    never loads, so a server can scan folders with it.
+    """
     path = os.fspath(path)
     if os.path.isfile(path):
-        return "onnx" if path.lower().endswith(".onnx") or _looks_like_onnx(path) else None
+        return "onnx" if path.lower().endswith(".onnx") else None
     if os.path.isdir(path):
         manifest = files.read_manifest(path)
         if manifest is not None and manifest.get("format") in ("numpy", "tf_saved_model"):
@@ -52,16 +56,18 @@ def _looks_like_onnx(path):
         return False
 
 
-def load(path, threads=None):
+def load(path, threads=None, format=None):
     """Opens the export at `path` (any format `model.export` writes).
 
     Args:
         path: an `.onnx` file, or a NumPy or SavedModel export folder.
         threads: ONNX Runtime's intra-op thread count (ONNX files only; None
             lets ONNX Runtime choose).
+        format: the format, when `detect_format` cannot tell (an ONNX file
+            without the `.onnx` suffix).
     """
     path = os.fspath(path)
-    format_name = detect_format(path)
+    format_name = format or detect_format(path)
     if format_name == "onnx":
         return OnnxModel(path, threads)
     if format_name == "numpy":

@@ -306,16 +306,23 @@ _ACTIVATION_HELPERS = {"sigmoid": "_sigmoid", "softmax": "_softmax",
                        "relu_with_options": "_relu_with_options", "elu": "_elu",
                        "selu": "_selu", "softplus": "_softplus", "softsign": "_softsign",
                        "silu": "_silu", "gelu": "_gelu", "mish": "_mish",
-                       "hard_sigmoid": "_hard_sigmoid", "heaviside": "_heaviside"}
+                       "hard_sigmoid": "_hard_sigmoid", "heaviside": "_heaviside",
+                       "celu": "_celu", "glu": "_glu", "hard_shrink": "_hard_shrink",
+                       "soft_shrink": "_soft_shrink", "hard_silu": "_hard_silu",
+                       "log_sigmoid": "_log_sigmoid", "sparse_plus": "_sparse_plus",
+                       "sparse_sigmoid": "_sparse_sigmoid", "sparsemax": "_sparsemax",
+                       "squareplus": "_squareplus", "threshold": "_threshold"}
+_SIMPLE_ACTIVATIONS = {"relu": "np.maximum({x}, 0)", "relu6": "np.clip({x}, 0, 6)",
+                       "hard_tanh": "np.clip({x}, -1, 1)", "tanh": "np.tanh({x})",
+                       "exponential": "np.exp({x})", "sign": "np.sign({x})",
+                       "tanh_shrink": "{x} - np.tanh({x})"}
 
 
 def _activation_call(w, name, x, params):
     if name == "linear":
         return x
-    if name == "relu":
-        return f"np.maximum({x}, 0)"
-    if name in ("tanh", "exponential", "sign"):
-        return f"{_UFUNCS[name]}({x})"
+    if name in _SIMPLE_ACTIVATIONS:
+        return _SIMPLE_ACTIVATIONS[name].format(x=x)
     helper = w.helper(_ACTIVATION_HELPERS[name])
     extra = "".join(f", {key}={_source(value)}" for key, value in params.items())
     return f"{helper}({x}{extra})"
@@ -323,9 +330,18 @@ def _activation_call(w, name, x, params):
 
 @NUMPY_OPS.register("relu", "sigmoid", "softmax", "log_softmax", "leaky_relu",
                     "relu_with_options", "elu", "selu", "softplus", "softsign", "silu", "gelu",
-                    "mish", "hard_sigmoid", "heaviside")
+                    "mish", "hard_sigmoid", "heaviside", "relu6", "celu", "glu", "hard_shrink",
+                    "soft_shrink", "hard_silu", "hard_tanh", "log_sigmoid", "sparse_plus",
+                    "sparse_sigmoid", "sparsemax", "squareplus", "tanh_shrink", "threshold")
 def _activation(w, node):
     return _activation_call(w, node.op, w.arg(node, 0), node.attrs)
+
+
+@NUMPY_OPS.register("logsumexp")
+def _logsumexp(w, node):
+    axis = node.attrs["axis"]
+    return (f"{w.helper('_logsumexp')}({w.arg(node, 0)}, axis={w.attr(axis)}, "
+            f"keepdims={node.attrs['keepdims']!r})")
 
 
 @NUMPY_OPS.register("dense", "dense_stacked")
@@ -424,6 +440,69 @@ def _hard_sigmoid(x):
 def _heaviside(x):
     return (x >= 0).astype(x.dtype)
 ''',
+    "_celu": '''
+def _celu(x, alpha=1.0):
+    return np.maximum(x, 0) + np.expm1(np.minimum(x, 0) / alpha) * alpha
+''',
+    "_glu": '''
+def _glu(x, axis=-1):
+    a, b = np.split(x, 2, axis=axis)
+    return a * _sigmoid(b)
+''',
+    "_hard_shrink": '''
+def _hard_shrink(x, threshold=0.5):
+    return np.multiply(x, np.abs(x) > threshold)
+''',
+    "_soft_shrink": '''
+def _soft_shrink(x, threshold=0.5):
+    shrunk = np.where(x > threshold, x - threshold, np.where(x < -threshold, x + threshold, 0))
+    return shrunk.astype(x.dtype)
+''',
+    "_hard_silu": '''
+def _hard_silu(x):
+    return x * _hard_sigmoid(x)
+''',
+    "_log_sigmoid": '''
+def _log_sigmoid(x):
+    return np.negative(np.logaddexp(-x, 0).astype(x.dtype))
+''',
+    "_sparse_plus": '''
+def _sparse_plus(x):
+    middle = np.square(x + 1) * 0.25
+    return np.where(x <= -1, 0, np.where(x < 1, middle, x)).astype(x.dtype)
+''',
+    "_sparse_sigmoid": '''
+def _sparse_sigmoid(x):
+    return np.where(x <= -1, 0, np.where(x >= 1, 1, (x + 1) * 0.5)).astype(x.dtype)
+''',
+    "_sparsemax": '''
+def _sparsemax(x, axis=-1):
+    moved = np.moveaxis(x, axis, -1)
+    ranked = -np.sort(-moved, axis=-1)
+    cumulative = np.cumsum(ranked, axis=-1)
+    positions = np.arange(1, moved.shape[-1] + 1, dtype=x.dtype)
+    k = np.add.reduce((1 + positions * ranked) > cumulative, axis=-1, keepdims=True)
+    tau = (np.take_along_axis(cumulative, k - 1, axis=-1) - 1) / k.astype(x.dtype)
+    return np.moveaxis(np.maximum(moved - tau, 0), -1, axis).astype(x.dtype)
+''',
+    "_squareplus": '''
+def _squareplus(x, b=4):
+    return (np.sqrt(x * x + x.dtype.type(b)) + x) * 0.5
+''',
+    "_threshold": '''
+def _threshold(x, threshold=0.0, default_value=0.0):
+    return np.where(x > threshold, x, default_value).astype(x.dtype)
+''',
+    "_logsumexp": '''
+def _logsumexp(x, axis=None, keepdims=False):
+    largest = np.max(x, axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(largest), largest, 0)
+    with np.errstate(divide="ignore"):
+        total = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+    if not keepdims:
+        total = total.reshape(np.sum(x, axis=axis).shape)
+    return total.astype(x.dtype)
+''',
     "_sum_to": '''
 def _sum_to(g, shape):
     extra = g.ndim - len(shape)
@@ -436,4 +515,5 @@ def _sum_to(g, shape):
 ''',
 }
 # Helpers that call other helpers.
-_NEEDS = {"_silu": ("_sigmoid",), "_gelu": ("_erf",)}
+_NEEDS = {"_silu": ("_sigmoid",), "_gelu": ("_erf",), "_glu": ("_sigmoid",),
+          "_hard_silu": ("_hard_sigmoid",)}

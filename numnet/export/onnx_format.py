@@ -120,13 +120,13 @@ class _Builder:
     def fresh(self, hint):
         return f"{self.scope}/{hint}_{next(self._counter)}"
 
-    def make(self, op_type, inputs, outputs=None, **attrs):
-        """Adds one ONNX node; returns its (first) output name."""
+    def make(self, op_type, inputs, outputs=None, n_outputs=1, **attrs):
+        """Adds one ONNX node; returns its output name (a list when `n_outputs` > 1)."""
         from onnx import helper
-        outputs = outputs or [self.fresh(op_type)]
+        outputs = outputs or [self.fresh(op_type) for _ in range(n_outputs)]
         self.nodes.append(helper.make_node(op_type, list(inputs), outputs,
                                            name=self.fresh(op_type), **attrs))
-        return outputs[0]
+        return outputs[0] if n_outputs == 1 else outputs
 
     def const(self, value, dtype, hint="const"):
         """An initializer holding `value` as `dtype` (equal scalars are shared)."""
@@ -511,7 +511,52 @@ def _mish(b, x, dtype):
     return b.make("Mul", [x, b.make("Tanh", [b.make("Softplus", [x])])])
 
 
+# ---------------------------------------------- Keras 3's newer activations
+def _celu(b, x, dtype, alpha=1.0):
+    # max(x, 0) + alpha * expm1(min(x, 0) / alpha); ONNX's Celu takes float32 only.
+    negative = b.make("Div", [b.make("Min", [x, _c(b, 0, dtype)]), _c(b, alpha, dtype)])
+    negative = b.make("Sub", [b.make("Exp", [negative]), _c(b, 1, dtype)])
+    return b.make("Add", [b.make("Relu", [x]), b.make("Mul", [negative, _c(b, alpha, dtype)])])
+
+
+def _threshold(b, x, dtype, threshold=0.0, default_value=0.0):
+    return b.make("Where", [b.make("Greater", [x, _c(b, threshold, dtype)]), x,
+                            _c(b, default_value, dtype)])
+
+
+def _sparse_plus(b, x, dtype):
+    middle = b.make("Add", [x, _c(b, 1, dtype)])
+    middle = b.make("Mul", [b.make("Mul", [middle, middle]), _c(b, 0.25, dtype)])
+    upper = b.make("Where", [b.make("Less", [x, _c(b, 1, dtype)]), middle, x])
+    return b.make("Where", [b.make("LessOrEqual", [x, _c(b, -1, dtype)]), _c(b, 0, dtype), upper])
+
+
+def _sparse_sigmoid(b, x, dtype):
+    middle = b.make("Mul", [b.make("Add", [x, _c(b, 1, dtype)]), _c(b, 0.5, dtype)])
+    upper = b.make("Where", [b.make("GreaterOrEqual", [x, _c(b, 1, dtype)]), _c(b, 1, dtype),
+                             middle])
+    return b.make("Where", [b.make("LessOrEqual", [x, _c(b, -1, dtype)]), _c(b, 0, dtype), upper])
+
+
+def _squareplus(builder, x, dtype, b=4):  # `b` is squareplus' own parameter here
+    square = builder.make("Mul", [x, x])
+    root = builder.make("Sqrt", [builder.make("Add", [square, _c(builder, b, dtype)])])
+    return builder.make("Mul", [builder.make("Add", [root, x]), _c(builder, 0.5, dtype)])
+
+
 _ACTIVATIONS = {
+    "relu6": lambda b, x, dtype: b.make("Clip", [x, _c(b, 0, dtype), _c(b, 6, dtype)]),
+    "hard_tanh": lambda b, x, dtype: b.make("Clip", [x, _c(b, -1, dtype), _c(b, 1, dtype)]),
+    "hard_silu": lambda b, x, dtype: b.make("HardSwish", [x]),
+    "hard_shrink": lambda b, x, dtype, threshold=0.5: b.make(
+        "Shrink", [x], bias=0.0, lambd=float(threshold)),
+    "soft_shrink": lambda b, x, dtype, threshold=0.5: b.make(
+        "Shrink", [x], bias=float(threshold), lambd=float(threshold)),
+    "log_sigmoid": lambda b, x, dtype: b.make(
+        "Neg", [b.make("Softplus", [b.make("Neg", [x])])]),
+    "tanh_shrink": lambda b, x, dtype: b.make("Sub", [x, b.make("Tanh", [x])]),
+    "squareplus": _squareplus, "celu": _celu, "threshold": _threshold, "sparse_plus": _sparse_plus,
+    "sparse_sigmoid": _sparse_sigmoid,
     "leaky_relu": _leaky_relu, "relu_with_options": _relu_with_options, "silu": _silu,
     "gelu": _gelu, "mish": _mish,
     "elu": lambda b, x, dtype, alpha=1.0: b.make("Elu", [x], alpha=float(alpha)),
@@ -525,9 +570,58 @@ _ACTIVATIONS = {
 
 
 @ONNX_OPS.register("leaky_relu", "relu_with_options", "silu", "gelu", "mish", "elu", "selu",
-                   "hard_sigmoid", "softmax", "log_softmax", "heaviside")
+                   "hard_sigmoid", "softmax", "log_softmax", "heaviside", "relu6", "celu",
+                   "hard_tanh", "hard_silu", "hard_shrink", "soft_shrink", "threshold",
+                   "log_sigmoid", "tanh_shrink", "sparse_plus", "sparse_sigmoid", "squareplus")
 def _activation(b, node):
     return activation(b, node.op, b.input(node, 0), b.dtype(node), node.attrs)
+
+
+@ONNX_OPS.register("glu")
+def _glu(b, node):
+    axis = int(node.attrs.get("axis", -1)) % b.ndim(node, 0)
+    half = _static_size(b, node, axis) // 2
+    first, second = b.make("Split", [b.input(node, 0), b.ints([half, half])], n_outputs=2,
+                           axis=axis)
+    return b.make("Mul", [first, b.make("Sigmoid", [second])])
+
+
+def _static_size(b, node, axis):
+    size = b.info(node, 0).shape[axis]
+    if isinstance(size, BatchDim):
+        raise ExportError(f"Cannot export model '{b.graph.name}': layer '{node.scope[0]}' "
+                          f"applies {node.op} along the batch axis.")
+    return size
+
+
+@ONNX_OPS.register("sparsemax")
+def _sparsemax(b, node):
+    """Martins & Astudillo's sparsemax, as numnet's kernel computes it, along one axis."""
+    dtype, ndim = b.dtype(node), b.ndim(node, 0)
+    axis = int(node.attrs.get("axis", -1)) % ndim
+    n = _static_size(b, node, axis)
+    x = b.input(node, 0)
+    perm = [a for a in range(ndim) if a != axis] + [axis]
+    moved = x if axis == ndim - 1 else b.make("Transpose", [x], perm=perm)
+    ranked = b.make("TopK", [moved, b.ints([n])], n_outputs=2, axis=-1, largest=1, sorted=1)[0]
+    cumulative = b.make("CumSum", [ranked, b.const(-1, np.int64)])
+    positions = b.const(np.arange(1, n + 1), dtype)
+    support = b.make("Greater", [b.make("Add", [_c(b, 1, dtype),
+                                                b.make("Mul", [positions, ranked])]), cumulative])
+    support = b.make("Cast", [support], to=_onnx_type(dtype))
+    k = b.reduce("ReduceSum", support, [-1], True)
+    total = b.reduce("ReduceSum", b.make("Mul", [ranked, support]), [-1], True)
+    tau = b.make("Div", [b.make("Sub", [total, _c(b, 1, dtype)]), k])
+    y = b.make("Relu", [b.make("Sub", [moved, tau])])
+    if axis == ndim - 1:
+        return y
+    return b.make("Transpose", [y], perm=[perm.index(a) for a in range(ndim)])
+
+
+@ONNX_OPS.register("logsumexp")
+def _logsumexp(b, node):
+    return b.reduce("ReduceLogSumExp", b.input(node, 0), node.attrs["axis"],
+                    node.attrs["keepdims"])
 
 
 @ONNX_OPS.register("dense", "dense_stacked")

@@ -327,7 +327,49 @@ def activation(t, name, x, dtype, params):
         return tf.nn.log_softmax(x, axis=int(params.get("axis", -1)))
     if name == "heaviside":
         return tf.cast(x >= 0, tf.as_dtype(dtype))
-    raise ExportError(f"numnet cannot write the activation {name!r} as TensorFlow yet.")
+    newer = _NEWER_ACTIVATIONS.get(name)
+    if newer is None:
+        raise ExportError(f"numnet cannot write the activation {name!r} as TensorFlow yet.")
+    return newer(tf, x, c, **params)
+
+
+def _celu(tf, x, c, alpha=1.0):
+    return tf.nn.relu(x) + tf.math.expm1(tf.minimum(x, c(0)) / c(alpha)) * c(alpha)
+
+
+def _shrink(tf, x, c, threshold=0.5, soft=False):
+    if not soft:
+        return x * tf.cast(tf.abs(x) > c(threshold), x.dtype)
+    return tf.where(x > c(threshold), x - c(threshold),
+                    tf.where(x < c(-threshold), x + c(threshold), c(0)))
+
+
+def _sparse_plus(tf, x, c):
+    middle = tf.square(x + c(1)) * c(0.25)
+    return tf.where(x <= c(-1), c(0), tf.where(x < c(1), middle, x))
+
+
+def _sparse_sigmoid(tf, x, c):
+    return tf.where(x <= c(-1), c(0), tf.where(x >= c(1), c(1), (x + c(1)) * c(0.5)))
+
+
+def _squareplus(tf, x, c, b=4):
+    return (tf.sqrt(x * x + c(b)) + x) * c(0.5)
+
+
+_NEWER_ACTIVATIONS = {
+    "relu6": lambda tf, x, c: tf.clip_by_value(x, c(0), c(6)),
+    "hard_tanh": lambda tf, x, c: tf.clip_by_value(x, c(-1), c(1)),
+    "hard_silu": lambda tf, x, c: x * tf.clip_by_value(x / c(6) + c(0.5), c(0), c(1)),
+    "hard_shrink": _shrink,
+    "soft_shrink": lambda tf, x, c, threshold=0.5: _shrink(tf, x, c, threshold, soft=True),
+    "threshold": lambda tf, x, c, threshold=0.0, default_value=0.0: tf.where(
+        x > c(threshold), x, c(default_value)),
+    "log_sigmoid": lambda tf, x, c: tf.math.log_sigmoid(x),
+    "tanh_shrink": lambda tf, x, c: x - tf.tanh(x),
+    "celu": _celu, "sparse_plus": _sparse_plus, "sparse_sigmoid": _sparse_sigmoid,
+    "squareplus": _squareplus,
+}
 
 
 def _relu_with_options(tf, x, c, negative_slope=0.0, max_value=None, threshold=0.0):
@@ -342,9 +384,42 @@ def _relu_with_options(tf, x, c, negative_slope=0.0, max_value=None, threshold=0
 
 
 @TF_OPS.register("leaky_relu", "relu_with_options", "silu", "gelu", "mish", "elu", "selu",
-                 "hard_sigmoid", "softmax", "log_softmax", "heaviside")
+                 "hard_sigmoid", "softmax", "log_softmax", "heaviside", "relu6", "celu",
+                 "hard_tanh", "hard_silu", "hard_shrink", "soft_shrink", "threshold",
+                 "log_sigmoid", "tanh_shrink", "sparse_plus", "sparse_sigmoid", "squareplus")
 def _activation(t, node):
     return activation(t, node.op, t.input(node, 0), t.dtype(node), node.attrs)
+
+
+@TF_OPS.register("glu")
+def _glu(t, node):
+    first, second = t.tf.split(t.input(node, 0), 2, axis=int(node.attrs.get("axis", -1)))
+    return first * t.tf.sigmoid(second)
+
+
+@TF_OPS.register("sparsemax")
+def _sparsemax(t, node):
+    tf, dtype = t.tf, t.tf.as_dtype(t.dtype(node))
+    x = t.input(node, 0)
+    ndim = t.info(node, 0).ndim
+    axis = int(node.attrs.get("axis", -1)) % ndim
+    perm = [a for a in range(ndim) if a != axis] + [axis]
+    moved = tf.transpose(x, perm)
+    n = t.info(node, 0).shape[axis]
+    ranked = tf.sort(moved, axis=-1, direction="DESCENDING")
+    cumulative = tf.cumsum(ranked, axis=-1)
+    positions = tf.constant(np.arange(1, n + 1), dtype)
+    support = tf.cast(1 + positions * ranked > cumulative, dtype)
+    k = tf.reduce_sum(support, axis=-1, keepdims=True)
+    tau = (tf.reduce_sum(ranked * support, axis=-1, keepdims=True) - 1) / k
+    return tf.transpose(tf.nn.relu(moved - tau), [perm.index(a) for a in range(ndim)])
+
+
+@TF_OPS.register("logsumexp")
+def _logsumexp(t, node):
+    axis = node.attrs["axis"]
+    return t.tf.reduce_logsumexp(t.input(node, 0), axis=list(axis) if isinstance(
+        axis, (list, tuple)) else axis, keepdims=bool(node.attrs["keepdims"]))
 
 
 @TF_OPS.register("dense", "dense_stacked")

@@ -47,6 +47,13 @@ class Lookup(L.Layer):
         return ops.take(self.table, inputs)  # axis=None: indices into the flattened table
 
 
+def activation_for(name):
+    """The activation `name`, callable on a tensor (threshold's arguments are required)."""
+    if name == "threshold":
+        return lambda t: keras.activations.threshold(t, 0.3, -1.0)
+    return name
+
+
 _CONST = np.linspace(-1, 1, 12, dtype="float32").reshape(4, 3)
 _MASK = np.array([True, False, True, True])
 
@@ -131,6 +138,16 @@ OP_CASES = {
     "affine": _forward(lambda x: ops.affine(x, np.float32([0.5, -1, 0, 2]),
                                             np.float32([2, 1, 0.5, -1]))),
     "dense_no_bias": lambda: _dense_no_bias(),
+    "logsumexp": _forward(lambda x: ops.concatenate([
+        ops.logsumexp(x, axis=-1, keepdims=True), ops.expand_dims(ops.logsumexp(x * 30, axis=1), 1),
+        x - ops.logsumexp(ops.reshape(x, (-1, 2, 2)), axis=(1, 2), keepdims=False)[:, None]],
+        axis=1)),
+    "softmax_several_axes": _forward(lambda x: ops.reshape(
+        ops.softmax(ops.reshape(x, (-1, 2, 2)), axis=(1, 2)), (-1, 4))
+        + ops.reshape(ops.log_softmax(ops.reshape(x, (-1, 2, 2)), axis=None), (-1, 4)) * 0),
+    "glu_sparsemax_axes": _forward(lambda x: ops.concatenate([
+        ops.reshape(ops.glu(ops.reshape(x, (-1, 2, 2)), axis=1), (-1, 2)),
+        ops.reshape(ops.sparsemax(ops.reshape(x * 3, (-1, 2, 2)), axis=1), (-1, 4))], axis=1)),
     "softmax_axis": _forward(lambda x: ops.reshape(ops.softmax(ops.reshape(x, (-1, 2, 2)), axis=1),
                                                    (-1, 4)) + ops.log_softmax(x, axis=1)),
 }

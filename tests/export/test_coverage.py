@@ -21,7 +21,7 @@ from numnet.export.onnx_format import ONNX_OPS
 from numnet.export.registry import not_exported_reason
 from numnet.export.saved_model import TF_OPS
 from numnet.export.tracing import trace
-from export_cases import OP_CASES
+from export_cases import OP_CASES, activation_for
 
 TABLES = (ONNX_OPS, NUMPY_OPS, TF_OPS)
 
@@ -72,7 +72,8 @@ def test_every_rule_is_exercised_by_the_op_tests():
 
 
 def _activation(name):  # as test_models.test_every_activation_in_dense_and_activation_layers
-    return numnet.Sequential([numnet.Input(shape=(4,)), numnet.layers.Activation(name)]), None
+    layer = numnet.layers.Activation(activation_for(name))
+    return numnet.Sequential([numnet.Input(shape=(4,)), layer]), None
 
 
 def _relu_with_options():  # as test_models.test_relu_options

@@ -86,6 +86,17 @@ def test_what_is_not_an_export(tmp_path):
             load(path)
 
 
+def test_an_onnx_file_without_the_suffix(tmp_path):
+    require_onnx()
+    model = keras.Sequential([L.Input(shape=(3,)), L.Dense(2)])
+    model.export(tmp_path / "model.bin", format="onnx", verbose=False)
+    assert detect_format(tmp_path / "model.bin") is None  # only looks, never parses
+    exported = load(tmp_path / "model.bin", format="onnx")
+    x = np.ones((2, 3), "float32")
+    np.testing.assert_allclose(exported.predict(x)["output_0"], model.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-5)
+
+
 def test_numpy_weights_are_read_without_pickles(tmp_path):
     model = keras.Sequential([L.Input(shape=(3,)), L.Dense(2)])
     model.export(tmp_path / "m", format="numpy", verbose=False)

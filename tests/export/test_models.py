@@ -5,6 +5,7 @@ import pytest
 
 import numnet as keras
 from numnet import activations, ops
+from export_cases import activation_for
 from export_helpers import export_and_compare
 
 L = keras.layers
@@ -18,8 +19,8 @@ def _x(rng, *shape, scale=2.0):
 @pytest.mark.parametrize("name", sorted(activations.ALL_ACTIVATIONS))
 def test_every_activation_in_dense_and_activation_layers(name, rng, tmp_path):
     # Dense fuses linear/relu/tanh into its own op; the others follow it as separate ops.
-    model = keras.Sequential([L.Input(shape=(4,)), L.Dense(5, activation=name),
-                              L.Activation(name)])
+    model = keras.Sequential([L.Input(shape=(4,)), L.Dense(8, activation=activation_for(name)),
+                              L.Activation(activation_for(name))])
     export_and_compare(model, _x(rng, 6, 4), tmp_path)
 
 
@@ -37,16 +38,24 @@ def test_relu_options(options, rng, tmp_path):
     lambda t: activations.gelu(t, approximate=True), lambda t: activations.elu(t, alpha=0.5),
     lambda t: activations.leaky_relu(t, negative_slope=0.05),
     lambda t: activations.softmax(t, axis=1), lambda t: activations.log_softmax(t, axis=1),
-], ids=["gelu_tanh", "elu_alpha", "leaky_slope", "softmax_axis1", "log_softmax_axis1"])
+    lambda t: activations.celu(t, alpha=0.5), lambda t: activations.hard_shrink(t, 1.0),
+    lambda t: activations.soft_shrink(t, 0.25), lambda t: activations.squareplus(t, b=1),
+    lambda t: activations.threshold(t, -0.5, 2.0), lambda t: activations.sparsemax(t, axis=1),
+    lambda t: ops.concatenate([activations.glu(t, axis=2)] * 2, axis=2),
+], ids=["gelu_tanh", "elu_alpha", "leaky_slope", "softmax_axis1", "log_softmax_axis1",
+        "celu_alpha", "hard_shrink_1", "soft_shrink_quarter", "squareplus_b1", "threshold",
+        "sparsemax_axis1", "glu_axis2"])
 def test_activation_parameters(function, rng, tmp_path):
     model = keras.Sequential([L.Input(shape=(3, 4)), L.Activation(function), L.Flatten()])
     export_and_compare(model, _x(rng, 5, 3, 4), tmp_path)
 
 
-def test_softplus_and_exponential_far_from_zero(tmp_path):
-    x = np.float32([[-80, -20, 0, 20, 80]])
-    for name in ("softplus", "mish", "sigmoid", "softmax"):
-        model = keras.Sequential([L.Input(shape=(5,)), L.Activation(name)])
+def test_activations_far_from_zero(tmp_path):
+    x = np.float32([[-80, -20, 0, 20, 80, -1, 1, -0.5]])
+    for name in ("softplus", "mish", "sigmoid", "softmax", "log_sigmoid", "sparsemax",
+                 "sparse_plus", "sparse_sigmoid", "celu", "squareplus", "soft_shrink",
+                 "hard_shrink", "tanh_shrink"):
+        model = keras.Sequential([L.Input(shape=(8,)), L.Activation(name)])
         export_and_compare(model, x, tmp_path, name=name, extra_batches=())
 
 

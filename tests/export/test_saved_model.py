@@ -14,7 +14,7 @@ import pytest
 import numnet as keras
 from numnet.activations import ALL_ACTIVATIONS
 from numnet.export import ExportError, load
-from export_cases import OP_CASES
+from export_cases import OP_CASES, activation_for
 from export_helpers import export_and_compare
 
 try:
@@ -98,8 +98,8 @@ def test_every_op(case, tmp_path):
 
 def test_every_activation(rng, tmp_path):
     for name in sorted(ALL_ACTIVATIONS):
-        model = keras.Sequential([L.Input(shape=(4,)), L.Dense(5, activation=name),
-                                  L.Activation(name)])
+        model = keras.Sequential([L.Input(shape=(4,)), L.Dense(8, activation=activation_for(name)),
+                                  L.Activation(activation_for(name))])
         x = (rng.standard_normal((6, 4)) * 2).astype("float32")
         export_and_compare(model, x, tmp_path, formats=("tf_saved_model",), name=name,
                            extra_batches=())
