@@ -8,6 +8,11 @@ from numnet import activations, ops
 from export_cases import activation_for
 from export_helpers import export_and_compare
 
+
+def _dense_activation(name):
+    # exp(exp(x)) would overflow float32: exponential runs once, in the Activation layer.
+    return None if name == "exponential" else activation_for(name)
+
 L = keras.layers
 
 
@@ -19,7 +24,7 @@ def _x(rng, *shape, scale=2.0):
 @pytest.mark.parametrize("name", sorted(activations.ALL_ACTIVATIONS))
 def test_every_activation_in_dense_and_activation_layers(name, rng, tmp_path):
     # Dense fuses linear/relu/tanh into its own op; the others follow it as separate ops.
-    model = keras.Sequential([L.Input(shape=(4,)), L.Dense(8, activation=activation_for(name)),
+    model = keras.Sequential([L.Input(shape=(4,)), L.Dense(8, activation=_dense_activation(name)),
                               L.Activation(activation_for(name))])
     export_and_compare(model, _x(rng, 6, 4), tmp_path)
 

@@ -26,6 +26,11 @@ except ImportError as error:
 L = keras.layers
 
 
+def _dense_activation(name):
+    # exp(exp(x)) would overflow float32: exponential runs once, in the Activation layer.
+    return None if name == "exponential" else activation_for(name)
+
+
 def _textbook(rng):
     model = keras.Sequential([L.Input(shape=[28, 28]), L.Flatten(),
                               L.Dense(300, activation="relu"), L.Dense(100, activation="relu"),
@@ -98,7 +103,8 @@ def test_every_op(case, tmp_path):
 
 def test_every_activation(rng, tmp_path):
     for name in sorted(ALL_ACTIVATIONS):
-        model = keras.Sequential([L.Input(shape=(4,)), L.Dense(8, activation=activation_for(name)),
+        model = keras.Sequential([L.Input(shape=(4,)),
+                                  L.Dense(8, activation=_dense_activation(name)),
                                   L.Activation(activation_for(name))])
         x = (rng.standard_normal((6, 4)) * 2).astype("float32")
         export_and_compare(model, x, tmp_path, formats=("tf_saved_model",), name=name,
