@@ -97,13 +97,18 @@ class _LayerScopes:
         return self.stack[-1] if self.stack else self.root
 
     def __enter__(self):
+        self._own_calls = {}
         for layer, path in self.layers:
+            if "call" in vars(layer):  # a `call` set on the instance itself: put it back later
+                self._own_calls[id(layer)] = vars(layer)["call"]
             object.__setattr__(layer, "call", self._wrapped(layer, path))
         return self
 
     def __exit__(self, *exc):
         for layer, _ in self.layers:
-            if "call" in vars(layer):
+            if id(layer) in self._own_calls:
+                object.__setattr__(layer, "call", self._own_calls[id(layer)])
+            else:
                 object.__delattr__(layer, "call")
         return False
 

@@ -265,3 +265,15 @@ def test_exporting_leaves_the_model_as_it_was(tmp_path):
         np.testing.assert_array_equal(a, b)
     assert plain[1] == exported[1]
     np.testing.assert_array_equal(plain[2], exported[2])
+
+
+def test_tracing_leaves_every_layer_call_as_it_was(tmp_path):
+    inner = L.Dense(3, name="patched")
+    plain_call = inner.call
+    object.__setattr__(inner, "call", lambda inputs: plain_call(inputs) * 2.0)  # user's own
+    model = keras.Sequential([L.Input(shape=(4,)), L.Dense(4), inner])
+    x = np.ones((2, 4), "float32")
+    export_and_compare(model, x, tmp_path, formats=("numpy",))
+    assert "call" not in vars(model.layers[0])
+    np.testing.assert_allclose(inner(model.layers[0](x)).numpy(),
+                               plain_call(model.layers[0](x)).numpy() * 2.0)
