@@ -60,6 +60,41 @@ def _match_rank(y_true, y_pred):
     return y_true, y_pred
 
 
+def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
+    """Makes ranks equal when they differ by one trailing length-1 axis, as Keras does.
+
+    The higher-rank input loses its last axis, except that a rank-1 partner gains one
+    instead when `expand_rank_1` (so `(3,)` and `(3, 1)` both become `(3, 1)`).
+    """
+    rank1, rank2 = len(np.shape(x1)), len(np.shape(x2))
+    if rank1 == rank2 + 1 and np.shape(x1)[-1] == 1:
+        if rank2 == 1 and expand_rank_1:
+            x2 = ops.expand_dims(x2, axis=-1)
+        else:
+            x1 = ops.squeeze(x1, axis=-1)
+    elif rank2 == rank1 + 1 and np.shape(x2)[-1] == 1:
+        if rank1 == 1 and expand_rank_1:
+            x1 = ops.expand_dims(x1, axis=-1)
+        else:
+            x2 = ops.squeeze(x2, axis=-1)
+    return x1, x2
+
+
+def _require_identical_shape(y_true, y_pred, hint=""):
+    """Keras' check for the cross-entropies: same rank, then same shape (no broadcasting)."""
+    t, p = np.shape(y_true), np.shape(y_pred)
+    if len(t) != len(p):
+        raise ValueError(
+            "Arguments `target` and `output` must have the same rank (ndim). Received: "
+            f"target.shape={t}, output.shape={p}{hint}"
+        )
+    if t != p:
+        raise ValueError(
+            "Arguments `target` and `output` must have the same shape. Received: "
+            f"target.shape={t}, output.shape={p}{hint}"
+        )
+
+
 def _check_same_shape(name, y_true, y_pred):
     t, p = tuple(ops.shape(y_true)), tuple(ops.shape(y_pred))
     if t != p:
@@ -134,20 +169,16 @@ def _smooth(y_true, label_smoothing, n_classes):
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Binary cross-entropy averaged over the last axis (probabilities clipped to [eps, 1-eps])."""
     y_true, y_pred = _match_rank(y_true, _tensor(y_pred))
-    _check_same_shape("binary_crossentropy", y_true, y_pred)
+    _require_identical_shape(y_true, y_pred)
     y_true = _smooth(_tensor(y_true, np.float32), label_smoothing, 2)
     return ops.mean(ops.binary_crossentropy(y_true, y_pred, from_logits=from_logits), axis=axis)
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Cross-entropy against one-hot targets."""
-    if tuple(ops.shape(y_true)) != tuple(ops.shape(y_pred)):
-        raise ValueError(
-            "categorical_crossentropy expects one-hot `y_true` with the same shape as "
-            f"`y_pred`. Received: y_true.shape={tuple(ops.shape(y_true))}, "
-            f"y_pred.shape={tuple(ops.shape(y_pred))}. For integer class labels use "
-            "'sparse_categorical_crossentropy'."
-        )
+    _require_identical_shape(y_true, y_pred, hint=(
+        ". categorical_crossentropy expects one-hot `y_true`; for integer class labels use "
+        "'sparse_categorical_crossentropy'."))
     y_true = _smooth(_tensor(y_true, np.float32), label_smoothing, ops.shape(y_pred)[axis])
     return ops.categorical_crossentropy(y_true, y_pred, from_logits=from_logits, axis=axis)
 
@@ -179,9 +210,10 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         labels = ops.reshape(labels, labels.shape[:-1])
     if tuple(labels.shape) != pred_shape[:-1]:
         raise ValueError(
-            "sparse_categorical_crossentropy expects integer labels of shape "
-            f"{pred_shape[:-1]} (one per sample) for y_pred of shape "
-            f"{pred_shape}. Received: y_true.shape={tuple(ops.shape(y_true))}"
+            "Arguments `target` and `output` must have the same shape up until the last "
+            f"dimension: target.shape={tuple(ops.shape(y_true))}, "
+            f"output.shape={pred_shape}. sparse_categorical_crossentropy expects "
+            f"integer labels of shape {pred_shape[:-1]} (one per sample)."
         )
     mask = None
     if ignore_class is not None:
@@ -680,6 +712,10 @@ class Huber(LossFunctionWrapper):
 
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
         super().__init__(huber, reduction=reduction, name=name, dtype=dtype, delta=delta)
+
+    def get_config(self):
+        # Keras 3.15 writes only `name` and `reduction` for Huber (its `delta` is not saved).
+        return Loss.get_config(self)
 
 
 @register_builtin("keras.losses")

@@ -8,12 +8,12 @@ import json
 
 import numpy as np
 
-from numnet.autodiff.primitive import RECORDERS, wrap
+from numnet.autodiff.primitive import IN_STEP, RECORDERS, wrap
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import floatx
 from numnet.engine import Batch, CompiledFunction, Source
 from numnet.layers.base import Layer
-from numnet.layers.symbolic import map_structure
+from numnet.layers.symbolic import flatten, map_structure
 from numnet.models.trainer import Trainer
 from numnet.serialization import register_builtin
 
@@ -51,10 +51,12 @@ class Model(Trainer, Layer):
 
     def __init__(self, *args, trainable=True, name=None, dtype=None, **kwargs):
         if args or "inputs" in kwargs or "outputs" in kwargs:
-            raise TypeError(
-                f"{type(self).__name__}.__init__() got unexpected arguments. To build a "
-                "Functional model call numnet.Model(inputs=..., outputs=...)."
-            )
+            # A subclass calling `super().__init__(inputs, outputs)` becomes a Functional
+            # model with its own methods, as in Keras.
+            from numnet.models.functional import Functional
+            _make_functional_subclass(type(self))
+            Functional.__init__(self, *args, trainable=trainable, name=name, **kwargs)
+            return
         Layer.__init__(self, trainable=trainable, name=name, dtype=dtype, **kwargs)
         self._init_trainer()
 
@@ -66,10 +68,8 @@ class Model(Trainer, Layer):
 
     @layers.setter
     def layers(self, value):
-        raise AttributeError(
-            "`Model.layers` is read-only; add layers with `add()` (Sequential) or assign "
-            "them as attributes (subclassed models)."
-        )
+        raise AttributeError("`Model.layers` attribute is reserved and should not be used. "
+                             "Please use another name.")
 
     def get_layer(self, name=None, index=None):
         """Returns a layer by `name` or by `index` (in `model.layers`)."""
@@ -118,13 +118,14 @@ class Model(Trainer, Layer):
 
     def __call__(self, inputs, *args, **kwargs):
         if not args and self.built and self.jit_compile and not self.run_eagerly and \
-                not RECORDERS and kwargs.keys() <= {"training"} and _concrete(inputs):
+                not RECORDERS and not IN_STEP and kwargs.keys() <= {"training"} and \
+                _concrete(inputs):
             function = self._call_function(bool(kwargs.get("training")))
             if function is not None:
                 cast = self._casts_float64_inputs()
                 arrays = map_structure(lambda t: _array(t, cast), inputs)
-                outputs = function(Batch(Source(arrays), slice(None)))
-                return map_structure(lambda t: wrap(t.data.copy()), outputs)
+                outputs, logits = function(Batch(Source(arrays), slice(None)))
+                return _fresh_outputs(outputs, logits)
         outputs = super().__call__(inputs, *args, **kwargs)
         self.built = True
         return outputs
@@ -140,7 +141,7 @@ class Model(Trainer, Layer):
             stateless = all(getattr(layer, "activity_regularizer", None) is None and
                             not layer._losses for layer in self._loss_sources()[0])
             cache[training] = CompiledFunction(
-                lambda x: Layer.__call__(self, x, training=training), "call") \
+                lambda x: _with_logits(Layer.__call__(self, x, training=training)), "call") \
                 if stateless else None
         return cache[training]
 
@@ -164,6 +165,15 @@ class Model(Trainer, Layer):
                       layer_range=layer_range)
 
     # --------------------------------------------------------- saving hooks
+    def __reduce__(self):
+        """Pickles the model as the bytes of its `.keras` file, as Keras 3 does.
+
+        The copy is rebuilt by loading those bytes (architecture, weights, compile
+        configuration and optimizer state); no code is pickled.
+        """
+        return (_model_from_keras_bytes, (_keras_bytes(self),))
+
+
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
         """Saves the model to a `.keras` file (architecture, weights, optimizer state)."""
         from numnet.saving import save_model
@@ -246,6 +256,42 @@ class Model(Trainer, Layer):
             ) from error
 
 
+def _keras_bytes(model):
+    import os
+    import tempfile
+    from numnet.saving import save_model
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.keras")
+        save_model(model, path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def _model_from_keras_bytes(data):
+    """Rebuilds a pickled model from its `.keras` bytes."""
+    import os
+    import tempfile
+    from numnet.saving import load_model
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.keras")
+        with open(path, "wb") as f:
+            f.write(data)
+        return load_model(path)
+
+
+def _make_functional_subclass(cls):
+    """Rebases a direct `Model` subclass onto `Functional` (Keras' `inject_functional_model_class`)."""
+    from numnet.models.functional import Functional
+    if issubclass(cls, Functional):
+        return
+    if Model in cls.__bases__:
+        cls.__bases__ = tuple(Functional if base is Model else base for base in cls.__bases__)
+        return
+    for base in cls.__bases__:
+        if issubclass(base, Model) and base is not Model:
+            _make_functional_subclass(base)
+
+
 def _shapes(input_shape):
     if isinstance(input_shape, (list, tuple)) and input_shape and isinstance(input_shape[0], (list, tuple)):
         return [tuple(s) for s in input_shape]
@@ -312,14 +358,14 @@ def _deserialize_metrics(config):
 
 
 def _concrete(inputs):
-    """Whether `inputs` is an array or tensor, or a list, tuple or dict of them."""
-    if isinstance(inputs, (np.ndarray, Tensor)):
-        return True
+    """Whether `inputs` is a batch array or tensor, or a list, tuple or dict of them."""
+    def batch(v):
+        return isinstance(v, (np.ndarray, Tensor)) and v.ndim > 0
     if isinstance(inputs, dict):
-        return bool(inputs) and all(isinstance(v, (np.ndarray, Tensor)) for v in inputs.values())
+        return bool(inputs) and all(batch(v) for v in inputs.values())
     if isinstance(inputs, (list, tuple)):
-        return bool(inputs) and all(isinstance(v, (np.ndarray, Tensor)) for v in inputs)
-    return False
+        return bool(inputs) and all(batch(v) for v in inputs)
+    return batch(inputs)
 
 
 def _array(x, cast_float64):
@@ -328,3 +374,17 @@ def _array(x, cast_float64):
     if cast_float64 and array.dtype == np.float64:
         array = array.astype(floatx())
     return array
+
+
+def _with_logits(outputs):
+    """The outputs and the logits a softmax or sigmoid output kept (see `ops.softmax`)."""
+    return outputs, [t._keras_logits for t in flatten(outputs)]
+
+
+def _fresh_outputs(outputs, logits):
+    """Copies of a replayed call's outputs (their buffers are reused), logits kept."""
+    copies = map_structure(lambda t: wrap(t.data.copy()), outputs)
+    for copy, logit in zip(flatten(copies), logits):
+        if logit is not None:
+            copy._keras_logits = wrap(logit.data.copy())
+    return copies
