@@ -337,6 +337,17 @@ def _activation(w, node):
     return _activation_call(w, node.op, w.arg(node, 0), node.attrs)
 
 
+@NUMPY_OPS.register("argmax", "argmin")
+def _argmax(w, node):
+    return (f"np.{node.op}({w.arg(node, 0)}, axis={w.attr(node.attrs['axis'])}, "
+            f"keepdims={bool(node.attrs['keepdims'])!r})")
+
+
+@NUMPY_OPS.register("mean_square")
+def _mean_square(w, node):
+    return f"{w.helper('_mean_square')}({w.arg(node, 0)})"
+
+
 @NUMPY_OPS.register("logsumexp")
 def _logsumexp(w, node):
     axis = node.attrs["axis"]
@@ -492,6 +503,13 @@ def _squareplus(x, b=4):
     "_threshold": '''
 def _threshold(x, threshold=0.0, default_value=0.0):
     return np.where(x > threshold, x, default_value).astype(x.dtype)
+''',
+    "_mean_square": '''
+def _mean_square(diff):
+    if not diff.ndim:
+        return diff * diff
+    total = np.add.reduce(diff * diff, axis=-1)
+    return total if diff.shape[-1] == 1 else total * (1.0 / diff.shape[-1])
 ''',
     "_logsumexp": '''
 def _logsumexp(x, axis=None, keepdims=False):

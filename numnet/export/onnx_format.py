@@ -618,6 +618,29 @@ def _sparsemax(b, node):
     return b.make("Transpose", [y], perm=[perm.index(a) for a in range(ndim)])
 
 
+@ONNX_OPS.register("argmax", "argmin")
+def _argmax(b, node):
+    op_type = "ArgMax" if node.op == "argmax" else "ArgMin"
+    axis, keepdims = node.attrs["axis"], bool(node.attrs["keepdims"])
+    x = b.input(node, 0)
+    if axis is not None:
+        return b.make(op_type, [x], axis=int(axis), keepdims=int(keepdims))
+    index = b.make(op_type, [b.make("Reshape", [x, b.ints([-1])])], axis=0, keepdims=0)
+    return b.make("Reshape", [index, b.ints([1] * b.ndim(node, 0))]) if keepdims else index
+
+
+@ONNX_OPS.register("mean_square")
+def _mean_square(b, node):
+    """mean(diff ** 2) over the last axis, in numnet's order: a sum, then times 1 / n."""
+    diff, dtype = b.input(node, 0), b.dtype(node)
+    square = b.make("Mul", [diff, diff])
+    if b.ndim(node, 0) == 0:
+        return square
+    total = b.reduce("ReduceSum", square, [-1], False)
+    n = b.info(node, 0).shape[-1]
+    return total if n == 1 else b.make("Mul", [total, _c(b, 1.0 / n, dtype)])
+
+
 @ONNX_OPS.register("logsumexp")
 def _logsumexp(b, node):
     return b.reduce("ReduceLogSumExp", b.input(node, 0), node.attrs["axis"],

@@ -415,6 +415,29 @@ def _sparsemax(t, node):
     return tf.transpose(tf.nn.relu(moved - tau), [perm.index(a) for a in range(ndim)])
 
 
+@TF_OPS.register("argmax", "argmin")
+def _argmax(t, node):
+    tf = t.tf
+    function = tf.math.argmax if node.op == "argmax" else tf.math.argmin
+    axis, x = node.attrs["axis"], t.input(node, 0)
+    ndim = t.info(node, 0).ndim
+    if axis is None:
+        index = function(tf.reshape(x, [-1]), axis=0, output_type=tf.int64)
+        return tf.reshape(index, [1] * ndim) if node.attrs["keepdims"] else index
+    index = function(x, axis=int(axis), output_type=tf.int64)
+    return tf.expand_dims(index, int(axis) % ndim) if node.attrs["keepdims"] else index
+
+
+@TF_OPS.register("mean_square")
+def _mean_square(t, node):
+    diff = t.input(node, 0)
+    if t.info(node, 0).ndim == 0:
+        return diff * diff
+    total = t.tf.reduce_sum(diff * diff, axis=-1)
+    n = t.info(node, 0).shape[-1]
+    return total if n == 1 else total * t.tf.constant(1.0 / n, t.tf.as_dtype(t.dtype(node)))
+
+
 @TF_OPS.register("logsumexp")
 def _logsumexp(t, node):
     axis = node.attrs["axis"]

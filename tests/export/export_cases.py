@@ -112,6 +112,12 @@ OP_CASES = {
         ops.cast(ops.any(x > 1, axis=1, keepdims=True), "float32")], axis=1)),
     "reduce_3d_axes": _forward(lambda x: ops.mean(ops.reshape(x, (-1, 2, 2)), axis=(1, 2))
                                + ops.sum(ops.reshape(x, (-1, 2, 2)), axis=[1, 2])),
+    "argmax_argmin": _forward(lambda x: ops.cast(ops.stack([
+        ops.argmax(x, axis=-1), ops.argmin(x, axis=1), ops.argmax(x, axis=1, keepdims=True)[:, 0],
+        ops.argmin(ops.reshape(x, (-1, 2, 2)), axis=1)[:, 0]], axis=1), "float32")),
+    "mean_square": _forward(lambda x: ops.concatenate([
+        ops.expand_dims(keras.losses.mean_squared_error(x, x * 0.5), -1),
+        ops.expand_dims(keras.losses.mean_squared_error(x[:, :1], x[:, 1:2]), -1)], axis=1)),
     "weighted_sum": _forward(lambda x: x * ops.weighted_sum(ops.square(x), scale=0.01)),
     "weighted_sum_weights": _forward(lambda x: x - ops.weighted_sum(x, np.float32(0.5) * x,
                                                                     scale=0.1)),

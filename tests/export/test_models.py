@@ -239,11 +239,16 @@ def test_subclassed_model_with_ops_in_call(rng, tmp_path):
     export_and_compare(model, _x(rng, 6, 4), tmp_path)
 
 
-def test_input_signature_for_a_model_never_called(rng, tmp_path):
+@pytest.mark.parametrize("spec", [
+    lambda: keras.Input(shape=(4,), name="features"),
+    lambda: L.InputSpec(shape=(None, 4), dtype="float32", name="features"),
+    lambda: L.InputSpec(shape=(8, 4), name="features"),  # the batch size is always dynamic
+], ids=["Input", "InputSpec", "InputSpec_fixed_batch"])
+def test_input_signature(spec, rng, tmp_path):
     model = keras.Sequential([L.Dense(3, activation="relu"), L.Dense(2)])
     model.build((None, 4))
-    export_and_compare(model, _x(rng, 5, 4), tmp_path,
-                       input_signature=[keras.Input(shape=(4,), name="features")])
+    exported = export_and_compare(model, _x(rng, 5, 4), tmp_path, input_signature=[spec()])
+    assert exported["onnx"].inputs[0].name == "features"
 
 
 def test_exporting_leaves_the_model_as_it_was(tmp_path):
