@@ -19,6 +19,7 @@ Outputs are checked against each other first (max |diff| <= 1e-5).
 
 import _common  # first: sets the thread environment before NumPy loads
 
+import argparse
 import tempfile
 
 import numpy as np
@@ -65,7 +66,11 @@ def make_impls(model, folder, threads):
 
 
 def main():
-    parser = _common.make_parser(__doc__.splitlines()[0], rounds=7)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7, help="timed rounds (default 7)")
+    parser.add_argument("--warmup", type=int, default=1, help="warm-up rounds (default 1)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS and ONNX Runtime intra-op threads (default 1)")
     parser.add_argument("--calls", type=int, default=2000, help="calls per round (default 2000)")
     args = parser.parse_args()
     _, _, (xt, _), note = _common.load_fashion_mnist()
