@@ -17,7 +17,15 @@ from numnet.layers import op_layer  # noqa: F401  (registers the ops' Keras clas
 
 __all__ = [
     "Activation", "Add", "Average", "Concatenate", "Dense", "Dropout", "Flatten", "Input",
-    "InputLayer", "InputSpec", "KerasTensor", "Layer", "Maximum", "Minimum", "Multiply", "Normalization",
-    "Perceptron", "Reshape", "Subtract", "TLU", "add", "average", "concatenate", "maximum",
-    "minimum", "multiply", "subtract",
+    "InputLayer", "InputSpec", "KerasTensor", "Layer", "Maximum", "Minimum", "Multiply",
+    "Normalization", "Perceptron", "Reshape", "Subtract", "TFSMLayer", "TLU", "add", "average",
+    "concatenate", "maximum", "minimum", "multiply", "subtract",
 ]
+
+
+def __getattr__(name):
+    # TFSMLayer lives with the exporters (it needs TensorFlow); imported when first used.
+    if name == "TFSMLayer":
+        from numnet.export.tfsm_layer import TFSMLayer
+        return TFSMLayer
+    raise AttributeError(f"module 'numnet.layers' has no attribute '{name}'")

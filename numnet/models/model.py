@@ -189,6 +189,16 @@ class Model(Trainer, Layer):
         from numnet.saving import load_weights
         return load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               **kwargs):
+        """Exports the forward pass for inference: `"tf_saved_model"`, `"onnx"` or `"numpy"`.
+
+        See `numnet.export.export_model` for the formats and arguments.
+        """
+        from numnet.export import export_model
+        export_model(self, filepath, format=format, verbose=verbose,
+                     input_signature=input_signature, **kwargs)
+
     def to_json(self, **kwargs):
         """The model's architecture as a JSON string (no weights)."""
         from numnet.serialization import serialize_keras_object
