@@ -9,6 +9,7 @@ by the sum of the weights).
 import numpy as np
 
 from numnet.autodiff import ops
+from numnet.autodiff.ops.masking import apply_mask, combine_masks, get_keras_mask
 from numnet.autodiff.tensor import Tensor
 from numnet.serialization import (
     deserialize_keras_object, get_registered_object, register_builtin, serialize_keras_object,
@@ -315,7 +316,11 @@ class Loss:
         self.dtype = dtype
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        in_mask = get_keras_mask(y_pred)
         values = self.call(y_true, y_pred)
+        mask = combine_masks(in_mask, get_keras_mask(values))
+        if mask is not None:  # as Keras: a mask on the predictions weighs the samples
+            sample_weight = apply_mask(sample_weight, mask, values.dtype, self.reduction)
         return reduce_values(values, sample_weight, self.reduction)
 
     def call(self, y_true, y_pred):

@@ -14,7 +14,7 @@ class Tensor:
     `GradientTape`.
     """
 
-    __slots__ = ("data", "_keras_logits", "__weakref__")
+    __slots__ = ("data", "_keras_logits", "_keras_mask", "__weakref__")
     __array_priority__ = 100
     trainable = None  # only variables are trainable (Variable overrides this slot)
 

@@ -50,6 +50,7 @@ class Dense(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self._fused = _FUSABLE.get(self.activation)
+        self.supports_masking = True
 
     def build(self, input_shape):
         input_dim = input_shape[-1] if input_shape else None
@@ -116,6 +117,7 @@ class Activation(Layer):
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
+        self.supports_masking = True
 
     def call(self, inputs):
         return self.activation(inputs)

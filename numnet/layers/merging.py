@@ -13,6 +13,7 @@ merged = numnet.layers.concatenate([input_wide, hidden2])
 from functools import reduce
 
 from numnet.autodiff import ops
+from numnet.layers import merge_masks
 from numnet.layers.base import Layer
 from numnet.serialization import register_builtin
 
@@ -25,6 +26,13 @@ class Merge(Layer):
     """Base class of the merging layers: called on a list of tensors, returns one."""
 
     _min_inputs = 1
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return merge_masks.merged_mask(inputs, mask)
 
     def _shapes_of(self, input_shape):
         if _is_shape(input_shape) or not isinstance(input_shape, (list, tuple)):
@@ -115,7 +123,7 @@ class Multiply(Merge):
     """Multiplies a list of inputs element-wise."""
 
     def _merge(self, inputs):
-        return reduce(ops.multiply, inputs)
+        return merge_masks.masked_multiply(inputs)
 
 
 @register_builtin("keras.layers")
@@ -131,7 +139,7 @@ class Maximum(Merge):
     """The element-wise maximum of a list of inputs."""
 
     def _merge(self, inputs):
-        return reduce(ops.maximum, inputs)
+        return merge_masks.masked_extreme(ops.maximum, inputs)
 
 
 @register_builtin("keras.layers")
@@ -139,7 +147,7 @@ class Minimum(Merge):
     """The element-wise minimum of a list of inputs."""
 
     def _merge(self, inputs):
-        return reduce(ops.minimum, inputs)
+        return merge_masks.masked_extreme(ops.minimum, inputs)
 
 
 @register_builtin("keras.layers")
@@ -189,6 +197,9 @@ class Concatenate(Merge):
 
     def _merge(self, inputs):
         return ops.concatenate(inputs, axis=self.axis)
+
+    def compute_mask(self, inputs, mask=None):
+        return merge_masks.concatenated_mask(inputs, mask, self.axis)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

@@ -27,6 +27,7 @@ class Normalization(Layer):
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True  # as Keras' Normalization
         if axis is None:
             axis = ()
         self.axis = (axis,) if isinstance(axis, int) else tuple(axis)

@@ -18,6 +18,9 @@ from numnet.autodiff.ops.nn import (
     sigmoid, sign_step, silu, softmax, softplus, softsign, sparse_categorical_crossentropy,
     swish, tanh, mean_squared_error, weighted_sum,
 )
+from numnet.autodiff.ops.normalization import (
+    batch_normalization, layer_normalization, moments, normalize, rsqrt,
+)
 from numnet.autodiff.ops.reductions import all, any, max, mean, min, sum
 from numnet.autodiff.ops.state import (
     assign, assign_add, assign_sub, random_normal, random_uniform,
