@@ -91,4 +91,4 @@ class Embedding(Layer):
                 "embeddings_regularizer": serialize_keras_object(self.embeddings_regularizer),
                 "activity_regularizer": serialize_keras_object(self.activity_regularizer),
                 "embeddings_constraint": serialize_keras_object(self.embeddings_constraint),
-                "mask_zero": self.mask_zero}
+                "mask_zero": self.mask_zero, "quantization_config": None}

@@ -13,7 +13,7 @@ merged = numnet.layers.concatenate([input_wide, hidden2])
 from functools import reduce
 
 from numnet.autodiff import ops
-from numnet.layers import merge_masks
+from numnet.layers import merge_rules
 from numnet.layers.base import Layer
 from numnet.serialization import register_builtin
 
@@ -32,7 +32,7 @@ class Merge(Layer):
         self.supports_masking = True
 
     def compute_mask(self, inputs, mask=None):
-        return merge_masks.merged_mask(inputs, mask)
+        return merge_rules.merged_mask(inputs, mask)
 
     def _shapes_of(self, input_shape):
         if _is_shape(input_shape) or not isinstance(input_shape, (list, tuple)):
@@ -123,7 +123,7 @@ class Multiply(Merge):
     """Multiplies a list of inputs element-wise."""
 
     def _merge(self, inputs):
-        return merge_masks.masked_multiply(inputs)
+        return merge_rules.masked_multiply(inputs)
 
 
 @register_builtin("keras.layers")
@@ -139,7 +139,7 @@ class Maximum(Merge):
     """The element-wise maximum of a list of inputs."""
 
     def _merge(self, inputs):
-        return merge_masks.masked_extreme(ops.maximum, inputs)
+        return merge_rules.masked_extreme(ops.maximum, inputs)
 
 
 @register_builtin("keras.layers")
@@ -147,7 +147,7 @@ class Minimum(Merge):
     """The element-wise minimum of a list of inputs."""
 
     def _merge(self, inputs):
-        return merge_masks.masked_extreme(ops.minimum, inputs)
+        return merge_rules.masked_extreme(ops.minimum, inputs)
 
 
 @register_builtin("keras.layers")
@@ -196,10 +196,10 @@ class Concatenate(Merge):
         return tuple(result)
 
     def _merge(self, inputs):
-        return ops.concatenate(inputs, axis=self.axis)
+        return ops.concatenate(merge_rules.common_float(inputs), axis=self.axis)
 
     def compute_mask(self, inputs, mask=None):
-        return merge_masks.concatenated_mask(inputs, mask, self.axis)
+        return merge_rules.concatenated_mask(inputs, mask, self.axis)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

@@ -13,13 +13,17 @@ from numnet.backend import floatx
 from numnet.layers.symbolic import flatten, map_structure
 
 
-def _as_array(value, name, cast_float):
+def _as_array(value, name, cast_float, allow_strings=False):
     if isinstance(value, Tensor):
         value = value.data
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as error:
         raise ValueError(f"Could not convert `{name}` to an array: {error}") from None
+    if allow_strings:
+        text = _as_text(array)
+        if text is not None:
+            return text
     if array.dtype == object or array.dtype.kind in "USV":
         raise ValueError(
             f"`{name}` must hold numbers; received an array of dtype {array.dtype} "
@@ -37,8 +41,25 @@ def _as_array(value, name, cast_float):
     return array
 
 
-def standardize(structure, name, cast_float=True):
-    """Converts every leaf of `structure` to an array (floats to floatx)."""
+def _as_text(array):
+    """A string feature as a unicode array (None if `array` is not text).
+
+    String inputs pass through for the layers that read them (`StringLookup`,
+    `Hashing`); object arrays of `str` (a pandas text column) become unicode.
+    """
+    if array.ndim == 0:
+        return None
+    if array.dtype.kind == "U":
+        return array
+    if array.dtype.kind == "S":
+        return np.char.decode(array, "utf-8")
+    if array.dtype == object and array.size and all(isinstance(v, str) for v in array.flat):
+        return array.astype(str)
+    return None
+
+
+def standardize(structure, name, cast_float=True, allow_strings=False):
+    """Converts every leaf of `structure` to an array (floats to floatx; strings kept for `x`)."""
     if structure is None:
         return None
     if isinstance(structure, (list, tuple)) and structure and all(
@@ -46,13 +67,14 @@ def standardize(structure, name, cast_float=True):
             for v in structure):
         structure = np.asarray(structure)
     if isinstance(structure, dict):
-        return {k: _as_array(v, f"{name}['{k}']", cast_float) for k, v in structure.items()}
+        return {k: _as_array(v, f"{name}['{k}']", cast_float, allow_strings)
+                for k, v in structure.items()}
     if isinstance(structure, (list, tuple)) and structure and any(
             isinstance(v, (np.ndarray, Tensor, dict, list, tuple)) for v in structure) and not \
             _is_rectangular_list(structure):
-        return type(structure)(standardize(v, f"{name}[{i}]", cast_float)
+        return type(structure)(standardize(v, f"{name}[{i}]", cast_float, allow_strings)
                                for i, v in enumerate(structure))
-    return _as_array(structure, name, cast_float)
+    return _as_array(structure, name, cast_float, allow_strings)
 
 
 def _is_rectangular_list(structure):
@@ -104,7 +126,7 @@ def prepare(x, y=None, sample_weight=None, require_y=True, check_values=True):
             _is_rectangular_list(x):
         x, y, *rest = x
         sample_weight = rest[0] if rest else sample_weight
-    x = standardize(x, "x")
+    x = standardize(x, "x", allow_strings=True)
     y = standardize(y, "y", cast_float=False)
     if require_y and y is None:
         raise ValueError("Targets `y` are required for training and evaluation; received y=None.")

@@ -1,4 +1,4 @@
-"""How the merging layers treat masks, as in Keras 3.
+"""How the merging layers treat masks and mixed dtypes, as in Keras 3.
 
 - `merged_mask` (`Add`, `Subtract`, `Average`, ...): with every input masked,
   an entry is real where any input's is; with one input unmasked, no mask;
@@ -6,7 +6,9 @@
   inputs) joined along the concatenation axis, reduced over the last axis;
 - `masked_multiply`, `masked_extreme` (`Multiply`, `Maximum`, `Minimum`):
   masked entries are left out of the product / extreme, and the output gets
-  the OR of the masks when every input has one.
+  the OR of the masks when every input has one;
+- `common_float`: integer inputs joined with float ones become floats of
+  the float inputs' dtype (Keras' type promotion, not NumPy's float64).
 """
 
 from numnet.autodiff import ops
@@ -55,6 +57,17 @@ def concatenated_mask(inputs, mask, axis):
     return ops.any(ops.concatenate(masks, axis=axis), axis=-1)
 
 
+def common_float(inputs):
+    """Integer inputs cast to the inputs' float dtype, as Keras promotes int64 + float32 to
+    float32 (NumPy would make it float64); unchanged when no input is a float."""
+    dtypes = [x.data.dtype for x in inputs if hasattr(x, "data")]
+    floats = [d for d in dtypes if d.kind == "f"]
+    if not floats or len(floats) == len(dtypes):
+        return inputs
+    target = max(floats, key=lambda d: d.itemsize)
+    return [x if x.data.dtype.kind == "f" else ops.cast(x, target) for x in inputs]
+
+
 def _spread(mask, x):
     return ops.broadcast_to(ops.expand_dims(mask, -1), tuple(x.shape))
 
@@ -99,4 +112,4 @@ def masked_extreme(op, inputs):
     return output
 
 
-__all__ = ["concatenated_mask", "masked_extreme", "masked_multiply", "merged_mask"]
+__all__ = ["common_float", "concatenated_mask", "masked_extreme", "masked_multiply", "merged_mask"]
