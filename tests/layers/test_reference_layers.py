@@ -134,7 +134,7 @@ def test_training_matches_keras(name, jit_compile):
               what=f"{name}: history {key}")
     for i, (got, want) in enumerate(zip(model.get_weights(), listed(f"train/{name}/after/w"),
                                         strict=True)):
-        close(got, want, rtol=1e-4, atol=2e-6, what=f"{name}: weight {i} after fit")
+        close(got, want, rtol=1e-5, atol=1e-6, what=f"{name}: weight {i} after fit")
     result = model.evaluate(x, REF[f"train/{name}/y"], batch_size=40, verbose=0,
                             return_dict=True)
     assert sorted(result) == sorted(meta["evaluate"])
@@ -201,3 +201,47 @@ def test_noise_layers_match_keras_statistics():
     for layer in (L.AlphaDropout(0.3), L.GaussianDropout(0.3), L.GaussianNoise(0.4)):
         assert layer(x, training=False) is not None
         np.testing.assert_array_equal(layer(x, training=False).data, x)
+
+
+# --------------------------------------------------------------- masked losses
+MASKED_LOSSES = {
+    "mse": lambda reduction: keras.losses.MeanSquaredError(reduction=reduction),
+    "mae": lambda reduction: keras.losses.MeanAbsoluteError(reduction=reduction),
+    "bce": lambda reduction: keras.losses.BinaryCrossentropy(reduction=reduction),
+}
+MASKED_METRICS = {
+    "mse": keras.metrics.MeanSquaredError, "mae": keras.metrics.MeanAbsoluteError,
+    "binary_accuracy": keras.metrics.BinaryAccuracy, "rmse": keras.metrics.RootMeanSquaredError,
+}
+MASK_CASES = ("rows", "steps", "none_kept")
+
+
+def _masked_prediction(case):
+    from numnet.autodiff.ops.masking import set_keras_mask
+    y_pred = Tensor(REF[f"masked/{case}/y_pred"])
+    set_keras_mask(y_pred, Tensor(REF[f"masked/{case}/mask"]))
+    return y_pred
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "mean_with_sample_weight",
+                                       "none"])
+@pytest.mark.parametrize("loss", sorted(MASKED_LOSSES))
+@pytest.mark.parametrize("case", MASK_CASES)
+def test_losses_honour_the_prediction_mask_as_keras(case, loss, reduction, weighted):
+    weight = REF[f"masked/{case}/sample_weight"] if weighted else None
+    value = MASKED_LOSSES[loss](reduction)(REF[f"masked/{case}/y_true"],
+                                           _masked_prediction(case), sample_weight=weight)
+    close(value, REF[f"masked/{case}/loss/{loss}/{reduction}/{int(weighted)}"], rtol=2e-6,
+          atol=1e-7)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("metric", sorted(MASKED_METRICS))
+@pytest.mark.parametrize("case", MASK_CASES)
+def test_metrics_honour_the_prediction_mask_as_keras(case, metric, weighted):
+    m = MASKED_METRICS[metric]()
+    m.update_state(REF[f"masked/{case}/y_true"], _masked_prediction(case),
+                   sample_weight=REF[f"masked/{case}/sample_weight"] if weighted else None)
+    close(m.result(), REF[f"masked/{case}/metric/{metric}/{int(weighted)}"], rtol=2e-6,
+          atol=1e-7)
