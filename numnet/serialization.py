@@ -124,7 +124,7 @@ def serialize_keras_object(obj):
         envelope = {"module": module, "class_name": cls.__name__, "config": config,
                     "registered_name": None}
     build_config = getattr(obj, "get_build_config", lambda: None)()
-    if build_config:
+    if build_config is not None:  # as Keras: `{}` (lookup layers) is written too
         envelope["build_config"] = build_config
     return envelope
 
