@@ -160,12 +160,17 @@ def deserialize_keras_object(config, custom_objects=None, module_objects=None,
             )
         raise ValueError("numnet cannot deserialize Python lambdas: it never executes code from files.")
     if class_name == "function":
-        name = config.get("registered_name") or inner
+        # Keras 3.15 writes `registered_name: "function"` and the name in `config`.
+        registered = config.get("registered_name")
+        name = inner if registered in (None, "function") else registered
         found = get_registered_object(name, custom_objects, module_objects)
         if found is None:
             found = get_registered_object(inner, custom_objects, module_objects)
         if found is None:
-            raise ValueError(f"Unknown {printable_module_name} function: '{name}'.")
+            raise ValueError(
+                f"Unknown {printable_module_name} function: '{name}'. Pass it in "
+                "`custom_objects` or register it with "
+                "`@numnet.saving.register_keras_serializable()`.")
         return found
     registered = config.get("registered_name")
     cls = None
