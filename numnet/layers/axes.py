@@ -15,7 +15,7 @@ def check_ndim(layer, shapes, ndim):
 
 @register_builtin("keras.layers")
 class RepeatVector(Layer):
-    """Repeats each sample `n` times along a new axis: `(batch, features)` -> `(batch, n, features)`.
+    """Repeats each sample `n` times: `(batch, features)` -> `(batch, n, features)`.
 
     Args:
         n: a positive integer, the number of repetitions.
