@@ -6,6 +6,7 @@ numnet evaluate runs/fmnist/model.keras --data fashion-mnist
 numnet predict runs/fmnist/model.keras images.npy --out predictions.csv
 numnet summary runs/fmnist/model.keras
 numnet plot runs/fmnist/model.keras --to-file model.png --show-shapes
+numnet serve runs/fmnist/model.keras --name fmnist --port 8501
 ```
 
 `python -m numnet ...` is the same command. Exit status: 0 on success, 1 when
@@ -185,7 +186,65 @@ def build_parser():
     plot.add_argument("--dpi", type=_positive_int("--dpi"), default=200)
     for subparser in (train, evaluate, predict, summary, plot):
         subparser.set_defaults(parser=subparser)
+    _add_serve_parser(commands)
     return parser
+
+
+def _add_serve_parser(commands):
+    serve = commands.add_parser(
+        "serve", help="serve a saved model over HTTP (TF Serving REST and KServe v2)",
+        description="Serves a model over HTTP, speaking TensorFlow Serving's REST API "
+                    "(/v1/models/NAME:predict) and the Open Inference Protocol v2 "
+                    "(/v2/models/NAME/infer), with micro-batching and /metrics. Needs "
+                    "pip install \"numnet[serve]\". SIGTERM finishes in-flight requests, then "
+                    "exits.")
+    serve.add_argument("model", metavar="MODEL",
+                       help="a .keras file, a folder NAME/ with version folders NAME/1/, "
+                            "NAME/2/ (each holding one .keras file; the largest is served "
+                            "by default), or a folder of such model folders")
+    serve.add_argument("--name", help="the model name in URLs (default: the file or folder "
+                                      "name)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=_non_negative_int("--port"), default=8501,
+                       help="TCP port (default 8501, TF Serving's REST port)")
+    serve.add_argument("--max-batch-size", type=_positive_int("--max-batch-size"), default=64,
+                       help="most rows merged into one model call (default 64; 1 turns "
+                            "micro-batching off)")
+    serve.add_argument("--batch-timeout-ms", type=_non_negative_float("--batch-timeout-ms"),
+                       default=2.0, help="most time a batch waits for requests that are "
+                                         "being received (default 2)")
+    serve.add_argument("--workers", type=_positive_int("--workers"), default=1,
+                       help="server processes, each with the models loaded and its own "
+                            "micro-batching (default 1)")
+    serve.add_argument("--max-body-bytes", type=_positive_int("--max-body-bytes"),
+                       default=16 * 1024 * 1024,
+                       help="larger request bodies get HTTP 413 (default 16777216 = 16 MiB)")
+    serve.add_argument("--allow-nan", action="store_true",
+                       help="pass NaN and infinite inputs to the model (default: HTTP 400)")
+    serve.add_argument("--threads", type=_non_negative_int("--threads"), default=1,
+                       help="BLAS threads per server process for the model (default 1, which "
+                            "leaves the other cores to the HTTP work; 0: leave unchanged)")
+    serve.add_argument("--graceful-timeout", type=_non_negative_float("--graceful-timeout"),
+                       default=30.0, help="seconds to finish in-flight requests after "
+                                          "SIGTERM (default 30)")
+    serve.add_argument("--log-level", default="info",
+                       choices=("critical", "error", "warning", "info", "debug"))
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.set_defaults(parser=serve)
+
+
+def _non_negative_float(name):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not value >= 0 or not np.isfinite(value):
+            raise argparse.ArgumentTypeError(
+                f"expected a non-negative number for {name}, got {text!r}")
+        return value
+    return parse
 
 
 # ------------------------------------------------------------------------ data
@@ -215,6 +274,32 @@ def _load_california_housing(limit=None, seed=42, sample=False):
     if limit is not None:
         train = train[:limit]
     return (x[train], y[train]), (x[valid], y[valid]), (x[test], y[test])
+
+
+def _noting_sample_fallback(load):
+    """Runs `load()`; returns its result and whether a loader fell back to the shipped sample.
+
+    The loaders' warnings are shown as usual.
+    """
+    from numnet.datasets import SampleFallbackWarning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = load()
+    for warning in caught:
+        _warn(warning.message)
+    return result, any(issubclass(w.category, SampleFallbackWarning) for w in caught)
+
+
+def _data_source(sample_flag, fell_back):
+    """What `metrics.json` says about the data the numbers come from."""
+    if sample_flag:
+        return {"used_shipped_sample": True, "data_source": "the sample shipped with numnet "
+                "(--sample)"}
+    if fell_back:
+        return {"used_shipped_sample": True, "data_source": "the sample shipped with numnet: "
+                "the full dataset was neither found locally nor downloaded (set NUMNET_DATA "
+                "to a folder holding it, or allow the download)"}
+    return {"used_shipped_sample": False, "data_source": "the full dataset"}
 
 
 def _build_model(dataset, hidden, x_train):
@@ -271,6 +356,36 @@ def _fit_input_shape(model, x):
 
 
 # ------------------------------------------------------------------------ helpers
+def _check_output_file(path, what):
+    """Fails before any work when `path` cannot be written: its folder must already exist."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise CommandError(f"cannot write {what} to {path!r}: it is a folder")
+    if not os.path.isdir(folder):
+        raise CommandError(f"cannot write {what} to {path!r}: the folder {folder!r} does not "
+                           "exist (create it first)")
+
+
+def _check_dependencies(args):
+    """Checks, before any long work, the packages the command needs.
+
+    Reading and writing model files needs h5py (a required dependency that a
+    broken environment may lack); `train`'s figures need matplotlib, whose
+    absence is reported now rather than after training.
+    """
+    try:
+        import h5py  # noqa: F401
+    except ImportError:
+        raise CommandError("numnet needs h5py to read and write model files and it is not "
+                           "installed in this environment: pip install h5py") from None
+    if args.command == "train" and not args.no_plots:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            _warn("matplotlib is not installed, so the figures will be skipped; install it "
+                  "with `pip install numnet[plot]` (or pass --no-plots to silence this)")
+
+
 def _load_model(path):
     if not os.path.exists(path):
         raise UsageError(f"argument MODEL: no such file: {path!r} (expected a model saved "
@@ -375,10 +490,11 @@ def _cmd_train(args):
     numnet.utils.set_random_seed(args.seed)
     try:
         if args.dataset == "fashion-mnist":
-            train, valid, test = _load_fashion_mnist(args.limit, sample=args.sample)
+            (train, valid, test), fell_back = _noting_sample_fallback(
+                lambda: _load_fashion_mnist(args.limit, sample=args.sample))
         else:
-            train, valid, test = _load_california_housing(args.limit, seed=args.seed,
-                                                          sample=args.sample)
+            (train, valid, test), fell_back = _noting_sample_fallback(
+                lambda: _load_california_housing(args.limit, seed=args.seed, sample=args.sample))
     except (OSError, ValueError) as error:  # unavailable, corrupt (ChecksumError), bad env
         raise CommandError(f"cannot load the {args.dataset} dataset: {error}") from error
     model, loss, metrics = _build_model(args.dataset, hidden, train[0])
@@ -389,7 +505,8 @@ def _cmd_train(args):
     results = model.evaluate(*test, batch_size=batch_size, verbose=0, return_dict=True)
     results = {key: float(value) for key, value in results.items()}
     _write_history(history, out_dir)
-    metrics_out = {"dataset": args.dataset, "epochs_run": len(history.epoch),
+    metrics_out = {"dataset": args.dataset, **_data_source(args.sample, fell_back),
+                   "epochs_run": len(history.epoch),
                    "train_samples": int(len(train[0])), "test_samples": int(len(test[0])),
                    "test_loss": results.get("loss")}
     if args.dataset == "fashion-mnist":
@@ -478,10 +595,12 @@ def _cmd_evaluate(args):
 
 
 def _cmd_predict(args):
-    model = _load_model(args.model)
-    x = _fit_input_shape(model, _read_array(args.input, "INPUT"))
     if args.out and os.path.splitext(args.out)[1].lower() not in (".npy", ".csv"):
         raise UsageError(f"argument --out: expected a .npy or .csv file name, got {args.out!r}")
+    if args.out:
+        _check_output_file(args.out, "the predictions")
+    model = _load_model(args.model)
+    x = _fit_input_shape(model, _read_array(args.input, "INPUT"))
     try:
         predictions = np.asarray(model.predict(x, batch_size=args.batch_size, verbose=0))
     except Exception as error:
@@ -511,6 +630,7 @@ def _cmd_summary(args):
 
 
 def _cmd_plot(args):
+    _check_output_file(args.to_file, "the plot")
     model = _load_model(args.model)
     from numnet.utils.model_plot import plot_model
     try:
@@ -531,6 +651,31 @@ _COMMANDS = {"train": _cmd_train, "evaluate": _cmd_evaluate, "predict": _cmd_pre
              "summary": _cmd_summary, "plot": _cmd_plot}
 
 
+def _cmd_serve(args):
+    try:
+        from numnet.serve.server import serve
+        return serve(args.model, name=args.name, host=args.host, port=args.port,
+                     max_batch_size=args.max_batch_size, batch_timeout_ms=args.batch_timeout_ms,
+                     workers=args.workers, max_body_bytes=args.max_body_bytes,
+                     allow_nan=args.allow_nan, threads=args.threads or None,
+                     graceful_timeout=args.graceful_timeout,
+                     log_level=args.log_level, access_log=args.access_log)
+    except ImportError as error:
+        raise CommandError(str(error)) from error
+    except FileNotFoundError as error:
+        raise UsageError(f"argument MODEL: {error}") from error
+    except (ValueError, OSError, KeyError) as error:  # a layout or model that cannot be served
+        raise CommandError(f"cannot serve {args.model!r}: {error}") from error
+    except SystemExit as exit_:  # uvicorn could not start (port in use, ...)
+        if not exit_.code:
+            return 0
+        raise CommandError(f"the server could not start on {args.host}:{args.port} (see the "
+                           "message above)") from exit_
+
+
+_COMMANDS["serve"] = _cmd_serve
+
+
 def main(argv=None):
     """Runs the `numnet` command with `argv` (default `sys.argv[1:]`); returns the exit status."""
     parser = build_parser()
@@ -542,6 +687,7 @@ def main(argv=None):
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
+            _check_dependencies(args)
             return _COMMANDS[args.command](args)
     except UsageError as error:
         subparser.print_usage(sys.stderr)

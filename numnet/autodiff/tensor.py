@@ -279,6 +279,18 @@ class Variable(Tensor):
             self.store = store
         self._placed = True
 
+    def __getstate__(self):
+        # A copy leaves any parameter store behind (its own array, not yet placed):
+        # the model puts it into a store of its own when it next trains.
+        state = {name: getattr(self, name) for name in _VARIABLE_STATE}
+        state["_array"] = self._array.copy()
+        return state
+
+    def __setstate__(self, state):
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        self._placed, self.store, self._keras_logits = False, None, None
+
     @property
     def placed(self):
         """Whether the value lives in a parameter store (see `place`)."""
@@ -327,6 +339,10 @@ class Variable(Tensor):
     def __repr__(self):
         return (f"<Variable path={self.path}, shape={self._array.shape}, "
                 f"dtype={self.dtype}, value={self._array}>")
+
+
+_VARIABLE_STATE = ("_array", "name", "trainable", "path", "_layer", "regularizer", "constraint",
+                   "aggregation")
 
 
 def _value(x):

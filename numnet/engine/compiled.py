@@ -18,7 +18,6 @@ ops change from batch to batch) keeps running eagerly for that signature;
 """
 
 from numnet.autodiff.primitive import CAPTURES, RECORDERS, wrap
-from numnet.backend import xp
 from numnet.engine.capture import Capture, difference
 from numnet.engine.plan import Program, plan
 

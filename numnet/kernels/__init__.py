@@ -11,12 +11,13 @@ else reads the formulas from here:
   kernels into preallocated buffers;
 - the scikit-learn estimators run them in float64 with scikit-learn's order
   of operations;
-- the perceptron layer and the scikit-learn `Perceptron` share
-  `rosenblatt_epoch`.
+- the perceptron layer and the scikit-learn `Perceptron` share Rosenblatt's
+  rule (`rosenblatt_step`).
 """
 
 from numnet.kernels.activations import ACTIVATIONS, ActivationKernel
 from numnet.kernels.losses import LOSSES, LossKernel
-from numnet.kernels.rosenblatt import rosenblatt_epoch
+from numnet.kernels.rosenblatt import rosenblatt_epoch, rosenblatt_step
 
-__all__ = ["ACTIVATIONS", "ActivationKernel", "LOSSES", "LossKernel", "rosenblatt_epoch"]
+__all__ = ["ACTIVATIONS", "ActivationKernel", "LOSSES", "LossKernel", "rosenblatt_epoch",
+           "rosenblatt_step"]

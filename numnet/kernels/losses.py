@@ -163,3 +163,33 @@ LOSSES = {k.name: k for k in (
                categorical_crossentropy_gradient),
     LossKernel("binary_crossentropy", binary_crossentropy, binary_crossentropy_gradient),
 )}
+
+
+def scikit_learn_loss(y, p, sample_weight, loss):
+    """scikit-learn's MLP data terms: half squared error, log loss, half Poisson deviance.
+
+    Their own definitions (scikit-learn's clipping at the dtype's machine epsilon,
+    its reductions), which numnet's scikit-learn estimators reproduce in float64;
+    their gradient with respect to the output layer's pre-activation is
+    `p - y` (canonical links), which the estimators compute in place.
+    """
+    if loss == "squared_error":
+        r = (y - p) ** 2
+    elif loss == "poisson":
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            r = xp.where(y > 0, y * xp.log(y / p), 0.0) - y + p
+    else:
+        eps = xp.finfo(p.dtype).eps
+        q = xp.clip(p, eps, 1 - eps)
+        if loss == "binary_log_loss":
+            r = -(y * xp.log(q) + (1 - y) * xp.log1p(-q))
+        else:
+            r = -(y * xp.log(q))
+            if p.shape[1] == 1:
+                r = r - (1 - y) * xp.log1p(-q)
+    if sample_weight is None:
+        per_output = r.mean(axis=0)
+    else:
+        per_output = sample_weight @ r / sample_weight.sum()
+    value = per_output.mean() if loss == "squared_error" else per_output.sum()
+    return float(0.5 * value if loss == "squared_error" else value)

@@ -9,21 +9,12 @@ backpropagation (`Perceptron.fit_rosenblatt`).
 import numpy as np
 
 from numnet import initializers
-from numnet.autodiff import Tensor, ops
+from numnet.autodiff import ops
+from numnet.kernels.rosenblatt import heaviside_prediction, rosenblatt_epoch, sign_prediction
 from numnet.layers.base import Layer
 from numnet.serialization import register_builtin, serialize_keras_object
 
 _STEPS = ("heaviside", "sign")
-
-
-def heaviside(z):
-    """Heaviside step: 0 for `z < 0`, 1 for `z >= 0` (a NumPy array)."""
-    return (np.asarray(z) >= 0).astype(np.asarray(z).dtype)
-
-
-def sign(z):
-    """Sign step: -1 for `z < 0`, 0 for `z == 0`, 1 for `z > 0` (a NumPy array)."""
-    return np.sign(z)
 
 
 @register_builtin("numnet.layers")
@@ -79,12 +70,9 @@ class Perceptron(Layer):
                                      name="bias") if self.use_bias else None)
         self.built = True
 
-    def _step(self, z):
-        return heaviside(z) if self.step == "heaviside" else sign(z)
-
     def call(self, inputs):
         z = ops.dense(inputs, self.kernel, self.bias, "linear")
-        return Tensor(self._step(np.asarray(z.data)))
+        return ops.heaviside(z) if self.step == "heaviside" else ops.sign_step(z)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -127,24 +115,13 @@ class Perceptron(Layer):
         b = self.bias.data if self.use_bias else np.zeros(self.units, x.dtype)
         rng = np.random.default_rng(seed)
         order = np.arange(x.shape[0])
-        heavi = self.step == "heaviside"
+        predict = heaviside_prediction if self.step == "heaviside" else sign_prediction
+        rows = list(x)
         errors, updates, converged = [], 0, False
         for _ in range(int(max_iter)):
             if shuffle:
                 rng.shuffle(order)
-            n_errors = 0
-            for i in order:
-                xi = x[i]
-                z = xi @ w
-                z += b
-                yhat = (z >= 0).astype(x.dtype) if heavi else np.sign(z)
-                err = yhat - y[i]
-                if err.any():
-                    n_errors += 1
-                    err *= learning_rate
-                    w -= np.multiply.outer(xi, err)
-                    if self.use_bias:
-                        b -= err
+            n_errors = rosenblatt_epoch(rows, y, w, b, order, learning_rate, predict)
             errors.append(n_errors)
             updates += n_errors
             if n_errors == 0:

@@ -52,6 +52,53 @@ def _leaves(structure):
     return [structure]
 
 
+# The built-in losses that compare `y_true` and `y_pred` element by element: their
+# shapes must match (up to a trailing axis of size 1), or the loss would broadcast
+# a too-small output against the targets.
+_ELEMENTWISE_LOSSES = tuple(getattr(losses_module, name) for name in (
+    "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error", "huber", "log_cosh", "binary_crossentropy",
+    "binary_focal_crossentropy", "categorical_crossentropy", "categorical_focal_crossentropy",
+    "kl_divergence", "poisson", "hinge", "squared_hinge", "categorical_hinge",
+    "cosine_similarity") if hasattr(losses_module, name))
+
+
+def _loss_name(loss):
+    fn = getattr(loss, "fn", None)
+    return getattr(fn, "__name__", None) or getattr(loss, "name", None) or type(loss).__name__
+
+
+def check_target_shape(loss, output_name, y_true, y_pred):
+    """Raises a ValueError naming the loss, the output and both shapes when they cannot match.
+
+    After Keras' rank alignment (a trailing axis of size 1 dropped from the
+    higher-rank side), the targets must equal the output's shape or broadcast
+    onto it (`(n, 1)` targets against `(n, 3)` outputs, as Keras allows); an
+    output smaller than the targets (`Dense(1)` for `(n, 2)` targets) is an
+    error. The batch axis is not compared. Custom and sparse losses are not
+    checked here.
+    """
+    if getattr(loss, "fn", None) not in _ELEMENTWISE_LOSSES:
+        return
+    true_shape, pred_shape = tuple(np.shape(y_true))[1:], tuple(np.shape(y_pred))[1:]
+    if true_shape[-1:] == (1,) and len(true_shape) == len(pred_shape) + 1:
+        true_shape = true_shape[:-1]
+    elif pred_shape[-1:] == (1,) and len(pred_shape) == len(true_shape) + 1:
+        pred_shape = pred_shape[:-1]
+    try:
+        fits = np.broadcast_shapes(true_shape, pred_shape) == pred_shape
+    except ValueError:
+        fits = False
+    if not fits:
+        name = _loss_name(loss)
+        raise ValueError(
+            f"The loss '{name}' of output '{output_name}' cannot compare the targets with the "
+            f"model's output: `y` has shape {(None,) + tuple(np.shape(y_true))[1:]} but the "
+            f"output has shape {(None,) + tuple(np.shape(y_pred))[1:]}. The last layer's units "
+            "must match the targets' last dimension."
+        )
+
+
 class CompileLoss:
     """Computes the weighted sum of per-output losses and tracks each of them."""
 
@@ -61,6 +108,7 @@ class CompileLoss:
         self.loss = loss
         self.loss_weights = loss_weights
         self.built = False
+        self._checked_shapes = set()
 
     def build(self, output_names):
         self.output_names = list(output_names)
@@ -96,6 +144,10 @@ class CompileLoss:
                 raise ValueError(
                     f"No target was given for output '{self.output_names[i]}', which has a loss."
                 )
+            shapes = (i, np.shape(y_true[i]), np.shape(y_pred[i]))
+            if shapes not in self._checked_shapes:
+                check_target_shape(loss, self.output_names[i], y_true[i], y_pred[i])
+                self._checked_shapes.add(shapes)
             value = loss(y_true[i], y_pred[i], sample_weight=sample_weight)
             values.append(value)
             term = value if weight == 1.0 else ops.multiply(value, weight)
@@ -162,6 +214,9 @@ class CompileMetrics:
                 continue
             if n == 1:
                 entries = [arg if isinstance(arg, (list, tuple)) else [arg]]
+                if isinstance(arg, (list, tuple)) and len(arg) == 1 and \
+                        isinstance(arg[0], (list, tuple)):
+                    entries = [arg[0]]  # one list per output, as Keras 2 saved them
                 if isinstance(arg, dict):
                     entries = [arg.get(self.output_names[0], [])]
             elif isinstance(arg, dict):

@@ -2,15 +2,31 @@
 
 Inputs and targets may be an array, a list/tuple of arrays or a dict of
 arrays; every leaf must have the same number of samples. Problems (ragged
-sample counts, empty data, NaN/inf, non-numeric values) are reported here,
-before any training step, with the argument's name.
+sample counts, empty data, NaN/inf, non-numeric values, inputs of the wrong
+kind or rank) are reported here, before any training step, with the
+argument's name and the call they come from. Inputs whose rank differs from
+the model's `Input` by a trailing axis of size 1 are adjusted as Keras
+adjusts them (a 1-D `x` for `Input(shape=[1])` works).
 """
+
+import collections.abc
+import math
+import types
+import warnings
 
 import numpy as np
 
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import floatx
 from numnet.layers.symbolic import flatten, map_structure
+
+
+# What each call is doing, for messages ("... before training").
+_DOING = {"fit": "training", "validation": "validating", "train_on_batch": "training",
+          "evaluate": "evaluating", "test_on_batch": "evaluating", "predict": "predicting",
+          "predict_on_batch": "predicting"}
+_ACCEPTED = ("NumPy arrays (or numnet tensors), a list/tuple of them for a model with several "
+             "inputs, or a dict of them keyed by input name")
 
 
 def _as_array(value, name, cast_float, allow_strings=False):
@@ -20,6 +36,9 @@ def _as_array(value, name, cast_float, allow_strings=False):
         array = np.asarray(value)
     except (ValueError, TypeError) as error:
         raise ValueError(f"Could not convert `{name}` to an array: {error}") from None
+    if array.dtype == object and array.ndim == 0:
+        raise ValueError(f"`{name}` must be array data; received a {type(value).__name__}. "
+                         f"Accepted: {_ACCEPTED}.")
     if allow_strings:
         text = _as_text(array)
         if text is not None:
@@ -100,48 +119,68 @@ def num_samples(structure, name):
     return count
 
 
-def check_finite(structure, name):
-    """Raises if a float array holds NaN or inf."""
+def _non_finite(leaf):
+    """How many NaN/inf entries the float array `leaf` holds (0 for other dtypes)."""
+    if leaf is None or leaf.dtype.kind != "f":
+        return 0
+    # One pass without a temporary: the sum is finite unless an entry is not
+    # (or the sum overflows, which the exact count then clears).
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.add.reduce(leaf, axis=None)):
+            return 0
+    return int(np.size(leaf) - np.count_nonzero(np.isfinite(leaf)))
+
+
+def check_finite(structure, name, call=None):
+    """Raises if a float array holds NaN or inf, worded for `call` ("fit", "evaluate", ...)."""
     for leaf in flatten(structure):
-        # One pass without a temporary: the sum is finite unless an entry is not
-        # (or the sum overflows, which the exact count below then clears).
-        if leaf is None or leaf.dtype.kind != "f":
-            continue
-        with np.errstate(over="ignore", invalid="ignore"):
-            if np.isfinite(np.add.reduce(leaf, axis=None)):
-                continue
-        bad = int(np.size(leaf) - np.count_nonzero(np.isfinite(leaf)))
+        bad = _non_finite(leaf)
         if bad:
             raise ValueError(
                 f"`{name}` contains {bad} NaN or infinite value(s) (shape {leaf.shape}). "
-                "Clean or impute the data before training."
+                f"Clean or impute the data before {_DOING.get(call, 'training')}."
             )
 
 
-def prepare(x, y=None, sample_weight=None, require_y=True, check_values=True):
-    """Standardizes (x, y, sample_weight) and checks sample counts and values."""
+def prepare(x, y=None, sample_weight=None, require_y=True, check_values=True, call=None,
+            model=None):
+    """Standardizes (x, y, sample_weight) and checks kinds, sample counts, ranks and values.
+
+    Args:
+        call: the public method the data came to ("fit", "validation",
+            "evaluate", "predict", "train_on_batch", ...): messages name it,
+            and `predict` warns about NaN/inf inputs instead of refusing them
+            (their outputs are NaN, as in Keras).
+        model: the model, whose `inputs` shape the inputs are checked and
+            adjusted against (as Keras' Functional models do).
+    """
+    names = ("validation_data[0]", "validation_data[1]", "validation_data[2]") \
+        if call == "validation" else ("x", "y", "sample_weight")
+    refuse_unsupported_data(x, call, names[0])
     if x is None:
-        raise ValueError("`x` is required; received x=None.")
+        raise ValueError(f"`{names[0]}` is required; received x=None.")
     if isinstance(x, tuple) and y is None and len(x) in (2, 3) and require_y and not \
             _is_rectangular_list(x):
         x, y, *rest = x
         sample_weight = rest[0] if rest else sample_weight
-    x = standardize(x, "x", allow_strings=True)
-    y = standardize(y, "y", cast_float=False)
+    x = standardize(x, names[0], allow_strings=True)
+    if model is not None:
+        x = match_model_inputs(x, model, names[0], call)
+    y = standardize(y, names[1], cast_float=False)
     if require_y and y is None:
         raise ValueError("Targets `y` are required for training and evaluation; received y=None.")
-    n = num_samples(x, "x")
+    n = num_samples(x, names[0])
     if n == 0:
         raise ValueError(
-            "Expected a non-empty array for `x`; received shapes "
+            f"Expected a non-empty array for `{names[0]}`; received shapes "
             f"{[leaf.shape for leaf in flatten(x)]}."
         )
     if y is not None:
-        ny = num_samples(y, "y")
+        ny = num_samples(y, names[1])
         if ny != n:
             raise ValueError(
-                f"`x` and `y` must have the same number of samples; received x with {n} "
-                f"and y with {ny} samples."
+                f"`{names[0]}` and `{names[1]}` must have the same number of samples; received "
+                f"{names[0]} with {n} and {names[1]} with {ny} samples."
             )
     if sample_weight is not None:
         sample_weight = np.asarray(getattr(sample_weight, "data", sample_weight), dtype=floatx())
@@ -155,12 +194,112 @@ def prepare(x, y=None, sample_weight=None, require_y=True, check_values=True):
             if sample_weight.shape[1] == 1:
                 sample_weight = sample_weight[:, 0]
     if check_values:
-        check_finite(x, "x")
-        if y is not None:
-            check_finite(y, "y")
-        if sample_weight is not None:
-            check_finite(sample_weight, "sample_weight")
+        _check_values(x, y, sample_weight, names, call)
     return x, y, sample_weight
+
+
+def _check_values(x, y, sample_weight, names, call):
+    if call in ("predict", "predict_on_batch"):
+        bad = sum(_non_finite(leaf) for leaf in flatten(x))
+        if bad:
+            warnings.warn(f"`x` contains {bad} NaN or infinite value(s): the outputs of the "
+                          "samples holding them will be NaN (or inf).", UserWarning, stacklevel=4)
+        return
+    check_finite(x, names[0], call)
+    if y is not None:
+        check_finite(y, names[1], call)
+    if sample_weight is not None:
+        check_finite(sample_weight, names[2], call)
+
+
+def refuse_unsupported_data(x, call, name="x"):
+    """Refuses generators and iterators, which `fit`/`evaluate`/`predict` do not accept yet.
+
+    A separate check so that it can go when they do: it only has to be removed.
+    """
+    if isinstance(x, (types.GeneratorType, collections.abc.Iterator)):
+        method = {"validation": "fit"}.get(call, call) or "fit"
+        raise ValueError(
+            f"{method}() received a {type(x).__name__} for `{name}`; numnet does not read "
+            f"generators or iterators yet. Accepted: {_ACCEPTED}. Collect the batches first, "
+            "e.g. `x, y = map(np.concatenate, zip(*batches))`."
+        )
+
+
+def match_model_inputs(x, model, name="x", call=None):
+    """`x` checked against the model's `Input`s and adjusted in rank as Keras adjusts it.
+
+    For a model with one input: a one-element list/tuple is unwrapped; a dict is
+    refused unless the model is Functional (which maps dicts by input name); an
+    array whose rank is one less than the Input's, where the Input's last axis is
+    1, gets that axis (the `y = 2x - 1` example's 1-D `x` for `Input(shape=[1])`);
+    one more, with a last axis of 1, loses it; any other rank is an error.
+    """
+    inputs = getattr(model, "inputs", None)
+    if not isinstance(inputs, (list, tuple)) or len(inputs) != 1:
+        return x
+    if isinstance(x, (list, tuple)) and len(x) == 1:
+        x = x[0]
+    if isinstance(x, dict):
+        if _is_functional(model):
+            return x
+        raise ValueError(
+            f"{type(model).__name__} model '{model.name}' takes one input array of shape "
+            f"{tuple(inputs[0].shape)}, but `{name}` is a dict with keys {sorted(x)}. Pass "
+            "the array itself, or build a Functional model whose Input layers are named "
+            "like the keys."
+        )
+    if not isinstance(x, np.ndarray):
+        return x
+    return _adjust_rank(x, inputs[0], model, name, call)
+
+
+def _is_functional(model):
+    from numnet.models.sequential import Sequential
+    return not isinstance(model, Sequential) and hasattr(model, "input_names")
+
+
+def _adjust_rank(x, model_input, model, name, call):
+    expected = tuple(model_input.shape)
+    if x.ndim == len(expected):
+        return x
+    if x.ndim == len(expected) + 1 and x.shape[-1] == 1:
+        return x.reshape(x.shape[:-1])
+    if x.ndim == len(expected) - 1 and expected[-1] == 1:
+        return x.reshape(x.shape + (1,))
+    hint = ""
+    if x.shape == tuple(expected[1:]):
+        hint = (f" It looks like a single sample: pass `{name}[None]` (shape "
+                f"{(1,) + x.shape}) or a batch of them.")
+    raise ValueError(
+        f"Invalid input shape for input '{getattr(model_input, 'name', 'input')}' of "
+        f"model '{model.name}'{' in ' + call + '()' if call and call != 'validation' else ''}: "
+        f"expected shape {expected} (a batch of samples), but `{name}` has the incompatible "
+        f"shape {x.shape}.{hint}"
+    )
+
+
+def check_epochs(epochs):
+    """`epochs` must be a non-negative integer (0 trains nothing and returns an empty History)."""
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"`epochs` must be a non-negative integer; received epochs={epochs!r}.")
+
+
+def validation_split_size(n, validation_split):
+    """How many of the last samples `validation_split` sets aside, as Keras computes it.
+
+    Keras keeps `floor(n * (1 - validation_split))` samples for training and
+    refuses a split leaving either part empty.
+    """
+    n_train = int(math.floor(n * (1.0 - validation_split)))
+    if n_train == 0 or n_train == n:
+        raise ValueError(
+            f"Training data contains {n} samples, which is not sufficient to split it into a "
+            f"validation and training set as specified by `validation_split={validation_split}`"
+            f" ({n_train} training and {n - n_train} validation samples). Either provide more "
+            "data, or a different value for the `validation_split` argument."
+        )
+    return n - n_train
 
 
 def split_last(structure, n_val):

@@ -6,9 +6,14 @@ writing `call()` gives a subclassed model; `Sequential` is a `Model` too.
 
 import json
 
+import numpy as np
 
+from numnet.autodiff.primitive import RECORDERS, wrap
+from numnet.autodiff.tensor import Tensor
 from numnet.backend import floatx
+from numnet.engine import Batch, CompiledFunction, Source
 from numnet.layers.base import Layer
+from numnet.layers.symbolic import map_structure
 from numnet.models.trainer import Trainer
 from numnet.serialization import register_builtin
 
@@ -87,6 +92,10 @@ class Model(Trainer, Layer):
             )
         raise ValueError("Provide either a layer name or layer index at `get_layer`.")
 
+    def _structure_changed(self):
+        super()._structure_changed()
+        self.__dict__.pop("_call_functions", None)
+
     def build(self, input_shape):
         """Builds a subclassed model by calling it once on zeros of `input_shape`."""
         if type(self).call is Model.call or getattr(self, "_building", False):
@@ -108,9 +117,32 @@ class Model(Trainer, Layer):
         )
 
     def __call__(self, inputs, *args, **kwargs):
+        if not args and self.built and self.jit_compile and not self.run_eagerly and \
+                not RECORDERS and kwargs.keys() <= {"training"} and _concrete(inputs):
+            function = self._call_function(bool(kwargs.get("training")))
+            if function is not None:
+                cast = self._casts_float64_inputs()
+                arrays = map_structure(lambda t: _array(t, cast), inputs)
+                outputs = function(Batch(Source(arrays), slice(None)))
+                return map_structure(lambda t: wrap(t.data.copy()), outputs)
         outputs = super().__call__(inputs, *args, **kwargs)
         self.built = True
         return outputs
+
+    def _call_function(self, training):
+        """`model(x)` outside any tape, compiled per input signature like `predict`.
+
+        None for models whose layers leave per-call state behind (activity
+        regularizers and `add_loss` fill `model.losses` on each eager call).
+        """
+        cache = self.__dict__.setdefault("_call_functions", {})
+        if training not in cache:
+            stateless = all(getattr(layer, "activity_regularizer", None) is None and
+                            not layer._losses for layer in self._loss_sources()[0])
+            cache[training] = CompiledFunction(
+                lambda x: Layer.__call__(self, x, training=training), "call") \
+                if stateless else None
+        return cache[training]
 
     def _casts_float64_inputs(self):
         # Like Keras' Functional, a model converts its inputs to its Input dtypes.
@@ -267,3 +299,22 @@ def _deserialize_metrics(config):
     if isinstance(config, str):
         return config
     return metrics.deserialize(config)
+
+
+def _concrete(inputs):
+    """Whether `inputs` is an array or tensor, or a list, tuple or dict of them."""
+    if isinstance(inputs, (np.ndarray, Tensor)):
+        return True
+    if isinstance(inputs, dict):
+        return bool(inputs) and all(isinstance(v, (np.ndarray, Tensor)) for v in inputs.values())
+    if isinstance(inputs, (list, tuple)):
+        return bool(inputs) and all(isinstance(v, (np.ndarray, Tensor)) for v in inputs)
+    return False
+
+
+def _array(x, cast_float64):
+    """The array behind an input, float64 cast to floatx as a layer call would."""
+    array = x.data if isinstance(x, Tensor) else x
+    if cast_float64 and array.dtype == np.float64:
+        array = array.astype(floatx())
+    return array

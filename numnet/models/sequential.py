@@ -69,6 +69,7 @@ class Sequential(Model):
             self._layers_list.append(layer)
         self.built = False
         self._train_vars = None
+        self._structure_changed()
         if rebuild:
             self._maybe_build_from_input()
 
@@ -78,6 +79,7 @@ class Sequential(Model):
             raise TypeError("There are no layers in the model.")
         layer = self._layers_list.pop()
         self.built = False
+        self._structure_changed()
         if rebuild:
             self._maybe_build_from_input()
         return layer

@@ -65,7 +65,8 @@ class Trainer:
         self.train_function = None
         self.test_function = None
         self.predict_function = None
-        self._functions_key = None
+        self._parameters_placed = False
+        self._largest_kernel = None
 
     # -------------------------------------------------------------- compile
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
@@ -117,37 +118,54 @@ class Trainer:
         self._reset_functions()
 
     # ------------------------------------------------------ compiled steps
+    def __getstate__(self):
+        """A copy (pickle, deepcopy) leaves the compiled steps behind: it compiles its own."""
+        state = dict(self.__dict__)
+        state.update(train_function=None, test_function=None, predict_function=None,
+                     _parameters_placed=False)
+        state.pop("_call_functions", None)
+        return state
+
     def _reset_functions(self):
         self.train_function = self.test_function = self.predict_function = None
-        self._functions_key = None
+        self._parameters_placed = False
+        self._largest_kernel = None
+
+    def _structure_changed(self):
+        """Layers were added or removed: compiled steps and cached facts no longer apply."""
+        self._reset_functions()
 
     def _function(self, attribute, step, name):
-        """The cached step function `attribute`, compiled with `jit_compile` (Keras' make_*)."""
-        key = (self.jit_compile, self.run_eagerly,
-               tuple(id(v) for v in self.trainable_weights))
-        if key != self._functions_key:
-            # new trainable weights (or settings): previous captures no longer apply
-            self.train_function = self.test_function = self.predict_function = None
-            self._functions_key = key
+        """The cached step function `attribute`, compiled with `jit_compile` (Keras' make_*).
+
+        A training step is compiled for the trainable weights it was made with:
+        it is made again when they change (as a recompile does in Keras).
+        """
+        key = (self.jit_compile, self.run_eagerly)
+        if attribute == "train_function":
+            key += tuple(id(v) for v in self.trainable_weights)
         function = getattr(self, attribute)
-        if function is None:
+        if function is None or function.key != key:
             function = CompiledFunction(step, name, enabled=self.jit_compile
                                         and not self.run_eagerly,
                                         before_planning=self._place_parameters)
+            function.key = key
             setattr(self, attribute, function)
         return function
 
     def _build_and_place(self, x):
-        """Builds the model on one sample of `x` if needed, then places its weights."""
-        if not self.built or not self.trainable_weights:
+        """Builds the model on one sample of `x` if needed, then places its weights (once)."""
+        if not self.built:
             self(data_adapter.take(x, slice(0, 1)), training=False)
-        self._place_parameters()
+        if not self._parameters_placed:
+            self._place_parameters()
 
     def _place_parameters(self):
         """Puts the trainable weights into one `ParameterStore`, once, before any replay."""
         weights = self.trainable_weights
         if weights and weights[0].store is None:
             ParameterStore.of(weights)
+        self._parameters_placed = self.built
 
     def make_train_function(self, force=False):
         """The function `fit` calls per batch: `train_step`, compiled (see `compile`)."""
@@ -358,9 +376,10 @@ class Trainer:
     def _threads(self, batch_size):
         """The BLAS thread scope of one call: by the largest product of a step (see
         `numnet.backend.threads`)."""
-        largest = max((v.data.size for v in self.trainable_weights if v.data.ndim == 2),
-                      default=0)
-        return thread_scope(2.0 * largest * batch_size)
+        if not self._largest_kernel:  # cached: a walk over the layers costs per call
+            self._largest_kernel = max(
+                (v.data.size for v in self.trainable_weights if v.data.ndim == 2), default=0)
+        return thread_scope(2.0 * self._largest_kernel * batch_size)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
@@ -382,11 +401,12 @@ class Trainer:
              validation_data, shuffle, class_weight, sample_weight, initial_epoch,
              steps_per_epoch, validation_steps, validation_batch_size, validation_freq):
         self._assert_compiled("training")
+        data_adapter.check_epochs(epochs)
         verbose = _resolve_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"`validation_split` must be in [0, 1); received {validation_split}.")
-        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight)
+        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight, call="fit", model=self)
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
@@ -394,15 +414,10 @@ class Trainer:
                     "`validation_data` must be a tuple (x_val, y_val) or "
                     "(x_val, y_val, val_sample_weight)."
                 )
-            val = data_adapter.prepare(*validation_data)
+            val = data_adapter.prepare(*validation_data, call="validation", model=self)
         elif validation_split:
-            n = data_adapter.num_samples(x, "x")
-            n_val = int(math.floor(n * validation_split))
-            if n_val == 0 or n_val == n:
-                raise ValueError(
-                    f"`validation_split={validation_split}` leaves {n - n_val} training and "
-                    f"{n_val} validation samples out of {n}; both must be non-empty."
-                )
+            n_val = data_adapter.validation_split_size(data_adapter.num_samples(x, "x"),
+                                                       validation_split)
             x, x_val = data_adapter.split_last(x, n_val)
             y, y_val = data_adapter.split_last(y, n_val)
             sw_val = None
@@ -436,6 +451,7 @@ class Trainer:
         self._place_parameters()
         train_function = self.make_train_function()
         data = Source((x, y, sample_weight))
+        reported = not train_function.enabled  # say once why steps run eagerly
         seen = 0  # batches of the current pass over the data already trained on
         order = None
         for epoch in range(initial_epoch, epochs):
@@ -467,6 +483,9 @@ class Trainer:
                     break
             if seen >= n_batches:
                 seen = 0
+            if verbose and train_function.reason and not reported:
+                print(f"numnet: {train_function.reason}", flush=True)
+                reported = True
             epoch_logs = self.get_metrics_result()
             if val is not None and _should_eval(epoch, validation_freq):
                 val_logs = self._run_evaluation(
@@ -563,7 +582,8 @@ class Trainer:
         self._assert_compiled("evaluation")
         verbose = _resolve_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
-        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight)
+        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight, call="evaluate",
+                                                   model=self)
         x = self._standardize_model_inputs(x)
         self._check_first_batch(x, y)
         n_steps = math.ceil(data_adapter.num_samples(x, "x") / batch_size)
@@ -588,7 +608,7 @@ class Trainer:
     def _predict(self, x, batch_size, verbose, steps, callbacks):
         verbose = _resolve_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
-        x, _, _ = data_adapter.prepare(x, None, None, require_y=False)
+        x, _, _ = data_adapter.prepare(x, None, None, require_y=False, call="predict", model=self)
         x = self._standardize_model_inputs(x)
         self._build_and_place(x)
         n = data_adapter.num_samples(x, "x")
@@ -619,7 +639,8 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on a single batch; returns the batch's loss and metrics."""
         self._assert_compiled("training")
-        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight)
+        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight, call="train_on_batch",
+                                                   model=self)
         if class_weight is not None:
             sample_weight = data_adapter.class_weights_to_sample_weights(y, class_weight, sample_weight)
         x = self._standardize_model_inputs(x)
@@ -636,7 +657,8 @@ class Trainer:
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics on a single batch."""
         self._assert_compiled("evaluation")
-        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight)
+        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight, call="test_on_batch",
+                                                   model=self)
         x = self._standardize_model_inputs(x)
         self._check_first_batch(x, y)
         self.reset_metrics()
@@ -647,7 +669,8 @@ class Trainer:
 
     def predict_on_batch(self, x):
         """The model's outputs on a single batch, as NumPy arrays."""
-        x, _, _ = data_adapter.prepare(x, None, None, require_y=False)
+        x, _, _ = data_adapter.prepare(x, None, None, require_y=False, call="predict_on_batch",
+                                       model=self)
         x = self._standardize_model_inputs(x)
         self._build_and_place(x)
         predict_function = self.make_predict_function()

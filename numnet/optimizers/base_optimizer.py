@@ -127,6 +127,23 @@ class Optimizer:
                 self._check_learning_rate(learning_rate), "learning_rate", floatx()
             )
 
+    # -- copying ----------------------------------------------------------
+    def __getstate__(self):
+        """A copy (pickle, deepcopy) drops the packing; it repacks on its first step."""
+        state = dict(self.__dict__)
+        packed = state.pop("_packed", None)
+        if packed is not None:
+            for attr in packed["slot_lists"]:  # drop the flat pseudo-slot appended at packing
+                state[attr] = list(state[attr])[:len(packed["variables"])]
+        state.update(_pack_tried=False, _scratch={}, _decay_cache={})
+        state.pop("_trainable_variables_indices", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._trainable_variables_indices = {
+            id(v): i for i, v in enumerate(self._trainable_variables)}
+
     # -- variables --------------------------------------------------------
     @staticmethod
     def _check_learning_rate(learning_rate):
@@ -264,7 +281,6 @@ class Optimizer:
         return float(_raw(lr()))
 
     # -- applying gradients -----------------------------------------------
-    @host_call
     def apply_gradients(self, grads_and_vars):
         """Applies `[(grad, variable), ...]`; returns the `iterations` Variable."""
         grads_and_vars = list(grads_and_vars)

@@ -1,13 +1,16 @@
-"""Saving and loading models in Keras 3's `.keras` format (`keras.saving`).
+"""Saving and loading models in Keras 3's formats (`keras.saving`).
 
 ```python
 model.save("my_model.keras")
 model = numnet.saving.load_model("my_model.keras")
 model.save_weights("my_model.weights.h5")
+model.save("my_model.h5")  # the legacy whole-model HDF5 file, with Keras' warning
 ```
 
-Writing `.keras`/`.weights.h5` files needs the optional dependency h5py
-(`pip install "numnet[h5]"`).
+Loading checks the file's type and extension before opening it, refuses
+anything that would read outside the file (HDF5 links, external or virtual
+datasets, filter plugins, links out of a saved folder), reads archive members
+in bounded chunks, and never runs code from the file.
 """
 
 from numnet.saving.keras_format import (

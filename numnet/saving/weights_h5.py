@@ -31,16 +31,78 @@ from numnet.backend import to_snake_case
 
 
 def require_h5py(what="Saving weights"):
-    """Imports h5py or raises an ImportError that says how to install it."""
+    """Imports h5py (a required dependency) or raises an ImportError that says how to repair it."""
     try:
         import h5py
     except ImportError:
         raise ImportError(
-            f"{what} in the Keras `.keras`/`.weights.h5` format needs the optional "
-            "dependency h5py. Install it with `pip install \"numnet[h5]\"` (or "
-            "`pip install h5py`)."
+            f"{what} in the Keras `.keras`/`.weights.h5`/`.h5` formats needs h5py, a required "
+            "dependency of numnet that is missing from this environment. Install it with "
+            "`pip install h5py` (or reinstall numnet)."
         ) from None
     return h5py
+
+
+# ------------------------------------------------------- outside the file
+# The filters HDF5 and h5py build in. Any other filter id makes HDF5 look for a
+# plugin library on disk when the data is read: code from outside the file.
+_BUILTIN_FILTERS = {1: "gzip", 2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit",
+                    6: "scaleoffset", 32000: "lzf"}
+MAX_H5_OBJECTS = 100_000  # a weights file holds a few per layer
+
+
+def check_h5_file(h5file, origin):
+    """Refuses an HDF5 file holding anything that reaches outside it, before any data is read.
+
+    Walks every link of the open h5py file: soft, external and user-defined
+    links, datasets stored in external files, virtual datasets (which map
+    other files) and datasets needing a filter plugin are all refused, as
+    Keras 3 refuses them ("Not allowed: H5 file with ..."), wherever they sit.
+
+    Raises:
+        ValueError: naming the file, the feature and where it is.
+    """
+    h5py = require_h5py("Loading weights")
+    root = h5file["/"]
+    seen, stack, count = {root.id}, [("", root)], 0
+    while stack:
+        path, group = stack.pop()
+        for name in group:
+            count += 1
+            where = f"{path}/{name}"
+            if count > MAX_H5_OBJECTS:
+                raise ValueError(f"{origin}: Not allowed: H5 file with more than "
+                                 f"{MAX_H5_OBJECTS} objects; a weights file holds a few per layer.")
+            link = group.get(name, getlink=True)
+            if not isinstance(link, h5py.HardLink):
+                target = getattr(link, "filename", None) or getattr(link, "path", None)
+                raise ValueError(
+                    f"{origin}: Not allowed: H5 file with {type(link).__name__} at '{where}'"
+                    + (f" (to '{target}')" if target else "") + ". Links can point outside "
+                    "the file or alias its data; numnet refuses them, as Keras does.")
+            node = group[name]
+            if isinstance(node, h5py.Dataset):
+                _check_dataset(node, where, origin)
+            elif isinstance(node, h5py.Group) and node.id not in seen:
+                seen.add(node.id)
+                stack.append((where, node))
+
+
+def _check_dataset(dataset, where, origin):
+    if dataset.external:
+        files = sorted({str(entry[0]) for entry in dataset.external})
+        raise ValueError(f"{origin}: Not allowed: H5 file with external Dataset at '{where}' "
+                         f"(its data lives in {files}).")
+    if dataset.is_virtual:
+        raise ValueError(f"{origin}: Not allowed: H5 file with virtual Dataset at '{where}' "
+                         "(it maps data from other files).")
+    plist = dataset.id.get_create_plist()
+    for i in range(plist.get_nfilters()):
+        code = plist.get_filter(i)[0]
+        if code not in _BUILTIN_FILTERS:
+            raise ValueError(f"{origin}: Not allowed: H5 file with Dataset '{where}' compressed "
+                             f"by filter {code}, which HDF5 would load as a plugin library from "
+                             "outside the file.")
 
 
 # ----------------------------------------------------------------- the walk
@@ -66,7 +128,8 @@ def _skipset(obj):
     return _SKIPSETS[kind]
 
 
-def _is_graph_model(obj):
+def is_graph_model(obj):
+    """Whether `obj` is a Sequential or Functional model (its layers are its structure)."""
     from numnet.models.sequential import Sequential
     return isinstance(obj, Sequential) or type(obj).__name__ == "Functional" or \
         getattr(obj, "_is_graph_network", False)
@@ -78,7 +141,7 @@ def _children(obj):
     from numnet.models.model import Model
     if not isinstance(obj, Layer):
         return
-    if _is_graph_model(obj):
+    if is_graph_model(obj):
         yield "layers", obj.layers
         yield "optimizer", getattr(obj, "optimizer", None)
         return

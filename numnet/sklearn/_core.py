@@ -8,58 +8,28 @@ updates), so that the same `random_state` gives the same network.
 
 import numpy as np
 
-
-def _relu(z):
-    np.maximum(z, 0, out=z)
-
-
-def _logistic(z):
-    # 0.5 * (1 + tanh(z / 2)) never overflows.
-    z *= 0.5
-    np.tanh(z, out=z)
-    z += 1
-    z *= 0.5
+from numnet.kernels import ACTIVATIONS as KERNELS
+from numnet.kernels.losses import scikit_learn_loss as loss_value
 
 
-def _softmax(z):
-    z -= z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
+# scikit-learn's activation names in numnet's kernel table, which holds the formulas.
+_KERNEL_NAMES = {"identity": "linear", "relu": "relu", "logistic": "sigmoid", "tanh": "tanh",
+                 "softmax": "softmax", "exp": "exponential"}
 
 
-def _identity(z):
-    pass
+def activate(name, z):
+    """Applies scikit-learn's activation `name` to `z` in place (the kernel table's formula)."""
+    kernel = KERNELS[_KERNEL_NAMES[name]]
+    if name == "softmax":
+        kernel.forward(z, out=z, axis=1)
+    else:
+        kernel.forward(z, out=z)
 
 
-ACTIVATIONS = {
-    "identity": _identity,
-    "relu": _relu,
-    "logistic": _logistic,
-    "tanh": lambda z: np.tanh(z, out=z),
-    "softmax": _softmax,
-    "exp": lambda z: np.exp(z, out=z),
-}
-
-
-def _relu_derivative(a, delta):
-    delta *= a > 0
-
-
-def _logistic_derivative(a, delta):
-    delta *= a
-    delta *= 1 - a
-
-
-def _tanh_derivative(a, delta):
-    delta *= 1 - a * a
-
-
-DERIVATIVES = {
-    "identity": lambda a, delta: None,
-    "relu": _relu_derivative,
-    "logistic": _logistic_derivative,
-    "tanh": _tanh_derivative,
-}
+def multiply_by_derivative(name, a, delta):
+    """`delta *= f'(z)` in place, from the activation's output `a` (scikit-learn's DERIVATIVES)."""
+    if name != "identity":
+        KERNELS[_KERNEL_NAMES[name]].backward(delta, None, a, out=delta)
 
 
 def _matmul(a, b, out):
@@ -75,38 +45,13 @@ def forward(X, coefs, intercepts, activation, out_activation):
 
     `X` may be a SciPy sparse matrix: its product with the first kernel is dense.
     """
-    hidden = ACTIVATIONS[activation]
     a = X
     last = len(coefs) - 1
     for i, (w, b) in enumerate(zip(coefs, intercepts)):
         a = a @ w
         a += b
-        (ACTIVATIONS[out_activation] if i == last else hidden)(a)
+        activate(out_activation if i == last else activation, a)
     return a
-
-
-def loss_value(y, p, sample_weight, loss):
-    """scikit-learn's data term (half squared error, log loss, half Poisson deviance)."""
-    if loss == "squared_error":
-        r = (y - p) ** 2
-    elif loss == "poisson":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.where(y > 0, y * np.log(y / p), 0.0) - y + p
-    else:
-        eps = np.finfo(p.dtype).eps
-        q = np.clip(p, eps, 1 - eps)
-        if loss == "binary_log_loss":
-            r = -(y * np.log(q) + (1 - y) * np.log1p(-q))
-        else:
-            r = -(y * np.log(q))
-            if p.shape[1] == 1:
-                r = r - (1 - y) * np.log1p(-q)
-    if sample_weight is None:
-        per_output = r.mean(axis=0)
-    else:
-        per_output = sample_weight @ r / sample_weight.sum()
-    value = per_output.mean() if loss == "squared_error" else per_output.sum()
-    return float(0.5 * value if loss == "squared_error" else value)
 
 
 def flat_views(shapes, dtype, flat=None):
@@ -152,14 +97,12 @@ class Network:
         with the input change, to sparse-times-dense ones.
         """
         m = X.shape[0]
-        hidden = ACTIVATIONS[self.activation]
-        derivative = DERIVATIVES[self.activation]
         n = len(self.coefs)
         acts = [X] + [a[:m] for a in self.acts[1:]]
         for i in range(n):
             _matmul(acts[i], self.coefs[i], acts[i + 1])
             acts[i + 1] += self.intercepts[i]
-            (ACTIVATIONS[self.out_activation] if i == n - 1 else hidden)(acts[i + 1])
+            activate(self.out_activation if i == n - 1 else self.activation, acts[i + 1])
         out = acts[-1]
         delta = self.deltas[-1][:m]
         np.subtract(out, y, out=delta)
@@ -185,7 +128,7 @@ class Network:
             if i:
                 prev = self.deltas[i - 1][:m]
                 np.dot(delta, self.coefs[i].T, out=prev)
-                derivative(acts[i], prev)
+                multiply_by_derivative(self.activation, acts[i], prev)
                 delta = prev
         return loss
 

@@ -5,6 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+from numnet.kernels.rosenblatt import rosenblatt_step, zero_margin_is_wrong
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
@@ -107,7 +108,7 @@ def _rosenblatt(X, y, w, b, *, eta, alpha, l1_ratio, penalty, fit_intercept, max
             if penalty is not None:
                 objective += alpha * ((1 - ratio) * 0.5 * sq_norm
                                       + ratio * float(np.abs(w).sum()))
-            update = eta * yk if z <= 0 else 0.0
+            update = rosenblatt_step(p, yk, 0.5 * eta, zero_margin_is_wrong)
             update *= (pos_weight if yk > 0 else neg_weight) * sws[k]
             if l2:
                 c = max(0.0, 1.0 - (1.0 - ratio) * eta * alpha)

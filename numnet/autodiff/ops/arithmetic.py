@@ -1,7 +1,7 @@
 """Elementwise binary arithmetic and matmul, each with its backward rule beside it."""
 
 from numnet.autodiff.ops._core import (
-    Primitive, Tensor, elementwise, operand, operands, shape_of, sum_to, xp,
+    Tensor, elementwise, operand, operands, shape_of, sum_to, xp,
 )
 
 

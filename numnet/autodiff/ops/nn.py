@@ -16,7 +16,6 @@ from numnet.autodiff.ops._core import (
 )
 from numnet.backend import global_generator
 from numnet.kernels import ACTIVATIONS, LOSSES
-from numnet.kernels.activations import SELU_ALPHA, SELU_SCALE  # noqa: F401  (re-exported)
 
 
 def _second_order(g, inputs, output, needs, **attrs):
@@ -65,6 +64,11 @@ def _relu_grad_bind(out, g, y):
 
 
 ACTIVATION_PRIMITIVES["relu"][1].bind = _relu_grad_bind
+# Activations that are one ufunc call: bound directly (no Python frame per replay).
+for _name, _ufunc, _extra in (("relu", xp.maximum, (0,)), ("tanh", xp.tanh, ()),
+                              ("exponential", xp.exp, ())):
+    ACTIVATION_PRIMITIVES[_name][0].bind = (
+        lambda out, x, _u=_ufunc, _e=_extra: partial(_u, x, *_e, out=out))
 
 
 def activation(name, x, **params):
@@ -282,8 +286,16 @@ def _stacked_bind(out, x, kernel, bias, activation, wide=None):
         calls.append(partial(xp.copyto, wide[:, :-1], x))
     calls.append(partial(xp.matmul, wide, stacked_block(kernel, bias), out=out))
     if activation != "linear":
-        calls.append(partial(ACTIVATIONS[activation].forward, out, out))
+        calls.append(_activation_in_place(activation, out))
     return calls
+
+
+def _activation_in_place(name, out):
+    """A replay call applying activation `name` to `out` in place."""
+    bind = ACTIVATION_PRIMITIVES[name][0].bind
+    if bind is not None:
+        return bind(out, out)
+    return partial(ACTIVATIONS[name].forward, out, out)
 
 
 def _param_grad_bind(out, x, dz, wide=None):
@@ -468,7 +480,6 @@ def _weighted_sum(values, weights=None, scale=1.0):
 
 
 def _weighted_sum_vjp(g, inputs, output, needs, scale):
-    from numnet.autodiff.ops.shape import reshape  # noqa: F401
     values = inputs[0]
     grad = _broadcast(g * scale, values.shape)
     if len(inputs) > 1:

@@ -1,0 +1,398 @@
+"""The compiled step against the eager (tape) step, over a family of models.
+
+Every case builds the same model twice from the same seed, trains one with
+`jit_compile=True` (captured, then replayed) and one with `jit_compile=False`
+(every step eager, op by op), and compares the weights after several steps.
+Each case also checks that the compiled model really replayed (it has a
+program and no fallback reason), so a silent fallback cannot make a case pass.
+"""
+
+import numpy as np
+import pytest
+
+import numnet as keras
+from numnet import ops
+
+RNG = np.random.default_rng(0)
+N = 48  # 6 batches of 8: captures on steps 1-2, replays from step 3
+
+
+def _data(*shapes, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(N,) + tuple(s)).astype("float32") for s in shapes]
+
+
+def _train_both(build, x, y, epochs=3, fit_kwargs=None, compile_kwargs=None, seed=7):
+    """Trains `build()` compiled and eagerly; returns both models."""
+    models = []
+    for jit in (True, False):
+        keras.utils.set_random_seed(seed)
+        model = build()
+        kwargs = compile_kwargs() if callable(compile_kwargs) else compile_kwargs
+        model.compile(jit_compile=jit, **(kwargs or {"optimizer": "adam", "loss": "mse"}))
+        model.fit(x, y, batch_size=8, epochs=epochs, verbose=0, shuffle=True,
+                  **(fit_kwargs or {}))
+        models.append(model)
+    compiled, eager = models
+    assert compiled.compiled_reason is None, compiled.compiled_reason
+    assert compiled.train_function.programs, "the compiled model never replayed"
+    assert not eager.train_function.programs
+    return compiled, eager
+
+
+def _assert_same_history(a, b, rtol=1e-6):
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_allclose(a[key], b[key], rtol=rtol, err_msg=key)
+
+
+def _assert_same_weights(a, b, rtol=1e-6, atol=1e-7):
+    wa, wb = a.get_weights(), b.get_weights()
+    assert len(wa) == len(wb)
+    for x, y in zip(wa, wb):
+        np.testing.assert_allclose(x, y, rtol=rtol, atol=atol)
+
+
+# ------------------------------------------------------------------ Sequential
+def _sequential(hidden="relu", out=None, extra=()):
+    def build():
+        return keras.Sequential([keras.Input(shape=(6,)), *extra,
+                                 keras.layers.Dense(12, activation=hidden),
+                                 keras.layers.Dense(8, activation=hidden),
+                                 keras.layers.Dense(3, activation=out)])
+    return build
+
+
+ACTIVATIONS = ["relu", "tanh", "sigmoid", "elu", "selu", "leaky_relu", "softplus", "softsign",
+               "silu", "gelu", "mish", "hard_sigmoid", "exponential", "relu6", "linear"]
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_every_activation(activation):
+    x, y = _data((6,), (3,))
+    x *= 0.5  # exponential stays tame
+    compiled, eager = _train_both(_sequential(activation), x, y)
+    _assert_same_weights(compiled, eager)
+
+
+LOSSES = {
+    "mse": (None, lambda y: y),
+    "mae": (None, lambda y: y),
+    "huber": (None, lambda y: y),
+    "log_cosh": (None, lambda y: y),
+    "mean_absolute_percentage_error": (None, lambda y: y + 3.0),
+    "mean_squared_logarithmic_error": ("relu", lambda y: np.abs(y)),
+    "poisson": ("softplus", lambda y: np.abs(y)),
+    "kl_divergence": ("softmax", lambda y: keras.utils.to_categorical(np.argmax(y, 1), 3)),
+    "categorical_crossentropy": ("softmax",
+                                 lambda y: keras.utils.to_categorical(np.argmax(y, 1), 3)),
+    "sparse_categorical_crossentropy": ("softmax", lambda y: np.argmax(y, 1)),
+    "binary_crossentropy": ("sigmoid", lambda y: (y > 0).astype("float32")),
+    "hinge": ("tanh", lambda y: np.sign(y)),
+    "squared_hinge": ("tanh", lambda y: np.sign(y)),
+    "categorical_hinge": (None, lambda y: keras.utils.to_categorical(np.argmax(y, 1), 3)),
+}
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_every_loss(loss):
+    out, target = LOSSES[loss]
+    x, y = _data((6,), (3,))
+    compiled, eager = _train_both(_sequential("tanh", out), x, target(y),
+                                  compile_kwargs={"optimizer": "adam", "loss": loss})
+    _assert_same_weights(compiled, eager)
+
+
+def test_cross_entropies_from_logits_and_metrics():
+    x, y = _data((6,), (3,))
+    labels = np.argmax(y, 1)
+    compiled, eager = _train_both(
+        _sequential("relu"), x, labels,
+        compile_kwargs={"optimizer": "sgd",
+                        "loss": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                        "metrics": ["accuracy", "sparse_top_k_categorical_accuracy"]})
+    _assert_same_weights(compiled, eager)
+    _assert_same_history(compiled.history.history, eager.history.history)
+
+
+OPTIMIZERS = {
+    "sgd": lambda: keras.optimizers.SGD(0.05),
+    "momentum": lambda: keras.optimizers.SGD(0.05, momentum=0.9),
+    "nesterov": lambda: keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+    "adam": lambda: keras.optimizers.Adam(0.01),
+    "amsgrad": lambda: keras.optimizers.Adam(0.01, amsgrad=True),
+    "adamw": lambda: keras.optimizers.AdamW(0.01, weight_decay=0.05),
+    "rmsprop": lambda: keras.optimizers.RMSprop(0.01),
+    "rmsprop_centered": lambda: keras.optimizers.RMSprop(0.01, momentum=0.5, centered=True),
+    "adagrad": lambda: keras.optimizers.Adagrad(0.1),
+    "nadam": lambda: keras.optimizers.Nadam(0.01),
+    "clipnorm": lambda: keras.optimizers.SGD(0.05, clipnorm=0.1),
+    "global_clipnorm": lambda: keras.optimizers.Adam(0.01, global_clipnorm=0.1),
+    "clipvalue": lambda: keras.optimizers.SGD(0.05, clipvalue=0.01),
+    "ema": lambda: keras.optimizers.Adam(0.01, use_ema=True, ema_overwrite_frequency=4),
+    "accumulation": lambda: keras.optimizers.SGD(0.05, gradient_accumulation_steps=3),
+    "schedule": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(
+        0.02, decay_steps=3, decay_rate=0.5)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_every_optimizer(name):
+    x, y = _data((6,), (3,))
+    compiled, eager = _train_both(_sequential("relu"), x, y,
+                                  compile_kwargs=lambda: {"optimizer": OPTIMIZERS[name](),
+                                                          "loss": "mse"})
+    _assert_same_weights(compiled, eager)
+    np.testing.assert_array_equal(compiled.optimizer.iterations.numpy(),
+                                  eager.optimizer.iterations.numpy())
+
+
+def test_preprocessing_dropout_regularizers_and_constraints():
+    x, = _data((2, 3))
+    y = x.reshape(N, 6)[:, :3] * 2
+    norm = keras.layers.Normalization()
+
+    def build():
+        model = keras.Sequential([
+            keras.Input(shape=(2, 3)), norm, keras.layers.Flatten(),
+            keras.layers.Dense(16, activation="relu", kernel_regularizer="l2",
+                               bias_regularizer=keras.regularizers.L1(0.01),
+                               kernel_constraint=keras.constraints.MaxNorm(1.5)),
+            keras.layers.Dropout(0.3),
+            keras.layers.Dense(8, activation="elu", activity_regularizer="l1"),
+            keras.layers.Dropout(0.2, seed=3),
+            keras.layers.Dense(3)])
+        return model
+    norm.adapt(x)
+    compiled, eager = _train_both(build, x, y)
+    _assert_same_weights(compiled, eager)
+
+
+def test_sample_and_class_weights():
+    x, y = _data((6,), (3,))
+    labels = np.argmax(y, 1)
+    weights = np.random.default_rng(1).uniform(0.1, 2.0, size=N).astype("float32")
+    kwargs = {"optimizer": "adam", "loss": "sparse_categorical_crossentropy",
+              "metrics": ["accuracy"], "weighted_metrics": ["accuracy"]}
+    compiled, eager = _train_both(_sequential("relu", "softmax"), x, labels,
+                                  compile_kwargs=kwargs, fit_kwargs={"sample_weight": weights})
+    _assert_same_weights(compiled, eager)
+    compiled, eager = _train_both(_sequential("relu", "softmax"), x, labels,
+                                  compile_kwargs=kwargs,
+                                  fit_kwargs={"class_weight": {0: 1.0, 1: 3.0, 2: 0.5}})
+    _assert_same_weights(compiled, eager)
+    _assert_same_history(compiled.history.history, eager.history.history)
+
+
+# ------------------------------------------------------------------ Functional
+def _functional():
+    wide = keras.Input(shape=(5,), name="wide")
+    deep = keras.Input(shape=(6,), name="deep")
+    shared = keras.layers.Dense(6, activation="tanh", name="shared")
+    a, b = shared(deep), shared(keras.layers.Dense(6, name="pre")(deep))
+    merged = keras.layers.Concatenate()([wide, keras.layers.Add()([a, b]),
+                                         keras.layers.Multiply()([a, b])])
+    inner = keras.Sequential([keras.Input(shape=(17,)), keras.layers.Dense(4, activation="relu"),
+                              keras.layers.Dense(4)], name="inner")
+    main = keras.layers.Dense(1, name="main")(inner(merged))
+    aux = keras.layers.Dense(2, activation="softmax", name="aux")(
+        keras.layers.Average()([a, b]))
+    return keras.Model(inputs={"wide": wide, "deep": deep}, outputs={"main": main, "aux": aux})
+
+
+def test_functional_merges_shared_nested_dicts():
+    xw, xd, ym = _data((5,), (6,), (1,))
+    yaux = (xd[:, 0] > 0).astype("int32")
+    compiled, eager = _train_both(
+        _functional, {"wide": xw, "deep": xd}, {"main": ym, "aux": yaux},
+        compile_kwargs={"optimizer": "rmsprop",
+                        "loss": {"main": "mse", "aux": "sparse_categorical_crossentropy"},
+                        "loss_weights": {"main": 0.9, "aux": 0.1},
+                        "metrics": {"main": ["mae"], "aux": ["accuracy"]}})
+    _assert_same_weights(compiled, eager)
+    _assert_same_history(compiled.history.history, eager.history.history)
+
+
+class WideAndDeep(keras.Model):
+    def __init__(self, units=12, **kwargs):
+        super().__init__(**kwargs)
+        self.norm_wide = keras.layers.Normalization()
+        self.norm_deep = keras.layers.Normalization()
+        self.hidden1 = keras.layers.Dense(units, activation="relu")
+        self.hidden2 = keras.layers.Dense(units, activation="relu")
+        self.main_output = keras.layers.Dense(1)
+        self.aux_output = keras.layers.Dense(1)
+
+    def call(self, inputs):
+        input_wide, input_deep = inputs
+        wide = self.norm_wide(input_wide)
+        deep = self.hidden2(self.hidden1(self.norm_deep(input_deep)))
+        return self.main_output(ops.concatenate([wide, deep], axis=-1)), self.aux_output(deep)
+
+
+def test_subclassed_two_outputs():
+    xw, xd, y = _data((5,), (6,), (1,))
+
+    def build():
+        model = WideAndDeep()
+        model.norm_wide.adapt(xw)
+        model.norm_deep.adapt(xd)
+        return model
+    compiled, eager = _train_both(build, (xw, xd), (y, y),
+                                  compile_kwargs={"optimizer": "adam", "loss": ("mse", "mse"),
+                                                  "loss_weights": (0.9, 0.1),
+                                                  "metrics": [["RootMeanSquaredError"], []]})
+    _assert_same_weights(compiled, eager)
+
+
+# --------------------------------------------------- signatures and fallbacks
+def test_a_partial_last_batch_gets_its_own_program_and_new_shapes_retrace():
+    x, y = _data((6,), (3,))
+    keras.utils.set_random_seed(0)
+    model = _sequential()()
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x[:44], y[:44], batch_size=8, epochs=3, verbose=0)  # 5 of 8 and 1 of 4
+    assert len(model.train_function.programs) == 2
+    model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+    assert len(model.train_function.programs) == 3
+    assert {p.inputs[0].shape[0] for p in model.train_function.programs} == {8, 4, 16}
+
+
+class ValueBranch(keras.layers.Layer):
+    """Python control flow on a tensor's value: cannot be replayed."""
+
+    def call(self, x):
+        return x * 2.0 if float(ops.sum(x)) > 0 else x
+
+
+class NumpyInside(keras.layers.Layer):
+    """Arithmetic on raw arrays outside numnet's ops: cannot be replayed."""
+
+    def call(self, x):
+        return x + keras.Tensor(np.tanh(x.data.mean(axis=0)))
+
+
+@pytest.mark.parametrize("layer, reason", [
+    (ValueBranch, "reads a computed tensor's value"),
+    (NumpyInside, "changed between batches"),
+])
+def test_steps_that_cannot_be_replayed_run_eagerly_and_say_why(layer, reason, capsys):
+    x, y = _data((6,), (3,))
+    results = []
+    for jit in (True, False):
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.Input(shape=(6,)), layer(), keras.layers.Dense(3)])
+        model.compile(optimizer="sgd", loss="mse", jit_compile=jit)
+        model.fit(x, y, batch_size=8, epochs=2, verbose=2 if jit else 0)
+        results.append(model)
+    compiled, eager = results
+    assert reason in compiled.compiled_reason
+    assert not compiled.train_function.programs
+    assert reason in capsys.readouterr().out  # said in the logs at verbose >= 1
+    _assert_same_weights(compiled, eager, rtol=0, atol=0)
+
+
+class CustomStep(keras.Model):
+    """Keras' "customizing what happens in fit": a hand-written train_step."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense1 = keras.layers.Dense(8, activation="relu")
+        self.dense2 = keras.layers.Dense(1)
+        self.tracker = keras.metrics.Mean(name="loss")
+
+    def call(self, x):
+        return self.dense2(self.dense1(x))
+
+    def train_step(self, data):
+        x, y = data[0], data[1]
+        with keras.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = ops.mean(ops.square(y_pred - y)) * 2.0
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        self.tracker.update_state(loss)
+        return {"loss": self.tracker.result()}
+
+    @property
+    def metrics(self):
+        return [self.tracker]
+
+
+def test_a_custom_train_step_is_compiled_and_gives_the_same_numbers():
+    x, = _data((6,))
+    y = x[:, :1] * 3
+    histories = []
+    models = []
+    for jit in (True, False):
+        keras.utils.set_random_seed(2)
+        model = CustomStep()
+        model.compile(optimizer="adam", jit_compile=jit)
+        histories.append(model.fit(x, y, batch_size=8, epochs=3, verbose=0).history)
+        models.append(model)
+    assert models[0].train_function.programs and models[0].compiled_reason is None
+    _assert_same_weights(*models)
+    _assert_same_history(histories[0], histories[1])
+
+
+class ReplaceWeights(keras.callbacks.Callback):
+    """Reads and replaces weights between steps, through every public route."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        dense = self.model.layers[0]
+        if batch == 3:
+            dense.kernel.assign(dense.kernel.numpy() * 0.5)
+        if batch == 4:
+            dense.set_weights([w + 0.01 for w in dense.get_weights()])
+        if batch == 5:
+            dense.bias.data = np.ones_like(dense.bias.numpy())  # a new array: copied in place
+
+
+def test_callbacks_that_read_and_replace_weights_between_steps():
+    x, y = _data((6,), (3,))
+    compiled, eager = _train_both(_sequential(), x, y, fit_kwargs={"callbacks": [ReplaceWeights()]})
+    _assert_same_weights(compiled, eager)
+
+
+def test_inference_is_bit_for_bit_the_eager_result():
+    x, y = _data((6,), (3,))
+    keras.utils.set_random_seed(0)
+    model = _sequential("tanh", "softmax")()
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
+    first = [model.predict(x, batch_size=8, verbose=0) for _ in range(4)]
+    for later in first[1:]:
+        np.testing.assert_array_equal(later, first[0])
+    assert model.predict_function.programs
+    evaluations = [model.evaluate(x, y, batch_size=8, verbose=0) for _ in range(4)]
+    assert all(e == evaluations[0] for e in evaluations)
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"],
+                  jit_compile=False)
+    assert model.evaluate(x, y, batch_size=8, verbose=0) == evaluations[0]
+
+
+def test_invariants_follow_a_new_adapt_and_seeds_reach_dropout():
+    x, y = _data((6,), (3,))
+    norm = keras.layers.Normalization()
+    norm.adapt(x)
+    model = keras.Sequential([keras.Input(shape=(6,)), norm, keras.layers.Dense(3)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    before = model.predict(x, batch_size=8, verbose=0)
+    norm.adapt(x * 3 + 1)
+    after = model.predict(x, batch_size=8, verbose=0)
+    expected = model(x).numpy()  # eager
+    np.testing.assert_allclose(after, expected, rtol=1e-6, atol=1e-6)
+    assert not np.allclose(before, after)
+
+    drop = keras.Sequential([keras.Input(shape=(6,)), keras.layers.Dropout(0.5),
+                             keras.layers.Dense(3)])
+    drop.compile(optimizer="sgd", loss="mse")
+    runs = []
+    for _ in range(2):
+        keras.utils.set_random_seed(4)
+        drop.set_weights([np.ones((6, 3), "float32"), np.zeros(3, "float32")])
+        drop.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+        runs.append(drop.get_weights())
+    assert drop.train_function.programs
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
