@@ -160,6 +160,9 @@ def _function_config(fn):
 
 def _load_function(config, custom_objects, safe_mode):
     """The function a config names; a Python lambda's bytecode only with safe_mode=False."""
+    if isinstance(config, (list, tuple)):  # Keras 2 (legacy .h5): [code, defaults, closure]
+        config = {"class_name": "__lambda__", "config": dict(zip(
+            ("code", "defaults", "closure"), list(config) + [None] * (3 - len(config))))}
     if isinstance(config, dict) and config.get("class_name") == "__lambda__":
         if safe_mode:
             raise ValueError(

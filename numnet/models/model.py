@@ -8,12 +8,13 @@ import json
 
 import numpy as np
 
+from numnet.autodiff.ops.masking import masks_of, set_keras_mask
 from numnet.autodiff.primitive import RECORDERS, wrap
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import floatx
 from numnet.engine import Batch, CompiledFunction, Source
 from numnet.layers.base import Layer
-from numnet.layers.symbolic import map_structure
+from numnet.layers.symbolic import flatten, map_structure
 from numnet.models.trainer import Trainer
 from numnet.serialization import register_builtin
 
@@ -123,8 +124,9 @@ class Model(Trainer, Layer):
             if function is not None:
                 cast = self._casts_float64_inputs()
                 arrays = map_structure(lambda t: _array(t, cast), inputs)
-                outputs = function(Batch(Source(arrays), slice(None)))
-                return map_structure(lambda t: wrap(t.data.copy()), outputs)
+                outputs, masks = function(Batch(Source(arrays), slice(None)))
+                return _with_masks(map_structure(lambda t: wrap(t.data.copy()), outputs),
+                                   masks)
         outputs = super().__call__(inputs, *args, **kwargs)
         self.built = True
         return outputs
@@ -140,8 +142,8 @@ class Model(Trainer, Layer):
             stateless = all(getattr(layer, "activity_regularizer", None) is None and
                             not layer._losses for layer in self._loss_sources()[0])
             cache[training] = CompiledFunction(
-                lambda x: Layer.__call__(self, x, training=training), "call") \
-                if stateless else None
+                lambda x: _outputs_and_masks(Layer.__call__(self, x, training=training)),
+                "call") if stateless else None
         return cache[training]
 
     def _casts_float64_inputs(self):
@@ -234,6 +236,23 @@ class Model(Trainer, Layer):
                 f"{cls.__name__} from its config.\n\nReceived config={config}\n\n"
                 f"Error encountered during deserialization: {error}"
             ) from error
+
+
+def _outputs_and_masks(outputs):
+    """The outputs and their Keras masks (a compiled call returns both: see `_with_masks`)."""
+    return outputs, masks_of(outputs)
+
+
+def _with_masks(outputs, masks):
+    """Re-attaches the masks a compiled `model(x)` computed to its copied outputs."""
+    if masks is None:
+        return outputs
+    pairs = [(outputs, masks)] if isinstance(outputs, Tensor) else \
+        zip(flatten(outputs), flatten(masks))
+    for tensor, mask in pairs:
+        if isinstance(tensor, Tensor) and mask is not None:
+            set_keras_mask(tensor, wrap(mask.data.copy()))
+    return outputs
 
 
 def _shapes(input_shape):
