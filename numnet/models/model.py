@@ -119,7 +119,8 @@ class Model(Trainer, Layer):
 
     def __call__(self, inputs, *args, **kwargs):
         if not args and self.built and self.jit_compile and not self.run_eagerly and \
-                not RECORDERS and kwargs.keys() <= {"training"} and _concrete(inputs):
+                not RECORDERS and kwargs.keys() <= {"training"} and _concrete(inputs) and \
+                masks_of(inputs) is None:  # a masked input goes through the layers' calls
             function = self._call_function(bool(kwargs.get("training")))
             if function is not None:
                 cast = self._casts_float64_inputs()

@@ -162,3 +162,17 @@ def test_adapting_again_changes_what_a_compiled_model_computes():
     second = model.predict(words, verbose=0)
     np.testing.assert_array_equal(second, lookup(words).data)
     assert not np.array_equal(first, second)
+
+
+def test_text_columns_as_object_arrays_and_bytes_reach_the_lookup():
+    words = np.array([["a"], ["b"], ["c"], ["a"]] * 4)
+    lookup = L.StringLookup()
+    lookup.adapt(words)
+    model = keras.Sequential([keras.Input(shape=(1,), dtype="string"), lookup,
+                              L.CategoryEncoding(4, output_mode="one_hot"), L.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    y = np.ones((16, 1), dtype="float32")
+    expected = model.predict(words, verbose=0)
+    for data in (words.astype(object), np.char.encode(words, "utf-8")):
+        np.testing.assert_array_equal(model.predict(data, verbose=0), expected)
+        model.evaluate(data, y, verbose=0)

@@ -138,3 +138,17 @@ def test_masked_model_saves_and_reloads_with_its_mask_behaviour(tmp_path):
     loaded = keras.models.load_model(tmp_path / "m.keras")
     assert json.dumps(loaded.evaluate(x, y, verbose=0, return_dict=True), sort_keys=True) == \
         json.dumps(model.evaluate(x, y, verbose=0, return_dict=True), sort_keys=True)
+
+
+def test_a_masked_input_tensor_reaches_the_layers_of_a_model():
+    from numnet.autodiff.ops.masking import set_keras_mask
+    model = keras.Sequential([keras.Input(shape=(3, 2)), L.Dense(2)])
+    x = np.ones((2, 3, 2), dtype="float32")
+    model(x)
+    model(x)  # compiled from here on
+    masked = Tensor(x)
+    set_keras_mask(masked, Tensor(np.array([[True, False, True], [False, True, True]])))
+    with pytest.warns(UserWarning, match="does not support masking"):  # as Keras' model
+        out = model(masked)
+    np.testing.assert_array_equal(get_keras_mask(out).data,
+                                  [[True, False, True], [False, True, True]])
