@@ -14,6 +14,7 @@ from numnet.layers.normalization import BatchNormalization, LayerNormalization, 
 from numnet.layers.rescaling import Rescaling
 from numnet.layers.core import Activation, Dense
 from numnet.layers.input_layer import Input, InputLayer
+from numnet.layers.input_spec import InputSpec
 from numnet.layers.merging import (
     Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
     maximum, minimum, multiply, subtract,
@@ -23,6 +24,7 @@ from numnet.layers.preprocessing import Normalization
 from numnet.layers.regularization import Dropout
 from numnet.layers.reshaping import Flatten, Reshape
 from numnet.layers.symbolic import KerasTensor
+from numnet.layers import op_layer  # noqa: F401  (registers the ops' Keras class names)
 
 __all__ = [
     "ActivityRegularization", "AlphaDropout", "BatchNormalization", "CategoryEncoding",
@@ -31,7 +33,7 @@ __all__ = [
     "Permute", "ReLU", "RepeatVector", "Rescaling", "Softmax", "StringLookup",
     "UnitNormalization", "dot",
     "Activation", "Add", "Average", "Concatenate", "Dense", "Dropout", "Flatten", "Input",
-    "InputLayer", "KerasTensor", "Layer", "Maximum", "Minimum", "Multiply", "Normalization",
+    "InputLayer", "InputSpec", "KerasTensor", "Layer", "Maximum", "Minimum", "Multiply", "Normalization",
     "Perceptron", "Reshape", "Subtract", "TLU", "add", "average", "concatenate", "maximum",
     "minimum", "multiply", "subtract",
 ]

@@ -12,10 +12,44 @@ merged = numnet.layers.concatenate([input_wide, hidden2])
 
 from functools import reduce
 
+import numpy as np
+
 from numnet.autodiff import ops
+from numnet.autodiff.tensor import Tensor
 from numnet.layers import merge_rules
 from numnet.layers.base import Layer
+from numnet.layers.op_layer import symbolic_op
+from numnet.layers.symbolic import KerasTensor
 from numnet.serialization import register_builtin
+
+
+def _checked_masks(inputs, mask):
+    """`mask` checked against `inputs` as Keras' merging layers check it (None: no mask)."""
+    if mask is None:
+        return None
+    if not isinstance(mask, (tuple, list)):
+        raise ValueError(f"`mask` should be a list. Received: mask={mask}")
+    if not isinstance(inputs, (tuple, list)):
+        raise ValueError(f"`inputs` should be a list. Received: inputs={inputs}")
+    if len(mask) != len(inputs):
+        raise ValueError(
+            "The lists `inputs` and `mask` should have the same length. Received: "
+            f"inputs={inputs} of length {len(inputs)}, and mask={mask} of length {len(mask)}")
+    return list(mask)
+
+
+def _symbolic(*values):
+    return any(isinstance(v, KerasTensor) for v in values)
+
+
+def _logical_or(a, b):
+    if _symbolic(a, b):
+        return symbolic_op("logical_or", a, b)
+    return Tensor(np.logical_or(_array(a), _array(b)))
+
+
+def _array(x):
+    return np.asarray(x.data if isinstance(x, Tensor) else x)
 
 
 def _is_shape(value):
@@ -26,13 +60,16 @@ class Merge(Layer):
     """Base class of the merging layers: called on a list of tensors, returns one."""
 
     _min_inputs = 1
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True
+    supports_masking = True
 
     def compute_mask(self, inputs, mask=None):
-        return merge_rules.merged_mask(inputs, mask)
+        """The output mask: the OR of the inputs' masks (None if any input has none)."""
+        masks = _checked_masks(inputs, mask)
+        if masks is None or any(m is None for m in masks):
+            return None
+        if _symbolic(*masks):
+            return reduce(_logical_or, masks)
+        return merge_rules.merged_mask(inputs, masks)  # with ops: compiled steps follow it
 
     def _shapes_of(self, input_shape):
         if _is_shape(input_shape) or not isinstance(input_shape, (list, tuple)):
@@ -103,14 +140,14 @@ class Add(Merge):
 class Subtract(Merge):
     """Subtracts two inputs: `Subtract()([x1, x2])` is `x1 - x2`."""
 
-    _min_inputs = 2
+    _min_inputs = 1  # the exact count is checked below, with Keras' message
 
     def _shapes_of(self, input_shape):
         shapes = super()._shapes_of(input_shape)
         if len(shapes) != 2:
             raise ValueError(
-                f"A `Subtract` layer ('{self.name}') should be called on exactly 2 inputs. "
-                f"Received: {len(shapes)} inputs with shapes {shapes}."
+                f"A `Subtract` layer should be called on exactly 2 inputs. Received: "
+                f"{len(shapes)} inputs with shapes {shapes} (layer '{self.name}')."
             )
         return shapes
 
@@ -199,7 +236,14 @@ class Concatenate(Merge):
         return ops.concatenate(merge_rules.common_float(inputs), axis=self.axis)
 
     def compute_mask(self, inputs, mask=None):
-        return merge_rules.concatenated_mask(inputs, mask, self.axis)
+        """Concatenated masks (an unmasked input counts as all True), reduced over the
+        last axis, as Keras' `Concatenate` does."""
+        masks = _checked_masks(inputs, mask)
+        if masks is None or all(m is None for m in masks):
+            return None
+        if _symbolic(*inputs, *masks):
+            raise NotImplementedError("Concatenate.compute_mask on symbolic tensors")
+        return merge_rules.concatenated_mask(inputs, masks, self.axis)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

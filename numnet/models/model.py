@@ -52,10 +52,12 @@ class Model(Trainer, Layer):
 
     def __init__(self, *args, trainable=True, name=None, dtype=None, **kwargs):
         if args or "inputs" in kwargs or "outputs" in kwargs:
-            raise TypeError(
-                f"{type(self).__name__}.__init__() got unexpected arguments. To build a "
-                "Functional model call numnet.Model(inputs=..., outputs=...)."
-            )
+            # A subclass calling `super().__init__(inputs, outputs)` becomes a Functional
+            # model with its own methods, as in Keras.
+            from numnet.models.functional import Functional
+            _make_functional_subclass(type(self))
+            Functional.__init__(self, *args, trainable=trainable, name=name, **kwargs)
+            return
         Layer.__init__(self, trainable=trainable, name=name, dtype=dtype, **kwargs)
         self._init_trainer()
 
@@ -67,10 +69,8 @@ class Model(Trainer, Layer):
 
     @layers.setter
     def layers(self, value):
-        raise AttributeError(
-            "`Model.layers` is read-only; add layers with `add()` (Sequential) or assign "
-            "them as attributes (subclassed models)."
-        )
+        raise AttributeError("`Model.layers` attribute is reserved and should not be used. "
+                             "Please use another name.")
 
     def get_layer(self, name=None, index=None):
         """Returns a layer by `name` or by `index` (in `model.layers`)."""
@@ -167,6 +167,15 @@ class Model(Trainer, Layer):
                       layer_range=layer_range)
 
     # --------------------------------------------------------- saving hooks
+    def __reduce__(self):
+        """Pickles the model as the bytes of its `.keras` file, as Keras 3 does.
+
+        The copy is rebuilt by loading those bytes (architecture, weights, compile
+        configuration and optimizer state); no code is pickled.
+        """
+        return (_model_from_keras_bytes, (_keras_bytes(self),))
+
+
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
         """Saves the model to a `.keras` file (architecture, weights, optimizer state)."""
         from numnet.saving import save_model
@@ -254,6 +263,42 @@ def _with_masks(outputs, masks):
         if isinstance(tensor, Tensor) and mask is not None:
             set_keras_mask(tensor, wrap(mask.data.copy()))
     return outputs
+
+
+def _keras_bytes(model):
+    import os
+    import tempfile
+    from numnet.saving import save_model
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.keras")
+        save_model(model, path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def _model_from_keras_bytes(data):
+    """Rebuilds a pickled model from its `.keras` bytes."""
+    import os
+    import tempfile
+    from numnet.saving import load_model
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.keras")
+        with open(path, "wb") as f:
+            f.write(data)
+        return load_model(path)
+
+
+def _make_functional_subclass(cls):
+    """Rebases a direct `Model` subclass onto `Functional` (Keras' `inject_functional_model_class`)."""
+    from numnet.models.functional import Functional
+    if issubclass(cls, Functional):
+        return
+    if Model in cls.__bases__:
+        cls.__bases__ = tuple(Functional if base is Model else base for base in cls.__bases__)
+        return
+    for base in cls.__bases__:
+        if issubclass(base, Model) and base is not Model:
+            _make_functional_subclass(base)
 
 
 def _shapes(input_shape):
