@@ -9,7 +9,7 @@ import json
 import numpy as np
 
 from numnet.autodiff.ops.masking import masks_of, set_keras_mask
-from numnet.autodiff.primitive import RECORDERS, wrap
+from numnet.autodiff.primitive import IN_STEP, RECORDERS, wrap
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import floatx
 from numnet.engine import Batch, CompiledFunction, Source
@@ -119,15 +119,14 @@ class Model(Trainer, Layer):
 
     def __call__(self, inputs, *args, **kwargs):
         if not args and self.built and self.jit_compile and not self.run_eagerly and \
-                not RECORDERS and kwargs.keys() <= {"training"} and _concrete(inputs) and \
-                masks_of(inputs) is None:  # a masked input goes through the layers' calls
+                not RECORDERS and not IN_STEP and kwargs.keys() <= {"training"} and \
+                _concrete(inputs) and masks_of(inputs) is None:  # masked: the layers' calls
             function = self._call_function(bool(kwargs.get("training")))
             if function is not None:
                 cast = self._casts_float64_inputs()
                 arrays = map_structure(lambda t: _array(t, cast), inputs)
-                outputs, masks = function(Batch(Source(arrays), slice(None)))
-                return _with_masks(map_structure(lambda t: wrap(t.data.copy()), outputs),
-                                   masks)
+                outputs, logits, masks = function(Batch(Source(arrays), slice(None)))
+                return _with_masks(_fresh_outputs(outputs, logits), masks)
         outputs = super().__call__(inputs, *args, **kwargs)
         self.built = True
         return outputs
@@ -143,8 +142,8 @@ class Model(Trainer, Layer):
             stateless = all(getattr(layer, "activity_regularizer", None) is None and
                             not layer._losses for layer in self._loss_sources()[0])
             cache[training] = CompiledFunction(
-                lambda x: _outputs_and_masks(Layer.__call__(self, x, training=training)),
-                "call") if stateless else None
+                lambda x: _with_logits(Layer.__call__(self, x, training=training)), "call") \
+                if stateless else None
         return cache[training]
 
     def _casts_float64_inputs(self):
@@ -246,11 +245,6 @@ class Model(Trainer, Layer):
                 f"{cls.__name__} from its config.\n\nReceived config={config}\n\n"
                 f"Error encountered during deserialization: {error}"
             ) from error
-
-
-def _outputs_and_masks(outputs):
-    """The outputs and their Keras masks (a compiled call returns both: see `_with_masks`)."""
-    return outputs, masks_of(outputs)
 
 
 def _with_masks(outputs, masks):
@@ -367,14 +361,14 @@ def _deserialize_metrics(config):
 
 
 def _concrete(inputs):
-    """Whether `inputs` is an array or tensor, or a list, tuple or dict of them."""
-    if isinstance(inputs, (np.ndarray, Tensor)):
-        return True
+    """Whether `inputs` is a batch array or tensor, or a list, tuple or dict of them."""
+    def batch(v):
+        return isinstance(v, (np.ndarray, Tensor)) and v.ndim > 0
     if isinstance(inputs, dict):
-        return bool(inputs) and all(isinstance(v, (np.ndarray, Tensor)) for v in inputs.values())
+        return bool(inputs) and all(batch(v) for v in inputs.values())
     if isinstance(inputs, (list, tuple)):
-        return bool(inputs) and all(isinstance(v, (np.ndarray, Tensor)) for v in inputs)
-    return False
+        return bool(inputs) and all(batch(v) for v in inputs)
+    return batch(inputs)
 
 
 def _array(x, cast_float64):
@@ -383,3 +377,18 @@ def _array(x, cast_float64):
     if cast_float64 and array.dtype == np.float64:
         array = array.astype(floatx())
     return array
+
+
+def _with_logits(outputs):
+    """The outputs, the logits a softmax or sigmoid output kept (see `ops.softmax`) and the
+    outputs' Keras masks (see `_with_masks`)."""
+    return outputs, [t._keras_logits for t in flatten(outputs)], masks_of(outputs)
+
+
+def _fresh_outputs(outputs, logits):
+    """Copies of a replayed call's outputs (their buffers are reused), logits kept."""
+    copies = map_structure(lambda t: wrap(t.data.copy()), outputs)
+    for copy, logit in zip(flatten(copies), logits):
+        if logit is not None:
+            copy._keras_logits = wrap(logit.data.copy())
+    return copies
