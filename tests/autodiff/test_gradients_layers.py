@@ -100,8 +100,8 @@ def test_embedding_lookup_accumulates_repeated_ids():
     ("dot_normalize", lambda: keras.layers.Dot(axes=1, normalize=True), [(3, 4), (3, 4)]),
     ("dot_3d", lambda: keras.layers.Dot(axes=[2, 1]), [(2, 3, 4), (2, 4, 5)]),
     ("unit_norm", lambda: keras.layers.UnitNormalization(axis=[1, 2]), [(2, 3, 4)]),
-    ("repeat_permute", lambda: keras.Sequential([keras.layers.RepeatVector(3),
-                                                keras.layers.Permute((2, 1))]), [(2, 4)]),
+    ("repeat_vector", lambda: keras.layers.RepeatVector(3), [(2, 4)]),
+    ("permute", lambda: keras.layers.Permute((2, 1)), [(2, 4, 3)]),
     ("rescaling", lambda: keras.layers.Rescaling([1.0, 2.0, 3.0], offset=0.5), [(2, 3)]),
 ])
 def test_layer_input_gradients(name, factory, shapes):
