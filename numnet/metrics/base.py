@@ -36,6 +36,16 @@ def _array(x):
     return np.asarray(x)
 
 
+def _masked_weights(sample_weight, mask):
+    """`sample_weight * mask` with Keras' rank matching (the mask alone if no weights)."""
+    mask = np.asarray(mask, dtype=np.float64)
+    if sample_weight is None:
+        return mask
+    sample_weight = np.asarray(_array(sample_weight), dtype=np.float64)
+    mask, sample_weight = squeeze_or_expand_to_same_rank(mask, sample_weight)
+    return sample_weight * mask
+
+
 def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
     """Makes ranks equal when they differ by a trailing dimension of 1 (Keras' rule).
 
@@ -352,10 +362,16 @@ class MeanMetricWrapper(Mean):
         return getattr(self._fn, "uses_ops", False)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        mask = getattr(y_pred, "_keras_mask", None)
         if self.captured_update:
             values = self._fn(y_true, y_pred, **self._fn_kwargs)
+            if mask is not None:  # as Keras: the predictions' mask weighs the samples (0/1)
+                from numnet.autodiff.ops.masking import apply_mask
+                sample_weight = apply_mask(sample_weight, mask, self.dtype, reduction="sum")
         else:
             values = self._fn(_array(y_true), _array(y_pred), **self._fn_kwargs)
+            if mask is not None:
+                sample_weight = _masked_weights(sample_weight, _array(mask))
         return super().update_state(values, sample_weight=sample_weight)
 
     def get_config(self):

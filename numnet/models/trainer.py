@@ -498,6 +498,9 @@ class Trainer:
             if self.stop_training:
                 break
         callback_list.on_train_end(logs=epoch_logs)
+        if epochs > initial_epoch:
+            # As Keras: with `use_ema`, the weights become their moving averages.
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         return self.history
 
     def _standardize_model_inputs(self, x):
