@@ -66,6 +66,24 @@ def _relu_grad_bind(out, g, y):
 
 
 ACTIVATION_PRIMITIVES["relu"][1].bind = _relu_grad_bind
+
+
+def _tanh_grad_bind(out, g, y):
+    # g * (1 - y * y), the kernel's order
+    scratch = xp.empty(y.shape, dtype=y.dtype)
+    return [partial(xp.multiply, y, y, out=scratch), partial(xp.subtract, 1, scratch, out=scratch),
+            partial(xp.multiply, g, scratch, out=out)]
+
+
+def _sigmoid_grad_bind(out, g, y):
+    # (g * y) * (1 - y), the kernel's order
+    scratch = xp.empty(y.shape, dtype=y.dtype)
+    return [partial(xp.multiply, g, y, out=out), partial(xp.subtract, 1, y, out=scratch),
+            partial(xp.multiply, out, scratch, out=out)]
+
+
+ACTIVATION_PRIMITIVES["tanh"][1].bind = _tanh_grad_bind
+ACTIVATION_PRIMITIVES["sigmoid"][1].bind = _sigmoid_grad_bind
 # Activations that are one ufunc call: bound directly (no Python frame per replay).
 for _name, _ufunc, _extra in (("relu", xp.maximum, (0,)), ("tanh", xp.tanh, ()),
                               ("exponential", xp.exp, ())):
