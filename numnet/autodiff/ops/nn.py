@@ -16,6 +16,7 @@ from numnet.autodiff.ops._core import (
     Primitive, Tensor, cast, no_gradient, operand, shape_of, sum_to, wrap, xp,
 )
 from numnet.backend import global_generator
+from numnet.autodiff.parameters import stacked_block
 from numnet.kernels import ACTIVATIONS, LOSSES
 from numnet.kernels import losses as LOSSES_MODULE
 
@@ -432,21 +433,6 @@ DENSE = Primitive("dense", _dense_compute, _dense_vjp, into=_dense_into)
 # then one product `[x, 1] @ block`, and the kernel and bias gradients are one
 # product `[x, 1].T @ dz`. Eager calls and compiled replays compute it the same
 # way, so they agree bit for bit.
-def stacked_block(kernel, bias):
-    """The (k + 1, n) block when `bias` is stored right after the 2-D `kernel`, else None."""
-    base = kernel.base
-    if bias is None or base is None or bias.base is not base or kernel.ndim != 2 or \
-            base.ndim != 1 or not kernel.flags.c_contiguous or kernel.dtype != bias.dtype:
-        return None
-    start = kernel.__array_interface__["data"][0] - base.__array_interface__["data"][0]
-    if bias.__array_interface__["data"][0] != \
-            kernel.__array_interface__["data"][0] + kernel.nbytes:
-        return None
-    start //= kernel.itemsize
-    k, n = kernel.shape
-    return base[start:start + (k + 1) * n].reshape(k + 1, n)
-
-
 def _widened(x):
     """`[x, 1]`: a copy of the 2-D `x` with a column of ones appended."""
     wide = xp.empty((x.shape[0], x.shape[1] + 1), dtype=x.dtype)
