@@ -20,6 +20,7 @@ ops change from batch to batch) keeps running eagerly for that signature;
 """
 
 from numnet.autodiff.primitive import CAPTURES, IN_STEP, RECORDERS, wrap
+from numnet.backend import xp
 from numnet.engine.capture import Capture, difference
 from numnet.engine.plan import Program, plan
 
@@ -35,6 +36,11 @@ class Source:
 
     def __init__(self, structure):
         self.structure = structure
+        if type(structure) is xp.ndarray:  # the common case of one input array, kept cheap
+            self.leaves = self.data_leaves = [structure]
+            self.rebuild, self.rows = _REBUILD_LEAF, len(structure)
+            self.key = ("leaf", ((structure.shape[1:], structure.dtype.str),))
+            return
         self.leaves, self.rebuild = flatten(structure)
         self.data_leaves = [leaf for leaf in self.leaves if leaf is not None]
         self.rows = max((len(leaf) for leaf in self.data_leaves), default=0)
@@ -213,5 +219,8 @@ def _structure_key(structure):
         return (type(structure).__name__, tuple(_structure_key(x) for x in structure))
     return "none" if structure is None else "leaf"
 
+
+_REBUILD_LEAF = _Rebuild(None)  # a structure that is one array
+_REBUILD_LEAF.key = "leaf"
 
 __all__ = ["Batch", "CAPTURES", "CompiledFunction", "Source", "flatten"]

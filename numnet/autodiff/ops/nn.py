@@ -425,7 +425,17 @@ def _dense_vjp(g, inputs, output, needs, activation):
     return gx, gk, BIAS_GRAD(dz) if needs[2] else None
 
 
-DENSE = Primitive("dense", _dense_compute, _dense_vjp, into=_dense_into)
+def _dense_bind(out, x, kernel, bias=None, activation="linear"):
+    """`_dense_into` as up to three calls bound once (a replay then runs no Python for it)."""
+    calls = [partial(xp.matmul, x, kernel, out=out)]
+    if bias is not None:
+        calls.append(partial(xp.add, out, bias, out=out))
+    if activation != "linear":
+        calls.append(partial(ACTIVATIONS[activation].forward, out, out=out))
+    return calls
+
+
+DENSE = Primitive("dense", _dense_compute, _dense_vjp, into=_dense_into, bind=_dense_bind)
 
 
 # A kernel stored directly above its bias (a model's parameter store lays Dense
