@@ -5,7 +5,8 @@ TinyJit, whose capture-and-replay it follows). For each input signature
 (the shapes and dtypes of the batch's arrays and its structure):
 
 1. the first call just runs the function eagerly (a signature met only once,
-   like a last partial batch, costs no more than that);
+   like a single evaluation chunk, costs no more than that), unless
+   `capture_first` (a training step, which repeats) skips this step;
 2. the second call runs it eagerly under a `Capture`;
 3. the third call does the same and compares the two captures: the same ops
    on the same values, with the same constants, means the Python code around
@@ -98,11 +99,13 @@ class CompiledFunction:
         name: for messages ("train", "test", "predict").
     """
 
-    def __init__(self, fn, name="step", enabled=True, before_planning=None):
+    def __init__(self, fn, name="step", enabled=True, before_planning=None,
+                 capture_first=False):
         self.fn = fn
         self.name = name
         self.enabled = enabled
         self.before_planning = before_planning
+        self.capture_first = capture_first  # skip step 1 (a training step repeats anyway)
         self.reason = None if enabled else f"the {name} step runs eagerly (jit_compile=False)"
         self._entries = {}
 
@@ -122,12 +125,12 @@ class CompiledFunction:
         if isinstance(entry, str) or RECORDERS:
             # Eager for good (or inside someone else's tape or capture: stay eager).
             return self._eager(batch)
-        if entry is None:
+        if entry is None and not self.capture_first:
             # A signature seen once (a last partial batch, a single evaluation chunk)
             # costs nothing more than an eager call; capturing starts on its second call.
             self._entries[signature] = _SEEN_ONCE
             return self._eager(batch)
-        return self._capture(batch, signature, None if entry is _SEEN_ONCE else entry)
+        return self._capture(batch, signature, None if entry is None or entry is _SEEN_ONCE else entry)
 
     def _eager(self, batch):
         IN_STEP.append(self)
