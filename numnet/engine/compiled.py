@@ -5,8 +5,8 @@ TinyJit, whose capture-and-replay it follows). For each input signature
 (the shapes and dtypes of the batch's arrays and its structure):
 
 1. the first call just runs the function eagerly (a signature met only once,
-   like a single evaluation chunk, costs no more than that), unless
-   `capture_first` (a training step, which repeats) skips this step;
+   like a last partial batch, costs no more than that), unless it is the
+   first signature of a `capture_first` function (a training step: it repeats);
 2. the second call runs it eagerly under a `Capture`;
 3. the third call does the same and compares the two captures: the same ops
    on the same values, with the same constants, means the Python code around
@@ -105,7 +105,9 @@ class CompiledFunction:
         self.name = name
         self.enabled = enabled
         self.before_planning = before_planning
-        self.capture_first = capture_first  # skip step 1 (a training step repeats anyway)
+        # Capture the first signature from its first call (a training step repeats);
+        # later ones (a last partial batch) still start eagerly.
+        self.capture_first = capture_first
         self.reason = None if enabled else f"the {name} step runs eagerly (jit_compile=False)"
         self._entries = {}
 
@@ -125,7 +127,7 @@ class CompiledFunction:
         if isinstance(entry, str) or RECORDERS:
             # Eager for good (or inside someone else's tape or capture: stay eager).
             return self._eager(batch)
-        if entry is None and not self.capture_first:
+        if entry is None and not (self.capture_first and not self._entries):
             # A signature seen once (a last partial batch, a single evaluation chunk)
             # costs nothing more than an eager call; capturing starts on its second call.
             self._entries[signature] = _SEEN_ONCE
