@@ -205,7 +205,7 @@ def _specs(items):
 _ORT_TYPES = {"tensor(float)": "float32", "tensor(double)": "float64",
               "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(bool)": "bool",
               "tensor(float16)": "float16", "tensor(int8)": "int8", "tensor(uint8)": "uint8",
-              "tensor(int16)": "int16"}
+              "tensor(int16)": "int16", "tensor(string)": "str"}
 
 
 def _ort_spec(node):

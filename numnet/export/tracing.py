@@ -219,6 +219,9 @@ class _Builder:
         self.folded = {}       # graph value name -> array (ops on weights only)
         self.computed = set()  # the folded values computed by ops (named after their use)
         self.taken = set()
+        # value name -> the ExportError of an op that cannot be written (raised only if an
+        # output needs it: an activity regularizer's penalty, say, divides by the batch size)
+        self.unwritable = {}
 
     def build(self):
         self._check_same_program()
@@ -275,6 +278,15 @@ class _Builder:
         if prim.kind == "effect":
             self._fail(f"{where} writes a variable at inference; only forward passes "
                        "without side effects can be exported.")
+        try:
+            self._add_pure_op(index, op, twin, where)
+        except ExportError as error:
+            name = self._unique(f"{self._scope(index)[0]}/{prim.name}")
+            self.names[id(op.output)] = name
+            self.unwritable[name] = error
+
+    def _add_pure_op(self, index, op, twin, where):
+        prim = op.prim
         attrs = {key: _symbolic(op.attrs[key], twin.attrs[key], self.first.batch,
                                 self.second.batch, lambda why: self._fail(f"{where}: {why}"))
                  for key in op.attrs}
@@ -362,6 +374,8 @@ class _Builder:
                 return self.graph.input_values[i]
         value = self.first.graph.value_of(leaf)
         ref = None if value is None else self.names.get(id(value))
+        if ref in self.unwritable:
+            raise self.unwritable[ref]
         if ref is None or self.graph.values[ref].kind == "weight":
             self._fail(f"its output {name!r} does not depend on its inputs (a constant or a "
                        "weight); exported outputs must be computed from the inputs.")
@@ -383,6 +397,9 @@ class _Builder:
         for node in reversed(graph.nodes):
             if node.output in needed:
                 kept.append(node)
+                for ref in node.inputs:
+                    if ref in self.unwritable:
+                        raise self.unwritable[ref]
                 needed.update(ref for ref in node.inputs if not isinstance(ref, Literal))
         graph.nodes = kept[::-1]
         graph.weights = {name: array for name, array in self.folded.items() if name in needed}
