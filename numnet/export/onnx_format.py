@@ -789,11 +789,13 @@ def _counts(b, hot, weights, weights_info, mode, dtype):
 
 @ONNX_OPS.register("bucketize")
 def _bucketize(b, node):
-    """The number of boundaries `b` with `not x < b` (NaN lands past the last, as NumPy's
-    `searchsorted` puts it), compared in float64 as numnet's kernel does."""
+    """The number of boundaries `<= x`, NaN past the last (as NumPy's `searchsorted` puts it),
+    compared in float64 as numnet's kernel does. The NaN test is explicit: `not x < b`
+    would say the same, but optimizers rewrite it as `x >= b` (TensorFlow's Grappler does)."""
     boundaries = node.attrs["buckets"].boundaries
     x = b.make("Unsqueeze", [b.input(node, 0, np.float64), b.ints([-1])])
-    below = b.make("Not", [b.make("Less", [x, b.const(boundaries, np.float64, "boundaries")])])
+    below = b.make("Or", [b.make("GreaterOrEqual", [
+        x, b.const(boundaries, np.float64, "boundaries")]), b.make("IsNaN", [x])])
     return b.reduce("ReduceSum", b.make("Cast", [below], to=_onnx_type(np.int32)), [-1], False)
 
 

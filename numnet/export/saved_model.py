@@ -565,11 +565,12 @@ def _encode_categorical(t, node):
 
 @TF_OPS.register("bucketize")
 def _bucketize(t, node):
-    """The number of boundaries `b` with `not x < b`, in float64, as the ONNX rule."""
+    """The number of boundaries `<= x`, NaN past the last, in float64, as the ONNX rule."""
     tf = t.tf
     x = t.input(node, 0, np.float64)[..., None]
     boundaries = tf.constant(node.attrs["buckets"].boundaries, tf.float64)
-    return tf.reduce_sum(tf.cast(tf.logical_not(x < boundaries), tf.int32), axis=-1)
+    below = tf.logical_or(x >= boundaries, tf.math.is_nan(x))
+    return tf.reduce_sum(tf.cast(below, tf.int32), axis=-1)
 
 
 def _lookup_table(tf, node):

@@ -172,11 +172,11 @@ class _Trace:
 
 def _sample(spec, batch, rng):
     shape = (batch,) + tuple(spec.shape[1:])
-    if spec.dtype.kind == "f":
-        return rng.standard_normal(shape).astype(spec.dtype)
+    if spec.dtype.kind == "f":  # in [0, 1): valid ids too (an Embedding of float inputs)
+        return rng.random(shape).astype(spec.dtype)
     if spec.dtype.kind == "b":
         return rng.random(shape) < 0.5
-    return np.zeros(shape, dtype=spec.dtype)  # indices: 0 is valid for every lookup
+    return np.zeros(shape, dtype=spec.dtype)  # indices: 0 is valid for most lookups; ""
 
 
 def _structured(tensors, specs, structure):

@@ -64,11 +64,14 @@ def _placed_dense():
 
 
 def test_every_rule_is_exercised_by_the_op_tests():
-    """The round-trip tests (test_ops.py, test_models.py) reach every registered rule."""
+    """The round-trip tests (test_ops.py, test_models.py, test_layers.py,
+    test_layers_keras.py) reach every registered rule."""
+    import test_layers_keras
     import test_models
     seen = set()
-    import test_layers_keras
     builders = [build for build in OP_CASES.values()] + list(LAYER_CASES.values())
+    builders += [lambda name=name: test_layers_keras.forward_model(name)[:2]
+                 for name in test_layers_keras.FORWARD]
     builders += [lambda name=name: test_layers_keras.preprocessing_model(name)[:2]
                  for name in test_layers_keras.PREPROCESSING]
     rng = np.random.default_rng(0)

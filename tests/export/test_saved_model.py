@@ -14,7 +14,7 @@ import pytest
 import numnet as keras
 from numnet.activations import ALL_ACTIVATIONS
 from numnet.export import ExportError, load
-from export_cases import OP_CASES, activation_for
+from export_cases import INTEGER_INPUT_CASES, LAYER_CASES, OP_CASES, activation_for
 from export_helpers import export_and_compare
 
 try:
@@ -22,6 +22,8 @@ try:
 except ImportError as error:
     pytest.skip(f"TensorFlow is not installed here ({error}); the SavedModel tests need it "
                 "(pip install tensorflow)", allow_module_level=True)
+
+import test_layers_keras  # noqa: E402  (after the TensorFlow check)
 
 L = keras.layers
 
@@ -109,6 +111,41 @@ def test_every_activation(rng, tmp_path):
         x = (rng.standard_normal((6, 4)) * 2).astype("float32")
         export_and_compare(model, x, tmp_path, formats=("tf_saved_model",), name=name,
                            extra_batches=())
+
+
+@pytest.mark.filterwarnings("ignore:`x` contains")  # NaN and inf inputs, on purpose
+@pytest.mark.parametrize("case", sorted(LAYER_CASES))
+def test_every_layer_case(case, tmp_path):
+    model, x = LAYER_CASES[case]()
+    export_and_compare(model, x, tmp_path, formats=("tf_saved_model",), extra_batches=(5,),
+                       reference="call" if case in INTEGER_INPUT_CASES else "predict")
+
+
+def _keras_case(build, name, tmp_path):
+    from test_layers_keras import check_against_keras
+    model, arrays, want = build(name)
+    exported = export_and_compare(model, arrays if len(arrays) > 1 else arrays[0], tmp_path,
+                                  formats=("tf_saved_model",), extra_batches=(5,),
+                                  reference="call")["tf_saved_model"]
+    check_against_keras(exported, arrays, want, 2e-5)
+
+
+@pytest.mark.parametrize("name", sorted(test_layers_keras.FORWARD))
+def test_every_layer_gives_keras_outputs(name, tmp_path):
+    _keras_case(test_layers_keras.forward_model, name, tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(test_layers_keras.PREPROCESSING))
+def test_every_preprocessing_layer_gives_keras_outputs(name, tmp_path):
+    """Hashing included: TensorFlow's own FarmHash and SipHash ops, as Keras uses them."""
+    _keras_case(test_layers_keras.preprocessing_model, name, tmp_path)
+
+
+@pytest.mark.filterwarnings("ignore:.*does not support masking")
+def test_masked_sequence_model(tmp_path):
+    from test_layers import _sequence_ids, _sequence_model
+    export_and_compare(_sequence_model(), _sequence_ids(), tmp_path,
+                       formats=("tf_saved_model",), reference="call")
 
 
 def test_tfsm_layer_inside_a_numnet_model_predicts_each_batch(rng, tmp_path):
