@@ -459,7 +459,12 @@ def _index_lookup(w, node):
              "num_oov_indices": options.get("num_oov_indices", 1),
              "oov_start": options.get("oov_start", 0), "strings": strings, "hashed": hashed,
              "salt": options.get("salt")}
-    text = "".join(f", {key}={value!r}" for key, value in extra.items())
+    if extra["mask_token"] is None:
+        del extra["mask_value"]  # (no mask token, no mask index)
+    defaults = {"invert": False, "mask_token": None, "mask_value": 0, "num_oov_indices": 1,
+                "oov_start": 0, "strings": False, "hashed": False, "salt": None}
+    text = "".join(f", {key}={value!r}" for key, value in extra.items()
+                   if value != defaults[key])
     return (f"{w.helper('_index_lookup')}({w.arg(node, 0)}, {keys}, {values}, "
             f"{options['default']!r}{text})")
 

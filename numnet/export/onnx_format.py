@@ -8,6 +8,15 @@ newer opset (the reductions then take their axes as inputs, as opset 18
 requires). The batch dimension is the symbolic `batch`; sizes that follow it
 (a Flatten's reshape) are computed from the input's shape in the graph.
 Weights are initializers, named by their numnet paths (`dense/kernel`).
+
+Vocabulary lookups (StringLookup, IntegerLookup) are one `LabelEncoder` each,
+from the ai.onnx.ml domain (version 3, imported only by models that use it;
+ONNX Runtime runs it, some accelerators' runtimes do not). String hashing has
+no ONNX form: see `registry.NOT_EXPORTED_TO`. ONNX cannot raise an error, so
+inputs that numnet refuses behave as follows: negative category codes in
+multi-hot or count encodings count for nothing, tokens outside a vocabulary
+without OOV index look up -1; Embedding ids outside the table make the
+runtime's `Gather` fail, as numnet does.
 """
 
 import itertools

@@ -182,3 +182,20 @@ def test_input_names_tensorflow_cannot_take(tmp_path):
     with pytest.raises(ExportError, match="'my input!' is not a valid TensorFlow tensor name"):
         model.export(tmp_path / "sm", verbose=False,
                      input_signature=[keras.Input(shape=(3,), name="my input!")])
+
+
+@pytest.mark.parametrize("name", ["layers_graph", "layers_masked", "layers_mlp",
+                                  "layers_preprocessing"])
+def test_keras_layer_files_give_keras_predictions(name, tmp_path):
+    """Keras' own files (tests/fixtures/keras_files), Hashing and string lookups included."""
+    import test_keras_reference as reference
+    data = np.load(os.path.join(reference.FILES, f"{name}.npz"))
+    inputs, predictions = reference.CASES[name]
+    model = keras.models.load_model(os.path.join(reference.FILES, f"{name}.keras"))
+    model.export(tmp_path / "sm", verbose=False)
+    exported = load(tmp_path / "sm")
+    got = exported.predict(dict(zip(exported.input_names,
+                                    (reference._array(data, k) for k in inputs))))
+    assert len(got) == len(predictions)
+    for output, key in zip(exported.output_names, predictions):
+        np.testing.assert_allclose(got[output], data[key], rtol=2e-6, atol=2e-6)
