@@ -9,6 +9,10 @@ signature (named inputs; outputs `output_0`, ... or the model's dict keys),
 so `tf.saved_model.load(path).serve(x)`, Keras' `TFSMLayer`, numnet's
 `TFSMLayer` and TensorFlow Serving all run it.
 
+Vocabulary lookups are `tf.lookup.StaticHashTable`s (saved with the
+variables) and hashing uses TensorFlow's own `to_hash_bucket_fast` (FarmHash64)
+and `to_hash_bucket_strong` (SipHash), as Keras does.
+
 Writing SavedModels without TensorFlow is impractical, so this format needs
 it; ONNX (`format="onnx"`) and NumPy (`format="numpy"`) exports do not.
 """

@@ -117,3 +117,16 @@ def test_a_lookup_without_oov_indices_cannot_be_traced_on_sample_tokens(tmp_path
     model = keras.Model(words, L.StringLookup(vocabulary=["a"], num_oov_indices=0)(words))
     with pytest.raises(ExportError, match="all inputs should be in vocabulary"):
         export_model(model, tmp_path / "m", format="numpy", verbose=False)
+
+
+def test_string_inputs_take_str_or_utf8_bytes(tmp_path):
+    require_onnx()
+    words = keras.Input(shape=(2,), dtype="string", name="words")
+    model = keras.Model(words, L.StringLookup(vocabulary=["élan", "b"])(words))
+    text = np.array([["élan", "b"], ["c", "élan"]])
+    want = model(text).numpy()
+    for format_name, path in (("onnx", tmp_path / "m.onnx"), ("numpy", tmp_path / "m")):
+        export_model(model, path, format=format_name, verbose=False)
+        exported = load(path)
+        for x in (text, np.char.encode(text, "utf-8"), text.astype(object)):
+            np.testing.assert_array_equal(exported.predict(x)["output_0"], want)

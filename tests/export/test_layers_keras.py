@@ -164,3 +164,5 @@ def test_string_outputs_of_an_inverted_lookup(tmp_path):
         exported = load(path)
         assert exported.outputs[0].dtype == np.dtype(str)
         check_against_keras(exported, arrays, want, 0)
+        got = exported.predict(arrays[0])[exported.output_names[0]]
+        assert got.dtype.kind == "U"  # str, whatever the runtime returns
