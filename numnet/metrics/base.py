@@ -295,22 +295,12 @@ class Mean(Metric):
         # are float64 like the state (Keras keeps float32).
         values = _as_tensor(values)
         if sample_weight is None:
-            if values.ndim == 0:
-                self.total.assign_add(values)
-                self.count.assign_add(1.0)
-                return
-            n = values.shape[0]
-            per_sample = values.size // n if n else 1
-            total = ops.sum(ops.cast(values, "float64"))
-            self.total.assign_add(total / per_sample if per_sample != 1 else total)
-            self.count.assign_add(float(n))
+            ops.accumulate_mean(self.total, self.count, values, 1.0 if values.ndim == 0 else None)
             return
         if values.ndim == 0 and np.ndim(sample_weight) == 0 and \
                 not isinstance(sample_weight, Tensor):
             # A batch value weighted by the batch size (how loss trackers are fed).
-            weight = float(sample_weight)
-            self.total.assign_add(ops.cast(values, "float64") * weight)
-            self.count.assign_add(weight)
+            ops.accumulate_mean(self.total, self.count, values, float(sample_weight))
             return
         values, sample_weight = reduce_to_samplewise_tensors(values, sample_weight, "mean")
         self.total.assign_add(ops.sum(values))

@@ -25,7 +25,7 @@ from numnet.autodiff.ops.normalization import (
 )
 from numnet.autodiff.ops.reductions import all, any, argmax, argmin, max, mean, min, sum
 from numnet.autodiff.ops.state import (
-    assign, assign_add, assign_sub, random_normal, random_uniform,
+    accumulate_mean, assign, assign_add, assign_sub, random_normal, random_uniform,
 )
 from numnet.autodiff.ops.shape import (
     concatenate, expand_dims, getitem, reshape, squeeze, stack, swapaxes, take, transpose,
