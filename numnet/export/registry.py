@@ -52,13 +52,22 @@ NOT_EXPORTED_TO = {
 }
 
 
-def not_exported_reason(name, format_name=None):
-    """Why primitive `name` is never exported (to `format_name`, if given), or None."""
+# What the primitives of these kinds do, which an inference graph never does (the tracer
+# refuses them when they run at inference).
+_KIND_REASONS = {"effect": "it writes a variable (a training-time update, a metric's state)",
+                 "random": "it draws random numbers (training-time noise)"}
+
+
+def not_exported_reason(name, format_name=None, kind=None):
+    """Why primitive `name` (of `kind`, if known) is never exported (to `format_name`, if
+    given), or None."""
     from numnet.autodiff.ops.nn import LOSS_PRIMITIVES
     if format_name is not None and name in NOT_EXPORTED_TO.get(format_name, {}):
         return NOT_EXPORTED_TO[format_name][name]
     if name in NOT_EXPORTED:
         return NOT_EXPORTED[name]
+    if kind in _KIND_REASONS:
+        return _KIND_REASONS[kind]
     if name.endswith("_grad"):
         return NOT_EXPORTED["_grad"]
     if name in LOSS_PRIMITIVES:
