@@ -9,6 +9,10 @@ reshapes to `(batch, -1)`): those become `BatchDim`s, so every exported
 format keeps the batch dimension dynamic. Ops that read only weights and
 constants (a `Normalization`'s `1 / sqrt(variance)`) are folded into
 constants: the exported graph computes only what depends on the inputs.
+Ops no output needs are dropped, and so are their problems: an op whose
+attributes follow the batch size in a way a graph cannot express (an activity
+regularizer's penalty divided by the batch size) stops the export only if an
+output reads it.
 """
 
 import numpy as np
@@ -176,7 +180,8 @@ def _sample(spec, batch, rng):
         return rng.random(shape).astype(spec.dtype)
     if spec.dtype.kind == "b":
         return rng.random(shape) < 0.5
-    return np.zeros(shape, dtype=spec.dtype)  # indices: 0 is valid for most lookups; ""
+    # ids and tokens: 0 and "" (in every vocabulary that has an OOV index)
+    return np.zeros(shape, dtype=spec.dtype)
 
 
 def _structured(tensors, specs, structure):
@@ -279,13 +284,13 @@ class _Builder:
             self._fail(f"{where} writes a variable at inference; only forward passes "
                        "without side effects can be exported.")
         try:
-            self._add_pure_op(index, op, twin, where)
+            self._add_node_or_constant(index, op, twin, where)
         except ExportError as error:
             name = self._unique(f"{self._scope(index)[0]}/{prim.name}")
             self.names[id(op.output)] = name
             self.unwritable[name] = error
 
-    def _add_pure_op(self, index, op, twin, where):
+    def _add_node_or_constant(self, index, op, twin, where):
         prim = op.prim
         attrs = {key: _symbolic(op.attrs[key], twin.attrs[key], self.first.batch,
                                 self.second.batch, lambda why: self._fail(f"{where}: {why}"))

@@ -130,3 +130,28 @@ def test_string_inputs_take_str_or_utf8_bytes(tmp_path):
         exported = load(path)
         for x in (text, np.char.encode(text, "utf-8"), text.astype(object)):
             np.testing.assert_array_equal(exported.predict(x)["output_0"], want)
+
+
+class KeepsABatchMean(L.Layer):
+    """Notes a statistic that divides by the batch size (as activity regularizers do), and
+    returns its input scaled: only the returned value is part of the forward pass."""
+
+    def call(self, inputs):
+        self.noted = ops.sum(inputs) * (1.0 / inputs.shape[0])
+        used = inputs * (1.0 / inputs.shape[0]) if self.use_it else inputs
+        return used * 2.0
+
+
+@pytest.mark.parametrize("use_it", [False, True])
+def test_batch_dependent_values_only_matter_when_an_output_needs_them(use_it, tmp_path):
+    layer = KeepsABatchMean(name="keeps")
+    layer.use_it = use_it
+    model = keras.Sequential([L.Input(shape=(3,)), L.ActivityRegularization(l1=0.1),
+                              layer, L.Dense(2)])
+    x = np.random.default_rng(6).standard_normal((4, 3)).astype("float32")
+    if not use_it:
+        export_and_compare(model, x, tmp_path, formats=("numpy",))
+        return
+    with pytest.raises(ExportError, match=r"layer 'keeps' \(KeepsABatchMean\) reads a Python "
+                                          "value that changes between calls"):
+        export_model(model, tmp_path / "m", format="numpy", verbose=False)
