@@ -7,6 +7,7 @@ numnet predict runs/fmnist/model.keras images.npy --out predictions.csv
 numnet summary runs/fmnist/model.keras
 numnet plot runs/fmnist/model.keras --to-file model.png --show-shapes
 numnet serve runs/fmnist/model.keras --name fmnist --port 8501
+numnet export runs/fmnist/model.keras --format onnx --out model.onnx
 ```
 
 `python -m numnet ...` is the same command. Exit status: 0 on success, 1 when
@@ -184,10 +185,36 @@ def build_parser():
     plot.add_argument("--expand-nested", action="store_true")
     plot.add_argument("--rankdir", choices=("TB", "LR"), default="TB")
     plot.add_argument("--dpi", type=_positive_int("--dpi"), default=200)
-    for subparser in (train, evaluate, predict, summary, plot):
+    playground = commands.add_parser(
+        "playground", help="watch a network learn in the browser",
+        description="Serves the numnet playground (needs `pip install \"numnet[playground]\"`) "
+                    "and prints its address. It binds to 127.0.0.1 unless --host says otherwise; "
+                    "Ctrl-C stops it (exit status 0).")
+    playground.add_argument("--port", type=_non_negative_int("--port"), default=8000,
+                            help="TCP port (default 8000; 0 picks a free one)")
+    playground.add_argument("--host", default="127.0.0.1", help="address to bind (default "
+                                                                "127.0.0.1: this machine only)")
+    playground.add_argument("--open", action="store_true", help="open the page in a browser")
+    export = _add_export_parser(commands)
+    for subparser in (train, evaluate, predict, summary, plot, playground, export):
         subparser.set_defaults(parser=subparser)
     _add_serve_parser(commands)
     return parser
+
+
+def _add_export_parser(commands):
+    export = commands.add_parser(
+        "export", help="export a saved model for inference (ONNX, SavedModel or NumPy)",
+        description="Writes the model's forward pass as an ONNX file (ONNX Runtime; needs "
+                    "numnet[export]), a TensorFlow SavedModel folder (needs TensorFlow) or a "
+                    "folder with a plain NumPy module and its weights.")
+    export.add_argument("model", metavar="MODEL", help="a model saved as .keras")
+    export.add_argument("--format", required=True, choices=("onnx", "tf_saved_model", "numpy"))
+    export.add_argument("--out", required=True, metavar="PATH",
+                        help="the .onnx file, or the SavedModel/NumPy folder, to write")
+    export.add_argument("--opset", type=_positive_int("--opset"),
+                        help="ONNX opset version (default 17)")
+    return export
 
 
 def _add_serve_parser(commands):
@@ -647,8 +674,36 @@ def _cmd_plot(args):
     return 0
 
 
+def _cmd_playground(args):
+    if args.port > 65535:
+        raise UsageError(f"argument --port: expected a port from 0 to 65535, got {args.port}")
+    try:
+        from numnet.playground.server import serve
+    except ImportError as error:
+        raise CommandError(str(error)) from error
+    try:
+        return serve(host=args.host, port=args.port, open_browser=args.open)
+    except OSError as error:  # the port is taken, or the address is not this machine's
+        raise CommandError(f"cannot serve on {args.host}:{args.port}: {error}") from error
+
+
+
+def _cmd_export(args):
+    if args.opset is not None and args.format != "onnx":
+        raise UsageError("argument --opset: only for --format onnx")
+    model = _load_model(args.model)
+    from numnet.export import ExportError, export_model
+    options = {} if args.opset is None else {"opset_version": args.opset}
+    try:
+        export_model(model, args.out, format=args.format, verbose=True, **options)
+    except (ExportError, ImportError, ValueError, OSError) as error:
+        raise CommandError(f"cannot export {args.model!r}: {error}") from error
+    return 0
+
+
 _COMMANDS = {"train": _cmd_train, "evaluate": _cmd_evaluate, "predict": _cmd_predict,
-             "summary": _cmd_summary, "plot": _cmd_plot}
+             "summary": _cmd_summary, "plot": _cmd_plot, "playground": _cmd_playground,
+             "export": _cmd_export}
 
 
 def _cmd_serve(args):

@@ -5,6 +5,8 @@ import numpy as np
 from numnet.autodiff.primitive import CAPTURES, READ_HOOKS
 from numnet.backend import floatx, standardize_dtype, xp
 
+_DTYPE_NAMES = {}  # dtype -> its name (see `Tensor.dtype`)
+
 
 class Tensor:
     """An array that numnet's ops read and produce.
@@ -14,7 +16,7 @@ class Tensor:
     `GradientTape`.
     """
 
-    __slots__ = ("data", "_keras_logits", "__weakref__")
+    __slots__ = ("data", "_keras_logits", "_keras_mask", "__weakref__")
     __array_priority__ = 100
     trainable = None  # only variables are trainable (Variable overrides this slot)
 
@@ -54,7 +56,11 @@ class Tensor:
 
     @property
     def dtype(self):
-        return self.data.dtype.name
+        dtype = self.data.dtype
+        name = _DTYPE_NAMES.get(dtype)
+        if name is None:  # NumPy builds `dtype.name` in Python at every access: keep it
+            name = _DTYPE_NAMES[dtype] = dtype.name
+        return name
 
     @property
     def ndim(self):
@@ -254,6 +260,7 @@ class Variable(Tensor):
     def data(self, value):
         if not self._placed:
             self._array = value
+            MOVES[0] += 1
             return
         value = _value(value)
         if np.shape(value) != self._array.shape:
@@ -277,6 +284,7 @@ class Variable(Tensor):
             view[...] = self._array
             self._array = view
             self.store = store
+            MOVES[0] += 1
         self._placed = True
 
     def __getstate__(self):
@@ -340,6 +348,10 @@ class Variable(Tensor):
         return (f"<Variable path={self.path}, shape={self._array.shape}, "
                 f"dtype={self.dtype}, value={self._array}>")
 
+
+# How many times any variable's array was replaced or moved: a compiled step that
+# reads variables by reference checks it (one comparison) before each replay.
+MOVES = [0]
 
 _VARIABLE_STATE = ("_array", "name", "trainable", "path", "_layer", "regularizer", "constraint",
                    "aggregation")

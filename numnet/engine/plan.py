@@ -10,12 +10,14 @@ Replaying is calling the kernels in order.
 """
 
 from functools import partial
+from operator import itemgetter
 
 from numnet.autodiff.ops.shape import RESHAPE
 from numnet.autodiff.primitive import wrap
+from numnet.autodiff.tensor import MOVES
 from numnet.backend import xp
 from numnet.engine.graph import Graph, Value, _leaves
-from numnet.engine.rewrite import rewrite
+from numnet.engine.rewrite import _want, rewrite
 
 # The most memory the rows hoisted out of the step may take for the whole data.
 HOIST_BUDGET = 256 * 2**20
@@ -42,7 +44,12 @@ class Program:
 
     def valid(self):
         """False once a variable it reads by reference has moved (into a parameter store)."""
-        return all(variable.data is array for variable, array in self.variables)
+        if MOVES[0] == self._moves:
+            return True
+        if all(variable.data is array for variable, array in self.variables):
+            self._moves = MOVES[0]  # other variables moved: this program is still good
+            return True
+        return False
 
     def feed(self, batch):
         """Copies the batch's rows (of inputs and hoisted values) into the input buffers."""
@@ -59,7 +66,7 @@ class Program:
             if type(index) is slice:
                 xp.copyto(buffer, full[index])
             else:
-                xp.take(full, index, axis=0, out=buffer)
+                full.take(index, 0, buffer)
 
     def _compute_whole(self, leaves):
         """Runs the hoisted ops on the whole data (see `rewrite.hoist_rows`)."""
@@ -114,41 +121,43 @@ def plan(capture, returned, source_rows):
             target.extend(kernel)
         elif kernel is not None:
             target.append(kernel)
-    feeds = [(i, v.array) for i, v in enumerate(graph.inputs)
-             if any(not op.dead for op in v.uses) or _returned(graph, v)]
-    feeds += [(v, v.array) for v in _gathered(graph, ops)]
+    read = set()  # what the step's kernels read (hoisted ops read the whole data instead)
+    for op in ops:
+        for value in op.inputs:
+            _want(value, read)
+    for leaf in _leaves(graph.returned):
+        _want(graph.value_of(leaf), read)
+    feeds = [(i, v.array) for i, v in enumerate(graph.inputs) if id(v) in read]
+    feeds += [(v, v.array) for v in _gathered(graph, read)]
     program = Program(kernels, epoch_kernels, feeds, graph.inputs, hoisted,
                       _result_builder(graph),
                       {"kernels": len(kernels), "per_epoch": len(epoch_kernels),
                        "hoisted": len(hoisted), "fed": len(feeds)})
     program.variables = [(v.tensor, v.array) for v in graph.values.values()
                          if v.kind == "variable"]
+    program._moves = MOVES[0]
     return program
 
 
-def _returned(graph, value):
-    return any(graph.value_of(x) is value for x in _leaves(graph.returned))
-
-
-def _gathered(graph, ops):
-    seen, found = set(), []
-    for op in ops:
-        for v in op.inputs:
-            if isinstance(v, Value) and v.kind == "gathered" and id(v) not in seen:
-                seen.add(id(v))
-                found.append(v)
-    for leaf in _leaves(graph.returned):
-        v = graph.value_of(leaf)
-        if v is not None and v.kind == "gathered" and id(v) not in seen:
-            seen.add(id(v))
-            found.append(v)
-    return found
+def _gathered(graph, read):
+    """The hoisted values a step reads: gathered from their whole-data arrays."""
+    return [v for v in {id(v): v for v in graph.values.values()}.values()
+            if v.kind == "gathered" and id(v) in read]
 
 
 def _allocate(value):
-    """Gives `value` its array: a rewrite's, a view of its base, a bound view, or a new buffer."""
-    if value.array is not None:
-        return value.array
+    """Gives `value` its array: a rewrite's, a view of its base, a bound view, or a new buffer.
+
+    A joined value (see `rewrite.concatenate_in_place`) gives its parts their slices too.
+    """
+    if value.array is None:
+        _allocate_one(value)
+        for part in value.parts:
+            _allocate(part)
+    return value.array
+
+
+def _allocate_one(value):
     if value.view_of is not None:
         value.array = value.make_view(_allocate(value.view_of))
         return value.array
@@ -235,13 +244,26 @@ def _result_builder(graph):
         if value is not None:
             if value.kind in ("variable", "const"):
                 return lambda: leaf
-            return lambda array=value.array: wrap(array)
+            return partial(wrap, value.array)
         op = slots.get(id(leaf))
         if op is not None:
             return lambda: op.host_slot[0]
         return lambda: leaf
-    getters = _map(getter, graph.returned)
-    return lambda: _map(lambda get: get(), getters)
+    getters = [getter(leaf) for leaf in _leaves(graph.returned)]
+    build = _structure_builder(graph.returned, iter(range(len(getters))))
+    return lambda: build([get() for get in getters])
+
+
+def _structure_builder(structure, positions):
+    """A function making `structure` again from the flat list of its leaves' new values."""
+    if isinstance(structure, dict):
+        parts = [(key, _structure_builder(item, positions)) for key, item in structure.items()]
+        return lambda leaves: {key: build(leaves) for key, build in parts}
+    if isinstance(structure, (list, tuple)):
+        kind = type(structure)
+        parts = [_structure_builder(item, positions) for item in structure]
+        return lambda leaves: kind([build(leaves) for build in parts])
+    return itemgetter(next(positions))
 
 
 def _map(fn, structure):

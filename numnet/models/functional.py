@@ -267,7 +267,14 @@ class Functional(Model):
             return self._manual_input_spec
         if not hasattr(self, "_inputs_struct"):
             return None
+        cached = self.__dict__.get("_input_spec_cache")
+        if cached is None or cached[0] is not self._inputs_struct:
+            cached = (self._inputs_struct, self._default_input_spec())
+            self.__dict__["_input_spec_cache"] = cached  # not a tracked attribute
+        return cached[1]
 
+    def _default_input_spec(self):
+        """The specs `input_spec` returns, made once from the model's inputs."""
         def spec_for(tensor, name=None):
             layer = _history(tensor)[0]
             return InputSpec(shape=(None,) + tuple(tensor.shape[1:]), allow_last_axis_squeeze=True,
@@ -634,6 +641,8 @@ def _node_arguments(node_data, created, custom_objects):
 def _as_dtype(value, dtype):
     """A call input as a Tensor of its Input's dtype (as Keras converts model inputs)."""
     from numnet.autodiff.tensor import Tensor
+    if dtype == "string":  # text stays text (NumPy names it str<width>)
+        return value if isinstance(value, Tensor) else Tensor(np.asarray(value))
     if isinstance(value, Tensor):
         return value if value.dtype == dtype else value.astype(dtype)
     array = np.asarray(value)

@@ -8,12 +8,13 @@ import json
 
 import numpy as np
 
-from numnet.autodiff.primitive import RECORDERS, wrap
+from numnet.autodiff.ops.masking import masks_of, set_keras_mask
+from numnet.autodiff.primitive import IN_STEP, RECORDERS, wrap
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import floatx
 from numnet.engine import Batch, CompiledFunction, Source
 from numnet.layers.base import Layer
-from numnet.layers.symbolic import map_structure
+from numnet.layers.symbolic import flatten, map_structure
 from numnet.models.trainer import Trainer
 from numnet.serialization import register_builtin
 
@@ -118,13 +119,14 @@ class Model(Trainer, Layer):
 
     def __call__(self, inputs, *args, **kwargs):
         if not args and self.built and self.jit_compile and not self.run_eagerly and \
-                not RECORDERS and kwargs.keys() <= {"training"} and _concrete(inputs):
+                not RECORDERS and not IN_STEP and kwargs.keys() <= {"training"} and \
+                _concrete(inputs) and masks_of(inputs) is None:  # masked: the layers' calls
             function = self._call_function(bool(kwargs.get("training")))
             if function is not None:
                 cast = self._casts_float64_inputs()
                 arrays = map_structure(lambda t: _array(t, cast), inputs)
-                outputs = function(Batch(Source(arrays), slice(None)))
-                return map_structure(lambda t: wrap(t.data.copy()), outputs)
+                outputs, logits, masks = function(Batch(Source(arrays), slice(None)))
+                return _with_masks(_fresh_outputs(outputs, logits), masks)
         outputs = super().__call__(inputs, *args, **kwargs)
         self.built = True
         return outputs
@@ -140,7 +142,7 @@ class Model(Trainer, Layer):
             stateless = all(getattr(layer, "activity_regularizer", None) is None and
                             not layer._losses for layer in self._loss_sources()[0])
             cache[training] = CompiledFunction(
-                lambda x: Layer.__call__(self, x, training=training), "call") \
+                lambda x: _with_logits(Layer.__call__(self, x, training=training)), "call") \
                 if stateless else None
         return cache[training]
 
@@ -187,6 +189,16 @@ class Model(Trainer, Layer):
         """Loads weights saved by `save_weights` (or from a `.keras` file)."""
         from numnet.saving import load_weights
         return load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               **kwargs):
+        """Exports the forward pass for inference: `"tf_saved_model"`, `"onnx"` or `"numpy"`.
+
+        See `numnet.export.export_model` for the formats and arguments.
+        """
+        from numnet.export import export_model
+        export_model(self, filepath, format=format, verbose=verbose,
+                     input_signature=input_signature, **kwargs)
 
     def to_json(self, **kwargs):
         """The model's architecture as a JSON string (no weights)."""
@@ -243,6 +255,18 @@ class Model(Trainer, Layer):
                 f"{cls.__name__} from its config.\n\nReceived config={config}\n\n"
                 f"Error encountered during deserialization: {error}"
             ) from error
+
+
+def _with_masks(outputs, masks):
+    """Re-attaches the masks a compiled `model(x)` computed to its copied outputs."""
+    if masks is None:
+        return outputs
+    pairs = [(outputs, masks)] if isinstance(outputs, Tensor) else \
+        zip(flatten(outputs), flatten(masks))
+    for tensor, mask in pairs:
+        if isinstance(tensor, Tensor) and mask is not None:
+            set_keras_mask(tensor, wrap(mask.data.copy()))
+    return outputs
 
 
 def _keras_bytes(model):
@@ -347,14 +371,14 @@ def _deserialize_metrics(config):
 
 
 def _concrete(inputs):
-    """Whether `inputs` is an array or tensor, or a list, tuple or dict of them."""
-    if isinstance(inputs, (np.ndarray, Tensor)):
-        return True
+    """Whether `inputs` is a batch array or tensor, or a list, tuple or dict of them."""
+    def batch(v):
+        return isinstance(v, (np.ndarray, Tensor)) and v.ndim > 0
     if isinstance(inputs, dict):
-        return bool(inputs) and all(isinstance(v, (np.ndarray, Tensor)) for v in inputs.values())
+        return bool(inputs) and all(batch(v) for v in inputs.values())
     if isinstance(inputs, (list, tuple)):
-        return bool(inputs) and all(isinstance(v, (np.ndarray, Tensor)) for v in inputs)
-    return False
+        return bool(inputs) and all(batch(v) for v in inputs)
+    return batch(inputs)
 
 
 def _array(x, cast_float64):
@@ -363,3 +387,18 @@ def _array(x, cast_float64):
     if cast_float64 and array.dtype == np.float64:
         array = array.astype(floatx())
     return array
+
+
+def _with_logits(outputs):
+    """The outputs, the logits a softmax or sigmoid output kept (see `ops.softmax`) and the
+    outputs' Keras masks (see `_with_masks`)."""
+    return outputs, [t._keras_logits for t in flatten(outputs)], masks_of(outputs)
+
+
+def _fresh_outputs(outputs, logits):
+    """Copies of a replayed call's outputs (their buffers are reused), logits kept."""
+    copies = map_structure(lambda t: wrap(t.data.copy()), outputs)
+    for copy, logit in zip(flatten(copies), logits):
+        if logit is not None:
+            copy._keras_logits = wrap(logit.data.copy())
+    return copies

@@ -135,20 +135,22 @@ class Trainer:
         """Layers were added or removed: compiled steps and cached facts no longer apply."""
         self._reset_functions()
 
-    def _function(self, attribute, step, name):
+    def _function(self, attribute, step, name, weights=None):
         """The cached step function `attribute`, compiled with `jit_compile` (Keras' make_*).
 
-        A training step is compiled for the trainable weights it was made with:
-        it is made again when they change (as a recompile does in Keras).
+        A training step is compiled for the trainable weights it was made with
+        (`weights`, the model's when not given): it is made again when they
+        change (as a recompile does in Keras).
         """
         key = (self.jit_compile, self.run_eagerly)
         if attribute == "train_function":
-            key += tuple(id(v) for v in self.trainable_weights)
+            key += tuple(id(v) for v in (self.trainable_weights if weights is None else weights))
         function = getattr(self, attribute)
         if function is None or function.key != key:
             function = CompiledFunction(step, name, enabled=self.jit_compile
                                         and not self.run_eagerly,
-                                        before_planning=self._place_parameters)
+                                        before_planning=self._place_parameters,
+                                        capture_first=attribute == "train_function")
             function.key = key
             setattr(self, attribute, function)
         return function
@@ -160,18 +162,23 @@ class Trainer:
         if not self._parameters_placed:
             self._place_parameters()
 
-    def _place_parameters(self):
-        """Puts the trainable weights into one `ParameterStore`, once, before any replay."""
-        weights = self.trainable_weights
+    def _place_parameters(self, weights=None):
+        """Puts the trainable weights into one `ParameterStore`, once, before any replay.
+
+        Returns the trainable weights (pass them if you have them: walking the
+        layers costs).
+        """
+        weights = self.trainable_weights if weights is None else weights
         if weights and weights[0].store is None:
             ParameterStore.of(weights)
         self._parameters_placed = self.built
+        return weights
 
-    def make_train_function(self, force=False):
+    def make_train_function(self, force=False, weights=None):
         """The function `fit` calls per batch: `train_step`, compiled (see `compile`)."""
         if force:
             self.train_function = None
-        return self._function("train_function", self.train_step, "train")
+        return self._function("train_function", self.train_step, "train", weights)
 
     def make_test_function(self, force=False):
         """The function `evaluate` calls per batch: `test_step`, compiled."""
@@ -448,8 +455,8 @@ class Trainer:
         self._initial_epoch = None
         epoch_logs = {}
         want_batch_logs = callback_list.needs_train_batch_logs
-        self._place_parameters()
-        train_function = self.make_train_function()
+        weights = self._place_parameters()
+        train_function = self.make_train_function(weights=weights)
         data = Source((x, y, sample_weight))
         reported = not train_function.enabled  # say once why steps run eagerly
         seen = 0  # batches of the current pass over the data already trained on
@@ -498,6 +505,9 @@ class Trainer:
             if self.stop_training:
                 break
         callback_list.on_train_end(logs=epoch_logs)
+        if epochs > initial_epoch:
+            # As Keras: with `use_ema`, the weights become their moving averages.
+            self.optimizer.finalize_variable_values(weights)
         return self.history
 
     def _standardize_model_inputs(self, x):
@@ -511,7 +521,6 @@ class Trainer:
         """
         sample_x = data_adapter.take(x, slice(0, 1))
         y_pred = self(sample_x, training=False)
-        self._place_parameters()
         sample_y = data_adapter.take(y, slice(0, 1))
         if self.compiled_loss is not None:
             flat_true, flat_pred = self._build_compiled(sample_y, y_pred)
@@ -563,7 +572,7 @@ class Trainer:
 
         Losses and metrics are means over all samples, so when nothing shows
         or watches the batches (`verbose=0`, no test-batch callbacks, no
-        `steps`) the data goes through in chunks of at least 1,024 samples:
+        `steps`) the data goes through in chunks of at least 8,192 samples:
         the same numbers up to float rounding, in far fewer steps.
 
         Returns:
@@ -586,6 +595,8 @@ class Trainer:
                                                    model=self)
         x = self._standardize_model_inputs(x)
         self._check_first_batch(x, y)
+        if not self._parameters_placed:
+            self._place_parameters()
         n_steps = math.ceil(data_adapter.num_samples(x, "x") / batch_size)
         callback_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
@@ -648,8 +659,7 @@ class Trainer:
         self._train_vars = None
         self._loss_sources_cache = None
         self.reset_metrics()
-        self._place_parameters()
-        train_function = self.make_train_function()
+        train_function = self.make_train_function(weights=self._place_parameters())
         train_function.begin_epoch()
         train_function(Batch((x, y, sample_weight), slice(None)))
         return self._batch_results(return_dict)
@@ -661,6 +671,8 @@ class Trainer:
                                                    model=self)
         x = self._standardize_model_inputs(x)
         self._check_first_batch(x, y)
+        if not self._parameters_placed:
+            self._place_parameters()
         self.reset_metrics()
         test_function = self.make_test_function()
         test_function.begin_epoch()
@@ -701,7 +713,7 @@ def _python_floats(logs):
     return {k: _log_value(v) for k, v in logs.items()}
 
 
-_VALIDATION_CHUNK = 1024
+_VALIDATION_CHUNK = 8192
 
 
 def _validation_batch_size(batch_size, callback_list, validation_steps):

@@ -396,3 +396,36 @@ def test_invariants_follow_a_new_adapt_and_seeds_reach_dropout():
     assert drop.train_function.programs
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
+
+
+def test_model_calls_outside_a_tape_are_replayed_with_their_logits():
+    x, y = _data((6,), (3,))
+    labels = np.argmax(y, 1)
+    keras.utils.set_random_seed(0)
+    model = _sequential("relu", "softmax")()
+    loss = keras.losses.SparseCategoricalCrossentropy()
+    calls = [model(x) for _ in range(4)]
+    assert model._call_functions[False].programs  # the last calls were replays
+    for out in calls[1:]:
+        np.testing.assert_array_equal(out.numpy(), calls[0].numpy())
+        assert out._keras_logits is not None  # cross-entropy still reads the logits
+        assert float(loss(labels, out)) == float(loss(labels, calls[0]))
+    calls[-1].numpy()[...] = 0  # each call's outputs are its own
+    np.testing.assert_array_equal(model(x).numpy(), calls[0].numpy())
+    with keras.GradientTape() as tape:  # under a tape: the eager call, differentiable
+        value = loss(labels, model(x))
+    assert all(g is not None for g in tape.gradient(value, model.trainable_weights))
+
+
+def test_fit_ends_with_the_ema_weights_as_keras_does():
+    x, y = _data((6,), (3,))
+    keras.utils.set_random_seed(0)
+    model = _sequential()()
+    model.compile(optimizer=keras.optimizers.SGD(0.05, use_ema=True), loss="mse")
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    averages = {v.path: v for v in model.optimizer.variables if v.path.endswith("_average")}
+    assert averages
+    for weight in model.trainable_weights:
+        key = weight.path.replace("/", "_") + "_average"
+        match = [v for path, v in averages.items() if path.endswith(key)]
+        np.testing.assert_array_equal(weight.numpy(), match[0].numpy())

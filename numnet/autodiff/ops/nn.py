@@ -16,7 +16,9 @@ from numnet.autodiff.ops._core import (
     Primitive, Tensor, cast, no_gradient, operand, shape_of, sum_to, wrap, xp,
 )
 from numnet.backend import global_generator
+from numnet.autodiff.parameters import stacked_block
 from numnet.kernels import ACTIVATIONS, LOSSES
+from numnet.kernels import losses as LOSSES_MODULE
 
 
 def _second_order(g, inputs, output, needs, **attrs):
@@ -65,6 +67,29 @@ def _relu_grad_bind(out, g, y):
 
 
 ACTIVATION_PRIMITIVES["relu"][1].bind = _relu_grad_bind
+
+
+def _tanh_grad_bind(out, g, y):
+    # g * (1 - y * y), the kernel's order
+    scratch = xp.empty(y.shape, dtype=y.dtype)
+    return [partial(xp.multiply, y, y, out=scratch), partial(xp.subtract, 1, scratch, out=scratch),
+            partial(xp.multiply, g, scratch, out=out)]
+
+
+def _sigmoid_grad_bind(out, g, y):
+    # (g * y) * (1 - y), the kernel's order
+    scratch = xp.empty(y.shape, dtype=y.dtype)
+    return [partial(xp.multiply, g, y, out=out), partial(xp.subtract, 1, y, out=scratch),
+            partial(xp.multiply, out, scratch, out=out)]
+
+
+ACTIVATION_PRIMITIVES["tanh"][1].bind = _tanh_grad_bind
+ACTIVATION_PRIMITIVES["sigmoid"][1].bind = _sigmoid_grad_bind
+# Activations that are one ufunc call: bound directly (no Python frame per replay).
+for _name, _ufunc, _extra in (("relu", xp.maximum, (0,)), ("tanh", xp.tanh, ()),
+                              ("exponential", xp.exp, ())):
+    ACTIVATION_PRIMITIVES[_name][0].bind = (
+        lambda out, x, _u=_ufunc, _e=_extra: partial(_u, x, *_e, out=out))
 
 
 def activation(name, x, **params):
@@ -400,7 +425,17 @@ def _dense_vjp(g, inputs, output, needs, activation):
     return gx, gk, BIAS_GRAD(dz) if needs[2] else None
 
 
-DENSE = Primitive("dense", _dense_compute, _dense_vjp, into=_dense_into)
+def _dense_bind(out, x, kernel, bias=None, activation="linear"):
+    """`_dense_into` as up to three calls bound once (a replay then runs no Python for it)."""
+    calls = [partial(xp.matmul, x, kernel, out=out)]
+    if bias is not None:
+        calls.append(partial(xp.add, out, bias, out=out))
+    if activation != "linear":
+        calls.append(partial(ACTIVATIONS[activation].forward, out, out=out))
+    return calls
+
+
+DENSE = Primitive("dense", _dense_compute, _dense_vjp, into=_dense_into, bind=_dense_bind)
 
 
 # A kernel stored directly above its bias (a model's parameter store lays Dense
@@ -408,21 +443,6 @@ DENSE = Primitive("dense", _dense_compute, _dense_vjp, into=_dense_into)
 # then one product `[x, 1] @ block`, and the kernel and bias gradients are one
 # product `[x, 1].T @ dz`. Eager calls and compiled replays compute it the same
 # way, so they agree bit for bit.
-def stacked_block(kernel, bias):
-    """The (k + 1, n) block when `bias` is stored right after the 2-D `kernel`, else None."""
-    base = kernel.base
-    if bias is None or base is None or bias.base is not base or kernel.ndim != 2 or \
-            base.ndim != 1 or not kernel.flags.c_contiguous or kernel.dtype != bias.dtype:
-        return None
-    start = kernel.__array_interface__["data"][0] - base.__array_interface__["data"][0]
-    if bias.__array_interface__["data"][0] != \
-            kernel.__array_interface__["data"][0] + kernel.nbytes:
-        return None
-    start //= kernel.itemsize
-    k, n = kernel.shape
-    return base[start:start + (k + 1) * n].reshape(k + 1, n)
-
-
 def _widened(x):
     """`[x, 1]`: a copy of the 2-D `x` with a column of ones appended."""
     wide = xp.empty((x.shape[0], x.shape[1] + 1), dtype=x.dtype)
@@ -446,8 +466,16 @@ def _stacked_bind(out, x, kernel, bias, activation, wide=None):
         calls.append(partial(xp.copyto, wide[:, :-1], x))
     calls.append(partial(xp.matmul, wide, stacked_block(kernel, bias), out=out))
     if activation != "linear":
-        calls.append(partial(ACTIVATIONS[activation].forward, out, out))
+        calls.append(_activation_in_place(activation, out))
     return calls
+
+
+def _activation_in_place(name, out):
+    """A replay call applying activation `name` to `out` in place."""
+    bind = ACTIVATION_PRIMITIVES[name][0].bind
+    if bind is not None:
+        return bind(out, out)
+    return partial(ACTIVATIONS[name].forward, out, out)
 
 
 def _param_grad_bind(out, x, dz, wide=None):
@@ -531,24 +559,6 @@ for _name in LOSSES:
     LOSS_PRIMITIVES[_name], LOSS_GRADIENTS[_name] = _loss_primitives(_name)
 
 
-def _mse_bind(out, target, output):
-    if not output.ndim:
-        return None
-    diff = xp.empty(output.shape, dtype=output.dtype)
-    return [partial(xp.subtract, output, target, out=diff),
-            partial(xp.multiply, diff, diff, out=diff),
-            partial(xp.add.reduce, diff, -1, None, out),
-            partial(xp.multiply, out, 1.0 / output.shape[-1], out=out)]
-
-
-def _mse_grad_bind(out, target, output, g):
-    if not output.ndim:
-        return None
-    return [partial(xp.subtract, output, target, out=out),
-            partial(xp.multiply, out, g[..., None], out=out),
-            partial(xp.multiply, out, 2.0 / output.shape[-1], out=out)]
-
-
 def _with_fallback(bind, prim):
     """`bind`, or the primitive's generic `into` when `bind` declines (returns None)."""
     def bound(out, *arrays, **attrs):
@@ -557,9 +567,35 @@ def _with_fallback(bind, prim):
     return bound
 
 
-for _prim, _bind in ((LOSS_PRIMITIVES["mean_squared_error"], _mse_bind),
-                     (LOSS_GRADIENTS["mean_squared_error"], _mse_grad_bind)):
-    _prim.bind = _with_fallback(_bind, _prim)
+# Mean squared error on the difference `output - target`, itself an op: a metric (or
+# the gradient) computing the same difference shares it (see engine.rewrite.merge_common).
+def _mean_square_bind(out, diff):
+    if not diff.ndim:
+        return None
+    if diff.shape[-1] == 1:  # one entry per sample: its square is the mean
+        rows = diff.reshape(out.shape)
+        return partial(xp.multiply, rows, rows, out=out)
+    square = xp.empty(diff.shape, dtype=diff.dtype)
+    calls = [partial(xp.multiply, diff, diff, out=square),
+             partial(xp.add.reduce, square, -1, None, out),
+             partial(xp.multiply, out, 1.0 / diff.shape[-1], out=out)]
+    return calls
+
+
+def _mean_square_vjp(g, inputs, output, needs):
+    """d mean(diff ** 2, -1) / d diff = diff * (g * 2 / n): a constant `g` (a plain mean
+    of the loss) makes the scale a constant too, leaving one product per step."""
+    from numnet.autodiff.ops.arithmetic import multiply
+    from numnet.autodiff.ops.shape import expand_dims
+    diff = inputs[0]
+    if not diff.ndim:
+        return (multiply(diff, multiply(g, 2.0)),)
+    return (multiply(diff, expand_dims(multiply(g, 2.0 / diff.shape[-1]), -1)),)
+
+
+MEAN_SQUARE = Primitive("mean_square", lambda diff: LOSSES_MODULE.mean_square(diff),
+                        _mean_square_vjp)
+MEAN_SQUARE.bind = _with_fallback(_mean_square_bind, MEAN_SQUARE)
 
 
 def _logits_of(output, from_logits):
@@ -615,9 +651,10 @@ def binary_crossentropy(target, output, from_logits=False):
 
 
 def mean_squared_error(target, output):
-    """mean((output - target) ** 2) over the last axis, as one op."""
+    """mean((output - target) ** 2) over the last axis: the difference, then one op on it."""
+    from numnet.autodiff.ops.arithmetic import subtract
     output = operand(output)
-    return LOSS_PRIMITIVES["mean_squared_error"](_target(target, output.data.dtype), output)
+    return MEAN_SQUARE(subtract(output, _target(target, output.data.dtype)))
 
 
 def cosine_similarity(target, output, axis=-1):
