@@ -3,9 +3,9 @@
 The HTTP layer, the request codecs and the micro-batcher only ever talk to a
 `LoadedModel`, never to a numnet `Model`, so any format that can say what its
 inputs and outputs are and map a batch of named arrays to named arrays can be
-served: `KerasModel` wraps a `.keras` file today; an exported directory (ONNX,
-the NumPy module) plugs in later as another subclass plus a loader registered
-with `numnet.serve.repository.register_format`.
+served: `KerasModel` wraps a `.keras` file, `ExportModel` an `.onnx` file or a
+SavedModel folder written by `model.export` (each a loader registered with
+`numnet.serve.repository.register_format`).
 """
 
 import abc
@@ -162,6 +162,36 @@ class KerasModel(LoadedModel):
         else:
             feed = [inputs[name] for name in names]
         return self.model.predict_on_batch(feed)
+
+
+class ExportModel(LoadedModel):
+    """An export of `model.export` served through `numnet.export.load`: an `.onnx` file
+    (ONNX Runtime, one intra-op thread, like the BLAS the server pins) or a SavedModel
+    folder (TensorFlow). Names, dtypes and shapes come from the export's own signature.
+
+    A NumPy export is a Python module: serving it would run the folder's code, so the
+    repository refuses it (export to ONNX to serve without numnet's model code).
+    """
+
+    compute_bound = True  # both runtimes compute on the calling thread here
+
+    PLATFORMS = {"onnx": "onnxruntime_onnx", "tf_saved_model": "tensorflow_savedmodel"}
+
+    def __init__(self, exported, name, version):
+        self.exported = exported
+
+        def specs(tensors):
+            return [TensorSpec(t.name, t.dtype, t.shape) for t in tensors]
+        super().__init__(name, version, specs(exported.inputs), specs(exported.outputs),
+                         platform=self.PLATFORMS[exported.format])
+
+    @classmethod
+    def load(cls, path, name, version):
+        from numnet.export import load
+        return cls(load(path, threads=1), name, version)
+
+    def predict(self, inputs):
+        return self.exported.predict(inputs)
 
 
 def _input_specs(model):
