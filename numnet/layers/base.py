@@ -290,6 +290,15 @@ class Layer:
         out = self(dummy)
         return map_structure(lambda t: (None,) + tuple(np.shape(t))[1:], out)
 
+    def _build_at_init(self):
+        """Marks a stateless layer built at the end of its `__init__`, as Keras does.
+
+        Only when its class keeps the base `build`: a subclass that overrides
+        `build` must see it run on the first call.
+        """
+        if type(self).build is Layer.build:
+            self.built = True
+
     def _build_if_needed(self, shapes):
         if not self.built:
             self._build_shapes = shapes

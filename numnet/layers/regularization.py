@@ -33,6 +33,7 @@ class Dropout(Layer):
         self.seed = seed
         self._generator = make_generator(seed) if seed is not None else None
         self.supports_masking = True
+        self._build_at_init()
 
     def call(self, inputs, training=None):
         if not training or self.rate == 0:
