@@ -1,8 +1,9 @@
 """What `keras.src.backend` (and `keras.config`) give Keras' tests, in numnet's terms.
 
 Keras' tests use the backend module for a few generic helpers: the backend's name, the
-float type, turning tensors into NumPy arrays, `Variable`, `KerasTensor`. Each is numnet's
-own object or a one-line view of it. Names not defined here resolve to placeholders
+float type, turning tensors into NumPy arrays, `Variable`, `KerasTensor`, the masks attached
+to tensors (`get_keras_mask`, `set_keras_mask`). Each is numnet's own object or a one-line
+view of it. Names not defined here resolve to placeholders
 (see `_shim.py`), so tests of backend machinery numnet does not have fail, visibly.
 """
 
@@ -14,6 +15,7 @@ import numpy as np
 import numnet
 from numnet import backend as _nb
 from numnet.autodiff import Tensor, Variable
+from numnet.autodiff.ops.masking import get_keras_mask, set_keras_mask  # noqa: F401
 from numnet.layers import KerasTensor
 
 from keras import _data_random
@@ -101,4 +103,4 @@ config = types.SimpleNamespace(
     backend=backend,
 )
 
-__all__ = ["KerasTensor", "Tensor", "Variable"]
+__all__ = ["KerasTensor", "Tensor", "Variable", "get_keras_mask", "set_keras_mask"]

@@ -25,6 +25,8 @@ TARGETS = {
     "keras": ["numnet"],
     "keras.src": ["numnet"],
     "keras.src.backend": ["keras._backend"],
+    # `backend.numpy.zeros(...)`: the backend's array functions, numnet's ops.
+    "keras.src.backend.numpy": ["numnet.ops", "keras._data_ops"],
     "keras.backend": ["keras._backend"],
     "keras.config": ["keras._backend"],
     "keras.src.ops": ["numnet.ops", "keras._data_ops"],
