@@ -208,7 +208,7 @@ class Layer:
         for tensor, mask in zip(flat_outputs, flatten(output_masks)):
             if isinstance(tensor, Tensor) and mask is not None and \
                     get_keras_mask(tensor) is None:
-                set_keras_mask(tensor, mask)
+                set_keras_mask(tensor, _to_tensor(mask))  # a NumPy mask becomes a tensor
 
     # ------------------------------------------------------------ weights
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
@@ -385,7 +385,30 @@ class Layer:
             outputs = outputs_flat[0] if len(outputs_flat) == 1 else outputs_flat
         self._inbound_nodes.append(Node(self, (inputs,) + args, kwargs, outputs))
         self._output_shape = out_shapes
+        self._attach_symbolic_masks(inputs, outputs, kwargs.get("mask"))
         return outputs
+
+    def _attach_symbolic_masks(self, inputs, outputs, previous_mask):
+        """Gives the symbolic outputs the symbolic mask `compute_mask` makes (Keras'
+        `backend.get_keras_mask(output)`), so that a model can return a mask.
+
+        A `compute_mask` that cannot run on symbolic tensors (written with NumPy, say)
+        leaves the outputs without one: the mask still reaches them when the model runs.
+        """
+        if previous_mask is None:
+            previous_mask = masks_of(inputs)
+        if not self.supports_masking or (previous_mask is None and
+                                         type(self).compute_mask is Layer.compute_mask):
+            return
+        try:
+            output_masks = self.compute_mask(inputs, previous_mask)
+        except (TypeError, ValueError, NotImplementedError):
+            return
+        if output_masks is None:
+            return
+        for tensor, mask in zip(flatten(outputs), flatten(output_masks)):
+            if isinstance(mask, KerasTensor):
+                tensor._keras_mask = mask
 
     @property
     def input(self):

@@ -14,6 +14,9 @@ from numnet.backend import standardize_dtype
 class KerasTensor:
     """A placeholder for a tensor in a layer graph: a shape, a dtype and where it came from."""
 
+    # The symbolic mask the producing layer computed (Keras' `backend.get_keras_mask`).
+    _keras_mask = None
+
     def __init__(self, shape, dtype=None, sparse=False, ragged=False, record_history=True,
                  name=None, keras_history=None):
         if sparse or ragged:
