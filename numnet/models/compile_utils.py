@@ -133,14 +133,45 @@ class _SummedLosses(losses_module.Loss):
         return total
 
 
+def _is_crossentropy_alias(identifier):
+    return isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce")
+
+
+class _CrossentropyByShape(losses_module.Loss):
+    """Keras' `loss="crossentropy"` (or `"ce"`): binary, sparse categorical or categorical
+    cross-entropy, chosen from the shapes of the targets and predictions it first sees."""
+
+    def resolve(self, y_true, y_pred):
+        true_shape, pred_shape = np.shape(y_true), np.shape(y_pred)
+        if pred_shape[-1:] == (1,):
+            fn = losses_module.binary_crossentropy
+        elif len(true_shape) < len(pred_shape) or (true_shape[-1:] == (1,)
+                                                   and pred_shape[-1:] != (1,)):
+            fn = losses_module.sparse_categorical_crossentropy
+        else:
+            fn = losses_module.categorical_crossentropy
+        loss = losses_module.as_loss_object(fn)
+        loss.name = self.name
+        return loss
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        return self.resolve(y_true, y_pred)(y_true, y_pred, sample_weight=sample_weight)
+
+
+def _as_loss(entry):
+    if _is_crossentropy_alias(entry):
+        return _CrossentropyByShape(name=entry)
+    return losses_module.as_loss_object(entry)
+
+
 def _loss_object(entry):
     """A `Loss` for one output's entry: a loss, a list of losses, or None."""
     if isinstance(entry, (list, tuple)):
-        objects = [losses_module.as_loss_object(e) for e in entry if e is not None]
+        objects = [_as_loss(e) for e in entry if e is not None]
         if not objects:
             return None
         return objects[0] if len(objects) == 1 else _SummedLosses(objects)
-    return None if entry is None else losses_module.as_loss_object(entry)
+    return None if entry is None else _as_loss(entry)
 
 
 class CompileLoss:
@@ -148,7 +179,8 @@ class CompileLoss:
 
     def __init__(self, loss, loss_weights=None):
         for leaf in _leaves(loss):
-            losses_module.get(leaf)  # unknown names fail at compile time, not mid-fit
+            if not _is_crossentropy_alias(leaf):
+                losses_module.get(leaf)  # unknown names fail at compile time, not mid-fit
         self.loss = loss
         self.loss_weights = loss_weights
         self.built = False
@@ -195,6 +227,8 @@ class CompileLoss:
                 raise ValueError(
                     f"No target was given for output '{self.output_names[i]}', which has a loss."
                 )
+            if isinstance(loss, _CrossentropyByShape):  # chosen once, from the first shapes
+                loss = self.losses[i] = loss.resolve(y_true[i], y_pred[i])
             shapes = (i, np.shape(y_true[i]), np.shape(y_pred[i]))
             if shapes not in self._checked_shapes:
                 check_target_shape(loss, self.output_names[i], y_true[i], y_pred[i])

@@ -2,12 +2,13 @@
 
 Keras' tests use the backend module for a few generic helpers: the backend's name, the
 float type, turning tensors into NumPy arrays, `Variable`, `KerasTensor`, the masks attached
-to tensors (`get_keras_mask`, `set_keras_mask`). Each is numnet's own object or a one-line
+to tensors (`get_keras_mask`, `set_keras_mask`), `compute_output_spec`. Each is numnet's own object or a one-line
 view of it. Names not defined here resolve to placeholders
 (see `_shim.py`), so tests of backend machinery numnet does not have fail, visibly.
 """
 
 import contextlib
+import copy
 import types
 
 import numpy as np
@@ -94,6 +95,32 @@ def get_global_attribute(name, default=None, set_to_default=False):
     if name == "floatx":
         return floatx()
     return default
+
+
+def compute_output_spec(fn, *args, **kwargs):
+    """Keras' tracing helper: what `fn` returns for symbolic arguments, as KerasTensors.
+
+    A layer traces itself (numnet layers record graphs on KerasTensors). Anything else
+    (a metric, a function) runs on a copy with zeros standing for the KerasTensors, once
+    with unknown dimensions of 2 and once of 3: an output dimension that differs is None.
+    """
+    owner = getattr(fn, "__self__", fn)
+    if isinstance(owner, numnet.layers.Layer):
+        return fn(*args, **kwargs)
+    runs = []
+    for size in (2, 3):
+        copy_of_fn = copy.deepcopy(fn)
+        values = [_zeros_for(a, size) for a in args]
+        runs.append(copy_of_fn(*values, **{k: _zeros_for(v, size) for k, v in kwargs.items()}))
+    first, second = (np.asarray(getattr(r, "data", r)) for r in runs)
+    shape = tuple(a if a == b else None for a, b in zip(first.shape, second.shape))
+    return KerasTensor(shape, dtype=standardize_dtype(first.dtype))
+
+
+def _zeros_for(value, size):
+    if not isinstance(value, KerasTensor):
+        return value
+    return np.zeros(tuple(size if d is None else d for d in value.shape), dtype=value.dtype)
 
 
 # `keras.config` and `backend.config` expose the same settings.
