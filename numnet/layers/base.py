@@ -288,7 +288,10 @@ class Layer:
             lambda s: s, input_shape)
         dummy = _shape_to_dummy(shapes)
         out = self(dummy)
-        return map_structure(lambda t: (None,) + tuple(np.shape(t))[1:], out)
+        batch_known = all(s and s[0] is not None for s in _flatten_shapes(shapes))
+        return map_structure(  # a known batch size stays (Keras' output shape keeps it)
+            lambda t: tuple(np.shape(t)) if batch_known and np.ndim(t) else
+            (None,) + tuple(np.shape(t))[1:], out)
 
     def _build_at_init(self):
         """Marks a stateless layer built at the end of its `__init__`, as Keras does.
@@ -458,7 +461,7 @@ class Layer:
             config["batch_input_shape"] = config.pop("batch_shape")
         try:
             return cls(**config)
-        except TypeError as error:
+        except Exception as error:  # noqa: BLE001 - Keras reports any failure as a TypeError
             raise TypeError(
                 f"Error when deserializing class '{cls.__name__}' using config={config}.\n\n"
                 f"Exception encountered: {error}"
