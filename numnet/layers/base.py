@@ -320,6 +320,8 @@ class Layer:
                 return self._symbolic_call(inputs, *args, **kwargs)
             if self.input_spec is not None:
                 assert_input_compatibility(self.input_spec, inputs, self.name)
+            if _is_nested_scalars(inputs):  # `[["a"], ["b"]]` is one array, not two inputs
+                inputs = np.asarray(inputs)
             inputs = map_structure(
                 _to_floatx_tensor if self._casts_float64_inputs() else _to_tensor, inputs)
         elif self.input_spec is not None:
@@ -537,6 +539,14 @@ def _accepts_training(function):
         return True
     names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
     return "training" in names or bool(code.co_flags & 0x08)  # CO_VARKEYWORDS
+
+
+def _is_nested_scalars(value):
+    """Whether `value` is a non-empty (nested) list or tuple of plain numbers and strings."""
+    if not isinstance(value, (list, tuple)) or not value:
+        return False
+    return all(_is_nested_scalars(item) if isinstance(item, (list, tuple)) else
+               isinstance(item, (int, float, str, bytes, np.generic)) for item in value)
 
 
 def _to_tensor(value):

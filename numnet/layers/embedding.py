@@ -11,7 +11,7 @@ from numnet.serialization import register_builtin, serialize_keras_object
 
 def _positive_int(name, value):
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r} "
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value} "
                          f"(of type {type(value).__name__}).")
     return value
 

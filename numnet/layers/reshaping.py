@@ -3,6 +3,7 @@
 import numpy as np
 
 from numnet.autodiff import ops
+from numnet.backend import standardize_data_format
 from numnet.layers.base import Layer
 from numnet.serialization import register_builtin
 
@@ -16,16 +17,13 @@ class Flatten(Layer):
     order of the flattened entries is the same as for a channels-last input.
 
     Args:
-        data_format: "channels_last" (default) or "channels_first".
+        data_format: "channels_last" or "channels_first"; default
+            `numnet.config.image_data_format()` ("channels_last" unless set).
     """
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        data_format = data_format or "channels_last"
-        if data_format not in ("channels_last", "channels_first"):
-            raise ValueError('The `data_format` argument must be one of "channels_first", '
-                             f'"channels_last". Received: data_format={data_format}')
-        self.data_format = data_format
+        self.data_format = standardize_data_format(data_format)
 
     def call(self, inputs):
         if self.data_format == "channels_first" and inputs.ndim > 2:

@@ -33,7 +33,6 @@ SUPPORTS_RAGGED_TENSORS = False
 
 # `backend.random`: numnet's random module, the shim's test-input draws for what it lacks.
 random = importlib.import_module("keras.src.random")
-_IMAGE_DATA_FORMAT = ["channels_last"]
 
 
 def backend():
@@ -41,14 +40,9 @@ def backend():
     return "numnet"
 
 
-def image_data_format():
-    return _IMAGE_DATA_FORMAT[0]
-
-
-def set_image_data_format(data_format):
-    if data_format not in ("channels_last", "channels_first"):
-        raise ValueError(f"Unknown data_format: {data_format}")
-    _IMAGE_DATA_FORMAT[0] = data_format
+image_data_format = _nb.image_data_format
+set_image_data_format = _nb.set_image_data_format
+standardize_data_format = _nb.standardize_data_format
 
 
 def is_tensor(x):
