@@ -635,12 +635,15 @@ class Loss:
 
 
 def _loss_inputs(x, dtype, prediction=False):
-    """`_as_loss_input` over a dict, or a list/tuple of arrays (a structure of targets)."""
+    """`_as_loss_input` on each array of a structure (dicts, and lists or tuples holding
+    arrays or structures: the targets of several outputs); plain lists are one array."""
     if isinstance(x, dict):
-        return {key: _as_loss_input(value, dtype, prediction) for key, value in x.items()}
+        return {key: _loss_inputs(value, dtype, prediction) for key, value in x.items()}
     if isinstance(x, (list, tuple)) and x and all(
-            isinstance(item, (Tensor, np.ndarray)) for item in x):
-        return type(x)(_as_loss_input(item, dtype, prediction) for item in x)
+            isinstance(item, (Tensor, np.ndarray, list, tuple, dict)) for item in x) and \
+            not all(isinstance(item, (list, tuple)) for item in x):
+        items = [_loss_inputs(item, dtype, prediction) for item in x]
+        return type(x)(*items) if hasattr(x, "_fields") else type(x)(items)
     return _as_loss_input(x, dtype, prediction)
 
 

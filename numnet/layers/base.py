@@ -6,6 +6,7 @@ creates the weights once the input shape is known (on the first call), and
 symbolic `KerasTensor`s, a layer records a graph node instead of computing.
 """
 
+import inspect
 import warnings
 
 import numpy as np
@@ -15,7 +16,7 @@ from numnet.autodiff.ops.masking import get_keras_mask, masks_of, set_keras_mask
 from numnet.autodiff.tensor import Tensor, Variable
 from numnet.backend import floatx, standardize_dtype, to_snake_case, unique_name
 from numnet.layers.symbolic import (
-    KerasTensor, Node, dummy_value, flatten, is_symbolic, map_structure, pack_like,
+    KerasTensor, Node, dummy_value, flatten, is_symbolic, map_structure, pack_like, same_kind,
 )
 from numnet.layers.input_spec import assert_input_compatibility
 from numnet.serialization import register_builtin, serialize_keras_object
@@ -36,6 +37,13 @@ class Layer:
         input_shape: the shape of one input sample; lets a first layer of a
             `Sequential` model be built at once (as the textbook writes it).
     """
+
+    def __new__(cls, *args, **kwargs):
+        instance = super().__new__(cls)
+        # Keras' automatic config: the constructor's arguments, for a subclass that does
+        # not write `get_config` (see `get_config`).
+        object.__setattr__(instance, "_auto_config", _init_arguments(cls, args, kwargs))
+        return instance
 
     def __init__(self, *, trainable=True, name=None, dtype=None, activity_regularizer=None,
                  **kwargs):
@@ -445,10 +453,24 @@ class Layer:
 
     # ------------------------------------------------------------- config
     def get_config(self):
-        """The constructor arguments, as JSON-compatible values."""
-        config = {"name": self.name, "trainable": self.trainable,
-                  "dtype": {"module": "keras", "class_name": "DTypePolicy",
-                            "config": {"name": self.dtype}, "registered_name": None}}
+        """The constructor arguments, as JSON-compatible values.
+
+        A subclass that does not override it gets, as in Keras, the arguments its
+        constructor was called with (when they are all numbers, strings, booleans or
+        None, possibly in lists and dicts), so that `from_config` can rebuild it.
+        """
+        config = {"name": self.name}
+        auto_config = self.__dict__.get("_auto_config")
+        if auto_config is not None and type(self).get_config is Layer.get_config and \
+                not type(self).__module__.startswith("numnet."):  # numnet's layers say theirs
+            config.update(auto_config)
+            parameters = inspect.signature(type(self).__init__).parameters
+            if "name" not in parameters and not any(
+                    p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+                config.pop("name")  # `__init__` could not take it back
+        config.update({"trainable": self.trainable,
+                       "dtype": {"module": "keras", "class_name": "DTypePolicy",
+                                 "config": {"name": self.dtype}, "registered_name": None}})
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = serialize_keras_object(self.activity_regularizer)
         if self._batch_input_shape is not None:
@@ -519,6 +541,36 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
+_CONFIG_TYPES = (str, int, float, bool, type(None))
+
+
+def _init_arguments(cls, args, kwargs):
+    """The arguments of `cls(*args, **kwargs)` by name, defaults included, without `self`
+    and `name`; None when they cannot rebuild the object (positional-only or extra
+    positional arguments, values other than numbers, strings, booleans and None)."""
+    try:
+        signature = inspect.signature(cls.__init__)
+        bound = signature.bind(None, *args, **kwargs)
+    except (TypeError, ValueError):
+        return None
+    parameters = list(signature.parameters.values())
+    if any(p.kind is inspect.Parameter.POSITIONAL_ONLY for p in parameters[1:]):
+        return None
+    bound.apply_defaults()
+    arguments = dict(bound.arguments)
+    arguments.pop(parameters[0].name)
+    for parameter in parameters:
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            arguments.update(arguments.pop(parameter.name, {}))
+        elif parameter.kind is inspect.Parameter.VAR_POSITIONAL and \
+                arguments.pop(parameter.name, ()):
+            return None
+    arguments.pop("name", None)
+    if not all(isinstance(v, _CONFIG_TYPES) for v in flatten(list(arguments.values()))):
+        return None
+    return arguments
+
+
 def _names_argument(function, name):
     """Whether `call` has an argument called `name` (read from its code object)."""
     code = getattr(function, "__code__", None)
@@ -569,7 +621,7 @@ def _specs_for_shapes(shapes, dtype):
         return KerasTensor(shapes, dtype=dtype)
     if isinstance(shapes, dict):
         return {k: _specs_for_shapes(v, dtype) for k, v in shapes.items()}
-    return type(shapes)(_specs_for_shapes(s, dtype) for s in shapes)
+    return same_kind(shapes, [_specs_for_shapes(s, dtype) for s in shapes])
 
 
 def _is_shape(shapes):

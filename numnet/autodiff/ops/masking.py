@@ -42,7 +42,10 @@ def masks_of(structure):
     """
     if isinstance(structure, (list, tuple)):
         masks = [masks_of(item) for item in structure]
-        return None if all(m is None for m in masks) else type(structure)(masks)
+        if all(m is None for m in masks):
+            return None
+        return type(structure)(*masks) if hasattr(structure, "_fields") else \
+            type(structure)(masks)
     if isinstance(structure, dict):
         masks = {key: masks_of(value) for key, value in structure.items()}
         return None if all(m is None for m in masks.values()) else masks
