@@ -17,9 +17,7 @@ import numpy as np
 
 from numnet.autodiff import ops
 from numnet.autodiff.ops import nn as ops_nn
-from numnet.autodiff.ops.masking import (
-    combine_masks, get_keras_mask, squeeze_or_expand_to_same_rank,
-)
+from numnet.autodiff.ops.masking import combine_masks, get_keras_mask
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import xp
 from numnet.serialization import (

@@ -3,7 +3,6 @@
 import warnings
 
 from numnet import constraints, initializers, regularizers
-from numnet.autodiff import ops
 from numnet.autodiff.ops.lookup import embedding_lookup
 from numnet.layers.base import Layer
 from numnet.serialization import register_builtin, serialize_keras_object
