@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 from numnet import activations, backend, callbacks, constraints, initializers, layers, losses
 from numnet import metrics
-from numnet import models, optimizers, regularizers, utils
+from numnet import models, optimizers, random, regularizers, utils
 from numnet.autodiff import GradientTape, Tensor, Variable
 from numnet import ops
 from numnet.layers import Input
@@ -28,5 +28,5 @@ def __getattr__(name):
 __all__ = [
     "GradientTape", "Input", "Model", "Sequential", "Tensor", "Variable", "activations",
     "backend", "callbacks", "config", "constraints", "initializers", "layers", "losses", "metrics", "models",
-    "ops", "optimizers", "regularizers", "utils",
+    "ops", "optimizers", "random", "regularizers", "utils",
 ]

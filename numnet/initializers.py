@@ -7,8 +7,8 @@ Seeding follows Keras 3: an initializer built with an integer seed, *or with no
 seed at all*, returns the same values on every call. An unseeded initializer
 draws its integer seed once, at construction, from numnet's global generator,
 so `numnet.utils.set_random_seed(n)` makes a whole model build reproducible.
-Pass a `numpy.random.Generator` as `seed` (numnet's counterpart of
-`keras.random.SeedGenerator`) to get fresh values on each call.
+Pass a `numnet.random.SeedGenerator` as `seed` (as in Keras; a `numpy.random.Generator`
+works too) to get fresh, reproducible values on each call.
 
 Example:
 
@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from numnet.backend import global_generator, standardize_dtype, to_snake_case, xp
+from numnet.random import SeedGenerator
 from numnet.serialization import (
     deserialize_keras_object,
     register_builtin,
@@ -166,11 +167,11 @@ class RandomInitializer(Initializer):
         elif isinstance(seed, dict):
             seed = deserialize_keras_object(seed)
         elif isinstance(seed, (bool, np.bool_)) or not isinstance(
-            seed, (int, np.integer, np.random.Generator)
+            seed, (int, np.integer, np.random.Generator, SeedGenerator)
         ):
             raise ValueError(
-                "`seed` argument should be an integer or a `numpy.random.Generator` "
-                f"(numnet's `SeedGenerator`). Received: seed={seed!r}"
+                "`seed` argument should be an instance of `numnet.random.SeedGenerator()` "
+                f"(or a `numpy.random.Generator`) or an integer. Received: seed={seed!r}"
             )
         if isinstance(seed, np.integer):
             seed = int(seed)
@@ -179,6 +180,8 @@ class RandomInitializer(Initializer):
     def _generator(self):
         if isinstance(self.seed, np.random.Generator):
             return self.seed
+        if isinstance(self.seed, SeedGenerator):
+            return self.seed.numpy_generator()  # one step of the seed per call
         return np.random.default_rng(self.seed)
 
     def get_config(self):
@@ -187,6 +190,8 @@ class RandomInitializer(Initializer):
             seed = None
         elif isinstance(seed, np.integer):
             seed = int(seed)
+        elif isinstance(seed, SeedGenerator):
+            seed = serialize_keras_object(seed)
         return {"seed": seed}
 
 

@@ -548,6 +548,10 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size", m
         _rank_matched(_tensor(sample_weight, values.data.dtype), shape)
     if mask is not None:
         weights = _masked_weights(weights, mask, reduction, values)
+        # A mask of another rank than the values (a trailing length-1 axis on either)
+        # lines up as Keras lines them up, rather than broadcasting to a square.
+        values, weights = squeeze_or_expand_to_same_rank(values, weights)
+        shape = tuple(values.shape)
     full = None
     if weights is not None:
         shape = xp.broadcast_shapes(tuple(weights.shape), shape)
@@ -587,24 +591,23 @@ class Loss:
         self.name = name or _snake(type(self).__name__)
         self.reduction = reduction
         self._dtype = standardize_dtype(dtype)
-        self._cast_inputs = dtype is not None
 
     @property
     def dtype(self):
         """The dtype the loss computes in: `dtype` as given, else `floatx()` at construction.
 
-        With a `dtype` given, `y_true` and `y_pred` are converted to it, as in
-        Keras. Without one, arrays become `floatx()` tensors while tensors keep
-        their float dtype (Keras would also cast float64 tensors to float32).
+        As in Keras, `y_true` and `y_pred` are converted to it (float and boolean
+        values; integer targets keep their dtype, as class labels are indices), and
+        the loss values are reduced in it.
         """
         return self._dtype
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         in_mask = get_keras_mask(y_pred)  # as Keras: a mask on the predictions weighs them
-        if self._cast_inputs:
-            y_pred = _as_loss_input(y_pred, self._dtype, prediction=True)
-            y_true = _as_loss_input(y_true, self._dtype)
+        y_pred = _loss_inputs(y_pred, self._dtype, prediction=True)
+        y_true = _loss_inputs(y_true, self._dtype)
         values = self.call(y_true, y_pred)
+        values = _tensor(values, self._dtype if _is_float_or_int(values) else None)
         return reduce_values(values, sample_weight, self.reduction,
                              mask=combine_masks(in_mask, self._mask(values)))
 
@@ -627,6 +630,25 @@ class Loss:
         config = dict(config)
         config.pop("dtype", None)
         return cls(**config)
+
+
+def _loss_inputs(x, dtype, prediction=False):
+    """`_as_loss_input` on each array of a structure (dicts, and lists or tuples holding
+    arrays or structures: the targets of several outputs); plain lists are one array."""
+    if isinstance(x, dict):
+        return {key: _loss_inputs(value, dtype, prediction) for key, value in x.items()}
+    if isinstance(x, (list, tuple)) and x and all(
+            isinstance(item, (Tensor, np.ndarray, list, tuple, dict)) for item in x) and \
+            not all(isinstance(item, (list, tuple)) for item in x):
+        items = [_loss_inputs(item, dtype, prediction) for item in x]
+        return type(x)(*items) if hasattr(x, "_fields") else type(x)(items)
+    return _as_loss_input(x, dtype, prediction)
+
+
+def _is_float_or_int(values):
+    """Whether loss values are numbers the loss' dtype can hold (not booleans or objects)."""
+    kind = _value(values).dtype.kind
+    return kind in "fiu"
 
 
 def _as_loss_input(x, dtype, prediction=False):

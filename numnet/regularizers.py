@@ -1,8 +1,12 @@
 """Weight penalties added to the training loss, as in `keras.regularizers`."""
 
+import math
+import numbers
+
 import numpy as np
 
 from numnet.autodiff import ops
+from numnet.backend import to_snake_case
 from numnet.serialization import (
     deserialize_keras_object, get_by_identifier, register_builtin, serialize_keras_object,
 )
@@ -22,12 +26,17 @@ class Regularizer:
         return cls(**config)
 
 
-def _check(name, value):
-    value = float(value)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"Value for argument `{name}` must be a non-negative float. "
-                         f"Received: {name}={value}")
-    return value
+def validate_float_arg(value, name):
+    """`value` as a float when it is a finite non-negative number; a ValueError otherwise.
+
+    The check Keras applies to every penalty factor (`l1`, `l2`, `factor`):
+    strings, `None`, lists, NaN, infinities and negative numbers are refused.
+    """
+    if (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(value) and value >= 0):
+        return float(value)
+    raise ValueError(f"Invalid value for argument {name}: expected a non-negative float. "
+                     f"Received: {name}={value!r}")
 
 
 @register_builtin("keras.regularizers")
@@ -35,8 +44,8 @@ class L1L2(Regularizer):
     """`l1 * sum(abs(x)) + l2 * sum(square(x))`."""
 
     def __init__(self, l1=0.0, l2=0.0):
-        self.l1 = _check("l1", l1)
-        self.l2 = _check("l2", l2)
+        self.l1 = validate_float_arg(l1, "l1")
+        self.l2 = validate_float_arg(l2, "l2")
 
     def __call__(self, x):
         penalty = 0.0
@@ -56,7 +65,8 @@ class L1(Regularizer):
     """`l1 * sum(abs(x))`."""
 
     def __init__(self, l1=0.01):
-        self.l1 = _check("l1", l1)
+        # kept as float32, as Keras keeps it (its config then reads 0.009999999776...)
+        self.l1 = float(np.float32(validate_float_arg(0.01 if l1 is None else l1, "l1")))
 
     def __call__(self, x):
         return ops.multiply(ops.sum(ops.abs(x)), self.l1)
@@ -70,7 +80,7 @@ class L2(Regularizer):
     """`l2 * sum(square(x))`."""
 
     def __init__(self, l2=0.01):
-        self.l2 = _check("l2", l2)
+        self.l2 = validate_float_arg(0.01 if l2 is None else l2, "l2")
 
     def __call__(self, x):
         return ops.multiply(ops.sum(ops.square(x)), self.l2)
@@ -140,16 +150,17 @@ class OrthogonalRegularizer(Regularizer):
         return {"factor": self.factor, "mode": self.mode}
 
 
-def l1_l2(l1=0.01, l2=0.01):
-    """An `L1L2` regularizer with both penalties (0.01 each by default)."""
-    return L1L2(l1=l1, l2=l2)
-
-
+# Keras 3's lower-case names are the classes themselves (`l1_l2()` is `L1L2()`: no penalty).
 l1 = L1
 l2 = L2
-_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": l1_l2, "L1": L1, "L2": L2, "L1L2": L1L2,
-            "OrthogonalRegularizer": OrthogonalRegularizer,
-            "orthogonal_regularizer": OrthogonalRegularizer}
+l1_l2 = L1L2
+orthogonal_regularizer = OrthogonalRegularizer
+
+# The names `get` accepts, as Keras 3's: each class by its name and its snake-case name.
+_BY_NAME = {}
+for _cls in (Regularizer, L1, L2, L1L2, OrthogonalRegularizer):
+    _BY_NAME[_cls.__name__] = _cls
+    _BY_NAME[to_snake_case(_cls.__name__)] = _cls
 
 
 def serialize(regularizer):
@@ -162,5 +173,5 @@ def deserialize(config, custom_objects=None):
 
 
 def get(identifier):
-    """Returns a regularizer for a name ("l1", "l2", "l1_l2"), config, callable or None."""
+    """Returns a regularizer for a name ("l1", "l2", "l1l2", ...), config, callable or None."""
     return get_by_identifier(identifier, _BY_NAME, "regularizer")

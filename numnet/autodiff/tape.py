@@ -244,7 +244,9 @@ def _map_structure(fn, structure):
     if isinstance(structure, dict):
         return {k: _map_structure(fn, v) for k, v in structure.items()}
     if isinstance(structure, (list, tuple)):
-        return type(structure)(_map_structure(fn, v) for v in structure)
+        items = [_map_structure(fn, v) for v in structure]
+        return type(structure)(*items) if hasattr(structure, "_fields") else \
+            type(structure)(items)
     return fn(structure)
 
 

@@ -216,7 +216,7 @@ class Variable(Tensor):
     """
 
     __slots__ = ("_array", "_placed", "store", "name", "trainable", "path", "_layer", "regularizer",
-                 "constraint", "aggregation")
+                 "constraint", "aggregation", "_overwrite_with_gradient")
 
     def __init__(self, initializer=None, shape=None, dtype=None, trainable=True, name=None,
                  aggregation="none"):
@@ -250,6 +250,7 @@ class Variable(Tensor):
         self.regularizer = None
         self.constraint = None
         self.aggregation = aggregation
+        self._overwrite_with_gradient = False
 
     @property
     def data(self):
@@ -292,12 +293,25 @@ class Variable(Tensor):
         # the model puts it into a store of its own when it next trains.
         state = {name: getattr(self, name) for name in _VARIABLE_STATE}
         state["_array"] = self._array.copy()
+        state["_overwrite_with_gradient"] = self.overwrite_with_gradient
         return state
 
     def __setstate__(self, state):
         for name, value in state.items():
             object.__setattr__(self, name, value)
         self._placed, self.store, self._keras_logits = False, None, None
+
+    @property
+    def overwrite_with_gradient(self):
+        """Whether optimizers replace this variable by its gradient instead of a step (Keras'
+        flag for statistics computed as gradients; False by default)."""
+        return getattr(self, "_overwrite_with_gradient", False)
+
+    @overwrite_with_gradient.setter
+    def overwrite_with_gradient(self, value):
+        if not isinstance(value, bool):
+            raise TypeError(f"`overwrite_with_gradient` must be a boolean. Received: {value}")
+        self._overwrite_with_gradient = value
 
     @property
     def placed(self):

@@ -5,7 +5,10 @@ backend can later replace it in one place.
 """
 
 from numnet.backend.array_module import xp, to_numpy
-from numnet.backend.config import epsilon, floatx, set_epsilon, set_floatx, standardize_dtype
+from numnet.backend.config import (
+    epsilon, floatx, image_data_format, set_epsilon, set_floatx, set_image_data_format,
+    standardize_data_format, standardize_dtype,
+)
 from numnet.backend.global_state import clear_session, unique_name, to_snake_case
 from numnet.backend.random import global_generator, make_generator, set_seed
 from numnet.backend.threads import get_num_threads, set_num_threads, thread_scope
@@ -17,6 +20,9 @@ __all__ = [
     "floatx",
     "set_epsilon",
     "set_floatx",
+    "image_data_format",
+    "set_image_data_format",
+    "standardize_data_format",
     "standardize_dtype",
     "clear_session",
     "unique_name",

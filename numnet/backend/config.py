@@ -1,10 +1,12 @@
-"""Global numeric policy: the default float dtype and the fuzz factor, as in `keras.config`."""
+"""Global settings of `keras.config`: the default float dtype, the fuzz factor and the image
+data format."""
 
 import numpy as np
 
 _FLOATX = "float32"
 _EPSILON = 1e-7
 _ALLOWED_FLOATX = ("float16", "float32", "float64")
+_IMAGE_DATA_FORMAT = "channels_last"
 
 
 def floatx():
@@ -32,6 +34,32 @@ def set_epsilon(value):
     """Sets the fuzz factor."""
     global _EPSILON
     _EPSILON = float(value)
+
+
+def image_data_format():
+    """Where layers with a `data_format` find the channels by default: `"channels_last"`
+    (`(batch, ..., channels)`) unless changed."""
+    return _IMAGE_DATA_FORMAT
+
+
+def set_image_data_format(data_format):
+    """Sets the default data format (`"channels_last"` or `"channels_first"`)."""
+    global _IMAGE_DATA_FORMAT
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError("The `data_format` argument must be one of {'channels_first', "
+                         f"'channels_last'}}. Received: data_format={data_format}")
+    _IMAGE_DATA_FORMAT = data_format
+
+
+def standardize_data_format(data_format):
+    """`data_format`, or the default one when None; an error for anything else."""
+    if data_format is None:
+        return _IMAGE_DATA_FORMAT
+    data_format = str(data_format).lower()
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError("The `data_format` argument must be one of {'channels_first', "
+                         f"'channels_last'}}. Received: data_format={data_format}")
+    return data_format
 
 
 def standardize_dtype(dtype):

@@ -213,7 +213,8 @@ def _fill(template, it):
     if isinstance(template, dict):
         return {key: _fill(template[key], it) for key in sorted(template)}
     if isinstance(template, (list, tuple)):
-        return type(template)(_fill(item, it) for item in template)
+        items = [_fill(item, it) for item in template]
+        return type(template)(*items) if hasattr(template, "_fields") else type(template)(items)
     return next(it)
 
 

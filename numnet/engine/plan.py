@@ -262,6 +262,8 @@ def _structure_builder(structure, positions):
     if isinstance(structure, (list, tuple)):
         kind = type(structure)
         parts = [_structure_builder(item, positions) for item in structure]
+        if hasattr(structure, "_fields"):  # a namedtuple takes its items as fields
+            return lambda leaves: kind(*[build(leaves) for build in parts])
         return lambda leaves: kind([build(leaves) for build in parts])
     return itemgetter(next(positions))
 
@@ -270,5 +272,7 @@ def _map(fn, structure):
     if isinstance(structure, dict):
         return {k: _map(fn, v) for k, v in structure.items()}
     if isinstance(structure, (list, tuple)):
-        return type(structure)(_map(fn, v) for v in structure)
+        items = [_map(fn, v) for v in structure]
+        return type(structure)(*items) if hasattr(structure, "_fields") else \
+            type(structure)(items)
     return fn(structure)

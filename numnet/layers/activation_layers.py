@@ -28,12 +28,12 @@ def _non_negative(layer, name, value, allow_none=False):
 
 
 class _Elementwise(Layer):
-    """An activation layer: built at creation, shape and mask unchanged."""
+    """An activation layer: built at creation (`_build_at_init`), shape and mask unchanged."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
-        self.built = True
+        self._build_at_init()
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -6,6 +6,7 @@ creates the weights once the input shape is known (on the first call), and
 symbolic `KerasTensor`s, a layer records a graph node instead of computing.
 """
 
+import inspect
 import warnings
 
 import numpy as np
@@ -15,7 +16,7 @@ from numnet.autodiff.ops.masking import get_keras_mask, masks_of, set_keras_mask
 from numnet.autodiff.tensor import Tensor, Variable
 from numnet.backend import floatx, standardize_dtype, to_snake_case, unique_name
 from numnet.layers.symbolic import (
-    KerasTensor, Node, dummy_value, flatten, is_symbolic, map_structure, pack_like,
+    KerasTensor, Node, dummy_value, flatten, is_symbolic, map_structure, pack_like, same_kind,
 )
 from numnet.layers.input_spec import assert_input_compatibility
 from numnet.serialization import register_builtin, serialize_keras_object
@@ -36,6 +37,13 @@ class Layer:
         input_shape: the shape of one input sample; lets a first layer of a
             `Sequential` model be built at once (as the textbook writes it).
     """
+
+    def __new__(cls, *args, **kwargs):
+        instance = super().__new__(cls)
+        # Keras' automatic config: the constructor's arguments, for a subclass that does
+        # not write `get_config` (see `get_config`).
+        object.__setattr__(instance, "_auto_config", _init_arguments(cls, args, kwargs))
+        return instance
 
     def __init__(self, *, trainable=True, name=None, dtype=None, activity_regularizer=None,
                  **kwargs):
@@ -208,7 +216,7 @@ class Layer:
         for tensor, mask in zip(flat_outputs, flatten(output_masks)):
             if isinstance(tensor, Tensor) and mask is not None and \
                     get_keras_mask(tensor) is None:
-                set_keras_mask(tensor, mask)
+                set_keras_mask(tensor, _to_tensor(mask))  # a NumPy mask becomes a tensor
 
     # ------------------------------------------------------------ weights
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
@@ -288,7 +296,19 @@ class Layer:
             lambda s: s, input_shape)
         dummy = _shape_to_dummy(shapes)
         out = self(dummy)
-        return map_structure(lambda t: (None,) + tuple(np.shape(t))[1:], out)
+        batch_known = all(s and s[0] is not None for s in _flatten_shapes(shapes))
+        return map_structure(  # a known batch size stays (Keras' output shape keeps it)
+            lambda t: tuple(np.shape(t)) if batch_known and np.ndim(t) else
+            (None,) + tuple(np.shape(t))[1:], out)
+
+    def _build_at_init(self):
+        """Marks a stateless layer built at the end of its `__init__`, as Keras does.
+
+        Only when its class keeps the base `build`: a subclass that overrides
+        `build` must see it run on the first call.
+        """
+        if type(self).build is Layer.build:
+            self.built = True
 
     def _build_if_needed(self, shapes):
         if not self.built:
@@ -308,6 +328,8 @@ class Layer:
                 return self._symbolic_call(inputs, *args, **kwargs)
             if self.input_spec is not None:
                 assert_input_compatibility(self.input_spec, inputs, self.name)
+            if _is_nested_scalars(inputs):  # `[["a"], ["b"]]` is one array, not two inputs
+                inputs = np.asarray(inputs)
             inputs = map_structure(
                 _to_floatx_tensor if self._casts_float64_inputs() else _to_tensor, inputs)
         elif self.input_spec is not None:
@@ -376,7 +398,30 @@ class Layer:
             outputs = outputs_flat[0] if len(outputs_flat) == 1 else outputs_flat
         self._inbound_nodes.append(Node(self, (inputs,) + args, kwargs, outputs))
         self._output_shape = out_shapes
+        self._attach_symbolic_masks(inputs, outputs, kwargs.get("mask"))
         return outputs
+
+    def _attach_symbolic_masks(self, inputs, outputs, previous_mask):
+        """Gives the symbolic outputs the symbolic mask `compute_mask` makes (Keras'
+        `backend.get_keras_mask(output)`), so that a model can return a mask.
+
+        A `compute_mask` that cannot run on symbolic tensors (written with NumPy, say)
+        leaves the outputs without one: the mask still reaches them when the model runs.
+        """
+        if previous_mask is None:
+            previous_mask = masks_of(inputs)
+        if not self.supports_masking or (previous_mask is None and
+                                         type(self).compute_mask is Layer.compute_mask):
+            return
+        try:
+            output_masks = self.compute_mask(inputs, previous_mask)
+        except (TypeError, ValueError, NotImplementedError):
+            return
+        if output_masks is None:
+            return
+        for tensor, mask in zip(flatten(outputs), flatten(output_masks)):
+            if isinstance(mask, KerasTensor):
+                tensor._keras_mask = mask
 
     @property
     def input(self):
@@ -408,10 +453,24 @@ class Layer:
 
     # ------------------------------------------------------------- config
     def get_config(self):
-        """The constructor arguments, as JSON-compatible values."""
-        config = {"name": self.name, "trainable": self.trainable,
-                  "dtype": {"module": "keras", "class_name": "DTypePolicy",
-                            "config": {"name": self.dtype}, "registered_name": None}}
+        """The constructor arguments, as JSON-compatible values.
+
+        A subclass that does not override it gets, as in Keras, the arguments its
+        constructor was called with (when they are all numbers, strings, booleans or
+        None, possibly in lists and dicts), so that `from_config` can rebuild it.
+        """
+        config = {"name": self.name}
+        auto_config = self.__dict__.get("_auto_config")
+        if auto_config is not None and type(self).get_config is Layer.get_config and \
+                not type(self).__module__.startswith("numnet."):  # numnet's layers say theirs
+            config.update(auto_config)
+            parameters = inspect.signature(type(self).__init__).parameters
+            if "name" not in parameters and not any(
+                    p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+                config.pop("name")  # `__init__` could not take it back
+        config.update({"trainable": self.trainable,
+                       "dtype": {"module": "keras", "class_name": "DTypePolicy",
+                                 "config": {"name": self.dtype}, "registered_name": None}})
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = serialize_keras_object(self.activity_regularizer)
         if self._batch_input_shape is not None:
@@ -426,7 +485,7 @@ class Layer:
             config["batch_input_shape"] = config.pop("batch_shape")
         try:
             return cls(**config)
-        except TypeError as error:
+        except Exception as error:  # noqa: BLE001 - Keras reports any failure as a TypeError
             raise TypeError(
                 f"Error when deserializing class '{cls.__name__}' using config={config}.\n\n"
                 f"Exception encountered: {error}"
@@ -482,6 +541,36 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
+_CONFIG_TYPES = (str, int, float, bool, type(None))
+
+
+def _init_arguments(cls, args, kwargs):
+    """The arguments of `cls(*args, **kwargs)` by name, defaults included, without `self`
+    and `name`; None when they cannot rebuild the object (positional-only or extra
+    positional arguments, values other than numbers, strings, booleans and None)."""
+    try:
+        signature = inspect.signature(cls.__init__)
+        bound = signature.bind(None, *args, **kwargs)
+    except (TypeError, ValueError):
+        return None
+    parameters = list(signature.parameters.values())
+    if any(p.kind is inspect.Parameter.POSITIONAL_ONLY for p in parameters[1:]):
+        return None
+    bound.apply_defaults()
+    arguments = dict(bound.arguments)
+    arguments.pop(parameters[0].name)
+    for parameter in parameters:
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            arguments.update(arguments.pop(parameter.name, {}))
+        elif parameter.kind is inspect.Parameter.VAR_POSITIONAL and \
+                arguments.pop(parameter.name, ()):
+            return None
+    arguments.pop("name", None)
+    if not all(isinstance(v, _CONFIG_TYPES) for v in flatten(list(arguments.values()))):
+        return None
+    return arguments
+
+
 def _names_argument(function, name):
     """Whether `call` has an argument called `name` (read from its code object)."""
     code = getattr(function, "__code__", None)
@@ -504,6 +593,14 @@ def _accepts_training(function):
     return "training" in names or bool(code.co_flags & 0x08)  # CO_VARKEYWORDS
 
 
+def _is_nested_scalars(value):
+    """Whether `value` is a non-empty (nested) list or tuple of plain numbers and strings."""
+    if not isinstance(value, (list, tuple)) or not value:
+        return False
+    return all(_is_nested_scalars(item) if isinstance(item, (list, tuple)) else
+               isinstance(item, (int, float, str, bytes, np.generic)) for item in value)
+
+
 def _to_tensor(value):
     if isinstance(value, Tensor):
         return value
@@ -524,7 +621,7 @@ def _specs_for_shapes(shapes, dtype):
         return KerasTensor(shapes, dtype=dtype)
     if isinstance(shapes, dict):
         return {k: _specs_for_shapes(v, dtype) for k, v in shapes.items()}
-    return type(shapes)(_specs_for_shapes(s, dtype) for s in shapes)
+    return same_kind(shapes, [_specs_for_shapes(s, dtype) for s in shapes])
 
 
 def _is_shape(shapes):

@@ -11,6 +11,7 @@ from numnet.autodiff.ops.lookup import bucketize, encode_categorical, hash_bins
 from numnet.backend import floatx, xp
 from numnet.kernels.categorical import Buckets
 from numnet.layers.base import Layer
+from numnet.layers.symbolic import KerasTensor
 from numnet.serialization import register_builtin
 
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count")
@@ -75,6 +76,10 @@ class CategoryEncoding(Layer):
         if count_weights is not None and self.output_mode != "count":
             raise ValueError("`count_weights` is not used when `output_mode` is not `'count'`. "
                              f"Received `count_weights={count_weights}`.")
+        return self._encode(inputs, count_weights)
+
+    def _encode(self, inputs, count_weights=None):
+        """The encoding itself, on a tensor or array (Keras' own tests call it directly)."""
         return encode_categorical(inputs, self.num_tokens, self.output_mode, self.dtype,
                                   count_weights=count_weights)
 
@@ -325,6 +330,10 @@ class Hashing(Layer):
         if len(input_shape) == 0:
             return (self.num_bins,)
         return tuple(input_shape[:-1]) + (self.num_bins,)
+
+    def compute_output_spec(self, inputs):
+        """Bin ids in the layer's integer dtype (`output_mode="int"`), else its float dtype."""
+        return KerasTensor(self.compute_output_shape(inputs.shape), dtype=self.dtype)
 
     def get_config(self):
         return {**super().get_config(), "num_bins": self.num_bins, "salt": self.salt,

@@ -3,7 +3,6 @@
 import warnings
 
 from numnet import constraints, initializers, regularizers
-from numnet.autodiff import ops
 from numnet.autodiff.ops.lookup import embedding_lookup
 from numnet.layers.base import Layer
 from numnet.serialization import register_builtin, serialize_keras_object
@@ -11,7 +10,7 @@ from numnet.serialization import register_builtin, serialize_keras_object
 
 def _positive_int(name, value):
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r} "
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value} "
                          f"(of type {type(value).__name__}).")
     return value
 
@@ -79,7 +78,8 @@ class Embedding(Layer):
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:
             return None
-        return ops.not_equal(inputs, 0)
+        from numnet import ops as any_ops  # also records the mask of a symbolic input
+        return any_ops.not_equal(inputs, 0)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)

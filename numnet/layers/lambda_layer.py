@@ -20,7 +20,7 @@ class Identity(Layer):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
-        self.built = True
+        self._build_at_init()
 
     def call(self, inputs):
         return inputs
@@ -108,9 +108,11 @@ class Lambda(Layer):
         return {**super().get_config(), **config}
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
+        """Rebuilds the layer; a Python lambda's bytecode loads only with `safe_mode=False`
+        (given here or by the loading call's scope), as in Keras."""
         config = dict(config)
-        safe_mode = in_safe_mode() is not False
+        safe_mode = (in_safe_mode() if safe_mode is None else safe_mode) is not False
         config["function"] = _load_function(config["function"], custom_objects, safe_mode)
         if "output_shape" in config:
             shape = config["output_shape"]

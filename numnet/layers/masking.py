@@ -25,10 +25,11 @@ class Masking(Layer):
             mask_value = deserialize_keras_object(mask_value)
         self.mask_value = mask_value
         self.supports_masking = True
-        self.built = True
+        self._build_at_init()
 
     def compute_mask(self, inputs, mask=None):
-        return ops.any(ops.not_equal(inputs, self.mask_value), axis=-1)
+        from numnet import ops as any_ops  # also records the mask of a symbolic input
+        return any_ops.any(any_ops.not_equal(inputs, self.mask_value), axis=-1)
 
     def call(self, inputs):
         keep = ops.any(ops.not_equal(inputs, self.mask_value), axis=-1, keepdims=True)

@@ -46,15 +46,25 @@ def concatenated_mask(inputs, mask, axis):
     _check(inputs, mask)
     if all(m is None for m in mask):
         return None
+    from numnet import ops as any_ops  # symbolic inputs or masks give a symbolic mask
     masks = []
     for x, m in zip(inputs, mask):
         if m is None:
-            masks.append(ops.broadcast_to(True, tuple(x.shape)))
+            masks.append(_all_true_like(x, any_ops))
         elif m.ndim < x.ndim:
-            masks.append(ops.broadcast_to(ops.expand_dims(m, -1), tuple(x.shape)))
+            spread = any_ops.expand_dims(m, -1)
+            masks.append(any_ops.logical_and(spread, _all_true_like(x, any_ops))
+                         if None in tuple(x.shape) else any_ops.broadcast_to(spread, x.shape))
         else:
             masks.append(m)
-    return ops.any(ops.concatenate(masks, axis=axis), axis=-1)
+    return any_ops.any(any_ops.concatenate(masks, axis=axis), axis=-1)
+
+
+def _all_true_like(x, any_ops):
+    """A boolean `True` of `x`'s shape (known only when the model runs, for a symbolic `x`)."""
+    if None not in tuple(x.shape):
+        return any_ops.broadcast_to(True, tuple(x.shape))
+    return any_ops.greater_equal(any_ops.zeros_like(x), 0)
 
 
 def common_float(inputs):

@@ -241,8 +241,6 @@ class Concatenate(Merge):
         masks = _checked_masks(inputs, mask)
         if masks is None or all(m is None for m in masks):
             return None
-        if _symbolic(*inputs, *masks):
-            raise NotImplementedError("Concatenate.compute_mask on symbolic tensors")
         return merge_rules.concatenated_mask(inputs, masks, self.axis)
 
     def get_config(self):

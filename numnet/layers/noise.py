@@ -33,7 +33,7 @@ class _NoiseLayer(Layer):
         self.seed = seed
         self._generator = make_generator(seed) if seed is not None else None
         self.supports_masking = True
-        self.built = True
+        self._build_at_init()
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -144,7 +144,7 @@ class ActivityRegularization(Layer):
         self.supports_masking = True
         self.l1 = l1
         self.l2 = l2
-        self.built = True
+        self._build_at_init()
 
     def call(self, inputs):
         return inputs

@@ -371,7 +371,7 @@ class UnitNormalization(Layer):
             raise TypeError("Invalid value for `axis` argument: expected an int or a "
                             f"list/tuple of ints. Received: axis={axis!r}")
         self.supports_masking = True
-        self.built = True
+        self._build_at_init()
 
     def call(self, inputs):
         return normalize(inputs, axis=self.axis, order=2, epsilon=1e-12)

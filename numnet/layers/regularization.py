@@ -29,10 +29,11 @@ class Dropout(Layer):
                 f"between 0 and 1. Received: rate={rate!r}"
             )
         self.rate = float(rate)
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.noise_shape = _checked_noise_shape(noise_shape)
         self.seed = seed
         self._generator = make_generator(seed) if seed is not None else None
         self.supports_masking = True
+        self._build_at_init()
 
     def call(self, inputs, training=None):
         if not training or self.rate == 0:
@@ -48,3 +49,29 @@ class Dropout(Layer):
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed,
                 "noise_shape": None if self.noise_shape is None else list(self.noise_shape)}
+
+
+def _checked_noise_shape(noise_shape):
+    """`noise_shape` as a tuple of positive ints and Nones; Keras' errors otherwise."""
+    if noise_shape is None:
+        return None
+    prefix = "Invalid value received for argument `noise_shape`."
+    if isinstance(noise_shape, str):
+        raise ValueError(f"{prefix} Expected a tuple or list of integers. "
+                         f"Received: noise_shape={noise_shape}")
+    try:
+        noise_shape = tuple(noise_shape)
+    except TypeError:
+        raise ValueError(f"{prefix} Expected an iterable of integers (e.g., a tuple or "
+                         f"list). Received: noise_shape={noise_shape}") from None
+    for i, dim in enumerate(noise_shape):
+        if dim is None:
+            continue
+        if isinstance(dim, bool) or not isinstance(dim, int):
+            raise ValueError(f"{prefix} Expected all elements to be integers or None. "
+                             f"Received element at index {i}: {dim} "
+                             f"(type: {type(dim).__name__})")
+        if dim <= 0:
+            raise ValueError(f"{prefix} Expected all dimensions to be positive integers or "
+                             f"None. Received negative or zero value at index {i}: {dim}")
+    return noise_shape

@@ -1,7 +1,7 @@
 """`Rescaling`: `inputs * scale + offset` (e.g. pixel values from [0, 255] to [0, 1])."""
 
 from numnet.autodiff import ops
-from numnet.backend import xp
+from numnet.backend import image_data_format, xp
 from numnet.layers.base import Layer
 from numnet.serialization import deserialize_keras_object, register_builtin, serialize_keras_object
 
@@ -11,7 +11,8 @@ class Rescaling(Layer):
     """Multiplies the inputs by `scale` and adds `offset`, in the layer's dtype.
 
     Args:
-        scale: a number, or an array broadcastable to the inputs (per feature).
+        scale: a number, or an array broadcastable to the inputs (per feature; with
+            `numnet.config.image_data_format()` "channels_first", per channel of images).
         offset: likewise, 0.0 by default.
     """
 
@@ -25,6 +26,9 @@ class Rescaling(Layer):
         dtype = self.dtype
         scale = xp.asarray(self.scale, dtype=dtype)
         offset = xp.asarray(self.offset, dtype=dtype)
+        if scale.ndim and image_data_format() == "channels_first":
+            # per-channel scales of `(batch, channels, height, width)` images, as in Keras
+            scale = scale.reshape(scale.shape + (1,) * (3 - scale.ndim))
         return ops.add(ops.multiply(ops.cast(inputs, dtype), scale), offset)
 
     def compute_output_shape(self, input_shape):

@@ -3,6 +3,7 @@
 import numpy as np
 
 from numnet.autodiff import ops
+from numnet.backend import standardize_data_format
 from numnet.layers.base import Layer
 from numnet.serialization import register_builtin
 
@@ -11,14 +12,22 @@ from numnet.serialization import register_builtin
 class Flatten(Layer):
     """Flattens each sample to one axis: `(batch, d1, d2, ...)` -> `(batch, d1*d2*...)`.
 
-    A rank-1 input `(batch,)` becomes `(batch, 1)`.
+    A rank-1 input `(batch,)` becomes `(batch, 1)`. With `data_format="channels_first"`
+    the input `(batch, channels, d1, ...)` is read as `(batch, d1, ..., channels)`, so the
+    order of the flattened entries is the same as for a channels-last input.
+
+    Args:
+        data_format: "channels_last" or "channels_first"; default
+            `numnet.config.image_data_format()` ("channels_last" unless set).
     """
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.data_format = data_format
+        self.data_format = standardize_data_format(data_format)
 
     def call(self, inputs):
+        if self.data_format == "channels_first" and inputs.ndim > 2:
+            inputs = ops.transpose(inputs, (0, *range(2, inputs.ndim), 1))
         return ops.reshape(inputs, (inputs.shape[0], -1))
 
     def compute_output_shape(self, input_shape):
@@ -27,7 +36,7 @@ class Flatten(Layer):
         return (input_shape[0], size)
 
     def get_config(self):
-        return {**super().get_config(), "data_format": self.data_format or "channels_last"}
+        return {**super().get_config(), "data_format": self.data_format}
 
 
 @register_builtin("keras.layers")
@@ -37,6 +46,13 @@ class Reshape(Layer):
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
         self.target_shape = tuple(target_shape)
+        if any(isinstance(d, (int, np.integer)) and d < -1 for d in self.target_shape):
+            raise ValueError("Each dimension in `target_shape` must be a non-negative "
+                             "integer, or `-1` for a single unknown dimension. Received: "
+                             f"target_shape={self.target_shape}.")
+        if sum(1 for d in self.target_shape if d == -1) > 1:
+            raise ValueError("There must be at most one unknown dimension (-1) in "
+                             f"`target_shape`. Received: target_shape={self.target_shape}.")
 
     def call(self, inputs):
         return ops.reshape(inputs, (inputs.shape[0],) + self.target_shape)

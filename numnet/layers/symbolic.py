@@ -14,6 +14,9 @@ from numnet.backend import standardize_dtype
 class KerasTensor:
     """A placeholder for a tensor in a layer graph: a shape, a dtype and where it came from."""
 
+    # The symbolic mask the producing layer computed (Keras' `backend.get_keras_mask`).
+    _keras_mask = None
+
     def __init__(self, shape, dtype=None, sparse=False, ragged=False, record_history=True,
                  name=None, keras_history=None):
         if sparse or ragged:
@@ -141,8 +144,15 @@ def map_structure(fn, structure):
     if isinstance(structure, dict):
         return {k: map_structure(fn, v) for k, v in structure.items()}
     if isinstance(structure, (list, tuple)):
-        return type(structure)(map_structure(fn, v) for v in structure)
+        return same_kind(structure, [map_structure(fn, v) for v in structure])
     return fn(structure)
+
+
+def same_kind(sequence, items):
+    """`items` in a container of `sequence`'s type (a namedtuple takes them as fields)."""
+    if isinstance(sequence, tuple) and hasattr(sequence, "_fields"):
+        return type(sequence)(*items)
+    return type(sequence)(items)
 
 
 def pack_like(structure, flat):
@@ -156,7 +166,7 @@ def pack_like(structure, flat):
                 rebuilt[k] = rebuild(s[k])
             return rebuilt
         if isinstance(s, (list, tuple)):
-            return type(s)(rebuild(v) for v in s)
+            return same_kind(s, [rebuild(v) for v in s])
         return next(iterator)
     return rebuild(structure)
 

@@ -103,7 +103,27 @@ class Metric:
     def __init__(self, dtype=None, name=None):
         self.name = name or unique_name(to_snake_case(self.__class__.__name__))
         self._dtype = standardize_dtype(dtype)
-        self._variables = []
+        self._start_tracking()
+
+    def _start_tracking(self):
+        if "_variables" not in self.__dict__:
+            object.__setattr__(self, "_variables", [])
+            object.__setattr__(self, "_metrics", [])
+
+    def __setattr__(self, name, value):
+        """Tracks the variables and sub-metrics assigned as attributes (also inside lists,
+        tuples and dicts), as Keras' metrics do: they count among `variables`."""
+        object.__setattr__(self, name, value)
+        if name in ("_variables", "_metrics") or not isinstance(
+                value, (Variable, Metric, list, tuple, dict)):
+            return
+        self._start_tracking()
+        for item in _tracked_leaves(value):
+            if isinstance(item, Variable):
+                if all(item is not v for v in self._variables):
+                    self._variables.append(item)
+            elif item is not self and all(item is not m for m in self._metrics):
+                self._metrics.append(item)
 
     @property
     def dtype(self):
@@ -111,19 +131,27 @@ class Metric:
 
     @property
     def variables(self):
-        """The state variables."""
-        return list(self._variables)
+        """The state variables: the metric's own, then those of its sub-metrics."""
+        variables = list(self._variables)
+        for metric in self._metrics:
+            variables.extend(metric.variables)
+        return variables
 
     def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum",
                      name=None):
-        """Creates a state variable (zeros unless `initializer` says otherwise)."""
-        value = xp.zeros(tuple(shape), dtype=dtype or _STATE_DTYPE)
-        if initializer not in (None, "zeros"):
+        """Creates a state variable: zeros unless `initializer` (a name, an initializer, or
+        the initial value itself, as an array or tensor) says otherwise."""
+        dtype = standardize_dtype(dtype) if dtype else _STATE_DTYPE
+        shape = tuple(shape)
+        if isinstance(initializer, (Tensor, np.ndarray, list)):
+            value = np.broadcast_to(np.asarray(_array(initializer), dtype=dtype), shape)
+        elif initializer is None or (isinstance(initializer, str) and initializer == "zeros"):
+            value = xp.zeros(shape, dtype=dtype)
+        else:
             from numnet import initializers
 
-            value = initializers.get(initializer)(tuple(shape), dtype=dtype or _STATE_DTYPE)
-        variable = Variable(value, dtype=dtype or _STATE_DTYPE, trainable=False,
-                            name=name or "variable")
+            value = initializers.get(initializer)(shape, dtype=dtype)
+        variable = Variable(value, dtype=dtype, trainable=False, name=name or "variable")
         variable.path = f"{self.name}/{variable.name}"
         self._variables.append(variable)
         return variable
@@ -137,8 +165,8 @@ class Metric:
         raise NotImplementedError
 
     def reset_state(self):
-        """Zeroes every state variable."""
-        for v in self._variables:
+        """Zeroes every state variable (sub-metrics' included)."""
+        for v in self.variables:
             v.data[...] = 0
 
     def __call__(self, *args, **kwargs):
@@ -165,6 +193,15 @@ class Metric:
         return f"<{self.__class__.__name__} name={self.name}>"
 
     __str__ = __repr__
+
+
+def _tracked_leaves(value):
+    """The Variables and Metrics in `value` (itself, or inside nested lists/tuples/dicts)."""
+    if isinstance(value, (Variable, Metric)):
+        return [value]
+    items = value.values() if isinstance(value, dict) else \
+        value if isinstance(value, (list, tuple)) else ()
+    return [leaf for item in items for leaf in _tracked_leaves(item)]
 
 
 def _update_call(method):
@@ -239,7 +276,10 @@ def reduce_to_samplewise_tensors(values, sample_weight, reduction="mean"):
     if values_ndim > weight_ndim:
         axes = tuple(range(weight_ndim, values_ndim))
         values = ops.mean(values, axis=axes) if mean else ops.sum(values, axis=axes)
-    values = values * ops.broadcast_to(sample_weight, values.shape)
+    # The weights broadcast to the values count as broadcast in the weights' sum too
+    # (Keras: a (1, 2) weight row on (2, 2) values weighs both samples).
+    sample_weight = ops.broadcast_to(sample_weight, values.shape)
+    values = values * sample_weight
     if weight_ndim > 1:
         axes = tuple(range(1, weight_ndim))
         sample_weight = ops.mean(sample_weight, axis=axes) if mean else \

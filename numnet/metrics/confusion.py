@@ -10,6 +10,7 @@ import numpy as np
 
 from numnet.backend import epsilon
 from numnet.metrics.base import Metric, _array, squeeze_or_expand_to_same_rank
+from numnet.metrics.metrics_utils import AUCCurve, AUCSummationMethod
 from numnet.serialization import register_builtin
 
 NEG_INF = -1e10
@@ -234,11 +235,6 @@ class Recall(_ThresholdedRate):
         return self.other
 
 
-_CURVES = {"roc": "ROC", "pr": "PR", "prgain": "PRGAIN"}
-_SUMMATIONS = {"interpolation": "interpolation", "majoring": "majoring",
-               "minoring": "minoring"}
-
-
 @register_builtin("keras.metrics")
 class AUC(Metric):
     """Area under the ROC or PR curve, from confusion counts at fixed thresholds.
@@ -268,19 +264,9 @@ class AUC(Metric):
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
                  name=None, dtype=None, thresholds=None, multi_label=False, num_labels=None,
                  label_weights=None, from_logits=False):
-        curve_key = str(getattr(curve, "value", curve))
-        if curve_key not in ("ROC", "PR", "PRGAIN", "roc", "pr", "prgain"):
-            raise ValueError(
-                f'Invalid AUC curve value: "{curve}". Expected values are '
-                '["PR", "ROC", "PRGAIN"]'
-            )
-        method_key = str(getattr(summation_method, "value", summation_method))
-        if method_key not in ("interpolation", "Interpolation", "majoring", "Majoring",
-                              "minoring", "Minoring"):
-            raise ValueError(
-                f'Invalid AUC summation method value: "{summation_method}". Expected '
-                'values are ["interpolation", "majoring", "minoring"]'
-            )
+        self.curve = AUCCurve.from_str(getattr(curve, "value", curve))
+        self.summation_method = AUCSummationMethod.from_str(
+            getattr(summation_method, "value", summation_method))
         self._init_from_thresholds = thresholds is not None
         if thresholds is not None:
             self.num_thresholds = len(thresholds) + 2
@@ -298,8 +284,6 @@ class AUC(Metric):
                           for i in range(num_thresholds - 2)]
             self._thresholds_distributed_evenly = True
         self._thresholds = np.array([0.0 - epsilon()] + thresholds + [1.0 + epsilon()])
-        self.curve = _CURVES[curve_key.lower()]
-        self.summation_method = _SUMMATIONS[method_key.lower()]
         super().__init__(name=name, dtype=dtype)
         self.multi_label = multi_label
         self.num_labels = num_labels
@@ -422,8 +406,8 @@ class AUC(Metric):
         config = {
             **super().get_config(),
             "num_thresholds": self.num_thresholds,
-            "curve": self.curve,
-            "summation_method": self.summation_method,
+            "curve": self.curve.value,
+            "summation_method": self.summation_method.value,
             "multi_label": self.multi_label,
             "num_labels": self.num_labels,
             "label_weights": None if label_weights is None else label_weights.tolist(),

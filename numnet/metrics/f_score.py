@@ -79,6 +79,12 @@ class FBetaScore(Metric):
                 f"output_dim). Received input shapes: y_pred.shape={y_pred_shape} and "
                 f"y_true.shape={y_true_shape}."
             )
+        if y_pred_shape[-1] is None or y_true_shape[-1] is None:
+            raise ValueError(
+                f"{type(self).__name__} expects 2D inputs with shape (batch_size, "
+                "output_dim), with output_dim fully defined (not None). Received input "
+                f"shapes: y_pred.shape={y_pred_shape} and y_true.shape={y_true_shape}."
+            )
         shape = () if self.average == "micro" else (y_pred_shape[-1],)
         self.true_positives = self.add_variable(shape, name="true_positives")
         self.false_positives = self.add_variable(shape, name="false_positives")

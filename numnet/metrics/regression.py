@@ -139,6 +139,9 @@ class RootMeanSquaredError(Mean):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true, y_pred = _tensor_pair(y_true, y_pred)
+        if y_pred.ndim <= 1:  # each entry is a sample (Keras squares them elementwise)
+            return super().update_state(ops.square(ops.subtract(y_pred, y_true)),
+                                        sample_weight=sample_weight)
         # Keras' Mean averages each sample's squared errors first: the loss' op does that.
         return super().update_state(ops.mean_squared_error(y_true, y_pred),
                                     sample_weight=sample_weight)

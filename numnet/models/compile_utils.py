@@ -7,12 +7,15 @@ one entry per output, and the log keys are named as Keras names them
 (`loss`, `output_loss`, `aux_output_RootMeanSquaredError`, ...).
 """
 
+import collections
+
 import numpy as np
 
 from numnet import losses as losses_module
 from numnet import metrics as metrics_module
 from numnet.autodiff import ops
 from numnet.autodiff.ops.masking import apply_mask, get_keras_mask
+from numnet.layers.symbolic import flatten, map_structure, pack_like, same_structure
 
 
 def _per_output(value, output_names, what, allow_single=True):
@@ -133,14 +136,45 @@ class _SummedLosses(losses_module.Loss):
         return total
 
 
+def _is_crossentropy_alias(identifier):
+    return isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce")
+
+
+class _CrossentropyByShape(losses_module.Loss):
+    """Keras' `loss="crossentropy"` (or `"ce"`): binary, sparse categorical or categorical
+    cross-entropy, chosen from the shapes of the targets and predictions it first sees."""
+
+    def resolve(self, y_true, y_pred):
+        true_shape, pred_shape = np.shape(y_true), np.shape(y_pred)
+        if pred_shape[-1:] == (1,):
+            fn = losses_module.binary_crossentropy
+        elif len(true_shape) < len(pred_shape) or (true_shape[-1:] == (1,)
+                                                   and pred_shape[-1:] != (1,)):
+            fn = losses_module.sparse_categorical_crossentropy
+        else:
+            fn = losses_module.categorical_crossentropy
+        loss = losses_module.as_loss_object(fn)
+        loss.name = self.name
+        return loss
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        return self.resolve(y_true, y_pred)(y_true, y_pred, sample_weight=sample_weight)
+
+
+def _as_loss(entry):
+    if _is_crossentropy_alias(entry):
+        return _CrossentropyByShape(name=entry)
+    return losses_module.as_loss_object(entry)
+
+
 def _loss_object(entry):
     """A `Loss` for one output's entry: a loss, a list of losses, or None."""
     if isinstance(entry, (list, tuple)):
-        objects = [losses_module.as_loss_object(e) for e in entry if e is not None]
+        objects = [_as_loss(e) for e in entry if e is not None]
         if not objects:
             return None
         return objects[0] if len(objects) == 1 else _SummedLosses(objects)
-    return None if entry is None else losses_module.as_loss_object(entry)
+    return None if entry is None else _as_loss(entry)
 
 
 class CompileLoss:
@@ -148,14 +182,27 @@ class CompileLoss:
 
     def __init__(self, loss, loss_weights=None):
         for leaf in _leaves(loss):
-            losses_module.get(leaf)  # unknown names fail at compile time, not mid-fit
+            if not _is_crossentropy_alias(leaf):
+                losses_module.get(leaf)  # unknown names fail at compile time, not mid-fit
         self.loss = loss
         self.loss_weights = loss_weights
         self.built = False
         self._checked_shapes = set()
 
-    def build(self, output_names):
+    def build(self, output_names, output_structure=None):
+        """Resolves the losses for the outputs named `output_names` (flat, in output order).
+
+        `output_structure`: the model's outputs as returned (tuple, dict, namedtuple or
+        nested). Losses given as a structure that is not one entry per output (a loss on
+        several outputs, a dict or tuple inside a list, nested outputs) follow it, as in
+        Keras (see `_StructuredLosses`).
+        """
         self.output_names = list(output_names)
+        self.structured = None
+        if output_structure is not None and _needs_structure(
+                self.loss, self.loss_weights, output_structure):
+            self._build_structured(output_structure)
+            return
         n = len(self.output_names)
         entries = _per_output(_single_output_loss(self.loss, self.output_names),
                               self.output_names, "loss")
@@ -183,8 +230,32 @@ class CompileLoss:
                          for i in self._tracked]
         self.built = True
 
+    def names_from_losses(self, count):
+        """Names for `count` outputs that the model's output names cannot name (a custom
+        `compute_loss` splitting one output): the losses' own names, as Keras names them;
+        None when the losses are not one per output."""
+        if not isinstance(self.loss, (list, tuple)) or len(self.loss) != count or \
+                any(_is_container(entry) or entry is None for entry in self.loss):
+            return None
+        return [entry if isinstance(entry, str) else losses_module.as_loss_object(entry).name
+                for entry in self.loss]
+
+    def _build_structured(self, output_structure):
+        structured = self.structured = _StructuredLosses(
+            self.loss, self.loss_weights, output_structure, self.output_names)
+        self.losses = structured.per_output_losses()
+        self.weights = [1.0] * len(self.output_names)
+        self._tracked = list(range(len(structured.entries))) \
+            if len(structured.entries) > 1 else []
+        self.trackers = [metrics_module.Mean(name=f"{structured.entries[i].name}_loss")
+                         for i in self._tracked]
+        self.built = True
+
     def __call__(self, y_true, y_pred, sample_weight=None):
         """Returns the total loss tensor; `y_true`/`y_pred` are lists in output order."""
+        if self.structured is not None:
+            total, self._last_values = self.structured(y_true, y_pred, sample_weight)
+            return total
         total = None
         values = []
         for i, (loss, weight) in enumerate(zip(self.losses, self.weights)):
@@ -195,6 +266,8 @@ class CompileLoss:
                 raise ValueError(
                     f"No target was given for output '{self.output_names[i]}', which has a loss."
                 )
+            if isinstance(loss, _CrossentropyByShape):  # chosen once, from the first shapes
+                loss = self.losses[i] = loss.resolve(y_true[i], y_pred[i])
             shapes = (i, np.shape(y_true[i]), np.shape(y_pred[i]))
             if shapes not in self._checked_shapes:
                 check_target_shape(loss, self.output_names[i], y_true[i], y_pred[i])
@@ -214,6 +287,165 @@ class CompileLoss:
 
     def get_config(self):
         return {"loss": self.loss, "loss_weights": self.loss_weights}
+
+
+def _is_container(value):
+    return isinstance(value, (list, tuple, dict))
+
+
+def _children(value):
+    return list(value.values()) if isinstance(value, dict) else \
+        list(value) if isinstance(value, (list, tuple)) else []
+
+
+def _needs_structure(loss, loss_weights, outputs):
+    """Whether `loss` must follow the outputs' structure (Keras' rules) rather than give one
+    entry per output: nested outputs, a dict (or a nested sequence) inside the losses or
+    the weights, or a sequence of losses holding sequences whose type differs from the
+    outputs' (Keras then applies each entry to all the outputs)."""
+    if any(_is_container(child) for child in _children(outputs)):
+        return True
+    if isinstance(loss, dict) and isinstance(outputs, dict) and set(loss) - set(outputs):
+        return True  # Keras' KeyError for a key the outputs lack
+    for spec in (loss, loss_weights):
+        for child in _children(spec):
+            if isinstance(child, dict) or any(_is_container(c) for c in _children(child)):
+                return True
+    if isinstance(loss, (list, tuple)) and any(_is_container(c) for c in loss):
+        if not isinstance(outputs, type(loss)) or len(loss) != len(flatten(outputs)):
+            return True
+    return _is_container(loss_weights) and any(_is_container(c) for c in _children(loss_weights))
+
+
+_LossEntry = collections.namedtuple("_LossEntry", ["path", "loss", "weight", "name"])
+
+
+class _Weighted:
+    """A loss of the user's structure with its weight (None: no loss there)."""
+
+    def __new__(cls, loss, weight):
+        return None if loss is None else super().__new__(cls)
+
+    def __init__(self, loss, weight):
+        self.loss, self.weight = loss, weight
+
+
+class _StructuredLosses:
+    """Losses given as a structure over a model's (possibly nested) outputs, as Keras 3
+    resolves them: each loss applies to the part of the outputs (and targets) at its path.
+
+    A loss applies to the whole part it meets (a function then receives the tuple or dict
+    of tensors); a sequence of losses as long as that part's leaves gives one loss per
+    leaf; a sequence of another type than the part applies each of its losses to the
+    whole part. Each loss is named by its path (output names stand for positions), and
+    the model logs each one's value as `<name>_loss` when there are several.
+    """
+
+    def __init__(self, loss, loss_weights, outputs, flat_names):
+        self.outputs = outputs
+        names = pack_like(outputs, list(flat_names)) if len(flat_names) == len(
+            flatten(outputs)) else pack_like(outputs, [None] * len(flatten(outputs)))
+        weighted = self._weighted(loss, loss_weights)
+        if not _is_container(weighted) and weighted is not None:
+            weighted = map_structure(lambda _: weighted, outputs)
+        self.entries = []
+        self._add(outputs, weighted, names, ())
+
+    @staticmethod
+    def _weighted(loss, loss_weights):
+        if loss_weights is None:
+            return map_structure(lambda entry: _Weighted(entry, None), loss)
+        flat_weights = flatten(loss_weights)
+        if not same_structure(loss, loss_weights):
+            if len(flatten(loss)) != len(flat_weights):
+                raise ValueError(
+                    f"`loss_weights` must match the number of losses, got "
+                    f"{len(flatten(loss))} losses and {len(flat_weights)} weights.")
+        iterator = iter(flat_weights)
+        return map_structure(lambda entry: _Weighted(entry, next(iterator)), loss)
+
+    def _add(self, outputs, loss, names, path):
+        """Keras' walk of the loss structure against the outputs' (see the class doc)."""
+        if loss is None:
+            return
+        if isinstance(loss, _Weighted):
+            self.entries.append(_LossEntry(path, _as_loss(loss.loss), loss.weight,
+                                           _structured_loss_name(path, names, loss.loss)))
+            return
+        if isinstance(loss, (list, tuple)) and not any(_is_container(c) for c in loss) and \
+                len(loss) == len(flatten(outputs)):
+            loss = pack_like(outputs, list(loss))
+        elif isinstance(loss, (list, tuple)) and not isinstance(outputs, type(loss)):
+            for item in loss:
+                self._add(outputs, item, names, path)
+            return
+        if not _is_container(loss):
+            return self._add(outputs, loss, names, path)
+        if not isinstance(loss, type(outputs)):
+            raise KeyError(f"The path: {path} in the `loss` argument, can't be found in the "
+                           "model's output (`y_pred`).")
+        items = loss.items() if isinstance(loss, dict) else enumerate(loss)
+        for key, item in items:
+            if item is None:
+                continue
+            found = key in outputs if isinstance(outputs, dict) else \
+                isinstance(outputs, (list, tuple)) and key < len(outputs)
+            if not found:
+                raise KeyError(f"The path: {path + (key,)} in the `loss` argument, can't be "
+                               "found in either the model's output (`y_pred`) or in the "
+                               "labels (`y_true`).")
+            self._add(outputs[key], item, names[key], path + (key,))
+
+    def per_output_losses(self):
+        """For each flat output, the loss applying to it alone (None if none does)."""
+        positions = pack_like(self.outputs, list(range(len(flatten(self.outputs)))))
+        losses = [None] * len(flatten(self.outputs))
+        for entry in self.entries:
+            reached = flatten(_at(positions, entry.path))
+            if len(reached) == 1:
+                i = reached[0]
+                losses[i] = entry.loss if losses[i] is None else \
+                    _SummedLosses([losses[i], entry.loss])
+        return losses
+
+    def __call__(self, flat_true, flat_pred, sample_weight=None):
+        """`(total loss, each entry's value)` for targets and outputs in output order."""
+        y_true, y_pred = pack_like(self.outputs, flat_true), pack_like(self.outputs, flat_pred)
+        total, values = None, []
+        for entry in self.entries:
+            target = _at(y_true, entry.path)
+            if any(leaf is None for leaf in flatten(target)):
+                raise ValueError(f"No target was given for the outputs at path {entry.path} "
+                                 f"of the `loss` argument ('{entry.name}').")
+            value = entry.loss(target, _at(y_pred, entry.path), sample_weight=sample_weight)
+            values.append(value)
+            term = value if entry.weight is None else ops.multiply(value, float(entry.weight))
+            total = term if total is None else ops.add(total, term)
+        if total is None:
+            raise ValueError("The model was compiled without any loss for its outputs.")
+        return total, values
+
+
+def _at(structure, path):
+    for key in path:
+        structure = structure[key]
+    return structure
+
+
+def _structured_loss_name(path, names, loss):
+    """Keras' name of a loss at `path`: the path, an output's name standing for a final
+    position; the joined output names of a loss on several outputs."""
+    if not _is_container(names):
+        output_name = names if names is not None else losses_module.as_loss_object(loss).name \
+            if not _is_crossentropy_alias(loss) else loss
+        if not path:
+            path = (output_name,)
+        elif isinstance(path[-1], int):
+            path = path[:-1] + (output_name,)
+    name = "/".join(str(part) for part in path)
+    if name == "":
+        name = "_".join(str(n) for n in (names if isinstance(names, dict) else flatten(names)))
+    return name
 
 
 def _mask_weights(y_pred, sample_weight, metrics):
@@ -320,6 +552,8 @@ class CompileMetrics:
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         for i, group in enumerate(self.per_output):
+            if not group:
+                continue
             masked = _mask_weights(y_pred[i], None, group)
             for metric in group:
                 if masked is not None and isinstance(metric, metrics_module.MeanMetricWrapper):
@@ -327,6 +561,8 @@ class CompileMetrics:
                 else:
                     metric.update_state(y_true[i], y_pred[i])
         for i, group in enumerate(self.weighted):
+            if not group:
+                continue
             masked = _mask_weights(y_pred[i], sample_weight, group)
             for metric in group:
                 weights = sample_weight

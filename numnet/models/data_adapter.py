@@ -18,7 +18,7 @@ import numpy as np
 
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import floatx
-from numnet.layers.symbolic import flatten, map_structure
+from numnet.layers.symbolic import flatten, map_structure, same_kind
 
 
 # What each call is doing, for messages ("... before training").
@@ -85,14 +85,14 @@ def standardize(structure, name, cast_float=True, allow_strings=False):
             np.ndim(v) == 0 and not isinstance(v, (list, tuple, dict, np.ndarray, Tensor))
             for v in structure):
         structure = np.asarray(structure)
-    if isinstance(structure, dict):
-        return {k: _as_array(v, f"{name}['{k}']", cast_float, allow_strings)
+    if isinstance(structure, dict):  # values may be structures too (nested outputs)
+        return {k: standardize(v, f"{name}['{k}']", cast_float, allow_strings)
                 for k, v in structure.items()}
     if isinstance(structure, (list, tuple)) and structure and any(
             isinstance(v, (np.ndarray, Tensor, dict, list, tuple)) for v in structure) and not \
             _is_rectangular_list(structure):
-        return type(structure)(standardize(v, f"{name}[{i}]", cast_float, allow_strings)
-                               for i, v in enumerate(structure))
+        return same_kind(structure, [standardize(v, f"{name}[{i}]", cast_float, allow_strings)
+                                     for i, v in enumerate(structure)])
     return _as_array(structure, name, cast_float, allow_strings)
 
 
@@ -163,6 +163,8 @@ def prepare(x, y=None, sample_weight=None, require_y=True, check_values=True, ca
             _is_rectangular_list(x):
         x, y, *rest = x
         sample_weight = rest[0] if rest else sample_weight
+    if model is not None:
+        check_required_inputs(x, model)
     x = standardize(x, names[0], allow_strings=True)
     if model is not None:
         x = match_model_inputs(x, model, names[0], call)
@@ -224,6 +226,24 @@ def refuse_unsupported_data(x, call, name="x"):
             f"generators or iterators yet. Accepted: {_ACCEPTED}. Collect the batches first, "
             "e.g. `x, y = map(np.concatenate, zip(*batches))`."
         )
+
+
+def check_required_inputs(x, model):
+    """Keras' error for None given to an input that is not optional (`fit([None], y)`)."""
+    inputs = getattr(model, "inputs", None)
+    if not isinstance(inputs, (list, tuple)):
+        return
+    if isinstance(x, dict):
+        given = [(t, x.get(t.name, ...)) for t in inputs]
+    elif isinstance(x, (list, tuple)) and len(x) == len(inputs):
+        given = list(zip(inputs, x))
+    else:
+        return
+    for tensor, value in given:
+        layer = getattr(tensor, "_keras_history", None)
+        if value is None and not getattr(layer[0] if layer else None, "optional", True):
+            raise ValueError(f"The input '{tensor.name}' is not optional, but None was "
+                             "passed. Please provide a valid tensor.")
 
 
 def match_model_inputs(x, model, name="x", call=None):

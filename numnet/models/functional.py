@@ -16,7 +16,7 @@ from numnet.layers.input_layer import Input, InputLayer
 from numnet.layers.op_layer import Operation
 from numnet.layers.input_spec import InputSpec
 from numnet.layers.symbolic import (
-    KerasTensor, flatten, flatten_with_path, map_structure, pack_like, same_structure,
+    KerasTensor, flatten, flatten_with_path, map_structure, pack_like, same_kind, same_structure,
 )
 from numnet.models.model import Model
 from numnet.serialization import deserialize_keras_object, register_builtin, serialize_keras_object
@@ -624,7 +624,7 @@ def _node_arguments(node_data, created, custom_objects):
                 raise ValueError(f"Unknown layer: {name}")
             return output_of(name, node_index, tensor_index)
         if isinstance(value, (list, tuple)):
-            return type(value)(revive(v) for v in value)
+            return same_kind(value, [revive(v) for v in value])
         if isinstance(value, dict):
             if "class_name" in value:
                 return deserialize_keras_object(value, custom_objects=custom_objects)
@@ -685,7 +685,7 @@ def _map_shapes(fn, shapes):
         return fn(tuple(shapes))
     if isinstance(shapes, dict):
         return {k: _map_shapes(fn, v) for k, v in shapes.items()}
-    return type(shapes)(_map_shapes(fn, s) for s in shapes)
+    return same_kind(shapes, [_map_shapes(fn, s) for s in shapes])
 
 
 def _clone_from_intermediate(inputs, outputs):

@@ -233,6 +233,48 @@ class Model(Trainer, Layer):
                      run_eagerly=bool(config.get("run_eagerly", False)),
                      jit_compile=config.get("jit_compile", "auto"))
 
+    # ------------------------------------------------------------ state tree
+    @property
+    def metrics_variables(self):
+        """The state variables of the model's metrics (loss trackers included)."""
+        return [v for metric in self.metrics for v in metric.variables]
+
+    def get_state_tree(self, value_format="backend_tensor"):
+        """Every variable's value in nested dicts keyed by the parts of its path, under
+        "trainable_variables", "non_trainable_variables", "optimizer_variables" and
+        "metrics_variables" (Keras' layout; `value_format="numpy_array"` gives NumPy
+        arrays, the default tensors)."""
+        optimizer = getattr(self, "optimizer", None)
+        return {
+            "trainable_variables": _nested_values(self.trainable_variables, value_format),
+            "non_trainable_variables": _nested_values(self.non_trainable_variables,
+                                                      value_format),
+            "optimizer_variables": _nested_values(
+                optimizer.variables if optimizer is not None else [], value_format),
+            "metrics_variables": _nested_values(self.metrics_variables, value_format),
+        }
+
+    def set_state_tree(self, state_tree):
+        """Assigns the values of a tree like `get_state_tree()`'s to the variables whose
+        paths it names (a part of the tree is enough)."""
+        optimizer = getattr(self, "optimizer", None)
+        groups = {
+            "trainable_variables": lambda: self.trainable_variables,
+            "non_trainable_variables": lambda: self.non_trainable_variables,
+            "optimizer_variables": lambda: optimizer.variables if optimizer else [],
+            "metrics_variables": lambda: self.metrics_variables,
+        }
+        for key, subtree in state_tree.items():
+            if key not in groups:
+                raise ValueError(f"Unknown variable name: {key}")
+            by_path = {}
+            for variable in groups[key]():
+                by_path.setdefault(variable.path, []).append(variable)
+            for path, value in _flat_paths(subtree).items():
+                for variable in by_path.get(path, []):
+                    variable.assign(np.asarray(getattr(value, "data", value),
+                                               dtype=variable.data.dtype))
+
     def get_config(self):
         """Subclassed models: override to return the `__init__` arguments."""
         config = {"name": self.name, "trainable": self.trainable}
@@ -255,6 +297,38 @@ class Model(Trainer, Layer):
                 f"{cls.__name__} from its config.\n\nReceived config={config}\n\n"
                 f"Error encountered during deserialization: {error}"
             ) from error
+
+
+def _nested_values(variables, value_format):
+    """`{part: {part: value}}` from the variables' paths (`dense/kernel`), as Keras nests them."""
+    if value_format not in ("backend_tensor", "numpy_array"):
+        raise ValueError("Invalid `value_format` argument. Expected one of {'numpy_array', "
+                         f"'backend_tensor'}}. Received: value_format={value_format}")
+    tree, seen = {}, set()
+    for variable in variables:
+        if variable.path in seen:
+            raise ValueError(
+                f"The following variable path is found twice in the model: '{variable.path}'. "
+                "`get_state_tree()` can only be called when all variable paths are unique. "
+                "Make sure to give unique names to your layers (and other objects).")
+        seen.add(variable.path)
+        *parents, leaf = variable.path.split("/")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = variable.numpy() if value_format == "numpy_array" else \
+            Tensor(variable.numpy())
+    return tree
+
+
+def _flat_paths(tree, prefix=""):
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flat_paths(value, f"{prefix}{key}/"))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def _with_masks(outputs, masks):

@@ -24,7 +24,7 @@ from numnet.autodiff.tape import GradientTape
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import global_generator, thread_scope
 from numnet.callbacks.callback_list import CallbackList
-from numnet.layers.symbolic import flatten, map_structure, pack_like
+from numnet.layers.symbolic import flatten, map_structure, pack_like, same_structure
 from numnet.models import data_adapter
 from numnet.models.compile_utils import CompileLoss, CompileMetrics
 from numnet.engine import Batch, CompiledFunction, Source
@@ -237,8 +237,16 @@ class Trainer:
         flat = flatten(y_pred)
         if names and len(names) == len(flat):
             return list(names)
+        outputs = getattr(self, "outputs", None)  # nested outputs: their layers' names (Keras)
+        if isinstance(outputs, list) and len(outputs) == len(flat) and \
+                all(getattr(t, "_keras_history", None) for t in outputs):
+            return [t._keras_history[0].name for t in outputs]
         if isinstance(y_pred, dict):
             return sorted(y_pred)
+        if names and self.compiled_loss is not None:  # a custom compute_loss split the outputs
+            derived = self.compiled_loss.names_from_losses(len(flat))
+            if derived is not None:
+                return derived
         if len(flat) == 1:
             return [getattr(self, "_single_output_name", None) or "output"]
         return [f"output_{i + 1}" for i in range(len(flat))]
@@ -248,6 +256,9 @@ class Trainer:
         n = len(names)
         if y is None:
             return [None] * n
+        if _is_nested_deep(y) and (same_structure(y, y_pred) if y_pred is not None
+                                   else len(flatten(y)) == n):
+            return flatten(y)  # nested targets mirror nested outputs
         if isinstance(y, dict):
             missing = [name for name in names if name not in y]
             extra = sorted(set(y) - set(names))
@@ -279,7 +290,7 @@ class Trainer:
         flat_pred = flatten(y_pred)
         flat_true = self._flatten_targets(y, y_pred, names)
         if self.compiled_loss is not None and not self.compiled_loss.built:
-            self.compiled_loss.build(names)
+            self.compiled_loss.build(names, output_structure=y_pred)
         if not self.compiled_metrics.built:
             losses = (self.compiled_loss.losses if self.compiled_loss is not None
                       else [None] * len(names))
@@ -522,6 +533,10 @@ class Trainer:
         sample_x = data_adapter.take(x, slice(0, 1))
         y_pred = self(sample_x, training=False)
         sample_y = data_adapter.take(y, slice(0, 1))
+        if self.compiled_loss is not None and type(self).compute_loss is not \
+                Trainer.compute_loss:
+            self.compute_loss(sample_x, sample_y, y_pred)  # it decides what meets what
+            return
         if self.compiled_loss is not None:
             flat_true, flat_pred = self._build_compiled(sample_y, y_pred)
             self.compiled_loss(flat_true, flat_pred)
@@ -701,6 +716,13 @@ def _copies(outputs):
     """The step's outputs as NumPy arrays of their own (a replay reuses its buffers)."""
     return map_structure(lambda t: t.data.copy() if isinstance(t, Tensor) else np.array(t),
                          outputs)
+
+
+def _is_nested_deep(structure):
+    """Whether a list/tuple/dict holds another one (targets for nested outputs)."""
+    children = structure.values() if isinstance(structure, dict) else \
+        structure if isinstance(structure, (list, tuple)) else ()
+    return any(isinstance(c, (list, tuple, dict)) for c in children)
 
 
 def _log_value(value):

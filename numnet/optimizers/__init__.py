@@ -18,16 +18,17 @@ from numnet.optimizers.adadelta import Adadelta
 from numnet.optimizers.ftrl import Ftrl
 from numnet.optimizers.lion import Lion
 from numnet.optimizers.lamb import Lamb
+from numnet.optimizers.adafactor import Adafactor
 from numnet.serialization import deserialize_keras_object, serialize_keras_object
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Nadam", "Adamax",
-    "Adadelta", "Ftrl", "Lion", "Lamb",
+    "Adadelta", "Ftrl", "Lion", "Lamb", "Adafactor",
     "schedules", "get", "serialize", "deserialize",
 ]
 
 _CLASSES = (Optimizer, SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Adadelta, Ftrl,
-            Lion, Lamb)
+            Lion, Lamb, Adafactor)
 ALL_OBJECTS_DICT = {cls.__name__: cls for cls in _CLASSES}
 # String identifiers are case-insensitive ("adam", "Adam", "ADAM", "rmsprop").
 # Keras 3.15 leaves Lamb out of its string identifiers (`get("lamb")` raises there too);
@@ -58,11 +59,13 @@ def get(identifier):
     """Resolves an optimizer identifier.
 
     Args:
-        identifier: an `Optimizer` (returned as is), a name (case-insensitive:
+        identifier: None (returned as is), an `Optimizer` (returned as is), a name (case-insensitive:
             "sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam", "adamax",
-            "adadelta", "ftrl", "lion"; not "lamb", as in Keras); the optimizer
+            "adadelta", "ftrl", "lion", "adafactor"; not "lamb", as in Keras); the optimizer
             gets its default arguments), or a config dict.
     """
+    if identifier is None:
+        return None
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):

@@ -49,7 +49,7 @@ class Adam(Optimizer):
 
     def _update_step_all(self, grads, variables, learning_rate):
         b1, b2, eps = float(self.beta_1), float(self.beta_2), float(self.epsilon)
-        t = int(self._iterations.data) + 1
+        t = int(self.iterations.data) + 1
         # Keras raises the float32-rounded betas to the power t.
         alpha = learning_rate * math.sqrt(1.0 - _f32(b2) ** t) / (1.0 - _f32(b1) ** t)
         c1, c2 = 1.0 - b1, 1.0 - b2

@@ -46,7 +46,7 @@ class Adamax(Optimizer):
         self._m, self._u = self.add_optimizer_variables(var_list, ["momentum", "norm"])
 
     def _update_step_all(self, grads, variables, learning_rate):
-        t = int(self._iterations.data) + 1
+        t = int(self.iterations.data) + 1
         c1, b2, eps = 1.0 - float(self.beta_1), float(self.beta_2), float(self.epsilon)
         bias_correction = 1.0 - _f32(self.beta_1) ** t
         index = self._trainable_variables_indices

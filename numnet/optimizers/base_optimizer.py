@@ -185,7 +185,8 @@ class Optimizer:
                                  dtype=data.dtype.name, name=full_name)
 
     def add_optimizer_variables(self, trainable_variables, name, initializer="zeros"):
-        """One slot per variable for each name in `name`, interleaved per variable.
+        """One slot per variable for each name in `name`, interleaved per variable (None for
+        a variable with `overwrite_with_gradient`, as in Keras).
 
         Returns a list for a single name, a tuple of lists for a list of names.
         """
@@ -200,7 +201,9 @@ class Optimizer:
         slots = tuple([] for _ in names)
         for variable in trainable_variables:
             for i, (slot_name, init) in enumerate(zip(names, inits)):
-                slots[i].append(self.add_variable_from_reference(variable, slot_name, init))
+                # A variable overwritten by its gradient takes no step: no slot (None).
+                slots[i].append(None if getattr(variable, "overwrite_with_gradient", False)
+                                else self.add_variable_from_reference(variable, slot_name, init))
         return slots[0] if isinstance(name, str) else slots
 
     def build(self, variables):
@@ -355,6 +358,8 @@ class Optimizer:
                 "loss. If using `model.compile()`, did you forget to provide a `loss` "
                 "argument?"
             )
+        if any(getattr(v, "overwrite_with_gradient", False) for v in pairs_v):
+            pairs_g, pairs_v = self._overwrite_with_gradients(pairs_g, pairs_v)
         if pairs_g:
             if self.loss_scale_factor is not None:
                 scale = float(self.loss_scale_factor)
@@ -369,6 +374,30 @@ class Optimizer:
                 if constraint is not None:
                     v.assign(constraint(v))
         self._step_done()
+
+    def _overwrite_with_gradients(self, grads, variables):
+        """Writes each gradient into its variable when the variable asks for it (Keras'
+        `overwrite_with_gradient`); returns the other pairs, which take a normal step.
+
+        With gradient accumulation the largest gradient seen since the last update
+        is written on the update step (Keras' rule for these variables).
+        """
+        kept_g, kept_v = [], []
+        steps = self.gradient_accumulation_steps
+        for g, v in zip(grads, variables):
+            if not getattr(v, "overwrite_with_gradient", False):
+                kept_g.append(g)
+                kept_v.append(v)
+            elif steps:
+                accumulator = self._accumulated_gradients[self._get_variable_index(v)].data
+                if (int(self._iterations.data) + 1) % steps == 0:
+                    v.assign(xp.maximum(g, accumulator))
+                    accumulator[...] = 0
+                else:
+                    xp.maximum(g, accumulator, out=accumulator)
+            else:
+                v.assign(g)
+        return kept_g, kept_v
 
     def _apply_update(self, grads, variables):
         if self.gradient_accumulation_steps:
@@ -414,7 +443,8 @@ class Optimizer:
 
     def _pack(self, variables, always=False):
         variables = list(variables)
-        if len(variables) < 2 or self.use_ema or self.gradient_accumulation_steps:
+        if len(variables) < 2 or self.use_ema or self.gradient_accumulation_steps or any(
+                getattr(v, "overwrite_with_gradient", False) for v in variables):
             return
         # The slots are packed in build order: only pack the exact built list.
         if [id(v) for v in variables] != [id(v) for v in self._trainable_variables]:
@@ -611,6 +641,8 @@ class Optimizer:
     def _update_model_variables_moving_average(self, trainable_variables):
         momentum = self.ema_momentum if int(_raw(self.iterations)) != 0 else 0.0
         for var, average in zip(trainable_variables, self._model_variables_moving_average):
+            if average is None:  # a variable overwritten by its gradient has no average
+                continue
             avg = average.data
             xp.multiply(avg, momentum, out=avg)
             avg += (1.0 - momentum) * var.data
@@ -625,7 +657,8 @@ class Optimizer:
                 "on your model."
             )
         for var, average in zip(trainable_variables, averages):
-            var.data[...] = average.data
+            if average is not None:
+                var.data[...] = average.data
 
     def finalize_variable_values(self, var_list):
         """With `use_ema`, overwrites the variables with their moving averages."""

@@ -65,7 +65,7 @@ class Lamb(Optimizer):
         return np.cumsum([0] + sizes[:-1]).tolist()
 
     def _update_step_all(self, grads, variables, learning_rate):
-        t = int(self._iterations.data) + 1
+        t = int(self.iterations.data) + 1
         c1, c2, eps = 1.0 - float(self.beta_1), 1.0 - float(self.beta_2), float(self.epsilon)
         m_correction = 1.0 - _f32(self.beta_1) ** t
         v_correction = 1.0 - _f32(self.beta_2) ** t

@@ -49,13 +49,13 @@ class Nadam(Optimizer):
 
     def _prepare_step(self):
         # P_t = P_{t-1} * u_t, once per step, stored in the variable's dtype.
-        t = int(self._iterations.data) + 1
+        t = int(self.iterations.data) + 1
         product = self._u_product.data
         product[...] = float(product) * _f32(self.beta_1) * (1.0 - 0.5 * 0.96 ** t)
 
     def _update_step_all(self, grads, variables, learning_rate):
         b1, b2, eps = float(self.beta_1), float(self.beta_2), float(self.epsilon)
-        t = int(self._iterations.data) + 1
+        t = int(self.iterations.data) + 1
         # Keras computes these in the variables' dtype (float32-rounded constants).
         decay = _f32(0.96)
         u_t = _f32(b1) * (1.0 - 0.5 * decay ** t)

@@ -211,7 +211,8 @@ def test_loss_functions(name, fn, x):
                                        "none"])
 def test_loss_reductions_with_sample_weight(reduction):
     weights = np.array([0.5, 1.0, 2.0, 0.0])
-    loss = losses.MeanSquaredError(reduction=reduction)
+    # float64, as the check computes: a loss converts its inputs to its dtype (as Keras does)
+    loss = losses.MeanSquaredError(reduction=reduction, dtype="float64")
     check(lambda p: loss(TARGET_REG, p, sample_weight=weights), rand(4, 3))
 
 

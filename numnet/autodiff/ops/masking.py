@@ -9,7 +9,7 @@ Everything here is made of numnet ops, so a compiled step replays the mask
 arithmetic with the rest of the step.
 """
 
-from numnet.autodiff.ops._core import Tensor, cast, convert_to_tensor, operand
+from numnet.autodiff.ops._core import cast, convert_to_tensor, operand
 from numnet.autodiff.ops.arithmetic import divide, multiply
 from numnet.autodiff.ops.math import equal, where
 from numnet.autodiff.ops.reductions import sum as reduce_sum
@@ -17,10 +17,11 @@ from numnet.autodiff.ops.shape import expand_dims, squeeze
 
 
 def get_keras_mask(x):
-    """The mask attached to `x` (None if there is none or `x` is not a tensor)."""
-    if isinstance(x, Tensor):
-        return getattr(x, "_keras_mask", None)
-    return None
+    """The mask attached to `x` (None if there is none or `x` cannot carry one).
+
+    A symbolic `KerasTensor` carries the symbolic mask its layer computed, as in Keras.
+    """
+    return getattr(x, "_keras_mask", None)
 
 
 def set_keras_mask(x, mask):
@@ -35,19 +36,20 @@ def set_keras_mask(x, mask):
 def masks_of(structure):
     """The masks of a structure's tensors, in its shape, or None when no leaf has one.
 
-    A single tensor gives its mask; a list/tuple/dict gives the same structure
+    A single tensor (or KerasTensor) gives its mask; a list/tuple/dict gives the same structure
     with each leaf's mask (None where a leaf has none), as Keras'
     `tree.map_structure(get_keras_mask, inputs)`.
     """
-    if isinstance(structure, Tensor):
-        return getattr(structure, "_keras_mask", None)
     if isinstance(structure, (list, tuple)):
         masks = [masks_of(item) for item in structure]
-        return None if all(m is None for m in masks) else type(structure)(masks)
+        if all(m is None for m in masks):
+            return None
+        return type(structure)(*masks) if hasattr(structure, "_fields") else \
+            type(structure)(masks)
     if isinstance(structure, dict):
         masks = {key: masks_of(value) for key, value in structure.items()}
         return None if all(m is None for m in masks.values()) else masks
-    return None
+    return getattr(structure, "_keras_mask", None)  # a tensor (or a KerasTensor)
 
 
 def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):

@@ -12,6 +12,7 @@ def _unary(name, ufunc, vjp):
     def op(x):
         return prim(operand(x))
     op.primitive = prim
+    op.__name__ = op.__qualname__ = name  # how configs name it (a Lambda of `ops.square`)
     return op
 
 

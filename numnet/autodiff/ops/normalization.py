@@ -1,4 +1,4 @@
-"""Normalization ops: `rsqrt`, `moments`, `batch_normalization`, `normalize`.
+"""Normalization ops: `rsqrt`, `moments`, `var`, `std`, `batch_normalization`, `normalize`.
 
 The formulas live in `numnet.kernels.normalization`; this module makes them
 primitives with backward rules written in numnet ops (so a compiled step
@@ -10,7 +10,7 @@ reaches the input directly and through the mean's own op.
 from numnet.autodiff.ops._core import Primitive, cast, no_gradient, operand, shape_of, sum_to
 from numnet.autodiff.ops.arithmetic import add, divide, multiply, negative, power, subtract
 from numnet.autodiff.ops.math import abs as absolute
-from numnet.autodiff.ops.math import maximum, minimum, square
+from numnet.autodiff.ops.math import maximum, minimum, sqrt, square
 from numnet.autodiff.ops.reductions import mean as reduce_mean
 from numnet.autodiff.ops.reductions import sum as reduce_sum
 from numnet.autodiff.ops.shape import reshape
@@ -79,6 +79,20 @@ def moments(x, axes, keepdims=False, synchronized=False):
         shape = tuple(n for i, n in enumerate(x.shape) if i not in axes)
         mean, variance = reshape(mean, shape), reshape(variance, shape)
     return mean, variance
+
+
+def var(x, axis=None, keepdims=False):
+    """The variance of `x` over `axis` (all axes when None), as `keras.ops.var`.
+
+    Integer and boolean inputs give float32, as in Keras.
+    """
+    x = operand(x)
+    return moments(x, tuple(range(x.ndim)) if axis is None else axis, keepdims=keepdims)[1]
+
+
+def std(x, axis=None, keepdims=False):
+    """The standard deviation of `x` over `axis` (all axes when None), as `keras.ops.std`."""
+    return sqrt(var(x, axis=axis, keepdims=keepdims))
 
 
 def _normalize_compute(x, mean, variance, *rest, epsilon, has_offset, has_scale):

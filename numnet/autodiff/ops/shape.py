@@ -5,7 +5,7 @@ binds those once instead of running them at every step.
 """
 
 from numnet.autodiff.ops._core import (
-    Primitive, Tensor, convert_to_tensor, no_gradient, operand, wrap, xp,
+    Primitive, Tensor, broadcast_to, convert_to_tensor, no_gradient, operand, wrap, xp,
 )
 
 
@@ -182,3 +182,18 @@ def take(x, indices, axis=None):
     x = operand(x)
     indices = indices if isinstance(indices, Tensor) else wrap(xp.asarray(indices))
     return TAKE(x, indices, axis=axis)
+
+
+def tile(x, repeats):
+    """`x` repeated `repeats[i]` times along axis `i`, as `keras.ops.tile` (and `np.tile`).
+
+    Written as a reshape, a broadcast and a reshape, so its gradient sums the copies.
+    """
+    x = operand(x)
+    repeats = (int(repeats),) if isinstance(repeats, int) else tuple(int(r) for r in repeats)
+    ndim = max(x.ndim, len(repeats))
+    shape = (1,) * (ndim - x.ndim) + tuple(x.shape)
+    repeats = (1,) * (ndim - len(repeats)) + repeats
+    spread = reshape(x, tuple(d for n in shape for d in (1, n)))
+    copies = broadcast_to(spread, tuple(d for r, n in zip(repeats, shape) for d in (r, n)))
+    return reshape(copies, tuple(r * n for r, n in zip(repeats, shape)))

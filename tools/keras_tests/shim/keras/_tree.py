@@ -53,7 +53,11 @@ def map_structure_up_to(shallow, func, *structures):
 
 def assert_same_structure(a, b, check_types=False):
     if is_nested(a) != is_nested(b):
-        raise ValueError(f"The two structures don't have the same nested structure: {a}, {b}")
+        # optree's wording (Keras' tree), which Keras' tests match
+        expected, got = (a, b) if is_nested(a) else (b, a)
+        raise ValueError(f"Expected an instance of {type(expected).__name__}, got "
+                         f"{type(got).__name__}. The two structures don't have the same nested "
+                         f"structure: {a}, {b}")
     if not is_nested(a):
         return
     if isinstance(a, collections.abc.Mapping) != isinstance(b, collections.abc.Mapping):
