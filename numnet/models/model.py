@@ -5,6 +5,7 @@ writing `call()` gives a subclassed model; `Sequential` is a `Model` too.
 """
 
 import json
+import warnings
 
 import numpy as np
 
@@ -71,6 +72,27 @@ class Model(Trainer, Layer):
     def layers(self, value):
         raise AttributeError("`Model.layers` attribute is reserved and should not be used. "
                              "Please use another name.")
+
+    def _flatten_layers(self, include_self=True, recursive=True):
+        """The model (with `include_self`) and its layers, nested ones too with `recursive`.
+
+        Keras' traversal, in its order (each layer's sublayers are taken before
+        its siblings', last first); each layer once. Code written for Keras uses
+        it to collect every layer of a model (`objects_to_skip`, cloning checks).
+        """
+        found = [self] if include_self else []
+        seen = set()
+        pending = list(reversed(self.layers))
+        while pending:
+            layer = pending.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            found.append(layer)
+            if recursive:
+                children = layer.layers if isinstance(layer, Model) else layer._sublayers()
+                pending.extend(children)
+        return found
 
     def get_layer(self, name=None, index=None):
         """Returns a layer by `name` or by `index` (in `model.layers`)."""
@@ -222,7 +244,20 @@ class Model(Trainer, Layer):
         }
 
     def compile_from_config(self, config):
+        """Compiles the model from `get_compile_config()`'s output (when a model is loaded).
+
+        A model whose class overrides `compile()` is not compiled (its `compile` may
+        take other arguments); Keras warns the same way. Returns whether it compiled.
+        """
         from numnet import optimizers
+        if type(self).compile is not Trainer.compile:
+            warnings.warn(
+                "`compile()` was not called as part of model loading because the model's "
+                "`compile()` method is custom. All subclassed Models that have `compile()` "
+                "overridden should also override `get_compile_config()` and "
+                "`compile_from_config(config)`. Alternatively, you can call `compile()` "
+                "manually after loading.", stacklevel=2)
+            return False
         config = dict(config)
         optimizer = optimizers.deserialize(config["optimizer"]) if isinstance(
             config.get("optimizer"), dict) else config.get("optimizer", "rmsprop")
@@ -232,6 +267,7 @@ class Model(Trainer, Layer):
                      weighted_metrics=_deserialize_metrics(config.get("weighted_metrics")),
                      run_eagerly=bool(config.get("run_eagerly", False)),
                      jit_compile=config.get("jit_compile", "auto"))
+        return True
 
     def get_config(self):
         """Subclassed models: override to return the `__init__` arguments."""
@@ -313,19 +349,30 @@ def _shapes(input_shape):
     return tuple(input_shape)
 
 
+def _registered_function(obj):
+    """Whether `obj` is a user function registered with `register_keras_serializable`."""
+    from numnet.serialization import GLOBAL_CUSTOM_NAMES
+    return callable(obj) and not isinstance(obj, type) and not hasattr(obj, "get_config") \
+        and obj in GLOBAL_CUSTOM_NAMES
+
+
 def _serialize_loss(loss):
     from numnet import losses
+    from numnet.serialization import serialize_keras_object
     if loss is None:
         return None
     if isinstance(loss, dict):
         return {k: _serialize_loss(v) for k, v in loss.items()}
     if isinstance(loss, (list, tuple)):
         return [_serialize_loss(v) for v in loss]
+    if _registered_function(loss):  # Keras' function envelope, under its registered name
+        return serialize_keras_object(loss)
     return losses.serialize(loss)
 
 
 def _deserialize_loss(config):
     from numnet import losses
+    from numnet.serialization import deserialize_keras_object, get_registered_object
     if config is None:
         return None
     if isinstance(config, dict) and "class_name" not in config:
@@ -333,8 +380,13 @@ def _deserialize_loss(config):
     if isinstance(config, list):
         return [_deserialize_loss(v) for v in config]
     if isinstance(config, str):
+        registered = get_registered_object(config)
+        if registered is not None and not isinstance(registered, type):
+            return registered
         losses.get(config)  # validates the name; kept as given, like Keras ("mse" stays "mse")
         return config
+    if config.get("class_name") == "function":
+        return deserialize_keras_object(config, printable_module_name="loss")
     return losses.deserialize(config)
 
 
@@ -348,6 +400,8 @@ def _serialize_metrics(metrics):
         return [_serialize_metrics(v) for v in metrics]
     if isinstance(metrics, str):
         return metrics
+    if _registered_function(metrics):
+        return serialize_keras_object(metrics)
     if callable(metrics) and not hasattr(metrics, "get_config"):
         return metrics.__name__
     config = serialize_keras_object(metrics)
@@ -367,6 +421,9 @@ def _deserialize_metrics(config):
         return [_deserialize_metrics(v) for v in config]
     if isinstance(config, str):
         return config
+    if config.get("class_name") == "function":
+        from numnet.serialization import deserialize_keras_object
+        return deserialize_keras_object(config, printable_module_name="metric")
     return metrics.deserialize(config)
 
 
