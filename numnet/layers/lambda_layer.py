@@ -108,9 +108,14 @@ class Lambda(Layer):
         return {**super().get_config(), **config}
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
+        """Rebuilds the layer; a Python lambda's bytecode only with `safe_mode=False`.
+
+        Without `safe_mode`, the enclosing deserialization's safe mode decides
+        (safe when there is none), as in Keras.
+        """
         config = dict(config)
-        safe_mode = in_safe_mode() is not False
+        safe_mode = (in_safe_mode() if safe_mode is None else safe_mode) is not False
         config["function"] = _load_function(config["function"], custom_objects, safe_mode)
         if "output_shape" in config:
             shape = config["output_shape"]

@@ -60,6 +60,10 @@ class MissingFileError(FileNotFoundError, ValueError):
     """
 
 
+class ConfigTypeError(ValueError, TypeError):
+    """A model config that does not fit the classes it names (a `TypeError` in Keras)."""
+
+
 def _is_file_object(target):
     return hasattr(target, "read") or hasattr(target, "write")
 
@@ -143,7 +147,7 @@ def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
 
 
 def _archive_members(model):
-    """`{member name: bytes}` of a `.keras` archive of `model` (metadata, config, weights, assets)."""
+    """`{member: bytes}` of a `.keras` archive of `model` (metadata, config, weights, assets)."""
     h5py = weights_h5.require_h5py("Saving a model")
     config_json = json.dumps(model_config_for_saving(model))
     metadata_json = json.dumps({
@@ -298,7 +302,10 @@ def model_from_config(config, custom_objects=None, safe_mode=True, origin="confi
     try:
         return deserialize_keras_object(config, custom_objects=custom_objects,
                                         safe_mode=safe_mode, printable_module_name="class")
-    except (ValueError, TypeError, KeyError, AttributeError, NotImplementedError,
+    except TypeError as error:  # Keras raises TypeErrors here; numnet's callers catch ValueErrors
+        raise ConfigTypeError(f"{origin}: could not rebuild the model "
+                              f"'{config.get('class_name')}': {error}") from error
+    except (ValueError, KeyError, AttributeError, NotImplementedError,
             IndexError, OverflowError) as error:
         raise ValueError(f"{origin}: could not rebuild the model "
                          f"'{config.get('class_name')}': {error}") from error
@@ -319,10 +326,12 @@ def _sanitize(config, safe_mode, origin):
         if isinstance(node, dict):
             if node.get("class_name") == "__lambda__" and safe_mode:
                 raise ValueError(
-                    f"{origin}: Requested the deserialization of a Lambda layer (or a "
-                    "Python lambda), whose code would have to be executed from the file. "
-                    "This is refused in safe mode (`safe_mode=True`); only pass "
-                    "`safe_mode=False` for files you trust."
+                    f"{origin}: Requested the deserialization of a Lambda layer (or a Python "
+                    "lambda) whose code would have to be executed from the file. This carries "
+                    "a potential risk of arbitrary code execution and thus it is disallowed by "
+                    "default (`safe_mode=True`). If you trust the source of the artifact, you "
+                    "can override this error by passing `safe_mode=False` to the loading "
+                    "function."
                 )
             result = {}
             for key, value in node.items():

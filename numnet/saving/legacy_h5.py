@@ -120,7 +120,7 @@ def legacy_value(value):
     if isinstance(value, dict):
         if "class_name" in value and "config" in value and "module" in value:
             if value["class_name"] == "function":
-                return value.get("registered_name") or value["config"]
+                return value["config"]  # the registered name ("package>name") or the name
             return {"class_name": value.get("registered_name") or value["class_name"],
                     "config": legacy_value(value["config"])}
         return {key: legacy_value(item) for key, item in value.items()}

@@ -129,10 +129,11 @@ def _skipset(obj):
 
 
 def is_graph_model(obj):
-    """Whether `obj` is a Sequential or Functional model (its layers are its structure)."""
+    """Whether `obj` is a Sequential or Functional model (subclasses included): its layers
+    are its structure."""
+    from numnet.models.functional import Functional
     from numnet.models.sequential import Sequential
-    return isinstance(obj, Sequential) or type(obj).__name__ == "Functional" or \
-        getattr(obj, "_is_graph_network", False)
+    return isinstance(obj, (Sequential, Functional))
 
 
 def _children(obj):
@@ -145,15 +146,19 @@ def _children(obj):
     from numnet.models.model import Model
     if not isinstance(obj, Layer):
         return
-    if is_graph_model(obj):
-        yield "layers", obj.layers
-        yield "optimizer", getattr(obj, "optimizer", None)
-        return
     skip = _skipset(obj)
     names = {k for k in vars(obj) if k not in skip and not k.startswith("__")}
     names |= {k for k in dir(type(obj)) if k not in skip and not k.startswith("__") and
               isinstance(getattr(type(obj), k, None), property)}
-    if isinstance(obj, Model):
+    if is_graph_model(obj):
+        # The graph's layers first (Keras: "the internal Keras state takes precedence"),
+        # then the public attributes a subclass adds (the private ones of a graph model
+        # are numnet's own bookkeeping, which Keras' files do not have).
+        yield "layers", obj.layers
+        yield "optimizer", getattr(obj, "optimizer", None)
+        names = {n for n in names - {"layers", "optimizer", "operations"}
+                 if not n.startswith("_")}
+    elif isinstance(obj, Model):
         names |= {"layers", "optimizer"}
     for name in sorted(names, key=lambda n: (n.startswith("_"), n)):
         try:
@@ -167,16 +172,16 @@ def _join(path, name):
     return f"{path}/{name}" if path else name
 
 
-def _holds_variables(container, seen=None):
-    """Whether a (nested) container holds a saveable that has variables."""
+def _holds_new_variables(container, visited, seen=None):
+    """Whether a (nested) container holds a saveable not yet walked that has variables."""
     seen = set() if seen is None else seen
     if id(container) in seen:
         return False
     seen.add(id(container))
     for item in (container.values() if isinstance(container, dict) else container):
-        if _is_saveable(item) and getattr(item, "weights", None):
+        if _is_saveable(item) and id(item) not in visited and getattr(item, "weights", None):
             return True
-        if isinstance(item, (list, tuple, dict)) and _holds_variables(item, seen):
+        if isinstance(item, (list, tuple, dict)) and _holds_new_variables(item, visited, seen):
             return True
     return False
 
@@ -222,7 +227,7 @@ def walk(model, skip=(), aliases=None, has_group=None):
             elif isinstance(item, (list, tuple, dict)):
                 nested = _join(path, _unique_key("container", used))
                 if has_group is not None and not has_group(nested):
-                    if _holds_variables(item):
+                    if _holds_new_variables(item, visited):
                         warnings.warn(
                             f"Skipping nested container at '{nested}': no matching group found "
                             "in the saved file. This usually means the file was saved with a "
