@@ -17,6 +17,7 @@ from numnet.backend import floatx, standardize_dtype, to_snake_case, unique_name
 from numnet.layers.symbolic import (
     KerasTensor, Node, dummy_value, flatten, is_symbolic, map_structure, pack_like,
 )
+from numnet.layers import auto_config
 from numnet.layers.input_spec import assert_input_compatibility
 from numnet.serialization import register_builtin, serialize_keras_object
 
@@ -36,6 +37,13 @@ class Layer:
         input_shape: the shape of one input sample; lets a first layer of a
             `Sequential` model be built at once (as the textbook writes it).
     """
+
+    def __new__(cls, *args, **kwargs):
+        # As Keras: the constructor's arguments are the config of a subclass that does not
+        # write `get_config()` (see `numnet.layers.auto_config`).
+        instance = super().__new__(cls)
+        object.__setattr__(instance, "_auto_config", auto_config.capture(cls, args, kwargs))
+        return instance
 
     def __init__(self, *, trainable=True, name=None, dtype=None, activity_regularizer=None,
                  **kwargs):
@@ -211,6 +219,13 @@ class Layer:
                 set_keras_mask(tensor, mask)
 
     # ------------------------------------------------------------ weights
+    def add_variable(self, shape, initializer, dtype=None, trainable=True, autocast=True,
+                     regularizer=None, constraint=None, name=None):
+        """Keras' alias of `add_weight()` (shape and initializer first)."""
+        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype,
+                               trainable=trainable, autocast=autocast, regularizer=regularizer,
+                               constraint=constraint, name=name)
+
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
                    regularizer=None, constraint=None, name=None, aggregation="none",
                    autocast=True):
@@ -408,7 +423,17 @@ class Layer:
 
     # ------------------------------------------------------------- config
     def get_config(self):
-        """The constructor arguments, as JSON-compatible values."""
+        """The constructor arguments, as JSON-compatible values.
+
+        A subclass that does not override it gets the arguments it was
+        constructed with (plain values only), as in Keras.
+        """
+        config = self._base_config()
+        if auto_config.applies(self, Layer):
+            return auto_config.merge(self, config)
+        return config
+
+    def _base_config(self):
         config = {"name": self.name, "trainable": self.trainable,
                   "dtype": {"module": "keras", "class_name": "DTypePolicy",
                             "config": {"name": self.dtype}, "registered_name": None}}

@@ -14,6 +14,7 @@ from numnet.autodiff.primitive import IN_STEP, RECORDERS, wrap
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import floatx
 from numnet.engine import Batch, CompiledFunction, Source
+from numnet.layers import auto_config
 from numnet.layers.base import Layer
 from numnet.layers.symbolic import flatten, map_structure
 from numnet.models.trainer import Trainer
@@ -49,7 +50,7 @@ class Model(Trainer, Layer):
                              (len(args) == 1 and "outputs" in kwargs)):
             from numnet.models.functional import Functional
             return Functional.__new__(Functional)
-        return super().__new__(cls)
+        return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, *args, trainable=True, name=None, dtype=None, **kwargs):
         if args or "inputs" in kwargs or "outputs" in kwargs:
@@ -270,8 +271,14 @@ class Model(Trainer, Layer):
         return True
 
     def get_config(self):
-        """Subclassed models: override to return the `__init__` arguments."""
+        """Subclassed models: the `__init__` arguments (plain values), or override it.
+
+        As in Keras, a subclass that does not override `get_config()` gets the
+        arguments it was constructed with.
+        """
         config = {"name": self.name, "trainable": self.trainable}
+        if auto_config.applies(self, Model):
+            return auto_config.merge(self, config)
         return config
 
     @classmethod
