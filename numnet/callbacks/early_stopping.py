@@ -47,11 +47,13 @@ class EarlyStopping(MonitorCallback):
         self._reset()
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            # First, as in Keras: a monitor whose direction cannot be told is an error
+            # (`mode="auto"` with an unknown metric name), present in `logs` or not.
+            self._set_monitor_op()
         current = self.get_monitor_value(logs)
         if current is None or epoch < self.start_from_epoch:
             return
-        if self.monitor_op is None:
-            self._set_monitor_op()
         if self.restore_best_weights and self.best_weights is None:
             self.best_weights = self.model.get_weights()
             self.best_epoch = epoch

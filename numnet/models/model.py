@@ -285,19 +285,25 @@ class Model(Trainer, Layer):
     def from_config(cls, config, custom_objects=None):
         if cls is Model or {"layers", "input_layers", "output_layers"} <= set(config):
             from numnet.models.functional import Functional
-            return Functional.from_config(config, custom_objects=custom_objects)
-        try:
-            return cls(**config)
-        except TypeError as error:
-            raise TypeError(
-                f"Unable to revive model from config. When overriding the `get_config()` "
-                f"method, make sure that the returned config contains all items used as "
-                f"arguments in the constructor to {cls}, which is the default behavior. "
-                f"You can override this default behavior by defining a `from_config(cls, "
-                f"config)` class method to specify how to create an instance of "
-                f"{cls.__name__} from its config.\n\nReceived config={config}\n\n"
-                f"Error encountered during deserialization: {error}"
-            ) from error
+            return Functional.from_config.__func__(
+                Functional if cls is Model else cls, config, custom_objects=custom_objects)
+        return revive_with_constructor(cls, config)
+
+
+def revive_with_constructor(cls, config):
+    """`cls(**config)`, with Keras' message when the config does not fit the constructor."""
+    try:
+        return cls(**config)
+    except TypeError as error:
+        raise TypeError(
+            f"Unable to revive model from config. When overriding the `get_config()` "
+            f"method, make sure that the returned config contains all items used as "
+            f"arguments in the constructor to {cls}, which is the default behavior. "
+            f"You can override this default behavior by defining a `from_config(cls, "
+            f"config)` class method to specify how to create an instance of "
+            f"{cls.__name__} from its config.\n\nReceived config={config}\n\n"
+            f"Error encountered during deserialization: {error}"
+        ) from error
 
 
 def _with_masks(outputs, masks):
