@@ -83,7 +83,7 @@ class Model(Trainer, Layer):
         """
         found = [self] if include_self else []
         seen = set()
-        pending = list(reversed(self.layers))
+        pending = list(reversed(_tracked_layers(self)))
         while pending:
             layer = pending.pop()
             if id(layer) in seen:
@@ -91,8 +91,7 @@ class Model(Trainer, Layer):
             seen.add(id(layer))
             found.append(layer)
             if recursive:
-                children = layer.layers if isinstance(layer, Model) else layer._sublayers()
-                pending.extend(children)
+                pending.extend(_tracked_layers(layer))
         return found
 
     def get_layer(self, name=None, index=None):
@@ -288,6 +287,20 @@ class Model(Trainer, Layer):
             return Functional.from_config.__func__(
                 Functional if cls is Model else cls, config, custom_objects=custom_objects)
         return revive_with_constructor(cls, config)
+
+
+def _tracked_layers(layer):
+    """A layer's sublayers as Keras tracks them: a model's layers, then the layers it holds
+    in attributes outside its graph (a decoder kept on a Functional subclass)."""
+    children = layer.layers if isinstance(layer, Model) else layer._sublayers()
+    if isinstance(layer, Model):
+        known = {id(child) for child in children}
+        for key, value in vars(layer).items():
+            if isinstance(value, Layer) and value is not layer and id(value) not in known \
+                    and not key.startswith("_"):
+                known.add(id(value))
+                children.append(value)
+    return children
 
 
 def revive_with_constructor(cls, config):
