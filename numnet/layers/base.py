@@ -114,6 +114,16 @@ class Layer:
         return found
 
     @property
+    def compute_dtype(self):
+        """The dtype of the layer's computations (Keras' dtype policy; numnet uses one dtype)."""
+        return self.dtype
+
+    @property
+    def variable_dtype(self):
+        """The dtype of the layer's weights (the same as `compute_dtype` in numnet)."""
+        return self.dtype
+
+    @property
     def trainable(self):
         return self._trainable
 
