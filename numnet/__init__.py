@@ -19,7 +19,7 @@ config = backend
 
 def __getattr__(name):
     # The edge packages import lazily so that `import numnet` stays fast.
-    if name in ("saving", "datasets", "sklearn"):
+    if name in ("saving", "datasets", "sklearn", "export"):
         import importlib
         return importlib.import_module(f"numnet.{name}")
     raise AttributeError(f"module 'numnet' has no attribute '{name}'")

@@ -5,6 +5,8 @@ import numpy as np
 from numnet.autodiff.primitive import CAPTURES, READ_HOOKS
 from numnet.backend import floatx, standardize_dtype, xp
 
+_DTYPE_NAMES = {}  # dtype -> its name (see `Tensor.dtype`)
+
 
 class Tensor:
     """An array that numnet's ops read and produce.
@@ -54,7 +56,11 @@ class Tensor:
 
     @property
     def dtype(self):
-        return self.data.dtype.name
+        dtype = self.data.dtype
+        name = _DTYPE_NAMES.get(dtype)
+        if name is None:  # NumPy builds `dtype.name` in Python at every access: keep it
+            name = _DTYPE_NAMES[dtype] = dtype.name
+        return name
 
     @property
     def ndim(self):

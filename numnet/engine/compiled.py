@@ -5,7 +5,8 @@ TinyJit, whose capture-and-replay it follows). For each input signature
 (the shapes and dtypes of the batch's arrays and its structure):
 
 1. the first call just runs the function eagerly (a signature met only once,
-   like a last partial batch, costs no more than that);
+   like a last partial batch, costs no more than that), unless it is the
+   first signature of a `capture_first` function (a training step: it repeats);
 2. the second call runs it eagerly under a `Capture`;
 3. the third call does the same and compares the two captures: the same ops
    on the same values, with the same constants, means the Python code around
@@ -20,6 +21,7 @@ ops change from batch to batch) keeps running eagerly for that signature;
 """
 
 from numnet.autodiff.primitive import CAPTURES, IN_STEP, RECORDERS, wrap
+from numnet.backend import xp
 from numnet.engine.capture import Capture, difference
 from numnet.engine.plan import Program, plan
 
@@ -35,6 +37,11 @@ class Source:
 
     def __init__(self, structure):
         self.structure = structure
+        if type(structure) is xp.ndarray:  # the common case of one input array, kept cheap
+            self.leaves = self.data_leaves = [structure]
+            self.rebuild, self.rows = _REBUILD_LEAF, len(structure)
+            self.key = ("leaf", ((structure.shape[1:], structure.dtype.str),))
+            return
         self.leaves, self.rebuild = flatten(structure)
         self.data_leaves = [leaf for leaf in self.leaves if leaf is not None]
         self.rows = max((len(leaf) for leaf in self.data_leaves), default=0)
@@ -92,11 +99,15 @@ class CompiledFunction:
         name: for messages ("train", "test", "predict").
     """
 
-    def __init__(self, fn, name="step", enabled=True, before_planning=None):
+    def __init__(self, fn, name="step", enabled=True, before_planning=None,
+                 capture_first=False):
         self.fn = fn
         self.name = name
         self.enabled = enabled
         self.before_planning = before_planning
+        # Capture the first signature from its first call (a training step repeats);
+        # later ones (a last partial batch) still start eagerly.
+        self.capture_first = capture_first
         self.reason = None if enabled else f"the {name} step runs eagerly (jit_compile=False)"
         self._entries = {}
 
@@ -116,12 +127,12 @@ class CompiledFunction:
         if isinstance(entry, str) or RECORDERS:
             # Eager for good (or inside someone else's tape or capture: stay eager).
             return self._eager(batch)
-        if entry is None:
+        if entry is None and not (self.capture_first and not self._entries):
             # A signature seen once (a last partial batch, a single evaluation chunk)
             # costs nothing more than an eager call; capturing starts on its second call.
             self._entries[signature] = _SEEN_ONCE
             return self._eager(batch)
-        return self._capture(batch, signature, None if entry is _SEEN_ONCE else entry)
+        return self._capture(batch, signature, None if entry is None or entry is _SEEN_ONCE else entry)
 
     def _eager(self, batch):
         IN_STEP.append(self)
@@ -213,5 +224,8 @@ def _structure_key(structure):
         return (type(structure).__name__, tuple(_structure_key(x) for x in structure))
     return "none" if structure is None else "leaf"
 
+
+_REBUILD_LEAF = _Rebuild(None)  # a structure that is one array
+_REBUILD_LEAF.key = "leaf"
 
 __all__ = ["Batch", "CAPTURES", "CompiledFunction", "Source", "flatten"]

@@ -10,6 +10,7 @@ Replaying is calling the kernels in order.
 """
 
 from functools import partial
+from operator import itemgetter
 
 from numnet.autodiff.ops.shape import RESHAPE
 from numnet.autodiff.primitive import wrap
@@ -243,13 +244,26 @@ def _result_builder(graph):
         if value is not None:
             if value.kind in ("variable", "const"):
                 return lambda: leaf
-            return lambda array=value.array: wrap(array)
+            return partial(wrap, value.array)
         op = slots.get(id(leaf))
         if op is not None:
             return lambda: op.host_slot[0]
         return lambda: leaf
-    getters = _map(getter, graph.returned)
-    return lambda: _map(lambda get: get(), getters)
+    getters = [getter(leaf) for leaf in _leaves(graph.returned)]
+    build = _structure_builder(graph.returned, iter(range(len(getters))))
+    return lambda: build([get() for get in getters])
+
+
+def _structure_builder(structure, positions):
+    """A function making `structure` again from the flat list of its leaves' new values."""
+    if isinstance(structure, dict):
+        parts = [(key, _structure_builder(item, positions)) for key, item in structure.items()]
+        return lambda leaves: {key: build(leaves) for key, build in parts}
+    if isinstance(structure, (list, tuple)):
+        kind = type(structure)
+        parts = [_structure_builder(item, positions) for item in structure]
+        return lambda leaves: kind([build(leaves) for build in parts])
+    return itemgetter(next(positions))
 
 
 def _map(fn, structure):

@@ -48,13 +48,17 @@ class Literal:
 
 
 class TensorSpec:
-    """A named tensor of an exported model: `shape` has `None` for the batch dimension."""
+    """A named tensor of an exported model: `shape` has `None` for the batch dimension.
+
+    Strings, of any width, have the dtype `str` (NumPy's variable `<U0`).
+    """
 
     __slots__ = ("name", "dtype", "shape")
 
     def __init__(self, name, dtype, shape):
         self.name = str(name)
-        self.dtype = np.dtype(dtype)
+        dtype = np.dtype(dtype)
+        self.dtype = np.dtype(str) if dtype.kind in "OSU" else dtype
         self.shape = tuple(None if d is None else int(d) for d in shape)
 
     def to_json(self):

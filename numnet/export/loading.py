@@ -98,9 +98,15 @@ class ExportedModel:
         """`{input name: array (batch, ...)}` -> `{output name: array (batch, ...)}`.
 
         A model with one input also takes the bare array. Arrays are cast to
-        the input dtypes; names and non-batch dimensions are checked.
+        the input dtypes; names and non-batch dimensions are checked. Strings
+        come in and out as NumPy `str` arrays (bytes inputs are read as UTF-8),
+        whatever the runtime gives.
         """
-        return self._run(self._feed(inputs))
+        outputs = self._run(self._feed(inputs))
+        for spec in self.outputs:
+            if spec.dtype.kind == "U" and spec.name in outputs:
+                outputs[spec.name] = _text(outputs[spec.name])
+        return outputs
 
     def _feed(self, inputs):
         if not isinstance(inputs, dict):
@@ -115,7 +121,8 @@ class ExportedModel:
                              f"unknown {extra}.")
         feed = {}
         for spec in self.inputs:
-            array = np.asarray(inputs[spec.name], dtype=spec.dtype)
+            array = inputs[spec.name]
+            array = _text(array) if spec.dtype.kind == "U" else np.asarray(array, spec.dtype)
             if array.ndim != len(spec.shape) or any(
                     d is not None and d != n for d, n in zip(spec.shape, array.shape)):
                 raise ValueError(f"Input {spec.name!r} expects shape {spec.shape} (None: any "
@@ -198,6 +205,17 @@ class SavedModelModel(ExportedModel):
         return {name: results[name].numpy() for name in self.output_names}
 
 
+def _text(array):
+    """`array` as NumPy strings (`str`), bytes decoded as UTF-8."""
+    array = np.asarray(array)
+    if array.dtype.kind == "U":
+        return array
+    if array.dtype.kind == "S":
+        return np.char.decode(array, "utf-8")
+    return np.vectorize(lambda v: v.decode("utf-8") if isinstance(v, bytes) else str(v),
+                        otypes=[str])(array) if array.size else array.astype(str)
+
+
 def _specs(items):
     return [TensorSpec.from_json(item) for item in items]
 
@@ -205,7 +223,7 @@ def _specs(items):
 _ORT_TYPES = {"tensor(float)": "float32", "tensor(double)": "float64",
               "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(bool)": "bool",
               "tensor(float16)": "float16", "tensor(int8)": "int8", "tensor(uint8)": "uint8",
-              "tensor(int16)": "int16"}
+              "tensor(int16)": "int16", "tensor(string)": "str"}
 
 
 def _ort_spec(node):

@@ -4,8 +4,10 @@
 
 - `model.py`: `forward(inputs, weights)`, one line per op with a comment naming
   the layer, plus `load_weights()`; it imports only NumPy (and `math` when an
-  exact GELU needs `erf`);
-- `weights.npz`: every weight the forward pass reads, by name (`dense/kernel`);
+  exact GELU needs `erf`, `struct` when a Hashing layer needs TensorFlow's
+  string hashes, which are then written out in Python);
+- `weights.npz`: every weight the forward pass reads, by name (`dense/kernel`),
+  and the constants of preprocessing layers (bucket boundaries, vocabularies);
 - `numnet_export.json`: the format, input and output specs.
 
 The module computes each op with the NumPy calls numnet's own kernels make,
@@ -30,21 +32,26 @@ WEIGHTS_FILE = "weights.npz"
 def write(graph, folder, manifest):
     """Writes the module and the weights of `graph` into the (new, empty) `folder`."""
     import os
-    source = module_source(graph)
+    source, constants = _module(graph)
     with open(os.path.join(folder, MODULE_FILE), "w", encoding="utf-8") as f:
         f.write(source)
     with open(os.path.join(folder, WEIGHTS_FILE), "wb") as f:
-        np.savez(f, **graph.weights)
+        np.savez(f, **graph.weights, **constants)
     manifest.update(module=MODULE_FILE, weights=WEIGHTS_FILE)
 
 
 def module_source(graph):
     """The Python source of the module computing `graph`'s forward pass."""
+    return _module(graph)[0]
+
+
+def _module(graph):
+    """(the module's source, the constants its rules added to the weights file)."""
     writer = _Writer(graph)
     body = writer.body()
-    parts = [_header(graph, writer), *[_HELPERS[name] for name in sorted(writer.helpers)],
+    parts = [_header(graph, writer), *[_helper_source(name) for name in sorted(writer.helpers)],
              body]
-    return "\n\n".join(part.strip("\n") + "\n" for part in parts)
+    return "\n\n".join(part.strip("\n") + "\n" for part in parts), writer.constants
 
 
 # ---------------------------------------------------------------- the writer
@@ -55,7 +62,9 @@ class _Writer:
         self.graph = graph
         self.helpers = set()
         self.imports_math = False
+        self.imports_struct = False
         self.locals = {}
+        self.constants = {}  # name -> array: stored beside the weights
 
     # --------------------------------------------- what rules call
     def arg(self, node, index):
@@ -82,7 +91,18 @@ class _Writer:
             self.helper(other)
         if name == "_erf":
             self.imports_math = True
+        if name == "_hashing":
+            self.imports_struct = True
         return name
+
+    def constant(self, node, role, array):
+        """An expression reading `array` from the weights file, stored as `layer/role`."""
+        base = name = f"{node.scope[0]}/{role}"
+        n = 1
+        while name in self.constants or name in self.graph.weights:
+            name, n = f"{base}_{n}", n + 1
+        self.constants[name] = np.asarray(array)
+        return f"weights[{name!r}]"
 
     # --------------------------------------------- the body
     def body(self):
@@ -122,8 +142,8 @@ def _header(graph, writer):
         return "\n".join(f"    {s.name}: {s.dtype.name} "
                          f"({', '.join('batch' if d is None else str(d) for d in s.shape)})"
                          for s in specs)
-    imports = "import math\nimport os\n\nimport numpy as np" if writer.imports_math else \
-        "import os\n\nimport numpy as np"
+    modules = ["math"] * writer.imports_math + ["os"] + ["struct"] * writer.imports_struct
+    imports = "".join(f"import {m}\n" for m in modules) + "\nimport numpy as np"
     specs = lambda items: "{" + ", ".join(  # noqa: E731
         f"{s.name!r}: ({s.dtype.name!r}, {tuple(s.shape)!r})" for s in items) + "}"
     return f'''"""The forward pass of the model {graph.name!r}, exported by numnet as plain NumPy.
@@ -376,6 +396,87 @@ def _weighted_sum(w, node):
             f"dtype={args[0]}.dtype)")
 
 
+# ------------------------------------------------------ normalization
+@NUMPY_OPS.register("rsqrt")
+def _rsqrt(w, node):
+    return f"np.reciprocal(np.sqrt({w.arg(node, 0)}))"
+
+
+@NUMPY_OPS.register("stop_gradient")
+def _stop_gradient(w, node):
+    return w.arg(node, 0)
+
+
+@NUMPY_OPS.register("variance_around")
+def _variance_around(w, node):
+    x, mean = w.args(node)
+    axis = node.attrs["axis"]
+    return (f"{w.helper('_variance_around')}({x}, {mean}, axis={w.attr(tuple(axis))}, "
+            f"keepdims={node.attrs['keepdims']!r})")
+
+
+@NUMPY_OPS.register("batch_normalization")
+def _batch_normalization(w, node):
+    args, attrs = w.args(node), node.attrs
+    offset = args[3] if attrs["has_offset"] else "None"
+    scale = args[-1] if attrs["has_scale"] else "None"
+    return (f"{w.helper('_batch_normalization')}({args[0]}, {args[1]}, {args[2]}, {offset}, "
+            f"{scale}, {_source(attrs['epsilon'])})")
+
+
+# ------------------------------------------------------------ lookups
+@NUMPY_OPS.register("embedding_lookup")
+def _embedding_lookup(w, node):
+    return f"{w.helper('_embedding_lookup')}({', '.join(w.args(node))})"
+
+
+@NUMPY_OPS.register("encode_categorical")
+def _encode_categorical(w, node):
+    attrs = node.attrs
+    weights = f", count_weights={w.arg(node, 1)}" if len(node.inputs) > 1 else ""
+    return (f"{w.helper('_encode')}({w.arg(node, 0)}, {attrs['depth']!r}, "
+            f"{attrs['output_mode']!r}, {np.dtype(attrs['dtype']).name!r}{weights})")
+
+
+@NUMPY_OPS.register("bucketize")
+def _bucketize(w, node):
+    boundaries = w.constant(node, "bin_boundaries", node.attrs["buckets"].boundaries)
+    return f"np.searchsorted({boundaries}, {w.arg(node, 0)}, side='right').astype('int32')"
+
+
+@NUMPY_OPS.register("index_lookup")
+def _index_lookup(w, node):
+    from numnet.export import lookups
+    options, table = lookups.options_of(node), node.attrs["table"]
+    keys = w.constant(node, "lookup_keys", table.keys)
+    values = w.constant(node, "lookup_values", table.values)
+    strings = options["key_kind"] == "string"
+    hashed = lookups.hashes_tokens(options)
+    if hashed:
+        w.helper("_hashing")
+    extra = {"invert": options["invert"], "mask_token": options.get("mask_token"),
+             "mask_value": options.get("mask_value", 0),
+             "num_oov_indices": options.get("num_oov_indices", 1),
+             "oov_start": options.get("oov_start", 0), "strings": strings, "hashed": hashed,
+             "salt": options.get("salt")}
+    if extra["mask_token"] is None:
+        del extra["mask_value"]  # (no mask token, no mask index)
+    defaults = {"invert": False, "mask_token": None, "mask_value": 0, "num_oov_indices": 1,
+                "oov_start": 0, "strings": False, "hashed": False, "salt": None}
+    text = "".join(f", {key}={value!r}" for key, value in extra.items()
+                   if value != defaults[key])
+    return (f"{w.helper('_index_lookup')}({w.arg(node, 0)}, {keys}, {values}, "
+            f"{options['default']!r}{text})")
+
+
+@NUMPY_OPS.register("hash_bins")
+def _hash_bins(w, node):
+    attrs = node.attrs
+    w.helper("_hashing")
+    return (f"{w.helper('_hash_bins')}({w.arg(node, 0)}, {attrs['num_bins']!r}, "
+            f"salt={attrs['salt']!r}, mask_value={attrs['mask_value']!r})")
+
+
 # The helpers mirror numnet's kernels (numnet/kernels/activations.py) formula for formula.
 _HELPERS = {
     "_sigmoid": '''
@@ -521,6 +622,102 @@ def _logsumexp(x, axis=None, keepdims=False):
         total = total.reshape(np.sum(x, axis=axis).shape)
     return total.astype(x.dtype)
 ''',
+    "_variance_around": '''
+def _variance_around(x, mean, axis, keepdims):
+    deviation = x - mean
+    return np.mean(deviation * deviation, axis=axis, keepdims=keepdims)
+''',
+    "_batch_normalization": '''
+def _batch_normalization(x, mean, variance, offset, scale, epsilon):
+    inv = np.reciprocal(np.sqrt(variance + epsilon))
+    if scale is not None:
+        inv = inv * scale
+    shift = -(mean * inv)
+    if offset is not None:
+        shift = offset + shift
+    return x * inv + shift
+''',
+    "_embedding_lookup": '''
+def _embedding_lookup(table, ids):
+    ids = ids if ids.dtype.kind in "iu" else ids.astype(np.int64)
+    if ids.size and (ids.min() < 0 or ids.max() >= len(table)):
+        bad = ids.min() if ids.min() < 0 else ids.max()
+        raise ValueError(f"Embedding lookup: index {int(bad)} is out of range for a table of "
+                         f"{len(table)} rows (valid ids: 0 to {len(table) - 1}).")
+    return np.take(table, ids, axis=0)
+''',
+    "_encode": '''
+def _encode(x, depth, output_mode, dtype, count_weights=None):
+    """One-hot, multi-hot or count vectors of the integer codes `x` (as Keras' CategoryEncoding)."""
+    x = np.asarray(x)
+    x = x if x.dtype == np.int64 else x.astype(np.int64)
+    if x.ndim == 0:
+        x = x.reshape(1)
+    if output_mode == "one_hot":
+        if x.ndim > 1 and x.shape[-1] == 1:
+            x = x.reshape(x.shape[:-1])
+        return (x[..., None] == np.arange(depth)).astype(dtype)
+    if x.ndim > 2:  # one-hot, then reduced over axis 1
+        one_hot = (x[..., None] == np.arange(depth)).astype(dtype)
+        if count_weights is not None:
+            one_hot = one_hot * np.asarray(count_weights)[..., None]
+        if output_mode == "multi_hot":
+            return np.max(one_hot, axis=1)
+        return np.sum(one_hot, axis=1).astype(dtype, copy=False)
+    rows = x.reshape(1, -1) if x.ndim == 1 else x  # a 1-D input is one row
+    if rows.size and rows.min() < 0:
+        raise ValueError("Multi-hot and count encodings need non-negative category codes; "
+                         f"received {int(rows.min())}.")
+    valid = (rows >= 0) & (rows < depth)
+    slots = (np.arange(len(rows))[:, None] * depth + rows)[valid]
+    weights = None
+    if count_weights is not None:
+        weights = np.broadcast_to(count_weights, rows.shape)[valid].astype(np.float64)
+        dtype = np.asarray(count_weights).dtype
+    counts = np.bincount(slots, weights=weights, minlength=len(rows) * depth)
+    counts = counts.reshape(len(rows), depth)
+    if output_mode == "multi_hot":
+        counts = np.minimum(counts, 1)
+    counts = counts.astype(dtype, copy=False)
+    return counts[0] if x.ndim == 1 else counts
+''',
+    "_index_lookup": '''
+def _index_lookup(x, keys, values, default, invert=False, mask_token=None, mask_value=0,
+                  num_oov_indices=1, oov_start=0, strings=False, hashed=False, salt=None):
+    """Vocabulary indices of the tokens `x` (the sorted `keys` map to `values`), or, with
+    `invert`, the tokens of indices; Keras' IndexLookup."""
+    x = np.asarray(x)
+    if invert or not strings:
+        x = x if x.dtype == np.int64 else x.astype(np.int64)
+    elif x.dtype.kind == "S":
+        x = np.char.decode(x, "utf-8")
+    elif x.dtype.kind != "U":
+        x = x.astype(str)
+    if len(keys):
+        position = np.searchsorted(keys, x)
+        position[position == len(keys)] = 0
+        result = np.where(keys[position] == x, values[position], default)
+    else:
+        result = np.full(x.shape, default)
+    if invert:
+        return result if mask_token is None else np.where(x == 0, mask_token, result)
+    if mask_token is not None:
+        result = np.where(x == mask_token, mask_value, result)
+    if num_oov_indices == 0 and (result == -1).any():
+        raise ValueError("When `num_oov_indices=0` all inputs should be in vocabulary, found "
+                         f"OOV values {x[result == -1].tolist()[:10]}.")
+    if num_oov_indices > 1:
+        buckets = hash_buckets(x, num_oov_indices, salt) if hashed else x % num_oov_indices
+        result = np.where(result == default, buckets + oov_start, result)
+    return result
+''',
+    "_hash_bins": '''
+def _hash_bins(x, num_bins, salt=None, mask_value=None):
+    """Keras' Hashing: FarmHash64 (SipHash with a salt) of str(x), modulo `num_bins`."""
+    if mask_value is None or num_bins == 1:
+        return hash_buckets(x, num_bins, salt)
+    return np.where(x == mask_value, 0, hash_buckets(x, num_bins - 1, salt) + 1)
+''',
     "_sum_to": '''
 def _sum_to(g, shape):
     extra = g.ndim - len(shape)
@@ -532,6 +729,32 @@ def _sum_to(g, shape):
     return g.reshape(shape)
 ''',
 }
+
+
+def _helper_source(name):
+    return _hashing_source() if name == "_hashing" else _HELPERS[name]
+
+
+def _hashing_source():
+    """TensorFlow's string hashes (FarmHash64, SipHash-2-4), as numnet's own kernel module
+    `numnet.kernels.hashing` writes them in plain Python: its constants and functions,
+    without its docstring and imports (`xp`, numnet's array module, is NumPy here)."""
+    import ast
+    import inspect
+    from numnet.kernels import hashing
+    source = inspect.getsource(hashing)
+    parts = []
+    for statement in ast.parse(source).body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)) or (
+                isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)):
+            continue
+        if isinstance(statement, ast.Assign) and any(
+                getattr(t, "id", None) == "__all__" for t in statement.targets):
+            continue
+        parts.append(ast.get_source_segment(source, statement).replace("xp.", "np."))
+    return "# TensorFlow's string hashes, from numnet.kernels.hashing\n" + "\n\n\n".join(parts)
+
+
 # Helpers that call other helpers.
 _NEEDS = {"_silu": ("_sigmoid",), "_gelu": ("_erf",), "_glu": ("_sigmoid",),
           "_hard_silu": ("_hard_sigmoid",)}

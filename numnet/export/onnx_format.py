@@ -8,21 +8,33 @@ newer opset (the reductions then take their axes as inputs, as opset 18
 requires). The batch dimension is the symbolic `batch`; sizes that follow it
 (a Flatten's reshape) are computed from the input's shape in the graph.
 Weights are initializers, named by their numnet paths (`dense/kernel`).
+
+Vocabulary lookups (StringLookup, IntegerLookup) are one `LabelEncoder` each,
+from the ai.onnx.ml domain (version 3, imported only by models that use it;
+ONNX Runtime runs it, some accelerators' runtimes do not). String hashing has
+no ONNX form: see `registry.NOT_EXPORTED_TO`. ONNX cannot raise an error, so
+inputs that numnet refuses behave as follows: negative category codes in
+multi-hot or count encodings count for nothing, tokens outside a vocabulary
+without OOV index look up -1; Embedding ids outside the table make the
+runtime's `Gather` fail, as numnet does.
 """
 
 import itertools
 
 import numpy as np
 
-from numnet.export import files
+from numnet.export import files, lookups
 from numnet.export.errors import ExportError
 from numnet.export.graph import BatchDim, Literal
-from numnet.export.registry import OpTable
+from numnet.export.registry import NOT_EXPORTED_TO, OpTable, refuse
 from numnet.kernels.activations import SELU_ALPHA, SELU_SCALE
 
 ONNX_OPS = OpTable("ONNX")
 DEFAULT_OPSET = 17
 MIN_OPSET = 17
+# Vocabulary lookups use `LabelEncoder` of the ai.onnx.ml domain (version 3 goes with opset 17).
+ML_DOMAIN = "ai.onnx.ml"
+ML_OPSET = 3
 BATCH = "batch"
 _INT64_MAX = np.iinfo(np.int64).max
 _INT64_MIN = np.iinfo(np.int64).min
@@ -83,6 +95,8 @@ def build_model(graph, opset=DEFAULT_OPSET):
     onnx_graph = helper.make_graph(builder.nodes, graph.name, inputs, outputs,
                                    initializer=builder.initializers)
     opsets = [helper.make_opsetid("", opset)]
+    if builder.uses_ml:
+        opsets.append(helper.make_opsetid(ML_DOMAIN, ML_OPSET))
     model = helper.make_model(onnx_graph, opset_imports=opsets, producer_name="numnet",
                               ir_version=helper.find_min_ir_version_for(opsets))
     from numnet import __version__
@@ -116,6 +130,7 @@ class _Builder:
         self._constants = {}
         self._batch = None
         self._weights_added = set()
+        self.uses_ml = False  # whether a node of the ai.onnx.ml domain was made
 
     def fresh(self, hint):
         return f"{self.scope}/{hint}_{next(self._counter)}"
@@ -124,6 +139,8 @@ class _Builder:
         """Adds one ONNX node; returns its output name (a list when `n_outputs` > 1)."""
         from onnx import helper
         outputs = outputs or [self.fresh(op_type) for _ in range(n_outputs)]
+        if attrs.get("domain") == ML_DOMAIN:
+            self.uses_ml = True
         self.nodes.append(helper.make_node(op_type, list(inputs), outputs,
                                            name=self.fresh(op_type), **attrs))
         return outputs[0] if n_outputs == 1 else outputs
@@ -674,3 +691,157 @@ def _weighted_sum(b, node):
     product = values[0] if len(values) == 1 else b.make("Mul", values)
     total = b.reduce("ReduceSum", product, None, False)
     return b.make("Mul", [total, _c(b, node.attrs["scale"], dtype)])
+
+
+# ------------------------------------------------------ normalization
+@ONNX_OPS.register("rsqrt")
+def _rsqrt(b, node):
+    return b.make("Reciprocal", [b.make("Sqrt", [b.input(node, 0)])])
+
+
+@ONNX_OPS.register("stop_gradient")
+def _stop_gradient(b, node):
+    return b.make("Identity", [b.input(node, 0)])
+
+
+@ONNX_OPS.register("variance_around")
+def _variance_around(b, node):
+    x, mean = b.inputs(node, b.dtype(node))
+    deviation = b.make("Sub", [x, mean])
+    return b.reduce("ReduceMean", b.make("Mul", [deviation, deviation]), node.attrs["axis"],
+                    node.attrs["keepdims"])
+
+
+@ONNX_OPS.register("batch_normalization")
+def _batch_normalization(b, node):
+    """numnet's formula: `x * inv + (offset - mean * inv)`, `inv = scale / sqrt(var + eps)`.
+
+    Written with elementwise ops rather than ONNX's `BatchNormalization`, which
+    takes channels on axis 1 and rounds in another order.
+    """
+    dtype, attrs = b.dtype(node), node.attrs
+    x, mean, variance = (b.input(node, i, dtype) for i in range(3))
+    inv = b.make("Reciprocal", [b.make("Sqrt", [b.make("Add", [
+        variance, b.const(attrs["epsilon"], dtype)])])])
+    if attrs["has_scale"]:
+        inv = b.make("Mul", [inv, b.input(node, len(node.inputs) - 1, dtype)])
+    shift = b.make("Neg", [b.make("Mul", [mean, inv])])
+    if attrs["has_offset"]:
+        shift = b.make("Add", [b.input(node, 3, dtype), shift])
+    return b.make("Add", [b.make("Mul", [x, inv]), shift])
+
+
+# ------------------------------------------------------------ lookups
+def _int64_codes(b, node, index=0):
+    """Input `index` as int64 (floats truncated toward zero, as numnet's cast does)."""
+    return b.input(node, index, np.int64)
+
+
+@ONNX_OPS.register("embedding_lookup")
+def _embedding_lookup(b, node):
+    """`Gather` of table rows. Negative ids, which numnet refuses and `Gather` would count
+    from the end, are sent past the table so that the runtime refuses them too."""
+    ids = _int64_codes(b, node, 1)
+    rows = b.info(node, 0).shape[0]
+    ids = b.make("Where", [b.make("Less", [ids, b.const(0, np.int64)]),
+                           b.const(rows, np.int64), ids])
+    return b.make("Gather", [b.input(node, 0), ids], axis=0)
+
+
+@ONNX_OPS.register("encode_categorical")
+def _encode_categorical(b, node):
+    """One-hot, multi-hot or count vectors, as numnet's kernel: codes compared with
+    `arange(depth)` (codes outside [0, depth) match no slot), then summed over the codes.
+
+    `Equal` rather than `OneHot`, which counts negative codes from the end.
+    """
+    attrs, info = node.attrs, b.info(node, 0)
+    depth, mode, dtype = attrs["depth"], attrs["output_mode"], np.dtype(attrs["dtype"])
+    codes, shape = _int64_codes(b, node), list(info.shape)
+    if not shape:
+        codes, shape = b.make("Reshape", [codes, b.ints([1])]), [1]
+    if mode == "one_hot" and len(shape) > 1 and shape[-1] == 1:
+        codes, shape = b.make("Squeeze", [codes, b.ints([-1])]), shape[:-1]
+    hot = b.make("Equal", [b.make("Unsqueeze", [codes, b.ints([-1])]),
+                           b.const(np.arange(depth), np.int64, "slots")])
+    if mode == "one_hot":
+        return b.make("Cast", [hot], to=_onnx_type(dtype))
+    weights = b.input(node, 1) if len(node.inputs) > 1 else None
+    if len(shape) <= 2:  # per row (a 1-D input is one row), as a bincount
+        return _counts(b, hot, weights, b.info(node, 1) if weights else None, mode, dtype)
+    # rank 3 and more: one-hot, then reduced over axis 1 (Keras' generic path)
+    compute = dtype if weights is None else np.result_type(dtype, b.info(node, 1).dtype)
+    values = b.make("Cast", [hot], to=_onnx_type(compute))
+    if weights is not None:
+        values = b.make("Mul", [values, b.make("Unsqueeze", [b.input(node, 1, compute),
+                                                            b.ints([-1])])])
+    op_type = "ReduceMax" if mode == "multi_hot" else "ReduceSum"
+    return b.make("Cast", [b.reduce(op_type, values, [1], False)], to=_onnx_type(dtype))
+
+
+def _counts(b, hot, weights, weights_info, mode, dtype):
+    """How often each slot is hit along the codes axis (-2): int64 counts, or float64 sums
+    of the weights (as NumPy's bincount), at most 1 for multi-hot, cast to the output dtype."""
+    if weights is None:
+        values = b.make("Cast", [hot], to=_onnx_type(np.int64))
+    else:
+        dtype = weights_info.dtype  # weighted counts take the weights' dtype
+        weights = b.make("Cast", [weights], to=_onnx_type(np.float64))
+        values = b.make("Mul", [b.make("Cast", [hot], to=_onnx_type(np.float64)),
+                                b.make("Unsqueeze", [weights, b.ints([-1])])])
+    counts = b.reduce("ReduceSum", values, [-2], False)
+    if mode == "multi_hot":
+        one = b.const(1, np.int64 if weights is None else np.float64)
+        counts = b.make("Min", [counts, one])
+    return b.make("Cast", [counts], to=_onnx_type(dtype))
+
+
+@ONNX_OPS.register("bucketize")
+def _bucketize(b, node):
+    """The number of boundaries `<= x`, NaN past the last (as NumPy's `searchsorted` puts it),
+    compared in float64 as numnet's kernel does. The NaN test is explicit: `not x < b`
+    would say the same, but optimizers rewrite it as `x >= b` (TensorFlow's Grappler does)."""
+    boundaries = node.attrs["buckets"].boundaries
+    x = b.make("Unsqueeze", [b.input(node, 0, np.float64), b.ints([-1])])
+    below = b.make("Or", [b.make("GreaterOrEqual", [
+        x, b.const(boundaries, np.float64, "boundaries")]), b.make("IsNaN", [x])])
+    return b.reduce("ReduceSum", b.make("Cast", [below], to=_onnx_type(np.int32)), [-1], False)
+
+
+@ONNX_OPS.register("index_lookup")
+def _index_lookup(b, node):
+    """A vocabulary lookup as one `LabelEncoder` (ai.onnx.ml): a hash table from the tokens
+    (strings or int64) to their indices, or back with `invert=True`.
+
+    The mask token is an entry of the table (numnet replaces its lookup by the mask index).
+    Several OOV indices for integers are `id mod num_oov_indices`; for strings they are a
+    FarmHash or SipHash of the token, which ONNX cannot compute (the export is refused).
+    """
+    options, info = lookups.options_of(node), b.info(node, 0)
+    if options["key_kind"] == "string" and info.dtype.kind != "U":
+        refuse(node, b.graph.name, "ONNX", f"because its input is {info.dtype.name}, not "
+               "strings (ONNX cannot format numbers as Python does)")
+    if lookups.hashes_tokens(options):
+        refuse(node, b.graph.name, "ONNX", "with num_oov_indices > 1 on hashed tokens, because "
+               f"{NOT_EXPORTED_TO['ONNX']['hash_bins']}")
+    keys = b.input(node, 0) if info.dtype.kind == "U" else _int64_codes(b, node)
+    result = _label_encoder(b, keys, lookups.entries(node), options["default"])
+    if options.get("num_oov_indices", 1) > 1 and not options["invert"]:
+        buckets = b.make("Add", [b.make("Mod", [keys, b.const(options["num_oov_indices"],
+                                                              np.int64)]),
+                                 b.const(options["oov_start"], np.int64)])
+        missing = b.make("Equal", [result, b.const(options["default"], np.int64)])
+        result = b.make("Where", [missing, buckets, result])
+    return result
+
+
+def _label_encoder(b, keys, entries, default):
+    """`entries[key]` for each key (`default` when absent), with the keys' and values' types."""
+    key_type, value_type = ("strings" if isinstance(k, str) else "int64s"
+                            for k in (next(iter(entries), 0), default))
+    if not entries:  # LabelEncoder needs at least one key
+        fill = b.const([default], str if value_type == "strings" else np.int64, "default")
+        return b.make("Expand", [fill, b.make("Shape", [keys])])
+    attrs = {f"keys_{key_type}": list(entries), f"values_{value_type}": list(entries.values()),
+             f"default_{value_type[:-1]}": default}
+    return b.make("LabelEncoder", [keys], domain=ML_DOMAIN, **attrs)

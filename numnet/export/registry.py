@@ -14,7 +14,10 @@ test `tests/export/test_coverage.py` lists the primitives that have none).
 Primitives that can never be part of an exported forward pass (backward
 rules, random draws, variable writes) are listed in `NOT_EXPORTED` with the
 reason, which the error message then gives; so are the loss kernels' primitives
-(`numnet.autodiff.ops.nn.LOSS_PRIMITIVES`), new ones included.
+(`numnet.autodiff.ops.nn.LOSS_PRIMITIVES`), new ones included. A primitive
+that one format cannot express faithfully is listed, with the reason, in
+`NOT_EXPORTED_TO[format name]`; a rule that can write only some
+configurations of its op refuses the others with `refuse` (same message).
 """
 
 from numnet.export.errors import ExportError
@@ -34,12 +37,37 @@ NOT_EXPORTED = {
     "dropout_mask": "it draws random numbers (training-time noise)",
 }
 
+# Primitives one format cannot express faithfully, by format name, with why.
+NOT_EXPORTED_TO = {
+    "ONNX": {
+        "hash_bins": (
+            "ONNX has no operator that hashes strings: Keras buckets a value (in Hashing, and "
+            "out-of-vocabulary tokens in lookups with several OOV indices) by FarmHash64 (or, "
+            "with a salt, SipHash-2-4) of its string form, which needs a string's bytes and "
+            "64-bit wrapping arithmetic over them, and no ONNX operator (standard or "
+            "ai.onnx.ml) gives access to a string's bytes. Export to format='tf_saved_model' "
+            "(TensorFlow's own string hashes) or 'numpy', or hash the feature before the "
+            "model"),
+    },
+}
 
-def not_exported_reason(name):
-    """Why primitive `name` is never exported, or None."""
+
+# What the primitives of these kinds do, which an inference graph never does (the tracer
+# refuses them when they run at inference).
+_KIND_REASONS = {"effect": "it writes a variable (a training-time update, a metric's state)",
+                 "random": "it draws random numbers (training-time noise)"}
+
+
+def not_exported_reason(name, format_name=None, kind=None):
+    """Why primitive `name` (of `kind`, if known) is never exported (to `format_name`, if
+    given), or None."""
     from numnet.autodiff.ops.nn import LOSS_PRIMITIVES
+    if format_name is not None and name in NOT_EXPORTED_TO.get(format_name, {}):
+        return NOT_EXPORTED_TO[format_name][name]
     if name in NOT_EXPORTED:
         return NOT_EXPORTED[name]
+    if kind in _KIND_REASONS:
+        return _KIND_REASONS[kind]
     if name.endswith("_grad"):
         return NOT_EXPORTED["_grad"]
     if name in LOSS_PRIMITIVES:
@@ -73,11 +101,20 @@ class OpTable:
         rule = self.rules.get(node.op)
         if rule is not None:
             return rule
-        path, class_name = node.scope
-        reason = not_exported_reason(node.op)
+        reason = not_exported_reason(node.op, self.format_name)
         why = f"because {reason}" if reason else \
             f"which numnet cannot write as {self.format_name} yet"
         raise ExportError(
-            f"Cannot export model '{model_name}' to {self.format_name}: layer '{path}' "
-            f"({class_name}) uses the op '{node.op}', {why}. Ops this format supports: "
-            f"{', '.join(sorted(self.rules))}.")
+            f"{_cannot(node, model_name, self.format_name)}, {why}. Ops this format "
+            f"supports: {', '.join(sorted(self.rules))}.")
+
+
+def refuse(node, model_name, format_name, reason):
+    """Raises the `ExportError` of a rule that cannot write this use of its op (`reason`)."""
+    raise ExportError(f"{_cannot(node, model_name, format_name)}, {reason}.")
+
+
+def _cannot(node, model_name, format_name):
+    path, class_name = node.scope
+    return (f"Cannot export model '{model_name}' to {format_name}: layer '{path}' "
+            f"({class_name}) uses the op '{node.op}'")

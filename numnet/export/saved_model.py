@@ -9,6 +9,10 @@ signature (named inputs; outputs `output_0`, ... or the model's dict keys),
 so `tf.saved_model.load(path).serve(x)`, Keras' `TFSMLayer`, numnet's
 `TFSMLayer` and TensorFlow Serving all run it.
 
+Vocabulary lookups are `tf.lookup.StaticHashTable`s (saved with the
+variables) and hashing uses TensorFlow's own `to_hash_bucket_fast` (FarmHash64)
+and `to_hash_bucket_strong` (SipHash), as Keras does.
+
 Writing SavedModels without TensorFlow is impractical, so this format needs
 it; ONNX (`format="onnx"`) and NumPy (`format="numpy"`) exports do not.
 """
@@ -18,10 +22,10 @@ import re
 
 import numpy as np
 
-from numnet.export import files
+from numnet.export import files, lookups
 from numnet.export.errors import ExportError
 from numnet.export.graph import BatchDim, Literal
-from numnet.export.registry import OpTable
+from numnet.export.registry import OpTable, refuse
 
 TF_OPS = OpTable("TensorFlow SavedModel")
 ENDPOINT = "serve"
@@ -79,7 +83,10 @@ def build_module(tf, graph):
     module = tf.Module()
     module.weights = {name: tf.Variable(array, trainable=False, name=_variable_name(name))
                       for name, array in graph.weights.items()}
-    specs = [tf.TensorSpec((None,) + tuple(s.shape[1:]), tf.as_dtype(s.dtype), name=s.name)
+    # vocabulary lookups: hash tables, resources the SavedModel keeps with the variables
+    module.tables = {node.output: _lookup_table(tf, node) for node in graph.nodes
+                     if node.op == "index_lookup"}
+    specs = [tf.TensorSpec((None,) + tuple(s.shape[1:]), tf_dtype(tf, s.dtype), name=s.name)
              for s in graph.inputs]
     if graph.input_structure == "dict":
         signature = [{s.name: spec for s, spec in zip(graph.inputs, specs)}]
@@ -89,13 +96,21 @@ def build_module(tf, graph):
         signature = specs
 
     def serve(inputs):
-        return run(tf, graph, module.weights, inputs)
+        return run(tf, graph, module.weights, inputs, module.tables)
     module.serve = tf.function(serve, input_signature=signature, autograph=False)
     return module
 
 
-def run(tf, graph, weights, inputs):
-    """Computes `graph` with TensorFlow ops (inside the `serve` function's trace)."""
+def tf_dtype(tf, dtype):
+    """TensorFlow's dtype for a NumPy one (strings: `tf.string`)."""
+    return tf.string if np.dtype(dtype).kind in "OSU" else tf.as_dtype(np.dtype(dtype))
+
+
+def run(tf, graph, weights, inputs, tables=None):
+    """Computes `graph` with TensorFlow ops (inside the `serve` function's trace).
+
+    `tables` holds the lookup tables of the graph's `index_lookup` nodes, by output name.
+    """
     if graph.input_structure == "dict":
         flat = [inputs[name] for name in (s.name for s in graph.inputs)]
     elif graph.input_structure == "list":
@@ -103,6 +118,7 @@ def run(tf, graph, weights, inputs):
     else:
         flat = [inputs]
     builder = _Builder(tf, graph, weights, flat)
+    builder.tables = tables or {}
     for node in graph.nodes:
         builder.values[node.output] = TF_OPS.rule(node, graph.name)(builder, node)
     outputs = [builder.values[name] for name in graph.output_values]
@@ -135,11 +151,11 @@ class _Builder:
     def input(self, node, index, dtype=None):
         ref = node.inputs[index]
         if isinstance(ref, Literal):
-            return self.tf.constant(ref.value, dtype=self.tf.as_dtype(
-                np.dtype(dtype) if dtype is not None else np.result_type(ref.value)))
+            return self.tf.constant(ref.value, dtype=tf_dtype(
+                self.tf, dtype if dtype is not None else np.result_type(ref.value)))
         value = self.values[ref]
         if dtype is not None and self.graph.values[ref].dtype != np.dtype(dtype):
-            value = self.tf.cast(value, self.tf.as_dtype(np.dtype(dtype)))
+            value = self.tf.cast(value, tf_dtype(self.tf, dtype))
         return value
 
     def inputs(self, node, dtype=None):
@@ -470,3 +486,157 @@ def _weighted_sum(t, node):
     product = values[0] if len(values) == 1 else values[0] * values[1]
     return t.tf.reduce_sum(product) * t.tf.constant(node.attrs["scale"],
                                                     t.tf.as_dtype(t.dtype(node)))
+
+
+# ------------------------------------------------------ normalization
+@TF_OPS.register("rsqrt")
+def _rsqrt(t, node):
+    return t.tf.math.reciprocal(t.tf.sqrt(t.input(node, 0)))
+
+
+@TF_OPS.register("stop_gradient")
+def _stop_gradient(t, node):
+    return t.tf.identity(t.input(node, 0))
+
+
+@TF_OPS.register("variance_around")
+def _variance_around(t, node):
+    x, mean = t.inputs(node, t.dtype(node))
+    deviation = x - mean
+    return t.tf.reduce_mean(deviation * deviation, axis=list(node.attrs["axis"]),
+                            keepdims=bool(node.attrs["keepdims"]))
+
+
+@TF_OPS.register("batch_normalization")
+def _batch_normalization(t, node):
+    """numnet's formula: `x * inv + (offset - mean * inv)`, `inv = scale / sqrt(var + eps)`."""
+    tf, dtype, attrs = t.tf, t.dtype(node), node.attrs
+    x, mean, variance = (t.input(node, i, dtype) for i in range(3))
+    inv = tf.math.reciprocal(tf.sqrt(variance + tf.constant(attrs["epsilon"], x.dtype)))
+    if attrs["has_scale"]:
+        inv = inv * t.input(node, len(node.inputs) - 1, dtype)
+    shift = -(mean * inv)
+    if attrs["has_offset"]:
+        shift = t.input(node, 3, dtype) + shift
+    return x * inv + shift
+
+
+# ------------------------------------------------------------ lookups
+def _int64_codes(t, node, index=0):
+    return t.input(node, index, np.int64)
+
+
+@TF_OPS.register("embedding_lookup")
+def _embedding_lookup(t, node):
+    """`tf.gather` of table rows (it refuses ids outside the table, as numnet does)."""
+    return t.tf.gather(t.input(node, 0), _int64_codes(t, node, 1), axis=0)
+
+
+@TF_OPS.register("encode_categorical")
+def _encode_categorical(t, node):
+    """One-hot, multi-hot or count vectors, as numnet's kernel (see the ONNX rule)."""
+    tf, attrs, info = t.tf, node.attrs, t.info(node, 0)
+    depth, mode, dtype = attrs["depth"], attrs["output_mode"], tf_dtype(tf, attrs["dtype"])
+    codes, ndim = _int64_codes(t, node), info.ndim
+    if ndim == 0:
+        codes, ndim = tf.reshape(codes, [1]), 1
+    if mode == "one_hot" and ndim > 1 and info.shape[-1] == 1:
+        codes, ndim = tf.squeeze(codes, -1), ndim - 1
+    hot = tf.equal(codes[..., None], tf.range(depth, dtype=tf.int64))
+    if mode == "one_hot":
+        return tf.cast(hot, dtype)
+    weights = t.input(node, 1) if len(node.inputs) > 1 else None
+    if ndim > 2:  # one-hot, then reduced over axis 1
+        values = tf.cast(hot, dtype if weights is None else tf_dtype(tf, np.result_type(
+            attrs["dtype"], t.info(node, 1).dtype)))
+        if weights is not None:
+            values = values * tf.cast(weights, values.dtype)[..., None]
+        reduce = tf.reduce_max if mode == "multi_hot" else tf.reduce_sum
+        return tf.cast(reduce(values, axis=1), dtype)
+    check = tf.debugging.assert_non_negative(
+        codes, message="Multi-hot and count encodings need non-negative category codes")
+    with tf.control_dependencies([check]):
+        if weights is None:
+            counts = tf.reduce_sum(tf.cast(hot, tf.int64), axis=-2)
+        else:
+            dtype = weights.dtype  # weighted counts take the weights' dtype
+            counts = tf.reduce_sum(tf.cast(hot, tf.float64) *
+                                   tf.cast(weights, tf.float64)[..., None], axis=-2)
+    if mode == "multi_hot":
+        counts = tf.minimum(counts, tf.ones([], counts.dtype))
+    return tf.cast(counts, dtype)
+
+
+@TF_OPS.register("bucketize")
+def _bucketize(t, node):
+    """The number of boundaries `<= x`, NaN past the last, in float64, as the ONNX rule."""
+    tf = t.tf
+    x = t.input(node, 0, np.float64)[..., None]
+    boundaries = tf.constant(node.attrs["buckets"].boundaries, tf.float64)
+    below = tf.logical_or(x >= boundaries, tf.math.is_nan(x))
+    return tf.reduce_sum(tf.cast(below, tf.int32), axis=-1)
+
+
+def _lookup_table(tf, node):
+    """The `StaticHashTable` of an `index_lookup` node (None for an empty vocabulary)."""
+    found = lookups.entries(node)
+    if not found:
+        return None
+    keys, values = list(found), list(found.values())
+    key_dtype = tf.string if isinstance(keys[0], str) else tf.int64
+    value_dtype = tf.string if isinstance(values[0], str) else tf.int64
+    initializer = tf.lookup.KeyValueTensorInitializer(
+        tf.constant(keys, key_dtype), tf.constant(values, value_dtype))
+    return tf.lookup.StaticHashTable(initializer, lookups.options_of(node)["default"])
+
+
+@TF_OPS.register("index_lookup")
+def _index_lookup(t, node):
+    """A `StaticHashTable` lookup; several OOV indices: `id mod n`, or TensorFlow's own
+    FarmHash / SipHash of the tokens (`tf.strings.to_hash_bucket_fast` / `_strong`)."""
+    tf, options, info = t.tf, lookups.options_of(node), t.info(node, 0)
+    if options["key_kind"] == "string" and info.dtype.kind != "U":
+        refuse(node, t.graph.name, TF_OPS.format_name,
+               f"because its input is {info.dtype.name}, not strings")
+    keys = t.input(node, 0) if info.dtype.kind == "U" else _int64_codes(t, node)
+    table = t.tables.get(node.output)
+    default = options["default"]
+    result = table.lookup(keys) if table is not None else tf.fill(
+        tf.shape(keys), tf.constant(default, tf.string if isinstance(default, str) else tf.int64))
+    if options["invert"]:
+        return result
+    n = options["num_oov_indices"]
+    if n == 0:
+        check = tf.debugging.assert_none_equal(
+            result, tf.constant(-1, tf.int64),
+            message="When `num_oov_indices=0` all inputs should be in vocabulary")
+        with tf.control_dependencies([check]):
+            return tf.identity(result)
+    if n > 1:
+        buckets = _hash(tf, keys, n, options.get("salt")) if lookups.hashes_tokens(options) \
+            else tf.math.floormod(keys, tf.constant(n, tf.int64))
+        result = tf.where(tf.equal(result, tf.constant(default, tf.int64)),
+                          buckets + tf.constant(options["oov_start"], tf.int64), result)
+    return result
+
+
+def _hash(tf, values, num_buckets, salt):
+    """TensorFlow's string hash of each value's text (integers in decimal) modulo `num_buckets`."""
+    if values.dtype != tf.string:
+        if values.dtype.is_floating:
+            values = tf.cast(values, tf.int64)
+        values = tf.strings.as_string(values)
+    if salt is None:
+        return tf.strings.to_hash_bucket_fast(values, num_buckets)
+    return tf.strings.to_hash_bucket_strong(values, num_buckets, list(salt))
+
+
+@TF_OPS.register("hash_bins")
+def _hash_bins(t, node):
+    """Keras' Hashing, exactly as Keras computes it on TensorFlow."""
+    tf, attrs = t.tf, node.attrs
+    x, bins, mask_value = t.input(node, 0), attrs["num_bins"], attrs["mask_value"]
+    if mask_value is None or bins == 1:
+        return _hash(tf, x, bins, attrs["salt"])
+    codes = _hash(tf, x, bins - 1, attrs["salt"]) + 1
+    return tf.where(tf.equal(x, tf.constant(mask_value, x.dtype)), tf.zeros_like(codes), codes)

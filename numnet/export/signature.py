@@ -120,5 +120,10 @@ def _shape_of(item):
 
 
 def _dtype_of(dtype):
-    dtype = getattr(dtype, "as_numpy_dtype", dtype)  # tf.DType
-    return np.dtype(dtype if dtype is not None else floatx())
+    """A NumPy dtype; string inputs (Keras' "string", tf.string) are unicode (`str`)."""
+    if dtype is None:
+        return np.dtype(floatx())
+    if getattr(dtype, "name", None) == "string" or dtype == "string":  # Keras, tf.string
+        return np.dtype(str)
+    dtype = np.dtype(getattr(dtype, "as_numpy_dtype", dtype))  # tf.DType
+    return np.dtype(str) if dtype.kind in "OSU" else dtype

@@ -9,6 +9,10 @@ reshapes to `(batch, -1)`): those become `BatchDim`s, so every exported
 format keeps the batch dimension dynamic. Ops that read only weights and
 constants (a `Normalization`'s `1 / sqrt(variance)`) are folded into
 constants: the exported graph computes only what depends on the inputs.
+Ops no output needs are dropped, and so are their problems: an op whose
+attributes follow the batch size in a way a graph cannot express (an activity
+regularizer's penalty divided by the batch size) stops the export only if an
+output reads it.
 """
 
 import numpy as np
@@ -172,11 +176,12 @@ class _Trace:
 
 def _sample(spec, batch, rng):
     shape = (batch,) + tuple(spec.shape[1:])
-    if spec.dtype.kind == "f":
-        return rng.standard_normal(shape).astype(spec.dtype)
+    if spec.dtype.kind == "f":  # in [0, 1): valid ids too (an Embedding of float inputs)
+        return rng.random(shape).astype(spec.dtype)
     if spec.dtype.kind == "b":
         return rng.random(shape) < 0.5
-    return np.zeros(shape, dtype=spec.dtype)  # indices: 0 is valid for every lookup
+    # ids and tokens: 0 and "" (in every vocabulary that has an OOV index)
+    return np.zeros(shape, dtype=spec.dtype)
 
 
 def _structured(tensors, specs, structure):
@@ -219,6 +224,9 @@ class _Builder:
         self.folded = {}       # graph value name -> array (ops on weights only)
         self.computed = set()  # the folded values computed by ops (named after their use)
         self.taken = set()
+        # value name -> the ExportError of an op that cannot be written (raised only if an
+        # output needs it: an activity regularizer's penalty, say, divides by the batch size)
+        self.unwritable = {}
 
     def build(self):
         self._check_same_program()
@@ -275,6 +283,15 @@ class _Builder:
         if prim.kind == "effect":
             self._fail(f"{where} writes a variable at inference; only forward passes "
                        "without side effects can be exported.")
+        try:
+            self._add_node_or_constant(index, op, twin, where)
+        except ExportError as error:
+            name = self._unique(f"{self._scope(index)[0]}/{prim.name}")
+            self.names[id(op.output)] = name
+            self.unwritable[name] = error
+
+    def _add_node_or_constant(self, index, op, twin, where):
+        prim = op.prim
         attrs = {key: _symbolic(op.attrs[key], twin.attrs[key], self.first.batch,
                                 self.second.batch, lambda why: self._fail(f"{where}: {why}"))
                  for key in op.attrs}
@@ -362,6 +379,8 @@ class _Builder:
                 return self.graph.input_values[i]
         value = self.first.graph.value_of(leaf)
         ref = None if value is None else self.names.get(id(value))
+        if ref in self.unwritable:
+            raise self.unwritable[ref]
         if ref is None or self.graph.values[ref].kind == "weight":
             self._fail(f"its output {name!r} does not depend on its inputs (a constant or a "
                        "weight); exported outputs must be computed from the inputs.")
@@ -383,6 +402,9 @@ class _Builder:
         for node in reversed(graph.nodes):
             if node.output in needed:
                 kept.append(node)
+                for ref in node.inputs:
+                    if ref in self.unwritable:
+                        raise self.unwritable[ref]
                 needed.update(ref for ref in node.inputs if not isinstance(ref, Literal))
         graph.nodes = kept[::-1]
         graph.weights = {name: array for name, array in self.folded.items() if name in needed}

@@ -269,7 +269,14 @@ class Functional(Model):
             return self._manual_input_spec
         if not hasattr(self, "_inputs_struct"):
             return None
+        cached = self.__dict__.get("_input_spec_cache")
+        if cached is None or cached[0] is not self._inputs_struct:
+            cached = (self._inputs_struct, self._default_input_spec())
+            self.__dict__["_input_spec_cache"] = cached  # not a tracked attribute
+        return cached[1]
 
+    def _default_input_spec(self):
+        """The specs `input_spec` returns, made once from the model's inputs."""
         def spec_for(tensor, name=None):
             layer = _history(tensor)[0]
             return InputSpec(shape=(None,) + tuple(tensor.shape[1:]), allow_last_axis_squeeze=True,

@@ -149,7 +149,8 @@ class Trainer:
         if function is None or function.key != key:
             function = CompiledFunction(step, name, enabled=self.jit_compile
                                         and not self.run_eagerly,
-                                        before_planning=self._place_parameters)
+                                        before_planning=self._place_parameters,
+                                        capture_first=attribute == "train_function")
             function.key = key
             setattr(self, attribute, function)
         return function

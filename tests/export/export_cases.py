@@ -163,3 +163,110 @@ def _dense_no_bias():
     model = keras.Sequential([L.Input(shape=(3,)), L.Dense(4, use_bias=False, activation="tanh"),
                               L.Dense(2, use_bias=False)])
     return model, np.random.default_rng(4).standard_normal((6, 3)).astype("float32")
+
+
+# ------------------------------------------------------------------ layers
+# Models around the layers of issue 14 in the uses the Keras reference cases
+# (test_layers_keras.py) do not cover: trained statistics, weighted and rank-3
+# encodings, NaN buckets, float ids, computed indices. `LAYER_CASES` maps a name to
+# a builder returning `(model, x)`; inputs that are not floats are compared with a
+# direct call (`predict` converts inputs to floats).
+
+
+class PickRows(L.Layer):
+    """Rows of a learned table at each sample's largest feature (a computed index)."""
+
+    def build(self, input_shape):
+        self.table = self.add_weight(shape=(input_shape[-1], 3), initializer="random_normal",
+                                     name="table")
+
+    def call(self, inputs):
+        return self.table[ops.argmax(inputs, axis=-1)]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 3)
+
+
+def _trained_batch_normalization():
+    rng = np.random.default_rng(5)
+    model = keras.Sequential([L.Input(shape=(4,)), L.Dense(6, use_bias=False),
+                              L.BatchNormalization(momentum=0.5), L.Activation("relu"),
+                              L.Reshape((2, 3)), L.BatchNormalization(axis=1, momentum=0.5),
+                              L.LayerNormalization(axis=[1, 2]), L.Flatten(), L.Dense(2)])
+    x = (rng.standard_normal((64, 4)) * 3 + 1).astype("float32")
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, rng.standard_normal((64, 2)).astype("float32"), epochs=2, verbose=0)
+    return model, x[:8]
+
+
+def _weighted_counts():
+    codes = keras.Input(shape=(3,), dtype="int64", name="codes")
+    weights = keras.Input(shape=(3,), name="weights")
+    encoded = L.CategoryEncoding(5, output_mode="count")(codes, count_weights=weights)
+    model = keras.Model([codes, weights], L.Dense(2)(encoded))
+    rng = np.random.default_rng(6)
+    return model, [rng.integers(0, 7, (6, 3)), rng.random((6, 3)).astype("float32")]
+
+
+def _rank3_encodings():
+    codes = keras.Input(shape=(2, 3), dtype="int32", name="codes")
+    parts = [L.Flatten()(L.CategoryEncoding(4, output_mode=mode)(codes))
+             for mode in ("multi_hot", "count", "one_hot")]
+    model = keras.Model(codes, L.Concatenate()(parts))
+    return model, np.random.default_rng(7).integers(0, 6, (5, 2, 3)).astype("int32")
+
+
+def _buckets_with_nan():
+    model = keras.Sequential([L.Input(shape=(3,)), L.Discretization(
+        bin_boundaries=[-1.0, 0.0, 0.25, 2.0], output_mode="count")])
+    x = np.float32([[np.nan, -np.inf, np.inf], [-1, 0, 0.25], [2, 2.5, -3], [0.1, np.nan, 1]])
+    return model, x
+
+
+def _float_ids():
+    model = keras.Sequential([L.Input(shape=(3,)), L.Embedding(6, 2), L.Flatten()])
+    return model, np.float32([[0, 1.7, 5], [2.2, 3, 4.9], [5, 0.5, 1], [3, 3, 3]])
+
+
+def _int32_lookups():
+    ids = keras.Input(shape=(2,), dtype="int32", name="ids")
+    lookup = L.IntegerLookup(vocabulary=[4, 8, 15, 16], num_oov_indices=2, mask_token=0)
+    inverse = L.IntegerLookup(vocabulary=[4, 8, 15, 16], invert=True, mask_token=0)
+    model = keras.Model(ids, [lookup(ids), inverse(ids)])
+    return model, np.int32([[4, 0], [-3, 16], [15, 7], [8, 8], [5, 6]])
+
+
+def _empty_vocabulary():
+    words = keras.Input(shape=(2,), dtype="string", name="words")
+    model = keras.Model(words, [L.StringLookup()(words), L.StringLookup(mask_token="")(words)])
+    return model, np.array([["a", ""], ["b", "c"], ["", ""]])
+
+
+def _computed_index():
+    x = keras.Input(shape=(4,))
+    model = keras.Model(x, L.Dense(2)(PickRows()(L.Dense(4)(x))))
+    return model, np.random.default_rng(8).standard_normal((6, 4)).astype("float32")
+
+
+def _lambda_and_noise():
+    model = keras.Sequential([
+        L.Input(shape=(4,)), L.GaussianNoise(0.5), L.Lambda(lambda t: ops.square(t) - 1.0),
+        L.GaussianDropout(0.3), L.Identity(), L.AlphaDropout(0.2), L.ActivityRegularization(0.1),
+        L.Dense(3), L.Softmax(axis=[1])])
+    return model, np.random.default_rng(9).standard_normal((6, 4)).astype("float32")
+
+
+LAYER_CASES = {
+    "batch_normalization_after_fit": _trained_batch_normalization,
+    "category_count_weights": _weighted_counts,
+    "category_rank3": _rank3_encodings,
+    "discretization_nan_inf": _buckets_with_nan,
+    "embedding_float_ids": _float_ids,
+    "integer_lookup_int32": _int32_lookups,
+    "string_lookup_empty_vocabulary": _empty_vocabulary,
+    "computed_index": _computed_index,
+    "lambda_and_noise": _lambda_and_noise,
+}
+# The cases whose inputs are not floats (compared with a direct call, not `predict`).
+INTEGER_INPUT_CASES = ("category_count_weights", "category_rank3", "integer_lookup_int32",
+                       "string_lookup_empty_vocabulary")

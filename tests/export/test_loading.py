@@ -111,3 +111,14 @@ def test_a_savedmodel_folder_is_detected_without_loading_it(tmp_path):
     (tmp_path / "sm").mkdir()
     (tmp_path / "sm" / "saved_model.pb").write_bytes(b"")
     assert detect_format(tmp_path / "sm") == "tf_saved_model"
+
+
+def test_numnet_export_is_an_attribute_after_import_numnet():
+    """`import numnet` then `numnet.export.load(...)` (imported when first used, not before)."""
+    import subprocess
+    import sys
+    script = ("import sys, numnet\n"
+              "assert 'numnet.export' not in sys.modules\n"
+              "assert callable(numnet.export.load) and numnet.export.FORMATS\n"
+              "assert 'numnet.export' in sys.modules\n")
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)

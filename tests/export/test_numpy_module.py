@@ -84,3 +84,34 @@ def test_exact_to_float32_rounding_on_the_textbook_classifier(tmp_path):
     model.export(tmp_path / "m", format="numpy", verbose=False)
     got = load(tmp_path / "m").predict(x)["output_0"]
     np.testing.assert_allclose(got, model.predict(x, verbose=0), rtol=1e-6, atol=1e-6)
+
+
+def test_preprocessing_layers_run_in_a_python_without_numnet(tmp_path):
+    """Lookups, buckets and TensorFlow's string hashes (written out) need only NumPy too."""
+    city = keras.Input(shape=(2,), dtype="string", name="city")
+    code = keras.Input(shape=(1,), dtype="int64", name="code")
+    size = keras.Input(shape=(1,), name="size")
+    lookup = L.StringLookup(num_oov_indices=2, output_mode="multi_hot")
+    lookup.adapt(np.array([["paris", "lyon"], ["nice", "paris"]]))
+    features = [lookup(city), L.Hashing(5, output_mode="one_hot")(code),
+                L.Hashing(7, salt=3)(city), L.Discretization([0.5, 2.0])(size)]
+    model = keras.Model([city, code, size], [L.Concatenate()(features[:2]), features[2],
+                                             features[3]])
+    x = [np.array([["paris", "brest"], ["nice", "lille"], ["lyon", "lyon"]]),
+         np.int64([[7], [123456789], [-4]]), np.float32([[0.1], [3.0], [0.5]])]
+    model.export(tmp_path / "m", format="numpy", verbose=False)
+    source = (tmp_path / "m" / "model.py").read_text()
+    imports = sorted(set(re.findall(r"^(?:import|from) (\w+)", source, flags=re.M)))
+    assert imports == ["numpy", "os", "struct"]  # struct: the hashes read 64-bit words
+    np.savez(tmp_path / "x.npz", city=x[0], code=x[1], size=x[2])
+    script = (
+        "import sys, runpy, numpy as np\n"
+        "sys.modules['numnet'] = None  # importing numnet would fail\n"
+        f"module = runpy.run_path({str(tmp_path / 'm' / 'model.py')!r})\n"
+        f"x = dict(np.load({str(tmp_path / 'x.npz')!r}))\n"
+        "out = module['forward'](x, module['load_weights']())\n"
+        f"np.savez({str(tmp_path / 'out.npz')!r}, **out)\n")
+    subprocess.run([sys.executable, "-I", "-c", script], check=True, timeout=60)
+    out = np.load(tmp_path / "out.npz")
+    for got, want in zip((out[f"output_{i}"] for i in range(3)), model(x)):
+        np.testing.assert_array_equal(got, want.numpy())

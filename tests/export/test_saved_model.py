@@ -14,7 +14,7 @@ import pytest
 import numnet as keras
 from numnet.activations import ALL_ACTIVATIONS
 from numnet.export import ExportError, load
-from export_cases import OP_CASES, activation_for
+from export_cases import INTEGER_INPUT_CASES, LAYER_CASES, OP_CASES, activation_for
 from export_helpers import export_and_compare
 
 try:
@@ -22,6 +22,8 @@ try:
 except ImportError as error:
     pytest.skip(f"TensorFlow is not installed here ({error}); the SavedModel tests need it "
                 "(pip install tensorflow)", allow_module_level=True)
+
+import test_layers_keras  # noqa: E402  (after the TensorFlow check)
 
 L = keras.layers
 
@@ -111,6 +113,41 @@ def test_every_activation(rng, tmp_path):
                            extra_batches=())
 
 
+@pytest.mark.filterwarnings("ignore:`x` contains")  # NaN and inf inputs, on purpose
+@pytest.mark.parametrize("case", sorted(LAYER_CASES))
+def test_every_layer_case(case, tmp_path):
+    model, x = LAYER_CASES[case]()
+    export_and_compare(model, x, tmp_path, formats=("tf_saved_model",), extra_batches=(5,),
+                       reference="call" if case in INTEGER_INPUT_CASES else "predict")
+
+
+def _keras_case(build, name, tmp_path):
+    from test_layers_keras import check_against_keras
+    model, arrays, want = build(name)
+    exported = export_and_compare(model, arrays if len(arrays) > 1 else arrays[0], tmp_path,
+                                  formats=("tf_saved_model",), extra_batches=(5,),
+                                  reference="call")["tf_saved_model"]
+    check_against_keras(exported, arrays, want, 2e-5)
+
+
+@pytest.mark.parametrize("name", sorted(test_layers_keras.FORWARD))
+def test_every_layer_gives_keras_outputs(name, tmp_path):
+    _keras_case(test_layers_keras.forward_model, name, tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(test_layers_keras.PREPROCESSING))
+def test_every_preprocessing_layer_gives_keras_outputs(name, tmp_path):
+    """Hashing included: TensorFlow's own FarmHash and SipHash ops, as Keras uses them."""
+    _keras_case(test_layers_keras.preprocessing_model, name, tmp_path)
+
+
+@pytest.mark.filterwarnings("ignore:.*does not support masking")
+def test_masked_sequence_model(tmp_path):
+    from test_layers import _sequence_ids, _sequence_model
+    export_and_compare(_sequence_model(), _sequence_ids(), tmp_path,
+                       formats=("tf_saved_model",), reference="call")
+
+
 def test_tfsm_layer_inside_a_numnet_model_predicts_each_batch(rng, tmp_path):
     model, _ = _textbook(rng)
     model.export(tmp_path / "sm", verbose=False)
@@ -145,3 +182,20 @@ def test_input_names_tensorflow_cannot_take(tmp_path):
     with pytest.raises(ExportError, match="'my input!' is not a valid TensorFlow tensor name"):
         model.export(tmp_path / "sm", verbose=False,
                      input_signature=[keras.Input(shape=(3,), name="my input!")])
+
+
+@pytest.mark.parametrize("name", ["layers_graph", "layers_masked", "layers_mlp",
+                                  "layers_preprocessing"])
+def test_keras_layer_files_give_keras_predictions(name, tmp_path):
+    """Keras' own files (tests/fixtures/keras_files), Hashing and string lookups included."""
+    import test_keras_reference as reference
+    data = np.load(os.path.join(reference.FILES, f"{name}.npz"))
+    inputs, predictions = reference.CASES[name]
+    model = keras.models.load_model(os.path.join(reference.FILES, f"{name}.keras"))
+    model.export(tmp_path / "sm", verbose=False)
+    exported = load(tmp_path / "sm")
+    got = exported.predict(dict(zip(exported.input_names,
+                                    (reference._array(data, k) for k in inputs))))
+    assert len(got) == len(predictions)
+    for output, key in zip(exported.output_names, predictions):
+        np.testing.assert_allclose(got[output], data[key], rtol=2e-6, atol=2e-6)

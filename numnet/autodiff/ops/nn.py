@@ -425,7 +425,17 @@ def _dense_vjp(g, inputs, output, needs, activation):
     return gx, gk, BIAS_GRAD(dz) if needs[2] else None
 
 
-DENSE = Primitive("dense", _dense_compute, _dense_vjp, into=_dense_into)
+def _dense_bind(out, x, kernel, bias=None, activation="linear"):
+    """`_dense_into` as up to three calls bound once (a replay then runs no Python for it)."""
+    calls = [partial(xp.matmul, x, kernel, out=out)]
+    if bias is not None:
+        calls.append(partial(xp.add, out, bias, out=out))
+    if activation != "linear":
+        calls.append(partial(ACTIVATIONS[activation].forward, out, out=out))
+    return calls
+
+
+DENSE = Primitive("dense", _dense_compute, _dense_vjp, into=_dense_into, bind=_dense_bind)
 
 
 # A kernel stored directly above its bias (a model's parameter store lays Dense
@@ -562,30 +572,30 @@ def _with_fallback(bind, prim):
 def _mean_square_bind(out, diff):
     if not diff.ndim:
         return None
+    if diff.shape[-1] == 1:  # one entry per sample: its square is the mean
+        rows = diff.reshape(out.shape)
+        return partial(xp.multiply, rows, rows, out=out)
     square = xp.empty(diff.shape, dtype=diff.dtype)
     calls = [partial(xp.multiply, diff, diff, out=square),
-             partial(xp.add.reduce, square, -1, None, out)]
-    if diff.shape[-1] != 1:
-        calls.append(partial(xp.multiply, out, 1.0 / diff.shape[-1], out=out))
+             partial(xp.add.reduce, square, -1, None, out),
+             partial(xp.multiply, out, 1.0 / diff.shape[-1], out=out)]
     return calls
 
 
-def _mean_square_grad_bind(out, diff, g):
+def _mean_square_vjp(g, inputs, output, needs):
+    """d mean(diff ** 2, -1) / d diff = diff * (g * 2 / n): a constant `g` (a plain mean
+    of the loss) makes the scale a constant too, leaving one product per step."""
+    from numnet.autodiff.ops.arithmetic import multiply
+    from numnet.autodiff.ops.shape import expand_dims
+    diff = inputs[0]
     if not diff.ndim:
-        return None
-    scaled = xp.empty(g.shape, dtype=g.dtype)
-    return [partial(xp.multiply, g, 2.0 / diff.shape[-1], out=scaled),
-            partial(xp.multiply, diff, scaled[..., None], out=out)]
+        return (multiply(diff, multiply(g, 2.0)),)
+    return (multiply(diff, expand_dims(multiply(g, 2.0 / diff.shape[-1]), -1)),)
 
 
-MEAN_SQUARE_GRAD = Primitive(
-    "mean_square_grad", lambda diff, g: LOSSES_MODULE.mean_square_gradient(diff, g),
-    _second_order, into=lambda out, diff, g: LOSSES_MODULE.mean_square_gradient(diff, g, out))
-MEAN_SQUARE = Primitive(
-    "mean_square", lambda diff: LOSSES_MODULE.mean_square(diff),
-    lambda g, inputs, output, needs: (MEAN_SQUARE_GRAD(inputs[0], g),))
-for _prim, _bind in ((MEAN_SQUARE, _mean_square_bind), (MEAN_SQUARE_GRAD, _mean_square_grad_bind)):
-    _prim.bind = _with_fallback(_bind, _prim)
+MEAN_SQUARE = Primitive("mean_square", lambda diff: LOSSES_MODULE.mean_square(diff),
+                        _mean_square_vjp)
+MEAN_SQUARE.bind = _with_fallback(_mean_square_bind, MEAN_SQUARE)
 
 
 def _logits_of(output, from_logits):

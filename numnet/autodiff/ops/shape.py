@@ -132,6 +132,9 @@ def _getitem_vjp(g, inputs, output, needs, key):
 
 
 GETITEM = Primitive("getitem", _getitem_compute, _getitem_vjp, kind="view")
+# With index arrays (constant or computed) NumPy copies: the same op, but pure, so a
+# compiled step writes it into a buffer of its own at every replay.
+GETITEM_GATHER = Primitive("getitem", _getitem_compute, _getitem_vjp)
 
 
 def getitem(x, key):
@@ -140,15 +143,16 @@ def getitem(x, key):
     parts = key if isinstance(key, tuple) else (key,)
     indices, static = [], []
     for k in parts:
-        if isinstance(k, Tensor):
-            k = k.data
-        if isinstance(k, (list, xp.ndarray)):
+        if isinstance(k, Tensor):  # a computed index: an op input, so captures replay it
+            indices.append(k)
+            static.append(_ARRAY)
+        elif isinstance(k, (list, xp.ndarray)):
             indices.append(wrap(xp.asarray(k)))
             static.append(_ARRAY)
         else:
             static.append(k)
     static = tuple(static) if isinstance(key, tuple) else static[0]
-    return GETITEM(x, *indices, key=static)
+    return (GETITEM_GATHER if indices else GETITEM)(x, *indices, key=static)
 
 
 def _take_vjp(g, inputs, output, needs, axis):
