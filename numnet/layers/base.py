@@ -93,20 +93,19 @@ class Layer:
         object.__setattr__(self, name, value)
 
     def _sublayers(self):
-        """Direct sublayers, in the order they were assigned (also inside lists/dicts)."""
+        """Direct sublayers, in the order they were assigned (also inside lists, tuples and
+        dicts, nested to any depth, as Keras tracks them)."""
         found, seen = [], set()
 
-        def visit(value, depth=0):
+        def visit(value):
             if isinstance(value, Layer):
                 if id(value) not in seen and value is not self:
                     seen.add(id(value))
                     found.append(value)
-            elif depth < 2 and isinstance(value, (list, tuple)):
-                for item in value:
-                    visit(item, depth + 1)
-            elif depth < 2 and isinstance(value, dict):
-                for item in value.values():
-                    visit(item, depth + 1)
+            elif isinstance(value, (list, tuple, dict)) and id(value) not in seen:
+                seen.add(id(value))  # a container holding itself is walked once
+                for item in (value.values() if isinstance(value, dict) else value):
+                    visit(item)
         for key, value in self.__dict__.items():
             if key in ("_inbound_nodes", "_output_layers", "_input_layers_cache"):
                 continue

@@ -19,28 +19,10 @@ import types
 import pytest
 
 from selection import ABSENT_FRAMEWORKS, EXCLUDED
+from tf_stand_in import tensorboard_part as _tensorboard_part
 
 _RESULTS = {"tests": {}, "collection_errors": {}, "excluded": {}}
 _PATTERNS = [(re.compile(pattern, re.IGNORECASE), reason) for pattern, reason in EXCLUDED]
-
-
-def _tf_record_iterator(path):
-    """`tf_record.tf_record_iterator`: the records of an event file, read by the
-    `tensorboard` package's own reader (no TensorFlow)."""
-    from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
-    yield from RawEventFileLoader(path).Load()
-
-
-def _tensorboard_part(name):
-    """Parts of TensorFlow that Keras' TensorBoard tests use to READ event files, served by
-    the `tensorboard` package (test-side glue, so those tests check numnet's files)."""
-    if name == "tensorflow.core.util.event_pb2":
-        return importlib.import_module("tensorboard.compat.proto.event_pb2")
-    if name == "tensorflow.python.lib.io.tf_record":
-        module = types.ModuleType(name)
-        module.tf_record_iterator = _tf_record_iterator
-        return module
-    return None
 
 
 _HAS_TENSORBOARD = importlib.util.find_spec("tensorboard") is not None
