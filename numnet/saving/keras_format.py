@@ -173,8 +173,9 @@ def _write_archive(model, handle):
 
 def model_config_for_saving(model):
     """`serialize_keras_object(model)` plus `build_config` and `compile_config`, as Keras has it."""
-    from numnet.serialization import serialize_keras_object
-    config = serialize_keras_object(model)
+    from numnet.serialization import ObjectSharingScope, serialize_keras_object
+    with ObjectSharingScope():  # an object used in two places is saved as one, as in Keras
+        config = serialize_keras_object(model)
     if "build_config" not in config:
         shapes = getattr(model, "_build_shapes", None)
         if model.built and shapes is not None:
@@ -290,7 +291,7 @@ def weights_cap(model):
 
 def model_from_config(config, custom_objects=None, safe_mode=True, origin="config"):
     """Rebuilds a model (architecture only) from its serialized config envelope."""
-    from numnet.serialization import deserialize_keras_object
+    from numnet.serialization import ObjectSharingScope, deserialize_keras_object
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"{origin}: the model config must be an object with a 'class_name'; "
                          f"received {type(config).__name__}.")
@@ -300,8 +301,9 @@ def model_from_config(config, custom_objects=None, safe_mode=True, origin="confi
     config = _sanitize(config, safe_mode, origin)
     config = {k: v for k, v in config.items() if k != "compile_config"}
     try:
-        return deserialize_keras_object(config, custom_objects=custom_objects,
-                                        safe_mode=safe_mode, printable_module_name="class")
+        with ObjectSharingScope():
+            return deserialize_keras_object(config, custom_objects=custom_objects,
+                                            safe_mode=safe_mode, printable_module_name="class")
     except TypeError as error:  # Keras raises TypeErrors here; numnet's callers catch ValueErrors
         raise ConfigTypeError(f"{origin}: could not rebuild the model "
                               f"'{config.get('class_name')}': {error}") from error

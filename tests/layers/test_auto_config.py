@@ -174,3 +174,15 @@ def test_lambda_with_tensor_arguments_round_trips_in_legacy_h5(tmp_path):
     np.testing.assert_array_equal(np.asarray(loaded.layers[1].arguments["mu"]), mean)
     x = np.ones((1, 2, 3), "float32")
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), x - mean)
+
+
+def test_a_wrapped_layer_used_twice_is_saved_once(tmp_path):
+    a, b = keras.Input((2,)), keras.Input((2,))
+    shared = layers.Dense(1)
+    model = keras.Model([a, b], [shared(a), Once(shared)(b)])
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", custom_objects={"Once": Once})
+    assert loaded.layers[2] is loaded.layers[3].layer
+    x = np.ones((3, 2), "float32")
+    for ours, theirs in zip(loaded.predict([x, x], verbose=0), model.predict([x, x], verbose=0)):
+        np.testing.assert_array_equal(ours, theirs)
