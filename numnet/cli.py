@@ -226,9 +226,10 @@ def _add_serve_parser(commands):
                     "pip install \"numnet[serve]\". SIGTERM finishes in-flight requests, then "
                     "exits.")
     serve.add_argument("model", metavar="MODEL",
-                       help="a .keras file, a folder NAME/ with version folders NAME/1/, "
-                            "NAME/2/ (each holding one .keras file; the largest is served "
-                            "by default), or a folder of such model folders")
+                       help="a .keras file or an export of model.export (an .onnx file, "
+                            "a SavedModel folder), a folder NAME/ with version folders "
+                            "NAME/1/, NAME/2/ (each holding one of those; the largest is "
+                            "served by default), or a folder of such model folders")
     serve.add_argument("--name", help="the model name in URLs (default: the file or folder "
                                       "name)")
     serve.add_argument("--host", default="127.0.0.1",

@@ -6,7 +6,7 @@ numnet serve runs/fashion/model.keras --name fashion     # http://127.0.0.1:8501
 curl -d '{"instances": [[[0.0, ...], ...]]}' localhost:8501/v1/models/fashion:predict
 ```
 
-Parts, from the bottom up (only `app` and `server` need Starlette/uvicorn):
+Parts, from the bottom up (only `app`, `protocol` and `server` need Starlette/uvicorn):
 
 - `model`: `LoadedModel`, the interface the server needs of a model (name,
   version, input/output specs, `predict(dict) -> dict`); `KerasModel` for
@@ -14,9 +14,12 @@ Parts, from the bottom up (only `app` and `server` need Starlette/uvicorn):
 - `repository`: finds models and versions on disk (TensorFlow Serving's
   `NAME/1/`, `NAME/2/` layout); `register_format` plugs in other formats.
 - `codec`: request JSON to checked arrays and arrays to response JSON.
-- `batching`: `MicroBatcher`, which merges concurrent requests into batches.
+- `batching`: `MicroBatcher`, which merges concurrent requests into batches,
+  and `ModelRunner`, which runs them (on the event loop when known to be short).
 - `metrics`: Prometheus text format.
-- `app`: the Starlette app (`create_app`); `server`: `serve()` with uvicorn.
+- `app`: the ASGI app (`create_app`): the prediction routes answered directly,
+  the others by Starlette; `protocol`: uvicorn's HTTP protocol writing each
+  response in one piece; `server`: `serve()` with uvicorn.
 """
 
 from numnet.serve.model import FunctionModel, KerasModel, LoadedModel, TensorSpec

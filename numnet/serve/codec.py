@@ -100,6 +100,17 @@ def all_finite(arrays):
     return all(a.dtype.kind != "f" or bool(np.isfinite(a).all()) for a in arrays)
 
 
+def may_hold_booleans(body):
+    """Whether the JSON text `body` (bytes) may hold `true` or `false`.
+
+    False is certain: then the values need no scan for booleans (see
+    `ArrayReader`). Most bodies are numbers and a few keys, so first look for
+    one letter of each word that keys rarely hold ('r' of true, 'l' of false),
+    a memchr over the body, before searching for the words themselves.
+    """
+    return (b"r" in body and b"true" in body) or (b"l" in body and b"false" in body)
+
+
 # ------------------------------------------------------------------ arrays
 class ArrayReader:
     """Turns parsed JSON values into checked arrays for one model's inputs.
@@ -108,7 +119,8 @@ class ArrayReader:
         allow_nan: pass NaN and infinities to the model (default: reject them).
         strict: scan the values for JSON booleans, which NumPy would silently
             read as 0/1 among numbers. The caller sets it only when the body
-            contains `true` or `false`, so the usual request is not scanned.
+            may hold `true` or `false` (`may_hold_booleans`), so the usual
+            request is not scanned.
     """
 
     def __init__(self, allow_nan=False, strict=True):

@@ -121,10 +121,14 @@ class ServerMetrics:
         self.inference_latency = Histogram(
             "numnet_serve_inference_duration_seconds", "Time the model took for each batch.",
             ("model",))
+        self.model_calls = Counter(
+            "numnet_serve_model_calls_total",
+            "Batches the model ran, by where they ran: on the event loop (known to be short) "
+            "or on the worker thread.", ("model", "where"))
         self.in_flight = Gauge("numnet_serve_requests_in_flight",
                                "Requests being answered right now.")
         self._families = (self.requests, self.latency, self.in_flight, self.batch_size,
-                          self.batch_requests, self.inference_latency)
+                          self.batch_requests, self.inference_latency, self.model_calls)
 
     def render(self):
         """The exposition text of every metric."""

@@ -3,9 +3,9 @@
 The HTTP layer, the request codecs and the micro-batcher only ever talk to a
 `LoadedModel`, never to a numnet `Model`, so any format that can say what its
 inputs and outputs are and map a batch of named arrays to named arrays can be
-served: `KerasModel` wraps a `.keras` file today; an exported directory (ONNX,
-the NumPy module) plugs in later as another subclass plus a loader registered
-with `numnet.serve.repository.register_format`.
+served: `KerasModel` wraps a `.keras` file, `ExportModel` an `.onnx` file or a
+SavedModel folder written by `model.export` (each a loader registered with
+`numnet.serve.repository.register_format`).
 """
 
 import abc
@@ -50,7 +50,14 @@ class LoadedModel(abc.ABC):
         inputs: tuple of `TensorSpec`, in the model's order.
         outputs: tuple of `TensorSpec`, in the model's order.
         platform: `<project>_<format>` for Open Inference Protocol metadata.
+        compute_bound: True when `predict` spends its time computing on the
+            calling thread (no sleeping, no waiting for I/O or other threads),
+            so that its CPU time tells how long a call holds the thread; the
+            server may then run calls known to be short on its event loop.
+            False (the default) keeps every call on the worker thread.
     """
+
+    compute_bound = False
 
     def __init__(self, name, version, inputs, outputs, platform):
         self.name = str(name)
@@ -64,6 +71,15 @@ class LoadedModel(abc.ABC):
     @abc.abstractmethod
     def predict(self, inputs):
         """Maps `{input name: array of shape (n, ...)}` to `{output name: array (n, ...)}`."""
+
+    def warm_up(self, max_rows):
+        """Prepares for batches of up to `max_rows` rows before the server takes requests.
+
+        The server calls it once at start-up, on the model's worker thread.
+        This one does nothing; a format that prepares per batch size (numnet
+        compiles per input shape) overrides it, so that the first requests of
+        each size are not the slow ones.
+        """
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name!r} version {self.version}>"
@@ -92,7 +108,12 @@ class KerasModel(LoadedModel):
     code from the file ever runs. Outputs are named as TensorFlow names the
     outputs of a Keras-exported signature: `output_0`, `output_1`, ... in
     order, or the keys of a model whose outputs are a dict.
+
+    A numnet model computes on the calling thread (NumPy, and BLAS with the
+    thread count the server sets), so it is `compute_bound`.
     """
+
+    compute_bound = True
 
     def __init__(self, model, name, version, source=None):
         self.model = model
@@ -116,6 +137,22 @@ class KerasModel(LoadedModel):
         outputs = self._run(inputs)
         return dict(zip(self.output_names, _flat_outputs(outputs, self._output_keys)))
 
+    # numnet runs a new input shape eagerly, captures it on the second call and
+    # replays the compiled program from the third on: three calls per size.
+    WARM_UP_CALLS = 3
+    # Sizes above this compile on first use instead (a few milliseconds each).
+    WARM_UP_MAX_ROWS = 64
+
+    def warm_up(self, max_rows):
+        """Compiles the forward pass for every batch size up to `max_rows` (at most 64)."""
+        if any(d is None for spec in self.inputs for d in spec.shape[1:]):
+            return  # variable trailing dimensions: no fixed shapes to prepare
+        for rows in range(1, min(max_rows, self.WARM_UP_MAX_ROWS) + 1):
+            zeros = {spec.name: np.zeros((rows,) + spec.shape[1:], spec.dtype)
+                     for spec in self.inputs}
+            for _ in range(self.WARM_UP_CALLS):
+                self._run(zeros)
+
     def _run(self, inputs):
         names = self._feed_names
         if self._dict_inputs:
@@ -125,6 +162,36 @@ class KerasModel(LoadedModel):
         else:
             feed = [inputs[name] for name in names]
         return self.model.predict_on_batch(feed)
+
+
+class ExportModel(LoadedModel):
+    """An export of `model.export` served through `numnet.export.load`: an `.onnx` file
+    (ONNX Runtime, one intra-op thread, like the BLAS the server pins) or a SavedModel
+    folder (TensorFlow). Names, dtypes and shapes come from the export's own signature.
+
+    A NumPy export is a Python module: serving it would run the folder's code, so the
+    repository refuses it (export to ONNX to serve without numnet's model code).
+    """
+
+    compute_bound = True  # both runtimes compute on the calling thread here
+
+    PLATFORMS = {"onnx": "onnxruntime_onnx", "tf_saved_model": "tensorflow_savedmodel"}
+
+    def __init__(self, exported, name, version):
+        self.exported = exported
+
+        def specs(tensors):
+            return [TensorSpec(t.name, t.dtype, t.shape) for t in tensors]
+        super().__init__(name, version, specs(exported.inputs), specs(exported.outputs),
+                         platform=self.PLATFORMS[exported.format])
+
+    @classmethod
+    def load(cls, path, name, version):
+        from numnet.export import load
+        return cls(load(path, threads=1), name, version)
+
+    def predict(self, inputs):
+        return self.exported.predict(inputs)
 
 
 def _input_specs(model):

@@ -9,8 +9,10 @@ Accepted layouts (`load_repository(path)`):
 - `MODELS/a/1/...`, `MODELS/b/3/...`: several models, each folder in `MODELS/`
   laid out as above (the names are the folder names).
 
-A version folder holds one model artifact: a `.keras` file, or a folder
-that is itself an artifact (an unzipped `.keras` folder). Other formats plug
+A version folder holds one model artifact: a `.keras` file, a folder that is
+itself an artifact (an unzipped `.keras` folder), or an export of
+`model.export`: an `.onnx` file or a SavedModel folder (a NumPy export is
+refused: it is code). Other formats plug
 in with `register_format(detect, load)`; folders and files whose names are not
 integers are ignored, as TensorFlow Serving ignores them.
 """
@@ -61,8 +63,40 @@ def _load_keras(path, name, version):
     return KerasModel.load(path, name, version)
 
 
+def _export_format(path):
+    from numnet.export.loading import detect_format
+    return detect_format(path)
+
+
+def _is_onnx_export(path):
+    return _export_format(path) == "onnx"
+
+
+def _is_saved_model(path):
+    return _export_format(path) == "tf_saved_model"
+
+
+def _is_numpy_export(path):
+    return _export_format(path) == "numpy"
+
+
+def _load_export(path, name, version):
+    from numnet.serve.model import ExportModel
+    return ExportModel.load(path, name, version)
+
+
+def _refuse_numpy_export(path, name, version):
+    raise ValueError(
+        f"{path} is a NumPy export: its model.py is Python code, which the server does not "
+        "run. Serve the .keras file, or export to ONNX (model.export(path, format='onnx') "
+        "or `numnet export MODEL.keras --format onnx`) and serve that.")
+
+
 register_format(_is_keras_file, _load_keras, "a .keras file")
 register_format(_is_keras_folder, _load_keras, "an unzipped .keras folder")
+register_format(_is_onnx_export, _load_export, "an .onnx file from model.export")
+register_format(_is_saved_model, _load_export, "a SavedModel folder from model.export")
+register_format(_is_numpy_export, _refuse_numpy_export, "a NumPy export folder (refused)")
 
 
 class ModelRepository:

@@ -1,7 +1,10 @@
 """Running the app with uvicorn: `numnet serve` and `numnet.serve.serve(...)`.
 
 `workers=1` (the default) serves from this process: one event loop receives,
-parses and answers requests, one worker thread runs the model's batches.
+parses and answers requests and runs the model's short batches; a worker
+thread runs the long ones (see `numnet.serve.batching.ModelRunner`). uvicorn
+runs on uvloop and httptools when installed (`numnet[serve]` installs them),
+with `numnet.serve.protocol`'s coalescing transport under its HTTP protocol.
 `workers=N` starts N such processes (uvicorn's workers) that share the
 listening socket; each loads the models and micro-batches its own requests.
 On a machine with more cores than the one loop can keep busy, that raises
@@ -12,6 +15,7 @@ connections, answers every request already received (within
 `graceful_timeout` seconds), then exits with status 0.
 """
 
+import gc
 import json
 import os
 import signal
@@ -39,6 +43,8 @@ def limit_blas_threads(threads):
     that made batched serving slower than unbatched. Returns whether a limit
     could be set (it needs threadpoolctl, part of `numnet[serve]`).
     """
+    from numnet.backend import set_num_threads
+    set_num_threads(threads)  # numnet's own per-call choice (fit, evaluate, predict) too
     os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(threads)
     try:
         from threadpoolctl import threadpool_limits
@@ -48,9 +54,20 @@ def limit_blas_threads(threads):
     return True
 
 
+def settle_memory():
+    """Moves everything allocated so far (modules, models) out of the garbage collector's way.
+
+    The objects loaded at start-up live as long as the server; `gc.freeze()`
+    keeps the collector from scanning them again in every full collection,
+    which would otherwise pause a request now and then for milliseconds.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def _app_options(options):
     return {key: options[key] for key in
-            ("max_batch_size", "batch_timeout_ms", "max_body_bytes", "allow_nan")}
+            ("max_batch_size", "batch_timeout_ms", "max_body_bytes", "allow_nan", "inline_ms")}
 
 
 def app_from_environment():
@@ -60,7 +77,9 @@ def app_from_environment():
     if options["threads"]:
         limit_blas_threads(options["threads"])
     repository = load_repository(options["path"], options["name"])
-    return create_app(repository, **_app_options(options))
+    app = create_app(repository, **_app_options(options))
+    settle_memory()
+    return app
 
 
 def describe(repository, host, port):
@@ -81,7 +100,8 @@ def describe(repository, host, port):
 
 def serve(path, name=None, host="127.0.0.1", port=8501, max_batch_size=64,
           batch_timeout_ms=2.0, workers=1, max_body_bytes=None, allow_nan=False,
-          threads=1, graceful_timeout=30.0, log_level="info", access_log=False, echo=print):
+          threads=1, graceful_timeout=30.0, log_level="info", access_log=False, echo=print,
+          inline_ms=None):
     """Loads the models at `path` and serves them until SIGTERM or Ctrl-C.
 
     Args:
@@ -96,20 +116,26 @@ def serve(path, name=None, host="127.0.0.1", port=8501, max_batch_size=64,
         max_body_bytes: the request body limit (default 16 MiB).
         allow_nan: pass NaN/infinite inputs to the model instead of answering 400.
         threads: BLAS threads for the model in each process (None: leave as they are).
+            The default 1 keeps a batch's BLAS threads from competing with the event
+            loop for the CPUs.
         graceful_timeout: seconds to finish in-flight requests after SIGTERM.
         log_level: uvicorn's log level.
         access_log: log every request (off by default: it costs time per request).
         echo: where the start-up lines go.
+        inline_ms: calls of a compute-bound model known to take less CPU time than
+            this run on the event loop (default 2 ms; see
+            `numnet.serve.batching.ModelRunner`).
 
     Returns:
         0 after a graceful shutdown.
     """
     uvicorn = _require_uvicorn()
-    from numnet.serve.app import DEFAULT_MAX_BODY_BYTES, create_app
+    from numnet.serve.app import DEFAULT_INLINE_MS, DEFAULT_MAX_BODY_BYTES, create_app
     options = {"path": os.path.abspath(os.fspath(path)), "name": name,
                "max_batch_size": int(max_batch_size), "batch_timeout_ms": float(batch_timeout_ms),
                "max_body_bytes": int(max_body_bytes or DEFAULT_MAX_BODY_BYTES),
-               "allow_nan": bool(allow_nan), "threads": threads}
+               "allow_nan": bool(allow_nan), "threads": threads,
+               "inline_ms": DEFAULT_INLINE_MS if inline_ms is None else float(inline_ms)}
     if threads and not limit_blas_threads(threads):
         echo(f"numnet serve: warning: threadpoolctl is not installed, so the BLAS thread count "
              f"stays as it is (set OPENBLAS_NUM_THREADS={threads} before starting)")
@@ -117,9 +143,10 @@ def serve(path, name=None, host="127.0.0.1", port=8501, max_batch_size=64,
     for line in describe(repository, host, port):
         echo(line)
     # No proxy-header rewriting: the server answers its clients directly (loopback by default).
+    from numnet.serve.protocol import coalescing_protocol
     settings = dict(host=host, port=int(port), log_level=log_level, access_log=access_log,
                     timeout_graceful_shutdown=graceful_timeout, lifespan="on",
-                    proxy_headers=False)
+                    proxy_headers=False, http=coalescing_protocol())
     # uvicorn re-raises the signal it shut down on; a quiet handler makes that a clean exit.
     previous = signal.signal(signal.SIGTERM, _ignore)
     try:
@@ -128,7 +155,9 @@ def serve(path, name=None, host="127.0.0.1", port=8501, max_batch_size=64,
             uvicorn.run("numnet.serve.server:app_from_environment", factory=True,
                         workers=int(workers), **settings)
         else:
-            uvicorn.run(create_app(repository, **_app_options(options)), **settings)
+            app = create_app(repository, **_app_options(options))
+            settle_memory()
+            uvicorn.run(app, **settings)
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0

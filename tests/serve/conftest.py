@@ -68,11 +68,15 @@ def free_port():
 
 
 @contextlib.contextmanager
-def thread_server(app):
-    """Serves `app` with uvicorn in a thread on 127.0.0.1; yields the base URL."""
+def thread_server(app, http=None):
+    """Serves `app` with uvicorn in a thread on 127.0.0.1; yields the base URL.
+
+    `http` is uvicorn's HTTP protocol class; by default the one `numnet serve` uses.
+    """
     import uvicorn
+    from numnet.serve.protocol import coalescing_protocol
     config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
-                            lifespan="on")
+                            lifespan="on", http=http or coalescing_protocol())
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from numnet.serve import FunctionModel, TensorSpec
-from numnet.serve.batching import MicroBatcher
+from numnet.serve.batching import MicroBatcher, ModelRunner
 
 
 class RecordingModel(FunctionModel):
@@ -228,3 +228,112 @@ def test_arguments_are_checked():
     with pytest.raises(ValueError, match="batch_timeout must be >= 0"):
         MicroBatcher(RecordingModel(), executor, batch_timeout=-1)
     executor.shutdown()
+
+
+# ------------------------------------------------------------------ where calls run
+class BusyModel(RecordingModel):
+    """A compute-bound model: it burns `cpu_seconds` of CPU time per call (no sleeping)."""
+
+    compute_bound = True
+
+    def __init__(self, cpu_seconds=0.0):
+        super().__init__()
+        self.cpu_seconds = cpu_seconds
+
+    def _compute(self, inputs):
+        started = time.thread_time()
+        while time.thread_time() - started < self.cpu_seconds:
+            pass
+        return super()._compute(inputs)
+
+
+async def _with_runner(models, body, inline_seconds):
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    runner = ModelRunner(executor, inline_seconds)
+    places = []
+    batchers = [MicroBatcher(model, runner, on_batch=lambda *info: places.append(info[-1]))
+                for model in models]
+    for batcher in batchers:
+        batcher.start()
+    try:
+        return await body(*batchers), places, runner
+    finally:
+        for batcher in batchers:
+            await batcher.stop()
+        executor.shutdown()
+
+
+def _sequential(x, times):
+    async def body(batcher):
+        return [await batcher.predict({"x": x}, len(x)) for _ in range(times)]
+    return body
+
+
+def test_short_calls_of_a_compute_bound_model_run_on_the_event_loop(rng):
+    model = BusyModel()
+    x = _requests(rng, [2])[0]
+    results, places, runner = asyncio.run(_with_runner([model], _sequential(x, 4), 0.05))
+    # The first call of a size has no estimate yet: the worker thread; then the loop.
+    assert places == [False, True, True, True]
+    assert threading.get_ident() in model.threads and len(model.threads) == 2
+    assert 0 <= runner.estimate(model, 2) < 0.05
+    for out in results:
+        np.testing.assert_array_equal(out["y"], _expected(x))
+
+
+def test_long_calls_and_other_models_stay_on_the_worker_thread(rng):
+    x = _requests(rng, [1])[0]
+    slow = BusyModel(cpu_seconds=0.03)  # compute-bound, but over the 10 ms limit
+    _, places, runner = asyncio.run(_with_runner([slow], _sequential(x, 3), 0.01))
+    assert places == [False] * 3 and runner.estimate(slow, 1) >= 0.03
+    sleepy = RecordingModel()  # not compute_bound: its CPU time says nothing of its time
+    _, places, _ = asyncio.run(_with_runner([sleepy], _sequential(x, 3), 10.0))
+    assert places == [False] * 3
+    assert threading.get_ident() not in slow.threads | sleepy.threads
+    fast = BusyModel()
+    _, places, _ = asyncio.run(_with_runner([fast], _sequential(x, 3), 0.0))  # 0: never
+    assert places == [False] * 3
+
+
+def test_no_call_runs_inline_while_another_is_on_the_worker_thread(rng):
+    x = _requests(rng, [1])[0]
+    slow, fast = RecordingModel(delay=0.2), BusyModel()
+
+    async def body(slow_batcher, fast_batcher):
+        for _ in range(2):  # the fast model's estimate: known and short
+            await fast_batcher.predict({"x": x}, 1)
+        running = asyncio.ensure_future(slow_batcher.predict({"x": x}, 1))
+        await asyncio.sleep(0.05)  # the slow call is on the worker thread now
+        await fast_batcher.predict({"x": x}, 1)
+        waited_for_slow = running.done()
+        await running
+        await fast_batcher.predict({"x": x}, 1)
+        return waited_for_slow
+
+    waited, places, _ = asyncio.run(_with_runner([slow, fast], body, 1.0))
+    # fast, fast (inline), slow (thread), fast queued behind it (thread), fast (inline)
+    assert places == [False, True, False, False, True]
+    assert waited  # the fast call ran after the slow one, never beside it
+
+
+def test_a_model_failing_on_the_event_loop_fails_its_requests_only(rng):
+    model = BusyModel()
+    x = _requests(rng, [1])[0]
+
+    async def body(batcher):
+        await batcher.predict({"x": x}, 1)  # on the worker thread: the estimate is known
+        model.fail = True
+        with pytest.raises(FloatingPointError, match="the model broke"):
+            await batcher.predict({"x": x}, 1)
+        model.fail = False
+        return await batcher.predict({"x": x}, 1)
+
+    out, places, _ = asyncio.run(_with_runner([model], body, 1.0))
+    assert places == [False, True]  # the failed batch reports nothing to the metrics
+    assert model.batches == [1, 1, 1] and threading.get_ident() in model.threads
+    np.testing.assert_array_equal(out["y"], _expected(x))
+
+
+def test_runner_arguments_are_checked():
+    with pytest.raises(ValueError, match="inline_seconds must be >= 0"):
+        ModelRunner(None, -1)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from numnet.serve import FunctionModel, TensorSpec, codec
-from numnet.serve.codec import ArrayReader, RequestError
+from numnet.serve.codec import ArrayReader, RequestError, may_hold_booleans
 
 
 def _model(inputs=(("x", (None, 2)),), outputs=(("output_0", (None, 1)),), dtype="float32"):
@@ -28,7 +28,7 @@ def _error(function, *args):
 
 def _tf(document, model=ONE, body=None):
     body = json.dumps(document).encode() if body is None else body
-    reader = ArrayReader(strict=b"true" in body or b"false" in body)
+    reader = ArrayReader(strict=may_hold_booleans(body))
     return codec.parse_tf_predict(codec.loads(body), model, reader)
 
 
@@ -191,7 +191,7 @@ def test_tf_status_and_metadata_documents():
 # ------------------------------------------------------------------ Open Inference Protocol v2
 def _v2(document, model=ONE):
     body = json.dumps(document).encode()
-    reader = ArrayReader(strict=b"true" in body or b"false" in body)
+    reader = ArrayReader(strict=may_hold_booleans(body))
     return codec.parse_v2_infer(codec.loads(body), model, reader)
 
 
@@ -282,3 +282,13 @@ def test_datatype_names():
     assert codec.v2_datatype(np.float32) == "FP32" and codec.tf_datatype(np.float32) == "DT_FLOAT"
     assert codec.v2_datatype(np.int64) == "INT64" and codec.tf_datatype(np.float64) == "DT_DOUBLE"
     assert codec.v2_datatype(np.bool_) == "BOOL" and codec.tf_datatype(np.float16) == "DT_HALF"
+
+
+def test_may_hold_booleans_is_never_wrong_when_it_says_no():
+    for body in (b'{"instances": [[true, 1]]}', b'{"inputs": [false]}', b'[[1, 2], true]',
+                 b'{"instances": [{"flag": [false]}]}'):
+        assert may_hold_booleans(body), body
+    assert not may_hold_booleans(b'{"instances": [[1.5, -2e-3, 0]]}')
+    assert not may_hold_booleans(b'{"signature_name": "serving_default", "inputs": [[1, 2]]}')
+    # Letters of the words alone are not enough to need the scan.
+    assert not may_hold_booleans(b'{"inputs": {"layer": [[1]], "router": [[2]]}}')

@@ -162,3 +162,20 @@ def test_dict_inputs_are_fed_by_name(tmp_path, rng):
             "b": rng.standard_normal((2, 3)).astype(np.float32)}
     np.testing.assert_array_equal(served.predict(feed)["output_0"],
                                   model.predict(feed, verbose=0))
+
+
+def test_warm_up_compiles_every_batch_size(model_files, reference_models, rng):
+    model = load_repository(model_files["multi"]).get("multi")
+    assert model.compute_bound
+    compiled = model.model.make_predict_function()
+    assert compiled.programs == []  # loading ran one row eagerly, nothing is compiled yet
+    model.warm_up(5)
+    # One compiled program per batch size 1..5 (a size runs eagerly until its third call).
+    assert len(compiled.programs) == 5
+    model.warm_up(1000)
+    assert len(compiled.programs) == KerasModel.WARM_UP_MAX_ROWS == 64
+    wide, deep = rng.standard_normal((3, 2)), rng.standard_normal((3, 3))
+    outputs = model.predict({"wide": wide.astype(np.float32), "deep": deep.astype(np.float32)})
+    main, aux = reference_models["multi"].predict([wide, deep], verbose=0)
+    np.testing.assert_array_equal(outputs["output_0"], main)
+    np.testing.assert_array_equal(outputs["output_1"], aux)

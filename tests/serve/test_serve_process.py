@@ -162,3 +162,24 @@ def test_without_the_serve_extra(model_files, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if it were not installed
     assert cli.main(["serve", str(model_files["mlp"])]) == 1
     assert 'pip install "numnet[serve]"' in capsys.readouterr().err
+
+
+def test_the_server_process_pins_blas_threads_and_freezes_start_up_objects():
+    """What `serve` does to its process before serving, checked in a fresh interpreter."""
+    import subprocess
+    code = ("import gc, json, threadpoolctl\n"
+            "from numnet.backend import get_num_threads\n"
+            "from numnet.serve.server import limit_blas_threads, settle_memory\n"
+            "before = [get_num_threads(), gc.get_freeze_count()]\n"
+            "limited = limit_blas_threads(1)\n"
+            "settle_memory()\n"
+            "blas = [i['num_threads'] for i in threadpoolctl.threadpool_info()\n"
+            "        if i['user_api'] == 'blas']\n"
+            "print(json.dumps([before, limited, get_num_threads(), blas, gc.get_freeze_count()]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    before, limited, threads, blas, frozen = json.loads(done.stdout)
+    assert before == [None, 0]
+    assert limited and threads == 1 and blas and set(blas) == {1}
+    assert frozen > 1000  # numnet's and numpy's objects, out of the collector's way
