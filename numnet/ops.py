@@ -26,6 +26,10 @@ def _symbolic_aware(name, function):
             from numnet.layers.op_layer import symbolic_op
             return symbolic_op(name, *args, **kwargs)
         return function(*args, **kwargs)
+    # Named as the op (not the inner `op` of a factory), so a function saved in a config
+    # (`Lambda(ops.square)`) is written as "square", as Keras writes it.
+    op.__name__ = op.__qualname__ = name
+    op.__module__ = __name__
     return op
 
 

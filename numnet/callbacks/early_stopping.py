@@ -3,6 +3,7 @@
 import warnings
 
 from numnet.callbacks.monitor import MonitorCallback
+from numnet.utils.io_utils import print_msg
 
 
 class EarlyStopping(MonitorCallback):
@@ -46,11 +47,13 @@ class EarlyStopping(MonitorCallback):
         self._reset()
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            # First, as in Keras: a monitor whose direction cannot be told is an error
+            # (`mode="auto"` with an unknown metric name), present in `logs` or not.
+            self._set_monitor_op()
         current = self.get_monitor_value(logs)
         if current is None or epoch < self.start_from_epoch:
             return
-        if self.monitor_op is None:
-            self._set_monitor_op()
         if self.restore_best_weights and self.best_weights is None:
             self.best_weights = self.model.get_weights()
             self.best_epoch = epoch
@@ -69,10 +72,10 @@ class EarlyStopping(MonitorCallback):
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print("Restoring model weights from the end of the best epoch: "
+                print_msg("Restoring model weights from the end of the best epoch: "
                       f"{self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)
 

@@ -1,5 +1,7 @@
 """`LambdaCallback`: a callback made of plain functions."""
 
+import warnings
+
 from numnet.callbacks.callback import Callback
 
 _HOOKS = ("on_epoch_begin", "on_epoch_end", "on_train_begin", "on_train_end",
@@ -13,7 +15,9 @@ class LambdaCallback(Callback):
 
     `on_batch_begin`/`on_batch_end` are accepted as aliases of the train-batch
     hooks. Only the hooks given are installed, so a callback without batch
-    functions costs nothing per batch.
+    functions costs nothing per batch. Other keyword arguments become
+    attributes of the callback, as in Keras (a name starting with `on_` that
+    is not a hook gets a warning: it would never be called).
 
     ```python
     print_loss = numnet.callbacks.LambdaCallback(
@@ -33,10 +37,12 @@ class LambdaCallback(Callback):
             hooks["on_train_batch_begin"] = kwargs.pop("on_batch_begin")
         if "on_batch_end" in kwargs:
             hooks["on_train_batch_end"] = kwargs.pop("on_batch_end")
-        unknown = set(kwargs) - set(_HOOKS)
-        if unknown:
-            raise TypeError(f"LambdaCallback got unknown hooks {sorted(unknown)}; valid hooks "
-                            f"are {list(_HOOKS)}.")
+        extra = {name: kwargs.pop(name) for name in sorted(set(kwargs) - set(_HOOKS))}
+        misspelled = [name for name in extra if name.startswith("on_")]
+        if misspelled:
+            warnings.warn(f"LambdaCallback: {misspelled} are not callback hooks, so they will "
+                          f"never be called; the hooks are {list(_HOOKS)}.", stacklevel=2)
+        self.__dict__.update(extra)
         hooks.update(kwargs)
         # A per-instance subclass, so that CallbackList sees exactly which
         # batch hooks are overridden.

@@ -1,6 +1,7 @@
 """`LearningRateScheduler`: sets the learning rate at the start of each epoch."""
 
 from numnet.callbacks.callback import Callback
+from numnet.utils.io_utils import print_msg
 
 
 def _set_lr(model, value):
@@ -37,7 +38,7 @@ class LearningRateScheduler(Callback):
         lr = float(getattr(lr, "data", lr))
         _set_lr(self.model, lr)
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+            print_msg(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:

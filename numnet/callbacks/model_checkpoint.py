@@ -4,6 +4,7 @@ import os
 import warnings
 
 from numnet.callbacks.monitor import MonitorCallback
+from numnet.utils.io_utils import print_msg
 
 
 class ModelCheckpoint(MonitorCallback):
@@ -78,12 +79,12 @@ class ModelCheckpoint(MonitorCallback):
         if self._is_improvement(current, self.best):
             if self.verbose > 0:
                 best = "None" if self.best is None else f"{self.best:.5f}"
-                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} to "
+                print_msg(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} to "
                       f"{current:.5f}, saving model to {self._last_path}")
             self.best = current
             return True
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
+            print_msg(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
         return False
 
     def _save_model(self, epoch, batch, logs):
@@ -92,7 +93,7 @@ class ModelCheckpoint(MonitorCallback):
         if not self._should_save(epoch, logs):
             return
         if self.verbose > 0 and not self.save_best_only:
-            print(f"\nEpoch {epoch + 1}: saving model to {self._last_path}")
+            print_msg(f"\nEpoch {epoch + 1}: saving model to {self._last_path}")
         if self.save_weights_only:
             self.model.save_weights(self._last_path, overwrite=True)
         else:

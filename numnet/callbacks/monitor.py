@@ -2,8 +2,7 @@
 
 import warnings
 
-import numpy as np
-
+from numnet import ops
 from numnet.callbacks.callback import Callback
 
 _MAXIMIZE_HINTS = ("acc", "auc", "precision", "recall", "r2_score", "f1")
@@ -34,10 +33,11 @@ class MonitorCallback(Callback):
         self.monitor_op = None
 
     def _set_monitor_op(self):
+        # `monitor_op` is `numnet.ops.less` or `numnet.ops.greater`, as Keras sets its ops.
         if self.mode == "min":
-            self.monitor_op = np.less
+            self.monitor_op = ops.less
         elif self.mode == "max":
-            self.monitor_op = np.greater
+            self.monitor_op = ops.greater
         else:
             name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
             direction = None
@@ -60,8 +60,8 @@ class MonitorCallback(Callback):
                     "the highest metric value, or pass `mode='min'` in order to use the "
                     "lowest value."
                 )
-            self.monitor_op = np.greater if direction == "up" else np.less
-        if self.monitor_op is np.less:
+            self.monitor_op = ops.greater if direction == "up" else ops.less
+        if self.monitor_op is ops.less:
             self.min_delta *= -1
 
     def _is_improvement(self, monitor_value, reference_value):

@@ -6,6 +6,7 @@ import numpy as np
 
 from numnet.callbacks.learning_rate_scheduler import _get_lr, _set_lr
 from numnet.callbacks.monitor import MonitorCallback
+from numnet.utils.io_utils import print_msg
 
 
 class ReduceLROnPlateau(MonitorCallback):
@@ -69,7 +70,7 @@ class ReduceLROnPlateau(MonitorCallback):
                     new_lr = max(old_lr * self.factor, self.min_lr)
                     _set_lr(self.model, new_lr)
                     if self.verbose > 0:
-                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning "
+                        print_msg(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning "
                               f"rate to {new_lr}.")
                     self.cooldown_counter = self.cooldown
                     self.wait = 0

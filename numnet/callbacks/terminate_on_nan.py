@@ -3,6 +3,7 @@
 import math
 
 from numnet.callbacks.callback import Callback
+from numnet.utils.io_utils import print_msg
 
 
 class TerminateOnNaN(Callback):
@@ -29,5 +30,5 @@ class TerminateOnNaN(Callback):
                 f"NaN or Inf loss encountered at batch {batch}. Loss value: {loss}. "
                 "Terminating training immediately."
             )
-        print(f"Batch {batch}: Invalid loss, terminating training")
+        print_msg(f"Batch {batch}: Invalid loss, terminating training")
         self.model.stop_training = True

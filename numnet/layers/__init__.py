@@ -24,6 +24,7 @@ from numnet.layers.preprocessing import Normalization
 from numnet.layers.regularization import Dropout
 from numnet.layers.reshaping import Flatten, Reshape
 from numnet.layers.symbolic import KerasTensor
+from numnet.layers.wrapper import Wrapper
 from numnet.layers import op_layer  # noqa: F401  (registers the ops' Keras class names)
 
 __all__ = [
@@ -31,7 +32,7 @@ __all__ = [
     "Discretization", "Dot", "ELU", "Embedding", "GaussianDropout", "GaussianNoise", "Hashing",
     "Identity", "IntegerLookup", "Lambda", "LayerNormalization", "LeakyReLU", "Masking", "PReLU",
     "Permute", "ReLU", "RepeatVector", "Rescaling", "Softmax", "StringLookup",
-    "UnitNormalization", "dot",
+    "UnitNormalization", "Wrapper", "dot",
     "Activation", "Add", "Average", "Concatenate", "Dense", "Dropout", "Flatten", "Input",
     "InputLayer", "InputSpec", "KerasTensor", "Layer", "Maximum", "Minimum", "Multiply",
     "Normalization", "Perceptron", "Reshape", "Subtract", "TFSMLayer", "TLU", "add", "average",

@@ -18,6 +18,7 @@ from numnet.backend import floatx, standardize_dtype, to_snake_case, unique_name
 from numnet.layers.symbolic import (
     KerasTensor, Node, dummy_value, flatten, is_symbolic, map_structure, pack_like, same_kind,
 )
+from numnet.layers import auto_config
 from numnet.layers.input_spec import assert_input_compatibility
 from numnet.serialization import register_builtin, serialize_keras_object
 
@@ -39,10 +40,10 @@ class Layer:
     """
 
     def __new__(cls, *args, **kwargs):
+        # As Keras: the constructor's arguments are the config of a subclass that does not
+        # write `get_config()` (see `numnet.layers.auto_config`).
         instance = super().__new__(cls)
-        # Keras' automatic config: the constructor's arguments, for a subclass that does
-        # not write `get_config` (see `get_config`).
-        object.__setattr__(instance, "_auto_config", _init_arguments(cls, args, kwargs))
+        object.__setattr__(instance, "_auto_config", auto_config.capture(cls, args, kwargs))
         return instance
 
     def __init__(self, *, trainable=True, name=None, dtype=None, activity_regularizer=None,
@@ -93,25 +94,34 @@ class Layer:
         object.__setattr__(self, name, value)
 
     def _sublayers(self):
-        """Direct sublayers, in the order they were assigned (also inside lists/dicts)."""
+        """Direct sublayers, in the order they were assigned (also inside lists, tuples and
+        dicts, nested to any depth, as Keras tracks them)."""
         found, seen = [], set()
 
-        def visit(value, depth=0):
+        def visit(value):
             if isinstance(value, Layer):
                 if id(value) not in seen and value is not self:
                     seen.add(id(value))
                     found.append(value)
-            elif depth < 2 and isinstance(value, (list, tuple)):
-                for item in value:
-                    visit(item, depth + 1)
-            elif depth < 2 and isinstance(value, dict):
-                for item in value.values():
-                    visit(item, depth + 1)
+            elif isinstance(value, (list, tuple, dict)) and id(value) not in seen:
+                seen.add(id(value))  # a container holding itself is walked once
+                for item in (value.values() if isinstance(value, dict) else value):
+                    visit(item)
         for key, value in self.__dict__.items():
             if key in ("_inbound_nodes", "_output_layers", "_input_layers_cache"):
                 continue
             visit(value)
         return found
+
+    @property
+    def compute_dtype(self):
+        """The dtype of the layer's computations (Keras' dtype policy; numnet uses one dtype)."""
+        return self.dtype
+
+    @property
+    def variable_dtype(self):
+        """The dtype of the layer's weights (the same as `compute_dtype` in numnet)."""
+        return self.dtype
 
     @property
     def trainable(self):
@@ -219,6 +229,13 @@ class Layer:
                 set_keras_mask(tensor, _to_tensor(mask))  # a NumPy mask becomes a tensor
 
     # ------------------------------------------------------------ weights
+    def add_variable(self, shape, initializer, dtype=None, trainable=True, autocast=True,
+                     regularizer=None, constraint=None, name=None):
+        """Keras' alias of `add_weight()` (shape and initializer first)."""
+        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype,
+                               trainable=trainable, autocast=autocast, regularizer=regularizer,
+                               constraint=constraint, name=name)
+
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
                    regularizer=None, constraint=None, name=None, aggregation="none",
                    autocast=True):
@@ -455,22 +472,18 @@ class Layer:
     def get_config(self):
         """The constructor arguments, as JSON-compatible values.
 
-        A subclass that does not override it gets, as in Keras, the arguments its
-        constructor was called with (when they are all numbers, strings, booleans or
-        None, possibly in lists and dicts), so that `from_config` can rebuild it.
+        A subclass that does not override it gets the arguments it was
+        constructed with (plain values only), as in Keras.
         """
-        config = {"name": self.name}
-        auto_config = self.__dict__.get("_auto_config")
-        if auto_config is not None and type(self).get_config is Layer.get_config and \
-                not type(self).__module__.startswith("numnet."):  # numnet's layers say theirs
-            config.update(auto_config)
-            parameters = inspect.signature(type(self).__init__).parameters
-            if "name" not in parameters and not any(
-                    p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-                config.pop("name")  # `__init__` could not take it back
-        config.update({"trainable": self.trainable,
-                       "dtype": {"module": "keras", "class_name": "DTypePolicy",
-                                 "config": {"name": self.dtype}, "registered_name": None}})
+        config = self._base_config()
+        if auto_config.applies(self, Layer):
+            return auto_config.merge(self, config)
+        return config
+
+    def _base_config(self):
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": {"module": "keras", "class_name": "DTypePolicy",
+                            "config": {"name": self.dtype}, "registered_name": None}}
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = serialize_keras_object(self.activity_regularizer)
         if self._batch_input_shape is not None:
@@ -539,36 +552,6 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
-
-
-_CONFIG_TYPES = (str, int, float, bool, type(None))
-
-
-def _init_arguments(cls, args, kwargs):
-    """The arguments of `cls(*args, **kwargs)` by name, defaults included, without `self`
-    and `name`; None when they cannot rebuild the object (positional-only or extra
-    positional arguments, values other than numbers, strings, booleans and None)."""
-    try:
-        signature = inspect.signature(cls.__init__)
-        bound = signature.bind(None, *args, **kwargs)
-    except (TypeError, ValueError):
-        return None
-    parameters = list(signature.parameters.values())
-    if any(p.kind is inspect.Parameter.POSITIONAL_ONLY for p in parameters[1:]):
-        return None
-    bound.apply_defaults()
-    arguments = dict(bound.arguments)
-    arguments.pop(parameters[0].name)
-    for parameter in parameters:
-        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
-            arguments.update(arguments.pop(parameter.name, {}))
-        elif parameter.kind is inspect.Parameter.VAR_POSITIONAL and \
-                arguments.pop(parameter.name, ()):
-            return None
-    arguments.pop("name", None)
-    if not all(isinstance(v, _CONFIG_TYPES) for v in flatten(list(arguments.values()))):
-        return None
-    return arguments
 
 
 def _names_argument(function, name):

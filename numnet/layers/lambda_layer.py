@@ -85,12 +85,15 @@ class Lambda(Layer):
         shape = self._lambda_output_shape
         if shape is None:
             try:
-                return super().compute_output_shape(input_shape)
+                traced = super().compute_output_shape(input_shape)
             except Exception as error:  # noqa: BLE001 - any failure means "cannot infer"
                 raise NotImplementedError(
                     f"We could not automatically infer the shape of the Lambda's output "
                     f"(layer '{self.name}': {error}). Please specify the `output_shape` "
                     "argument for this Lambda layer.") from error
+            # The trace leaves the batch size open; a known one carries over, as Keras'
+            # symbolic trace keeps it.
+            return _with_known_batch(traced, _first_dimension(input_shape))
         if callable(shape):
             return shape(input_shape)
         return _with_batch(shape, _first_dimension(input_shape))
@@ -109,8 +112,11 @@ class Lambda(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None, safe_mode=None):
-        """Rebuilds the layer; a Python lambda's bytecode loads only with `safe_mode=False`
-        (given here or by the loading call's scope), as in Keras."""
+        """Rebuilds the layer; a Python lambda's bytecode only with `safe_mode=False`.
+
+        Without `safe_mode`, the enclosing deserialization's safe mode decides
+        (safe when there is none), as in Keras.
+        """
         config = dict(config)
         safe_mode = (in_safe_mode() if safe_mode is None else safe_mode) is not False
         config["function"] = _load_function(config["function"], custom_objects, safe_mode)
@@ -123,11 +129,9 @@ class Lambda(Layer):
             config["output_shape"] = shape
         if isinstance(config.get("mask"), dict):
             config["mask"] = _load_function(config["mask"], custom_objects, safe_mode)
-        if "arguments" in config:
+        if isinstance(config.get("arguments"), dict):  # tensors, arrays... as envelopes
             config["arguments"] = deserialize_keras_object(config["arguments"],
-                                                           custom_objects=custom_objects) \
-                if isinstance(config["arguments"], dict) and "class_name" in config["arguments"] \
-                else config["arguments"]
+                                                           custom_objects=custom_objects)
         return cls(**config)
 
 
@@ -135,6 +139,19 @@ def _first_dimension(shape):
     while isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], (list, tuple)):
         shape = shape[0]
     return shape[0] if isinstance(shape, tuple) and shape else None
+
+
+def _with_known_batch(shape, batch):
+    if batch is None:
+        return shape
+    if isinstance(shape, tuple) and shape and all(isinstance(d, (int, type(None)))
+                                                  for d in shape):
+        return (batch,) + shape[1:] if shape[0] is None else shape
+    if isinstance(shape, (list, tuple)):
+        return type(shape)(_with_known_batch(s, batch) for s in shape)
+    if isinstance(shape, dict):
+        return {k: _with_known_batch(v, batch) for k, v in shape.items()}
+    return shape
 
 
 def _with_batch(shape, batch):

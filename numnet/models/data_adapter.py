@@ -131,15 +131,26 @@ def _non_finite(leaf):
     return int(np.size(leaf) - np.count_nonzero(np.isfinite(leaf)))
 
 
+class NonFiniteDataWarning(UserWarning):
+    """Training or evaluation data holds NaN or inf values.
+
+    Keras trains on such data (the loss of the batches holding them is NaN);
+    numnet does too, and says so. To refuse such data instead, turn this
+    warning into an error: `warnings.simplefilter("error", NonFiniteDataWarning)`.
+    """
+
+
 def check_finite(structure, name, call=None):
-    """Raises if a float array holds NaN or inf, worded for `call` ("fit", "evaluate", ...)."""
+    """Warns (`NonFiniteDataWarning`) if a float array holds NaN or inf, worded for `call`."""
     for leaf in flatten(structure):
         bad = _non_finite(leaf)
         if bad:
-            raise ValueError(
-                f"`{name}` contains {bad} NaN or infinite value(s) (shape {leaf.shape}). "
-                f"Clean or impute the data before {_DOING.get(call, 'training')}."
-            )
+            warnings.warn(
+                f"`{name}` contains {bad} NaN or infinite value(s) (shape {leaf.shape}): the "
+                "loss and metrics of the batches holding them will be NaN (or inf), and so "
+                "may the weights after a training step. Clean or impute the data before "
+                f"{_DOING.get(call, 'training')}; `numnet.callbacks.TerminateOnNaN` stops "
+                "training at the first NaN loss.", NonFiniteDataWarning, stacklevel=5)
 
 
 def prepare(x, y=None, sample_weight=None, require_y=True, check_values=True, call=None,

@@ -7,10 +7,12 @@ run. The layer order, the config format and the names follow Keras 3, so that
 `model.layers`, `get_weights()` and saved files line up with real Keras.
 """
 
+import inspect
 import warnings
 
 import numpy as np
 
+from numnet.layers import auto_config
 from numnet.layers.base import Layer
 from numnet.layers.input_layer import Input, InputLayer
 from numnet.layers.op_layer import Operation
@@ -18,7 +20,7 @@ from numnet.layers.input_spec import InputSpec
 from numnet.layers.symbolic import (
     KerasTensor, flatten, flatten_with_path, map_structure, pack_like, same_kind, same_structure,
 )
-from numnet.models.model import Model
+from numnet.models.model import Model, revive_with_constructor
 from numnet.serialization import deserialize_keras_object, register_builtin, serialize_keras_object
 
 
@@ -496,7 +498,16 @@ class Functional(Model):
         return serialize_keras_object(value)
 
     def get_config(self):
-        """Keras 3's Functional config: `layers` with `inbound_nodes`, `input_layers`, `output_layers`."""
+        """Keras 3's Functional config: `layers` with `inbound_nodes`, `input_layers`, `output_layers`.
+
+        A subclass with its own `__init__` (not `(inputs, outputs, ...)`) is rebuilt by
+        calling that constructor, as in Keras: its config is the arguments it was
+        built with (or what its own `get_config()` returns).
+        """
+        if not functional_like_constructor(type(self)):
+            config = {"name": self.name, "trainable": self.trainable}
+            return auto_config.merge(self, config) if auto_config.applies(self, Functional) \
+                else config
         layer_configs = []
         for layer in self._layers_in_order:
             entry = serialize_keras_object(layer)
@@ -536,6 +547,10 @@ class Functional(Model):
         ValueError as in Keras.
         """
         config = dict(config)
+        functional_keys = {"name", "layers", "input_layers", "output_layers"}
+        if not (functional_keys <= set(config) and functional_like_constructor(cls)):
+            # A subclass with its own constructor, or a config too thin for a graph.
+            return revive_with_constructor(cls, config)
         created, pending = {}, []
         for layer_data in config.pop("layers"):
             layer = deserialize_keras_object(layer_data, custom_objects=custom_objects,
@@ -568,6 +583,17 @@ class Functional(Model):
 
     def get_build_config(self):
         return None
+
+
+def functional_like_constructor(cls):
+    """Whether `cls(inputs, outputs, ...)` builds it (Functional's own `__init__`, or one
+    taking `*args, **kwargs`): then its graph is its config, as in Keras."""
+    if cls in (Functional, Model):
+        return True
+    spec = inspect.getfullargspec(cls.__init__)
+    if spec.varargs is not None and spec.varkw is not None:
+        return True
+    return spec.args[1:] == inspect.getfullargspec(Functional.__init__).args[1:]
 
 
 class _NotYetCreated(Exception):

@@ -5,6 +5,7 @@ writing `call()` gives a subclassed model; `Sequential` is a `Model` too.
 """
 
 import json
+import warnings
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from numnet.autodiff.primitive import IN_STEP, RECORDERS, wrap
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import floatx
 from numnet.engine import Batch, CompiledFunction, Source
+from numnet.layers import auto_config
 from numnet.layers.base import Layer
 from numnet.layers.symbolic import flatten, map_structure
 from numnet.models.trainer import Trainer
@@ -48,7 +50,7 @@ class Model(Trainer, Layer):
                              (len(args) == 1 and "outputs" in kwargs)):
             from numnet.models.functional import Functional
             return Functional.__new__(Functional)
-        return super().__new__(cls)
+        return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, *args, trainable=True, name=None, dtype=None, **kwargs):
         if args or "inputs" in kwargs or "outputs" in kwargs:
@@ -71,6 +73,26 @@ class Model(Trainer, Layer):
     def layers(self, value):
         raise AttributeError("`Model.layers` attribute is reserved and should not be used. "
                              "Please use another name.")
+
+    def _flatten_layers(self, include_self=True, recursive=True):
+        """The model (with `include_self`) and its layers, nested ones too with `recursive`.
+
+        Keras' traversal, in its order (each layer's sublayers are taken before
+        its siblings', last first); each layer once. Code written for Keras uses
+        it to collect every layer of a model (`objects_to_skip`, cloning checks).
+        """
+        found = [self] if include_self else []
+        seen = set()
+        pending = list(reversed(_tracked_layers(self)))
+        while pending:
+            layer = pending.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            found.append(layer)
+            if recursive:
+                pending.extend(_tracked_layers(layer))
+        return found
 
     def get_layer(self, name=None, index=None):
         """Returns a layer by `name` or by `index` (in `model.layers`)."""
@@ -222,7 +244,20 @@ class Model(Trainer, Layer):
         }
 
     def compile_from_config(self, config):
+        """Compiles the model from `get_compile_config()`'s output (when a model is loaded).
+
+        A model whose class overrides `compile()` is not compiled (its `compile` may
+        take other arguments); Keras warns the same way. Returns whether it compiled.
+        """
         from numnet import optimizers
+        if type(self).compile is not Trainer.compile:
+            warnings.warn(
+                "`compile()` was not called as part of model loading because the model's "
+                "`compile()` method is custom. All subclassed Models that have `compile()` "
+                "overridden should also override `get_compile_config()` and "
+                "`compile_from_config(config)`. Alternatively, you can call `compile()` "
+                "manually after loading.", stacklevel=2)
+            return False
         config = dict(config)
         optimizer = optimizers.deserialize(config["optimizer"]) if isinstance(
             config.get("optimizer"), dict) else config.get("optimizer", "rmsprop")
@@ -232,6 +267,7 @@ class Model(Trainer, Layer):
                      weighted_metrics=_deserialize_metrics(config.get("weighted_metrics")),
                      run_eagerly=bool(config.get("run_eagerly", False)),
                      jit_compile=config.get("jit_compile", "auto"))
+        return True
 
     # ------------------------------------------------------------ state tree
     @property
@@ -276,27 +312,53 @@ class Model(Trainer, Layer):
                                                dtype=variable.data.dtype))
 
     def get_config(self):
-        """Subclassed models: override to return the `__init__` arguments."""
+        """Subclassed models: the `__init__` arguments (plain values), or override it.
+
+        As in Keras, a subclass that does not override `get_config()` gets the
+        arguments it was constructed with.
+        """
         config = {"name": self.name, "trainable": self.trainable}
+        if auto_config.applies(self, Model):
+            return auto_config.merge(self, config)
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         if cls is Model or {"layers", "input_layers", "output_layers"} <= set(config):
             from numnet.models.functional import Functional
-            return Functional.from_config(config, custom_objects=custom_objects)
-        try:
-            return cls(**config)
-        except TypeError as error:
-            raise TypeError(
-                f"Unable to revive model from config. When overriding the `get_config()` "
-                f"method, make sure that the returned config contains all items used as "
-                f"arguments in the constructor to {cls}, which is the default behavior. "
-                f"You can override this default behavior by defining a `from_config(cls, "
-                f"config)` class method to specify how to create an instance of "
-                f"{cls.__name__} from its config.\n\nReceived config={config}\n\n"
-                f"Error encountered during deserialization: {error}"
-            ) from error
+            return Functional.from_config.__func__(
+                Functional if cls is Model else cls, config, custom_objects=custom_objects)
+        return revive_with_constructor(cls, config)
+
+
+def _tracked_layers(layer):
+    """A layer's sublayers as Keras tracks them: a model's layers, then the layers it holds
+    in attributes outside its graph (a decoder kept on a Functional subclass)."""
+    children = layer.layers if isinstance(layer, Model) else layer._sublayers()
+    if isinstance(layer, Model):
+        known = {id(child) for child in children}
+        for key, value in vars(layer).items():
+            if isinstance(value, Layer) and value is not layer and id(value) not in known \
+                    and not key.startswith("_"):
+                known.add(id(value))
+                children.append(value)
+    return children
+
+
+def revive_with_constructor(cls, config):
+    """`cls(**config)`, with Keras' message when the config does not fit the constructor."""
+    try:
+        return cls(**config)
+    except TypeError as error:
+        raise TypeError(
+            f"Unable to revive model from config. When overriding the `get_config()` "
+            f"method, make sure that the returned config contains all items used as "
+            f"arguments in the constructor to {cls}, which is the default behavior. "
+            f"You can override this default behavior by defining a `from_config(cls, "
+            f"config)` class method to specify how to create an instance of "
+            f"{cls.__name__} from its config.\n\nReceived config={config}\n\n"
+            f"Error encountered during deserialization: {error}"
+        ) from error
 
 
 def _nested_values(variables, value_format):
@@ -387,19 +449,30 @@ def _shapes(input_shape):
     return tuple(input_shape)
 
 
+def _registered_function(obj):
+    """Whether `obj` is a user function registered with `register_keras_serializable`."""
+    from numnet.serialization import GLOBAL_CUSTOM_NAMES
+    return callable(obj) and not isinstance(obj, type) and not hasattr(obj, "get_config") \
+        and obj in GLOBAL_CUSTOM_NAMES
+
+
 def _serialize_loss(loss):
     from numnet import losses
+    from numnet.serialization import serialize_keras_object
     if loss is None:
         return None
     if isinstance(loss, dict):
         return {k: _serialize_loss(v) for k, v in loss.items()}
     if isinstance(loss, (list, tuple)):
         return [_serialize_loss(v) for v in loss]
+    if _registered_function(loss):  # Keras' function envelope, under its registered name
+        return serialize_keras_object(loss)
     return losses.serialize(loss)
 
 
 def _deserialize_loss(config):
     from numnet import losses
+    from numnet.serialization import deserialize_keras_object, get_registered_object
     if config is None:
         return None
     if isinstance(config, dict) and "class_name" not in config:
@@ -407,8 +480,13 @@ def _deserialize_loss(config):
     if isinstance(config, list):
         return [_deserialize_loss(v) for v in config]
     if isinstance(config, str):
+        registered = get_registered_object(config)
+        if registered is not None and not isinstance(registered, type):
+            return registered
         losses.get(config)  # validates the name; kept as given, like Keras ("mse" stays "mse")
         return config
+    if config.get("class_name") == "function":
+        return deserialize_keras_object(config, printable_module_name="loss")
     return losses.deserialize(config)
 
 
@@ -422,6 +500,8 @@ def _serialize_metrics(metrics):
         return [_serialize_metrics(v) for v in metrics]
     if isinstance(metrics, str):
         return metrics
+    if _registered_function(metrics):
+        return serialize_keras_object(metrics)
     if callable(metrics) and not hasattr(metrics, "get_config"):
         return metrics.__name__
     config = serialize_keras_object(metrics)
@@ -441,6 +521,9 @@ def _deserialize_metrics(config):
         return [_deserialize_metrics(v) for v in config]
     if isinstance(config, str):
         return config
+    if config.get("class_name") == "function":
+        from numnet.serialization import deserialize_keras_object
+        return deserialize_keras_object(config, printable_module_name="metric")
     return metrics.deserialize(config)
 
 

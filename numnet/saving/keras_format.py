@@ -26,6 +26,10 @@ from numnet.saving import assets
 from numnet.saving import atomic
 from numnet.saving import safe_io
 from numnet.saving import weights_h5
+# Keras' `saving_lib` surface, for code written against it.
+from numnet.saving.io_stores import (  # noqa: F401
+    DiskIOStore, H5IOStore, NpzIOStore, ShardedH5IOStore, safe_get_h5_dataset, safe_get_h5_group,
+)
 
 CONFIG_FILENAME = "config.json"
 METADATA_FILENAME = "metadata.json"
@@ -33,11 +37,35 @@ WEIGHTS_FILENAME = "model.weights.h5"
 KERAS_FORMAT_VERSION = "3.15.1"  # the Keras release whose format numnet writes
 
 MAX_CONFIG_BYTES = 8 * 1024 ** 2  # a config.json takes ~2 KB per layer
+# Decompression bombs (CWE-409): a member declaring more than the floor must not expand
+# more than `_ZIP_MEMBER_MAX_EXPANSION` times its stored size (numnet writes members
+# uncompressed; deflate tops out near 1032x). Module-level, under Keras' names, so code
+# that tunes Keras' `saving_lib` limits tunes these.
+_ZIP_MEMBER_BOMB_FLOOR_BYTES = 64 * 1024 ** 2
+_ZIP_MEMBER_MAX_EXPANSION = 100
+# Any member of an archive, read or not: a bomb anywhere makes the whole file suspect.
+_ZIP_EXTRACT_BOMB_FLOOR_BYTES = 256 * 1024 ** 2
 _MAX_MEMBERS = 1000
 _MAX_INDEX_BYTES = 1024 ** 2
 _ALLOWED_MEMBERS = {CONFIG_FILENAME, METADATA_FILENAME, WEIGHTS_FILENAME, "model.weights.npz"}
 # Keys recent Keras versions add to layer configs that mean "feature off" when null.
 _INERT_NULL_KEYS = ("quantization_config", "lora_rank", "lora_alpha")
+
+
+class MissingFileError(FileNotFoundError, ValueError):
+    """A model or weights file that does not exist.
+
+    A `ValueError` as in Keras (`load_model("missing.keras")` raises one
+    saying "File not found"), and a `FileNotFoundError` as Python code expects.
+    """
+
+
+class ConfigTypeError(ValueError, TypeError):
+    """A model config that does not fit the classes it names (a `TypeError` in Keras)."""
+
+
+def _is_file_object(target):
+    return hasattr(target, "read") or hasattr(target, "write")
 
 
 def _numnet_version():
@@ -64,6 +92,11 @@ def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
         zipped: `None`/`True` for the zip archive, `False` for a directory.
         include_optimizer: (legacy `.h5` only) whether to store the optimizer.
     """
+    if _is_file_object(filepath):
+        if kwargs:
+            raise ValueError(f"The following argument(s) are not supported: {list(kwargs)}")
+        _write_archive(model, filepath)
+        return
     filepath = os.fspath(filepath)
     include_optimizer = kwargs.pop("include_optimizer", True)
     save_format = kwargs.pop("save_format", None)
@@ -90,7 +123,7 @@ def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
                          f"in `.keras`. Received: filepath={filepath}")
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"'{filepath}' already exists and overwrite=False.")
-    h5py = weights_h5.require_h5py("Saving a model")
+    weights_h5.require_h5py("Saving a model")
     if not model.built:
         warnings.warn(
             f"You are saving a model that has not yet been built ('{model.name}'). It might "
@@ -100,6 +133,22 @@ def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
         from numnet.saving import legacy_h5
         legacy_h5.save_model_to_hdf5(model, filepath, include_optimizer=include_optimizer)
         return
+    if zipped:
+        with atomic.atomic_write(filepath) as handle:
+            _write_archive(model, handle)
+        return
+    members = _archive_members(model)
+    os.makedirs(filepath, exist_ok=True)
+    # Config last: a folder without its config is not taken for a model.
+    for name in sorted(members, key=lambda n: n == CONFIG_FILENAME):
+        target = os.path.join(filepath, *name.split("/"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        atomic.atomic_write_bytes(target, members[name])
+
+
+def _archive_members(model):
+    """`{member: bytes}` of a `.keras` archive of `model` (metadata, config, weights, assets)."""
+    h5py = weights_h5.require_h5py("Saving a model")
     config_json = json.dumps(model_config_for_saving(model))
     metadata_json = json.dumps({
         "keras_version": KERAS_FORMAT_VERSION,
@@ -109,31 +158,24 @@ def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5file:
         weights_h5.write_weights(model, h5file)
-    weights_bytes = buffer.getvalue()
-    asset_members = assets.collect(model)  # layers' own files (lookup vocabularies)
-    if zipped:
-        with atomic.atomic_write(filepath) as handle:
-            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
-                archive.writestr(METADATA_FILENAME, metadata_json)
-                archive.writestr(CONFIG_FILENAME, config_json)
-                archive.writestr(WEIGHTS_FILENAME, weights_bytes)
-                for name, data in asset_members.items():
-                    archive.writestr(name, data)
-    else:
-        os.makedirs(filepath, exist_ok=True)
-        for name, data in asset_members.items():
-            os.makedirs(os.path.dirname(os.path.join(filepath, name)), exist_ok=True)
-            atomic.atomic_write_bytes(os.path.join(filepath, name), data)
-        atomic.atomic_write_bytes(os.path.join(filepath, WEIGHTS_FILENAME), weights_bytes)
-        atomic.atomic_write_bytes(os.path.join(filepath, METADATA_FILENAME),
-                                  metadata_json.encode())
-        atomic.atomic_write_bytes(os.path.join(filepath, CONFIG_FILENAME), config_json.encode())
+    members = {METADATA_FILENAME: metadata_json.encode(), CONFIG_FILENAME: config_json.encode(),
+               WEIGHTS_FILENAME: buffer.getvalue()}
+    members.update(assets.collect(model))  # layers' own files (lookup vocabularies)
+    return members
+
+
+def _write_archive(model, handle):
+    """Writes a `.keras` zip archive of `model` to the open binary `handle` (members stored)."""
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, data in _archive_members(model).items():
+            archive.writestr(name, data)
 
 
 def model_config_for_saving(model):
     """`serialize_keras_object(model)` plus `build_config` and `compile_config`, as Keras has it."""
-    from numnet.serialization import serialize_keras_object
-    config = serialize_keras_object(model)
+    from numnet.serialization import ObjectSharingScope, serialize_keras_object
+    with ObjectSharingScope():  # an object used in two places is saved as one, as in Keras
+        config = serialize_keras_object(model)
     if "build_config" not in config:
         shapes = getattr(model, "_build_shapes", None)
         if model.built and shapes is not None:
@@ -170,37 +212,68 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     Returns:
         The model.
     """
-    filepath = os.fspath(filepath)
-    kind = safe_io.check_kind(filepath, allow_dir=True)
-    if kind == "file" and filepath.endswith((".h5", ".hdf5")):
-        from numnet.saving import legacy_h5
-        return legacy_h5.load_model_from_hdf5(filepath, custom_objects=custom_objects,
-                                              compile=compile, safe_mode=safe_mode)
+    if not _is_file_object(filepath):
+        filepath = os.fspath(filepath)
+        if filepath.endswith((".h5", ".hdf5")):
+            from numnet.saving import legacy_h5
+            return legacy_h5.load_model_from_hdf5(filepath, custom_objects=custom_objects,
+                                                  compile=compile, safe_mode=safe_mode)
+        check_model_path(filepath)
+    origin = _origin(filepath)
     with open_archive(filepath) as archive:
         config = safe_io.parse_json(archive.read(CONFIG_FILENAME, MAX_CONFIG_BYTES),
-                                    f"'{filepath}': {CONFIG_FILENAME}")
+                                    f"'{origin}': {CONFIG_FILENAME}")
         model = model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode,
-                                  origin=filepath)
+                                  origin=origin)
         compiled = False
         if compile and config.get("compile_config"):
-            compile_from_saved_config(model, config["compile_config"], filepath)
-            compiled = True
+            compiled = compile_from_saved_config(model, config["compile_config"], origin)
         weights = archive.read(WEIGHTS_FILENAME, weights_cap(model),
                                why="derived from the weights its config describes")
-        _load_weights_bytes(model, weights, f"{filepath} ({WEIGHTS_FILENAME})",
+        _load_weights_bytes(model, weights, f"{origin} ({WEIGHTS_FILENAME})",
                             load_optimizer=compiled)
-        assets.restore(model, archive.asset_names(), archive.read, filepath)
+        assets.restore(model, archive.asset_names(), archive.read, origin)
     return model
 
 
+def _origin(filepath):
+    return "<file object>" if _is_file_object(filepath) else filepath
+
+
+def check_model_path(filepath):
+    """Refuses, with Keras' messages, a path `load_model` cannot read, before opening it.
+
+    A missing `.keras` file is a `MissingFileError` ("File not found", a
+    `ValueError` as in Keras); any other extension that is not a saved model
+    folder is "File format not supported", whether the file exists or not.
+    """
+    if filepath.endswith(".keras") and not os.path.lexists(filepath):
+        raise MissingFileError(f"File not found: filepath={filepath}. Please ensure the file "
+                               "is an accessible `.keras` zip file.")
+    if os.path.lexists(filepath) and safe_io.check_kind(filepath, allow_dir=True) == "dir" or \
+            filepath.endswith(".keras"):
+        return  # FIFOs, devices... are refused by check_kind, naming what they are
+    raise ValueError(
+        f"File format not supported: filepath={filepath}. numnet, like Keras 3, loads V3 "
+        "`.keras` files, folders saved with `zipped=False` and legacy H5 model files (`.h5` "
+        "extension); weights alone load with `model.load_weights` from `.weights.h5` files.")
+
+
 def compile_from_saved_config(model, compile_config, origin):
-    """Compiles `model` from a saved compile config and builds its optimizer's slots."""
+    """Compiles `model` from a saved compile config and builds its optimizer's slots.
+
+    Returns whether the model was compiled (a model overriding `compile()`
+    is not, with Keras' warning).
+    """
     try:
-        model.compile_from_config(compile_config)
+        compiled = model.compile_from_config(compile_config)
     except (ValueError, TypeError, KeyError, AttributeError) as error:
         raise ValueError(f"{origin}: could not compile the loaded model from its saved "
                          f"compile config: {error}") from error
+    if compiled is False:
+        return False
     _build_optimizer(model)
+    return True
 
 
 def weights_cap(model):
@@ -218,7 +291,7 @@ def weights_cap(model):
 
 def model_from_config(config, custom_objects=None, safe_mode=True, origin="config"):
     """Rebuilds a model (architecture only) from its serialized config envelope."""
-    from numnet.serialization import deserialize_keras_object
+    from numnet.serialization import ObjectSharingScope, deserialize_keras_object
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"{origin}: the model config must be an object with a 'class_name'; "
                          f"received {type(config).__name__}.")
@@ -228,9 +301,13 @@ def model_from_config(config, custom_objects=None, safe_mode=True, origin="confi
     config = _sanitize(config, safe_mode, origin)
     config = {k: v for k, v in config.items() if k != "compile_config"}
     try:
-        return deserialize_keras_object(config, custom_objects=custom_objects,
-                                        safe_mode=safe_mode, printable_module_name="class")
-    except (ValueError, TypeError, KeyError, AttributeError, NotImplementedError,
+        with ObjectSharingScope():
+            return deserialize_keras_object(config, custom_objects=custom_objects,
+                                            safe_mode=safe_mode, printable_module_name="class")
+    except TypeError as error:  # Keras raises TypeErrors here; numnet's callers catch ValueErrors
+        raise ConfigTypeError(f"{origin}: could not rebuild the model "
+                              f"'{config.get('class_name')}': {error}") from error
+    except (ValueError, KeyError, AttributeError, NotImplementedError,
             IndexError, OverflowError) as error:
         raise ValueError(f"{origin}: could not rebuild the model "
                          f"'{config.get('class_name')}': {error}") from error
@@ -251,10 +328,12 @@ def _sanitize(config, safe_mode, origin):
         if isinstance(node, dict):
             if node.get("class_name") == "__lambda__" and safe_mode:
                 raise ValueError(
-                    f"{origin}: Requested the deserialization of a Lambda layer (or a "
-                    "Python lambda), whose code would have to be executed from the file. "
-                    "This is refused in safe mode (`safe_mode=True`); only pass "
-                    "`safe_mode=False` for files you trust."
+                    f"{origin}: Requested the deserialization of a Lambda layer (or a Python "
+                    "lambda) whose code would have to be executed from the file. This carries "
+                    "a potential risk of arbitrary code execution and thus it is disallowed by "
+                    "default (`safe_mode=True`). If you trust the source of the artifact, you "
+                    "can override this error by passing `safe_mode=False` to the loading "
+                    "function."
                 )
             result = {}
             for key, value in node.items():
@@ -274,21 +353,22 @@ def _build_optimizer(model):
         optimizer.build(model.trainable_weights)
 
 
-def _load_weights_bytes(model, data, origin, load_optimizer=True, skip_mismatch=False):
+def _load_weights_bytes(model, data, origin, load_optimizer=True, skip_mismatch=False,
+                        skip=()):
     h5py = weights_h5.require_h5py("Loading a model")
     try:
         h5file = h5py.File(io.BytesIO(data), "r")
     except (OSError, ValueError) as error:
         raise ValueError(f"{origin}: not a readable HDF5 weights file ({error}).") from error
     with h5file:
-        _read_checked(model, h5file, origin, load_optimizer, skip_mismatch)
+        _read_checked(model, h5file, origin, load_optimizer, skip_mismatch, skip)
 
 
-def _read_checked(model, h5file, origin, load_optimizer, skip_mismatch):
+def _read_checked(model, h5file, origin, load_optimizer, skip_mismatch, skip=()):
     weights_h5.check_h5_file(h5file, origin)
     try:
         weights_h5.read_weights(model, h5file, origin=origin, load_optimizer=load_optimizer,
-                                skip_mismatch=skip_mismatch)
+                                skip_mismatch=skip_mismatch, skip=skip)
     except (OSError, KeyError, RuntimeError) as error:  # HDF5's own errors on a corrupt file
         raise ValueError(f"{origin}: corrupt HDF5 weights file ({error}).") from error
 
@@ -300,7 +380,7 @@ def _zip_central_directory_ok(handle, filepath):
     a small file declaring millions of members would otherwise cost
     gigabytes of `ZipInfo` objects.
     """
-    size = os.fstat(handle.fileno()).st_size
+    size = handle.seek(0, os.SEEK_END)
     tail_size = min(size, 22 + 65535)
     handle.seek(size - tail_size)
     tail = handle.read(tail_size)
@@ -316,13 +396,65 @@ def _zip_central_directory_ok(handle, filepath):
                          f"archive holds at most {_MAX_MEMBERS}.")
 
 
+def _is_bomb(info, floor):
+    return info.file_size > floor and \
+        info.file_size > _ZIP_MEMBER_MAX_EXPANSION * max(info.compress_size, 1)
+
+
+def _bomb_error(info, what="load"):
+    return ValueError(
+        f"Not allowed: ZIP member '{info.filename}' declares "
+        f"{safe_io.format_size(info.file_size)} but only "
+        f"{safe_io.format_size(info.compress_size)} are stored on disk; refusing to {what} a "
+        "potential decompression bomb.")
+
+
+def refuse_extraction_bombs(archive):
+    """Refuses a `zipfile.ZipFile` any of whose members expands far beyond its stored size.
+
+    Every member counts, read or not (a ratio above `_ZIP_MEMBER_MAX_EXPANSION`
+    past `_ZIP_EXTRACT_BOMB_FLOOR_BYTES`): a genuine model file has no bombs.
+    """
+    for info in archive.infolist():
+        if _is_bomb(info, _ZIP_EXTRACT_BOMB_FLOOR_BYTES):
+            raise _bomb_error(info, "extract")
+
+
+def _read_member(archive, info, limit, origin):
+    """The bytes of `info`, refusing bombs up front and reading at most the allowed bytes."""
+    if _is_bomb(info, _ZIP_MEMBER_BOMB_FLOOR_BYTES):
+        raise _bomb_error(info)
+    cap = min(limit, max(_ZIP_MEMBER_BOMB_FLOOR_BYTES,
+                         _ZIP_MEMBER_MAX_EXPANSION * max(info.compress_size, 1)))
+    with archive.open(info) as handle:
+        return safe_io.read_capped(handle, cap, origin)
+
+
+def safe_zip_read(archive, name, limit=None):
+    """Reads member `name` of an open `zipfile.ZipFile` into memory, refusing decompression bombs.
+
+    A member declaring more than `_ZIP_MEMBER_BOMB_FLOOR_BYTES` must not
+    expand more than `_ZIP_MEMBER_MAX_EXPANSION` times its stored size (the
+    check is made before reading, and the read stops at that size whatever
+    the header says); `limit` caps the bytes further.
+    """
+    info = archive.getinfo(name)
+    return _read_member(archive, info, float("inf") if limit is None else limit,
+                        f"ZIP member '{name}'")
+
+
 class open_archive:  # noqa: N801 - used as a context manager like `open`
     """Read-only view of a `.keras` zip or `zipped=False` folder; checks types, sizes, paths."""
 
     def __init__(self, filepath):
-        self.filepath = filepath
+        self.filepath = _origin(filepath)
         self._zip = None
         self._dir = None
+        self._handle = None
+        self._owns_handle = False
+        if _is_file_object(filepath):
+            self._open_zip(filepath, close_on_error=False)
+            return
         kind = safe_io.check_kind(filepath, allow_dir=True)
         if kind == "dir":
             self._open_dir(filepath)
@@ -334,7 +466,12 @@ class open_archive:  # noqa: N801 - used as a context manager like `open`
                 "(`.h5`/`.hdf5` extension); weights alone load with `model.load_weights` from "
                 "`.weights.h5` files."
             )
-        handle = safe_io.open_regular_file(filepath)
+        self._open_zip(safe_io.open_regular_file(filepath), close_on_error=True)
+        self._owns_handle = True
+
+    def _open_zip(self, handle, close_on_error):
+        filepath = self.filepath
+        self._owns_handle = False
         try:
             _zip_central_directory_ok(handle, filepath)
             try:
@@ -344,19 +481,28 @@ class open_archive:  # noqa: N801 - used as a context manager like `open`
                 raise ValueError(f"'{filepath}' is not a valid .keras archive (truncated or "
                                  f"corrupt zip: {error}).") from error
         except BaseException:
-            handle.close()
+            if close_on_error:
+                handle.close()
             raise
         self._handle = handle
         self._infos = {}
+        try:
+            self._index(infos)
+            refuse_extraction_bombs(self._zip)
+        except BaseException:
+            self._owns_handle = close_on_error
+            self.close()
+            raise
+
+    def _index(self, infos):
+        filepath = self.filepath
         for info in infos:
             name = info.filename
             parts = name.replace("\\", "/").split("/")
             if name.startswith(("/", "\\")) or ".." in parts or ":" in name or "\x00" in name:
-                self.close()
                 raise ValueError(f"'{filepath}': refusing archive member '{name}': its path "
                                  "escapes the archive folder.")
             if name in self._infos:
-                self.close()
                 raise ValueError(f"'{filepath}' is not a valid .keras archive: member '{name}' "
                                  "appears twice.")
             if name in _ALLOWED_MEMBERS or name.startswith("assets/"):
@@ -383,7 +529,8 @@ class open_archive:  # noqa: N801 - used as a context manager like `open`
     def close(self):
         if self._zip is not None:
             self._zip.close()
-            self._handle.close()
+            if self._owns_handle:
+                self._handle.close()
             self._zip = None
 
     def asset_names(self):
@@ -415,16 +562,12 @@ class open_archive:  # noqa: N801 - used as a context manager like `open`
         if info is None:
             raise ValueError(f"'{self.filepath}' is not a valid .keras archive: it has no "
                              f"'{member}'. Members: {sorted(self._infos)}")
-        if info.file_size > limit or (info.file_size > 100 * max(info.compress_size, 1) and
-                                      info.file_size > 64 * 1024 ** 2):
+        if info.file_size > limit:
             raise ValueError(f"{origin} declares {safe_io.format_size(info.file_size)} "
                              f"(stored: {safe_io.format_size(info.compress_size)}); the cap is "
                              f"{safe_io.format_size(limit)} ({why}). Refusing to read it.")
-        # Deflate expands at most ~1032x; anything past 100x of a big member is a bomb.
-        cap = min(limit, max(64 * 1024 ** 2, 100 * info.compress_size))
         try:
-            with self._zip.open(info) as handle:
-                return safe_io.read_capped(handle, cap, origin)
+            return _read_member(self._zip, info, limit, origin)
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, zlib.error,
                 RuntimeError) as error:
             raise ValueError(f"'{self.filepath}' is corrupt: cannot read '{member}' "
@@ -432,66 +575,170 @@ class open_archive:  # noqa: N801 - used as a context manager like `open`
 
 
 # ----------------------------------------------------------------- weights
-def save_weights(model, filepath, overwrite=True, max_shard_size=None):
-    """Saves the weights (and the optimizer's state) to a `.weights.h5` file, Keras 3 layout."""
+def save_weights(model, filepath, overwrite=True, max_shard_size=None, **kwargs):
+    """Saves the weights (and the optimizer's state) to a `.weights.h5` file, Keras 3 layout.
+
+    With `max_shard_size` (gigabytes, a float) the weights are spread over
+    `<name>_00000.weights.h5`, `<name>_00001.weights.h5`, ... next to an index
+    `<name>.weights.json`, as Keras writes them; `load_weights` reads that
+    index. `objects_to_skip` (a list of layers or other saveables) leaves
+    those objects out of the file.
+    """
     filepath = os.fspath(filepath)
-    if max_shard_size is not None:
-        raise NotImplementedError("numnet/saving: sharded weights (`max_shard_size`) are not "
-                                  "supported; save to a single `.weights.h5` file.")
-    if not filepath.endswith(".weights.h5"):
-        raise ValueError("The filename must end in `.weights.h5`. "
-                         f"Received: filepath={filepath}")
+    objects_to_skip = kwargs.pop("objects_to_skip", None)
+    if kwargs:
+        raise ValueError(f"Invalid keyword arguments: {kwargs}")
+    _check_weights_name(filepath, max_shard_size)
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"'{filepath}' already exists and overwrite=False.")
+    save_weights_only(model, filepath, max_shard_size=max_shard_size,
+                      objects_to_skip=objects_to_skip)
+
+
+def _check_weights_name(filepath, max_shard_size):
+    if max_shard_size is None and not filepath.endswith(".weights.h5"):
+        raise ValueError("The filename must end in `.weights.h5`. "
+                         f"Received: filepath={filepath}")
+    if max_shard_size is not None and not filepath.endswith(("weights.h5", "weights.json")):
+        raise ValueError("The filename must end in `.weights.json` when `max_shard_size` is "
+                         f"specified. Received: filepath={filepath}")
+
+
+def save_weights_only(model, filepath, max_shard_size=None, objects_to_skip=None):
+    """Writes the weights of a built `model` to `filepath` (Keras' `saving_lib` entry point).
+
+    `.weights.h5` (one file) or, with `max_shard_size`, a sharded
+    `.weights.json` index and its shard files. The writes are atomic.
+    """
     if not model.built:
         raise ValueError("You are saving a model that has not yet been built. Try building "
                          "the model first by calling it on some data or by using `build()`.")
+    filepath = os.fspath(filepath)
+    _check_weights_name(filepath, max_shard_size)
     h5py = weights_h5.require_h5py("Saving weights")
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5file:
-        weights_h5.write_weights(model, h5file)
+        weights_h5.write_weights(model, h5file, skip=objects_to_skip or ())
+        if max_shard_size is not None:
+            _write_shards(h5file, filepath, max_shard_size)
+            return
     atomic.atomic_write_bytes(filepath, buffer.getvalue())
 
 
+def _write_shards(h5file, filepath, max_shard_size):
+    """Copies the `vars` groups of an in-memory weights file into a `ShardedH5IOStore`."""
+    h5py = weights_h5.require_h5py("Saving weights")
+    from numnet.saving.io_stores import ShardedH5IOStore
+    groups = []
+    h5file.visititems(lambda name, item: groups.append((name, item)) if isinstance(
+        item, h5py.Group) and (name == "vars" or name.endswith("/vars")) else None)
+    store = ShardedH5IOStore(filepath, max_shard_size=max_shard_size, mode="w")
+    try:
+        for name, group in groups:
+            store.make(name[:-len("vars")].rstrip("/"), metadata=dict(group.attrs))
+            for key in group:
+                store[key] = group[key][()]
+    finally:
+        store.close()
+
+
 def load_weights(model, filepath, skip_mismatch=False, **kwargs):
-    """Loads weights into `model` from a `.weights.h5` file, a `.keras` archive or a legacy `.h5`.
+    """Loads weights into `model` from `.weights.h5`, a sharded `.weights.json`, `.keras` or `.h5`.
 
     `by_name=True` (legacy `.h5` files only, as in Keras) matches layers by
-    name instead of by order. Files are checked as `load_model` checks them.
+    name instead of by order; `objects_to_skip` (`.weights.h5` files only)
+    leaves those objects as they are. Files are checked as `load_model`
+    checks them.
     """
     by_name = kwargs.pop("by_name", None)
+    objects_to_skip = kwargs.pop("objects_to_skip", None)
     if kwargs:
         raise ValueError(f"Invalid keyword arguments: {kwargs}")
     filepath = os.fspath(filepath)
+    weights_only = filepath.endswith((".weights.h5", ".weights.json"))
+    is_legacy = filepath.endswith((".h5", ".hdf5")) and not weights_only
+    if os.path.lexists(filepath):
+        safe_io.check_kind(filepath, allow_dir=True, what="weights file")
+    if not (weights_only or is_legacy or filepath.endswith(".keras") or os.path.isdir(filepath)):
+        raise ValueError(f"File format not supported: filepath={filepath}. numnet, like Keras "
+                         "3, loads weights from `.weights.h5` files (or their sharded "
+                         "`.weights.json` index), `.keras` files and legacy H5 files (`.h5` "
+                         "extension).")
+    if objects_to_skip is not None and not weights_only:
+        raise ValueError("`objects_to_skip` only supports loading '.weights.h5' files. "
+                         f"Received: {filepath}")
+    if by_name is not None and not is_legacy:
+        raise ValueError("`by_name` only supports loading legacy '.h5' or '.hdf5' files. "
+                         f"Received: {filepath}")
+    if is_legacy:
+        from numnet.saving import legacy_h5
+        legacy_h5.load_weights_from_hdf5(model, filepath, skip_mismatch=skip_mismatch,
+                                         by_name=bool(by_name))
+        return
+    load_weights_only(model, filepath, skip_mismatch=skip_mismatch,
+                      objects_to_skip=objects_to_skip)
+
+
+def load_weights_only(model, filepath, skip_mismatch=False, objects_to_skip=None):
+    """Loads weights into a built `model` from `.weights.h5`, `.weights.json` or `.keras`.
+
+    Keras' `saving_lib` entry point. Every count and shape is checked before
+    any variable changes.
+    """
     if not model.built:
         raise ValueError("You are loading weights into a model that has not yet been built. "
                          "Try building it first by calling it on some data or by using "
                          "`build()`.")
-    is_legacy = filepath.endswith((".h5", ".hdf5")) and not filepath.endswith(".weights.h5")
-    if by_name is not None and not is_legacy:
-        raise ValueError("`by_name` only supports loading legacy '.h5' or '.hdf5' files. "
-                         f"Received: {filepath}")
+    filepath = os.fspath(filepath)
     _build_optimizer(model)
     compiled = getattr(model, "optimizer", None) is not None
+    skip = objects_to_skip or ()
+    if filepath.endswith(".weights.json"):
+        with _merged_shards(filepath) as h5file:
+            _read_checked(model, h5file, filepath, compiled, skip_mismatch, skip)
+        return
     kind = safe_io.check_kind(filepath, allow_dir=True, what="weights file")
     if filepath.endswith(".keras") or kind == "dir":
         with open_archive(filepath) as archive:
             data = archive.read(WEIGHTS_FILENAME, weights_cap(model),
                                 why="derived from the model's weights")
         _load_weights_bytes(model, data, f"{filepath} ({WEIGHTS_FILENAME})",
-                            load_optimizer=compiled, skip_mismatch=skip_mismatch)
-        return
-    if is_legacy:
-        from numnet.saving import legacy_h5
-        legacy_h5.load_weights_from_hdf5(model, filepath, skip_mismatch=skip_mismatch,
-                                         by_name=bool(by_name))
+                            load_optimizer=compiled, skip_mismatch=skip_mismatch, skip=skip)
         return
     if not filepath.endswith(".weights.h5"):
-        raise ValueError(f"File format not supported: filepath={filepath}. numnet, like Keras "
-                         "3, loads weights from `.weights.h5` files, `.keras` files and legacy "
-                         "H5 files (`.h5` extension).")
+        raise ValueError(f"File format not supported: filepath={filepath}.")
     with open_h5(filepath, "weights file") as h5file:
-        _read_checked(model, h5file, filepath, compiled, skip_mismatch)
+        _read_checked(model, h5file, filepath, compiled, skip_mismatch, skip)
+
+
+@contextlib.contextmanager
+def _merged_shards(filepath):
+    """One in-memory h5py file holding every `vars` group of a sharded weights index.
+
+    Each shard is opened as a regular file next to the index and checked
+    (links, external data, bombs) before anything is copied out of it.
+    """
+    h5py = weights_h5.require_h5py("Loading weights")
+    from numnet.saving.io_stores import ShardedH5IOStore, safe_get_h5_dataset
+    store = ShardedH5IOStore(filepath, mode="r")
+    buffer = io.BytesIO()
+    try:
+        with h5py.File(buffer, "w") as merged:
+            for name in store.shard_names():
+                shard = store.shard_file(name)
+                groups = []
+                shard.visititems(lambda path, item: groups.append((path, item)) if isinstance(
+                    item, h5py.Group) and (path == "vars" or path.endswith("/vars")) else None)
+                for path, group in groups:
+                    target = merged.require_group(path)
+                    target.attrs.update(dict(group.attrs))
+                    for key in group:
+                        if key not in target:
+                            target[key] = safe_get_h5_dataset(group, key)[()]
+    finally:
+        store.close()
+    with h5py.File(io.BytesIO(buffer.getvalue()), "r") as h5file:
+        yield h5file
 
 
 @contextlib.contextmanager

@@ -53,11 +53,16 @@ _SAVE_WARNING = (
 
 
 # ------------------------------------------------------------------ saving
-def save_model_to_hdf5(model, filepath, include_optimizer=True):
+def save_model_to_hdf5(model, filepath, overwrite=True, include_optimizer=True):
     """Writes `model` (config, weights, compile config and optimizer state) to a legacy `.h5`.
 
-    Warns that the format is legacy, as Keras 3 does. The write is atomic.
+    Warns that the format is legacy, as Keras 3 does. The write is atomic; the
+    folder is created if needed. With `overwrite=False` an existing file is
+    an error.
     """
+    filepath = os.fspath(filepath)
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"'{filepath}' already exists and overwrite=False.")
     warnings.warn(_SAVE_WARNING, UserWarning, stacklevel=4)
     h5py = weights_h5.require_h5py("Saving a model")
     buffer = io.BytesIO()
@@ -115,7 +120,7 @@ def legacy_value(value):
     if isinstance(value, dict):
         if "class_name" in value and "config" in value and "module" in value:
             if value["class_name"] == "function":
-                return value.get("registered_name") or value["config"]
+                return value["config"]  # the registered name ("package>name") or the name
             return {"class_name": value.get("registered_name") or value["class_name"],
                     "config": legacy_value(value["config"])}
         return {key: legacy_value(item) for key, item in value.items()}
@@ -255,8 +260,7 @@ def load_model_from_hdf5(filepath, custom_objects=None, compile=True, safe_mode=
             warnings.warn("No training configuration found in the save file, so the model was "
                           "*not* compiled. Compile it manually.", UserWarning, stacklevel=3)
             return model
-        _compile(model, training_config, filepath)
-        if "optimizer_weights" in h5file:
+        if _compile(model, training_config, filepath) and "optimizer_weights" in h5file:
             _read_optimizer_weights(h5file, model, filepath)
     return model
 
@@ -281,7 +285,7 @@ def _compile(model, training_config, origin):
     for key in ("metrics", "weighted_metrics"):
         compile_config[key] = _metrics_as_keras_reads_them(compile_config.get(key))
     compile_config.setdefault("loss_weights", None)
-    keras_format.compile_from_saved_config(model, compile_config, origin)
+    return keras_format.compile_from_saved_config(model, compile_config, origin)
 
 
 def _metrics_as_keras_reads_them(entry):

@@ -129,25 +129,36 @@ def _skipset(obj):
 
 
 def is_graph_model(obj):
-    """Whether `obj` is a Sequential or Functional model (its layers are its structure)."""
+    """Whether `obj` is a Sequential or Functional model (subclasses included): its layers
+    are its structure."""
+    from numnet.models.functional import Functional
     from numnet.models.sequential import Sequential
-    return isinstance(obj, Sequential) or type(obj).__name__ == "Functional" or \
-        getattr(obj, "_is_graph_network", False)
+    return isinstance(obj, (Sequential, Functional))
 
 
 def _children(obj):
-    """Yields `(attribute, value)` in the order Keras' `_walk_saveable` visits them."""
+    """Yields `(attribute, value)` in the order Keras' `_walk_saveable` visits them.
+
+    As Keras walks `dir(obj)`, properties a subclass defines count too (a
+    property returning a layer reaches it under that name as well).
+    """
     from numnet.layers.base import Layer
     from numnet.models.model import Model
     if not isinstance(obj, Layer):
         return
-    if is_graph_model(obj):
-        yield "layers", obj.layers
-        yield "optimizer", getattr(obj, "optimizer", None)
-        return
     skip = _skipset(obj)
     names = {k for k in vars(obj) if k not in skip and not k.startswith("__")}
-    if isinstance(obj, Model):
+    names |= {k for k in dir(type(obj)) if k not in skip and not k.startswith("__") and
+              isinstance(getattr(type(obj), k, None), property)}
+    if is_graph_model(obj):
+        # The graph's layers first (Keras: "the internal Keras state takes precedence"),
+        # then the public attributes a subclass adds (the private ones of a graph model
+        # are numnet's own bookkeeping, which Keras' files do not have).
+        yield "layers", obj.layers
+        yield "optimizer", getattr(obj, "optimizer", None)
+        names = {n for n in names - {"layers", "optimizer", "operations"}
+                 if not n.startswith("_")}
+    elif isinstance(obj, Model):
         names |= {"layers", "optimizer"}
     for name in sorted(names, key=lambda n: (n.startswith("_"), n)):
         try:
@@ -161,16 +172,41 @@ def _join(path, name):
     return f"{path}/{name}" if path else name
 
 
-def walk(model):
+def _holds_new_variables(container, visited, seen=None):
+    """Whether a (nested) container holds a saveable not yet walked that has variables."""
+    seen = set() if seen is None else seen
+    if id(container) in seen:
+        return False
+    seen.add(id(container))
+    for item in (container.values() if isinstance(container, dict) else container):
+        if _is_saveable(item) and id(item) not in visited and getattr(item, "weights", None):
+            return True
+        if isinstance(item, (list, tuple, dict)) and _holds_new_variables(item, visited, seen):
+            return True
+    return False
+
+
+def walk(model, skip=(), aliases=None, has_group=None):
     """Returns `[(path, object)]` for every saveable reachable from `model`, in Keras order.
 
     `path` is the group holding the object's `vars` ("" for the model itself,
-    `"layers/dense"`, `"optimizer"`, ...).
+    `"layers/dense"`, `"optimizer"`, ...). Containers nest as in Keras 3.15:
+    a list inside a list is `container`, `container_1`, ... Objects in `skip`
+    (and what they hold) are left out. With `aliases` (a dict), every further
+    path that reaches an already-walked object is recorded under its `id`.
+    With `has_group` (loading: whether the file has a group at a path), a
+    nested container whose group the file lacks (files of Keras before 3.15
+    did not save them) is not walked, with Keras' warning, so its layers can
+    still be found under another path (`layers/...`).
     """
-    found, visited = [], set()
+    found, visited, skipped = [], set(), {id(obj) for obj in skip}
 
     def visit(obj, path):
+        if id(obj) in skipped:
+            return
         if id(obj) in visited:
+            if aliases is not None:
+                aliases.setdefault(id(obj), []).append(path)
             return
         visited.add(id(obj))
         found.append((path, obj))
@@ -178,26 +214,39 @@ def walk(model):
             if _is_saveable(child):
                 visit(child, _join(path, attr))
             elif isinstance(child, (list, tuple, dict)):
-                visit_container(child, _join(path, attr))
+                visit_container(child, _join(path, attr), set())
 
-    def visit_container(container, path):
+    def visit_container(container, path, seen_containers):
+        if id(container) in seen_containers:
+            return
+        seen_containers.add(id(container))
         used = {}
         for item in (container.values() if isinstance(container, dict) else container):
-            if not _is_saveable(item):
-                continue
-            base = to_snake_case(type(item).__name__)
-            if base in used:
-                used[base] += 1
-                key = f"{base}_{used[base]}"
-            else:
-                used[base] = 0
-                key = base
-            if id(item) in visited:
-                continue
-            visit(item, _join(path, key))
+            if _is_saveable(item):
+                visit(item, _join(path, _unique_key(to_snake_case(type(item).__name__), used)))
+            elif isinstance(item, (list, tuple, dict)):
+                nested = _join(path, _unique_key("container", used))
+                if has_group is not None and not has_group(nested):
+                    if _holds_new_variables(item, visited):
+                        warnings.warn(
+                            f"Skipping nested container at '{nested}': no matching group found "
+                            "in the saved file. This usually means the file was saved with a "
+                            "Keras version that did not serialize sublayers nested inside "
+                            "containers. Affected layers will retain their freshly-initialized "
+                            "weights.", stacklevel=4)
+                    continue
+                visit_container(item, nested, seen_containers)
 
     visit(model, "")
     return found
+
+
+def _unique_key(base, used):
+    if base in used:
+        used[base] += 1
+        return f"{base}_{used[base]}"
+    used[base] = 0
+    return base
 
 
 def _own_variables(obj):
@@ -217,9 +266,12 @@ def _describe(obj):
 
 
 # ------------------------------------------------------------------ saving
-def write_weights(model, h5file):
-    """Writes every saveable's own variables into the open h5py file `h5file`."""
-    for path, obj in walk(model):
+def write_weights(model, h5file, skip=()):
+    """Writes every saveable's own variables into the open h5py file `h5file`.
+
+    Objects in `skip` (and everything they hold) are left out.
+    """
+    for path, obj in walk(model, skip=skip):
         group = h5file.require_group(_join(path, "vars"))
         group.attrs["name"] = str(getattr(obj, "name", ""))
         if hasattr(obj, "save_own_variables") and _overrides(obj, "save_own_variables"):
@@ -303,26 +355,33 @@ def _named_datasets(group, group_path, origin, keys):
 
 
 def read_weights(model, h5file, origin="weights file", skip_mismatch=False,
-                 load_optimizer=True):
+                 load_optimizer=True, skip=()):
     """Loads the variables of every saveable of `model` from the open h5py file `h5file`.
 
     All counts and shapes are checked before any variable changes. Raises
     ValueError naming the file, the object, the variable and both shapes.
+    Objects in `skip` (and what they hold) are left as they are. An object
+    reachable under several attribute names is read from the first of them
+    the file has a matching group for (Keras retries each path too).
     """
     from numnet.optimizers.base_optimizer import Optimizer
     assignments, custom, visited_groups = [], [], set()
     layer_count = 0
-    for path, obj in walk(model):
-        group_path = _join(path, "vars")
+    aliases = {}
+    found = walk(model, skip=skip, aliases=aliases,
+                 has_group=lambda path: path in h5file)
+    for path, obj in found:
         is_optimizer = isinstance(obj, Optimizer)
         if is_optimizer and not load_optimizer:
             continue
+        is_custom = not is_optimizer and _overrides(obj, "load_own_variables")
+        variables = None if is_custom else _own_variables(obj)
+        group_path = _pick_group(h5file, [path] + aliases.get(id(obj), []), variables, origin)
         visited_groups.add(group_path)
-        if not is_optimizer and _overrides(obj, "load_own_variables"):
+        if is_custom:
             custom.append((obj, _datasets(h5file, group_path, origin, named=True)))
             continue
         datasets = _datasets(h5file, group_path, origin)
-        variables = _own_variables(obj)
         if not is_optimizer and path:
             layer_count += 1
         if len(datasets) != len(variables):
@@ -346,13 +405,13 @@ def read_weights(model, h5file, origin="weights file", skip_mismatch=False,
             v, d = mismatched[0]
             message = (f"{origin}: {_describe(obj)} (at '{group_path}'): variable "
                        f"'{v.name}' has shape {tuple(v.data.shape)}, but the file holds "
-                       f"shape {tuple(d.shape)}.")
+                       f"shape {tuple(d.shape)}; the shapes must match.")
             if skip_mismatch:
                 warnings.warn(message + " Skipping it (skip_mismatch=True).", stacklevel=3)
                 continue
             raise ValueError(message)
         assignments.extend(zip(variables, datasets))
-    extra = _unvisited_weight_groups(h5file, visited_groups)
+    extra = _unvisited_weight_groups(h5file, visited_groups, skipped_paths(model, skip))
     if extra and not skip_mismatch:
         raise ValueError(
             f"{origin}: the file holds weights for {len(extra)} object(s) the model does not "
@@ -367,13 +426,34 @@ def read_weights(model, h5file, origin="weights file", skip_mismatch=False,
         obj.load_own_variables({name: d[()] for name, d in datasets})
 
 
-def _unvisited_weight_groups(h5file, visited):
+def _pick_group(h5file, paths, variables, origin):
+    """The `vars` group of the first path the file holds a fitting group for (else the first)."""
+    groups = [_join(path, "vars") for path in paths]
+    if len(groups) == 1:
+        return groups[0]
+    for group in groups:
+        if group in h5file and (variables is None or
+                                len(_datasets(h5file, group, origin)) == len(variables)):
+            return group
+    return groups[0]
+
+
+def skipped_paths(model, skip):
+    """The paths of the objects in `skip` (and of what they hold) in `model`'s walk."""
+    if not skip:
+        return []
+    kept = {path for path, _ in walk(model, skip=skip)}
+    return [path for path, _ in walk(model) if path not in kept]
+
+
+def _unvisited_weight_groups(h5file, visited, skipped=()):
     h5py = require_h5py("Loading weights")
     extra = []
+    skipped_groups = {_join(path, "vars") for path in skipped}
 
     def visit(name, item):
         if isinstance(item, h5py.Group) and (name == "vars" or name.endswith("/vars")):
-            if name in visited or len(item.keys()) == 0:
+            if name in visited or name in skipped_groups or len(item.keys()) == 0:
                 return
             extra.append(name)
 

@@ -2,6 +2,9 @@
 
 from numnet.backend import clear_session
 from numnet.callbacks.progbar import Progbar
+from numnet.utils.io_utils import (
+    disable_interactive_logging, enable_interactive_logging, is_interactive_logging_enabled,
+)
 from numnet.utils.numerical import normalize, to_categorical
 from numnet.utils.rng import set_random_seed
 
@@ -18,5 +21,6 @@ def __getattr__(name):
     raise AttributeError(f"module 'numnet.utils' has no attribute '{name}'")
 
 
-__all__ = ["Progbar", "clear_session", "normalize", "set_random_seed", "to_categorical",
-           "plot_model"]
+__all__ = ["Progbar", "clear_session", "disable_interactive_logging",
+           "enable_interactive_logging", "is_interactive_logging_enabled", "normalize",
+           "set_random_seed", "to_categorical", "plot_model"]

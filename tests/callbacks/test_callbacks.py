@@ -88,12 +88,17 @@ def test_missing_monitor_warns_not_crashes(tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.fit(x, y, epochs=2, verbose=0, callbacks=[
-            keras.callbacks.EarlyStopping(monitor="val_nope"),
+            keras.callbacks.EarlyStopping(monitor="val_nope", mode="min"),
             keras.callbacks.ModelCheckpoint(str(tmp_path / "m.keras"), monitor="val_nope",
                                             save_best_only=True)])
     messages = " ".join(str(w.message) for w in caught)
     assert "Early stopping conditioned on metric `val_nope` which is not available" in messages
     assert "Can save best model only with val_nope available." in messages
+    # As in Keras 3.15: in mode "auto", a name whose direction cannot be told is an error
+    # at the first epoch end, whether the metric is in the logs or not.
+    with pytest.raises(ValueError, match="monitor=val_nope, but isn't able to automatically"):
+        model.fit(x, y, epochs=1, verbose=0,
+                  callbacks=[keras.callbacks.EarlyStopping(monitor="val_nope")])
 
 
 def test_lambda_csv_nan_schedulers(tmp_path):

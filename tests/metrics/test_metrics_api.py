@@ -69,8 +69,10 @@ def test_aliases_functions_and_errors():
 def test_mean_metric_wrapper_config_round_trip():
     m = metrics.MeanMetricWrapper(metrics.binary_accuracy, name="ba", threshold=0.3)
     config = m.get_config()
-    assert config == {"name": "ba", "dtype": "float32", "fn": "binary_accuracy",
-                      "threshold": 0.3}
+    # Keras 3.15's config (functions are envelopes, `registered_name` "function").
+    assert config == {"name": "ba", "dtype": "float32", "threshold": 0.3, "fn": {
+        "module": "builtins", "class_name": "function", "config": "binary_accuracy",
+        "registered_name": "function"}}
     clone = metrics.MeanMetricWrapper.from_config(config)
     y_true, y_pred = np.array([[1.0], [0.0]]), np.array([[0.4], [0.2]], np.float32)
     assert float(clone(y_true, y_pred)) == float(m(y_true, y_pred)) == 1.0

@@ -136,12 +136,14 @@ def test_per_sample_metric_functions():
         assert metrics.get_function(name) is fn
         assert metrics.get(fn) is fn
     assert metrics.msle is metrics.MSLE is metrics.mean_squared_logarithmic_error
-    # Wrapping one of them round-trips through its name, like Keras' MeanMetricWrapper.
+    # Wrapping one of them round-trips through its name, like Keras' MeanMetricWrapper
+    # (whose config holds Keras 3.15's function envelope).
     wrapper = metrics.MeanMetricWrapper(metrics.categorical_crossentropy, name="cce",
                                         from_logits=True)
     config = wrapper.get_config()
-    assert config == {"name": "cce", "dtype": "float32", "fn": "categorical_crossentropy",
-                      "from_logits": True}
+    assert config == {"name": "cce", "dtype": "float32", "from_logits": True, "fn": {
+        "module": "builtins", "class_name": "function", "config": "categorical_crossentropy",
+        "registered_name": "function"}}
     clone = metrics.MeanMetricWrapper.from_config(config)
     assert clone._direction == "down"
     np.testing.assert_allclose(

@@ -19,19 +19,29 @@ import types
 import pytest
 
 from selection import ABSENT_FRAMEWORKS, EXCLUDED
+from tf_stand_in import tensorboard_part as _tensorboard_part
 
 _RESULTS = {"tests": {}, "collection_errors": {}, "excluded": {}}
 _PATTERNS = [(re.compile(pattern, re.IGNORECASE), reason) for pattern, reason in EXCLUDED]
 
 
+_HAS_TENSORBOARD = importlib.util.find_spec("tensorboard") is not None
+
+
 class _Absent(types.ModuleType):
     """Stands in for a framework that is not installed, so a test file that imports it at
     the top still loads; any use of it raises (the tests that use it are excluded or fail).
+
+    For TensorFlow, the event-file reading parts Keras' TensorBoard tests use come from
+    the `tensorboard` package when it is installed (see `_tensorboard_part`).
     """
 
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
+        part = _tensorboard_part(f"{self.__name__}.{name}") if _HAS_TENSORBOARD else None
+        if part is not None:
+            return part
         return _Absent(f"{self.__name__}.{name}")
 
     def __call__(self, *args, **kwargs):
@@ -61,8 +71,13 @@ class _AbsentFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 # Only frameworks that are really not installed are stood in for (an installed one keeps
 # failing its own optional imports the way it expects).
-sys.meta_path.append(_AbsentFinder(
-    name for name in ABSENT_FRAMEWORKS if importlib.util.find_spec(name) is None))
+_STOOD_IN = [name for name in ABSENT_FRAMEWORKS if importlib.util.find_spec(name) is None]
+sys.meta_path.append(_AbsentFinder(_STOOD_IN))
+if "tensorflow" in _STOOD_IN and _HAS_TENSORBOARD:
+    # The `tensorboard` package uses TensorFlow when `import tensorflow` works, which the
+    # stand-in makes true; its documented switch `tensorboard.compat.notf` makes it use
+    # its own TensorFlow-free implementation instead, as it would without the stand-in.
+    sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf"))
 
 
 def pytest_configure(config):
