@@ -588,6 +588,7 @@ class _BatchMaker:
         self.class_weight = class_weight
         self.what = what
         self.stream = None  # the adapter, set by it
+        self.first_shapes = None
 
     def __call__(self, raw, position):
         x, y, sample_weight = self._unpack(raw, position)
@@ -603,7 +604,26 @@ class _BatchMaker:
             raise ValueError(f"{self.what}, batch {position}: {error}") from None
         x = self.model._standardize_model_inputs(x)
         structure = x if predicting else (x, y, sample_weight)
-        return Batch(Source(structure, stream=self.stream), slice(None))
+        source = Source(structure, stream=self.stream)
+        self._check_like_first(source, position)
+        return Batch(source, slice(None))
+
+    def _check_like_first(self, source, position):
+        """Every batch must have the first batch's structure and sample shapes."""
+        shapes = [None if leaf is None else leaf.shape for leaf in source.leaves]
+        if self.first_shapes is None:
+            self.first_shapes = shapes
+            return
+        first = self.first_shapes
+        if len(first) == len(shapes) and all(
+                (a is None) == (b is None) and (a is None or a[1:] == b[1:])
+                for a, b in zip(first, shapes)):
+            return
+        raise ValueError(
+            f"{self.what}, batch {position}: its arrays have shapes {shapes} where the first "
+            f"batch's had {first}. Every batch must have the same structure and shapes, "
+            "except for its number of rows."
+        )
 
     def _unpack(self, raw, position):
         if isinstance(raw, (np.ndarray, Tensor, dict)):

@@ -22,6 +22,7 @@ import queue
 import threading
 
 _ITEM, _END, _ERROR = range(3)
+_NO_KEY = object()
 
 
 class Prefetcher:
@@ -36,11 +37,16 @@ class Prefetcher:
         self._thread.start()
 
     def _run(self):
+        iterator = iter(self._iterator)
         try:
-            for item in self._iterator:
+            while not self._stop.is_set():  # (checked before pulling: close() pulls no more)
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    self._put((_END, None))
+                    return
                 if not self._put((_ITEM, item)):
                     return
-            self._put((_END, None))
         except BaseException as error:  # handed to the consumer, which re-raises it
             self._put((_ERROR, error))
 
@@ -126,8 +132,8 @@ class OrderedFetcher:
             if entry[1] is None:
                 entry[1] = self._pool.submit(self._fetch, entry[0])
         while not self._keys_done and len(self._pending) < self._depth:
-            key = next(self._keys, _END)
-            if key is _END:
+            key = next(self._keys, _NO_KEY)
+            if key is _NO_KEY:
                 self._keys_done = True
                 break
             self._pending.append([key, self._pool.submit(self._fetch, key)])
