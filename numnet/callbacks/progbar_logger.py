@@ -2,7 +2,7 @@
 
 import sys
 
-from numnet.callbacks.callback import Callback
+from numnet.callbacks.callback import Callback, is_chief
 from numnet.callbacks.progbar import Progbar
 
 
@@ -25,6 +25,8 @@ class ProgbarLogger(Callback):
         super().set_params(params)
         verbose = params.get("verbose", 1)
         self.verbose = 1 if verbose == "auto" else verbose
+        if not is_chief():
+            self.verbose = 0  # one progress bar per distributed job: rank 0's
         self.epochs = params.get("epochs", 1)
         self.steps = params.get("steps")
 

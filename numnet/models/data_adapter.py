@@ -858,10 +858,11 @@ class FitData:
     stops all background reading at the end.
     """
 
-    def __init__(self, model, train, validation):
+    def __init__(self, model, train, validation, shard=None):
         self.model = model
         self.train = train
         self.validation = validation  # None, prepared (x, y, sample_weight), or a stream
+        self.shard = shard
         self._validation_adapter = None
 
     def validation_adapter(self, batch_size, steps):
@@ -880,16 +881,19 @@ class FitData:
             self._validation_adapter = adapter
         return adapter
 
-    def close(self):
+    def close(self, error=None):
+        """Stops the reading; under distribution, tells the other ranks how this fit ended."""
         self.train.close()
         if self._validation_adapter is not None:
             self._validation_adapter.close()
+        if self.shard is not None:
+            self.shard.end_fit(error)
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, error, traceback):
+        self.close(error)
         return False
 
 
@@ -921,7 +925,7 @@ def fit_data(model, x, y, sample_weight, *, validation_data, validation_split, c
                               steps=steps_per_epoch, shuffle=shuffle, shard=shard)
     if validation_data is not None:
         validation = _validation_data(validation_data, model)
-    return FitData(model, train, validation)
+    return FitData(model, train, validation, shard)
 
 
 def _validation_data(validation_data, model):

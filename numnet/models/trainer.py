@@ -408,7 +408,7 @@ class Trainer:
             self._train_vars = None
             self._loss_sources_cache = None
             self._place_parameters()
-            if distribution is not None:
+            if distribution is not None:  # every rank starts from rank 0's state
                 distribution.begin_fit(self, data.train)
             callback_list.on_train_begin()
             # A callback (BackupAndRestore) may resume from a later epoch, as in Keras 3;

@@ -1,0 +1,30 @@
+"""Trains on the global batch split over the ranks; each rank saves its weights.
+
+    mpirun -n R python train_equal.py OUT (jit|eager) (arrays|pydataset)
+"""
+
+import json
+import os
+
+import numnet as keras
+import numnet.distribute as hvd
+from common import GLOBAL_BATCH, Batches, argument, data, model, save
+
+hvd.init()
+out, mode, kind = argument(1), argument(2, "jit"), argument(3, "arrays")
+rank, size = hvd.rank(), hvd.size()
+x, y = data()
+xv, yv = data(samples=96, seed=5)
+optimizer = hvd.DistributedOptimizer(keras.optimizers.SGD(0.1, momentum=0.5))
+net = model(optimizer, jit_compile=mode == "jit")
+callbacks = [hvd.MetricAverageCallback(), hvd.BroadcastGlobalVariablesCallback(0)]
+if kind == "arrays":  # shuffled: every rank must draw the same permutation
+    history = net.fit(x, y, batch_size=GLOBAL_BATCH // size, epochs=2, verbose=1,
+                      validation_data=(xv, yv), callbacks=callbacks)
+else:
+    history = net.fit(Batches(x, y, GLOBAL_BATCH // size), epochs=2, verbose=1, shuffle=False,
+                      validation_data=(xv, yv), callbacks=callbacks)
+save(os.path.join(out, f"rank{rank}.npz"), net)
+if rank == 0:
+    with open(os.path.join(out, "history.json"), "w") as handle:
+        json.dump({"history": history.history, "reason": net.compiled_reason}, handle)
