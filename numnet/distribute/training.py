@@ -72,7 +72,7 @@ def _summary(model, data):
     optimizer = model.optimizer
     description = data.describe()
     return {
-        "model weights": [(w.path, tuple(w.data.shape), w.data.dtype.str) for w in model.weights],
+        "model weights (shapes)": [(tuple(w.data.shape), w.data.dtype.str) for w in model.weights],
         "optimizer": (type(optimizer).__name__,
                       [tuple(v.data.shape) for v in optimizer.variables]
                       if optimizer.built else "not built"),

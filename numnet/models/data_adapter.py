@@ -839,7 +839,8 @@ def _stream_adapter(x, y, sample_weight, *, model, call, steps, shuffle, class_w
     maker = _BatchMaker(model, call, class_weight, f"`{what}` ({type(x).__name__})")
     if kind == "PyDataset":
         return PyDatasetAdapter(x, maker, shuffle, steps, shard if call == "fit" else None)
-    if shuffle and call == "fit":
+    if shuffle and call == "fit" and not isinstance(getattr(x, "shuffle", None), bool):
+        # (a dataset with a `shuffle` setting of its own, like shard_dataset's, decides)
         warnings.warn(f"`shuffle=True` was passed, but will be ignored since the data `x` was "
                       f"provided as a {kind}. The {kind} is expected to yield already-shuffled "
                       "data.", stacklevel=4)

@@ -3,6 +3,7 @@
 from numnet.backend import clear_session
 from numnet.callbacks.progbar import Progbar
 from numnet.models.py_dataset import PyDataset, Sequence
+from numnet.utils.shards import ShardDataset, shard_dataset
 from numnet.utils.numerical import normalize, to_categorical
 from numnet.utils.rng import set_random_seed
 
@@ -19,5 +20,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'numnet.utils' has no attribute '{name}'")
 
 
-__all__ = ["Progbar", "PyDataset", "Sequence", "clear_session", "normalize", "set_random_seed",
-           "to_categorical", "plot_model"]
+__all__ = ["Progbar", "PyDataset", "Sequence", "ShardDataset", "clear_session", "normalize",
+           "set_random_seed", "shard_dataset", "to_categorical", "plot_model"]

@@ -74,8 +74,9 @@ def test_ranks_train_like_one_process_on_the_global_batch(tmp_path, ranks, mode,
     ("hang", r"numnet\.distribute: rank 0 of 2 stops: rank\(s\) \[1\] of 2 did not reach the "
              r"gradient allreduce of step 7 within 3 s"),
     ("kill", r"process rank 1 .* exited on\s+signal 9"),
-    ("mismatch-model", r"rank 1's model weights \[\('dense/kernel', \(8, 21\)"),
-    ("mismatch-data", r"rank 1's .*differs from rank 0's"),
+    ("mismatch-model", r"rank 1's model weights \(shapes\) \[\(\(8, 21\), '<f4'\), "
+                       r"\(\(21,\), '<f4'\), .* differs from rank 0's \[\(\(8, 20\)"),
+    ("mismatch-data", r"rank 1's steps per epoch 34 differs from rank 0's 32"),
 ])
 def test_a_failing_rank_ends_the_job_with_an_error_naming_it(mode, message):
     start = time.monotonic()
