@@ -49,7 +49,7 @@ import atexit
 import os
 import sys
 
-from numnet.distribute.world import RankFailedError, World
+from numnet.distribute.world import World
 
 _WORLD = None
 _NOT_INITIALIZED = "numnet.distribute has not been initialized; use numnet.distribute.init()."
@@ -61,9 +61,10 @@ def init(comm=None, timeout=None):
     Args:
         comm: the mpi4py communicator of the ranks that train together
             (default `MPI.COMM_WORLD`).
-        timeout: seconds a rank waits for the others at a step before giving
-            up with an error naming the missing ranks (default 300, or the
-            environment variable `NUMNET_DISTRIBUTE_TIMEOUT`).
+        timeout: seconds a rank waits for the others in a collective (a
+            step's allreduce) before the job ends with an error naming the
+            missing ranks (default 300, or the environment variable
+            `NUMNET_DISTRIBUTE_TIMEOUT`).
     """
     global _WORLD
     if _WORLD is not None:
@@ -166,6 +167,6 @@ from numnet.distribute.callbacks import (  # noqa: E402
 )
 
 __all__ = ["BroadcastGlobalVariablesCallback", "DistributedOptimizer",
-           "LearningRateWarmupCallback", "MetricAverageCallback", "RankFailedError", "allreduce",
+           "LearningRateWarmupCallback", "MetricAverageCallback", "allreduce",
            "barrier", "broadcast", "broadcast_variables", "callbacks", "init", "is_chief",
            "is_initialized", "local_rank", "local_size", "rank", "shutdown", "size", "world"]

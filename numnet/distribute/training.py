@@ -9,7 +9,8 @@
   mismatch fails at once, on every rank, instead of deadlocking later), then
   takes rank 0's weights, optimizer state and random generator state;
 - calls `end_fit(error)` when it ends: a rank whose fit raised tells the
-  others, which then raise `RankFailedError` instead of waiting for it.
+  others at once, and they stop with its error instead of waiting for it
+  (even if this rank's script catches the exception).
 """
 
 import numpy as np
@@ -33,7 +34,6 @@ class DataParallel:
 
     def begin_fit(self, model, data):
         world = self.world
-        world.fitting = True
         self._agree(model, data)
         optimizer = model.optimizer
         arrays = [w.data for w in model.weights]
@@ -60,12 +60,8 @@ class DataParallel:
 
     def end_fit(self, error=None):
         """Called when fit ends; `error` is the exception it raised, if any."""
-        from numnet.distribute.world import RankFailedError
-
-        world = self.world
-        world.fitting = False
-        if error is not None and not isinstance(error, RankFailedError):
-            world.tell_others(f"failed in fit with {type(error).__name__}: {error}")
+        if error is not None:
+            self.world.tell_others(f"failed in fit with {type(error).__name__}: {error}")
 
 
 def _summary(model, data):
