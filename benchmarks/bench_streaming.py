@@ -1,0 +1,105 @@
+"""Streaming input: a training epoch from a memory-mapped .npy file against the same arrays in memory.
+
+The textbook classifier (W1's model, SGD, shuffled) on the 55,000
+Fashion-MNIST training images stored as a float32 .npy file on disk and
+opened with `np.load(path, mmap_mode="r")`: every batch is gathered from the
+file by a background thread while the step computes. Three ways, alternated
+round by round:
+
+- in memory: the arrays in RAM (numnet's in-memory path: rows gathered
+  straight into the step's input buffers);
+- memory map, warm: the file's pages already in the OS page cache (the usual
+  case from the second epoch on, when the file fits in RAM);
+- memory map, cold: the file's pages dropped from the page cache before the
+  epoch (`posix_fadvise(DONTNEED)` on this file only), so every batch reads
+  the disk.
+
+    python benchmarks/bench_streaming.py [--rounds 3] [--batch-size 32]
+"""
+
+import _common  # first: sets the thread environment before NumPy loads
+
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+from _common import Timer
+
+
+def main():
+    parser = _common.make_parser(__doc__.splitlines()[0], rounds=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--dir", default=None, help="where to write the .npy file (default: "
+                                                    "a temporary folder)")
+    args = parser.parse_args()
+    _common.header(__doc__.splitlines()[0], args)
+    _common.limit_threads(args.threads)
+    import numnet as keras
+
+    (x, y), _, _, note = _common.load_fashion_mnist()
+    print(note)
+    folder = tempfile.mkdtemp(dir=args.dir)
+    path = os.path.join(folder, "x_train.npy")
+    np.save(path, x)
+    print(f"file: {path}, {os.path.getsize(path) / 2**20:.0f} MiB; batch {args.batch_size}")
+    mapped = np.load(path, mmap_mode="r")
+
+    def epoch(data, seed):
+        keras.utils.set_random_seed(seed)
+        model = keras.Sequential([
+            keras.layers.Input(shape=[28, 28]), keras.layers.Flatten(),
+            keras.layers.Dense(300, activation="relu"),
+            keras.layers.Dense(100, activation="relu"),
+            keras.layers.Dense(10, activation="softmax")])
+        model.compile(loss="sparse_categorical_crossentropy",
+                      optimizer=keras.optimizers.SGD(0.01), metrics=["accuracy"])
+        model.fit(data[:2048], y[:2048], batch_size=args.batch_size, epochs=1, verbose=0)
+        if data is mapped and cold[0]:
+            _drop_from_page_cache(path)
+        with Timer() as t:
+            model.fit(data, y, batch_size=args.batch_size, epochs=1, verbose=0)
+        return t.elapsed
+
+    cold = [False]
+
+    def cold_epoch(seed):
+        cold[0] = True
+        try:
+            return epoch(mapped, seed)
+        finally:
+            cold[0] = False
+
+    try:
+        results = _common.interleave({
+            "in memory": lambda: epoch(x, 0),
+            "memory map, warm": lambda: epoch(mapped, 0),
+            "memory map, cold": lambda: cold_epoch(0),
+        }, args.rounds, args.warmup)
+    finally:
+        del mapped
+        os.remove(path)
+        os.rmdir(folder)
+    medians = _common.print_table(results, refs=("in memory",), unit_title="epoch (median)")
+    for name in ("memory map, warm", "memory map, cold"):
+        if name in medians:
+            print(f"{name}: {medians['in memory'] / medians[name]:.2f} x the in-memory "
+                  "epoch's speed")
+
+
+def _drop_from_page_cache(path):
+    """Evicts this file's pages from the OS page cache (Linux; a no-op elsewhere)."""
+    if not hasattr(os, "posix_fadvise"):
+        print("posix_fadvise unavailable: the 'cold' epoch is warm", file=sys.stderr)
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+if __name__ == "__main__":
+    main()
