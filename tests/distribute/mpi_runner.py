@@ -34,7 +34,7 @@ def mpirun_or_skip():
 
 
 def run_mpi(script, ranks, *args, timeout=120, env=None):
-    """Runs tests/distribute/scripts/`script` on `ranks` ranks; the CompletedProcess."""
+    """Runs tests/distribute/scripts/`script` (or the path `script`) on `ranks` ranks."""
     launcher = mpirun_or_skip()
     environment = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1",
                        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1",

@@ -114,3 +114,18 @@ def test_resuming_with_the_same_ranks_ends_like_an_uninterrupted_run(tmp_path):
             np.testing.assert_array_equal(a, b)
     rows = (broken / "log.csv").read_text().strip().splitlines()
     assert [row.split(",")[0] for row in rows] == ["epoch", "0", "1", "2", "3"]
+
+
+def test_the_mpi_example_runs_on_two_ranks(tmp_path):
+    """`mpirun -n 2 python examples/train_fashion_mnist_mpi.py` (offline: the shipped sample)."""
+    from mpi_runner import ROOT
+
+    done = run_mpi(ROOT / "examples" / "train_fashion_mnist_mpi.py", 2, "--epochs", "2",
+                   "--checkpoint", tmp_path / "w.weights.h5", timeout=180,
+                   env={"NUMNET_OFFLINE": "1", "NUMNET_ALLOW_SAMPLE": "1",
+                        "NUMNET_HOME": str(tmp_path / "home"), "PYTHONWARNINGS": "ignore"})
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.stdout.count("Epoch 2/2") == 1 and "on 2 ranks" in done.stdout
+    accuracy = float(re.search(r"test accuracy: ([0-9.]+)", done.stdout).group(1))
+    assert accuracy > 0.5, done.stdout
+    assert (tmp_path / "w.weights.h5").exists()
