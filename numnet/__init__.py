@@ -10,7 +10,7 @@ from numnet import activations, backend, callbacks, constraints, initializers, l
 from numnet import metrics
 from numnet import models, optimizers, regularizers, utils
 from numnet.autodiff import GradientTape, Tensor, Variable
-from numnet.autodiff import ops
+from numnet import ops
 from numnet.layers import Input
 from numnet.models import Model, Sequential
 

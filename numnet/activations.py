@@ -1,8 +1,24 @@
 """Activation functions, by name or as functions, as in `keras.activations`.
 
-Each takes a tensor (or array) and returns a tensor; the backward rules live
-in `numnet.autodiff.ops.nn`. `heaviside` and `sign` are the perceptron's step
-functions: forward only, since their derivative is zero almost everywhere.
+Every activation of Keras 3 is here, with Keras' names, arguments, defaults
+and serialization names (`swish` is `silu` and `hard_swish` is `hard_silu`,
+so both serialize under the second name, as in Keras). Each takes a tensor
+(or array) and returns a tensor; the formulas and their derivatives live in
+the kernel table (`numnet.kernels.activations`), made primitives by
+`numnet.autodiff.ops.nn`.
+
+`heaviside` and `sign` are numnet's own: the perceptron's step functions,
+forward only, since their derivative is zero almost everywhere.
+
+Deliberate differences from Keras 3.15.1 (TensorFlow backend), both where
+Keras is wrong:
+
+- `sparsemax` is the projection onto the simplex of Martins & Astudillo;
+  Keras 3.15.1 computes its threshold from the sum of the cumulative sums,
+  so its outputs do not sum to 1 when more than one entry is nonzero
+  (keras-team/keras#23425, fixed upstream by keras-team/keras#23469).
+- `celu`'s gradient at exactly `x == 0` is 1, its derivative there;
+  TensorFlow's autodiff adds the two one-sided branches and reports 2.
 """
 
 from numnet.autodiff import ops
@@ -15,7 +31,12 @@ def linear(x):
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
-    """Rectified linear unit: `max(x, 0)`, with an optional leak, cap and threshold."""
+    """Rectified linear unit: `max(x, 0)`, with an optional leak, cap and threshold.
+
+    As in Keras, only values strictly above `threshold` pass (`x == threshold`
+    gives 0), the result is clipped to `[0, max_value]`, and
+    `negative_slope * (threshold - x)` is subtracted below the threshold.
+    """
     return ops.relu(x, negative_slope=negative_slope, max_value=max_value, threshold=threshold)
 
 
@@ -65,13 +86,11 @@ def softsign(x):
 
 
 def silu(x):
-    """`x * sigmoid(x)`, also known as swish."""
+    """`x * sigmoid(x)`, also known as swish (`swish` is this very function)."""
     return ops.silu(x)
 
 
-def swish(x):
-    """`x * sigmoid(x)` (alias of `silu`)."""
-    return ops.silu(x)
+swish = silu
 
 
 def gelu(x, approximate=False):
@@ -99,6 +118,83 @@ def log_softmax(x, axis=-1):
     return ops.log_softmax(x, axis=axis)
 
 
+def celu(x, alpha=1.0):
+    """Continuously differentiable exponential linear unit.
+
+    `max(x, 0) + alpha * (exp(min(x, 0) / alpha) - 1)`. Its gradient at
+    exactly 0 is 1 (Keras on TensorFlow reports 2 there; see the module docstring).
+    """
+    return ops.celu(x, alpha=alpha)
+
+
+def glu(x, axis=-1):
+    """Gated linear unit: `a * sigmoid(b)`, where `a` and `b` are the two halves of `x`
+    along `axis` (whose size must be even); the output has half that size."""
+    return ops.glu(x, axis=axis)
+
+
+def hard_shrink(x, threshold=0.5):
+    """`x` where `|x| > threshold`, else 0."""
+    return ops.hard_shrink(x, threshold=threshold)
+
+
+def soft_shrink(x, threshold=0.5):
+    """`x - threshold` above `threshold`, `x + threshold` below `-threshold`, else 0."""
+    return ops.soft_shrink(x, threshold=threshold)
+
+
+def hard_silu(x):
+    """Hard SiLU (hard swish): `x * relu6(x + 3) / 6`."""
+    return ops.hard_silu(x)
+
+
+hard_swish = hard_silu
+
+
+def hard_tanh(x):
+    """`clip(x, -1, 1)`."""
+    return ops.hard_tanh(x)
+
+
+def log_sigmoid(x):
+    """`log(sigmoid(x))`, computed as `-softplus(-x)`."""
+    return ops.log_sigmoid(x)
+
+
+def sparse_plus(x):
+    """SparsePlus: 0 for `x <= -1`, `(x + 1)**2 / 4` for `-1 < x < 1`, `x` for `x >= 1`."""
+    return ops.sparse_plus(x)
+
+
+def sparse_sigmoid(x):
+    """Sparse sigmoid: 0 for `x <= -1`, `(x + 1) / 2` for `-1 < x < 1`, 1 for `x >= 1`."""
+    return ops.sparse_sigmoid(x)
+
+
+def sparsemax(x, axis=-1):
+    """Sparsemax: the projection of `x` onto the probability simplex along `axis`.
+
+    Like softmax its outputs sum to 1, but small entries are exactly 0 (see the
+    module docstring for how this differs from Keras 3.15.1).
+    """
+    return ops.sparsemax(x, axis=axis)
+
+
+def squareplus(x, b=4):
+    """Squareplus: `(x + sqrt(x**2 + b)) / 2`."""
+    return ops.squareplus(x, b=b)
+
+
+def tanh_shrink(x):
+    """`x - tanh(x)`."""
+    return ops.tanh_shrink(x)
+
+
+def threshold(x, threshold, default_value):
+    """`x` where `x > threshold`, else `default_value` (both arguments are required)."""
+    return ops.threshold(x, threshold, default_value)
+
+
 def heaviside(x):
     """The Heaviside step: 1 for `x >= 0`, 0 otherwise. Not differentiable."""
     return ops.heaviside(x)
@@ -112,9 +208,14 @@ def sign(x):
 ALL_ACTIVATIONS = {
     fn.__name__: fn
     for fn in (linear, relu, relu6, leaky_relu, elu, selu, sigmoid, hard_sigmoid, tanh,
-               softplus, softsign, silu, swish, gelu, mish, exponential, softmax,
-               log_softmax, heaviside, sign)
+               softplus, softsign, silu, gelu, mish, exponential, softmax, log_softmax,
+               celu, glu, hard_shrink, soft_shrink, hard_silu, hard_tanh, log_sigmoid,
+               sparse_plus, sparse_sigmoid, sparsemax, squareplus, tanh_shrink, threshold,
+               heaviside, sign)
 }
+# Keras' aliases: resolvable by name, serialized under the function's own name.
+ALL_ACTIVATIONS["swish"] = silu
+ALL_ACTIVATIONS["hard_swish"] = hard_silu
 
 
 def serialize(activation):

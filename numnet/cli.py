@@ -6,6 +6,7 @@ numnet evaluate runs/fmnist/model.keras --data fashion-mnist
 numnet predict runs/fmnist/model.keras images.npy --out predictions.csv
 numnet summary runs/fmnist/model.keras
 numnet plot runs/fmnist/model.keras --to-file model.png --show-shapes
+numnet serve runs/fmnist/model.keras --name fmnist --port 8501
 ```
 
 `python -m numnet ...` is the same command. Exit status: 0 on success, 1 when
@@ -185,7 +186,65 @@ def build_parser():
     plot.add_argument("--dpi", type=_positive_int("--dpi"), default=200)
     for subparser in (train, evaluate, predict, summary, plot):
         subparser.set_defaults(parser=subparser)
+    _add_serve_parser(commands)
     return parser
+
+
+def _add_serve_parser(commands):
+    serve = commands.add_parser(
+        "serve", help="serve a saved model over HTTP (TF Serving REST and KServe v2)",
+        description="Serves a model over HTTP, speaking TensorFlow Serving's REST API "
+                    "(/v1/models/NAME:predict) and the Open Inference Protocol v2 "
+                    "(/v2/models/NAME/infer), with micro-batching and /metrics. Needs "
+                    "pip install \"numnet[serve]\". SIGTERM finishes in-flight requests, then "
+                    "exits.")
+    serve.add_argument("model", metavar="MODEL",
+                       help="a .keras file, a folder NAME/ with version folders NAME/1/, "
+                            "NAME/2/ (each holding one .keras file; the largest is served "
+                            "by default), or a folder of such model folders")
+    serve.add_argument("--name", help="the model name in URLs (default: the file or folder "
+                                      "name)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=_non_negative_int("--port"), default=8501,
+                       help="TCP port (default 8501, TF Serving's REST port)")
+    serve.add_argument("--max-batch-size", type=_positive_int("--max-batch-size"), default=64,
+                       help="most rows merged into one model call (default 64; 1 turns "
+                            "micro-batching off)")
+    serve.add_argument("--batch-timeout-ms", type=_non_negative_float("--batch-timeout-ms"),
+                       default=2.0, help="most time a batch waits for requests that are "
+                                         "being received (default 2)")
+    serve.add_argument("--workers", type=_positive_int("--workers"), default=1,
+                       help="server processes, each with the models loaded and its own "
+                            "micro-batching (default 1)")
+    serve.add_argument("--max-body-bytes", type=_positive_int("--max-body-bytes"),
+                       default=16 * 1024 * 1024,
+                       help="larger request bodies get HTTP 413 (default 16777216 = 16 MiB)")
+    serve.add_argument("--allow-nan", action="store_true",
+                       help="pass NaN and infinite inputs to the model (default: HTTP 400)")
+    serve.add_argument("--threads", type=_non_negative_int("--threads"), default=1,
+                       help="BLAS threads per server process for the model (default 1, which "
+                            "leaves the other cores to the HTTP work; 0: leave unchanged)")
+    serve.add_argument("--graceful-timeout", type=_non_negative_float("--graceful-timeout"),
+                       default=30.0, help="seconds to finish in-flight requests after "
+                                          "SIGTERM (default 30)")
+    serve.add_argument("--log-level", default="info",
+                       choices=("critical", "error", "warning", "info", "debug"))
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.set_defaults(parser=serve)
+
+
+def _non_negative_float(name):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not value >= 0 or not np.isfinite(value):
+            raise argparse.ArgumentTypeError(
+                f"expected a non-negative number for {name}, got {text!r}")
+        return value
+    return parse
 
 
 # ------------------------------------------------------------------------ data
@@ -590,6 +649,31 @@ def _cmd_plot(args):
 
 _COMMANDS = {"train": _cmd_train, "evaluate": _cmd_evaluate, "predict": _cmd_predict,
              "summary": _cmd_summary, "plot": _cmd_plot}
+
+
+def _cmd_serve(args):
+    try:
+        from numnet.serve.server import serve
+        return serve(args.model, name=args.name, host=args.host, port=args.port,
+                     max_batch_size=args.max_batch_size, batch_timeout_ms=args.batch_timeout_ms,
+                     workers=args.workers, max_body_bytes=args.max_body_bytes,
+                     allow_nan=args.allow_nan, threads=args.threads or None,
+                     graceful_timeout=args.graceful_timeout,
+                     log_level=args.log_level, access_log=args.access_log)
+    except ImportError as error:
+        raise CommandError(str(error)) from error
+    except FileNotFoundError as error:
+        raise UsageError(f"argument MODEL: {error}") from error
+    except (ValueError, OSError, KeyError) as error:  # a layout or model that cannot be served
+        raise CommandError(f"cannot serve {args.model!r}: {error}") from error
+    except SystemExit as exit_:  # uvicorn could not start (port in use, ...)
+        if not exit_.code:
+            return 0
+        raise CommandError(f"the server could not start on {args.host}:{args.port} (see the "
+                           "message above)") from exit_
+
+
+_COMMANDS["serve"] = _cmd_serve
 
 
 def main(argv=None):

@@ -4,12 +4,21 @@ A loss function maps `(y_true, y_pred)` to one value per sample; a `Loss`
 object then applies sample weights and the reduction (Keras' default
 `"sum_over_batch_size"`: the weighted sum divided by the number of values, not
 by the sum of the weights).
+
+Every loss of Keras 3 that applies to dense outputs is here (CTC, a loss over
+sequences, is not). Closed-form losses compute through the loss kernels of
+`numnet.kernels.losses` (value and gradient written once); the others are
+compositions of `numnet.ops`, as their docstrings say.
 """
+
+import math
 
 import numpy as np
 
 from numnet.autodiff import ops
+from numnet.autodiff.ops import nn as ops_nn
 from numnet.autodiff.tensor import Tensor
+from numnet.backend import xp
 from numnet.serialization import (
     deserialize_keras_object, get_registered_object, register_builtin, serialize_keras_object,
 )
@@ -49,6 +58,41 @@ def _match_rank(y_true, y_pred):
     if len(p) == len(t) + 1 and p[-1] == 1:
         return ops.reshape(_tensor(y_true), tuple(t) + (1,)), y_pred
     return y_true, y_pred
+
+
+def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
+    """Makes ranks equal when they differ by one trailing length-1 axis, as Keras does.
+
+    The higher-rank input loses its last axis, except that a rank-1 partner gains one
+    instead when `expand_rank_1` (so `(3,)` and `(3, 1)` both become `(3, 1)`).
+    """
+    rank1, rank2 = len(np.shape(x1)), len(np.shape(x2))
+    if rank1 == rank2 + 1 and np.shape(x1)[-1] == 1:
+        if rank2 == 1 and expand_rank_1:
+            x2 = ops.expand_dims(x2, axis=-1)
+        else:
+            x1 = ops.squeeze(x1, axis=-1)
+    elif rank2 == rank1 + 1 and np.shape(x2)[-1] == 1:
+        if rank1 == 1 and expand_rank_1:
+            x1 = ops.expand_dims(x1, axis=-1)
+        else:
+            x2 = ops.squeeze(x2, axis=-1)
+    return x1, x2
+
+
+def _require_identical_shape(y_true, y_pred, hint=""):
+    """Keras' check for the cross-entropies: same rank, then same shape (no broadcasting)."""
+    t, p = np.shape(y_true), np.shape(y_pred)
+    if len(t) != len(p):
+        raise ValueError(
+            "Arguments `target` and `output` must have the same rank (ndim). Received: "
+            f"target.shape={t}, output.shape={p}{hint}"
+        )
+    if t != p:
+        raise ValueError(
+            "Arguments `target` and `output` must have the same shape. Received: "
+            f"target.shape={t}, output.shape={p}{hint}"
+        )
 
 
 def _check_same_shape(name, y_true, y_pred):
@@ -125,20 +169,16 @@ def _smooth(y_true, label_smoothing, n_classes):
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Binary cross-entropy averaged over the last axis (probabilities clipped to [eps, 1-eps])."""
     y_true, y_pred = _match_rank(y_true, _tensor(y_pred))
-    _check_same_shape("binary_crossentropy", y_true, y_pred)
+    _require_identical_shape(y_true, y_pred)
     y_true = _smooth(_tensor(y_true, np.float32), label_smoothing, 2)
     return ops.mean(ops.binary_crossentropy(y_true, y_pred, from_logits=from_logits), axis=axis)
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Cross-entropy against one-hot targets."""
-    if tuple(ops.shape(y_true)) != tuple(ops.shape(y_pred)):
-        raise ValueError(
-            "categorical_crossentropy expects one-hot `y_true` with the same shape as "
-            f"`y_pred`. Received: y_true.shape={tuple(ops.shape(y_true))}, "
-            f"y_pred.shape={tuple(ops.shape(y_pred))}. For integer class labels use "
-            "'sparse_categorical_crossentropy'."
-        )
+    _require_identical_shape(y_true, y_pred, hint=(
+        ". categorical_crossentropy expects one-hot `y_true`; for integer class labels use "
+        "'sparse_categorical_crossentropy'."))
     y_true = _smooth(_tensor(y_true, np.float32), label_smoothing, ops.shape(y_pred)[axis])
     return ops.categorical_crossentropy(y_true, y_pred, from_logits=from_logits, axis=axis)
 
@@ -170,9 +210,10 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         labels = ops.reshape(labels, labels.shape[:-1])
     if tuple(labels.shape) != pred_shape[:-1]:
         raise ValueError(
-            "sparse_categorical_crossentropy expects integer labels of shape "
-            f"{pred_shape[:-1]} (one per sample) for y_pred of shape "
-            f"{pred_shape}. Received: y_true.shape={tuple(ops.shape(y_true))}"
+            "Arguments `target` and `output` must have the same shape up until the last "
+            f"dimension: target.shape={tuple(ops.shape(y_true))}, "
+            f"output.shape={pred_shape}. sparse_categorical_crossentropy expects "
+            f"integer labels of shape {pred_shape[:-1]} (one per sample)."
         )
     mask = None
     if ignore_class is not None:
@@ -249,48 +290,279 @@ def log_cosh(y_true, y_pred):
     return ops.mean(ops.subtract(value, float(np.log(2.0))), axis=-1)
 
 
+def _keras_same_rank(x1, x2):
+    """Keras' `squeeze_or_expand_to_same_rank`: when ranks differ by one trailing length-1
+    axis, the higher-rank one loses it, unless the other is rank 1 and gains one instead."""
+    r1, r2 = len(ops.shape(x1)), len(ops.shape(x2))
+    if r1 == r2 + 1 and ops.shape(x1)[-1] == 1:
+        return (x1, ops.expand_dims(x2, -1)) if r2 == 1 else (ops.squeeze(x1, -1), x2)
+    if r2 == r1 + 1 and ops.shape(x2)[-1] == 1:
+        return (ops.expand_dims(x1, -1), x2) if r1 == 1 else (x1, ops.squeeze(x2, -1))
+    return x1, x2
+
+
+def _require_same_shape(y_true, y_pred):
+    """The cross-entropies' check (Keras' message): no silent broadcasting."""
+    t, p = tuple(ops.shape(y_true)), tuple(ops.shape(y_pred))
+    if t != p:
+        raise ValueError(
+            "Arguments `target` and `output` must have the same shape. "
+            f"Received: target.shape={t}, output.shape={p}"
+        )
+
+
+def _check_int_axis(axis):
+    """Keras' check of the categorical losses' `axis` (a bool is not an axis)."""
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise ValueError(f"`axis` must be of type `int`. Received: axis={axis} of type "
+                         f"{type(axis)}")
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """Negative cosine similarity: `-sum(l2_normalize(y_true) * l2_normalize(y_pred))`.
+
+    -1 when the vectors point the same way, 0 when orthogonal, 1 when opposite:
+    minimizing it aligns predictions with targets. A kernel
+    (`numnet.kernels.losses.cosine_similarity`, Keras' normalization with a
+    norm floored at `epsilon`).
+    """
+    y_pred = _prediction(y_pred)
+    y_true, y_pred = _keras_same_rank(_tensor(y_true, y_pred.data.dtype), y_pred)
+    shape = xp.broadcast_shapes(tuple(y_true.shape), tuple(y_pred.shape))
+    if tuple(y_true.shape) != shape:
+        y_true = ops.broadcast_to(y_true, shape)
+    if tuple(y_pred.shape) != shape:
+        y_pred = ops.broadcast_to(y_pred, shape)
+    return ops_nn.cosine_similarity(y_true, y_pred, axis=axis)
+
+
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25,
+                              gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Binary focal cross-entropy (Lin et al., 2017), averaged over `axis`.
+
+    `(1 - p_t)**gamma * bce`, where `p_t` is the probability given to the true
+    label, down-weights well-classified examples; with
+    `apply_class_balancing`, positives are weighted `alpha` and negatives
+    `1 - alpha`. A kernel (`numnet.kernels.losses.binary_focal_crossentropy`).
+    """
+    y_pred = _prediction(y_pred)
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    _require_same_shape(y_true, y_pred)
+    y_true = _smooth(_tensor(y_true, y_pred.data.dtype), label_smoothing, 2)
+    values = ops_nn.binary_focal_crossentropy(
+        y_true, y_pred, apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
+        from_logits=from_logits)
+    return ops.mean(values, axis=axis)
+
+
+def _warn_single_class(name, y_pred):
+    if ops.shape(y_pred)[-1] == 1:
+        import warnings
+        warnings.warn(
+            f"In loss {name}, expected y_pred.shape to be (batch_size, num_classes) with "
+            f"num_classes > 1. Received: y_pred.shape={tuple(ops.shape(y_pred))}. Consider "
+            "using 'binary_crossentropy' if you only have 2 classes.", SyntaxWarning,
+            stacklevel=3)
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False,
+                                   label_smoothing=0.0, axis=-1):
+    """Categorical focal cross-entropy: `sum(alpha * (1 - p)**gamma * -y_true * log p)`.
+
+    `p` is `y_pred` (softmaxed first with `from_logits`) normalized along
+    `axis` and clipped to `[epsilon, 1 - epsilon]`, as in Keras. A kernel
+    (`numnet.kernels.losses.categorical_focal_crossentropy`).
+    """
+    _check_int_axis(axis)
+    y_pred = _prediction(y_pred)
+    _require_same_shape(y_true, y_pred)
+    _warn_single_class("categorical_focal_crossentropy", y_pred)
+    y_true = _smooth(_tensor(y_true, y_pred.data.dtype), label_smoothing,
+                     ops.shape(y_true)[-1])
+    if from_logits:
+        y_pred = ops.softmax(y_pred, axis=axis)
+    return ops_nn.categorical_focal_crossentropy(y_true, y_pred, alpha=alpha, gamma=gamma,
+                                                 axis=axis)
+
+
+def categorical_generalized_cross_entropy(y_true, y_pred, q):
+    """Generalized cross-entropy (Zhang & Sabuncu, 2018): `(1 - p**q) / q`, with `p` the
+    predicted probability of the integer label `y_true`; robust to noisy labels.
+
+    `q` in (0, 1) moves it between cross-entropy (q -> 0) and mean absolute
+    error (q = 1). Labels of shape `(batch, 1)` count as `(batch,)`, as for
+    `sparse_categorical_crossentropy` (Keras 3.15.1 would broadcast them into a
+    `(batch, batch)` matrix of losses). A kernel
+    (`numnet.kernels.losses.categorical_generalized_cross_entropy`).
+    """
+    y_pred = _prediction(y_pred)
+    labels = _tensor(y_true)
+    pred_shape = tuple(ops.shape(y_pred))
+    if labels.ndim == len(pred_shape) and labels.shape[-1] == 1:
+        labels = ops.reshape(labels, labels.shape[:-1])
+    if tuple(labels.shape) != pred_shape[:-1]:
+        raise ValueError(
+            "categorical_generalized_cross_entropy expects integer labels of shape "
+            f"{pred_shape[:-1]} (one per sample) for y_pred of shape {pred_shape}. "
+            f"Received: y_true.shape={tuple(ops.shape(y_true))}"
+        )
+    return ops_nn.categorical_generalized_cross_entropy(labels, y_pred, q=q)
+
+
+def _sum(x, axis):
+    return ops.sum(x, axis=tuple(axis) if isinstance(axis, list) else axis)
+
+
+def dice(y_true, y_pred, axis=None):
+    """Dice loss: `1 - 2 sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + epsilon)`.
+
+    The sums run over `axis` (all axes by default, giving one number for the
+    batch). Written with `numnet.ops` (sums and divisions; no kernel of its own).
+    """
+    from numnet.backend import epsilon
+    y_pred = _prediction(y_pred)
+    y_true, y_pred = _keras_same_rank(_tensor(y_true, y_pred.data.dtype), y_pred)
+    overlap = _sum(ops.multiply(y_true, y_pred), axis)
+    total = ops.add(ops.add(_sum(y_true, axis), _sum(y_pred, axis)), epsilon())
+    return ops.subtract(1.0, ops.divide(ops.multiply(overlap, 2.0), total))
+
+
+def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
+    """Tversky loss: `1 - TP / (TP + alpha FP + beta FN + epsilon)` (Salehi et al., 2017).
+
+    With soft counts `TP = sum(y_true * y_pred)`, `FP = sum((1 - y_pred) * y_true)`
+    and `FN = sum(y_pred * (1 - y_true))` over `axis` (as Keras counts them);
+    `alpha = beta = 0.5` is the Dice loss. Written with `numnet.ops`.
+    """
+    from numnet.backend import epsilon
+    y_pred = _prediction(y_pred)
+    y_true, y_pred = _keras_same_rank(_tensor(y_true, y_pred.data.dtype), y_pred)
+    overlap = _sum(ops.multiply(y_true, y_pred), axis)
+    false_pos = _sum(ops.multiply(ops.subtract(1.0, y_pred), y_true), axis)
+    false_neg = _sum(ops.multiply(y_pred, ops.subtract(1.0, y_true)), axis)
+    total = ops.add(ops.add(ops.add(overlap, ops.multiply(false_pos, alpha)),
+                            ops.multiply(false_neg, beta)), epsilon())
+    return ops.subtract(1.0, ops.divide(overlap, total))
+
+
+def _pair_masks(labels, ref_labels, remove_diagonal):
+    """(same label, different label) masks between each query and each reference."""
+    query = ops.reshape(labels, (-1, 1)) if labels.ndim == 1 else labels
+    keys = ops.reshape(ref_labels, (-1, 1)) if ref_labels.ndim == 1 else ref_labels
+    positive = ops.equal(query, ops.transpose(keys))
+    negative = ops.logical_not(positive)
+    if remove_diagonal:
+        off_diagonal = ~xp.eye(math.prod(ops.shape(query)), math.prod(ops.shape(keys)),
+                               dtype=bool)
+        positive = ops.logical_and(positive, off_diagonal)
+    return positive, negative
+
+
+def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal=True,
+           gamma=80, margin=0.4):
+    """Circle loss (Sun et al., 2020) on L2-normalized embeddings with integer labels.
+
+    Pairs of the same label are pulled together and pairs of different labels
+    pushed apart, each weighted by how far it is from its optimum; the
+    references are the batch itself unless `ref_labels` / `ref_embeddings` are
+    given. Written with `numnet.ops` (a matrix product, masks, `logsumexp`); a
+    sample with no pair of either kind has loss 0 and, in `Circle`, does not
+    count in the average.
+    """
+    y_pred = _prediction(y_pred)
+    labels = ops.cast(_tensor(y_true), "int32")
+    references = y_pred if ref_embeddings is None else _tensor(ref_embeddings,
+                                                               y_pred.data.dtype)
+    ref_labels = labels if ref_labels is None else ops.cast(_tensor(ref_labels), "int32")
+    distances = ops.maximum(ops.subtract(1.0, ops.matmul(y_pred, ops.transpose(references))),
+                            0.0)
+    positive, negative = _pair_masks(labels, ref_labels, remove_diagonal)
+    dtype = distances.data.dtype
+    pos_weights = ops.maximum(ops.multiply(ops.add(distances, margin),
+                                           ops.cast(positive, dtype)), 0.0)
+    neg_weights = ops.maximum(ops.multiply(ops.subtract(1.0 + margin, distances),
+                                           ops.cast(negative, dtype)), 0.0)
+    pos_terms = ops.multiply(ops.multiply(pos_weights, ops.subtract(margin, distances)),
+                             -float(gamma))
+    neg_terms = ops.multiply(ops.multiply(neg_weights, ops.subtract(1.0 - margin, distances)),
+                             float(gamma))
+    pos_loss = ops.logsumexp(ops.where(positive, pos_terms, -math.inf), axis=1)
+    neg_loss = ops.logsumexp(ops.where(negative, neg_terms, -math.inf), axis=1)
+    return ops.softplus(ops.add(pos_loss, neg_loss))
+
+
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 mape = MAPE = mean_absolute_percentage_error
 msle = MSLE = mean_squared_logarithmic_error
 
 
-def _sample_weights(sample_weight, values):
-    """`sample_weight` as a tensor broadcast to the per-sample losses' shape."""
-    weights = _tensor(sample_weight, values.data.dtype)
-    shape = tuple(values.shape)
+def _rank_matched(weights, shape, what="sample_weight"):
+    """Sample weights with a rank the values' `shape` broadcasts with.
+
+    As Keras does, a trailing length-1 axis beyond the values' rank is
+    dropped; weights of lower rank gain trailing axes (per-sample weights of
+    per-sample-and-step values). Weights may also broadcast the values (a
+    scalar loss times per-sample weights gives per-sample values, as in Keras).
+    """
     if weights.ndim == len(shape) + 1 and weights.shape[-1] == 1:
         weights = ops.reshape(weights, weights.shape[:-1])
-    if weights.ndim < len(shape):
+    if 0 < weights.ndim < len(shape):
         weights = ops.reshape(weights, tuple(weights.shape) + (1,) * (len(shape) - weights.ndim))
     try:
-        np.broadcast_shapes(tuple(weights.shape), shape)
-        if np.broadcast_shapes(tuple(weights.shape), shape) != shape:
-            raise ValueError
+        xp.broadcast_shapes(tuple(weights.shape), shape)
     except ValueError:
         raise ValueError(
-            f"`sample_weight` of shape {tuple(ops.shape(sample_weight))} cannot be "
-            f"applied to per-sample losses of shape {shape}."
+            f"`{what}` of shape {tuple(weights.shape)} cannot be applied to per-sample "
+            f"losses of shape {shape}."
         ) from None
-    return ops.broadcast_to(weights, shape)
+    return weights
 
 
-def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
-    """Applies `sample_weight` (broadcast to the values' shape) and the reduction."""
-    weights = None if sample_weight is None else _sample_weights(sample_weight, values)
-    if reduction in ("none", None):
-        return values if weights is None else ops.multiply(values, weights)
+def _masked_weights(weights, mask, reduction, values):
+    """Keras' `apply_mask`: the mask becomes weights; averaging reductions rescale it by
+    `size / count(mask)` so that they average over the unmasked values."""
+    dtype = values.data.dtype
+    mask = ops.cast(mask, dtype)
+    if reduction in ("mean", "sum_over_batch_size"):
+        valid = ops.sum(mask)
+        empty = ops.equal(valid, 0)
+        count = float(math.prod(ops.shape(mask)))
+        scale = ops.where(empty, 0.0, ops.divide(count, ops.where(empty, 1.0, valid)))
+        mask = ops.multiply(mask, scale)
+    if weights is None:
+        return mask
+    return ops.multiply(_rank_matched(weights, tuple(mask.shape)), mask)
+
+
+def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size", mask=None):
+    """Applies `sample_weight` (and a mask of the values) and the reduction, as Keras does.
+
+    Scalar values (a loss already reduced, as `dice` with `axis=None`) are
+    returned as they are unless weights spread them; `"mean_with_sample_weight"`
+    divides by the sum of the weights as given (0 when they sum to 0).
+    """
+    shape = tuple(values.shape)
+    weights = None if sample_weight is None else \
+        _rank_matched(_tensor(sample_weight, values.data.dtype), shape)
+    if mask is not None:
+        weights = _masked_weights(weights, mask, reduction, values)
+    full = None
+    if weights is not None:
+        shape = xp.broadcast_shapes(tuple(weights.shape), shape)
+        if shape != tuple(values.shape):
+            values = ops.broadcast_to(values, shape)
+        full = weights if tuple(weights.shape) == shape else ops.broadcast_to(weights, shape)
+    if reduction in ("none", None) or shape == () or shape == (0,):
+        return values if full is None else ops.multiply(values, full)
     if reduction == "sum":
-        return ops.weighted_sum(values, weights)
-    size = values.data.size
-    if reduction == "mean_with_sample_weight":
-        if weights is None:
-            return ops.weighted_sum(values, None, scale=1.0 / size if size else 0.0)
+        return ops.weighted_sum(values, full)
+    if reduction == "mean_with_sample_weight" and weights is not None:
         total = ops.sum(weights)
-        # divide_no_nan: a batch whose weights sum to 0 has loss 0, as in Keras
-        safe = ops.where(ops.equal(total, 0), 1.0, total)
-        return ops.divide(ops.weighted_sum(values, weights), safe)
-    return ops.weighted_sum(values, weights, scale=1.0 / size if size else 0.0)
+        empty = ops.equal(total, 0)  # divide_no_nan, as in Keras
+        return ops.where(empty, 0.0, ops.divide(ops.weighted_sum(values, full),
+                                                ops.where(empty, 1.0, total)))
+    return ops.weighted_sum(values, full, scale=1.0 / math.prod(shape))
 
 
 # ---------------------------------------------------------------- classes
@@ -310,16 +582,39 @@ class Loss:
                 f"Invalid value for argument `reduction`. Expected one of {REDUCTIONS}. "
                 f"Received: reduction={reduction!r}"
             )
+        from numnet.backend import standardize_dtype
         self.name = name or _snake(type(self).__name__)
         self.reduction = reduction
-        self.dtype = dtype
+        self._dtype = standardize_dtype(dtype)
+        self._cast_inputs = dtype is not None
+
+    @property
+    def dtype(self):
+        """The dtype the loss computes in: `dtype` as given, else `floatx()` at construction.
+
+        With a `dtype` given, `y_true` and `y_pred` are converted to it, as in
+        Keras. Without one, arrays become `floatx()` tensors while tensors keep
+        their float dtype (Keras would also cast float64 tensors to float32).
+        """
+        return self._dtype
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        if self._cast_inputs:
+            y_pred = _as_loss_input(y_pred, self._dtype, prediction=True)
+            y_true = _as_loss_input(y_true, self._dtype)
         values = self.call(y_true, y_pred)
-        return reduce_values(values, sample_weight, self.reduction)
+        return reduce_values(values, sample_weight, self.reduction, mask=self._mask(values))
 
     def call(self, y_true, y_pred):
         raise NotImplementedError
+
+    def _mask(self, values):
+        """Which loss values count (a boolean tensor), or None for all; `Circle` masks zeros.
+
+        Keras attaches this mask to the returned values; it reweights them in
+        the reduction as a mask on the predictions would.
+        """
+        return None
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
@@ -329,6 +624,23 @@ class Loss:
         config = dict(config)
         config.pop("dtype", None)
         return cls(**config)
+
+
+def _as_loss_input(x, dtype, prediction=False):
+    """`x` as a tensor in the loss' dtype (what Keras' `Loss.__call__` converts to).
+
+    Integer targets keep their dtype: class labels are used as indices, and
+    the loss functions cast them where they are values.
+    """
+    if isinstance(x, Tensor):
+        kind = x.data.dtype.kind
+        if (kind == "f" or prediction or kind == "b") and x.data.dtype != xp.dtype(dtype):
+            return ops.cast(x, dtype)
+        return x
+    array = xp.asarray(x)
+    if array.dtype.kind in "fb" or prediction:
+        return ops.convert_to_tensor(array, dtype=dtype)
+    return ops.convert_to_tensor(array)
 
 
 def _snake(name):
@@ -401,6 +713,10 @@ class Huber(LossFunctionWrapper):
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
         super().__init__(huber, reduction=reduction, name=name, dtype=dtype, delta=delta)
 
+    def get_config(self):
+        # Keras 3.15 writes only `name` and `reduction` for Huber (its `delta` is not saved).
+        return Loss.get_config(self)
+
 
 @register_builtin("keras.losses")
 class BinaryCrossentropy(LossFunctionWrapper):
@@ -429,10 +745,17 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
     """Cross-entropy for integer class labels."""
 
     def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
-                 name="sparse_categorical_crossentropy", dtype=None):
+                 axis=-1, name="sparse_categorical_crossentropy", dtype=None):
         super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name,
-                         dtype=dtype, from_logits=from_logits, ignore_class=ignore_class)
+                         dtype=dtype, from_logits=from_logits, ignore_class=ignore_class,
+                         axis=axis)
         self.from_logits = from_logits
+        self.ignore_class = ignore_class
+
+    def get_config(self):
+        # Keras' config: `axis` is a constructor argument but is not saved.
+        return {**Loss.get_config(self), "from_logits": self.from_logits,
+                "ignore_class": self.ignore_class}
 
 
 
@@ -484,23 +807,156 @@ class LogCosh(LossFunctionWrapper):
         super().__init__(log_cosh, reduction=reduction, name=name, dtype=dtype)
 
 
+@register_builtin("keras.losses")
+class CosineSimilarity(LossFunctionWrapper):
+    """Negative cosine similarity between labels and predictions (see `cosine_similarity`).
+
+    As in Keras, `get_config()` holds only `name` and `reduction` (`axis` is not saved).
+    """
+
+    def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity",
+                 dtype=None):
+        super().__init__(cosine_similarity, reduction=reduction, name=name, dtype=dtype,
+                         axis=axis)
+
+    def get_config(self):
+        return Loss.get_config(self)
+
+
+class _ConfiguredLoss(LossFunctionWrapper):
+    """A wrapper whose config is Keras': `name`, `reduction` and the attributes listed."""
+
+    _config_keys = ()
+
+    def get_config(self):
+        return {**Loss.get_config(self), **{key: getattr(self, key) for key in self._config_keys}}
+
+
+@register_builtin("keras.losses")
+class BinaryFocalCrossentropy(_ConfiguredLoss):
+    """Binary focal cross-entropy (see `binary_focal_crossentropy`): a binary cross-entropy
+    that focuses training on hard, misclassified examples."""
+
+    _config_keys = ("from_logits", "label_smoothing", "axis", "apply_class_balancing", "alpha",
+                    "gamma")
+
+    def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
+                 label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
+                 name="binary_focal_crossentropy", dtype=None):
+        super().__init__(binary_focal_crossentropy, reduction=reduction, name=name, dtype=dtype,
+                         apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+        self.apply_class_balancing = apply_class_balancing
+        self.alpha = alpha
+        self.gamma = gamma
+        self.from_logits = from_logits
+        self.label_smoothing = label_smoothing
+        self.axis = axis
+
+
+@register_builtin("keras.losses")
+class CategoricalFocalCrossentropy(_ConfiguredLoss):
+    """Categorical focal cross-entropy for one-hot labels (see
+    `categorical_focal_crossentropy`)."""
+
+    _config_keys = ("from_logits", "label_smoothing", "axis", "alpha", "gamma")
+
+    def __init__(self, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="categorical_focal_crossentropy",
+                 dtype=None):
+        super().__init__(categorical_focal_crossentropy, reduction=reduction, name=name,
+                         dtype=dtype, alpha=alpha, gamma=gamma, from_logits=from_logits,
+                         label_smoothing=label_smoothing, axis=axis)
+        self.alpha = alpha
+        self.gamma = gamma
+        self.from_logits = from_logits
+        self.label_smoothing = label_smoothing
+        self.axis = axis
+
+
+@register_builtin("keras.losses")
+class CategoricalGeneralizedCrossEntropy(_ConfiguredLoss):
+    """Generalized cross-entropy for integer labels (see
+    `categorical_generalized_cross_entropy`); `q` must lie in (0, 1)."""
+
+    _config_keys = ("q",)
+
+    def __init__(self, q=0.5, reduction="sum_over_batch_size",
+                 name="categorical_generalized_cross_entropy", dtype=None):
+        if not 0 < q < 1:
+            raise ValueError("q must be in the interval (0, 1)")
+        super().__init__(categorical_generalized_cross_entropy, reduction=reduction, name=name,
+                         dtype=dtype, q=q)
+        self.q = q
+
+
+@register_builtin("keras.losses")
+class Dice(_ConfiguredLoss):
+    """Dice loss (see `dice`); with the default `axis=None` one value for the whole batch."""
+
+    _config_keys = ("axis",)
+
+    def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
+        super().__init__(dice, reduction=reduction, name=name, dtype=dtype, axis=axis)
+        self.axis = axis
+
+
+@register_builtin("keras.losses")
+class Tversky(_ConfiguredLoss):
+    """Tversky loss (see `tversky`): Dice with separate weights for false positives and
+    false negatives."""
+
+    _config_keys = ("alpha", "beta", "axis")
+
+    def __init__(self, alpha=0.5, beta=0.5, reduction="sum_over_batch_size", name="tversky",
+                 axis=None, dtype=None):
+        super().__init__(tversky, reduction=reduction, name=name, dtype=dtype, alpha=alpha,
+                         beta=beta, axis=axis)
+        self.alpha = alpha
+        self.beta = beta
+        self.axis = axis
+
+
+@register_builtin("keras.losses")
+class Circle(_ConfiguredLoss):
+    """Circle loss for metric learning (see `circle`): `y_true` integer labels, `y_pred`
+    L2-normalized embeddings. Samples whose loss is 0 are left out of the average."""
+
+    _config_keys = ("gamma", "margin", "remove_diagonal")
+
+    def __init__(self, gamma=80.0, margin=0.4, remove_diagonal=True,
+                 reduction="sum_over_batch_size", name="circle", dtype=None):
+        super().__init__(circle, reduction=reduction, name=name, dtype=dtype, gamma=gamma,
+                         margin=margin, remove_diagonal=remove_diagonal)
+        self.gamma = gamma
+        self.margin = margin
+        self.remove_diagonal = remove_diagonal
+
+    def _mask(self, values):
+        return ops.greater(values, 0.0)
+
+
 ALL_FUNCTIONS = {
     fn.__name__: fn
     for fn in (mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
                mean_squared_logarithmic_error, huber, binary_crossentropy,
                categorical_crossentropy, sparse_categorical_crossentropy,
-               kl_divergence, poisson, hinge, squared_hinge, categorical_hinge, log_cosh)
+               kl_divergence, poisson, hinge, squared_hinge, categorical_hinge, log_cosh,
+               cosine_similarity, binary_focal_crossentropy, categorical_focal_crossentropy,
+               categorical_generalized_cross_entropy, dice, tversky, circle)
 }
 ALIASES = {"mse": mean_squared_error, "mae": mean_absolute_error,
            "mape": mean_absolute_percentage_error, "msle": mean_squared_logarithmic_error,
            "MSE": mean_squared_error, "MAE": mean_absolute_error,
            "MAPE": mean_absolute_percentage_error, "MSLE": mean_squared_logarithmic_error,
-           "huber_loss": huber, "kld": kl_divergence, "KLD": kl_divergence}
+           "huber_loss": huber, "kld": kl_divergence, "KLD": kl_divergence,
+           "bce": binary_crossentropy, "BCE": binary_crossentropy}
 ALL_CLASSES = {cls.__name__: cls for cls in (
     Loss, LossFunctionWrapper, MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, Huber, BinaryCrossentropy, CategoricalCrossentropy,
     SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge, SquaredHinge,
-    CategoricalHinge, LogCosh)}
+    CategoricalHinge, LogCosh, CosineSimilarity, BinaryFocalCrossentropy,
+    CategoricalFocalCrossentropy, CategoricalGeneralizedCrossEntropy, Dice, Tversky, Circle)}
 _CLASS_FOR_FUNCTION = {
     mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
     mean_absolute_percentage_error: MeanAbsolutePercentageError,
@@ -509,6 +965,10 @@ _CLASS_FOR_FUNCTION = {
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
     kl_divergence: KLDivergence, poisson: Poisson, hinge: Hinge, squared_hinge: SquaredHinge,
     categorical_hinge: CategoricalHinge, log_cosh: LogCosh,
+    cosine_similarity: CosineSimilarity, binary_focal_crossentropy: BinaryFocalCrossentropy,
+    categorical_focal_crossentropy: CategoricalFocalCrossentropy,
+    categorical_generalized_cross_entropy: CategoricalGeneralizedCrossEntropy, dice: Dice,
+    tversky: Tversky, circle: Circle,
 }
 
 

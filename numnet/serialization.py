@@ -9,17 +9,59 @@ imported or evaluated.
 
 import types
 
-_BUILTINS = {}  # class_name -> class (numnet's mirrors of Keras' public classes)
+_BUILTINS = {}  # class_name -> [classes] (numnet's mirrors of Keras' public classes)
 _BUILTIN_MODULES = {}  # class -> Keras module name ("keras.layers")
 _CUSTOM = {}  # registered name ("package>Name") -> class or function
 _CUSTOM_NAMES = {}  # class or function -> registered name
+_SCOPES = []  # the dicts of the active `custom_object_scope`s, innermost last
+
+
+class CustomObjectScope:
+    """Makes custom objects resolvable by name while the scope is active (`with` block).
+
+    Example:
+
+    ```python
+    with numnet.saving.custom_object_scope({"MyLayer": MyLayer}):
+        model = numnet.saving.load_model("model.keras")
+    ```
+    """
+
+    def __init__(self, custom_objects):
+        self.custom_objects = dict(custom_objects or {})
+
+    def __enter__(self):
+        _SCOPES.append(self.custom_objects)
+        return self
+
+    def __exit__(self, *exc_info):
+        _SCOPES.remove(self.custom_objects)
+
+
+custom_object_scope = CustomObjectScope
+
+
+def get_custom_objects():
+    """The global dict of custom objects (registered names -> objects), as in Keras.
+
+    `register_keras_serializable` fills it; adding to it makes an object resolvable by
+    name everywhere.
+    """
+    return _CUSTOM
+
+
+# Keras' public names for the two registries (`keras.saving.object_registration`).
+GLOBAL_CUSTOM_OBJECTS = _CUSTOM
+GLOBAL_CUSTOM_NAMES = _CUSTOM_NAMES
 
 
 def register_builtin(module, name=None):
     """Class decorator: registers a numnet class as the mirror of `module.name` in Keras."""
     def decorator(cls):
         key = name or cls.__name__
-        _BUILTINS[key] = cls
+        candidates = _BUILTINS.setdefault(key, [])
+        candidates[:] = [c for c in candidates if _BUILTIN_MODULES.get(c) != module]
+        candidates.append(cls)
         _BUILTIN_MODULES[cls] = module
         return cls
     return decorator
@@ -40,7 +82,8 @@ def register_keras_serializable(package="Custom", name=None):
         registered = f"{package}>{name or obj.__name__}"
         if isinstance(obj, type) and not hasattr(obj, "get_config"):
             raise ValueError(
-                f"Cannot register {obj.__name__}: it has no get_config() method."
+                f"Cannot register a class that does not have a get_config() method "
+                f"({obj.__name__})."
             )
         _CUSTOM[registered] = obj
         _CUSTOM_NAMES[obj] = registered
@@ -57,6 +100,9 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
     """Resolves `name` through `custom_objects`, the custom registry, then `module_objects`."""
     if custom_objects and name in custom_objects:
         return custom_objects[name]
+    for scope in reversed(_SCOPES):
+        if name in scope:
+            return scope[name]
     if name in _CUSTOM:
         return _CUSTOM[name]
     if module_objects and name in module_objects:
@@ -64,9 +110,25 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
     return None
 
 
-def builtin_class(class_name):
-    """The numnet class mirroring Keras' `class_name`, or None."""
-    return _BUILTINS.get(class_name)
+def _family(module):
+    """The Keras package a module belongs to: "keras.src.losses.losses" -> "losses"."""
+    parts = [p for p in (module or "").split(".") if p not in ("keras", "src")]
+    return parts[0] if parts else ""
+
+
+def builtin_class(class_name, module=None):
+    """The numnet class mirroring Keras' `module.class_name`, or None.
+
+    Several Keras packages use one class name (`keras.losses.BinaryCrossentropy` and
+    `keras.metrics.BinaryCrossentropy`): the config's `module` tells them apart. Without a
+    module the first registered class of that name is returned.
+    """
+    candidates = _BUILTINS.get(class_name, [])
+    if module is not None:
+        for cls in candidates:
+            if _family(_BUILTIN_MODULES[cls]) == _family(module):
+                return cls
+    return candidates[0] if candidates else None
 
 
 def serialize_keras_object(obj):
@@ -76,9 +138,13 @@ def serialize_keras_object(obj):
     if isinstance(obj, (str, int, float, bool)):
         return obj
     if isinstance(obj, (list, tuple)):
-        return [serialize_keras_object(x) for x in obj]
+        items = [serialize_keras_object(x) for x in obj]
+        return tuple(items) if isinstance(obj, tuple) else items
     if isinstance(obj, dict):
         return {k: serialize_keras_object(v) for k, v in obj.items()}
+    special = _serialize_special(obj)
+    if special is not None:
+        return special
     if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
         registered = _CUSTOM_NAMES.get(obj)
         if registered is None:
@@ -103,6 +169,49 @@ def serialize_keras_object(obj):
     return envelope
 
 
+def _serialize_special(obj):
+    """Keras' envelopes for values that are not Keras objects (slices, arrays, ...)."""
+    import numpy as np
+    from numnet.autodiff.tensor import Tensor
+    if isinstance(obj, bytes):
+        return {"class_name": "__bytes__", "config": {"value": obj.decode("utf-8")}}
+    if isinstance(obj, slice):
+        return {"class_name": "__slice__", "config": {
+            "start": serialize_keras_object(obj.start), "stop": serialize_keras_object(obj.stop),
+            "step": serialize_keras_object(obj.step)}}
+    if obj is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(obj, Tensor):
+        return {"class_name": "__tensor__",
+                "config": {"value": obj.data.tolist(), "dtype": obj.dtype}}
+    if isinstance(obj, np.ndarray) and obj.ndim > 0:
+        return {"class_name": "__numpy__",
+                "config": {"value": obj.tolist(), "dtype": obj.dtype.name}}
+    if isinstance(obj, (np.ndarray, np.generic)):
+        return obj.item()
+    return None
+
+
+def _deserialize_special(class_name, inner):
+    """The values `_serialize_special` writes, rebuilt (no code runs)."""
+    import numpy as np
+    from numnet.autodiff.tensor import Tensor
+    if class_name == "__bytes__":
+        return inner["value"].encode("utf-8")
+    if class_name == "__slice__":
+        return slice(inner["start"], inner["stop"], inner["step"])
+    if class_name == "__ellipsis__":
+        return Ellipsis
+    if class_name == "__numpy__":
+        return np.array(inner["value"], dtype=inner["dtype"])
+    if class_name == "__tensor__":
+        return Tensor(np.array(inner["value"], dtype=inner["dtype"]))
+    raise KeyError(class_name)
+
+
+_SPECIAL_CLASS_NAMES = ("__bytes__", "__slice__", "__ellipsis__", "__numpy__", "__tensor__")
+
+
 def deserialize_keras_object(config, custom_objects=None, module_objects=None,
                              safe_mode=True, printable_module_name="object"):
     """Rebuilds an object from its config envelope, using only registered names."""
@@ -125,6 +234,8 @@ def deserialize_keras_object(config, custom_objects=None, module_objects=None,
         )
     class_name = config["class_name"]
     inner = config.get("config", {})
+    if class_name in _SPECIAL_CLASS_NAMES:
+        return _deserialize_special(class_name, inner)
     if class_name == "__lambda__":
         if safe_mode:
             raise ValueError(
@@ -148,7 +259,7 @@ def deserialize_keras_object(config, custom_objects=None, module_objects=None,
     if cls is None:
         cls = get_registered_object(class_name, custom_objects, module_objects)
     if cls is None:
-        cls = builtin_class(class_name)
+        cls = builtin_class(class_name, config.get("module"))
     if cls is None:
         raise ValueError(
             f"Unknown {printable_module_name}: '{registered or class_name}'. It is neither "

@@ -126,7 +126,7 @@ def test_help_on_every_command(capsys):
     (["train", "mnist"], "argument DATASET: invalid choice"),
     (["train", "fashion-mnist", "--epochs", "0"], "argument --epochs: expected a positive"),
     (["train", "fashion-mnist", "--hidden", "30,x"], "argument --hidden: expected"),
-    (["train", "fashion-mnist", "--optimizer", "adamax", "--out", "{tmp}/o"],
+    (["train", "fashion-mnist", "--optimizer", "adamaxx", "--out", "{tmp}/o"],
      "argument --optimizer: expected one of"),
     (["summary", "{tmp}/missing.keras"], "argument MODEL: no such file"),
     (["evaluate", "{tmp}/missing.keras", "--data", "fashion-mnist"],

@@ -59,31 +59,35 @@ def threads_for(flops):
 
 
 class thread_scope:
-    """Context manager: BLAS limited to `threads_for(flops)` threads inside it.
+    """Context manager: the BLAS libraries use `threads_for(flops)` threads inside it.
 
-    Does nothing when threadpoolctl finds no BLAS to control.
+    It talks to each BLAS through threadpoolctl's controllers directly (a
+    C call each), changes only counts that differ and restores them on exit.
     """
 
     def __init__(self, flops):
         self.threads = threads_for(flops)
-        self._limit = None
+        self._restore = []
 
     def __enter__(self):
-        controller = _controller()
-        if controller is not None:
-            self._limit = controller.limit(limits=self.threads, user_api="blas")
-            self._limit.__enter__()
+        for library in _blas_libraries():
+            previous = library.get_num_threads()
+            if previous != self.threads:
+                library.set_num_threads(self.threads)
+                self._restore.append((library, previous))
         return self
 
     def __exit__(self, *exc):
-        if self._limit is not None:
-            self._limit.__exit__(*exc)
+        for library, previous in self._restore:
+            library.set_num_threads(previous)
+        self._restore = []
         return False
 
 
-def _controller():
-    controller = _STATE["controller"]
-    if controller is None:
+def _blas_libraries():
+    libraries = _STATE["controller"]
+    if libraries is None:
         from threadpoolctl import ThreadpoolController
-        controller = _STATE["controller"] = ThreadpoolController()
-    return controller
+        libraries = _STATE["controller"] = [
+            c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+    return libraries

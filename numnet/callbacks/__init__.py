@@ -13,8 +13,12 @@ from numnet.callbacks.monitor import MonitorCallback
 from numnet.callbacks.progbar import Progbar
 from numnet.callbacks.progbar_logger import ProgbarLogger
 from numnet.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from numnet.callbacks.remote_monitor import RemoteMonitor
+from numnet.callbacks.swap_ema_weights import SwapEMAWeights
+from numnet.callbacks.tensorboard import TensorBoard
 from numnet.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = ["BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping",
            "History", "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint",
-           "MonitorCallback", "Progbar", "ProgbarLogger", "ReduceLROnPlateau", "TerminateOnNaN"]
+           "MonitorCallback", "Progbar", "ProgbarLogger", "ReduceLROnPlateau", "RemoteMonitor",
+           "SwapEMAWeights", "TensorBoard", "TerminateOnNaN"]

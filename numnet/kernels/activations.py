@@ -8,10 +8,16 @@ An `ActivationKernel` holds two functions on raw arrays:
   gradient `g`, reading the input `x` and/or the output `y` (`out` may be `g`).
 
 `reads` says which of `x` and `y` the backward needs: with `"y"` alone the
-caller may compute the forward in place and pass `x=None`. Softmax and
-log-softmax are not elementwise; their backward is the full vector-Jacobian
-product along `axis`. Everything is dtype-generic: float32 in the engine,
-float64 in the scikit-learn estimators.
+caller may compute the forward in place and pass `x=None`. Softmax,
+log-softmax and sparsemax are not elementwise: their backward is the full
+vector-Jacobian product along `axis`; glu halves `axis` (its backward returns
+the gradient of the whole input). Everything is dtype-generic: float32 in the
+engine, float64 in the scikit-learn estimators.
+
+The derivatives at kinks follow Keras on TensorFlow (which side of a
+threshold or cap passes the gradient), so that compiled and Keras-trained
+models agree; the table is checked against Keras' numbers by
+tests/test_keras_activations.py.
 """
 
 import math
@@ -265,6 +271,188 @@ def _log_softmax_grad(g, x, y, out=None, axis=-1):
     return xp.subtract(g, xp.exp(y) * total, out=out)
 
 
+# ------------------------------------------- Keras 3's newer activations
+def _mask(condition, x):
+    """A boolean condition as a 0/1 array of `x`'s dtype (a derivative that is a step)."""
+    return condition.astype(x.dtype)
+
+
+def _relu6(x, out=None):
+    return xp.clip(x, 0, 6, out=out)
+
+
+def _relu6_grad(g, x, y, out=None):
+    # TensorFlow's relu6 passes the gradient on the open interval (0, 6) only.
+    return _product(g, (y > 0) & (y < 6), out)
+
+
+def _celu(x, out=None, alpha=1.0):
+    """`max(x, 0) + alpha * expm1(min(x, 0) / alpha)`: an ELU that is C1 for every alpha."""
+    negative = xp.expm1(xp.minimum(x, 0) / alpha) * alpha
+    return xp.add(xp.maximum(x, 0), negative, out=out)
+
+
+def _celu_grad(g, x, y, out=None, alpha=1.0):
+    # 1 for x > 0, exp(x / alpha) otherwise: both sides give 1 at 0, where the
+    # derivative exists (TensorFlow's autodiff reports 2 there: see the docstring
+    # of `numnet.activations.celu`).
+    return _product(g, xp.exp(xp.minimum(x, 0) / alpha), out)
+
+
+def _hard_tanh(x, out=None):
+    return xp.clip(x, -1, 1, out=out)
+
+
+def _hard_tanh_grad(g, x, y, out=None):
+    return _product(g, (x >= -1) & (x <= 1), out)  # TensorFlow's clip: inclusive bounds
+
+
+def _hard_silu(x, out=None):
+    return _into(out, x * _hard_sigmoid(x))
+
+
+def _hard_silu_grad(g, x, y, out=None):
+    d = _hard_sigmoid(x)
+    d += x * ((x > -3) & (x < 3)) * (1 / 6)
+    return _product(g, d.astype(x.dtype, copy=False), out)
+
+
+def _hard_shrink(x, out=None, threshold=0.5):
+    return xp.multiply(x, xp.abs(x) > threshold, out=out)
+
+
+def _hard_shrink_grad(g, x, y, out=None, threshold=0.5):
+    return _product(g, xp.abs(x) > threshold, out)
+
+
+def _soft_shrink(x, out=None, threshold=0.5):
+    shrunk = xp.where(x > threshold, x - threshold, xp.where(x < -threshold, x + threshold, 0))
+    return _into(out, shrunk.astype(x.dtype, copy=False))
+
+
+def _soft_shrink_grad(g, x, y, out=None, threshold=0.5):
+    return _product(g, (x > threshold) | (x < -threshold), out)
+
+
+def _threshold(x, out=None, threshold=0.0, default_value=0.0):
+    return _into(out, xp.where(x > threshold, x, default_value).astype(x.dtype, copy=False))
+
+
+def _threshold_grad(g, x, y, out=None, threshold=0.0, default_value=0.0):
+    return _product(g, x > threshold, out)
+
+
+def _log_sigmoid(x, out=None):
+    # log(sigmoid(x)) = -softplus(-x), without overflow for either sign.
+    return xp.negative(xp.logaddexp(-x, 0).astype(x.dtype, copy=False), out=out)
+
+
+def _log_sigmoid_grad(g, x, y, out=None):
+    return _product(g, _sigmoid(-x), out)
+
+
+def _tanh_shrink(x, out=None):
+    return xp.subtract(x, xp.tanh(x), out=out)
+
+
+def _tanh_shrink_grad(g, x, y, out=None):
+    t = xp.tanh(x)
+    t *= t
+    return _product(g, t, out)
+
+
+def _sparse_plus(x, out=None):
+    """0 for x <= -1, (x + 1)^2 / 4 on (-1, 1), x from 1 on."""
+    middle = xp.square(x + 1) * 0.25
+    value = xp.where(x <= -1, 0, xp.where(x < 1, middle, x))
+    return _into(out, value.astype(x.dtype, copy=False))
+
+
+def _sparse_plus_grad(g, x, y, out=None):
+    d = xp.where(x <= -1, 0, xp.where(x < 1, (x + 1) * 0.5, 1))
+    return _product(g, d.astype(x.dtype, copy=False), out)
+
+
+def _sparse_sigmoid(x, out=None):
+    """0 for x <= -1, (x + 1) / 2 on (-1, 1), 1 from 1 on."""
+    value = xp.where(x <= -1, 0, xp.where(x >= 1, 1, (x + 1) * 0.5))
+    return _into(out, value.astype(x.dtype, copy=False))
+
+
+def _sparse_sigmoid_grad(g, x, y, out=None):
+    return _product(g, _mask((x > -1) & (x < 1), x) * x.dtype.type(0.5), out)
+
+
+def _squareplus(x, out=None, b=4):
+    root = xp.sqrt(x * x + x.dtype.type(b))
+    root += x
+    return xp.multiply(root, 0.5, out=out)
+
+
+def _squareplus_grad(g, x, y, out=None, b=4):
+    with xp.errstate(invalid="ignore", divide="ignore"):  # b = 0 at x = 0: NaN, as in Keras
+        d = x / xp.sqrt(x * x + x.dtype.type(b))
+    d += 1
+    d *= 0.5
+    return _product(g, d, out)
+
+
+# -------------------------------------------- along an axis: glu, sparsemax
+def _glu_halves(x, axis):
+    size = x.shape[axis]
+    if size % 2:
+        raise ValueError(
+            "axis size must be divisible by 2. "
+            f"Received: x.shape={tuple(x.shape)} with axis={axis}"
+        )
+    return xp.split(x, 2, axis=axis)
+
+
+def _glu(x, out=None, axis=-1):
+    """`a * sigmoid(b)` where `a, b` are the two halves of `x` along `axis`."""
+    a, b = _glu_halves(x, axis)
+    return xp.multiply(a, _sigmoid(b), out=out)
+
+
+def _glu_grad(g, x, y, out=None, axis=-1):
+    a, b = _glu_halves(x, axis)
+    gate = _sigmoid(b)
+    grad_a = g * gate
+    grad_b = grad_a * a
+    grad_b *= 1 - gate
+    return _into(out, xp.concatenate([grad_a, grad_b], axis=axis))
+
+
+def _sparsemax(x, out=None, axis=-1):
+    """The Euclidean projection of `x` onto the probability simplex along `axis`.
+
+    Martins & Astudillo (2016): with `z` sorted in decreasing order, the
+    support is the `k` largest entries with `1 + j z_j > z_1 + ... + z_j`, and
+    the threshold is `tau = (z_1 + ... + z_k - 1) / k`; the output is
+    `max(x - tau, 0)`, which sums to 1.
+    """
+    moved = xp.moveaxis(x, axis, -1)
+    ranked = -xp.sort(-moved, axis=-1)
+    cumulative = xp.cumsum(ranked, axis=-1)
+    positions = xp.arange(1, moved.shape[-1] + 1, dtype=x.dtype)
+    support = (1 + positions * ranked) > cumulative
+    k = xp.add.reduce(support, axis=-1, keepdims=True)  # >= 1: the largest entry is in it
+    total = xp.take_along_axis(cumulative, k - 1, axis=-1)
+    tau = (total - 1) / k.astype(x.dtype)
+    return _into(out, xp.moveaxis(xp.maximum(moved - tau, 0), -1, axis).astype(x.dtype,
+                                                                                copy=False))
+
+
+def _sparsemax_grad(g, x, y, out=None, axis=-1):
+    # The Jacobian is diag(s) - s s^T / |s| on the support s (the outputs > 0).
+    support = _mask(y > 0, y)
+    size = xp.add.reduce(support, axis=axis, keepdims=True)
+    mean = xp.add.reduce(g * support, axis=axis, keepdims=True) / size
+    d = xp.subtract(g, mean, out=out)
+    d *= support
+    return d
+
+
 # ------------------------------------------------------ perceptron steps
 def _heaviside(x, out=None):
     return _into(out, (x >= 0).astype(x.dtype))
@@ -297,6 +485,20 @@ ACTIVATIONS = {k.name: k for k in (
     ActivationKernel("hard_sigmoid", _hard_sigmoid, _hard_sigmoid_grad, reads="x"),
     ActivationKernel("softmax", _softmax, _softmax_grad, reads="y"),
     ActivationKernel("log_softmax", _log_softmax, _log_softmax_grad, reads="y"),
+    ActivationKernel("relu6", _relu6, _relu6_grad, reads="y"),
+    ActivationKernel("celu", _celu, _celu_grad, reads="x"),
+    ActivationKernel("hard_tanh", _hard_tanh, _hard_tanh_grad, reads="x"),
+    ActivationKernel("hard_silu", _hard_silu, _hard_silu_grad, reads="x"),
+    ActivationKernel("hard_shrink", _hard_shrink, _hard_shrink_grad, reads="x"),
+    ActivationKernel("soft_shrink", _soft_shrink, _soft_shrink_grad, reads="x"),
+    ActivationKernel("threshold", _threshold, _threshold_grad, reads="x"),
+    ActivationKernel("log_sigmoid", _log_sigmoid, _log_sigmoid_grad, reads="x"),
+    ActivationKernel("tanh_shrink", _tanh_shrink, _tanh_shrink_grad, reads="x"),
+    ActivationKernel("sparse_plus", _sparse_plus, _sparse_plus_grad, reads="x"),
+    ActivationKernel("sparse_sigmoid", _sparse_sigmoid, _sparse_sigmoid_grad, reads="x"),
+    ActivationKernel("squareplus", _squareplus, _squareplus_grad, reads="x"),
+    ActivationKernel("glu", _glu, _glu_grad, reads="x"),
+    ActivationKernel("sparsemax", _sparsemax, _sparsemax_grad, reads="y"),
     ActivationKernel("heaviside", _heaviside, _no_gradient, reads=""),
     ActivationKernel("sign", _sign, _no_gradient, reads=""),
 )}

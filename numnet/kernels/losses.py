@@ -15,6 +15,10 @@ by its cross-entropy trains: the loss reads the logits the activation kept.
 With probabilities they follow Keras' clipping (`epsilon` <= p <= 1 - epsilon,
 no gradient outside). `probabilities` may pass the already computed softmax
 or sigmoid of the logits to save recomputing it.
+
+The focal cross-entropies, the cosine similarity and the generalized
+cross-entropy of Keras 3 are here too (Dice, Tversky and Circle are
+compositions of ops in `numnet.losses`).
 """
 
 from dataclasses import dataclass
@@ -155,6 +159,151 @@ def binary_crossentropy_gradient(target, output, g, from_logits=False, probabili
     return xp.multiply(g * (pc - target) / (pc * (1 - pc)), inside, out=out)
 
 
+# ----------------------------------------------------------- cosine similarity
+def _unit_vectors(x, axis):
+    """`x * min(1 / ||x||, 1 / epsilon)` along `axis` (Keras' `normalize`), and whether the
+    norm was large enough for the `1 / ||x||` branch (the only one with a gradient)."""
+    squares = xp.add.reduce(x * x, axis=axis, keepdims=True)
+    with xp.errstate(divide="ignore"):
+        inverse = 1 / xp.sqrt(squares)
+    cap = x.dtype.type(1 / epsilon())
+    unclipped = inverse <= cap
+    inverse = xp.minimum(inverse, cap)
+    return x * inverse, inverse, unclipped
+
+
+def cosine_similarity(target, output, axis=-1):
+    """`-sum(unit(target) * unit(output))` along `axis`: -1 when they point the same way."""
+    t, _, _ = _unit_vectors(target, axis)
+    p, _, _ = _unit_vectors(output, axis)
+    return xp.negative(xp.add.reduce(t * p, axis=axis)).astype(output.dtype, copy=False)
+
+
+def cosine_similarity_gradient(target, output, g, axis=-1, out=None):
+    # d/dp of -t.p/|p| = -(t - (t.u) u) / |p| with u = p/|p|; the capped branch is constant.
+    t, _, _ = _unit_vectors(target, axis)
+    u, inverse, unclipped = _unit_vectors(output, axis)
+    along = xp.add.reduce(t * u, axis=axis, keepdims=True) * unclipped
+    grad = t - along * u
+    grad *= -inverse
+    return xp.multiply(grad, xp.expand_dims(g, axis), out=out)
+
+
+# ------------------------------------------------------------- binary focal
+def _focal_parts(target, output, from_logits, probabilities):
+    """(p, cross-entropy, d cross-entropy / d output) of the binary focal loss."""
+    if from_logits:
+        p = probabilities if probabilities is not None else _sigmoid(output)
+        bce = xp.maximum(output, 0) - output * target + xp.log1p(xp.exp(-xp.abs(output)))
+        return p, bce, p - target
+    eps = epsilon()
+    pc = xp.clip(output, eps, 1 - eps)
+    bce = -(target * xp.log(pc) + (1 - target) * xp.log(1 - pc))
+    inside = (output > eps) & (output < 1 - eps)
+    return output, bce, (pc - target) / (pc * (1 - pc)) * inside
+
+
+def _class_balance(target, alpha):
+    return target * alpha + (1 - target) * (1 - alpha)
+
+
+def binary_focal_crossentropy(target, output, apply_class_balancing=False, alpha=0.25,
+                              gamma=2.0, from_logits=False, probabilities=None):
+    """Elementwise `(1 - p_t)**gamma * bce` (Lin et al., 2017), optionally class-balanced.
+
+    `p_t` is the probability given to the true label; the cross-entropy is
+    Keras' (clipped probabilities, or the logits' exact form).
+    """
+    p, bce, _ = _focal_parts(target, output, from_logits, probabilities)
+    p_t = target * p + (1 - target) * (1 - p)
+    loss = xp.power(1 - p_t, gamma) * bce
+    if apply_class_balancing:
+        loss *= _class_balance(target, alpha)
+    return loss.astype(output.dtype, copy=False)
+
+
+def binary_focal_crossentropy_gradient(target, output, g, apply_class_balancing=False,
+                                       alpha=0.25, gamma=2.0, from_logits=False,
+                                       probabilities=None, out=None):
+    p, bce, dbce = _focal_parts(target, output, from_logits, probabilities)
+    miss = 1 - (target * p + (1 - target) * (1 - p))  # 1 - p_t
+    factor = xp.power(miss, gamma)
+    # d(1 - p_t)**gamma / dp = -gamma (1 - p_t)**(gamma - 1) (2 t - 1)
+    dfactor = 0 if gamma == 0 else -gamma * xp.power(miss, gamma - 1) * (2 * target - 1)
+    if from_logits:
+        dfactor = dfactor * (p * (1 - p))
+    grad = dfactor * bce + factor * dbce
+    if apply_class_balancing:
+        grad *= _class_balance(target, alpha)
+    return xp.multiply(grad, g, out=out, casting="unsafe")
+
+
+# -------------------------------------------------------- categorical focal
+def _normalized_clipped(output, axis):
+    total = xp.add.reduce(output, axis=axis, keepdims=True)
+    share = output / total
+    eps = epsilon()
+    return total, share, xp.clip(share, eps, 1 - eps), (share > eps) & (share < 1 - eps)
+
+
+def categorical_focal_crossentropy(target, output, alpha=0.25, gamma=2.0, axis=-1):
+    """`sum(alpha * (1 - p)**gamma * -target * log p)` along `axis`, on probabilities.
+
+    `p` is `output` normalized to sum 1 along `axis` and clipped to
+    `[epsilon, 1 - epsilon]`, as in Keras (logits are softmaxed before).
+    """
+    _, _, pc, _ = _normalized_clipped(output, axis)
+    loss = alpha * xp.power(1 - pc, gamma) * (-target * xp.log(pc))
+    return xp.add.reduce(loss, axis=axis).astype(output.dtype, copy=False)
+
+
+def categorical_focal_crossentropy_gradient(target, output, g, alpha=0.25, gamma=2.0, axis=-1,
+                                            out=None):
+    total, share, pc, inside = _normalized_clipped(output, axis)
+    rest = 1 - pc
+    dpc = -xp.power(rest, gamma) * target / pc
+    if gamma != 0:
+        dpc += gamma * xp.power(rest, gamma - 1) * target * xp.log(pc)
+    dshare = alpha * dpc * inside
+    # through the normalization share = output / total
+    grad = (dshare - xp.add.reduce(dshare * share, axis=axis, keepdims=True)) / total
+    return xp.multiply(grad, xp.expand_dims(g, axis), out=out, casting="unsafe")
+
+
+# ---------------------------------------------- generalized cross-entropy
+def _picked(labels, output):
+    """(rows, classes, valid, p): each sample's probability of its label (0 if out of range)."""
+    flat = output.reshape(-1, output.shape[-1])
+    labels = xp.asarray(labels).reshape(-1).astype(xp.intp)
+    valid = (labels >= 0) & (labels < flat.shape[1])
+    classes = xp.where(valid, labels, 0)
+    rows = xp.arange(flat.shape[0])
+    return rows, classes, valid, xp.where(valid, flat[rows, classes], 0)
+
+
+def categorical_generalized_cross_entropy(labels, output, q=0.5):
+    """`(1 - p**q) / q` with `p` the probability of the integer label (Zhang & Sabuncu, 2018).
+
+    Between cross-entropy (q -> 0) and mean absolute error (q = 1): robust to
+    noisy labels. A label outside `[0, classes)` counts as probability 0, as
+    Keras' one-hot encoding makes it.
+    """
+    _, _, _, p = _picked(labels, output)
+    loss = (1 - xp.power(p, q)) / q
+    return loss.reshape(output.shape[:-1]).astype(output.dtype, copy=False)
+
+
+def categorical_generalized_cross_entropy_gradient(labels, output, g, q=0.5, out=None):
+    rows, classes, valid, p = _picked(labels, output)
+    grad = xp.zeros(output.shape, dtype=output.dtype) if out is None else out
+    if out is not None:
+        grad[...] = 0
+    flat = grad.reshape(-1, output.shape[-1])
+    with xp.errstate(divide="ignore"):
+        flat[rows, classes] = xp.where(valid, -xp.power(p, q - 1), 0) * g.reshape(-1)
+    return grad
+
+
 LOSSES = {k.name: k for k in (
     LossKernel("mean_squared_error", mean_squared_error, mean_squared_error_gradient),
     LossKernel("sparse_categorical_crossentropy", sparse_categorical_crossentropy,
@@ -162,6 +311,13 @@ LOSSES = {k.name: k for k in (
     LossKernel("categorical_crossentropy", categorical_crossentropy,
                categorical_crossentropy_gradient),
     LossKernel("binary_crossentropy", binary_crossentropy, binary_crossentropy_gradient),
+    LossKernel("cosine_similarity", cosine_similarity, cosine_similarity_gradient),
+    LossKernel("binary_focal_crossentropy", binary_focal_crossentropy,
+               binary_focal_crossentropy_gradient),
+    LossKernel("categorical_focal_crossentropy", categorical_focal_crossentropy,
+               categorical_focal_crossentropy_gradient),
+    LossKernel("categorical_generalized_cross_entropy", categorical_generalized_cross_entropy,
+               categorical_generalized_cross_entropy_gradient),
 )}
 
 

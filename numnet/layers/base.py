@@ -12,8 +12,9 @@ from numnet import constraints, initializers, regularizers
 from numnet.autodiff.tensor import Tensor, Variable
 from numnet.backend import floatx, standardize_dtype, to_snake_case, unique_name
 from numnet.layers.symbolic import (
-    KerasTensor, Node, dummy_value, flatten, is_symbolic, map_structure,
+    KerasTensor, Node, dummy_value, flatten, is_symbolic, map_structure, pack_like,
 )
+from numnet.layers.input_spec import assert_input_compatibility
 from numnet.serialization import register_builtin
 
 _BASE_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "weights",
@@ -256,12 +257,19 @@ class Layer:
                 self.set_weights(self._initial_weights)
                 self._initial_weights = None
 
+    # An `InputSpec` (or a structure of them) checked before every call, as in Keras.
+    input_spec = None
+
     def __call__(self, inputs, *args, **kwargs):
         if type(inputs) is not Tensor:
             if is_symbolic(inputs) or any(is_symbolic(a) for a in args):
                 return self._symbolic_call(inputs, *args, **kwargs)
+            if self.input_spec is not None:
+                assert_input_compatibility(self.input_spec, inputs, self.name)
             inputs = map_structure(
                 _to_floatx_tensor if self._casts_float64_inputs() else _to_tensor, inputs)
+        elif self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, inputs, self.name)
         if not self.built:
             shapes = map_structure(lambda t: tuple(t.shape), inputs)
             self._check_input_spec(shapes)
@@ -284,28 +292,69 @@ class Layer:
     def _symbolic_call(self, inputs, *args, **kwargs):
         """Records a graph node: infers output shapes without computing real values."""
         kwargs.pop("training", None)
+        if self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, inputs, self.name)
         input_shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else np.shape(t),
                                      inputs)
         self._check_input_spec(input_shapes)
         if not self.built:
             self._build_if_needed(input_shapes)
-        try:
-            out_shapes = self.compute_output_shape(input_shapes)
-        except (ValueError, TypeError, IndexError) as error:
-            raise ValueError(
-                f"Layer '{self.name}' ({type(self).__name__}) cannot be called on inputs "
-                f"of shape {input_shapes}: {error}"
-            ) from error
         node_index = len(self._inbound_nodes)
-        flat_shapes = _flatten_shapes(out_shapes)
-        dtype = self.dtype if np.issubdtype(np.dtype(self.dtype), np.floating) else floatx()
-        outputs_flat = [KerasTensor(shape, dtype=dtype, name=self.name if len(flat_shapes) == 1
-                                    else f"{self.name}_{i}", keras_history=(self, node_index, i))
-                        for i, shape in enumerate(flat_shapes)]
-        outputs = outputs_flat[0] if len(outputs_flat) == 1 else outputs_flat
+        if type(self).compute_output_spec is not Layer.compute_output_spec:
+            # The layer says what it returns: shapes, dtypes and structure (Keras' rule:
+            # `call()` does not run when building a graph).
+            spec = self.compute_output_spec(inputs, *args, **kwargs)
+            flat_spec = flatten(spec)
+            outputs = pack_like(spec, [
+                KerasTensor(t.shape, dtype=t.dtype, name=self.name if len(flat_spec) == 1
+                            else f"{self.name}_{i}", keras_history=(self, node_index, i))
+                for i, t in enumerate(flat_spec)])
+            out_shapes = map_structure(lambda t: t.shape, spec)
+        else:
+            try:
+                out_shapes = self.compute_output_shape(input_shapes)
+            except (ValueError, TypeError, IndexError) as error:
+                raise ValueError(
+                    f"Layer '{self.name}' ({type(self).__name__}) cannot be called on inputs "
+                    f"of shape {input_shapes}: {error}"
+                ) from error
+            flat_shapes = _flatten_shapes(out_shapes)
+            dtype = self.dtype if np.issubdtype(np.dtype(self.dtype), np.floating) else floatx()
+            outputs_flat = [KerasTensor(shape, dtype=dtype, name=self.name if len(flat_shapes) == 1
+                                        else f"{self.name}_{i}", keras_history=(self, node_index, i))
+                            for i, shape in enumerate(flat_shapes)]
+            outputs = outputs_flat[0] if len(outputs_flat) == 1 else outputs_flat
         self._inbound_nodes.append(Node(self, (inputs,) + args, kwargs, outputs))
         self._output_shape = out_shapes
         return outputs
+
+    @property
+    def input(self):
+        """The input of the layer's first call on symbolic tensors (as in Keras)."""
+        node = self._first_node("input")
+        return node.call_args[0] if node.call_args else node.outputs
+
+    @property
+    def output(self):
+        """The output of the layer's first call on symbolic tensors (as in Keras)."""
+        return self._first_node("output").outputs
+
+    def _first_node(self, what):
+        if not self._inbound_nodes:
+            raise AttributeError(f"The layer {self.name} has never been called and thus has "
+                                 f"no defined {what}.")
+        return self._inbound_nodes[0]
+
+    def compute_output_spec(self, inputs, *args, **kwargs):
+        """Symbolic outputs for symbolic `inputs` (`KerasTensor`s of the output shapes).
+
+        Subclasses may override it (as in Keras) to say what `call()` returns without
+        running it; the default derives it from `compute_output_shape`.
+        """
+        shapes = map_structure(
+            lambda t: t.shape if isinstance(t, KerasTensor) else np.shape(t), inputs)
+        dtype = self.dtype if np.issubdtype(np.dtype(self.dtype), np.floating) else floatx()
+        return _specs_for_shapes(self.compute_output_shape(shapes), dtype)
 
     # ------------------------------------------------------------- config
     def get_config(self):
@@ -367,6 +416,19 @@ def _to_floatx_tensor(value):
     if isinstance(value, np.ndarray) and value.dtype == np.float64:
         value = value.astype(floatx())
     return _to_tensor(value)
+
+
+def _specs_for_shapes(shapes, dtype):
+    if _is_shape(shapes):
+        return KerasTensor(shapes, dtype=dtype)
+    if isinstance(shapes, dict):
+        return {k: _specs_for_shapes(v, dtype) for k, v in shapes.items()}
+    return type(shapes)(_specs_for_shapes(s, dtype) for s in shapes)
+
+
+def _is_shape(shapes):
+    return isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, np.integer))
+                                             for d in shapes)
 
 
 def _flatten_shapes(shapes):

@@ -12,9 +12,43 @@ merged = numnet.layers.concatenate([input_wide, hidden2])
 
 from functools import reduce
 
+import numpy as np
+
 from numnet.autodiff import ops
+from numnet.autodiff.tensor import Tensor
 from numnet.layers.base import Layer
+from numnet.layers.op_layer import symbolic_op
+from numnet.layers.symbolic import KerasTensor
 from numnet.serialization import register_builtin
+
+
+def _checked_masks(inputs, mask):
+    """`mask` checked against `inputs` as Keras' merging layers check it (None: no mask)."""
+    if mask is None:
+        return None
+    if not isinstance(mask, (tuple, list)):
+        raise ValueError(f"`mask` should be a list. Received: mask={mask}")
+    if not isinstance(inputs, (tuple, list)):
+        raise ValueError(f"`inputs` should be a list. Received: inputs={inputs}")
+    if len(mask) != len(inputs):
+        raise ValueError(
+            "The lists `inputs` and `mask` should have the same length. Received: "
+            f"inputs={inputs} of length {len(inputs)}, and mask={mask} of length {len(mask)}")
+    return list(mask)
+
+
+def _symbolic(*values):
+    return any(isinstance(v, KerasTensor) for v in values)
+
+
+def _logical_or(a, b):
+    if _symbolic(a, b):
+        return symbolic_op("logical_or", a, b)
+    return Tensor(np.logical_or(_array(a), _array(b)))
+
+
+def _array(x):
+    return np.asarray(x.data if isinstance(x, Tensor) else x)
 
 
 def _is_shape(value):
@@ -25,6 +59,14 @@ class Merge(Layer):
     """Base class of the merging layers: called on a list of tensors, returns one."""
 
     _min_inputs = 1
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        """The output mask: the OR of the inputs' masks (None if any input has none)."""
+        masks = _checked_masks(inputs, mask)
+        if masks is None or any(m is None for m in masks):
+            return None
+        return reduce(_logical_or, masks)
 
     def _shapes_of(self, input_shape):
         if _is_shape(input_shape) or not isinstance(input_shape, (list, tuple)):
@@ -95,14 +137,14 @@ class Add(Merge):
 class Subtract(Merge):
     """Subtracts two inputs: `Subtract()([x1, x2])` is `x1 - x2`."""
 
-    _min_inputs = 2
+    _min_inputs = 1  # the exact count is checked below, with Keras' message
 
     def _shapes_of(self, input_shape):
         shapes = super()._shapes_of(input_shape)
         if len(shapes) != 2:
             raise ValueError(
-                f"A `Subtract` layer ('{self.name}') should be called on exactly 2 inputs. "
-                f"Received: {len(shapes)} inputs with shapes {shapes}."
+                f"A `Subtract` layer should be called on exactly 2 inputs. Received: "
+                f"{len(shapes)} inputs with shapes {shapes} (layer '{self.name}')."
             )
         return shapes
 
@@ -189,6 +231,26 @@ class Concatenate(Merge):
 
     def _merge(self, inputs):
         return ops.concatenate(inputs, axis=self.axis)
+
+    def compute_mask(self, inputs, mask=None):
+        """Concatenated masks (an unmasked input counts as all True), reduced over the
+        last axis, as Keras' `Concatenate` does."""
+        masks = _checked_masks(inputs, mask)
+        if masks is None or all(m is None for m in masks):
+            return None
+        if _symbolic(*inputs, *masks):
+            raise NotImplementedError("Concatenate.compute_mask on symbolic tensors")
+        full = []
+        for x, m in zip(inputs, masks):
+            x = _array(x)
+            if m is None:
+                m = np.ones(x.shape, dtype=bool)
+            else:
+                m = _array(m).astype(bool)
+                if m.ndim < x.ndim:
+                    m = np.broadcast_to(m[..., None], x.shape)
+            full.append(m)
+        return Tensor(np.any(np.concatenate(full, axis=self.axis), axis=-1))
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

@@ -1,5 +1,7 @@
 """`Normalization`: standardizes features with a mean and variance learned by `adapt()`."""
 
+import itertools
+
 import numpy as np
 
 from numnet.autodiff import ops
@@ -18,10 +20,16 @@ class Normalization(Layer):
     the model. `adapt` streams over the data in batches, so it works on data
     larger than one batch (and on an iterable of batches).
 
+    As in Keras, `layer.mean` and `layer.variance` are the statistics in the
+    shape that broadcasts against the inputs (`(1, 10, 13, 1)` for `axis=(1, 2)`
+    on inputs of shape `(None, 10, 13, 3)`); the weights hold them in the reduced
+    shape (`(10, 13)`).
+
     Args:
         axis: the axis (or axes) that keep separate statistics; -1 means one
-            mean and variance per feature.
-        mean, variance: fixed statistics instead of `adapt()`.
+            mean and variance per feature, None one for the whole input.
+        mean, variance: fixed statistics instead of `adapt()` (a scalar, or an
+            array aligned with the last of the kept axes).
         invert: undo the normalization instead (`mean + x * std`).
     """
 
@@ -30,88 +38,122 @@ class Normalization(Layer):
         if axis is None:
             axis = ()
         self.axis = (axis,) if isinstance(axis, int) else tuple(axis)
+        self.input_mean = mean
+        self.input_variance = variance
+        self.invert = invert
+        self.supports_masking = True
+        self._build_input_shape = None
+        self._fixed_mean = self._fixed_variance = None
         if (mean is None) != (variance is None):
             raise ValueError(
-                f"Normalization '{self.name}': pass both `mean` and `variance`, or neither. "
-                f"Received: mean={mean}, variance={variance}"
+                "When setting values directly, both `mean` and `variance` must be set. "
+                f"Received: mean={mean} and variance={variance}"
             )
-        self.input_mean = None if mean is None else np.asarray(mean, dtype=np.float64)
-        self.input_variance = None if variance is None else np.asarray(variance, dtype=np.float64)
-        self.invert = invert
-        self._adapted = mean is not None
+        if mean is not None:
+            if np.shape(mean) != np.shape(variance):
+                raise ValueError(
+                    "When setting values directly, `mean` and `variance` must have the same "
+                    f"shape. Received: mean shape {np.shape(mean)} and variance shape "
+                    f"{np.shape(variance)}"
+                )
+            if np.ndim(mean) > len(self.axis):
+                raise ValueError(
+                    f"The rank of `mean` must be less than or equal to the number of axes "
+                    f"({len(self.axis)}). Received: mean shape {np.shape(mean)} for axis "
+                    f"{self.axis}"
+                )
 
-    def _stat_shape(self, input_shape):
+    # -------------------------------------------------------------- build
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
         ndim = len(input_shape)
-        kept = tuple(a % ndim for a in self.axis)
-        for a in kept:
+        if any(a < -ndim or a >= ndim for a in self.axis):
+            raise ValueError(
+                f"All `axis` values must be in the range [-ndim, ndim). Received inputs with "
+                f"ndim={ndim}, while axis={self.axis}"
+            )
+        keep = tuple(sorted(a % ndim for a in self.axis))
+        for a in keep:
             if input_shape[a] is None:
                 raise ValueError(
-                    f"Normalization '{self.name}': axis {a} of the input shape "
-                    f"{tuple(input_shape)} must be known."
+                    f"All `axis` values to be kept must have a known shape. Received "
+                    f"axis={self.axis}, inputs.shape={input_shape}, with unknown axis at "
+                    f"index {a}"
                 )
-        return tuple(input_shape[a] for a in sorted(kept)), kept
-
-    def build(self, input_shape):
-        shape, kept = self._stat_shape(tuple(input_shape))
-        self._kept_axes = kept
-        self._input_ndim = len(input_shape)
-        self.mean = self.add_weight(shape=shape, initializer="zeros", trainable=False, name="mean")
-        self.variance = self.add_weight(shape=shape, initializer="ones", trainable=False,
-                                        name="variance")
-        self.count = self.add_weight(shape=(), initializer="zeros", dtype="int64", trainable=False,
-                                     name="count")
-        if self.input_mean is not None:
-            self.mean.assign(np.broadcast_to(self.input_mean, shape))
-            self.variance.assign(np.broadcast_to(self.input_variance, shape))
-            # Keras keeps given statistics as constants, not weights: its `.keras`
-            # files hold no variables for this layer, so neither do numnet's.
-            fixed = {id(self.mean), id(self.variance), id(self.count)}
-            self._non_trainable_variables = [v for v in self._non_trainable_variables
-                                             if id(v) not in fixed]
+        self._build_input_shape = input_shape
+        self._keep_axis = keep
+        self._reduce_axis = tuple(a for a in range(ndim) if a not in keep)
+        self._broadcast_shape = tuple(input_shape[a] if a in keep else 1 for a in range(ndim))
+        stat_shape = tuple(input_shape[a] for a in keep)
+        if self.input_mean is None:
+            self.adapt_mean = self.add_weight(shape=stat_shape, initializer="zeros",
+                                              trainable=False, name="mean")
+            self.adapt_variance = self.add_weight(shape=stat_shape, initializer="ones",
+                                                  trainable=False, name="variance")
+            self.count = self.add_weight(shape=(), initializer="zeros", dtype="int64",
+                                         trainable=False, name="count")
+        else:
+            # Given statistics are constants, not weights (Keras' files hold no variables
+            # for this layer then, and neither do numnet's).
+            self._fixed_mean = self._broadcast_given(self.input_mean)
+            self._fixed_variance = self._broadcast_given(self.input_variance)
         self.built = True
 
-    def _broadcast_shape(self, ndim):
-        shape = [1] * ndim
-        for a, n in zip(sorted(self._kept_axes), self.mean.data.shape):
-            shape[a] = n
-        return shape
+    def _broadcast_given(self, value):
+        """A given statistic in the broadcast shape: its axes align with the last kept axes."""
+        value = np.asarray(value, dtype=self.dtype)
+        expanded = [1] * len(self._broadcast_shape)
+        for i in range(1, value.ndim + 1):
+            expanded[self._keep_axis[-i]] = value.shape[-i]
+        return np.broadcast_to(value.reshape(expanded), self._broadcast_shape).copy()
 
+    @property
+    def mean(self):
+        """The mean in the inputs' broadcast shape (None until the layer is built)."""
+        return self._statistic("_fixed_mean", "adapt_mean")
+
+    @property
+    def variance(self):
+        """The variance in the inputs' broadcast shape (None until the layer is built)."""
+        return self._statistic("_fixed_variance", "adapt_variance")
+
+    def _statistic(self, fixed, weight):
+        if not self.built or self._build_input_shape is None:
+            return None
+        if self.input_mean is not None:
+            return Tensor(getattr(self, fixed))
+        return Tensor(getattr(self, weight).data.reshape(self._broadcast_shape))
+
+    # -------------------------------------------------------------- adapt
     def adapt(self, data, batch_size=None, steps=None):
-        """Learns the mean and variance of `data` (an array or an iterable of batches).
+        """Learns the mean and variance of `data`: an array, or an iterable of batches.
 
+        An iterable may yield arrays or `(x, y, ...)` tuples (only `x` is used).
         Statistics are merged batch by batch in float64 (Chan et al.'s parallel
         variance), so the result equals NumPy's mean/var over the whole data.
+        `batch_size` splits an array into batches; `steps` stops an iterable early.
         """
-        if isinstance(data, Tensor):
-            data = data.data
-        if isinstance(data, np.ndarray) or isinstance(data, (list, tuple)) and data and \
-                not hasattr(data[0], "__array__") or isinstance(data, (list, tuple)) and \
-                data and np.ndim(data[0]) == 0:
-            array = np.asarray(data)
-            step = batch_size or 4096
-            batches = (array[i:i + step] for i in range(0, len(array), step))
-        else:
-            batches = (np.asarray(getattr(b, "data", b)) for b in data)
+        batches, first = self._batches(data, batch_size)
+        if not self.built:
+            self._build_if_needed((None,) + tuple(first.shape[1:]))
+        self._check_adapt_shape(first.shape, "adapt() is being called with data with an "
+                                             f"incompatible shape, data.shape={first.shape}")
         total, mean, m2 = 0, None, None
         for i, batch in enumerate(batches):
             if steps is not None and i >= steps:
                 break
-            if not self.built:
-                self._build_if_needed((None,) + batch.shape[1:])
-            if batch.ndim != self._input_ndim:
-                raise ValueError(
-                    f"Normalization '{self.name}': adapt() received a batch of shape "
-                    f"{batch.shape}, expected rank {self._input_ndim}."
-                )
+            self._check_adapt_shape(batch.shape, "adapt() yielded a batch with incompatible "
+                                                 f"shape. Expected {self._build_input_shape}, "
+                                                 f"got {tuple(batch.shape)}.")
             if not np.all(np.isfinite(batch)):
                 raise ValueError(f"Normalization '{self.name}': adapt() data contains NaN or inf.")
-            reduce_axes = tuple(a for a in range(batch.ndim) if a not in self._kept_axes)
-            batch = batch.astype(np.float64)
-            n = int(np.prod([batch.shape[a] for a in reduce_axes])) if reduce_axes else 1
+            n = int(np.prod([batch.shape[a] for a in self._reduce_axis]))
             if n == 0:
                 continue
-            b_mean = batch.mean(axis=reduce_axes, keepdims=True)
-            b_m2 = np.square(batch - b_mean).sum(axis=reduce_axes, keepdims=True)
+            batch = batch.astype(np.float64)
+            b_mean = batch.mean(axis=self._reduce_axis)
+            b_m2 = np.square(batch - batch.mean(axis=self._reduce_axis, keepdims=True)).sum(
+                axis=self._reduce_axis)
             if mean is None:
                 total, mean, m2 = n, b_mean, b_m2
             else:
@@ -122,18 +164,52 @@ class Normalization(Layer):
                 total = new_total
         if mean is None:
             raise ValueError(f"Normalization '{self.name}': adapt() received no data.")
-        shape = self.mean.data.shape
-        self.mean.assign(mean.reshape(shape))
-        self.variance.assign((m2 / total).reshape(shape))
+        self.adapt_mean.assign(mean)
+        self.adapt_variance.assign(m2 / total)
         self.count.assign(np.asarray(total, dtype=np.int64))
-        self._adapted = True
 
+    def _batches(self, data, batch_size):
+        """(an iterator over the data's batches as arrays, the first batch)."""
+        if isinstance(data, Tensor):
+            data = data.data
+        if isinstance(data, np.ndarray):
+            if data.ndim == 0:
+                raise ValueError(f"Normalization '{self.name}': adapt() needs a batch of "
+                                 f"samples; received a scalar {data!r}.")
+            step = batch_size or 4096
+            return (data[i:i + step] for i in range(0, max(len(data), 1), step)), data
+        if not hasattr(data, "__iter__") and hasattr(data, "__getitem__") and \
+                hasattr(data, "__len__"):  # a PyDataset-style sequence of batches
+            sequence = data
+            data = (sequence[i] for i in range(len(sequence)))
+        if not hasattr(data, "__iter__"):
+            raise TypeError(
+                f"Unsupported data type: {type(data)}. `adapt` supports NumPy arrays, "
+                "tensors, and iterables of batches (e.g. a list of arrays or a generator)."
+            )
+        iterator = iter(data)
+        first = next(iterator, None)
+        if first is None:
+            raise ValueError(
+                "adapt() received an empty iterable (no batches). Expected at least one "
+                "batch. Pass a non-empty iterable of arrays or tensors, e.g. "
+                "layer.adapt([x]) or layer.adapt(list_of_batches)."
+            )
+        first = _batch_features(first)
+        return (_batch_features(b) for b in itertools.chain([first], iterator)), first
+
+    def _check_adapt_shape(self, shape, message):
+        if len(shape) != len(self._build_input_shape) or any(
+                shape[a] != self._build_input_shape[a] for a in self._keep_axis):
+            raise ValueError(f"The layer was built with input_shape={self._build_input_shape}, "
+                             f"but {message}")
+
+    # -------------------------------------------------------------- call
     def call(self, inputs):
         # Computed from the variables with ops (not from their arrays), so that a
         # compiled step follows a later `adapt()`.
-        shape = self._broadcast_shape(inputs.ndim)
-        mean = ops.reshape(self.mean, shape)
-        std = ops.reshape(ops.maximum(ops.sqrt(self.variance), epsilon()), shape)
+        mean = ops.cast(self.mean, inputs.dtype)
+        std = ops.cast(ops.maximum(ops.sqrt(self.variance), epsilon()), inputs.dtype)
         if self.invert:
             return ops.affine(inputs, ops.divide(mean, std), std)  # x * std + mean
         return ops.affine(inputs, ops.negative(mean), ops.divide(1.0, std))  # (x - mean) / std
@@ -141,15 +217,33 @@ class Normalization(Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def get_config(self):
-        config = {**super().get_config(), "axis": list(self.axis), "invert": self.invert,
-                  "mean": None if self.input_mean is None else self.input_mean.tolist(),
-                  "variance": None if self.input_variance is None else self.input_variance.tolist()}
-        return config
+    def compute_mask(self, inputs, mask=None):
+        return mask
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("axis"), list):
-            config["axis"] = tuple(config["axis"])
-        return super().from_config(config)
+    # ------------------------------------------------------------- config
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "invert": self.invert,
+                "mean": np.array(self.input_mean).tolist(),
+                "variance": np.array(self.input_variance).tolist()}
+
+    def get_build_config(self):
+        if self._build_input_shape is None:
+            return None
+        return {"input_shape": list(self._build_input_shape)}
+
+    def build_from_config(self, config):
+        if config and not self.built:
+            self._build_if_needed(tuple(config["input_shape"]))
+
+
+def _batch_features(batch):
+    """The features of one batch: `x` of an `(x, y, ...)` tuple, as an array with a shape."""
+    if isinstance(batch, (tuple, list)) and batch:
+        batch = batch[0]
+    batch = getattr(batch, "data", batch) if isinstance(batch, Tensor) else batch
+    if not hasattr(batch, "shape"):
+        raise TypeError(
+            "adapt() expects an iterable that yields arrays or tensors with a `.shape` "
+            f"attribute (e.g. numpy arrays). Got an element of type {type(batch).__name__}."
+        )
+    return np.asarray(batch)

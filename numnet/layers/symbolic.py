@@ -14,9 +14,17 @@ from numnet.backend import standardize_dtype
 class KerasTensor:
     """A placeholder for a tensor in a layer graph: a shape, a dtype and where it came from."""
 
-    def __init__(self, shape, dtype=None, name=None, keras_history=None):
+    def __init__(self, shape, dtype=None, sparse=False, ragged=False, record_history=True,
+                 name=None, keras_history=None):
+        if sparse or ragged:
+            raise ValueError(
+                f"numnet has no sparse or ragged tensors. Received: sparse={sparse}, "
+                f"ragged={ragged}"
+            )
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = standardize_dtype(dtype)
+        self.sparse = False
+        self.ragged = False
         self.name = name
         self._keras_history = keras_history
 
@@ -35,14 +43,62 @@ class KerasTensor:
         return self is other
 
     def __bool__(self):
-        return True
+        raise TypeError("A symbolic KerasTensor cannot be used as a boolean.")
+
+    def __iter__(self):
+        raise NotImplementedError("Iterating over a symbolic KerasTensor is not supported.")
+
+    # NumPy must not turn a KerasTensor into an array: `array + tensor` then falls back to
+    # the tensor's reflected operator.
+    __array_ufunc__ = None
 
     def __array__(self, *args, **kwargs):
         raise TypeError(
             f"A symbolic KerasTensor ({self.name}, shape {self.shape}) has no value: it is "
             "a placeholder for building Functional models. Call the model on real data "
-            "instead, or use layers (not NumPy functions) on symbolic tensors."
+            "instead, or use layers and numnet.ops (not NumPy functions) on symbolic tensors."
         )
+
+    def __int__(self):
+        raise ValueError("A KerasTensor is symbolic: it has no value to convert to an int.")
+
+    def __float__(self):
+        raise ValueError("A KerasTensor is symbolic: it has no value to convert to a float.")
+
+    def reshape(self, newshape):
+        return _op("reshape", self, newshape)
+
+    def squeeze(self, axis=None):
+        return _op("squeeze", self, axis)
+
+
+def _op(name, *args):
+    from numnet.layers.op_layer import symbolic_op
+    return symbolic_op(name, *args)
+
+
+def _binary(name, reflected=False):
+    if reflected:
+        return lambda self, other: _op(name, other, self)
+    return lambda self, other: _op(name, self, other)
+
+
+# Operators on symbolic tensors record ops in the graph, as in Keras 3.
+for _name, _op_name in [("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
+                        ("matmul", "matmul"), ("truediv", "true_divide"),
+                        ("floordiv", "floor_divide"), ("mod", "mod"), ("pow", "power"),
+                        ("and", "logical_and"), ("or", "logical_or"),
+                        ("xor", "logical_xor")]:
+    setattr(KerasTensor, f"__{_name}__", _binary(_op_name))
+    setattr(KerasTensor, f"__r{_name}__", _binary(_op_name, reflected=True))
+for _name, _op_name in [("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
+                        ("ge", "greater_equal"), ("ne", "not_equal")]:
+    setattr(KerasTensor, f"__{_name}__", _binary(_op_name))
+KerasTensor.__neg__ = lambda self: _op("negative", self)
+KerasTensor.__abs__ = lambda self: _op("abs", self)
+KerasTensor.__invert__ = lambda self: _op("logical_not", self)
+KerasTensor.__getitem__ = lambda self, key: _op("get_item", self, key)
+KerasTensor.__round__ = lambda self, ndigits=None: _op("round", self, ndigits or 0)
 
 
 class Node:
@@ -114,3 +170,25 @@ def dummy_value(tensor, batch_size=1):
     """A zero array with the tensor's shape (a concrete batch size replaces None)."""
     shape = tuple(batch_size if d is None else d for d in tensor.shape)
     return np.zeros(shape, dtype=tensor.dtype)
+
+
+def flatten_with_path(structure, path=()):
+    """`[(path, leaf), ...]` in `flatten` order; a path holds the keys and indices walked."""
+    if isinstance(structure, dict):
+        return [item for k in sorted(structure)
+                for item in flatten_with_path(structure[k], path + (k,))]
+    if isinstance(structure, (list, tuple)):
+        return [item for i, v in enumerate(structure)
+                for item in flatten_with_path(v, path + (i,))]
+    return [(path, structure)]
+
+
+def same_structure(a, b):
+    """Whether two nestings match (lists and tuples count as the same kind, as in Keras)."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        return isinstance(a, dict) and isinstance(b, dict) and sorted(a) == sorted(b) and \
+            all(same_structure(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and \
+            len(a) == len(b) and all(same_structure(x, y) for x, y in zip(a, b))
+    return True

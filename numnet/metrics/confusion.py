@@ -154,6 +154,13 @@ def _divide_no_nan(a, b):
     return out
 
 
+def _divide_no_nan_f32(a, b):
+    """`a / b` in float32 (0 where `b == 0`), as Keras' float32 state divides."""
+    out = np.zeros(np.shape(a), dtype=np.float32)
+    np.divide(a, b, out=out, where=b != 0)
+    return out
+
+
 class _ThresholdedRate(Metric):
     """Shared code of Precision and Recall."""
 
@@ -425,3 +432,267 @@ class AUC(Metric):
         if self._init_from_thresholds:
             config["thresholds"] = [float(t) for t in self._thresholds[1:-1]]
         return config
+
+
+class _ConfusionMatrixConditionCount(Metric):
+    """The weighted count of one confusion-matrix cell at each threshold.
+
+    Shared code of `TruePositives`, `FalsePositives`, `TrueNegatives` and
+    `FalseNegatives`: one state variable, `accumulator`, of one count per
+    threshold; the result is a scalar for one threshold, else one value each.
+    """
+
+    _cell = None  # index into (tp, fp, tn, fn)
+
+    def __init__(self, thresholds=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.init_thresholds = thresholds
+        self.thresholds = _parse_init_thresholds(thresholds)
+        self._thresholds_distributed_evenly = _is_evenly_distributed(self.thresholds)
+        self.accumulator = self.add_variable((len(self.thresholds),), name="accumulator")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Adds the batch's weighted count (`sample_weight` defaults to 1 per entry)."""
+        counts = update_confusion_matrix(
+            y_true, y_pred, self.thresholds,
+            thresholds_distributed_evenly=self._thresholds_distributed_evenly,
+            sample_weight=sample_weight)
+        self.accumulator.data += counts[self._cell]
+
+    def result(self):
+        counts = self.accumulator.data.astype(self.dtype)
+        return counts[0] if len(self.thresholds) == 1 else counts
+
+    def get_config(self):
+        return {**super().get_config(), "thresholds": self.init_thresholds}
+
+
+@register_builtin("keras.metrics")
+class TruePositives(_ConfusionMatrixConditionCount):
+    """The (weighted) number of positive labels predicted above the threshold(s).
+
+    Args:
+        thresholds: a float or list of floats in [0, 1] (default 0.5); a
+            prediction counts as positive when it is above the threshold.
+        name: default "true_positives" (made unique).
+        dtype: result dtype.
+    """
+
+    _cell = 0
+
+
+@register_builtin("keras.metrics")
+class FalsePositives(_ConfusionMatrixConditionCount):
+    """The (weighted) number of negative labels predicted above the threshold(s).
+
+    Same arguments as `TruePositives`.
+    """
+
+    _cell = 1
+
+
+@register_builtin("keras.metrics")
+class TrueNegatives(_ConfusionMatrixConditionCount):
+    """The (weighted) number of negative labels predicted at or below the threshold(s).
+
+    Same arguments as `TruePositives`.
+    """
+
+    _cell = 2
+
+
+@register_builtin("keras.metrics")
+class FalseNegatives(_ConfusionMatrixConditionCount):
+    """The (weighted) number of positive labels predicted at or below the threshold(s).
+
+    Same arguments as `TruePositives`.
+    """
+
+    _cell = 3
+
+
+class SensitivitySpecificityBase(Metric):
+    """Confusion counts at `num_thresholds` evenly spaced thresholds in [0, 1].
+
+    The base of the "best X where Y >= value" metrics. With `num_thresholds=1`
+    the single threshold is 0.5; otherwise the thresholds are `0, 1/(n-1), ...,
+    1` (a prediction is positive when strictly above a threshold).
+
+    Args:
+        value: the constraint the subclass' result must satisfy.
+        num_thresholds: default 200.
+        class_id: only this class (last-axis index) is considered.
+        name: the metric's name.
+        dtype: result dtype.
+    """
+
+    _direction = "up"
+
+    def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        if num_thresholds <= 0:
+            raise ValueError(
+                "Argument `num_thresholds` must be an integer > 0. "
+                f"Received: num_thresholds={num_thresholds}"
+            )
+        self.value = value
+        self.class_id = class_id
+        if num_thresholds == 1:
+            self.thresholds = [0.5]
+            self._thresholds_distributed_evenly = False
+        else:
+            inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            self.thresholds = [0.0] + inner + [1.0]
+            self._thresholds_distributed_evenly = True
+        n = len(self.thresholds)
+        self.true_positives = self.add_variable((n,), name="true_positives")
+        self.false_positives = self.add_variable((n,), name="false_positives")
+        self.true_negatives = self.add_variable((n,), name="true_negatives")
+        self.false_negatives = self.add_variable((n,), name="false_negatives")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Adds the batch's weighted confusion counts at every threshold."""
+        tp, fp, tn, fn = update_confusion_matrix(
+            y_true, y_pred, self.thresholds,
+            thresholds_distributed_evenly=self._thresholds_distributed_evenly,
+            class_id=self.class_id, sample_weight=sample_weight)
+        self.true_positives.data += tp
+        self.false_positives.data += fp
+        self.true_negatives.data += tn
+        self.false_negatives.data += fn
+
+    def _rates(self):
+        """(sensitivity = recall, specificity, precision) per threshold, in float32."""
+        tp, fp, tn, fn = (v.data.astype(np.float32) for v in (
+            self.true_positives, self.false_positives, self.true_negatives,
+            self.false_negatives))
+        return (_divide_no_nan_f32(tp, tp + fn), _divide_no_nan_f32(tn, tn + fp),
+                _divide_no_nan_f32(tp, tp + fp))
+
+    def _find_max_under_constraint(self, constrained, dependent):
+        """The largest `dependent` value whose `constrained` value is >= `self.value` (else 0)."""
+        feasible = constrained >= np.float32(self.value)
+        best = np.max(np.where(feasible, dependent, 0.0), initial=0.0)
+        return np.dtype(self.dtype).type(best)
+
+    def get_config(self):
+        return {**super().get_config(), "class_id": self.class_id}
+
+
+def _check_unit_interval(name, value):
+    if value < 0 or value > 1:
+        raise ValueError(
+            f"Argument `{name}` must be in the range [0, 1]. Received: {name}={value}"
+        )
+
+
+@register_builtin("keras.metrics")
+class SensitivityAtSpecificity(SensitivitySpecificityBase):
+    """The best sensitivity (recall) among the thresholds whose specificity is >= `specificity`.
+
+    Args:
+        specificity: a value in [0, 1].
+        num_thresholds: default 200.
+        class_id: only this class (last-axis index) is considered.
+        name: default "sensitivity_at_specificity" (made unique).
+        dtype: result dtype.
+    """
+
+    def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        _check_unit_interval("specificity", specificity)
+        self.specificity = specificity
+        self.num_thresholds = num_thresholds
+        super().__init__(specificity, num_thresholds=num_thresholds, class_id=class_id,
+                         name=name, dtype=dtype)
+
+    def result(self):
+        sensitivity, specificity, _ = self._rates()
+        return self._find_max_under_constraint(specificity, sensitivity)
+
+    def get_config(self):
+        return {**super().get_config(), "num_thresholds": self.num_thresholds,
+                "specificity": self.specificity}
+
+
+@register_builtin("keras.metrics")
+class SpecificityAtSensitivity(SensitivitySpecificityBase):
+    """The best specificity among the thresholds whose sensitivity is >= `sensitivity`.
+
+    Args:
+        sensitivity: a value in [0, 1].
+        num_thresholds: default 200.
+        class_id: only this class (last-axis index) is considered.
+        name: default "specificity_at_sensitivity" (made unique).
+        dtype: result dtype.
+    """
+
+    def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        _check_unit_interval("sensitivity", sensitivity)
+        self.sensitivity = sensitivity
+        self.num_thresholds = num_thresholds
+        super().__init__(sensitivity, num_thresholds=num_thresholds, class_id=class_id,
+                         name=name, dtype=dtype)
+
+    def result(self):
+        sensitivity, specificity, _ = self._rates()
+        return self._find_max_under_constraint(sensitivity, specificity)
+
+    def get_config(self):
+        return {**super().get_config(), "num_thresholds": self.num_thresholds,
+                "sensitivity": self.sensitivity}
+
+
+@register_builtin("keras.metrics")
+class PrecisionAtRecall(SensitivitySpecificityBase):
+    """The best precision among the thresholds whose recall is >= `recall`.
+
+    Args:
+        recall: a value in [0, 1].
+        num_thresholds: default 200.
+        class_id: only this class (last-axis index) is considered.
+        name: default "precision_at_recall" (made unique).
+        dtype: result dtype.
+    """
+
+    def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
+        _check_unit_interval("recall", recall)
+        self.recall = recall
+        self.num_thresholds = num_thresholds
+        super().__init__(recall, num_thresholds=num_thresholds, class_id=class_id,
+                         name=name, dtype=dtype)
+
+    def result(self):
+        recall, _, precision = self._rates()
+        return self._find_max_under_constraint(recall, precision)
+
+    def get_config(self):
+        return {**super().get_config(), "num_thresholds": self.num_thresholds,
+                "recall": self.recall}
+
+
+@register_builtin("keras.metrics")
+class RecallAtPrecision(SensitivitySpecificityBase):
+    """The best recall among the thresholds whose precision is >= `precision` (0 if none).
+
+    Args:
+        precision: a value in [0, 1].
+        num_thresholds: default 200.
+        class_id: only this class (last-axis index) is considered.
+        name: default "recall_at_precision" (made unique).
+        dtype: result dtype.
+    """
+
+    def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
+        _check_unit_interval("precision", precision)
+        self.precision = precision
+        self.num_thresholds = num_thresholds
+        super().__init__(precision, num_thresholds=num_thresholds, class_id=class_id,
+                         name=name, dtype=dtype)
+
+    def result(self):
+        recall, _, precision = self._rates()
+        return self._find_max_under_constraint(precision, recall)
+
+    def get_config(self):
+        return {**super().get_config(), "num_thresholds": self.num_thresholds,
+                "precision": self.precision}

@@ -2,7 +2,9 @@
 
 from numnet.layers.base import Layer
 from numnet.layers.input_layer import Input, InputLayer
-from numnet.layers.symbolic import KerasTensor, flatten, map_structure, pack_like
+from numnet.layers.symbolic import (
+    KerasTensor, flatten, map_structure, pack_like, same_structure,
+)
 
 
 def _clone_layer(layer):
@@ -13,8 +15,9 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
                 recursive=False, **kwargs):
     """Clones a Sequential or Functional model: same layers and names, new weights.
 
-    The clone is not compiled and its weights are freshly initialized (copy
-    them with `clone.set_weights(model.get_weights())`).
+    The clone's weights are freshly initialized (copy them with
+    `clone.set_weights(model.get_weights())`); a compiled model's clone is compiled
+    the same way (from its compile config), as in Keras.
 
     Args:
         model: a `Sequential` or Functional model (a subclassed model is
@@ -29,11 +32,17 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
     Returns:
         The new model.
     """
-    from numnet.models.functional import Functional
-    from numnet.models.sequential import Sequential
-
     if kwargs:
         raise ValueError(f"Unexpected keyword arguments to clone_model: {sorted(kwargs)}")
+    new_model = _clone(model, input_tensors, clone_function, call_function, recursive)
+    if getattr(model, "compiled", False):
+        new_model.compile_from_config(model.get_compile_config())
+    return new_model
+
+
+def _clone(model, input_tensors, clone_function, call_function, recursive):
+    from numnet.models.functional import Functional
+    from numnet.models.sequential import Sequential
 
     def clone(layer):
         if recursive and isinstance(layer, (Sequential, Functional)):
@@ -69,6 +78,11 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
 
     if isinstance(model, Functional):
         if input_tensors is not None:
+            if not same_structure(input_tensors, model.input):
+                raise ValueError(
+                    "`input_tensors` must have the same structure as model.input\n"
+                    f"Reference structure: {model.input}\nReceived structure: {input_tensors}"
+                )
             new_inputs = flatten(input_tensors)
             if len(new_inputs) != len(model.inputs):
                 raise ValueError(

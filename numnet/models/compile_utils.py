@@ -20,9 +20,14 @@ def _per_output(value, output_names, what, allow_single=True):
     if isinstance(value, dict):
         unknown = set(value) - set(output_names)
         if unknown:
+            if what == "loss":
+                raise ValueError(f"Expected keys {list(output_names)} in loss dict, but found "
+                                 f"loss.keys()={list(value)}")
             raise ValueError(
-                f"`{what}` has keys {sorted(unknown)} that are not outputs of the model. "
-                f"Output names: {output_names}."
+                f"Invalid `{what}`. `{what}` should contain metrics objects and either be a "
+                "dict or a list matching the output names of the functional model "
+                f"{list(output_names)}.\nReceived: {what}={value} (unknown keys "
+                f"{sorted(unknown)})"
             )
         return [value.get(name) for name in output_names]
     if isinstance(value, (list, tuple)) and n > 1:
@@ -98,6 +103,45 @@ def check_target_shape(loss, output_name, y_true, y_pred):
         )
 
 
+def _single_output_loss(loss, output_names):
+    """A one-output model's loss given as `[loss]` or `{name: loss}`, unwrapped (as Keras)."""
+    if len(output_names) != 1:
+        return loss
+    if isinstance(loss, (list, tuple)) and len(loss) == 1:
+        return loss[0]
+    if isinstance(loss, dict):
+        if set(loss) != set(output_names):
+            raise ValueError(f"Expected keys {list(output_names)} in loss dict, but found "
+                             f"loss.keys()={list(loss)}")
+        return loss[output_names[0]]
+    return loss
+
+
+class _SummedLosses(losses_module.Loss):
+    """Several losses on one output: their sum (each reduced as it would be alone)."""
+
+    def __init__(self, losses):
+        super().__init__(name="_".join(loss.name for loss in losses))
+        self.losses = losses
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        total = None
+        for loss in self.losses:
+            value = loss(y_true, y_pred, sample_weight=sample_weight)
+            total = value if total is None else ops.add(total, value)
+        return total
+
+
+def _loss_object(entry):
+    """A `Loss` for one output's entry: a loss, a list of losses, or None."""
+    if isinstance(entry, (list, tuple)):
+        objects = [losses_module.as_loss_object(e) for e in entry if e is not None]
+        if not objects:
+            return None
+        return objects[0] if len(objects) == 1 else _SummedLosses(objects)
+    return None if entry is None else losses_module.as_loss_object(entry)
+
+
 class CompileLoss:
     """Computes the weighted sum of per-output losses and tracks each of them."""
 
@@ -112,8 +156,11 @@ class CompileLoss:
     def build(self, output_names):
         self.output_names = list(output_names)
         n = len(self.output_names)
-        entries = _per_output(self.loss, self.output_names, "loss")
-        self.losses = [None if e is None else losses_module.as_loss_object(e) for e in entries]
+        entries = _per_output(_single_output_loss(self.loss, self.output_names),
+                              self.output_names, "loss")
+        # An output's entry may be a list of losses (summed, as Keras does with
+        # `loss=["mse", ["bce"]]`).
+        self.losses = [_loss_object(e) for e in entries]
         if self.loss_weights is None:
             self.weights = [1.0] * n
         else:
@@ -127,8 +174,12 @@ class CompileLoss:
                 )
             weights = _per_output(self.loss_weights, self.output_names, "loss_weights")
             self.weights = [1.0 if w is None else float(w) for w in weights]
-        self.trackers = ([metrics_module.Mean(name=f"{name}_loss") for name in self.output_names]
-                         if n > 1 else [])
+        # Keras tracks each loss separately only when there are several of them.
+        self._tracked = [i for i, loss in enumerate(self.losses) if loss is not None]
+        if len(self._tracked) < 2:
+            self._tracked = []
+        self.trackers = [metrics_module.Mean(name=f"{self.output_names[i]}_loss")
+                         for i in self._tracked]
         self.built = True
 
     def __call__(self, y_true, y_pred, sample_weight=None):
@@ -157,9 +208,8 @@ class CompileLoss:
         return total
 
     def update_trackers(self, batch_size):
-        for tracker, value in zip(self.trackers, self._last_values):
-            if value is not None:
-                tracker.update_state(value, sample_weight=batch_size)
+        for tracker, i in zip(self.trackers, self._tracked):
+            tracker.update_state(self._last_values[i], sample_weight=batch_size)
 
     def get_config(self):
         return {"loss": self.loss, "loss_weights": self.loss_weights}
@@ -197,8 +247,8 @@ class CompileMetrics:
         n = len(self.output_names)
         self.per_output = [[] for _ in range(n)]
         self.weighted = [[] for _ in range(n)]
-        for arg, target in ((self.metrics_arg, self.per_output),
-                            (self.weighted_metrics_arg, self.weighted)):
+        for arg, target, what in ((self.metrics_arg, self.per_output, "metrics"),
+                                  (self.weighted_metrics_arg, self.weighted, "weighted_metrics")):
             if not arg:
                 continue
             if n == 1:
@@ -209,7 +259,7 @@ class CompileMetrics:
                 if isinstance(arg, dict):
                     entries = [arg.get(self.output_names[0], [])]
             elif isinstance(arg, dict):
-                entries = _per_output(arg, self.output_names, "metrics")
+                entries = _per_output(arg, self.output_names, what)
             elif isinstance(arg, (list, tuple)) and len(arg) == n:
                 entries = list(arg)
             else:
@@ -224,23 +274,34 @@ class CompileMetrics:
                     continue
                 entry = entry if isinstance(entry, (list, tuple)) else [entry]
                 for identifier in entry:
-                    metric = self._resolve(identifier, losses[i], y_true[i], y_pred[i])
-                    if n > 1:
-                        # Keras keeps the user's name in the compile config; remember it.
-                        metric.__dict__.setdefault("_compile_config_name", metric.name)
-                        metric.name = f"{self.output_names[i]}_{metric.name}"
-                    target[i].append(metric)
-        names = [m.name for group in self.per_output + self.weighted for m in group]
-        seen = {}
-        for group in self.per_output + self.weighted:
-            for m in group:
-                if names.count(m.name) > 1:
-                    count = seen.get(m.name, 0)
-                    seen[m.name] = count + 1
-                    if count:
-                        m.__dict__.setdefault("_compile_config_name", m.name)
-                        m.name = f"{m.name}_{count}"
+                    target[i].append(
+                        self._resolve(identifier, losses[i], y_true[i], y_pred[i]))
+        self._name_metrics(n)
         self.built = True
+
+    def _name_metrics(self, n):
+        """Log names as Keras 3.15 gives them: `output_metric` for several outputs; a
+        repeated name gets `_1`, `_2`, ... except that a weighted metric first tries
+        `weighted_<name>`."""
+        used = {}
+        for weighted, groups in ((False, self.per_output), (True, self.weighted)):
+            for i, group in enumerate(groups):
+                prefix = f"{self.output_names[i]}_" if n > 1 else ""
+                for metric in group:
+                    base = metric.name
+                    name = prefix + base
+                    if name in used and weighted:
+                        name = f"{prefix}weighted_{base}"
+                    if name in used:
+                        index = used[name]
+                        used[name] += 1
+                        name = f"{name}_{index}"
+                    else:
+                        used[name] = 1
+                    if name != base:
+                        # Keras keeps the user's name in the compile config; remember it.
+                        metric.__dict__.setdefault("_compile_config_name", base)
+                        metric.name = name
 
     @property
     def metrics(self):

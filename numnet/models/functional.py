@@ -13,7 +13,11 @@ import numpy as np
 
 from numnet.layers.base import Layer
 from numnet.layers.input_layer import Input, InputLayer
-from numnet.layers.symbolic import KerasTensor, flatten, map_structure, pack_like
+from numnet.layers.op_layer import Operation
+from numnet.layers.input_spec import InputSpec
+from numnet.layers.symbolic import (
+    KerasTensor, flatten, flatten_with_path, map_structure, pack_like, same_structure,
+)
 from numnet.models.model import Model
 from numnet.serialization import deserialize_keras_object, register_builtin, serialize_keras_object
 
@@ -76,25 +80,21 @@ class Functional(Model):
                         f"Change the tensor name to '{key}' (via `Input(..., name='{key}')`)",
                         stacklevel=2,
                     )
-        flat_inputs = flatten(inputs)
-        flat_outputs = flatten(outputs)
-        for what, tensors, value in (("inputs", flat_inputs, inputs),
-                                     ("outputs", flat_outputs, outputs)):
+        for what, value in (("inputs", inputs), ("outputs", outputs)):
+            tensors = flatten(value)
             if not tensors:
-                raise ValueError(f"A Functional model needs at least one tensor in `{what}`.")
+                raise ValueError(f"`{what}` argument cannot be empty. Received:\n"
+                                 f"inputs={inputs}\noutputs={outputs}")
             for t in tensors:
                 if not isinstance(t, KerasTensor):
                     raise ValueError(
                         f"All `{what}` values must be KerasTensors (the results of "
                         f"`numnet.Input()` and of calling layers on them). Received: "
-                        f"{what}={value!r} including a value of type {type(t).__name__}."
+                        f"{what}={value!r} including invalid value {t!r} of type {type(t)}"
                     )
-        for t in flat_inputs:
-            if not isinstance(_history(t)[0], InputLayer):
-                raise ValueError(
-                    f"Model inputs must come from `numnet.Input()`. Received {t} produced by "
-                    f"layer '{_history(t)[0].name}' ({type(_history(t)[0]).__name__})."
-                )
+        if not all(isinstance(_history(t)[0], InputLayer) for t in flatten(inputs)):
+            inputs, outputs = _clone_from_intermediate(inputs, outputs)
+        flat_inputs = flatten(inputs)
         if len({id(t) for t in flat_inputs}) != len(flat_inputs):
             raise ValueError(
                 f"The same Input tensor appears more than once in `inputs`: {flat_inputs}."
@@ -102,7 +102,7 @@ class Functional(Model):
         self._inputs_struct = inputs
         self._outputs_struct = outputs
         self._flat_inputs = flat_inputs
-        self._flat_outputs = flat_outputs
+        self._flat_outputs = flatten(outputs)
         self._map_graph()
         self.built = True
         self._build_shapes = None
@@ -127,11 +127,10 @@ class Functional(Model):
             if id(tensor) not in input_ids:
                 if isinstance(layer, InputLayer):
                     raise ValueError(
-                        f"Graph disconnected: cannot find parent for {tensor} (Input "
-                        f"'{layer.name}'), which is needed by "
-                        f"{' <- '.join(repr(p) for p in path) or 'the outputs'}. It is not "
-                        f"among the model's inputs {[t.name for t in self._flat_inputs]}; "
-                        "add it to `inputs`."
+                        f"Output with path `{current_path[0]}` is not connected to `inputs`: "
+                        f"it needs {tensor} (Input '{layer.name}'"
+                        f"{', via ' + ' <- '.join(path) if path else ''}), which is not "
+                        f"among the model's inputs {[t.name for t in self._flat_inputs]}."
                     )
                 for parent in node.input_tensors:
                     visit(parent, path + [layer.name])
@@ -139,7 +138,9 @@ class Functional(Model):
             in_progress.discard(id(node))
             ordered_nodes.append(node)
 
-        for output in self._flat_outputs:
+        current_path = [""]
+        for path, output in flatten_with_path(self._outputs_struct):
+            current_path[0] = ".".join(str(p) for p in path)
             visit(output, [])
 
         node_depth, layer_depth, layers = {}, {}, {}
@@ -186,12 +187,23 @@ class Functional(Model):
 
     @property
     def layers(self):
-        """All layers, input layers included, in Keras' topological order."""
+        """All layers, input layers included, in Keras' topological order.
+
+        Ops recorded on symbolic tensors (`x + y`) are not layers; `operations` lists them.
+        """
+        return [layer for layer in self._layers_in_order if not isinstance(layer, Operation)]
+
+    @property
+    def operations(self):
+        """Every layer and op of the graph, in topological order."""
         return list(self._layers_in_order)
+
+    _operations = operations  # the name Keras' own code and tests use
 
     @layers.setter
     def layers(self, value):
-        raise AttributeError("`Model.layers` is read-only for Functional models.")
+        raise AttributeError("`Model.layers` attribute is reserved and should not be used. "
+                             "Please use another name.")
 
     @property
     def inputs(self):
@@ -248,78 +260,122 @@ class Functional(Model):
         self.built = True
 
     # ------------------------------------------------------------- inputs
-    def _input_error(self, index, tensor, value, expected=None):
-        found = tuple(np.shape(getattr(value, "data", value)))
-        return ValueError(
-            f"Input {index} with name '{tensor.name}' of model '{self.name}' is incompatible "
-            f"with the model: expected shape={expected or tensor.shape}, found shape={found}."
-        )
+    @property
+    def input_spec(self):
+        """One `InputSpec` per input (batch size free), or the spec set by assignment."""
+        if getattr(self, "_manual_input_spec", None) is not None:
+            return self._manual_input_spec
+        if not hasattr(self, "_inputs_struct"):
+            return None
 
-    def _flatten_call_inputs(self, inputs):
-        """The inputs as a flat list in `model.inputs` order, checked against the Input shapes."""
-        n = len(self._flat_inputs)
-        names = self.input_names
-        if isinstance(inputs, dict):
-            keys = (sorted(self._inputs_struct) if isinstance(self._inputs_struct, dict)
-                    else names)
-            missing = [k for k in keys if k not in inputs]
-            if missing:
-                raise ValueError(
-                    f'Missing data for input "{missing[0]}" of model \'{self.name}\'. You '
-                    f"passed a data dictionary with keys {sorted(inputs)}. Expected the "
-                    f"following keys: {keys}"
-                )
-            extra = sorted(set(inputs) - set(keys))
-            if extra:
-                raise ValueError(
-                    f"Model '{self.name}' received data for unknown input(s) {extra}. "
-                    f"Expected the following keys: {keys}"
-                )
-            flat = [inputs[k] for k in keys]
-        elif isinstance(inputs, (list, tuple)):
-            if len(inputs) != n:
-                raise ValueError(
-                    f"Model '{self.name}' expects {n} input(s) {names}, but it received "
-                    f"{len(inputs)} input array(s). Pass one array per input, in this order, "
-                    "or a dict keyed by input name."
-                )
-            flat = list(inputs)
-        else:
-            if n != 1:
-                raise ValueError(
-                    f"Model '{self.name}' expects {n} inputs {names}, but it received a "
-                    "single array. Pass a list/tuple with one array per input, or a dict "
-                    "keyed by input name."
-                )
-            flat = [inputs]
-        for i, (tensor, value) in enumerate(zip(self._flat_inputs, flat)):
-            shape = getattr(value, "shape", None)
-            if shape is None:
-                continue
-            expected = tensor.shape
-            if len(shape) != len(expected):
-                if len(shape) == len(expected) - 1 and expected[-1] == 1:
-                    flat[i] = value = value.reshape(tuple(shape) + (1,))
-                    shape = value.shape
-                elif len(shape) == len(expected) + 1 and shape[-1] == 1:
-                    flat[i] = value = value.reshape(tuple(shape)[:-1])
-                    shape = value.shape
+        def spec_for(tensor, name=None):
+            layer = _history(tensor)[0]
+            return InputSpec(shape=(None,) + tuple(tensor.shape[1:]), allow_last_axis_squeeze=True,
+                             name=layer.name if name is None else name,
+                             optional=isinstance(layer, InputLayer) and layer.optional)
+        struct = self._inputs_struct
+        if isinstance(struct, dict):
+            if all(isinstance(t, KerasTensor) for t in struct.values()):
+                return [spec_for(struct[k], name=k) for k in sorted(struct)]
+            return None  # deeply nested dicts are not checked (as in Keras)
+        return [spec_for(t) for t in self._flat_inputs]
+
+    @input_spec.setter
+    def input_spec(self, value):
+        self._manual_input_spec = value
+
+    def _standardize_inputs(self, inputs, warn=True):
+        """The inputs as a flat list in `model.inputs` order (Keras' rules for structures).
+
+        A dict feeds a list-structured model by input name; a mismatched structure warns
+        (or raises when it cannot be matched); `None` is accepted for optional inputs only;
+        a trailing axis of size 1 is added or dropped to match an input's rank.
+        """
+        struct = self._inputs_struct
+        cannot_match = False
+        if isinstance(struct, list) and len(struct) == 1 and \
+                not isinstance(inputs, (list, tuple, dict)):
+            inputs = [inputs]
+        elif isinstance(inputs, dict) and not isinstance(struct, dict):
+            if isinstance(struct, KerasTensor):
+                if struct.name in inputs:
+                    inputs = inputs[struct.name]
                 else:
-                    raise self._input_error(i, tensor, value)
-            for d, e in zip(shape, expected):
-                if e is not None and d != e:
-                    raise self._input_error(i, tensor, value)
-        return flat
+                    cannot_match = True
+            elif all(isinstance(t, KerasTensor) for t in struct):
+                names = [t.name for t in struct]
+                if set(names) <= set(inputs):
+                    inputs = type(struct)(inputs[n] for n in names)
+                else:
+                    cannot_match = True
+            else:
+                cannot_match = True
+        if isinstance(struct, dict) and not isinstance(inputs, dict) and \
+                list(struct) != sorted(struct):
+            cannot_match = True
+        if not same_structure(inputs, struct):
+            if warn or cannot_match:
+                self._structure_mismatch(inputs, raise_error=cannot_match)
+            if isinstance(inputs, dict) and isinstance(struct, dict) and set(struct) <= set(inputs):
+                inputs = {k: inputs[k] for k in struct}  # extra entries are left out
+        flat = flatten(inputs)
+        if len(flat) != len(self._flat_inputs):
+            raise ValueError(
+                f"Model '{self.name}' expects {len(self._flat_inputs)} input(s) "
+                f"{self.input_names}, but it received {len(flat)}."
+            )
+        return [self._conform_input(i, value) for i, value in enumerate(flat)]
+
+    def _structure_mismatch(self, inputs, raise_error):
+        expected = map_structure(lambda t: t.name, self._inputs_struct)
+        received = map_structure(
+            lambda x: "None" if x is None else f"Tensor(shape={tuple(np.shape(_data(x)))})"
+            if not isinstance(x, KerasTensor) else f"Tensor(shape={x.shape})", inputs)
+        message = ("The structure of `inputs` doesn't match the expected structure.\n"
+                   f"Expected: {expected}\nReceived: inputs={received}")
+        if raise_error:
+            raise ValueError(message)
+        warnings.warn(message, stacklevel=3)
+
+    def _conform_input(self, index, value):
+        """One input: None checked against `optional`, its rank matched to the Input's."""
+        tensor = self._flat_inputs[index]
+        if value is None:
+            layer = _history(tensor)[0]
+            if isinstance(layer, InputLayer) and not layer.optional:
+                raise ValueError(f"The input '{tensor.name}' is not optional, but None was "
+                                 "passed. Please provide a valid tensor.")
+            return None
+        shape = tuple(np.shape(_data(value))) if not isinstance(value, KerasTensor) \
+            else value.shape
+        expected = tensor.shape
+        if len(shape) == len(expected):
+            return value
+        if len(shape) == len(expected) + 1 and shape[-1] == 1:
+            return _reshape(value, shape[:-1])
+        if len(shape) == len(expected) - 1 and expected[-1] == 1:
+            return _reshape(value, shape + (1,))
+        path = ".".join(str(p) for p in flatten_with_path(self._inputs_struct)[index][0])
+        raise ValueError(
+            f"Invalid input shape for input {_describe(value)} with name '{tensor.name}' and "
+            f"path '{path}'. Expected shape {expected}, but input has incompatible shape "
+            f"{shape}"
+        )
 
     def _standardize_model_inputs(self, x):
         """Orders `x` (array, list/tuple or dict by input name) like `model.inputs`."""
-        flat = self._flatten_call_inputs(x)
-        return flat[0] if len(flat) == 1 else flat
+        if getattr(self, "_manual_input_spec", None) is None and self.input_spec is not None:
+            from numnet.layers.input_spec import assert_input_compatibility
+            assert_input_compatibility(self.input_spec, x, self.name)
+        flat = self._standardize_inputs(x)
+        # In the model's own structure, so that each batch is read the same way again.
+        return flat[0] if len(flat) == 1 else pack_like(self._inputs_struct, flat)
 
     # --------------------------------------------------------------- call
     def call(self, inputs, training=None, mask=None):
-        """Runs the recorded graph on real inputs."""
-        flat = self._flatten_call_inputs(inputs)
+        """Runs the recorded graph on real inputs (each converted to its Input's dtype)."""
+        flat = [None if value is None else _as_dtype(value, tensor.dtype)
+                for value, tensor in zip(self._standardize_inputs(inputs), self._flat_inputs)]
         values = {id(t): v for t, v in zip(self._flat_inputs, flat)}
 
         def lookup(x):
@@ -338,39 +394,39 @@ class Functional(Model):
             else:
                 for key, value in zip(output_ids, flatten(out)):
                     values[key] = value
-        result = [values[id(t)] for t in self._flat_outputs]
-        structure = self._outputs_struct
-        if isinstance(structure, (list, tuple)) and len(structure) == 1 and \
-                isinstance(structure[0], KerasTensor):
-            return result[0]
-        return pack_like(structure, result)
+        return _unpack_singleton(pack_like(self._outputs_struct,
+                                           [values[id(t)] for t in self._flat_outputs]))
+
+    def compute_output_spec(self, inputs, training=None, mask=None):
+        """Symbolic outputs for symbolic inputs: the graph's own outputs when the shapes
+        match its inputs, else the graph run through each layer's `compute_output_spec`."""
+        flat = self._standardize_inputs(inputs, warn=False)
+        if all(isinstance(x, KerasTensor) and x.shape == t.shape
+               for x, t in zip(flat, self._flat_inputs)):
+            return _unpack_singleton(map_structure(
+                lambda t: KerasTensor(t.shape, dtype=t.dtype), self._outputs_struct))
+        values = {id(t): v for t, v in zip(self._flat_inputs, flat)}
+
+        def lookup(x):
+            return values[id(x)] if isinstance(x, KerasTensor) else x
+
+        for layer, args, kwargs, output_ids, _ in self._plan:
+            out = layer.compute_output_spec(*map_structure(lookup, args),
+                                            **map_structure(lookup, kwargs))
+            for key, value in zip(output_ids, flatten(out)):
+                values[key] = value
+        return _unpack_singleton(pack_like(self._outputs_struct,
+                                           [values[id(t)] for t in self._flat_outputs]))
 
     def compute_output_shape(self, input_shape):
-        """The output shapes (checked input shapes must match the `Input`s)."""
-        if isinstance(input_shape, tuple) and all(d is None or isinstance(d, (int, np.integer))
-                                                  for d in input_shape):
-            shapes = [input_shape]
-        elif isinstance(input_shape, dict):
-            shapes = flatten({k: [v] for k, v in input_shape.items()})
+        """The output shapes for inputs of `input_shape` (one shape per input)."""
+        def as_spec(shape):
+            return KerasTensor(shape)
+        if _is_shape(input_shape):
+            specs = as_spec(tuple(input_shape))
         else:
-            shapes = list(input_shape)
-        if len(shapes) != len(self._flat_inputs):
-            raise ValueError(
-                f"Model '{self.name}' expects {len(self._flat_inputs)} input(s) "
-                f"{self.input_names}; received {len(shapes)} input shape(s) {shapes}."
-            )
-        for i, (tensor, shape) in enumerate(zip(self._flat_inputs, shapes)):
-            shape = tuple(shape)
-            if len(shape) != len(tensor.shape) or any(
-                    e is not None and d is not None and d != e
-                    for d, e in zip(shape[1:], tensor.shape[1:])):
-                raise ValueError(
-                    f"Input {i} with name '{tensor.name}' of model '{self.name}' is "
-                    f"incompatible with the model: expected shape={tensor.shape}, "
-                    f"found shape={shape}."
-                )
-        outs = [t.shape for t in self._flat_outputs]
-        return outs[0] if len(outs) == 1 else outs
+            specs = _map_shapes(as_spec, input_shape)
+        return map_structure(lambda t: t.shape, self.compute_output_spec(specs))
 
     # ------------------------------------------------------------ summary
     @property
@@ -456,6 +512,8 @@ class Functional(Model):
                 return ref(structure)
             if isinstance(structure, dict):
                 return {k: refs(v) for k, v in structure.items()}
+            if isinstance(structure, tuple):
+                return tuple(refs(v) for v in structure)  # JSON makes it a list, as in Keras
             return [refs(v) for v in structure]
 
         return {"name": self.name, "trainable": self.trainable, "layers": layer_configs,
@@ -464,63 +522,23 @@ class Functional(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        """Rebuilds the layers and replays their calls from `get_config()`'s output."""
-        created = {}
-        pending = []
-        for layer_data in config["layers"]:
+        """Rebuilds the layers and replays their calls from `get_config()`'s output.
+
+        Accepts Keras 3 configs and the legacy (Keras 2) node format; a config whose nodes
+        refer to unknown layers, or that can never be resolved (a loop), is refused with a
+        ValueError as in Keras.
+        """
+        config = dict(config)
+        created, pending = {}, []
+        for layer_data in config.pop("layers"):
             layer = deserialize_keras_object(layer_data, custom_objects=custom_objects,
                                              printable_module_name="layer")
-            name = layer_data.get("name", layer.name)
-            created[name] = layer
+            created[layer_data.get("name", layer.name)] = layer
             pending.append([layer, list(layer_data.get("inbound_nodes", []))])
-
-        class _Unavailable(Exception):
-            pass
-
-        def revive(value):
-            if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-                name, node_index, tensor_index = value["config"]["keras_history"]
-                if name not in created:
-                    raise ValueError(
-                        f"Functional config refers to unknown layer '{name}' in an inbound node."
-                    )
-                nodes = created[name]._inbound_nodes
-                if node_index >= len(nodes):
-                    raise _Unavailable
-                return nodes[node_index].output_tensors[tensor_index]
-            if isinstance(value, list):
-                return [revive(v) for v in value]
-            if isinstance(value, dict):
-                if "class_name" in value:
-                    return deserialize_keras_object(value, custom_objects=custom_objects)
-                return {k: revive(v) for k, v in value.items()}
-            return value
-
-        while pending:
-            progressed = False
-            for item in pending:
-                layer, nodes = item
-                while nodes:
-                    try:
-                        args = revive(nodes[0].get("args", []))
-                        kwargs = revive(nodes[0].get("kwargs", {}))
-                        if kwargs.get("mask", True) is None:
-                            del kwargs["mask"]  # Keras records `mask=None` for nested models
-                    except _Unavailable:
-                        break
-                    layer(*args, **kwargs)
-                    nodes.pop(0)
-                    progressed = True
-            pending = [item for item in pending if item[1]]
-            if pending and not progressed:
-                raise ValueError(
-                    "Could not rebuild the Functional model from its config: the inbound "
-                    f"nodes of layers {[item[0].name for item in pending]} refer to tensors "
-                    "that are never created."
-                )
+        _replay_nodes(pending, created, custom_objects)
 
         def tensor(ref):
-            name, node_index, tensor_index = ref
+            name, node_index, tensor_index = ref[:3]
             if name not in created:
                 raise ValueError(f"Functional config: unknown input/output layer '{name}'.")
             return created[name]._inbound_nodes[node_index].output_tensors[tensor_index]
@@ -528,19 +546,180 @@ class Functional(Model):
         def structure(refs):
             if isinstance(refs, dict):
                 return {k: structure(v) for k, v in refs.items()}
-            if isinstance(refs, (list, tuple)) and len(refs) == 3 and isinstance(refs[0], str) \
-                    and isinstance(refs[1], int):
+            if isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str):
                 return tensor(refs)
+            if isinstance(refs, tuple):
+                return tuple(structure(v) for v in refs)
             return [structure(v) for v in refs]
 
-        inputs = structure(config["input_layers"])
-        outputs = structure(config["output_layers"])
+        inputs = structure(config.pop("input_layers"))
+        outputs = structure(config.pop("output_layers"))
+        name = config.pop("name", None)
+        trainable = config.pop("trainable", True)
         target = cls if cls is not Model else Functional
-        return target(inputs, outputs, name=config.get("name"),
-                      trainable=config.get("trainable", True))
+        return target(inputs=inputs, outputs=outputs, name=name, trainable=trainable, **config)
 
     def get_build_config(self):
         return None
+
+
+class _NotYetCreated(Exception):
+    """A node refers to a tensor whose layer call has not been replayed yet."""
+
+
+def _replay_nodes(pending, created, custom_objects):
+    """Calls each layer on its recorded inputs, in whatever order the tensors allow."""
+    while pending:
+        progressed = False
+        for item in pending:
+            layer, nodes = item
+            while nodes:
+                try:
+                    args, kwargs = _node_arguments(nodes[0], created, custom_objects)
+                except _NotYetCreated:
+                    break
+                layer(*args, **kwargs)
+                nodes.pop(0)
+                progressed = True
+        pending[:] = [item for item in pending if item[1]]
+        if pending and not progressed:
+            raise ValueError(
+                "Invalid Functional model configuration. The graph of the Functional model "
+                "either has loops or disconnected nodes. The following nodes failed to be "
+                f"resolved: {[item[0].name for item in pending]}"
+            )
+
+
+def _node_arguments(node_data, created, custom_objects):
+    """(args, kwargs) of one recorded call, from Keras 3's or the legacy node format."""
+    def output_of(name, node_index, tensor_index):
+        nodes = created[name]._inbound_nodes
+        if node_index >= len(nodes):
+            raise _NotYetCreated
+        return nodes[node_index].output_tensors[tensor_index]
+
+    if isinstance(node_data, list):  # Keras 2: [[layer, node, tensor(, kwargs)], ...]
+        tensors, kwargs = [], {}
+        for entry in node_data:
+            if len(entry) not in (3, 4):
+                raise ValueError("Cannot deserialize the model (invalid config data?)")
+            if entry[0] not in created:
+                raise ValueError(
+                    f"Invalid Functional model configuration. Missing node: {entry[0]}")
+            tensors.append(output_of(*entry[:3]))
+            kwargs = entry[3] if len(entry) == 4 else {}
+        return [_unpack_singleton(tensors)], dict(kwargs)
+
+    def revive(value):
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            name, node_index, tensor_index = value["config"]["keras_history"]
+            if name not in created:
+                raise ValueError(f"Unknown layer: {name}")
+            return output_of(name, node_index, tensor_index)
+        if isinstance(value, (list, tuple)):
+            return type(value)(revive(v) for v in value)
+        if isinstance(value, dict):
+            if "class_name" in value:
+                return deserialize_keras_object(value, custom_objects=custom_objects)
+            return {k: revive(v) for k, v in value.items()}
+        return value
+
+    args = revive(node_data.get("args", []))
+    kwargs = revive(node_data.get("kwargs", {}))
+    if kwargs.get("mask", True) is None:
+        del kwargs["mask"]  # Keras records `mask=None` for nested models
+    return list(args), kwargs
+
+
+def _as_dtype(value, dtype):
+    """A call input as a Tensor of its Input's dtype (as Keras converts model inputs)."""
+    from numnet.autodiff.tensor import Tensor
+    if isinstance(value, Tensor):
+        return value if value.dtype == dtype else value.astype(dtype)
+    array = np.asarray(value)
+    return Tensor(array if array.dtype == dtype else array.astype(dtype))
+
+
+def _data(x):
+    return getattr(x, "data", x)
+
+
+def _reshape(value, shape):
+    """`value` with a trailing axis of size 1 added or removed (a spec for a KerasTensor)."""
+    from numnet.autodiff import ops
+    if isinstance(value, KerasTensor):
+        return KerasTensor(shape, dtype=value.dtype)
+    if isinstance(value, np.ndarray):
+        return value.reshape(shape)
+    return ops.reshape(value, shape)
+
+
+def _describe(value):
+    if isinstance(value, KerasTensor):
+        return repr(value)
+    return f"Tensor(shape={tuple(np.shape(_data(value)))})"
+
+
+def _unpack_singleton(x):
+    if isinstance(x, (list, tuple)) and len(x) == 1:
+        return x[0]
+    return x
+
+
+def _is_shape(shape):
+    return isinstance(shape, (list, tuple)) and all(
+        d is None or isinstance(d, (int, np.integer)) for d in shape)
+
+
+def _map_shapes(fn, shapes):
+    if _is_shape(shapes):
+        return fn(tuple(shapes))
+    if isinstance(shapes, dict):
+        return {k: _map_shapes(fn, v) for k, v in shapes.items()}
+    return type(shapes)(_map_shapes(fn, s) for s in shapes)
+
+
+def _clone_from_intermediate(inputs, outputs):
+    """Inputs and outputs of a sub-model that starts at intermediate tensors (Keras'
+    `clone_graph_nodes`): each such tensor gets a new `Input` ("<name>CLONE") and the layer
+    calls between them and the outputs are replayed on the new inputs (same layers, same
+    weights)."""
+    mapping = {}
+    new_inputs = []
+    for tensor in flatten(inputs):
+        layer = _history(tensor)[0]
+        if isinstance(layer, InputLayer):
+            new = tensor
+        else:
+            new = Input(batch_shape=tensor.shape, dtype=tensor.dtype, name=f"{tensor.name}CLONE")
+        mapping[id(tensor)] = new
+        new_inputs.append(new)
+    ordered, seen = [], set()
+
+    def visit(tensor):
+        if id(tensor) in mapping:
+            return
+        node = _node_of(tensor)
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node.layer, InputLayer):
+            return  # an Input the caller did not list: the graph check reports it
+        for parent in node.input_tensors:
+            visit(parent)
+        ordered.append(node)
+
+    for tensor in flatten(outputs):
+        visit(tensor)
+    for node in ordered:
+        def swap(x):
+            return mapping.get(id(x), x) if isinstance(x, KerasTensor) else x
+        out = node.layer(*map_structure(swap, list(node.call_args)),
+                         **map_structure(swap, dict(node.call_kwargs)))
+        for old, new in zip(node.output_tensors, flatten(out)):
+            mapping[id(old)] = new
+    return (pack_like(inputs, new_inputs),
+            pack_like(outputs, [mapping.get(id(t), t) for t in flatten(outputs)]))
 
 
 __all__ = ["Functional", "Input"]

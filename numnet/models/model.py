@@ -6,9 +6,14 @@ writing `call()` gives a subclassed model; `Sequential` is a `Model` too.
 
 import json
 
+import numpy as np
 
+from numnet.autodiff.primitive import RECORDERS, wrap
+from numnet.autodiff.tensor import Tensor
 from numnet.backend import floatx
+from numnet.engine import Batch, CompiledFunction, Source
 from numnet.layers.base import Layer
+from numnet.layers.symbolic import map_structure
 from numnet.models.trainer import Trainer
 from numnet.serialization import register_builtin
 
@@ -46,10 +51,12 @@ class Model(Trainer, Layer):
 
     def __init__(self, *args, trainable=True, name=None, dtype=None, **kwargs):
         if args or "inputs" in kwargs or "outputs" in kwargs:
-            raise TypeError(
-                f"{type(self).__name__}.__init__() got unexpected arguments. To build a "
-                "Functional model call numnet.Model(inputs=..., outputs=...)."
-            )
+            # A subclass calling `super().__init__(inputs, outputs)` becomes a Functional
+            # model with its own methods, as in Keras.
+            from numnet.models.functional import Functional
+            _make_functional_subclass(type(self))
+            Functional.__init__(self, *args, trainable=trainable, name=name, **kwargs)
+            return
         Layer.__init__(self, trainable=trainable, name=name, dtype=dtype, **kwargs)
         self._init_trainer()
 
@@ -61,10 +68,8 @@ class Model(Trainer, Layer):
 
     @layers.setter
     def layers(self, value):
-        raise AttributeError(
-            "`Model.layers` is read-only; add layers with `add()` (Sequential) or assign "
-            "them as attributes (subclassed models)."
-        )
+        raise AttributeError("`Model.layers` attribute is reserved and should not be used. "
+                             "Please use another name.")
 
     def get_layer(self, name=None, index=None):
         """Returns a layer by `name` or by `index` (in `model.layers`)."""
@@ -87,6 +92,10 @@ class Model(Trainer, Layer):
             )
         raise ValueError("Provide either a layer name or layer index at `get_layer`.")
 
+    def _structure_changed(self):
+        super()._structure_changed()
+        self.__dict__.pop("_call_functions", None)
+
     def build(self, input_shape):
         """Builds a subclassed model by calling it once on zeros of `input_shape`."""
         if type(self).call is Model.call or getattr(self, "_building", False):
@@ -108,9 +117,32 @@ class Model(Trainer, Layer):
         )
 
     def __call__(self, inputs, *args, **kwargs):
+        if not args and self.built and self.jit_compile and not self.run_eagerly and \
+                not RECORDERS and kwargs.keys() <= {"training"} and _concrete(inputs):
+            function = self._call_function(bool(kwargs.get("training")))
+            if function is not None:
+                cast = self._casts_float64_inputs()
+                arrays = map_structure(lambda t: _array(t, cast), inputs)
+                outputs = function(Batch(Source(arrays), slice(None)))
+                return map_structure(lambda t: wrap(t.data.copy()), outputs)
         outputs = super().__call__(inputs, *args, **kwargs)
         self.built = True
         return outputs
+
+    def _call_function(self, training):
+        """`model(x)` outside any tape, compiled per input signature like `predict`.
+
+        None for models whose layers leave per-call state behind (activity
+        regularizers and `add_loss` fill `model.losses` on each eager call).
+        """
+        cache = self.__dict__.setdefault("_call_functions", {})
+        if training not in cache:
+            stateless = all(getattr(layer, "activity_regularizer", None) is None and
+                            not layer._losses for layer in self._loss_sources()[0])
+            cache[training] = CompiledFunction(
+                lambda x: Layer.__call__(self, x, training=training), "call") \
+                if stateless else None
+        return cache[training]
 
     def _casts_float64_inputs(self):
         # Like Keras' Functional, a model converts its inputs to its Input dtypes.
@@ -132,6 +164,15 @@ class Model(Trainer, Layer):
                       layer_range=layer_range)
 
     # --------------------------------------------------------- saving hooks
+    def __reduce__(self):
+        """Pickles the model as the bytes of its `.keras` file, as Keras 3 does.
+
+        The copy is rebuilt by loading those bytes (architecture, weights, compile
+        configuration and optimizer state); no code is pickled.
+        """
+        return (_model_from_keras_bytes, (_keras_bytes(self),))
+
+
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
         """Saves the model to a `.keras` file (architecture, weights, optimizer state)."""
         from numnet.saving import save_model
@@ -204,6 +245,42 @@ class Model(Trainer, Layer):
             ) from error
 
 
+def _keras_bytes(model):
+    import os
+    import tempfile
+    from numnet.saving import save_model
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.keras")
+        save_model(model, path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def _model_from_keras_bytes(data):
+    """Rebuilds a pickled model from its `.keras` bytes."""
+    import os
+    import tempfile
+    from numnet.saving import load_model
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.keras")
+        with open(path, "wb") as f:
+            f.write(data)
+        return load_model(path)
+
+
+def _make_functional_subclass(cls):
+    """Rebases a direct `Model` subclass onto `Functional` (Keras' `inject_functional_model_class`)."""
+    from numnet.models.functional import Functional
+    if issubclass(cls, Functional):
+        return
+    if Model in cls.__bases__:
+        cls.__bases__ = tuple(Functional if base is Model else base for base in cls.__bases__)
+        return
+    for base in cls.__bases__:
+        if issubclass(base, Model) and base is not Model:
+            _make_functional_subclass(base)
+
+
 def _shapes(input_shape):
     if isinstance(input_shape, (list, tuple)) and input_shape and isinstance(input_shape[0], (list, tuple)):
         return [tuple(s) for s in input_shape]
@@ -267,3 +344,22 @@ def _deserialize_metrics(config):
     if isinstance(config, str):
         return config
     return metrics.deserialize(config)
+
+
+def _concrete(inputs):
+    """Whether `inputs` is an array or tensor, or a list, tuple or dict of them."""
+    if isinstance(inputs, (np.ndarray, Tensor)):
+        return True
+    if isinstance(inputs, dict):
+        return bool(inputs) and all(isinstance(v, (np.ndarray, Tensor)) for v in inputs.values())
+    if isinstance(inputs, (list, tuple)):
+        return bool(inputs) and all(isinstance(v, (np.ndarray, Tensor)) for v in inputs)
+    return False
+
+
+def _array(x, cast_float64):
+    """The array behind an input, float64 cast to floatx as a layer call would."""
+    array = x.data if isinstance(x, Tensor) else x
+    if cast_float64 and array.dtype == np.float64:
+        array = array.astype(floatx())
+    return array

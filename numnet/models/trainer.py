@@ -65,7 +65,8 @@ class Trainer:
         self.train_function = None
         self.test_function = None
         self.predict_function = None
-        self._functions_key = None
+        self._parameters_placed = False
+        self._largest_kernel = None
 
     # -------------------------------------------------------------- compile
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
@@ -121,40 +122,51 @@ class Trainer:
         """A copy (pickle, deepcopy) leaves the compiled steps behind: it compiles its own."""
         state = dict(self.__dict__)
         state.update(train_function=None, test_function=None, predict_function=None,
-                     _functions_key=None)
+                     _parameters_placed=False)
+        state.pop("_call_functions", None)
         return state
 
     def _reset_functions(self):
         self.train_function = self.test_function = self.predict_function = None
-        self._functions_key = None
+        self._parameters_placed = False
+        self._largest_kernel = None
+
+    def _structure_changed(self):
+        """Layers were added or removed: compiled steps and cached facts no longer apply."""
+        self._reset_functions()
 
     def _function(self, attribute, step, name):
-        """The cached step function `attribute`, compiled with `jit_compile` (Keras' make_*)."""
-        key = (self.jit_compile, self.run_eagerly,
-               tuple(id(v) for v in self.trainable_weights))
-        if key != self._functions_key:
-            # new trainable weights (or settings): previous captures no longer apply
-            self.train_function = self.test_function = self.predict_function = None
-            self._functions_key = key
+        """The cached step function `attribute`, compiled with `jit_compile` (Keras' make_*).
+
+        A training step is compiled for the trainable weights it was made with:
+        it is made again when they change (as a recompile does in Keras).
+        """
+        key = (self.jit_compile, self.run_eagerly)
+        if attribute == "train_function":
+            key += tuple(id(v) for v in self.trainable_weights)
         function = getattr(self, attribute)
-        if function is None:
+        if function is None or function.key != key:
             function = CompiledFunction(step, name, enabled=self.jit_compile
                                         and not self.run_eagerly,
                                         before_planning=self._place_parameters)
+            function.key = key
             setattr(self, attribute, function)
         return function
 
     def _build_and_place(self, x):
-        """Builds the model on one sample of the inputs `x` if needed, then places its weights."""
-        if not self.built or not self.trainable_weights:
+        """Builds the model on one sample of the inputs `x` if needed, then places its weights
+        (once)."""
+        if not self.built:
             self(data_adapter.take(x, slice(0, 1)), training=False)
-        self._place_parameters()
+        if not self._parameters_placed:
+            self._place_parameters()
 
     def _place_parameters(self):
         """Puts the trainable weights into one `ParameterStore`, once, before any replay."""
         weights = self.trainable_weights
         if weights and weights[0].store is None:
             ParameterStore.of(weights)
+        self._parameters_placed = self.built
 
     def make_train_function(self, force=False):
         """The function `fit` calls per batch: `train_step`, compiled (see `compile`)."""
@@ -365,9 +377,10 @@ class Trainer:
     def _threads(self, batch_size):
         """The BLAS thread scope of one call: by the largest product of a step (see
         `numnet.backend.threads`)."""
-        largest = max((v.data.size for v in self.trainable_weights if v.data.ndim == 2),
-                      default=0)
-        return thread_scope(2.0 * largest * batch_size)
+        if not self._largest_kernel:  # cached: a walk over the layers costs per call
+            self._largest_kernel = max(
+                (v.data.size for v in self.trainable_weights if v.data.ndim == 2), default=0)
+        return thread_scope(2.0 * self._largest_kernel * batch_size)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,

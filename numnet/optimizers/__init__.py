@@ -13,17 +13,26 @@ from numnet.optimizers.adamw import AdamW
 from numnet.optimizers.rmsprop import RMSprop
 from numnet.optimizers.adagrad import Adagrad
 from numnet.optimizers.nadam import Nadam
+from numnet.optimizers.adamax import Adamax
+from numnet.optimizers.adadelta import Adadelta
+from numnet.optimizers.ftrl import Ftrl
+from numnet.optimizers.lion import Lion
+from numnet.optimizers.lamb import Lamb
 from numnet.serialization import deserialize_keras_object, serialize_keras_object
 
 __all__ = [
-    "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Nadam",
+    "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Nadam", "Adamax",
+    "Adadelta", "Ftrl", "Lion", "Lamb",
     "schedules", "get", "serialize", "deserialize",
 ]
 
-_CLASSES = (Optimizer, SGD, Adam, AdamW, RMSprop, Adagrad, Nadam)
+_CLASSES = (Optimizer, SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Adadelta, Ftrl,
+            Lion, Lamb)
 ALL_OBJECTS_DICT = {cls.__name__: cls for cls in _CLASSES}
 # String identifiers are case-insensitive ("adam", "Adam", "ADAM", "rmsprop").
-_BY_LOWER_NAME = {cls.__name__.lower(): cls for cls in _CLASSES if cls is not Optimizer}
+# Keras 3.15 leaves Lamb out of its string identifiers (`get("lamb")` raises there too);
+# configs that name it still load.
+_BY_LOWER_NAME = {cls.__name__.lower(): cls for cls in _CLASSES if cls not in (Optimizer, Lamb)}
 
 
 def serialize(optimizer):
@@ -50,7 +59,8 @@ def get(identifier):
 
     Args:
         identifier: an `Optimizer` (returned as is), a name (case-insensitive:
-            "sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam"; the optimizer
+            "sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam", "adamax",
+            "adadelta", "ftrl", "lion"; not "lamb", as in Keras); the optimizer
             gets its default arguments), or a config dict.
     """
     if isinstance(identifier, Optimizer):

@@ -240,8 +240,73 @@ class CosineDecay(LearningRateSchedule):
         }
 
 
+@register_builtin("keras.optimizers.schedules")
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay with warm restarts (SGDR, Loshchilov & Hutter 2017).
+
+    The first period lasts `first_decay_steps` steps, each following one is
+    `t_mul` times longer and starts from `m_mul` times the previous initial
+    rate. Within a period at fraction `f` of its length, after `i` restarts:
+    `lr = initial_learning_rate * ((1 - alpha) * 0.5 * m_mul**i * (1 + cos(pi * f)) + alpha)`.
+
+    Args:
+        initial_learning_rate: the rate at step 0.
+        first_decay_steps: the length of the first period, > 0.
+        t_mul: how much longer each period is than the previous one, default 2.0.
+        m_mul: how much lower each period starts than the previous one, default 1.0.
+        alpha: the floor, as a fraction of `initial_learning_rate`, default 0.0.
+        name: default "SGDRDecay".
+    """
+
+    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0,
+                 alpha=0.0, name="SGDRDecay"):
+        self.initial_learning_rate = initial_learning_rate
+        self.first_decay_steps = first_decay_steps
+        self._t_mul = t_mul
+        self._m_mul = m_mul
+        self.alpha = alpha
+        self.name = name
+        if first_decay_steps <= 0:
+            raise ValueError(
+                "Argument `first_decay_steps` must be > 0. "
+                f"Received: first_decay_steps={first_decay_steps}"
+            )
+
+    def _restart_and_fraction(self, fraction):
+        """(restarts so far, fraction of the current period) for `fraction` of the first one."""
+        t_mul = np.float32(self._t_mul)
+        if t_mul == 1.0:
+            restarts = np.floor(fraction)
+            return restarts, fraction - restarts
+        # Periods 1, t, t**2, ... end at (1 - t**(i+1)) / (1 - t) first-period lengths.
+        restarts = np.floor(np.log(np.float32(1.0) - fraction * (np.float32(1.0) - t_mul))
+                            / np.log(t_mul))
+        elapsed = (np.float32(1.0) - t_mul ** restarts) / (np.float32(1.0) - t_mul)
+        return restarts, (fraction - elapsed) / t_mul ** restarts
+
+    def __call__(self, step):
+        # Keras computes in the initial rate's dtype (float32).
+        fraction = np.float32(_step(step)) / np.float32(self.first_decay_steps)
+        restarts, fraction = self._restart_and_fraction(fraction)
+        alpha = np.float32(self.alpha)
+        cosine = (np.float32(0.5) * np.float32(self._m_mul) ** restarts
+                  * (np.float32(1.0) + np.cos(np.float32(math.pi) * fraction)))
+        decayed = (np.float32(1.0) - alpha) * cosine + alpha
+        return _result(np.float32(self.initial_learning_rate) * decayed)
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "first_decay_steps": self.first_decay_steps,
+            "t_mul": self._t_mul,
+            "m_mul": self._m_mul,
+            "alpha": self.alpha,
+            "name": self.name,
+        }
+
+
 _SCHEDULES = (LearningRateSchedule, ExponentialDecay, PiecewiseConstantDecay,
-              PolynomialDecay, InverseTimeDecay, CosineDecay)
+              PolynomialDecay, InverseTimeDecay, CosineDecay, CosineDecayRestarts)
 ALL_OBJECTS_DICT = {cls.__name__: cls for cls in _SCHEDULES}
 
 

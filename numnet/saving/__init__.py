@@ -17,12 +17,13 @@ from numnet.saving.keras_format import (
     load_model, load_weights, model_from_json, save_model, save_weights,
 )
 from numnet.serialization import (
-    deserialize_keras_object, get_registered_name, get_registered_object,
+    CustomObjectScope, custom_object_scope, deserialize_keras_object, get_custom_objects, get_registered_name, get_registered_object,
     register_keras_serializable, serialize_keras_object,
 )
 
 __all__ = [
-    "deserialize_keras_object", "get_registered_name", "get_registered_object", "load_model",
+    "CustomObjectScope", "custom_object_scope", "deserialize_keras_object",
+    "get_custom_objects", "get_registered_name", "get_registered_object", "load_model",
     "load_weights", "model_from_json", "register_keras_serializable", "save_model",
     "save_weights", "serialize_keras_object",
 ]

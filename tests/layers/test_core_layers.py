@@ -87,8 +87,10 @@ def test_normalization_adapt_streams_batches_and_matches_numpy():
     data = rng.normal(loc=[1.0, -5.0, 100.0], scale=[1.0, 0.1, 20.0], size=(1000, 3))
     norm = layers.Normalization()
     norm.adapt(data, batch_size=64)  # 16 batches merged
-    np.testing.assert_allclose(norm.mean.numpy(), data.mean(axis=0), rtol=1e-5)
-    np.testing.assert_allclose(norm.variance.numpy(), data.var(axis=0), rtol=1e-5)
+    # Keras keeps `mean` / `variance` in the inputs' broadcast shape, the weights reduced.
+    np.testing.assert_allclose(norm.mean.numpy(), data.mean(axis=0, keepdims=True), rtol=1e-5)
+    np.testing.assert_allclose(norm.variance.numpy(), data.var(axis=0, keepdims=True), rtol=1e-5)
+    assert [w.shape for w in norm.weights] == [(3,), (3,), ()]
     assert int(norm.count.numpy()) == 1000
     out = np.asarray(norm(data))
     np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-4)
@@ -99,11 +101,11 @@ def test_normalization_adapt_streams_batches_and_matches_numpy():
     other = layers.Normalization()
     other.adapt(data[i:i + 100] for i in range(0, 1000, 100))
     np.testing.assert_allclose(other.mean.numpy(), norm.mean.numpy(), rtol=1e-6)
-    inverse = layers.Normalization(mean=norm.mean.numpy(), variance=norm.variance.numpy(),
+    inverse = layers.Normalization(mean=norm.adapt_mean.numpy(), variance=norm.adapt_variance.numpy(),
                                    invert=True)
     np.testing.assert_allclose(np.asarray(inverse(out)), data, rtol=1e-4, atol=1e-4)
     config = norm.get_config()
-    assert config["axis"] == [-1] and config["invert"] is False
+    assert config["axis"] == (-1,) and config["invert"] is False  # a tuple, as in Keras
 
 
 def test_normalization_is_differentiable_and_rejects_bad_data():

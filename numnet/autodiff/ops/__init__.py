@@ -13,10 +13,12 @@ from numnet.autodiff.ops.math import (
 )
 from numnet.autodiff.ops.nn import (
     activation, affine,
-    binary_crossentropy, categorical_crossentropy, dense, dropout_mask, elu, exponential, gelu,
-    hard_sigmoid, heaviside, leaky_relu, linear, log_softmax, mish, relu, relu6, selu,
-    sigmoid, sign_step, silu, softmax, softplus, softsign, sparse_categorical_crossentropy,
-    swish, tanh, mean_squared_error, weighted_sum,
+    binary_crossentropy, categorical_crossentropy, celu, dense, dropout_mask, elu, exponential,
+    gelu, glu, hard_shrink, hard_sigmoid, hard_silu, hard_swish, hard_tanh, heaviside,
+    leaky_relu, linear, log_sigmoid, log_softmax, logsumexp, mish, relu, relu6, selu, sigmoid,
+    sign_step, silu, soft_shrink, softmax, softplus, softsign, sparse_categorical_crossentropy,
+    sparse_plus, sparse_sigmoid, sparsemax, squareplus, swish, tanh, tanh_shrink, threshold,
+    mean_squared_error, weighted_sum,
 )
 from numnet.autodiff.ops.reductions import all, any, max, mean, min, sum
 from numnet.autodiff.ops.state import (

@@ -6,7 +6,8 @@ primitive, `NAME_grad`, reading the input and/or the output as the kernel
 says. `dense` is `activation(x @ kernel + bias)` in one primitive, with its
 three gradients as three named primitives the compiled step can fuse.
 Cross-entropies read the logits a softmax or sigmoid output kept (as Keras'
-TensorFlow backend does) and differentiate them in closed form.
+TensorFlow backend does) and differentiate them in closed form. `logsumexp`
+(a reduction safe for rows of -inf, as Circle loss needs) is here too.
 """
 
 from functools import partial
@@ -93,8 +94,8 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
 
 
 def relu6(x):
-    """min(max(x, 0), 6)."""
-    return relu(x, max_value=6.0)
+    """min(max(x, 0), 6); the gradient passes on the open interval (0, 6), as in Keras."""
+    return activation("relu6", x)
 
 
 def leaky_relu(x, negative_slope=0.2):
@@ -130,8 +131,12 @@ def silu(x):
 swish = silu
 
 
-def gelu(x, approximate=False):
-    """Gaussian error linear unit: x * Phi(x) (or its tanh approximation)."""
+def gelu(x, approximate=True):
+    """Gaussian error linear unit: x * Phi(x), or its tanh approximation.
+
+    `approximate=True` is `keras.ops.gelu`'s default; `numnet.activations.gelu`
+    (like `keras.activations.gelu`) defaults to the exact form.
+    """
     return activation("gelu", x, approximate=bool(approximate))
 
 
@@ -155,17 +160,177 @@ def linear(x):
     return operand(x)
 
 
+def _along_axes(name, x, axis):
+    """Applies the kernel `name` (softmax or log-softmax) over several axes (None: all).
+
+    The kept axes move to the front and the reduced ones are flattened into one
+    last axis, as `keras.ops.softmax` does for a tuple `axis`; the kernel itself
+    always works along a single axis.
+    """
+    from numnet.autodiff.ops.shape import reshape, transpose
+    ndim = x.ndim
+    axes = tuple(range(ndim)) if axis is None else tuple(sorted(a % ndim for a in axis))
+    kept = [a for a in range(ndim) if a not in axes]
+    moved = transpose(x, tuple(kept + list(axes)))
+    flat = reshape(moved, tuple(x.shape[a] for a in kept) + (-1,))
+    result = reshape(activation(name, flat, axis=-1), moved.shape)
+    order = kept + list(axes)
+    return transpose(result, tuple(sorted(range(ndim), key=order.__getitem__)))
+
+
+def _single_axis(axis, ndim):
+    """`axis` as one int when it names one axis, else None (several axes, or all)."""
+    if isinstance(axis, (tuple, list)):
+        axis = tuple(axis)
+        return axis[0] if len(axis) == 1 else None
+    if axis is None:
+        return 0 if ndim == 1 else None
+    return axis
+
+
 def softmax(x, axis=-1):
-    """exp(x) / sum(exp(x)) along `axis`; keeps its logits for cross-entropy."""
+    """exp(x) / sum(exp(x)) along `axis` (an int, a tuple of axes, or None for all).
+
+    Keeps its logits for cross-entropy (as Keras' TensorFlow backend does).
+    """
     x = operand(x)
-    out = activation("softmax", x, axis=axis)
+    single = _single_axis(axis, x.ndim)
+    if single is None:
+        return _along_axes("softmax", x, axis)
+    if -x.ndim <= single < x.ndim and x.shape[single] == 1:
+        import warnings
+        warnings.warn(
+            f"You are using a softmax over axis {single} of a tensor of shape {x.shape}. "
+            "This axis has size 1. The softmax operation will always return the value 1, "
+            "which is likely not what you intended. Did you mean to use a sigmoid instead?",
+            stacklevel=2)
+    out = activation("softmax", x, axis=single)
     out._keras_logits = x
     return out
 
 
 def log_softmax(x, axis=-1):
-    """x - logsumexp(x) along `axis`."""
-    return activation("log_softmax", x, axis=axis)
+    """x - logsumexp(x) along `axis` (an int, a tuple of axes, or None for all)."""
+    x = operand(x)
+    single = _single_axis(axis, x.ndim)
+    if single is None:
+        return _along_axes("log_softmax", x, axis)
+    return activation("log_softmax", x, axis=single)
+
+
+def celu(x, alpha=1.0):
+    """Continuously differentiable ELU: max(x, 0) + alpha * (exp(min(x, 0) / alpha) - 1)."""
+    return activation("celu", x, alpha=float(alpha))
+
+
+def glu(x, axis=-1):
+    """Gated linear unit: a * sigmoid(b), where a and b are the halves of x along `axis`."""
+    return activation("glu", x, axis=axis)
+
+
+def hard_tanh(x):
+    """clip(x, -1, 1)."""
+    return activation("hard_tanh", x)
+
+
+def hard_silu(x):
+    """x * hard_sigmoid(x), also called hard swish."""
+    return activation("hard_silu", x)
+
+
+hard_swish = hard_silu
+
+
+def hard_shrink(x, threshold=0.5):
+    """x where |x| > threshold, else 0."""
+    return activation("hard_shrink", x, threshold=threshold)
+
+
+def soft_shrink(x, threshold=0.5):
+    """x - threshold above threshold, x + threshold below -threshold, else 0."""
+    return activation("soft_shrink", x, threshold=threshold)
+
+
+def threshold(x, threshold, default_value):
+    """x where x > threshold, else `default_value`."""
+    return activation("threshold", x, threshold=threshold, default_value=default_value)
+
+
+def log_sigmoid(x):
+    """log(sigmoid(x)) = -softplus(-x), computed without overflow."""
+    return activation("log_sigmoid", x)
+
+
+def tanh_shrink(x):
+    """x - tanh(x)."""
+    return activation("tanh_shrink", x)
+
+
+def sparse_plus(x):
+    """0 for x <= -1, (x + 1)^2 / 4 for -1 < x < 1, x for x >= 1: a piecewise softplus."""
+    return activation("sparse_plus", x)
+
+
+def sparse_sigmoid(x):
+    """0 for x <= -1, (x + 1) / 2 for -1 < x < 1, 1 for x >= 1: a piecewise sigmoid."""
+    return activation("sparse_sigmoid", x)
+
+
+def squareplus(x, b=4):
+    """(x + sqrt(x^2 + b)) / 2: a smooth ReLU made of algebraic operations only."""
+    return activation("squareplus", x, b=b)
+
+
+def sparsemax(x, axis=-1):
+    """The Euclidean projection of x onto the probability simplex along `axis`.
+
+    Like softmax its outputs along `axis` sum to 1, but many are exactly 0
+    (Martins & Astudillo, 2016).
+    """
+    return activation("sparsemax", x, axis=axis)
+
+
+def _logsumexp(x, axis=None, keepdims=False):
+    largest = xp.max(x, axis=axis, keepdims=True)
+    shift = xp.where(xp.isfinite(largest), largest, 0)  # rows of -inf stay -inf, not NaN
+    with xp.errstate(divide="ignore"):
+        total = xp.log(xp.sum(xp.exp(x - shift), axis=axis, keepdims=True)) + shift
+    if not keepdims:
+        total = total.reshape(xp.sum(x, axis=axis).shape)
+    return total.astype(x.dtype, copy=False)
+
+
+def _kept_shape(shape, axis):
+    """`shape` with the reduced axes kept as 1s (`keepdims=True`)."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _logsumexp_grad(g, x, total, axis=None):
+    """`g * exp(x - logsumexp(x))` (softmax weights); 0 along a reduction of -inf only."""
+    kept = _kept_shape(x.shape, axis)
+    total = total.reshape(kept)
+    shift = xp.where(xp.isfinite(total), total, 0)
+    return (xp.exp(x - shift) * g.reshape(kept)).astype(x.dtype, copy=False)
+
+
+LOGSUMEXP_GRAD = Primitive("logsumexp_grad", _logsumexp_grad, _second_order)
+
+
+def _logsumexp_vjp(g, inputs, output, needs, axis=None, keepdims=False):
+    return (LOGSUMEXP_GRAD(g, inputs[0], output, axis=axis),)
+
+
+LOGSUMEXP = Primitive("logsumexp", _logsumexp, _logsumexp_vjp)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) along `axis`, computed without overflow (-inf where all are -inf)."""
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    return LOGSUMEXP(operand(x), axis=axis, keepdims=bool(keepdims))
 
 
 _STEPS = {name: Primitive(name, ACTIVATIONS[name].forward, no_gradient,
@@ -453,6 +618,41 @@ def mean_squared_error(target, output):
     """mean((output - target) ** 2) over the last axis, as one op."""
     output = operand(output)
     return LOSS_PRIMITIVES["mean_squared_error"](_target(target, output.data.dtype), output)
+
+
+def cosine_similarity(target, output, axis=-1):
+    """-sum(unit(target) * unit(output)) along `axis` (Keras' loss sign), as one op."""
+    output = operand(output)
+    return LOSS_PRIMITIVES["cosine_similarity"](_target(target, output.data.dtype), output,
+                                                axis=axis)
+
+
+def binary_focal_crossentropy(target, output, apply_class_balancing=False, alpha=0.25,
+                              gamma=2.0, from_logits=False):
+    """Elementwise binary focal cross-entropy (not yet averaged over the last axis).
+
+    Reads the logits a sigmoid output kept, as Keras' TensorFlow backend does
+    for the cross-entropy inside the focal loss.
+    """
+    output, from_logits, probabilities = _logits_of(output, from_logits)
+    return LOSS_PRIMITIVES["binary_focal_crossentropy"](
+        _target(target, output.data.dtype), output, *probabilities,
+        apply_class_balancing=bool(apply_class_balancing), alpha=float(alpha),
+        gamma=float(gamma), from_logits=from_logits)
+
+
+def categorical_focal_crossentropy(target, output, alpha=0.25, gamma=2.0, axis=-1):
+    """Categorical focal cross-entropy of probabilities along `axis`, per sample."""
+    output = operand(output)
+    return LOSS_PRIMITIVES["categorical_focal_crossentropy"](
+        _target(target, output.data.dtype), output, alpha=float(alpha), gamma=float(gamma),
+        axis=axis)
+
+
+def categorical_generalized_cross_entropy(labels, output, q=0.5):
+    """(1 - p[label] ** q) / q per sample; `labels` hold class indices."""
+    return LOSS_PRIMITIVES["categorical_generalized_cross_entropy"](
+        _target(labels), operand(output), q=float(q))
 
 
 # ------------------------------------------------------------ reductions

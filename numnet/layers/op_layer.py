@@ -1,0 +1,270 @@
+"""Ops on symbolic tensors become graph nodes, as Keras 3's operations do.
+
+`x + y`, `x * 2`, `x[:, None]` or `numnet.ops.exp(x)` on `KerasTensor`s record an
+`Operation`: a weightless layer that applies the op when the Functional model runs. Each
+serializes under the Keras class and module its op has there (`keras.src.ops.numpy.Add`,
+`keras.src.ops.nn.Softmax`, ...) with the same split of arguments: tensors are call
+arguments of the node, the other parameters (`axis`, `keepdims`, `dtype`, ...) are the
+operation's config. So `.keras` files with such models open in Keras and the other way.
+
+Output shapes and dtypes come from running the op on zeros twice, with the unknown
+dimensions set to 2 and then 3: a dimension that follows them is unknown in the result.
+No layer's `call()` runs: only numnet's own ops do.
+"""
+
+import inspect
+
+import numpy as np
+
+from numnet.autodiff import ops as _ops
+from numnet.autodiff.tensor import Tensor
+from numnet.layers.base import Layer
+from numnet.layers.symbolic import KerasTensor, flatten, is_symbolic, map_structure, pack_like
+from numnet.serialization import register_builtin
+
+_NUMPY, _NN, _CORE = "keras.src.ops.numpy", "keras.src.ops.nn", "keras.src.ops.core"
+
+
+def _values(*xs):
+    return [x.data if isinstance(x, Tensor) else np.asarray(x) for x in xs]
+
+
+def _no_gradient(numpy_fn):
+    """A binary op without a gradient in Keras either (comparisons, integer division, logic)."""
+    def op(x1, x2):
+        return Tensor(numpy_fn(*_values(x1, x2)))
+    return op
+
+
+def _logical_not(x):
+    return Tensor(np.logical_not(_values(x)[0]))
+
+
+def _get_item(x, key):
+    if isinstance(key, list):  # a deserialized tuple key
+        key = tuple(key)
+    return _ops.getitem(x, key)
+
+
+def _round(x, decimals=0):
+    return Tensor(np.round(_values(x)[0], decimals))
+
+
+# Ops numnet's autodiff does not define, in the form an Operation calls them.
+_EXTRA_FUNCTIONS = {
+    "get_item": _get_item,
+    "floor_divide": _no_gradient(np.floor_divide),
+    "mod": _no_gradient(np.mod),
+    "less": _no_gradient(np.less),
+    "less_equal": _no_gradient(np.less_equal),
+    "greater": _no_gradient(np.greater),
+    "greater_equal": _no_gradient(np.greater_equal),
+    "equal": _no_gradient(np.equal),
+    "not_equal": _no_gradient(np.not_equal),
+    "logical_and": _no_gradient(np.logical_and),
+    "logical_or": _no_gradient(np.logical_or),
+    "logical_xor": _no_gradient(np.logical_xor),
+    "logical_not": _logical_not,
+    "round": _round,
+}
+
+# numnet op -> (Keras module, Keras class, call (tensor) parameters in numnet's signature,
+#               [(Keras config key, numnet parameter)]).
+KERAS_OPS = {
+    "add": (_NUMPY, "Add", ("a", "b"), []),
+    "subtract": (_NUMPY, "Subtract", ("a", "b"), []),
+    "multiply": (_NUMPY, "Multiply", ("a", "b"), []),
+    "divide": (_NUMPY, "Divide", ("a", "b"), []),
+    "true_divide": (_NUMPY, "TrueDivide", ("a", "b"), []),
+    "matmul": (_NUMPY, "Matmul", ("a", "b"), []),
+    "power": (_NUMPY, "Power", ("a", "b"), []),
+    "maximum": (_NUMPY, "Maximum", ("a", "b"), []),
+    "minimum": (_NUMPY, "Minimum", ("a", "b"), []),
+    "negative": (_NUMPY, "Negative", ("a",), []),
+    "abs": (_NUMPY, "Absolute", ("x",), []),
+    "square": (_NUMPY, "Square", ("x",), []),
+    "sqrt": (_NUMPY, "Sqrt", ("x",), []),
+    "exp": (_NUMPY, "Exp", ("x",), []),
+    "log": (_NUMPY, "Log", ("x",), []),
+    "log1p": (_NUMPY, "Log1p", ("x",), []),
+    "sin": (_NUMPY, "Sin", ("x",), []),
+    "cos": (_NUMPY, "Cos", ("x",), []),
+    "tanh": (_NUMPY, "Tanh", ("x",), []),
+    "sign": (_NUMPY, "Sign", ("x",), []),
+    "sum": (_NUMPY, "Sum", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "mean": (_NUMPY, "Mean", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "max": (_NUMPY, "Max", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "min": (_NUMPY, "Min", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "argmax": (_NUMPY, "Argmax", ("x",), [("axis", "axis")]),
+    "argmin": (_NUMPY, "Argmin", ("x",), [("axis", "axis")]),
+    "reshape": (_NUMPY, "Reshape", ("x",), [("newshape", "shape")]),
+    "transpose": (_NUMPY, "Transpose", ("x",), [("axes", "axes")]),
+    "expand_dims": (_NUMPY, "ExpandDims", ("x",), [("axis", "axis")]),
+    "squeeze": (_NUMPY, "Squeeze", ("x",), [("axis", "axis")]),
+    "concatenate": (_NUMPY, "Concatenate", ("xs",), [("axis", "axis")]),
+    "stack": (_NUMPY, "Stack", ("xs",), [("axis", "axis")]),
+    "take": (_NUMPY, "Take", ("x", "indices"), [("axis", "axis")]),
+    "clip": (_NUMPY, "Clip", ("x",), [("x_min", "min_value"), ("x_max", "max_value")]),
+    "where": (_NUMPY, "Where", ("condition", "a", "b"), []),
+    "ones_like": (_NUMPY, "OnesLike", ("x",), [("dtype", "dtype")]),
+    "zeros_like": (_NUMPY, "ZerosLike", ("x",), [("dtype", "dtype")]),
+    "get_item": (_NUMPY, "GetItem", ("x", "key"), []),
+    "floor_divide": (_NUMPY, "FloorDivide", ("x1", "x2"), []),
+    "mod": (_NUMPY, "Mod", ("x1", "x2"), []),
+    "less": (_NUMPY, "Less", ("x1", "x2"), []),
+    "less_equal": (_NUMPY, "LessEqual", ("x1", "x2"), []),
+    "greater": (_NUMPY, "Greater", ("x1", "x2"), []),
+    "greater_equal": (_NUMPY, "GreaterEqual", ("x1", "x2"), []),
+    "equal": (_NUMPY, "Equal", ("x1", "x2"), []),
+    "not_equal": (_NUMPY, "NotEqual", ("x1", "x2"), []),
+    "logical_and": (_NUMPY, "LogicalAnd", ("x1", "x2"), []),
+    "logical_or": (_NUMPY, "LogicalOr", ("x1", "x2"), []),
+    "logical_xor": (_NUMPY, "LogicalXor", ("x1", "x2"), []),
+    "logical_not": (_NUMPY, "LogicalNot", ("x",), []),
+    "round": (_NUMPY, "Round", ("x",), [("decimals", "decimals")]),
+    "cast": (_CORE, "Cast", ("x",), [("dtype", "dtype")]),
+    "stop_gradient": (_CORE, "StopGradient", ("x",), []),
+    "relu": (_NN, "Relu", ("x",), []),
+    "relu6": (_NN, "Relu6", ("x",), []),
+    "sigmoid": (_NN, "Sigmoid", ("x",), []),
+    "softplus": (_NN, "Softplus", ("x",), []),
+    "softsign": (_NN, "Softsign", ("x",), []),
+    "silu": (_NN, "Silu", ("x",), []),
+    "selu": (_NN, "Selu", ("x",), []),
+    "hard_sigmoid": (_NN, "HardSigmoid", ("x",), []),
+    "elu": (_NN, "Elu", ("x",), [("alpha", "alpha")]),
+    "gelu": (_NN, "Gelu", ("x",), [("approximate", "approximate")]),
+    "leaky_relu": (_NN, "LeakyRelu", ("x",), [("negative_slope", "negative_slope")]),
+    "softmax": (_NN, "Softmax", ("x",), [("axis", "axis")]),
+    "log_softmax": (_NN, "LogSoftmax", ("x",), [("axis", "axis")]),
+    "one_hot": (_NN, "OneHot", ("x",), [("num_classes", "num_classes"), ("dtype", "dtype")]),
+}
+_ALIASES = {"absolute": "abs", "pow": "power", "amax": "max", "amin": "min", "dot": "matmul",
+            "swish": "silu", "getitem": "get_item"}
+
+
+def op_function(op_name):
+    """The function an operation applies: numnet's op, or one of the few defined here."""
+    if op_name in _EXTRA_FUNCTIONS:
+        return _EXTRA_FUNCTIONS[op_name]
+    return getattr(_ops, op_name)
+
+
+class Operation(Layer):
+    """A numnet op recorded in a Functional graph (Keras' `Operation`): no weights.
+
+    Subclasses, one per op, carry `op_name` (the numnet op), the Keras parameters that
+    form the config, and the numnet parameters they map to. A parameter of numnet's op
+    that Keras' op lacks is kept under its numnet name (Keras cannot read it back).
+    """
+
+    op_name = None
+    config_params = ()  # (Keras config key, numnet parameter) pairs
+    call_params = ()  # the op's tensor parameters, in numnet's signature
+
+    def __init__(self, name=None, **params):
+        super().__init__(name=name)
+        self._params = params
+        self.built = True
+
+    def __call__(self, *args, **kwargs):
+        kwargs.pop("training", None)
+        if is_symbolic(args) or is_symbolic(list(kwargs.values())):
+            return super().__call__(*args, **kwargs)
+        return self.call(*args, **kwargs)
+
+    def call(self, *args, **kwargs):
+        renamed = dict(self.config_params)
+        numnet_kwargs = {renamed.get(key, key): value for key, value in self._params.items()}
+        return op_function(self.op_name)(*args, **numnet_kwargs, **kwargs)
+
+    def compute_output_spec(self, *args, **kwargs):
+        first, second = _trace(self, args, kwargs, 2), _trace(self, args, kwargs, 3)
+
+        def spec(a, b):
+            shape = tuple(da if da == db else None for da, db in zip(a.shape, b.shape))
+            return KerasTensor(shape, dtype=a.dtype)
+        return pack_like(first, [spec(a, b) for a, b in zip(flatten(first), flatten(second))])
+
+    def compute_output_shape(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"Operation '{self.name}' infers its output with compute_output_spec().")
+
+    def get_config(self):
+        return {"name": self.name, **self._params}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _trace(op, args, kwargs, size):
+    """Runs the op on zeros standing for the symbolic inputs (unknown dimensions = size)."""
+    def concrete(x):
+        if isinstance(x, KerasTensor):
+            shape = tuple(size if d is None else d for d in x.shape)
+            return Tensor(np.zeros(shape, dtype=x.dtype))
+        return x
+    with np.errstate(all="ignore"):
+        return op.call(*map_structure(concrete, list(args)), **map_structure(concrete, kwargs))
+
+
+def _class_for(op_name):
+    """The Operation subclass of a numnet op (made once, registered under Keras' name)."""
+    op_name = _ALIASES.get(op_name, op_name)
+    if op_name in _CLASSES:
+        return _CLASSES[op_name]
+    # An op Keras does not have keeps its positional arguments as call arguments and its
+    # keyword arguments as config.
+    module, class_name, call_params, config_params = KERAS_OPS.get(
+        op_name, ("numnet.ops", _camel(op_name), None, ()))
+    cls = type(class_name, (Operation,), {
+        "op_name": op_name, "call_params": call_params, "config_params": tuple(config_params),
+        "__doc__": f"The `{op_name}` op as a graph node (Keras' `{module}.{class_name}`).",
+        "__module__": __name__,
+    })
+    register_builtin(module)(cls)
+    _CLASSES[op_name] = cls
+    return cls
+
+
+def _is_default(value, default):
+    plain = (int, float, str, bool, type(None))
+    return value is default or (isinstance(value, plain) and isinstance(default, plain)
+                                and value == default)
+
+
+def _camel(name):
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+_CLASSES = {}
+for _name in KERAS_OPS:
+    _class_for(_name)
+
+
+def symbolic_op(op_name, *args, **kwargs):
+    """Records `op_name(*args, **kwargs)` on symbolic inputs; returns its KerasTensor(s)."""
+    op_name = _ALIASES.get(op_name, op_name)
+    cls = _class_for(op_name)
+    if cls.call_params is None:
+        return cls(**kwargs)(*args)
+    function = op_function(op_name)
+    try:
+        bound = inspect.signature(function).bind(*args, **kwargs)
+    except TypeError as error:
+        raise TypeError(f"numnet.ops.{op_name}: {error}") from None
+    bound.apply_defaults()
+    call_args = [bound.arguments.pop(p) for p in cls.call_params if p in bound.arguments]
+    keys = {param: key for key, param in cls.config_params}
+    defaults = {name: p.default for name, p in inspect.signature(function).parameters.items()}
+    params = {}
+    for param, value in bound.arguments.items():
+        if param in keys:
+            params[keys[param]] = value
+        elif not _is_default(value, defaults.get(param)):
+            params[param] = value  # numnet-only parameter, set by the caller
+    return cls(**params)(*call_args)
+
+
+__all__ = ["KERAS_OPS", "Operation", "op_function", "symbolic_op"]

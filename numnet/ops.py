@@ -1,0 +1,55 @@
+"""`numnet.ops`: numnet's differentiable ops (like `keras.ops`), usable on symbolic tensors.
+
+Every function of `numnet.autodiff.ops` is here under the same name. On tensors and arrays
+it computes at once (it *is* the autodiff op); given a symbolic `KerasTensor` (inside a
+Functional model's definition) it records the op as a node of the graph instead, as
+`keras.ops` does:
+
+```python
+inputs = numnet.Input(shape=(4,))
+outputs = numnet.ops.sum(numnet.ops.exp(inputs), axis=-1)
+model = numnet.Model(inputs, outputs)
+```
+"""
+
+import functools as _functools
+
+from numnet.autodiff import ops as _autodiff_ops
+from numnet.layers.symbolic import KerasTensor as _KerasTensor
+from numnet.layers.symbolic import is_symbolic as _is_symbolic
+
+
+def _symbolic_aware(name, function):
+    @_functools.wraps(function)
+    def op(*args, **kwargs):
+        if _is_symbolic(list(args)) or _is_symbolic(list(kwargs.values())):
+            from numnet.layers.op_layer import symbolic_op
+            return symbolic_op(name, *args, **kwargs)
+        return function(*args, **kwargs)
+    return op
+
+
+def shape(x):
+    """The static shape of `x` as a tuple (`None` for unknown dimensions of a KerasTensor)."""
+    if isinstance(x, _KerasTensor):
+        return x.shape
+    return _autodiff_ops.shape(x)
+
+
+def convert_to_tensor(x, dtype=None):
+    """`x` as a Tensor; a KerasTensor is returned as it is (it stands for a tensor)."""
+    if isinstance(x, _KerasTensor):
+        return x
+    return _autodiff_ops.convert_to_tensor(x, dtype=dtype)
+
+
+_NOT_OPS = {"shape", "convert_to_tensor", "convert_to_numpy", "unbroadcast"}
+__all__ = ["shape", "convert_to_tensor"]
+for _name in dir(_autodiff_ops):
+    _value = getattr(_autodiff_ops, _name)
+    if _name.startswith("_") or not callable(_value) or isinstance(_value, type) \
+            or _name in __all__ or type(_value).__name__ == "module":
+        continue
+    globals()[_name] = _value if _name in _NOT_OPS else _symbolic_aware(_name, _value)
+    __all__.append(_name)
+del _name, _value
