@@ -230,13 +230,13 @@ def glorot_uniform(rng, fan_in, fan_out):
 def run_epoch_benchmark(args, title, note, data, epochs):
     """Times one epoch per implementation, interleaved, and prints the table.
 
-    `epochs` maps "numnet", "NumPy loop", "PyTorch" and "Keras 3 / TF" to
-    functions `(data, seed) -> seconds`; PyTorch and Keras run only when
-    asked for (and importable). Returns name -> median seconds.
+    `epochs` maps implementation names (numnet's ones, "NumPy loop", "PyTorch"
+    and "Keras 3 / TF") to functions `(data, seed) -> seconds`; PyTorch and
+    Keras run only when asked for (and importable). Returns name -> median seconds.
     """
     import itertools
     seeds = itertools.count(1)
-    names = ["numnet", "NumPy loop"]
+    names = [name for name in epochs if name not in ("PyTorch", "Keras 3 / TF")]
     if not args.no_torch:
         import torch  # noqa: F401
         names.append("PyTorch")

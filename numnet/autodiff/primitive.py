@@ -32,6 +32,8 @@ from numnet.backend import xp
 RECORDERS = []
 # Open engine captures (innermost last): see `numnet.engine.capture`.
 CAPTURES = []
+# Non-empty while a compiled function runs its step eagerly (nested calls stay eager).
+IN_STEP = []
 # Called as `hook(tensor, how)` when a tensor's value is read into Python while a
 # capture is open (the innermost capture's hook is last).
 READ_HOOKS = []

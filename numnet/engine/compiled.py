@@ -4,12 +4,14 @@ This is numnet's answer to Keras' compiled `train_step` (and to tinygrad's
 TinyJit, whose capture-and-replay it follows). For each input signature
 (the shapes and dtypes of the batch's arrays and its structure):
 
-1. the first call runs the function eagerly under a `Capture`;
-2. the second call does the same and compares the two captures: the same
-   ops on the same values, with the same constants, means the Python code
-   around the ops does not depend on the data, and the second capture is
-   planned into a `Program`;
-3. every later call copies the batch into the program's input buffers and
+1. the first call just runs the function eagerly (a signature met only once,
+   like a last partial batch, costs no more than that);
+2. the second call runs it eagerly under a `Capture`;
+3. the third call does the same and compares the two captures: the same ops
+   on the same values, with the same constants, means the Python code around
+   the ops does not depend on the data, and the capture is planned into a
+   `Program`;
+4. every later call copies the batch into the program's input buffers and
    replays its kernels.
 
 A call the capture cannot follow (it reads tensor values into Python, or its
@@ -17,7 +19,7 @@ ops change from batch to batch) keeps running eagerly for that signature;
 `reason` says why, and the result is always the eager one.
 """
 
-from numnet.autodiff.primitive import CAPTURES, RECORDERS, wrap
+from numnet.autodiff.primitive import CAPTURES, IN_STEP, RECORDERS, wrap
 from numnet.engine.capture import Capture, difference
 from numnet.engine.plan import Program, plan
 
@@ -91,6 +93,9 @@ class Batch:
         return rows, self.source.key
 
 
+_SEEN_ONCE = object()  # the entry of a signature called once, not captured yet
+
+
 class CompiledFunction:
     """`fn(data)` compiled per input signature (see the module docstring).
 
@@ -112,7 +117,7 @@ class CompiledFunction:
         if not isinstance(batch, Batch):
             batch = Batch(batch, slice(None))
         if not self.enabled:
-            return self.fn(batch.arrays())
+            return self._eager(batch)
         signature = batch.signature()
         entry = self._entries.get(signature)
         if type(entry) is Program:
@@ -122,8 +127,20 @@ class CompiledFunction:
             entry = None  # a variable moved (into a parameter store): capture again
         if isinstance(entry, str) or RECORDERS:
             # Eager for good (or inside someone else's tape or capture: stay eager).
+            return self._eager(batch)
+        if entry is None:
+            # A signature seen once (a last partial batch, a single evaluation chunk)
+            # costs nothing more than an eager call; capturing starts on its second call.
+            self._entries[signature] = _SEEN_ONCE
+            return self._eager(batch)
+        return self._capture(batch, signature, None if entry is _SEEN_ONCE else entry)
+
+    def _eager(self, batch):
+        IN_STEP.append(self)
+        try:
             return self.fn(batch.arrays())
-        return self._capture(batch, signature, entry)
+        finally:
+            IN_STEP.pop()
 
     def _capture(self, batch, signature, previous):
         leaves = batch.leaves()

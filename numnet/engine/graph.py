@@ -16,7 +16,7 @@ class Value:
     """One array of the step (`tensor=None`: a value a rewrite introduced)."""
 
     __slots__ = ("kind", "shape", "dtype", "producer", "uses", "tensor", "array",
-                 "view_of", "make_view", "fixed")
+                 "view_of", "make_view", "fixed", "parts")
 
     def __init__(self, kind, tensor, producer=None):
         self.kind = kind          # "input", "node", "host", "variable" or "const"
@@ -29,6 +29,7 @@ class Value:
         self.view_of = None       # a value whose array this one is a view of...
         self.make_view = None     # ...derived from that array by this function
         self.fixed = False        # a rewrite chose its array: allocation leaves it alone
+        self.parts = ()           # values written into slices of it (a joined concatenation)
         if kind in ("variable", "const"):
             self.array = tensor.data
 
@@ -122,6 +123,16 @@ class Graph:
 
     def value_of(self, tensor):
         return self.values.get(id(tensor)) if isinstance(tensor, Tensor) else None
+
+    def replace(self, old, new):
+        """Makes every reader of value `old` read `new` instead (and the result too)."""
+        for op in old.uses:
+            op.inputs = [new if v is old else v for v in op.inputs]
+            new.uses.append(op)
+        old.uses = []
+        for key, value in list(self.values.items()):
+            if value is old:
+                self.values[key] = new
 
     def live_ops(self):
         return [op for op in self.ops if not op.dead]

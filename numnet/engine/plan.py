@@ -15,7 +15,7 @@ from numnet.autodiff.ops.shape import RESHAPE
 from numnet.autodiff.primitive import wrap
 from numnet.backend import xp
 from numnet.engine.graph import Graph, Value, _leaves
-from numnet.engine.rewrite import rewrite
+from numnet.engine.rewrite import _want, rewrite
 
 # The most memory the rows hoisted out of the step may take for the whole data.
 HOIST_BUDGET = 256 * 2**20
@@ -114,9 +114,14 @@ def plan(capture, returned, source_rows):
             target.extend(kernel)
         elif kernel is not None:
             target.append(kernel)
-    feeds = [(i, v.array) for i, v in enumerate(graph.inputs)
-             if any(not op.dead for op in v.uses) or _returned(graph, v)]
-    feeds += [(v, v.array) for v in _gathered(graph, ops)]
+    read = set()  # what the step's kernels read (hoisted ops read the whole data instead)
+    for op in ops:
+        for value in op.inputs:
+            _want(value, read)
+    for leaf in _leaves(graph.returned):
+        _want(graph.value_of(leaf), read)
+    feeds = [(i, v.array) for i, v in enumerate(graph.inputs) if id(v) in read]
+    feeds += [(v, v.array) for v in _gathered(graph, read)]
     program = Program(kernels, epoch_kernels, feeds, graph.inputs, hoisted,
                       _result_builder(graph),
                       {"kernels": len(kernels), "per_epoch": len(epoch_kernels),
@@ -126,29 +131,25 @@ def plan(capture, returned, source_rows):
     return program
 
 
-def _returned(graph, value):
-    return any(graph.value_of(x) is value for x in _leaves(graph.returned))
-
-
-def _gathered(graph, ops):
-    seen, found = set(), []
-    for op in ops:
-        for v in op.inputs:
-            if isinstance(v, Value) and v.kind == "gathered" and id(v) not in seen:
-                seen.add(id(v))
-                found.append(v)
-    for leaf in _leaves(graph.returned):
-        v = graph.value_of(leaf)
-        if v is not None and v.kind == "gathered" and id(v) not in seen:
-            seen.add(id(v))
-            found.append(v)
-    return found
+def _gathered(graph, read):
+    """The hoisted values a step reads: gathered from their whole-data arrays."""
+    return [v for v in {id(v): v for v in graph.values.values()}.values()
+            if v.kind == "gathered" and id(v) in read]
 
 
 def _allocate(value):
-    """Gives `value` its array: a rewrite's, a view of its base, a bound view, or a new buffer."""
-    if value.array is not None:
-        return value.array
+    """Gives `value` its array: a rewrite's, a view of its base, a bound view, or a new buffer.
+
+    A joined value (see `rewrite.concatenate_in_place`) gives its parts their slices too.
+    """
+    if value.array is None:
+        _allocate_one(value)
+        for part in value.parts:
+            _allocate(part)
+    return value.array
+
+
+def _allocate_one(value):
     if value.view_of is not None:
         value.array = value.make_view(_allocate(value.view_of))
         return value.array

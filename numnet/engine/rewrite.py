@@ -4,12 +4,17 @@ Each rewrite takes a `Graph` and marks ops or values; `plan.py` then
 allocates and binds what is left. In the order `rewrite` applies them:
 
 - `fold_constants`: an op on constants only is computed once, now;
+- `merge_common`: the same op on the same values (a loss and a metric both
+  computing `y_pred - y_true`) is computed once;
+- `drop_identities`: `x * 1`, `x / 1`, `x + 0` are `x`;
 - `mark_per_epoch`: an op on constants and on variables the step never writes
   (a Normalization's statistics) runs once per epoch, not at every step;
 - `hoist_rows`: the ops that depend only on the batch inputs, row by row (a
   Normalization or a Flatten of the inputs, a concatenation of inputs) run
   once per epoch over the whole data, and each step gathers the rows it
   needs, when that fits a memory budget;
+- `concatenate_in_place`: the ops producing a concatenation's parts write
+  them straight into its slices, so no copy joins them;
 - `widen_dense_inputs`: a Dense layer whose kernel sits above its bias in the
   parameter store computes `x @ W + b` as one product of `[x, 1]` with the
   `(inputs + 1, units)` block (and both gradients as one product too, see
@@ -35,8 +40,11 @@ _ROW_WISE = {"affine", "cast", "where"} | set(nn_ops.ACTIVATION_PRIMITIVES)
 def rewrite(graph, source_rows, hoist_budget):
     """Applies every rewrite; returns the hoisted ops (see `hoist_rows`)."""
     fold_constants(graph)
+    merge_common(graph)
+    drop_identities(graph)
     mark_per_epoch(graph)
     hoisted = hoist_rows(graph, source_rows, hoist_budget)
+    concatenate_in_place(graph)
     widen_dense_inputs(graph)
     gradients_into_store(graph)
     drop_dead(graph, hoisted)
@@ -56,6 +64,49 @@ def fold_constants(graph):
             out = op.output
             out.kind = "const"
             out.array = xp.asarray(op.prim.compute(*map(_array, op.inputs), **op.attrs))
+            op.dead = True
+
+
+# ----------------------------------------------------------- common and identity
+def _key(op):
+    """What makes two ops compute the same value (None when it cannot be told)."""
+    inputs = tuple(("value", id(v)) if isinstance(v, Value) else ("literal", type(v), v)
+                   for v in op.inputs)
+    key = (op.prim, inputs, tuple(sorted(op.attrs.items())))
+    try:
+        hash(key)
+    except TypeError:  # unhashable attributes (index keys with slices, arrays)
+        return None
+    return key
+
+
+def merge_common(graph):
+    seen = {}
+    for op in graph.ops:
+        if op.dead or op.prim is None or op.prim.kind not in ("pure", "view"):
+            continue
+        key = _key(op)
+        if key is None:
+            continue
+        first = seen.setdefault(key, op)
+        if first is not op:
+            graph.replace(op.output, first.output)
+            op.dead = True
+
+
+_NEUTRAL = {"multiply": 1, "divide": 1, "add": 0, "subtract": 0}
+
+
+def drop_identities(graph):
+    for op in graph.ops:
+        if op.dead or op.prim is None or op.prim.name not in _NEUTRAL:
+            continue
+        x, other = op.inputs
+        if isinstance(other, Value) or other != _NEUTRAL[op.prim.name] or \
+                type(other) is bool or not isinstance(x, Value):
+            continue
+        if x.shape == op.output.shape and x.dtype == op.output.dtype:
+            graph.replace(op.output, x)
             op.dead = True
 
 
@@ -136,6 +187,44 @@ def hoist_rows(graph, source_rows, budget):
     return hoisted
 
 
+# ------------------------------------------------------- concatenation in place
+def concatenate_in_place(graph):
+    """Lets the parts of a last-axis concatenation be slices of its output buffer."""
+    for op in graph.ops:
+        if op.dead or op.prim is None or op.prim.name != "concatenate":
+            continue
+        out = op.output
+        if len(out.shape) < 2 or op.attrs["axis"] % len(out.shape) != len(out.shape) - 1:
+            continue
+        parts = op.inputs
+        if len({id(p) for p in parts}) != len(parts) or not all(_redirectable(p) for p in parts):
+            continue
+        if any(u.prim in (nn_ops.DENSE_STACKED, nn_ops.DENSE_PARAM_GRAD)
+               for p in parts for u in p.uses):
+            continue  # such a part gets its own [x, 1] buffer (widen_dense_inputs)
+        start = 0
+        for part in parts:
+            stop = start + part.shape[-1]
+            part.view_of, part.make_view = out, (lambda a, s=start, e=stop: a[..., s:e])
+            part.fixed = True
+            start = stop
+        op.dead = True
+        out.producer = None
+        out.kind = "joined"  # its parts write it; nothing else does
+        out.parts = tuple(parts)
+
+
+def _redirectable(value):
+    """Whether the op (or the feed) producing `value` can write into any strided array."""
+    if not isinstance(value, Value) or value.fixed or value.view_of is not None:
+        return False
+    if value.kind in ("input", "gathered"):
+        return True
+    return value.kind == "node" and value.producer is not None and \
+        value.producer.prim is not None and value.producer.prim.kind in ("pure", "random") \
+        and not value.producer.per_epoch
+
+
 # --------------------------------------------------------------- dense folding
 def widen_dense_inputs(graph):
     """Stores the input of each stacked Dense op with its column of ones.
@@ -167,7 +256,7 @@ def _widen(x, widened):
     if id(x) in widened:
         return True
     if not isinstance(x, Value) or len(x.shape) != 2 or x.fixed or x.view_of is not None or \
-            x.kind not in ("node", "input", "gathered") or (
+            x.kind not in ("node", "input", "gathered", "joined") or (
             x.kind == "node" and x.producer.prim is not None and x.producer.prim.kind == "view"):
         return False
     m, k = x.shape
@@ -251,9 +340,12 @@ def _flat_update(owner, variables, copies):
 # ---------------------------------------------------------------- dead code
 def drop_dead(graph, hoisted=()):
     """Keeps only what host calls, effects, random draws, hoisted ops and the result need."""
-    wanted = {id(graph.value_of(x)) for x in _leaves(graph.returned)}
+    wanted = set()
+    for leaf in _leaves(graph.returned):
+        _want(graph.value_of(leaf), wanted)
     for op in hoisted:
-        wanted.update(id(v) for v in op.inputs if isinstance(v, Value))
+        for v in op.inputs:
+            _want(v, wanted)
     for op in reversed(graph.ops):
         if op.dead:
             continue
@@ -261,8 +353,15 @@ def drop_dead(graph, hoisted=()):
         if op.host is not None or op.prim.kind in ("effect", "random") or any(
                 v is not None and id(v) in wanted for v in outputs):
             for v in op.inputs:
-                while isinstance(v, Value):
-                    wanted.add(id(v))
-                    v = v.view_of
+                _want(v, wanted)
         else:
             op.dead = True
+
+
+def _want(value, wanted):
+    """Marks `value` needed, with what it views and, when joined, its parts."""
+    while isinstance(value, Value) and id(value) not in wanted:
+        wanted.add(id(value))
+        for part in value.parts:
+            _want(part, wanted)
+        value = value.view_of

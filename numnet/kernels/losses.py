@@ -41,19 +41,27 @@ class LossKernel:
 
 
 # ------------------------------------------------------------ mean squared error
-def mean_squared_error(target, output):
-    diff = output - target
+def mean_square(diff):
+    """mean(diff ** 2) over the last axis: the squared error of a difference `output - target`."""
     if not diff.ndim:
         return diff * diff
-    return xp.add.reduce(diff * diff, axis=-1) * (1.0 / diff.shape[-1])
+    total = xp.add.reduce(diff * diff, axis=-1)
+    return total if diff.shape[-1] == 1 else total * (1.0 / diff.shape[-1])
+
+
+def mean_square_gradient(diff, g, out=None):
+    """d sum(g * mean_square(diff)) / d diff = diff * (g * 2 / n)."""
+    scale = 2.0 / diff.shape[-1] if diff.ndim else 2.0
+    scaled = g * scale
+    return xp.multiply(diff, scaled[..., None] if diff.ndim else scaled, out=out)
+
+
+def mean_squared_error(target, output):
+    return mean_square(output - target)
 
 
 def mean_squared_error_gradient(target, output, g, out=None):
-    if not output.ndim:
-        return xp.multiply(output - target, g * 2.0, out=out)
-    d = xp.subtract(output, target, out=out)
-    d *= g[..., None] * (2.0 / output.shape[-1])
-    return d
+    return mean_square_gradient(output - target, g, out=out)
 
 
 # ---------------------------------------------------------- sparse categorical

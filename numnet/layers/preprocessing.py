@@ -208,8 +208,13 @@ class Normalization(Layer):
     def call(self, inputs):
         # Computed from the variables with ops (not from their arrays), so that a
         # compiled step follows a later `adapt()`.
-        mean = ops.cast(self.mean, inputs.dtype)
-        std = ops.cast(ops.maximum(ops.sqrt(self.variance), epsilon()), inputs.dtype)
+        if self.input_mean is None:
+            mean = ops.reshape(self.adapt_mean, self._broadcast_shape)
+            variance = ops.reshape(self.adapt_variance, self._broadcast_shape)
+        else:
+            mean, variance = self._fixed_mean, self._fixed_variance
+        mean = ops.cast(mean, inputs.dtype)
+        std = ops.cast(ops.maximum(ops.sqrt(variance), epsilon()), inputs.dtype)
         if self.invert:
             return ops.affine(inputs, ops.divide(mean, std), std)  # x * std + mean
         return ops.affine(inputs, ops.negative(mean), ops.divide(1.0, std))  # (x - mean) / std

@@ -7,56 +7,68 @@ classes are `MeanMetricWrapper`s that average them, sample-weighted.
 import numpy as np
 
 from numnet.backend import floatx
-from numnet.metrics.base import MeanMetricWrapper, _array, squeeze_or_expand_to_same_rank
+from numnet.autodiff import ops
+from numnet.autodiff.tensor import Tensor
+from numnet.metrics.base import (
+    MeanMetricWrapper, _array, squeeze_or_expand_tensors, squeeze_or_expand_to_same_rank,
+)
 from numnet.serialization import register_builtin
 
 
+def _uses_ops(fn):
+    """Marks a metric function written with numnet ops: a compiled step captures it."""
+    fn.uses_ops = True
+    return fn
+
+
+def _tensor(x):
+    return x if isinstance(x, Tensor) else ops.convert_to_tensor(np.asarray(x),
+                                                                  dtype=np.asarray(x).dtype)
+
+
+@_uses_ops
 def accuracy(y_true, y_pred):
     """1.0 where `y_true == y_pred` exactly."""
-    y_pred = _array(y_pred)
-    y_true = _array(y_true)
-    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
-    return np.equal(y_true, y_pred).astype(floatx())
+    y_true, y_pred = squeeze_or_expand_tensors(_tensor(y_true), _tensor(y_pred))
+    return ops.cast(ops.equal(y_true, y_pred), floatx())
 
 
+@_uses_ops
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     """1.0 where `(y_pred > threshold) == y_true`."""
-    y_pred = _array(y_pred)
-    y_true = _array(y_true)
-    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
-    return np.equal(y_true, y_pred > threshold).astype(floatx())
+    y_true, y_pred = squeeze_or_expand_tensors(_tensor(y_true), _tensor(y_pred))
+    return ops.cast(ops.equal(y_true, ops.greater(y_pred, threshold)), floatx())
 
 
+@_uses_ops
 def categorical_accuracy(y_true, y_pred):
     """1.0 where `argmax(y_true) == argmax(y_pred)` (one-hot targets)."""
-    y_pred = _array(y_pred)
-    y_true = np.argmax(_array(y_true), axis=-1)
+    y_pred = _tensor(y_pred)
+    y_true = ops.argmax(_tensor(y_true), axis=-1)
     original_shape = y_true.shape
     reshape = y_true.ndim == y_pred.ndim
     if reshape:
-        y_true = np.squeeze(y_true, -1)
-    matches = np.equal(y_true, np.argmax(y_pred, axis=-1)).astype(floatx())
-    if reshape:
-        matches = matches.reshape(original_shape)
-    return matches
+        y_true = ops.squeeze(y_true, -1)
+    matches = ops.cast(ops.equal(y_true, ops.argmax(y_pred, axis=-1)), floatx())
+    return ops.reshape(matches, original_shape) if reshape else matches
 
 
+@_uses_ops
 def sparse_categorical_accuracy(y_true, y_pred):
     """1.0 where the integer target equals `argmax(y_pred)`.
 
     `y_true` may have shape `(n,)` or `(n, 1)` and be int or float.
     """
-    y_pred = _array(y_pred)
-    y_true = _array(y_true)
+    y_pred, y_true = _tensor(y_pred), _tensor(y_true)
     original_shape = y_true.shape
     reshape = y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1
     if reshape:
-        y_true = y_true[..., 0]
-    matches = np.equal(y_true, np.argmax(y_pred, axis=-1)).astype(floatx())
+        y_true = ops.squeeze(y_true, -1)
+    matches = ops.cast(ops.equal(y_true, ops.argmax(y_pred, axis=-1)), floatx())
     if reshape:
-        matches = matches.reshape(original_shape)
+        matches = ops.reshape(matches, original_shape)
     if matches.ndim > 1 and matches.shape[-1] == 1:
-        matches = matches[..., 0]
+        matches = ops.squeeze(matches, -1)
     return matches
 
 

@@ -9,7 +9,8 @@ are NumPy float32 scalars like Keras' float32 tensors.
 
 import numpy as np
 
-from numnet.autodiff.primitive import host_call
+from numnet.autodiff import ops
+from numnet.autodiff.primitive import CAPTURES, host_call
 from numnet.autodiff.tensor import Tensor, Variable
 from numnet.backend import standardize_dtype, to_snake_case, unique_name, xp
 from numnet.serialization import (
@@ -19,6 +20,11 @@ from numnet.serialization import (
 )
 
 _STATE_DTYPE = "float64"
+
+
+def _as_tensor(x):
+    """`x` as a tensor (arrays wrapped as they are: metric state is float64 anyway)."""
+    return x if isinstance(x, Tensor) else ops.convert_to_tensor(np.asarray(x), dtype=np.asarray(x).dtype)
 
 
 def _array(x):
@@ -68,14 +74,21 @@ class Metric:
     # to pick `mode="auto"`); None if unknown.
     _direction = None
 
+    # True when `update_state` is written with numnet ops (its state updated with
+    # `assign_add`): a compiled step then captures the update as kernels that
+    # accumulate into the state arrays. Otherwise the update is a host call.
+    captured_update = False
+
     def __init_subclass__(cls, **kwargs):
-        """Every metric's `update_state` and `result` are host calls (see `host_call`):
-        a compiled step calls them at each replay instead of freezing their Python."""
+        """Each metric's `update_state` is captured (see `captured_update`) or a host call,
+        and `result` is a host call: a compiled step never freezes their Python."""
         super().__init_subclass__(**kwargs)
-        for name in ("update_state", "result"):
-            method = cls.__dict__.get(name)
-            if method is not None and not getattr(method, "host_call", False):
-                setattr(cls, name, host_call(method))
+        update = cls.__dict__.get("update_state")
+        if update is not None and not getattr(update, "host_call", False):
+            cls.update_state = _update_call(update)
+        result = cls.__dict__.get("result")
+        if result is not None and not getattr(result, "host_call", False):
+            cls.result = host_call(result)
 
     def __init__(self, dtype=None, name=None):
         self.name = name or unique_name(to_snake_case(self.__class__.__name__))
@@ -144,6 +157,20 @@ class Metric:
     __str__ = __repr__
 
 
+def _update_call(method):
+    """`update_state` run as is, or as a host call inside a capture (see `captured_update`)."""
+    def update_state(self, *args, **kwargs):
+        if CAPTURES and not self.captured_update:
+            return CAPTURES[-1].host(method, (self,) + args, kwargs)
+        return method(self, *args, **kwargs)
+    update_state.__name__ = method.__name__
+    update_state.__qualname__ = method.__qualname__
+    update_state.__doc__ = method.__doc__
+    update_state.__wrapped__ = method
+    update_state.host_call = True
+    return update_state
+
+
 def _result_scalar(value, dtype):
     return np.dtype(dtype).type(value)
 
@@ -192,6 +219,43 @@ def reduce_to_samplewise_values(values, sample_weight, reduction="mean"):
     return values, sample_weight
 
 
+def reduce_to_samplewise_tensors(values, sample_weight, reduction="mean"):
+    """`reduce_to_samplewise_values` with ops (for captured updates), in float64."""
+    values = ops.cast(_as_tensor(values), "float64")
+    mean = reduction == "mean"
+    sample_weight = ops.cast(_as_tensor(sample_weight), "float64")
+    values, sample_weight = squeeze_or_expand_tensors(values, sample_weight)
+    weight_ndim, values_ndim = sample_weight.ndim, values.ndim
+    if values_ndim > weight_ndim:
+        axes = tuple(range(weight_ndim, values_ndim))
+        values = ops.mean(values, axis=axes) if mean else ops.sum(values, axis=axes)
+    values = values * ops.broadcast_to(sample_weight, values.shape)
+    if weight_ndim > 1:
+        axes = tuple(range(1, weight_ndim))
+        sample_weight = ops.mean(sample_weight, axis=axes) if mean else \
+            ops.sum(sample_weight, axis=axes)
+    if values.ndim > 1:
+        axes = tuple(range(1, values.ndim))
+        values = ops.mean(values, axis=axes) if mean else ops.sum(values, axis=axes)
+    return values, sample_weight
+
+
+def squeeze_or_expand_tensors(x1, x2, expand_rank_1=True):
+    """`squeeze_or_expand_to_same_rank` on tensors (reshapes are ops)."""
+    r1, r2 = x1.ndim, x2.ndim
+    if r1 == r2 + 1 and x1.shape[-1] == 1:
+        if r2 == 1 and expand_rank_1:
+            x2 = ops.expand_dims(x2, -1)
+        else:
+            x1 = ops.squeeze(x1, -1)
+    elif r2 == r1 + 1 and x2.shape[-1] == 1:
+        if r1 == 1 and expand_rank_1:
+            x1 = ops.expand_dims(x1, -1)
+        else:
+            x2 = ops.squeeze(x2, -1)
+    return x1, x2
+
+
 @register_builtin("keras.metrics")
 class Mean(Metric):
     """The (weighted) mean of the values seen: `sum(w * x) / sum(w)`.
@@ -214,36 +278,33 @@ class Mean(Metric):
         self.total.data += total
         self.count.data += count
 
+    captured_update = True
+
     def update_state(self, values, sample_weight=None):
-        values = _array(values)
+        # Written with ops, so a compiled step accumulates it in kernels; the sums
+        # are float64 like the state (Keras keeps float32).
+        values = _as_tensor(values)
         if sample_weight is None:
-            # Fast path: the mean of each sample's entries, summed over samples.
             if values.ndim == 0:
-                self.total.data += float(values)
-                self.count.data += 1.0
+                self.total.assign_add(values)
+                self.count.assign_add(1.0)
                 return
             n = values.shape[0]
             per_sample = values.size // n if n else 1
-            total = values.sum(dtype=np.float64)
-            self.total.data += total / per_sample if per_sample != 1 else total
-            self.count.data += n
+            total = ops.sum(ops.cast(values, "float64"))
+            self.total.assign_add(total / per_sample if per_sample != 1 else total)
+            self.count.assign_add(float(n))
             return
-        sample_weight = _array(sample_weight)
-        if values.ndim == 0 and sample_weight.ndim == 0:
+        if values.ndim == 0 and np.ndim(sample_weight) == 0 and \
+                not isinstance(sample_weight, Tensor):
             # A batch value weighted by the batch size (how loss trackers are fed).
             weight = float(sample_weight)
-            self.total.data += float(values) * weight
-            self.count.data += weight
+            self.total.assign_add(ops.cast(values, "float64") * weight)
+            self.count.assign_add(weight)
             return
-        if values.ndim == 0 and np.ndim(sample_weight) == 0:
-            # A batch loss weighted by the batch size: the training loop's per-step call.
-            weight = float(sample_weight)
-            self.total.data += float(values) * weight
-            self.count.data += weight
-            return
-        values, sample_weight = reduce_to_samplewise_values(values, sample_weight, "mean")
-        self.total.data += np.sum(values, dtype=np.float64)
-        self.count.data += np.sum(sample_weight, dtype=np.float64)
+        values, sample_weight = reduce_to_samplewise_tensors(values, sample_weight, "mean")
+        self.total.assign_add(ops.sum(values))
+        self.count.assign_add(ops.sum(sample_weight))
 
     def result(self):
         return _result_scalar(_divide_no_nan(float(self.total.data), float(self.count.data)),
@@ -285,9 +346,17 @@ class MeanMetricWrapper(Mean):
         if _is_loss(fn):
             self._direction = "down"
 
+    @property
+    def captured_update(self):
+        """Captured when its function is written with numnet ops (`fn.uses_ops`)."""
+        return getattr(self._fn, "uses_ops", False)
+
     def update_state(self, y_true, y_pred, sample_weight=None):
-        values = self._fn(_array(y_true), _array(y_pred), **self._fn_kwargs)
-        return super().update_state(_array(values), sample_weight=sample_weight)
+        if self.captured_update:
+            values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        else:
+            values = self._fn(_array(y_true), _array(y_pred), **self._fn_kwargs)
+        return super().update_state(values, sample_weight=sample_weight)
 
     def get_config(self):
         if type(self) is not MeanMetricWrapper:

@@ -6,9 +6,12 @@ import warnings
 import numpy as np
 
 from numnet import losses
+from numnet.autodiff import ops
+from numnet.autodiff.tensor import Tensor
 from numnet.backend import epsilon
 from numnet.metrics.base import (
-    Mean, MeanMetricWrapper, Metric, _array, squeeze_or_expand_to_same_rank,
+    Mean, MeanMetricWrapper, Metric, _array, squeeze_or_expand_tensors,
+    squeeze_or_expand_to_same_rank,
 )
 from numnet.serialization import register_builtin
 
@@ -21,18 +24,29 @@ def _pair(y_true, y_pred):
     return squeeze_or_expand_to_same_rank(y_true, y_pred)
 
 
+def _tensor_pair(y_true, y_pred):
+    """`_pair` with ops: float `y_pred`, `y_true` of its dtype, ranks matched."""
+    y_pred = y_pred if isinstance(y_pred, Tensor) else ops.convert_to_tensor(
+        np.asarray(y_pred), dtype=np.asarray(y_pred).dtype)
+    if y_pred.data.dtype.kind != "f":
+        y_pred = ops.cast(y_pred, np.float32)
+    y_true = ops.cast(ops.convert_to_tensor(y_true, dtype=y_pred.data.dtype), y_pred.data.dtype)
+    return squeeze_or_expand_tensors(y_true, y_pred)
+
+
 def mean_squared_error(y_true, y_pred):
     """`mean((y_true - y_pred)**2, axis=-1)` per sample."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    diff = y_true - y_pred
-    return np.mean(np.square(diff, out=diff), axis=-1)
+    y_true, y_pred = _tensor_pair(y_true, y_pred)
+    return ops.mean(ops.square(y_true - y_pred), axis=-1)
 
 
 def mean_absolute_error(y_true, y_pred):
     """`mean(|y_true - y_pred|, axis=-1)` per sample."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    diff = y_true - y_pred
-    return np.mean(np.abs(diff, out=diff), axis=-1)
+    y_true, y_pred = _tensor_pair(y_true, y_pred)
+    return ops.mean(ops.abs(y_true - y_pred), axis=-1)
+
+
+mean_squared_error.uses_ops = mean_absolute_error.uses_ops = True
 
 
 def mean_absolute_percentage_error(y_true, y_pred):
@@ -123,9 +137,8 @@ class RootMeanSquaredError(Mean):
         super().__init__(name=name, dtype=dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true, y_pred = _pair(y_true, y_pred)
-        diff = y_pred - y_true
-        return super().update_state(np.square(diff, out=diff), sample_weight=sample_weight)
+        y_true, y_pred = _tensor_pair(y_true, y_pred)
+        return super().update_state(ops.square(y_pred - y_true), sample_weight=sample_weight)
 
     def result(self):
         return np.sqrt(super().result())

@@ -8,12 +8,12 @@ import json
 
 import numpy as np
 
-from numnet.autodiff.primitive import RECORDERS, wrap
+from numnet.autodiff.primitive import IN_STEP, RECORDERS, wrap
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import floatx
 from numnet.engine import Batch, CompiledFunction, Source
 from numnet.layers.base import Layer
-from numnet.layers.symbolic import map_structure
+from numnet.layers.symbolic import flatten, map_structure
 from numnet.models.trainer import Trainer
 from numnet.serialization import register_builtin
 
@@ -118,13 +118,14 @@ class Model(Trainer, Layer):
 
     def __call__(self, inputs, *args, **kwargs):
         if not args and self.built and self.jit_compile and not self.run_eagerly and \
-                not RECORDERS and kwargs.keys() <= {"training"} and _concrete(inputs):
+                not RECORDERS and not IN_STEP and kwargs.keys() <= {"training"} and \
+                _concrete(inputs):
             function = self._call_function(bool(kwargs.get("training")))
             if function is not None:
                 cast = self._casts_float64_inputs()
                 arrays = map_structure(lambda t: _array(t, cast), inputs)
-                outputs = function(Batch(Source(arrays), slice(None)))
-                return map_structure(lambda t: wrap(t.data.copy()), outputs)
+                outputs, logits = function(Batch(Source(arrays), slice(None)))
+                return _fresh_outputs(outputs, logits)
         outputs = super().__call__(inputs, *args, **kwargs)
         self.built = True
         return outputs
@@ -140,7 +141,7 @@ class Model(Trainer, Layer):
             stateless = all(getattr(layer, "activity_regularizer", None) is None and
                             not layer._losses for layer in self._loss_sources()[0])
             cache[training] = CompiledFunction(
-                lambda x: Layer.__call__(self, x, training=training), "call") \
+                lambda x: _with_logits(Layer.__call__(self, x, training=training)), "call") \
                 if stateless else None
         return cache[training]
 
@@ -347,14 +348,14 @@ def _deserialize_metrics(config):
 
 
 def _concrete(inputs):
-    """Whether `inputs` is an array or tensor, or a list, tuple or dict of them."""
-    if isinstance(inputs, (np.ndarray, Tensor)):
-        return True
+    """Whether `inputs` is a batch array or tensor, or a list, tuple or dict of them."""
+    def batch(v):
+        return isinstance(v, (np.ndarray, Tensor)) and v.ndim > 0
     if isinstance(inputs, dict):
-        return bool(inputs) and all(isinstance(v, (np.ndarray, Tensor)) for v in inputs.values())
+        return bool(inputs) and all(batch(v) for v in inputs.values())
     if isinstance(inputs, (list, tuple)):
-        return bool(inputs) and all(isinstance(v, (np.ndarray, Tensor)) for v in inputs)
-    return False
+        return bool(inputs) and all(batch(v) for v in inputs)
+    return batch(inputs)
 
 
 def _array(x, cast_float64):
@@ -363,3 +364,17 @@ def _array(x, cast_float64):
     if cast_float64 and array.dtype == np.float64:
         array = array.astype(floatx())
     return array
+
+
+def _with_logits(outputs):
+    """The outputs and the logits a softmax or sigmoid output kept (see `ops.softmax`)."""
+    return outputs, [t._keras_logits for t in flatten(outputs)]
+
+
+def _fresh_outputs(outputs, logits):
+    """Copies of a replayed call's outputs (their buffers are reused), logits kept."""
+    copies = map_structure(lambda t: wrap(t.data.copy()), outputs)
+    for copy, logit in zip(flatten(copies), logits):
+        if logit is not None:
+            copy._keras_logits = wrap(logit.data.copy())
+    return copies

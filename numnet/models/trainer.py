@@ -529,7 +529,7 @@ class Trainer:
 
         Losses and metrics are means over all samples, so when nothing shows
         or watches the batches (`verbose=0`, no test-batch callbacks, no
-        `steps`) the data goes through in chunks of at least 1,024 samples:
+        `steps`) the data goes through in chunks of at least 8,192 samples:
         the same numbers up to float rounding, in far fewer steps.
 
         Returns:
@@ -666,7 +666,7 @@ def _python_floats(logs):
     return {k: _log_value(v) for k, v in logs.items()}
 
 
-_VALIDATION_CHUNK = 1024
+_VALIDATION_CHUNK = 8192
 
 
 def _validation_batch_size(batch_size, callback_list, validation_steps):

@@ -396,3 +396,22 @@ def test_invariants_follow_a_new_adapt_and_seeds_reach_dropout():
     assert drop.train_function.programs
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
+
+
+def test_model_calls_outside_a_tape_are_replayed_with_their_logits():
+    x, y = _data((6,), (3,))
+    labels = np.argmax(y, 1)
+    keras.utils.set_random_seed(0)
+    model = _sequential("relu", "softmax")()
+    loss = keras.losses.SparseCategoricalCrossentropy()
+    calls = [model(x) for _ in range(4)]
+    assert model._call_functions[False].programs  # the last calls were replays
+    for out in calls[1:]:
+        np.testing.assert_array_equal(out.numpy(), calls[0].numpy())
+        assert out._keras_logits is not None  # cross-entropy still reads the logits
+        assert float(loss(labels, out)) == float(loss(labels, calls[0]))
+    calls[-1].numpy()[...] = 0  # each call's outputs are its own
+    np.testing.assert_array_equal(model(x).numpy(), calls[0].numpy())
+    with keras.GradientTape() as tape:  # under a tape: the eager call, differentiable
+        value = loss(labels, model(x))
+    assert all(g is not None for g in tape.gradient(value, model.trainable_weights))

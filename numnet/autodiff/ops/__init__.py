@@ -20,7 +20,7 @@ from numnet.autodiff.ops.nn import (
     sparse_plus, sparse_sigmoid, sparsemax, squareplus, swish, tanh, tanh_shrink, threshold,
     mean_squared_error, weighted_sum,
 )
-from numnet.autodiff.ops.reductions import all, any, max, mean, min, sum
+from numnet.autodiff.ops.reductions import all, any, argmax, argmin, max, mean, min, sum
 from numnet.autodiff.ops.state import (
     assign, assign_add, assign_sub, random_normal, random_uniform,
 )
@@ -56,17 +56,6 @@ def ones_like(x, dtype=None):
 def zeros_like(x, dtype=None):
     import numpy as np
     return convert_to_tensor(np.zeros_like(convert_to_numpy(x), dtype=dtype))
-
-
-def argmax(x, axis=-1):
-    """Index of the largest entry (not differentiable)."""
-    import numpy as np
-    return convert_to_tensor(np.argmax(convert_to_numpy(x), axis=axis))
-
-
-def argmin(x, axis=-1):
-    import numpy as np
-    return convert_to_tensor(np.argmin(convert_to_numpy(x), axis=axis))
 
 
 def one_hot(x, num_classes, dtype=None):

@@ -1,5 +1,7 @@
 """What every op needs: turning inputs into tensors, building primitives, `sum_to`."""
 
+from functools import partial
+
 import numpy as np
 
 from numnet.autodiff.primitive import Primitive, listening, wrap
@@ -119,7 +121,8 @@ def _cast_vjp(g, inputs, output, needs, dtype):
 
 
 CAST = Primitive("cast", lambda x, dtype: x.astype(dtype),
-                 _cast_vjp, into=lambda out, x, dtype: xp.copyto(out, x, casting="unsafe"))
+                 _cast_vjp, into=lambda out, x, dtype: xp.copyto(out, x, casting="unsafe"),
+                 bind=lambda out, x, dtype: partial(xp.copyto, out, x, casting="unsafe"))
 
 
 def cast(x, dtype):

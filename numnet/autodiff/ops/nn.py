@@ -17,6 +17,7 @@ from numnet.autodiff.ops._core import (
 )
 from numnet.backend import global_generator
 from numnet.kernels import ACTIVATIONS, LOSSES
+from numnet.kernels import losses as LOSSES_MODULE
 
 
 def _second_order(g, inputs, output, needs, **attrs):
@@ -65,6 +66,11 @@ def _relu_grad_bind(out, g, y):
 
 
 ACTIVATION_PRIMITIVES["relu"][1].bind = _relu_grad_bind
+# Activations that are one ufunc call: bound directly (no Python frame per replay).
+for _name, _ufunc, _extra in (("relu", xp.maximum, (0,)), ("tanh", xp.tanh, ()),
+                              ("exponential", xp.exp, ())):
+    ACTIVATION_PRIMITIVES[_name][0].bind = (
+        lambda out, x, _u=_ufunc, _e=_extra: partial(_u, x, *_e, out=out))
 
 
 def activation(name, x, **params):
@@ -446,8 +452,16 @@ def _stacked_bind(out, x, kernel, bias, activation, wide=None):
         calls.append(partial(xp.copyto, wide[:, :-1], x))
     calls.append(partial(xp.matmul, wide, stacked_block(kernel, bias), out=out))
     if activation != "linear":
-        calls.append(partial(ACTIVATIONS[activation].forward, out, out))
+        calls.append(_activation_in_place(activation, out))
     return calls
+
+
+def _activation_in_place(name, out):
+    """A replay call applying activation `name` to `out` in place."""
+    bind = ACTIVATION_PRIMITIVES[name][0].bind
+    if bind is not None:
+        return bind(out, out)
+    return partial(ACTIVATIONS[name].forward, out, out)
 
 
 def _param_grad_bind(out, x, dz, wide=None):
@@ -531,24 +545,6 @@ for _name in LOSSES:
     LOSS_PRIMITIVES[_name], LOSS_GRADIENTS[_name] = _loss_primitives(_name)
 
 
-def _mse_bind(out, target, output):
-    if not output.ndim:
-        return None
-    diff = xp.empty(output.shape, dtype=output.dtype)
-    return [partial(xp.subtract, output, target, out=diff),
-            partial(xp.multiply, diff, diff, out=diff),
-            partial(xp.add.reduce, diff, -1, None, out),
-            partial(xp.multiply, out, 1.0 / output.shape[-1], out=out)]
-
-
-def _mse_grad_bind(out, target, output, g):
-    if not output.ndim:
-        return None
-    return [partial(xp.subtract, output, target, out=out),
-            partial(xp.multiply, out, g[..., None], out=out),
-            partial(xp.multiply, out, 2.0 / output.shape[-1], out=out)]
-
-
 def _with_fallback(bind, prim):
     """`bind`, or the primitive's generic `into` when `bind` declines (returns None)."""
     def bound(out, *arrays, **attrs):
@@ -557,8 +553,34 @@ def _with_fallback(bind, prim):
     return bound
 
 
-for _prim, _bind in ((LOSS_PRIMITIVES["mean_squared_error"], _mse_bind),
-                     (LOSS_GRADIENTS["mean_squared_error"], _mse_grad_bind)):
+# Mean squared error on the difference `output - target`, itself an op: a metric (or
+# the gradient) computing the same difference shares it (see engine.rewrite.merge_common).
+def _mean_square_bind(out, diff):
+    if not diff.ndim:
+        return None
+    square = xp.empty(diff.shape, dtype=diff.dtype)
+    calls = [partial(xp.multiply, diff, diff, out=square),
+             partial(xp.add.reduce, square, -1, None, out)]
+    if diff.shape[-1] != 1:
+        calls.append(partial(xp.multiply, out, 1.0 / diff.shape[-1], out=out))
+    return calls
+
+
+def _mean_square_grad_bind(out, diff, g):
+    if not diff.ndim:
+        return None
+    scaled = xp.empty(g.shape, dtype=g.dtype)
+    return [partial(xp.multiply, g, 2.0 / diff.shape[-1], out=scaled),
+            partial(xp.multiply, diff, scaled[..., None], out=out)]
+
+
+MEAN_SQUARE_GRAD = Primitive(
+    "mean_square_grad", lambda diff, g: LOSSES_MODULE.mean_square_gradient(diff, g),
+    _second_order, into=lambda out, diff, g: LOSSES_MODULE.mean_square_gradient(diff, g, out))
+MEAN_SQUARE = Primitive(
+    "mean_square", lambda diff: LOSSES_MODULE.mean_square(diff),
+    lambda g, inputs, output, needs: (MEAN_SQUARE_GRAD(inputs[0], g),))
+for _prim, _bind in ((MEAN_SQUARE, _mean_square_bind), (MEAN_SQUARE_GRAD, _mean_square_grad_bind)):
     _prim.bind = _with_fallback(_bind, _prim)
 
 
@@ -615,9 +637,10 @@ def binary_crossentropy(target, output, from_logits=False):
 
 
 def mean_squared_error(target, output):
-    """mean((output - target) ** 2) over the last axis, as one op."""
+    """mean((output - target) ** 2) over the last axis: the difference, then one op on it."""
+    from numnet.autodiff.ops.arithmetic import subtract
     output = operand(output)
-    return LOSS_PRIMITIVES["mean_squared_error"](_target(target, output.data.dtype), output)
+    return MEAN_SQUARE(subtract(output, _target(target, output.data.dtype)))
 
 
 def cosine_similarity(target, output, axis=-1):

@@ -1,5 +1,7 @@
 """Reductions: sum, mean, max, min, with `axis` and `keepdims`."""
 
+from functools import partial
+
 from numnet.autodiff.ops._core import Primitive, broadcast_to, cast, operand, xp
 
 
@@ -48,7 +50,9 @@ def _mean(x, axis, keepdims):
     return xp.mean(x, axis=_axis_arg(axis), keepdims=keepdims)
 
 
-SUM = Primitive("sum", _sum, _sum_vjp, into=_sum_into)
+SUM = Primitive("sum", _sum, _sum_vjp, into=_sum_into,
+                bind=lambda out, x, axis, keepdims: partial(
+                    xp.add.reduce, x, _axis_arg(axis), None, out, keepdims))
 MEAN = Primitive("mean", _mean, _mean_vjp,
                  into=lambda out, x, axis, keepdims: xp.mean(x, axis=_axis_arg(axis),
                                                              keepdims=keepdims, out=out))
@@ -111,3 +115,31 @@ def all(x, axis=None, keepdims=False):
 def any(x, axis=None, keepdims=False):
     """Whether some entry is true (along `axis`); not differentiable."""
     return ANY(operand(x), axis=axis, keepdims=keepdims)
+
+
+def _arg(reduce):
+    def compute(x, axis, keepdims):
+        return reduce(x, axis=axis, keepdims=keepdims)
+
+    def into(out, x, axis, keepdims):
+        return reduce(x, axis=axis, keepdims=keepdims, out=out)
+    return compute, into
+
+
+def _arg_primitive(name, reduce):
+    compute, into = _arg(reduce)
+    return Primitive(name, compute, lambda g, i, o, n, **a: (None,), into=into)
+
+
+ARGMAX = _arg_primitive("argmax", xp.argmax)
+ARGMIN = _arg_primitive("argmin", xp.argmin)
+
+
+def argmax(x, axis=-1, keepdims=False):
+    """Index of the largest entry along `axis` (not differentiable)."""
+    return ARGMAX(operand(x), axis=axis, keepdims=keepdims)
+
+
+def argmin(x, axis=-1, keepdims=False):
+    """Index of the smallest entry along `axis` (not differentiable)."""
+    return ARGMIN(operand(x), axis=axis, keepdims=keepdims)

@@ -6,6 +6,8 @@ generator each time), so layers that update statistics while training
 (BatchNormalization) or inject noise (Dropout, GaussianNoise) run compiled.
 """
 
+from functools import partial
+
 from numnet.autodiff.ops._core import Primitive, no_gradient, operand, wrap, xp
 from numnet.autodiff.tensor import Variable
 from numnet.backend import global_generator
@@ -34,14 +36,17 @@ def _assign_sub(target, value):
     xp.subtract(target, value, out=target, casting="unsafe")
 
 
-def _effect(name, update):
+def _effect(name, update, bind=None):
     compute, into = _write(update)
-    return Primitive(name, compute, no_gradient, into=into, kind="effect")
+    return Primitive(name, compute, no_gradient, into=into, kind="effect", bind=bind)
 
 
-ASSIGN = _effect("assign", _assign)
-ASSIGN_ADD = _effect("assign_add", _assign_add)
-ASSIGN_SUB = _effect("assign_sub", _assign_sub)
+ASSIGN = _effect("assign", _assign, lambda out, target, value: partial(
+    xp.copyto, target, value, casting="unsafe"))
+ASSIGN_ADD = _effect("assign_add", _assign_add, lambda out, target, value: partial(
+    xp.add, target, value, out=target, casting="unsafe"))
+ASSIGN_SUB = _effect("assign_sub", _assign_sub, lambda out, target, value: partial(
+    xp.subtract, target, value, out=target, casting="unsafe"))
 
 
 def _target(variable, name):
