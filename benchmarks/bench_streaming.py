@@ -78,8 +78,7 @@ def main():
             "memory map, cold": lambda: cold_epoch(0),
         }, args.rounds, args.warmup)
     finally:
-        del mapped
-        os.remove(path)
+        os.remove(path)  # (Linux keeps the mapping valid until it is closed)
         os.rmdir(folder)
     medians = _common.print_table(results, refs=("in memory",), unit_title="epoch (median)")
     for name in ("memory map, warm", "memory map, cold"):
