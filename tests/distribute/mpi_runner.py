@@ -39,6 +39,9 @@ def run_mpi(script, ranks, *args, timeout=120, env=None):
     environment = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1",
                        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1",
                        OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT), **(env or {}))
+    for name, value in list(environment.items()):
+        if value is None:  # env={"NAME": None} removes NAME
+            del environment[name]
     command = [launcher, "-n", str(ranks), "--oversubscribe", sys.executable,
                str(SCRIPTS / script), *map(str, args)]
     try:

@@ -122,7 +122,7 @@ def test_the_mpi_example_runs_on_two_ranks(tmp_path):
 
     done = run_mpi(ROOT / "examples" / "train_fashion_mnist_mpi.py", 2, "--epochs", "2",
                    "--checkpoint", tmp_path / "w.weights.h5", timeout=180,
-                   env={"NUMNET_OFFLINE": "1", "NUMNET_ALLOW_SAMPLE": "1",
+                   env={"NUMNET_OFFLINE": "1", "NUMNET_ALLOW_SAMPLE": "1", "NUMNET_DATA": None,
                         "NUMNET_HOME": str(tmp_path / "home"), "PYTHONWARNINGS": "ignore"})
     assert done.returncode == 0, done.stderr[-4000:]
     assert done.stdout.count("Epoch 2/2") == 1 and "on 2 ranks" in done.stdout
