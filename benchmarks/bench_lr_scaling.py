@@ -8,7 +8,8 @@ fixed number of epochs with global batches of 32, 256, 1,024 and 4,096 (1,
 
 - kept at 0.01 (no scaling: far fewer steps per epoch, so it learns less);
 - scaled linearly, 0.01 * N, with Horovod's warm-up over the first epochs
-  (Goyal et al., 2017: "Accurate, Large Minibatch SGD").
+  (Goyal et al., 2017: "Accurate, Large Minibatch SGD");
+- scaled by the square root, 0.01 * sqrt(N), with the same warm-up.
 
 It prints the validation accuracy after the last epoch (median over seeds).
 
@@ -22,18 +23,18 @@ import numpy as np
 PER_RANK = 32
 
 
-def train(keras, data, ranks, scaled, epochs, seed, warmup_epochs):
+def train(keras, data, ranks, scaling, epochs, seed, warmup_epochs):
     (x, y), (xv, yv) = data
     keras.utils.set_random_seed(seed)
     model = keras.Sequential([
         keras.layers.Input(shape=[28, 28]), keras.layers.Flatten(),
         keras.layers.Dense(300, activation="relu"), keras.layers.Dense(100, activation="relu"),
         keras.layers.Dense(10, activation="softmax")])
-    rate = 0.01 * (ranks if scaled else 1)
+    rate = 0.01 * {"none": 1, "linear": ranks, "sqrt": ranks ** 0.5}[scaling]
     model.compile(loss="sparse_categorical_crossentropy",
                   optimizer=keras.optimizers.SGD(rate), metrics=["accuracy"])
     callbacks = []
-    if scaled and ranks > 1:
+    if scaling != "none" and ranks > 1:
         steps = -(-len(x) // (PER_RANK * ranks))
         callbacks.append(Warmup(keras, rate, ranks, warmup_epochs, steps))
     history = model.fit(x, y, batch_size=PER_RANK * ranks, epochs=epochs, verbose=0,
@@ -71,18 +72,19 @@ def main():
     print(note)
     print(f"{args.epochs} epochs, per-rank batch {PER_RANK}, warm-up {args.warmup_epochs} "
           f"epochs, validation accuracy after the last epoch (median of {args.seeds} seeds)")
-    print("| ranks (global batch) | lr 0.01, not scaled | lr 0.01 x ranks, warm-up |")
-    print("|---|---|---|")
+    print("| ranks (global batch) | lr 0.01, not scaled | lr 0.01 x ranks, warm-up | "
+          "lr 0.01 x sqrt(ranks), warm-up |")
+    print("|---|---|---|---|")
     for ranks in (1, 8, 32, 128):
         cells = []
-        for scaled in (False, True):
-            if ranks == 1 and scaled:
+        for scaling in ("none", "linear", "sqrt"):
+            if ranks == 1 and scaling != "none":
                 cells.append(cells[0])
                 continue
-            scores = [train(keras, (train_data, valid), ranks, scaled, args.epochs, seed,
+            scores = [train(keras, (train_data, valid), ranks, scaling, args.epochs, seed,
                             args.warmup_epochs) for seed in range(args.seeds)]
             cells.append(f"{np.median(scores):.4f}")
-        print(f"| {ranks} ({PER_RANK * ranks}) | {cells[0]} | {cells[1]} |", flush=True)
+        print(f"| {ranks} ({PER_RANK * ranks}) | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":
