@@ -49,7 +49,8 @@ def _weights(path):
 def test_ranks_train_like_one_process_on_the_global_batch(tmp_path, ranks, mode, kind):
     """Same initial weights, the global batch of 64 split over the ranks: after two epochs
     the weights agree with one process to 1e-6 (relative to each array's largest entry),
-    every rank holds exactly the same weights, and the averaged logs match."""
+    every rank holds exactly the same weights, and the averaged logs match. Each step made
+    exactly one allreduce, on the optimizer's flat gradient buffer, compiled or eager."""
     done = run_mpi("train_equal.py", ranks, tmp_path, mode, kind)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     expected, expected_history = _single_process_weights(kind)
@@ -61,6 +62,9 @@ def test_ranks_train_like_one_process_on_the_global_batch(tmp_path, ranks, mode,
         assert np.max(np.abs(got - want)) <= 1e-6 * np.max(np.abs(want))
     saved = json.loads((tmp_path / "history.json").read_text())
     assert (saved["reason"] is None) == (mode == "jit")
+    # one allreduce per step (8 steps x 2 epochs), in place, on the optimizer's flat gradient
+    assert saved["allreduces"] == 16 and saved["all_in_the_flat_buffer"]
+    assert saved["flat_size"] == sum(w.size for w in expected)
     for key, values in expected_history.items():
         np.testing.assert_allclose(saved["history"][key], values, rtol=1e-5, atol=1e-6)
     # one progress bar: rank 0's
@@ -126,6 +130,26 @@ def test_the_mpi_example_runs_on_two_ranks(tmp_path):
                         "NUMNET_HOME": str(tmp_path / "home"), "PYTHONWARNINGS": "ignore"})
     assert done.returncode == 0, done.stderr[-4000:]
     assert done.stdout.count("Epoch 2/2") == 1 and "on 2 ranks" in done.stdout
+    assert "finished gradual learning rate warmup to 0.02" in done.stdout
     accuracy = float(re.search(r"test accuracy: ([0-9.]+)", done.stdout).group(1))
     assert accuracy > 0.5, done.stdout
     assert (tmp_path / "w.weights.h5").exists()
+
+
+def test_shard_dataset_splits_its_chunks_by_rank(tmp_path):
+    """Each rank reads its own CSV chunks (disjoint rows), every rank takes the same number of
+    steps, and the ranks train one model (the same weights)."""
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    rows = np.arange(300)
+    for part, chunk in enumerate(np.array_split(rows, 3)):
+        lines = ["id,a,y"] + [f"{i},{np.sin(i):.6f},{np.cos(i):.6f}" for i in chunk]
+        (folder / f"part-{part}.csv").write_text("\n".join(lines) + "\n")
+    done = run_mpi("shards.py", 2, folder, tmp_path)
+    assert done.returncode == 0, done.stderr[-4000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+    assert ranks[0]["steps"] == ranks[1]["steps"]
+    assert not set(ranks[0]["ids"]) & set(ranks[1]["ids"])
+    assert len(ranks[0]["ids"]) + len(ranks[1]["ids"]) >= 300 - 2 * 16
+    assert ranks[0]["weights"] == ranks[1]["weights"] and ranks[0]["loss"] == ranks[1]["loss"]
+    assert np.all(np.isfinite(ranks[0]["loss"])) and ranks[0]["loss"][1] < ranks[0]["loss"][0]

@@ -17,6 +17,17 @@ x, y = data()
 xv, yv = data(samples=96, seed=5)
 optimizer = hvd.DistributedOptimizer(keras.optimizers.SGD(0.1, momentum=0.5))
 net = model(optimizer, jit_compile=mode == "jit")
+world, reduced = hvd.world(), []
+allreduce_sum = world.allreduce_sum
+
+
+def counted(array, what=""):
+    if what.startswith("the gradient allreduce"):
+        reduced.append(array)
+    return allreduce_sum(array, what)
+
+
+world.allreduce_sum = counted  # (to count the gradient allreduces and see their buffer)
 callbacks = [hvd.MetricAverageCallback(), hvd.BroadcastGlobalVariablesCallback(0)]
 if kind == "arrays":  # shuffled: every rank must draw the same permutation
     history = net.fit(x, y, batch_size=GLOBAL_BATCH // size, epochs=2, verbose=1,
@@ -26,5 +37,9 @@ else:
                       validation_data=(xv, yv), callbacks=callbacks)
 save(os.path.join(out, f"rank{rank}.npz"), net)
 if rank == 0:
+    flat = optimizer.gradient_buffer(net.trainable_weights)[0]
     with open(os.path.join(out, "history.json"), "w") as handle:
-        json.dump({"history": history.history, "reason": net.compiled_reason}, handle)
+        json.dump({"history": history.history, "reason": net.compiled_reason,
+                   "allreduces": len(reduced),
+                   "all_in_the_flat_buffer": all(a is flat for a in reduced),
+                   "flat_size": int(flat.size)}, handle)
