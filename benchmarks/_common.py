@@ -22,8 +22,9 @@ def _threads_from_argv(argv):
 
 
 THREADS = _threads_from_argv(sys.argv)
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(THREADS)
+if THREADS:  # 0: leave the libraries' defaults (numnet then chooses per call)
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = str(THREADS)
 os.environ.setdefault("NUMNET_DATA", "/work/shared/datasets")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -50,8 +51,10 @@ def make_parser(description, rounds=3):
 
 
 def limit_threads(n):
-    """Caps every thread pool already loaded (and torch) at `n` threads."""
+    """Caps every thread pool already loaded (and torch) at `n` threads (0: no cap)."""
     global _LIMITER
+    if not n:
+        return
     from threadpoolctl import threadpool_limits
     _LIMITER = threadpool_limits(limits=n)
     if "torch" in sys.modules:

@@ -184,7 +184,17 @@ def build_parser():
     plot.add_argument("--expand-nested", action="store_true")
     plot.add_argument("--rankdir", choices=("TB", "LR"), default="TB")
     plot.add_argument("--dpi", type=_positive_int("--dpi"), default=200)
-    for subparser in (train, evaluate, predict, summary, plot):
+    playground = commands.add_parser(
+        "playground", help="watch a network learn in the browser",
+        description="Serves the numnet playground (needs `pip install \"numnet[playground]\"`) "
+                    "and prints its address. It binds to 127.0.0.1 unless --host says otherwise; "
+                    "Ctrl-C stops it (exit status 0).")
+    playground.add_argument("--port", type=_non_negative_int("--port"), default=8000,
+                            help="TCP port (default 8000; 0 picks a free one)")
+    playground.add_argument("--host", default="127.0.0.1", help="address to bind (default "
+                                                                "127.0.0.1: this machine only)")
+    playground.add_argument("--open", action="store_true", help="open the page in a browser")
+    for subparser in (train, evaluate, predict, summary, plot, playground):
         subparser.set_defaults(parser=subparser)
     _add_serve_parser(commands)
     return parser
@@ -647,8 +657,21 @@ def _cmd_plot(args):
     return 0
 
 
+def _cmd_playground(args):
+    if args.port > 65535:
+        raise UsageError(f"argument --port: expected a port from 0 to 65535, got {args.port}")
+    try:
+        from numnet.playground.server import serve
+    except ImportError as error:
+        raise CommandError(str(error)) from error
+    try:
+        return serve(host=args.host, port=args.port, open_browser=args.open)
+    except OSError as error:  # the port is taken, or the address is not this machine's
+        raise CommandError(f"cannot serve on {args.host}:{args.port}: {error}") from error
+
+
 _COMMANDS = {"train": _cmd_train, "evaluate": _cmd_evaluate, "predict": _cmd_predict,
-             "summary": _cmd_summary, "plot": _cmd_plot}
+             "summary": _cmd_summary, "plot": _cmd_plot, "playground": _cmd_playground}
 
 
 def _cmd_serve(args):

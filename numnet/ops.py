@@ -45,11 +45,17 @@ def convert_to_tensor(x, dtype=None):
 
 _NOT_OPS = {"shape", "convert_to_tensor", "convert_to_numpy", "unbroadcast"}
 __all__ = ["shape", "convert_to_tensor"]
+_wrapped = {}  # id(function) -> its wrapper: aliases (swish, silu) stay one function
 for _name in dir(_autodiff_ops):
     _value = getattr(_autodiff_ops, _name)
     if _name.startswith("_") or not callable(_value) or isinstance(_value, type) \
             or _name in __all__ or type(_value).__name__ == "module":
         continue
-    globals()[_name] = _value if _name in _NOT_OPS else _symbolic_aware(_name, _value)
+    if _name not in _NOT_OPS:
+        canonical = getattr(_value, "__name__", _name)
+        if not hasattr(_autodiff_ops, canonical) or getattr(_autodiff_ops, canonical) is not _value:
+            canonical = _name
+        _value = _wrapped.setdefault(id(_value), _symbolic_aware(canonical, _value))
+    globals()[_name] = _value
     __all__.append(_name)
 del _name, _value

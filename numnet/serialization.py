@@ -121,14 +121,16 @@ def builtin_class(class_name, module=None):
 
     Several Keras packages use one class name (`keras.losses.BinaryCrossentropy` and
     `keras.metrics.BinaryCrossentropy`): the config's `module` tells them apart. Without a
-    module the first registered class of that name is returned.
+    module (legacy configs) the first registered class of that name is returned, op
+    classes (`keras.src.ops`, which only Keras 3 configs name, with their module) last.
     """
     candidates = _BUILTINS.get(class_name, [])
     if module is not None:
         for cls in candidates:
             if _family(_BUILTIN_MODULES[cls]) == _family(module):
                 return cls
-    return candidates[0] if candidates else None
+    ordered = sorted(candidates, key=lambda cls: _family(_BUILTIN_MODULES[cls]).startswith("ops"))
+    return ordered[0] if ordered else None
 
 
 def serialize_keras_object(obj):
