@@ -127,8 +127,11 @@ def num_samples(structure, name):
 
 
 def _non_finite(leaf):
-    """How many NaN/inf entries the float array `leaf` holds (0 for other dtypes)."""
-    if leaf is None or leaf.dtype.kind != "f":
+    """How many NaN/inf entries the float array `leaf` holds (0 for other dtypes).
+
+    Memory-mapped arrays count 0 here: their batches are checked as they are read.
+    """
+    if leaf is None or leaf.dtype.kind != "f" or isinstance(leaf, np.memmap):
         return 0
     # One pass without a temporary: the sum is finite unless an entry is not
     # (or the sum overflows, which the exact count then clears).
@@ -138,14 +141,21 @@ def _non_finite(leaf):
     return int(np.size(leaf) - np.count_nonzero(np.isfinite(leaf)))
 
 
+def warn_non_finite_inputs(x, stacklevel=4):
+    """`predict` keeps NaN/inf inputs (their outputs are NaN, as in Keras) but says so."""
+    bad = sum(_non_finite(leaf) for leaf in flatten(x))
+    if bad:
+        warnings.warn(f"`x` contains {bad} NaN or infinite value(s): the outputs of the "
+                      "samples holding them will be NaN (or inf).", UserWarning,
+                      stacklevel=stacklevel)
+
+
 def check_finite(structure, name, call=None):
     """Raises if a float array holds NaN or inf, worded for `call` ("fit", "evaluate", ...).
 
     Memory-mapped arrays are checked batch by batch as they are read instead.
     """
     for leaf in flatten(structure):
-        if isinstance(leaf, np.memmap):
-            continue
         bad = _non_finite(leaf)
         if bad:
             raise ValueError(
@@ -218,10 +228,7 @@ def prepare(x, y=None, sample_weight=None, require_y=True, check_values=True, ca
 
 def _check_values(x, y, sample_weight, names, call):
     if call in ("predict", "predict_on_batch"):
-        bad = sum(_non_finite(leaf) for leaf in flatten(x))
-        if bad:
-            warnings.warn(f"`x` contains {bad} NaN or infinite value(s): the outputs of the "
-                          "samples holding them will be NaN (or inf).", UserWarning, stacklevel=4)
+        warn_non_finite_inputs(x, stacklevel=5)
         return
     check_finite(x, names[0], call)
     if y is not None:
@@ -544,9 +551,10 @@ class ArrayAdapter(DataAdapter):
             parts.append(None if part is None else map_structure(
                 lambda leaf: _read_rows(leaf, index, cast_float=name != "y"), part))
         if self.call != "predict":
-            check_finite(parts[0], "x", self.call)
-            check_finite(parts[1], "y", self.call)
+            for part, name in zip(parts, names):
+                check_finite(part, name, self.call)
             return tuple(parts)
+        warn_non_finite_inputs(parts[0])
         return parts[0]
 
     def first_batch(self):
