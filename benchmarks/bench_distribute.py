@@ -35,6 +35,8 @@ def worker(args):
     """One run (on every rank under mpirun); rank 0 prints a JSON line."""
     import numnet as keras
 
+    keras.config.set_num_threads(args.threads)  # numnet would pick its own count per call
+
     (x, y), _, _, note = _common.load_fashion_mnist()
     ranks = 1
     if args.distributed:
@@ -100,6 +102,8 @@ def sweep(args):
 def compute(args):
     """One process's training step time by batch size, for W1 and a 10x wider model."""
     import numnet as keras
+
+    keras.config.set_num_threads(args.threads)
 
     (x, y), _, _, _ = _common.load_fashion_mnist()
     print("| model | parameters | " + " | ".join(f"batch {b}" for b in (32, 64, 128, 256))

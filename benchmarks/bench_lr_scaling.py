@@ -68,6 +68,8 @@ def main():
     _common.limit_threads(args.threads)
     import numnet as keras
 
+    keras.config.set_num_threads(args.threads)
+
     train_data, valid, _, note = _common.load_fashion_mnist()
     print(note)
     print(f"{args.epochs} epochs, per-rank batch {PER_RANK}, warm-up {args.warmup_epochs} "

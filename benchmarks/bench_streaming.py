@@ -38,6 +38,8 @@ def main():
     _common.limit_threads(args.threads)
     import numnet as keras
 
+    keras.config.set_num_threads(args.threads)  # numnet would pick its own count per call
+
     (x, y), _, _, note = _common.load_fashion_mnist()
     print(note)
     folder = tempfile.mkdtemp(dir=args.dir)

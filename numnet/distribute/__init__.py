@@ -72,6 +72,7 @@ def init(comm=None, timeout=None):
     if timeout is None:
         timeout = float(os.environ.get("NUMNET_DISTRIBUTE_TIMEOUT", 300))
     _WORLD = World(comm, timeout)
+    _share_cores(_WORLD.local_size)
     previous = sys.excepthook
 
     def excepthook(exc_type, exc, tb):
@@ -80,6 +81,23 @@ def init(comm=None, timeout=None):
         previous(exc_type, exc, tb)
     sys.excepthook = excepthook
     atexit.register(shutdown)
+
+
+def _share_cores(local_size):
+    """One BLAS thread per rank when the machine's ranks fill its cores.
+
+    numnet picks BLAS threads per call from the cores that look free (see
+    `numnet.config.set_num_threads`); ranks started together would each see
+    every core free and oversubscribe them. An explicit setting is kept.
+    """
+    from numnet import config
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cores = os.cpu_count() or 1
+    if local_size > 1 and cores <= local_size and config.get_num_threads() is None:
+        config.set_num_threads(1)
 
 
 def shutdown():
