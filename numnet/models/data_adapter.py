@@ -509,10 +509,10 @@ class ArrayAdapter(DataAdapter):
         self.shuffle = shuffle
         self.shard = shard
         self.call = call
-        leaves = [leaf for leaf in flatten(arrays) if leaf is not None]
-        self.n = int(leaves[0].shape[0])
-        self.streamed = any(isinstance(leaf, np.memmap) for leaf in leaves)
-        self.source = None if self.streamed else Source(arrays)
+        source = Source(arrays)
+        self.n = source.rows
+        self.streamed = any(type(leaf) is np.memmap for leaf in source.data_leaves)
+        self.source = None if self.streamed else source
         size = 1 if shard is None else shard.size
         self.used = self.n - self.n % size
         super().__init__(math.ceil(self.used / (self.batch_size * size)), steps_per_epoch)
@@ -807,7 +807,7 @@ def get_data_adapter(x, y=None, sample_weight=None, *, model, call, batch_size=3
         shard: a distribution (`rank`, `size`) whose rank takes its share of
             arrays and PyDatasets (fit only).
     """
-    if is_stream(x):
+    if type(x) is not np.ndarray and is_stream(x):
         return _stream_adapter(x, y, sample_weight, model=model, call=call, steps=steps,
                                shuffle=shuffle, class_weight=class_weight, shard=shard)
     x, y, sample_weight = prepare(x, y, sample_weight, require_y=call != "predict", call=call,

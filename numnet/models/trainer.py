@@ -578,7 +578,7 @@ class Trainer:
         data = data_adapter.get_data_adapter(x, model=self, call="predict",
                                              batch_size=batch_size, steps=steps)
         with contextlib.closing(data):
-            self._build_and_place(data.first_batch())
+            self._build_and_place(None if self.built else data.first_batch())
             predict_function = self.make_predict_function()
             predict_function.begin_epoch()
             if verbose == 0 and not callbacks and data.steps == 1 and \
