@@ -18,6 +18,7 @@ nothing until `init()`.
 """
 
 import json
+import os
 import pickle
 import sys
 import threading
@@ -43,6 +44,11 @@ class World:
     """
 
     def __init__(self, comm=None, timeout=300.0):
+        # A rank waiting in a collective yields its core instead of spinning on it: on a
+        # machine shared with other work (or more ranks than cores) the rank everyone waits
+        # for then gets the CPU. (Read by Open MPI when MPI starts; a setting of the user's
+        # own wins.)
+        os.environ.setdefault("OMPI_MCA_mpi_yield_when_idle", "1")
         try:
             from mpi4py import MPI
         except ImportError as error:
