@@ -7,12 +7,14 @@ file by a background thread while the step computes. Three ways, alternated
 round by round:
 
 - in memory: the arrays in RAM (numnet's in-memory path: rows gathered
-  straight into the step's input buffers);
-- memory map, warm: the file's pages already in the OS page cache (the usual
-  case from the second epoch on, when the file fits in RAM);
-- memory map, cold: the file's pages dropped from the page cache before the
-  epoch (`posix_fadvise(DONTNEED)` on this file only), so every batch reads
-  the disk.
+  straight into the step's input buffers); a fit's second epoch;
+- memory map, warm: a fit's second epoch on a memory map of the file, whose
+  pages are then in the OS page cache and mapped (the usual case from the
+  second epoch on, when the file fits in RAM);
+- memory map, cold: a fit's first epoch on a new memory map of the file, its
+  pages dropped from the page cache just before (`posix_fadvise(DONTNEED)` on
+  this file only, while no mapping of it is open), so the batches read the
+  disk (and the step is captured during it, on its first batches).
 
     python benchmarks/bench_streaming.py [--rounds 3] [--batch-size 32]
 """
@@ -22,10 +24,10 @@ import _common  # first: sets the thread environment before NumPy loads
 import os
 import sys
 import tempfile
+import time
 
 import numpy as np
 
-from _common import Timer
 
 
 def main():
@@ -46,9 +48,21 @@ def main():
     path = os.path.join(folder, "x_train.npy")
     np.save(path, x)
     print(f"file: {path}, {os.path.getsize(path) / 2**20:.0f} MiB; batch {args.batch_size}")
-    mapped = np.load(path, mmap_mode="r")
 
-    def epoch(data, seed):
+    class EpochTimes(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.times.append(time.perf_counter() - self.start)
+
+    def epoch(kind, seed):
+        """One epoch's seconds: "memory" and "warm" time a fit's second epoch (the file's
+        pages then in memory and mapped), "cold" the first, the file dropped from the page
+        cache before it (each run opens a new memory map and closes it after)."""
+        if kind == "cold":
+            _drop_from_page_cache(path)  # (no mapping of the file is open here)
+        data = x if kind == "memory" else np.load(path, mmap_mode="r")
         keras.utils.set_random_seed(seed)
         model = keras.Sequential([
             keras.layers.Input(shape=[28, 28]), keras.layers.Flatten(),
@@ -57,30 +71,20 @@ def main():
             keras.layers.Dense(10, activation="softmax")])
         model.compile(loss="sparse_categorical_crossentropy",
                       optimizer=keras.optimizers.SGD(0.01), metrics=["accuracy"])
-        model.fit(data[:2048], y[:2048], batch_size=args.batch_size, epochs=1, verbose=0)
-        if data is mapped and cold[0]:
-            _drop_from_page_cache(path)
-        with Timer() as t:
-            model.fit(data, y, batch_size=args.batch_size, epochs=1, verbose=0)
-        return t.elapsed
-
-    cold = [False]
-
-    def cold_epoch(seed):
-        cold[0] = True
-        try:
-            return epoch(mapped, seed)
-        finally:
-            cold[0] = False
+        timer = EpochTimes()
+        timer.times = []
+        model.fit(data, y, batch_size=args.batch_size, epochs=1 if kind == "cold" else 2,
+                  verbose=0, callbacks=[timer])
+        return timer.times[-1]
 
     try:
         results = _common.interleave({
-            "in memory": lambda: epoch(x, 0),
-            "memory map, warm": lambda: epoch(mapped, 0),
-            "memory map, cold": lambda: cold_epoch(0),
+            "in memory": lambda: epoch("memory", 0),
+            "memory map, warm": lambda: epoch("warm", 0),
+            "memory map, cold": lambda: epoch("cold", 0),
         }, args.rounds, args.warmup)
     finally:
-        os.remove(path)  # (Linux keeps the mapping valid until it is closed)
+        os.remove(path)
         os.rmdir(folder)
     medians = _common.print_table(results, refs=("in memory",), unit_title="epoch (median)")
     for name in ("memory map, warm", "memory map, cold"):
