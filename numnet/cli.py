@@ -7,6 +7,7 @@ numnet predict runs/fmnist/model.keras images.npy --out predictions.csv
 numnet summary runs/fmnist/model.keras
 numnet plot runs/fmnist/model.keras --to-file model.png --show-shapes
 numnet serve runs/fmnist/model.keras --name fmnist --port 8501
+numnet export runs/fmnist/model.keras --format onnx --out model.onnx
 ```
 
 `python -m numnet ...` is the same command. Exit status: 0 on success, 1 when
@@ -194,10 +195,26 @@ def build_parser():
     playground.add_argument("--host", default="127.0.0.1", help="address to bind (default "
                                                                 "127.0.0.1: this machine only)")
     playground.add_argument("--open", action="store_true", help="open the page in a browser")
-    for subparser in (train, evaluate, predict, summary, plot, playground):
+    export = _add_export_parser(commands)
+    for subparser in (train, evaluate, predict, summary, plot, playground, export):
         subparser.set_defaults(parser=subparser)
     _add_serve_parser(commands)
     return parser
+
+
+def _add_export_parser(commands):
+    export = commands.add_parser(
+        "export", help="export a saved model for inference (ONNX, SavedModel or NumPy)",
+        description="Writes the model's forward pass as an ONNX file (ONNX Runtime; needs "
+                    "numnet[export]), a TensorFlow SavedModel folder (needs TensorFlow) or a "
+                    "folder with a plain NumPy module and its weights.")
+    export.add_argument("model", metavar="MODEL", help="a model saved as .keras")
+    export.add_argument("--format", required=True, choices=("onnx", "tf_saved_model", "numpy"))
+    export.add_argument("--out", required=True, metavar="PATH",
+                        help="the .onnx file, or the SavedModel/NumPy folder, to write")
+    export.add_argument("--opset", type=_positive_int("--opset"),
+                        help="ONNX opset version (default 17)")
+    return export
 
 
 def _add_serve_parser(commands):
@@ -670,8 +687,23 @@ def _cmd_playground(args):
         raise CommandError(f"cannot serve on {args.host}:{args.port}: {error}") from error
 
 
+
+def _cmd_export(args):
+    if args.opset is not None and args.format != "onnx":
+        raise UsageError("argument --opset: only for --format onnx")
+    model = _load_model(args.model)
+    from numnet.export import ExportError, export_model
+    options = {} if args.opset is None else {"opset_version": args.opset}
+    try:
+        export_model(model, args.out, format=args.format, verbose=True, **options)
+    except (ExportError, ImportError, ValueError, OSError) as error:
+        raise CommandError(f"cannot export {args.model!r}: {error}") from error
+    return 0
+
+
 _COMMANDS = {"train": _cmd_train, "evaluate": _cmd_evaluate, "predict": _cmd_predict,
-             "summary": _cmd_summary, "plot": _cmd_plot, "playground": _cmd_playground}
+             "summary": _cmd_summary, "plot": _cmd_plot, "playground": _cmd_playground,
+             "export": _cmd_export}
 
 
 def _cmd_serve(args):

@@ -17,6 +17,7 @@ import numpy as np
 
 from numnet.autodiff import ops
 from numnet.autodiff.ops import nn as ops_nn
+from numnet.autodiff.ops.masking import combine_masks, get_keras_mask
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import xp
 from numnet.serialization import (
@@ -599,11 +600,13 @@ class Loss:
         return self._dtype
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        in_mask = get_keras_mask(y_pred)  # as Keras: a mask on the predictions weighs them
         if self._cast_inputs:
             y_pred = _as_loss_input(y_pred, self._dtype, prediction=True)
             y_true = _as_loss_input(y_true, self._dtype)
         values = self.call(y_true, y_pred)
-        return reduce_values(values, sample_weight, self.reduction, mask=self._mask(values))
+        return reduce_values(values, sample_weight, self.reduction,
+                             mask=combine_masks(in_mask, self._mask(values)))
 
     def call(self, y_true, y_pred):
         raise NotImplementedError

@@ -13,6 +13,32 @@ _BUILTINS = {}  # class_name -> [classes] (numnet's mirrors of Keras' public cla
 _BUILTIN_MODULES = {}  # class -> Keras module name ("keras.layers")
 _CUSTOM = {}  # registered name ("package>Name") -> class or function
 _CUSTOM_NAMES = {}  # class or function -> registered name
+_SAFE_MODE = [None]  # innermost `SafeModeScope` value (None: no scope open)
+
+
+def in_safe_mode():
+    """The safe mode of the deserialization in progress (None outside of one)."""
+    return _SAFE_MODE[-1]
+
+
+class SafeModeScope:
+    """Context manager: deserializations inside run with `safe_mode` (as Keras' scope).
+
+    Objects whose loading would execute code from the file (a `Lambda` layer
+    holding a Python lambda) read it with `in_safe_mode()` and refuse unless
+    it is False.
+    """
+
+    def __init__(self, safe_mode=True):
+        self.safe_mode = safe_mode
+
+    def __enter__(self):
+        _SAFE_MODE.append(self.safe_mode)
+        return self
+
+    def __exit__(self, *exc):
+        _SAFE_MODE.pop()
+        return False
 _SCOPES = []  # the dicts of the active `custom_object_scope`s, innermost last
 
 
@@ -166,7 +192,7 @@ def serialize_keras_object(obj):
         envelope = {"module": module, "class_name": cls.__name__, "config": config,
                     "registered_name": None}
     build_config = getattr(obj, "get_build_config", lambda: None)()
-    if build_config:
+    if build_config is not None:  # as Keras: `{}` (lookup layers) is written too
         envelope["build_config"] = build_config
     return envelope
 
@@ -247,12 +273,17 @@ def deserialize_keras_object(config, custom_objects=None, module_objects=None,
             )
         raise ValueError("numnet cannot deserialize Python lambdas: it never executes code from files.")
     if class_name == "function":
-        name = config.get("registered_name") or inner
+        # Keras 3.15 writes `registered_name: "function"` and the name in `config`.
+        registered = config.get("registered_name")
+        name = inner if registered in (None, "function") else registered
         found = get_registered_object(name, custom_objects, module_objects)
         if found is None:
             found = get_registered_object(inner, custom_objects, module_objects)
         if found is None:
-            raise ValueError(f"Unknown {printable_module_name} function: '{name}'.")
+            raise ValueError(
+                f"Unknown {printable_module_name} function: '{name}'. Pass it in "
+                "`custom_objects` or register it with "
+                "`@numnet.saving.register_keras_serializable()`.")
         return found
     registered = config.get("registered_name")
     cls = None
@@ -272,10 +303,14 @@ def deserialize_keras_object(config, custom_objects=None, module_objects=None,
         raise ValueError(f"Class '{class_name}' has no from_config() and cannot be rebuilt.")
     if "shared_object_id" in config:
         inner = dict(inner)
-    obj = _from_config(cls, inner, custom_objects)
+    scoped = in_safe_mode()
+    with SafeModeScope(safe_mode if scoped is None else scoped):
+        obj = _from_config(cls, inner, custom_objects)
     build_config = config.get("build_config")
-    if build_config and hasattr(obj, "build_from_config"):
+    if build_config and hasattr(obj, "build_from_config") and not getattr(obj, "built", False):
+        # As Keras: a layer's own `build_from_config` recreates its state, then it is built.
         obj.build_from_config(build_config)
+        obj.built = True
     return obj
 
 

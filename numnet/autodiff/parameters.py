@@ -10,7 +10,34 @@ array never moves again (see `Variable.place`): nothing needs to check for
 moved arrays at run time.
 """
 
+import weakref
+
 from numnet.backend import xp
+
+# id(kernel array) -> its Stack, for the kernels a store holds directly above their
+# bias (see `stacked_block`). Weak: a store's stacks go with it.
+_STACKS = weakref.WeakValueDictionary()
+
+
+class _Stack:
+    """A kernel view, the bias view right after it, and their joint block."""
+
+    __slots__ = ("kernel", "bias", "block", "__weakref__")
+
+    def __init__(self, kernel, bias, block):
+        self.kernel, self.bias, self.block = kernel, bias, block
+
+
+def stacked_block(kernel, bias):
+    """The (k + 1, n) block of a 2-D `kernel` array stored directly above `bias`, else None.
+
+    Only arrays a `ParameterStore` placed that way have one: a Dense layer's
+    kernel and bias, in Keras' weight order.
+    """
+    stack = _STACKS.get(id(kernel))
+    if stack is None or stack.kernel is not kernel or stack.bias is not bias:
+        return None
+    return stack.block
 
 
 class ParameterStore:
@@ -36,6 +63,14 @@ class ParameterStore:
         self.flat = xp.empty(total, dtype=self.dtype)
         for v, view in zip(self.variables, self.views(self.flat)):
             v.place(view, store=self)
+        self._stacks = []
+        for i in range(len(self.variables) - 1):
+            block = self.block(i, i + 1)
+            kernel, bias = self.variables[i].data, self.variables[i + 1].data
+            if block is not None and kernel.ndim == 2 and bias.ndim == 1:
+                stack = _Stack(kernel, bias, block)
+                self._stacks.append(stack)
+                _STACKS[id(kernel)] = stack
 
     @classmethod
     def of(cls, variables):

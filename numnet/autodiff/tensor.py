@@ -14,7 +14,7 @@ class Tensor:
     `GradientTape`.
     """
 
-    __slots__ = ("data", "_keras_logits", "__weakref__")
+    __slots__ = ("data", "_keras_logits", "_keras_mask", "__weakref__")
     __array_priority__ = 100
     trainable = None  # only variables are trainable (Variable overrides this slot)
 
@@ -254,6 +254,7 @@ class Variable(Tensor):
     def data(self, value):
         if not self._placed:
             self._array = value
+            MOVES[0] += 1
             return
         value = _value(value)
         if np.shape(value) != self._array.shape:
@@ -277,6 +278,7 @@ class Variable(Tensor):
             view[...] = self._array
             self._array = view
             self.store = store
+            MOVES[0] += 1
         self._placed = True
 
     def __getstate__(self):
@@ -340,6 +342,10 @@ class Variable(Tensor):
         return (f"<Variable path={self.path}, shape={self._array.shape}, "
                 f"dtype={self.dtype}, value={self._array}>")
 
+
+# How many times any variable's array was replaced or moved: a compiled step that
+# reads variables by reference checks it (one comparison) before each replay.
+MOVES = [0]
 
 _VARIABLE_STATE = ("_array", "name", "trainable", "path", "_layer", "regularizer", "constraint",
                    "aggregation")

@@ -43,6 +43,9 @@ def standardize_dtype(dtype):
     name = getattr(dtype, "name", None)
     if isinstance(name, str) and not isinstance(dtype, np.dtype):
         dtype = name
+    if dtype in ("string", "str", str, bytes) or (
+            isinstance(dtype, np.dtype) and dtype.kind in "US"):
+        return "string"  # Keras' name for text inputs (NumPy arrays of str hold them)
     try:
         return np.dtype(dtype).name
     except TypeError as error:

@@ -13,6 +13,7 @@ from functools import partial
 
 from numnet.autodiff.ops.shape import RESHAPE
 from numnet.autodiff.primitive import wrap
+from numnet.autodiff.tensor import MOVES
 from numnet.backend import xp
 from numnet.engine.graph import Graph, Value, _leaves
 from numnet.engine.rewrite import _want, rewrite
@@ -42,7 +43,12 @@ class Program:
 
     def valid(self):
         """False once a variable it reads by reference has moved (into a parameter store)."""
-        return all(variable.data is array for variable, array in self.variables)
+        if MOVES[0] == self._moves:
+            return True
+        if all(variable.data is array for variable, array in self.variables):
+            self._moves = MOVES[0]  # other variables moved: this program is still good
+            return True
+        return False
 
     def feed(self, batch):
         """Copies the batch's rows (of inputs and hoisted values) into the input buffers."""
@@ -59,7 +65,7 @@ class Program:
             if type(index) is slice:
                 xp.copyto(buffer, full[index])
             else:
-                xp.take(full, index, axis=0, out=buffer)
+                full.take(index, 0, buffer)
 
     def _compute_whole(self, leaves):
         """Runs the hoisted ops on the whole data (see `rewrite.hoist_rows`)."""
@@ -128,6 +134,7 @@ def plan(capture, returned, source_rows):
                        "hoisted": len(hoisted), "fed": len(feeds)})
     program.variables = [(v.tensor, v.array) for v in graph.values.values()
                          if v.kind == "variable"]
+    program._moves = MOVES[0]
     return program
 
 

@@ -6,16 +6,19 @@ creates the weights once the input shape is known (on the first call), and
 symbolic `KerasTensor`s, a layer records a graph node instead of computing.
 """
 
+import warnings
+
 import numpy as np
 
 from numnet import constraints, initializers, regularizers
+from numnet.autodiff.ops.masking import get_keras_mask, masks_of, set_keras_mask
 from numnet.autodiff.tensor import Tensor, Variable
 from numnet.backend import floatx, standardize_dtype, to_snake_case, unique_name
 from numnet.layers.symbolic import (
     KerasTensor, Node, dummy_value, flatten, is_symbolic, map_structure, pack_like,
 )
 from numnet.layers.input_spec import assert_input_compatibility
-from numnet.serialization import register_builtin
+from numnet.serialization import register_builtin, serialize_keras_object
 
 _BASE_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "weights",
                 "activity_regularizer", "autocast"}
@@ -69,6 +72,9 @@ class Layer:
                                    else tuple(batch_input_shape))
         self._initial_weights = kwargs.get("weights")
         self._call_has_training = _accepts_training(type(self).call)
+        # Masking, as in Keras: a layer supports it when it says so or computes masks itself.
+        self._call_has_mask = _names_argument(type(self).call, "mask")
+        self._supports_masking = _computes_masks(type(self))
 
     # ----------------------------------------------------------- tracking
     def __setattr__(self, name, value):
@@ -167,6 +173,42 @@ class Layer:
     def add_loss(self, loss):
         """Adds a scalar loss tensor (cleared at every call of the outermost layer)."""
         self._losses.append(loss)
+
+    # ------------------------------------------------------------ masking
+    @property
+    def supports_masking(self):
+        """Whether the layer passes masks on (through `compute_mask`)."""
+        return self._supports_masking
+
+    @supports_masking.setter
+    def supports_masking(self, value):
+        self._supports_masking = bool(value)
+
+    def compute_mask(self, inputs, previous_mask):
+        """The mask of the outputs: by default the inputs' mask, unchanged."""
+        return previous_mask
+
+    def _attach_masks(self, inputs, outputs, previous_mask):
+        """Attaches `compute_mask`'s result to the outputs that have no mask yet (Keras'
+        `_set_mask_metadata`); warns when a mask reaches a layer that drops it."""
+        if not self.supports_masking:
+            if previous_mask is not None:
+                warnings.warn(
+                    f"Layer '{self.name}' (of type {type(self).__name__}) was passed an input "
+                    "with a mask attached to it. However, this layer does not support masking "
+                    "and will therefore destroy the mask information. Downstream layers will "
+                    "not see the mask.", stacklevel=3)
+            return
+        flat_outputs = flatten(outputs)
+        if all(get_keras_mask(x) is not None for x in flat_outputs):
+            return
+        output_masks = self.compute_mask(inputs, previous_mask)
+        if output_masks is None:
+            return
+        for tensor, mask in zip(flat_outputs, flatten(output_masks)):
+            if isinstance(tensor, Tensor) and mask is not None and \
+                    get_keras_mask(tensor) is None:
+                set_keras_mask(tensor, mask)
 
     # ------------------------------------------------------------ weights
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
@@ -276,7 +318,15 @@ class Layer:
             self._build_if_needed(shapes)
         if not self._call_has_training:
             kwargs.pop("training", None)
+        previous_mask = kwargs.get("mask")
+        if previous_mask is None:
+            previous_mask = masks_of(inputs)
+            if self._call_has_mask and previous_mask is not None:
+                kwargs["mask"] = previous_mask
         outputs = self.call(inputs, *args, **kwargs)
+        if previous_mask is not None or (type(self).compute_mask is not Layer.compute_mask
+                                         and self.supports_masking):
+            self._attach_masks(inputs, outputs, previous_mask)
         if self.activity_regularizer is not None:
             self._losses = [_batch_mean_penalty(self.activity_regularizer, out)
                             for out in flatten(outputs)]
@@ -362,6 +412,8 @@ class Layer:
         config = {"name": self.name, "trainable": self.trainable,
                   "dtype": {"module": "keras", "class_name": "DTypePolicy",
                             "config": {"name": self.dtype}, "registered_name": None}}
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = serialize_keras_object(self.activity_regularizer)
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         return config
@@ -386,12 +438,61 @@ class Layer:
         return {"input_shape": _shape_for_config(self._build_shapes)}
 
     def build_from_config(self, config):
-        shape = config.get("input_shape")
-        if shape is not None and not self.built:
-            self._build_if_needed(_config_to_shape(shape))
+        """Creates the weights from `get_build_config()`'s output (when loading a model)."""
+        if not config or self.built:
+            return
+        if config.get("input_shape") is not None:
+            self._build_if_needed(_config_to_shape(config["input_shape"]))
+        elif config.get("shapes_dict"):
+            self.build(**{k: _config_to_shape(v) for k, v in config["shapes_dict"].items()})
+            self.built = True
+
+    # ------------------------------------------------------------- saving
+    def save_own_variables(self, store):
+        """Writes this layer's own variables into `store` as `"0"`, `"1"`, ... (Keras' layout).
+
+        Override it (with `load_own_variables`) to save other state, or
+        variables under other names; `.keras` saving calls it for every layer.
+        """
+        for i, variable in enumerate(self._own_variables()):
+            store[f"{i}"] = variable.numpy()
+
+    def load_own_variables(self, store):
+        """Restores what `save_own_variables` wrote (checks the count first)."""
+        variables = self._own_variables()
+        if len(store.keys()) != len(variables):
+            raise ValueError(
+                f"Layer '{self.name}' expected {len(variables)} variables, but received "
+                f"{len(store.keys())} variables during loading. "
+                f"Expected: {[v.name for v in variables]}"
+            )
+        for i, variable in enumerate(variables):
+            variable.assign(store[f"{i}"])
+
+    def _own_variables(self):
+        """Trainable then non-trainable variables of this layer itself (no sublayers)."""
+        result, seen = [], set()
+        for v in self._trainable_variables + self._non_trainable_variables:
+            if id(v) not in seen:
+                seen.add(id(v))
+                result.append(v)
+        return result
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _names_argument(function, name):
+    """Whether `call` has an argument called `name` (read from its code object)."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return False
+    return name in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+
+
+def _computes_masks(cls):
+    """Keras' default for `supports_masking`: the class overrides `compute_mask`."""
+    return cls.compute_mask is not Layer.compute_mask
 
 
 def _accepts_training(function):

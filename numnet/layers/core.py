@@ -50,6 +50,7 @@ class Dense(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self._fused = _FUSABLE.get(self.activation)
+        self.supports_masking = True
 
     def build(self, input_shape):
         input_dim = input_shape[-1] if input_shape else None
@@ -77,6 +78,10 @@ class Dense(Layer):
             )
 
     def call(self, inputs):
+        if inputs.data.dtype.kind in "iub":
+            # Keras' matmul promotes integer codes (a one-hot lookup's int64) to the float
+            # of the kernel; NumPy would make the product float64.
+            inputs = ops.cast(inputs, self.kernel.data.dtype)
         try:
             if self._fused is not None:
                 return ops.dense(inputs, self.kernel, self.bias, self._fused)
@@ -84,6 +89,15 @@ class Dense(Layer):
         except ValueError:
             # Checking shapes up front would cost every step; explain a failure instead.
             self._check_input_spec(tuple(inputs.shape))
+            raise
+        except TypeError:
+            if getattr(getattr(inputs, "data", None), "dtype", None) is not None and \
+                    inputs.data.dtype.kind in "USO":
+                raise ValueError(
+                    f"Layer '{self.name}' (Dense) received text inputs (dtype "
+                    f"{inputs.data.dtype}, shape {tuple(inputs.shape)}): its inputs must hold "
+                    "numbers. Encode strings first, e.g. with a StringLookup or Hashing layer "
+                    "in the model, or convert them before `fit`.") from None
             raise
         return self.activation(outputs)
 
@@ -116,6 +130,7 @@ class Activation(Layer):
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
+        self.supports_masking = True
 
     def call(self, inputs):
         return self.activation(inputs)

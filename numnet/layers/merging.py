@@ -16,6 +16,7 @@ import numpy as np
 
 from numnet.autodiff import ops
 from numnet.autodiff.tensor import Tensor
+from numnet.layers import merge_rules
 from numnet.layers.base import Layer
 from numnet.layers.op_layer import symbolic_op
 from numnet.layers.symbolic import KerasTensor
@@ -66,7 +67,9 @@ class Merge(Layer):
         masks = _checked_masks(inputs, mask)
         if masks is None or any(m is None for m in masks):
             return None
-        return reduce(_logical_or, masks)
+        if _symbolic(*masks):
+            return reduce(_logical_or, masks)
+        return merge_rules.merged_mask(inputs, masks)  # with ops: compiled steps follow it
 
     def _shapes_of(self, input_shape):
         if _is_shape(input_shape) or not isinstance(input_shape, (list, tuple)):
@@ -157,7 +160,7 @@ class Multiply(Merge):
     """Multiplies a list of inputs element-wise."""
 
     def _merge(self, inputs):
-        return reduce(ops.multiply, inputs)
+        return merge_rules.masked_multiply(inputs)
 
 
 @register_builtin("keras.layers")
@@ -173,7 +176,7 @@ class Maximum(Merge):
     """The element-wise maximum of a list of inputs."""
 
     def _merge(self, inputs):
-        return reduce(ops.maximum, inputs)
+        return merge_rules.masked_extreme(ops.maximum, inputs)
 
 
 @register_builtin("keras.layers")
@@ -181,7 +184,7 @@ class Minimum(Merge):
     """The element-wise minimum of a list of inputs."""
 
     def _merge(self, inputs):
-        return reduce(ops.minimum, inputs)
+        return merge_rules.masked_extreme(ops.minimum, inputs)
 
 
 @register_builtin("keras.layers")
@@ -230,7 +233,7 @@ class Concatenate(Merge):
         return tuple(result)
 
     def _merge(self, inputs):
-        return ops.concatenate(inputs, axis=self.axis)
+        return ops.concatenate(merge_rules.common_float(inputs), axis=self.axis)
 
     def compute_mask(self, inputs, mask=None):
         """Concatenated masks (an unmasked input counts as all True), reduced over the
@@ -240,17 +243,7 @@ class Concatenate(Merge):
             return None
         if _symbolic(*inputs, *masks):
             raise NotImplementedError("Concatenate.compute_mask on symbolic tensors")
-        full = []
-        for x, m in zip(inputs, masks):
-            x = _array(x)
-            if m is None:
-                m = np.ones(x.shape, dtype=bool)
-            else:
-                m = _array(m).astype(bool)
-                if m.ndim < x.ndim:
-                    m = np.broadcast_to(m[..., None], x.shape)
-            full.append(m)
-        return Tensor(np.any(np.concatenate(full, axis=self.axis), axis=-1))
+        return merge_rules.concatenated_mask(inputs, masks, self.axis)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

@@ -32,6 +32,7 @@ class Dropout(Layer):
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
         self._generator = make_generator(seed) if seed is not None else None
+        self.supports_masking = True
 
     def call(self, inputs, training=None):
         if not training or self.rate == 0:

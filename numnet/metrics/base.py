@@ -36,6 +36,16 @@ def _array(x):
     return np.asarray(x)
 
 
+def _masked_weights(sample_weight, mask):
+    """`sample_weight * mask` with Keras' rank matching (the mask alone if no weights)."""
+    mask = np.asarray(mask, dtype=np.float64)
+    if sample_weight is None:
+        return mask
+    sample_weight = np.asarray(_array(sample_weight), dtype=np.float64)
+    mask, sample_weight = squeeze_or_expand_to_same_rank(mask, sample_weight)
+    return sample_weight * mask
+
+
 def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
     """Makes ranks equal when they differ by a trailing dimension of 1 (Keras' rule).
 
@@ -285,22 +295,12 @@ class Mean(Metric):
         # are float64 like the state (Keras keeps float32).
         values = _as_tensor(values)
         if sample_weight is None:
-            if values.ndim == 0:
-                self.total.assign_add(values)
-                self.count.assign_add(1.0)
-                return
-            n = values.shape[0]
-            per_sample = values.size // n if n else 1
-            total = ops.sum(ops.cast(values, "float64"))
-            self.total.assign_add(total / per_sample if per_sample != 1 else total)
-            self.count.assign_add(float(n))
+            ops.accumulate_mean(self.total, self.count, values, 1.0 if values.ndim == 0 else None)
             return
         if values.ndim == 0 and np.ndim(sample_weight) == 0 and \
                 not isinstance(sample_weight, Tensor):
             # A batch value weighted by the batch size (how loss trackers are fed).
-            weight = float(sample_weight)
-            self.total.assign_add(ops.cast(values, "float64") * weight)
-            self.count.assign_add(weight)
+            ops.accumulate_mean(self.total, self.count, values, float(sample_weight))
             return
         values, sample_weight = reduce_to_samplewise_tensors(values, sample_weight, "mean")
         self.total.assign_add(ops.sum(values))
@@ -352,10 +352,16 @@ class MeanMetricWrapper(Mean):
         return getattr(self._fn, "uses_ops", False)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        mask = getattr(y_pred, "_keras_mask", None)
         if self.captured_update:
             values = self._fn(y_true, y_pred, **self._fn_kwargs)
+            if mask is not None:  # as Keras: the predictions' mask weighs the samples (0/1)
+                from numnet.autodiff.ops.masking import apply_mask
+                sample_weight = apply_mask(sample_weight, mask, self.dtype, reduction="sum")
         else:
             values = self._fn(_array(y_true), _array(y_pred), **self._fn_kwargs)
+            if mask is not None:
+                sample_weight = _masked_weights(sample_weight, _array(mask))
         return super().update_state(values, sample_weight=sample_weight)
 
     def get_config(self):

@@ -12,6 +12,7 @@ import numpy as np
 from numnet import losses as losses_module
 from numnet import metrics as metrics_module
 from numnet.autodiff import ops
+from numnet.autodiff.ops.masking import apply_mask, get_keras_mask
 
 
 def _per_output(value, output_names, what, allow_single=True):
@@ -215,6 +216,16 @@ class CompileLoss:
         return {"loss": self.loss, "loss_weights": self.loss_weights}
 
 
+def _mask_weights(y_pred, sample_weight, metrics):
+    """The sample weights a mask on `y_pred` makes for `MeanMetricWrapper` metrics (as Keras
+    applies it), computed with ops so that a compiled step replays it; None without a mask."""
+    mask = get_keras_mask(y_pred)
+    if mask is None or not any(isinstance(m, metrics_module.MeanMetricWrapper)
+                               for m in metrics):
+        return None
+    return apply_mask(sample_weight, mask, "float32", reduction="sum")
+
+
 class CompileMetrics:
     """Holds the compiled metrics of every output and updates them per batch."""
 
@@ -309,11 +320,19 @@ class CompileMetrics:
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         for i, group in enumerate(self.per_output):
+            masked = _mask_weights(y_pred[i], None, group)
             for metric in group:
-                metric.update_state(y_true[i], y_pred[i])
+                if masked is not None and isinstance(metric, metrics_module.MeanMetricWrapper):
+                    metric.update_state(y_true[i], y_pred[i], sample_weight=masked)
+                else:
+                    metric.update_state(y_true[i], y_pred[i])
         for i, group in enumerate(self.weighted):
+            masked = _mask_weights(y_pred[i], sample_weight, group)
             for metric in group:
-                metric.update_state(y_true[i], y_pred[i], sample_weight=sample_weight)
+                weights = sample_weight
+                if masked is not None and isinstance(metric, metrics_module.MeanMetricWrapper):
+                    weights = masked
+                metric.update_state(y_true[i], y_pred[i], sample_weight=weights)
 
     def reset_state(self):
         for metric in self.metrics:

@@ -41,7 +41,7 @@ _ACCEPTED = ("NumPy arrays (or numnet tensors), a list/tuple of them for a model
              "inputs, or a dict of them keyed by input name")
 
 
-def _as_array(value, name, cast_float, keep_memmaps=False):
+def _as_array(value, name, cast_float, allow_strings=False, keep_memmaps=False):
     if isinstance(value, Tensor):
         value = value.data
     if keep_memmaps and isinstance(value, np.memmap):
@@ -53,6 +53,10 @@ def _as_array(value, name, cast_float, keep_memmaps=False):
     if array.dtype == object and array.ndim == 0:
         raise ValueError(f"`{name}` must be array data; received a {type(value).__name__}. "
                          f"Accepted: {_ACCEPTED}.")
+    if allow_strings:
+        text = _as_text(array)
+        if text is not None:
+            return text
     if array.dtype == object or array.dtype.kind in "USV":
         raise ValueError(
             f"`{name}` must hold numbers; received an array of dtype {array.dtype} "
@@ -80,8 +84,25 @@ def _checked_memmap(array, name):
     return array
 
 
-def standardize(structure, name, cast_float=True, keep_memmaps=False):
-    """Converts every leaf of `structure` to an array (floats to floatx).
+def _as_text(array):
+    """A string feature as a unicode array (None if `array` is not text).
+
+    String inputs pass through for the layers that read them (`StringLookup`,
+    `Hashing`); object arrays of `str` (a pandas text column) become unicode.
+    """
+    if array.ndim == 0:
+        return None
+    if array.dtype.kind == "U":
+        return array
+    if array.dtype.kind == "S":
+        return np.char.decode(array, "utf-8")
+    if array.dtype == object and array.size and all(isinstance(v, str) for v in array.flat):
+        return array.astype(str)
+    return None
+
+
+def standardize(structure, name, cast_float=True, allow_strings=False, keep_memmaps=False):
+    """Converts every leaf of `structure` to an array (floats to floatx; strings kept for `x`).
 
     With `keep_memmaps`, memory-mapped arrays stay as they are (casting them
     would read the whole file into memory).
@@ -93,14 +114,15 @@ def standardize(structure, name, cast_float=True, keep_memmaps=False):
             for v in structure):
         structure = np.asarray(structure)
     if isinstance(structure, dict):
-        return {k: _as_array(v, f"{name}['{k}']", cast_float, keep_memmaps)
+        return {k: _as_array(v, f"{name}['{k}']", cast_float, allow_strings, keep_memmaps)
                 for k, v in structure.items()}
     if isinstance(structure, (list, tuple)) and structure and any(
             isinstance(v, (np.ndarray, Tensor, dict, list, tuple)) for v in structure) and not \
             _is_rectangular_list(structure):
-        return type(structure)(standardize(v, f"{name}[{i}]", cast_float, keep_memmaps)
+        return type(structure)(standardize(v, f"{name}[{i}]", cast_float, allow_strings,
+                                           keep_memmaps)
                                for i, v in enumerate(structure))
-    return _as_array(structure, name, cast_float, keep_memmaps)
+    return _as_array(structure, name, cast_float, allow_strings, keep_memmaps)
 
 
 def _is_rectangular_list(structure):
@@ -189,7 +211,7 @@ def prepare(x, y=None, sample_weight=None, require_y=True, check_values=True, ca
             not _is_rectangular_list(x):
         x, y, *rest = x
         sample_weight = rest[0] if rest else sample_weight
-    x = standardize(x, names[0], keep_memmaps=keep_memmaps)
+    x = standardize(x, names[0], allow_strings=True, keep_memmaps=keep_memmaps)
     if model is not None:
         x = match_model_inputs(x, model, names[0], call)
     y = standardize(y, names[1], cast_float=False, keep_memmaps=keep_memmaps)

@@ -634,6 +634,8 @@ def _node_arguments(node_data, created, custom_objects):
 def _as_dtype(value, dtype):
     """A call input as a Tensor of its Input's dtype (as Keras converts model inputs)."""
     from numnet.autodiff.tensor import Tensor
+    if dtype == "string":  # text stays text (NumPy names it str<width>)
+        return value if isinstance(value, Tensor) else Tensor(np.asarray(value))
     if isinstance(value, Tensor):
         return value if value.dtype == dtype else value.astype(dtype)
     array = np.asarray(value)

@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 
+from numnet.autodiff.ops.masking import masks_of, set_keras_mask
 from numnet.autodiff.primitive import IN_STEP, RECORDERS, wrap
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import floatx
@@ -119,13 +120,13 @@ class Model(Trainer, Layer):
     def __call__(self, inputs, *args, **kwargs):
         if not args and self.built and self.jit_compile and not self.run_eagerly and \
                 not RECORDERS and not IN_STEP and kwargs.keys() <= {"training"} and \
-                _concrete(inputs):
+                _concrete(inputs) and masks_of(inputs) is None:  # masked: the layers' calls
             function = self._call_function(bool(kwargs.get("training")))
             if function is not None:
                 cast = self._casts_float64_inputs()
                 arrays = map_structure(lambda t: _array(t, cast), inputs)
-                outputs, logits = function(Batch(Source(arrays), slice(None)))
-                return _fresh_outputs(outputs, logits)
+                outputs, logits, masks = function(Batch(Source(arrays), slice(None)))
+                return _with_masks(_fresh_outputs(outputs, logits), masks)
         outputs = super().__call__(inputs, *args, **kwargs)
         self.built = True
         return outputs
@@ -189,6 +190,16 @@ class Model(Trainer, Layer):
         from numnet.saving import load_weights
         return load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               **kwargs):
+        """Exports the forward pass for inference: `"tf_saved_model"`, `"onnx"` or `"numpy"`.
+
+        See `numnet.export.export_model` for the formats and arguments.
+        """
+        from numnet.export import export_model
+        export_model(self, filepath, format=format, verbose=verbose,
+                     input_signature=input_signature, **kwargs)
+
     def to_json(self, **kwargs):
         """The model's architecture as a JSON string (no weights)."""
         from numnet.serialization import serialize_keras_object
@@ -244,6 +255,18 @@ class Model(Trainer, Layer):
                 f"{cls.__name__} from its config.\n\nReceived config={config}\n\n"
                 f"Error encountered during deserialization: {error}"
             ) from error
+
+
+def _with_masks(outputs, masks):
+    """Re-attaches the masks a compiled `model(x)` computed to its copied outputs."""
+    if masks is None:
+        return outputs
+    pairs = [(outputs, masks)] if isinstance(outputs, Tensor) else \
+        zip(flatten(outputs), flatten(masks))
+    for tensor, mask in pairs:
+        if isinstance(tensor, Tensor) and mask is not None:
+            set_keras_mask(tensor, wrap(mask.data.copy()))
+    return outputs
 
 
 def _keras_bytes(model):
@@ -367,8 +390,9 @@ def _array(x, cast_float64):
 
 
 def _with_logits(outputs):
-    """The outputs and the logits a softmax or sigmoid output kept (see `ops.softmax`)."""
-    return outputs, [t._keras_logits for t in flatten(outputs)]
+    """The outputs, the logits a softmax or sigmoid output kept (see `ops.softmax`) and the
+    outputs' Keras masks (see `_with_masks`)."""
+    return outputs, [t._keras_logits for t in flatten(outputs)], masks_of(outputs)
 
 
 def _fresh_outputs(outputs, logits):

@@ -135,15 +135,16 @@ class Trainer:
         """Layers were added or removed: compiled steps and cached facts no longer apply."""
         self._reset_functions()
 
-    def _function(self, attribute, step, name):
+    def _function(self, attribute, step, name, weights=None):
         """The cached step function `attribute`, compiled with `jit_compile` (Keras' make_*).
 
-        A training step is compiled for the trainable weights it was made with:
-        it is made again when they change (as a recompile does in Keras).
+        A training step is compiled for the trainable weights it was made with
+        (`weights`, the model's when not given): it is made again when they
+        change (as a recompile does in Keras).
         """
         key = (self.jit_compile, self.run_eagerly)
         if attribute == "train_function":
-            key += tuple(id(v) for v in self.trainable_weights)
+            key += tuple(id(v) for v in (self.trainable_weights if weights is None else weights))
         function = getattr(self, attribute)
         if function is None or function.key != key:
             function = CompiledFunction(step, name, enabled=self.jit_compile
@@ -161,18 +162,23 @@ class Trainer:
         if not self._parameters_placed:
             self._place_parameters()
 
-    def _place_parameters(self):
-        """Puts the trainable weights into one `ParameterStore`, once, before any replay."""
-        weights = self.trainable_weights
+    def _place_parameters(self, weights=None):
+        """Puts the trainable weights into one `ParameterStore`, once, before any replay.
+
+        Returns the trainable weights (pass them if you have them: walking the
+        layers costs).
+        """
+        weights = self.trainable_weights if weights is None else weights
         if weights and weights[0].store is None:
             ParameterStore.of(weights)
         self._parameters_placed = self.built
+        return weights
 
-    def make_train_function(self, force=False):
+    def make_train_function(self, force=False, weights=None):
         """The function `fit` calls per batch: `train_step`, compiled (see `compile`)."""
         if force:
             self.train_function = None
-        return self._function("train_function", self.train_step, "train")
+        return self._function("train_function", self.train_step, "train", weights)
 
     def make_test_function(self, force=False):
         """The function `evaluate` calls per batch: `test_step`, compiled."""
@@ -420,7 +426,7 @@ class Trainer:
             self.stop_training = False
             self._train_vars = None
             self._loss_sources_cache = None
-            self._place_parameters()
+            weights = self._place_parameters()
             if distribution is not None:  # every rank starts from rank 0's state
                 distribution.begin_fit(self, data.train)
             callback_list.on_train_begin()
@@ -430,8 +436,7 @@ class Trainer:
             self._initial_epoch = None
             epoch_logs = {}
             want_batch_logs = callback_list.needs_train_batch_logs
-            self._place_parameters()
-            train_function = self.make_train_function()
+            train_function = self.make_train_function(weights=weights)
             reported = not train_function.enabled  # say once why steps run eagerly
             for epoch in range(initial_epoch, epochs):
                 self.reset_metrics()
@@ -462,6 +467,9 @@ class Trainer:
                 if self.stop_training or data.train.out_of_data(epochs - epoch - 1):
                     break
             callback_list.on_train_end(logs=epoch_logs)
+        if epochs > initial_epoch:
+            # As Keras: with `use_ema`, the weights become their moving averages.
+            self.optimizer.finalize_variable_values(weights)
         return self.history
 
     def _standardize_model_inputs(self, x):
@@ -472,11 +480,9 @@ class Trainer:
         """Builds the model and its compiled losses/metrics on one sample, catching errors early.
 
         The sample is the first of `x` and `y`; sparse labels are checked on
-        `targets` (all of them, or None when they are streamed). The built
-        model's trainable weights then go into its parameter store.
+        `targets` (all of them, or None when they are streamed).
         """
         y_pred = self(data_adapter.take(x, slice(0, 1)), training=False)
-        self._place_parameters()
         if self.compiled_loss is not None:
             flat_true, flat_pred = self._build_compiled(data_adapter.take(y, slice(0, 1)),
                                                         y_pred)
@@ -552,6 +558,8 @@ class Trainer:
                                              batch_size=batch_size, steps=steps)
         with contextlib.closing(data):
             self._check_data(data)
+            if not self._parameters_placed:
+                self._place_parameters()
             callback_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
                 callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                 steps=data.steps)
@@ -613,8 +621,7 @@ class Trainer:
         self._train_vars = None
         self._loss_sources_cache = None
         self.reset_metrics()
-        self._place_parameters()
-        train_function = self.make_train_function()
+        train_function = self.make_train_function(weights=self._place_parameters())
         train_function.begin_epoch()
         train_function(Batch((x, y, sample_weight), slice(None)))
         return self._batch_results(return_dict)
@@ -626,6 +633,8 @@ class Trainer:
                                                    model=self)
         x = self._standardize_model_inputs(x)
         self._check_first_batch(x, y, y)
+        if not self._parameters_placed:
+            self._place_parameters()
         self.reset_metrics()
         test_function = self.make_test_function()
         test_function.begin_epoch()

@@ -22,6 +22,7 @@ import zlib
 
 import numpy as np
 
+from numnet.saving import assets
 from numnet.saving import atomic
 from numnet.saving import safe_io
 from numnet.saving import weights_h5
@@ -109,14 +110,20 @@ def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
     with h5py.File(buffer, "w") as h5file:
         weights_h5.write_weights(model, h5file)
     weights_bytes = buffer.getvalue()
+    asset_members = assets.collect(model)  # layers' own files (lookup vocabularies)
     if zipped:
         with atomic.atomic_write(filepath) as handle:
             with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
                 archive.writestr(METADATA_FILENAME, metadata_json)
                 archive.writestr(CONFIG_FILENAME, config_json)
                 archive.writestr(WEIGHTS_FILENAME, weights_bytes)
+                for name, data in asset_members.items():
+                    archive.writestr(name, data)
     else:
         os.makedirs(filepath, exist_ok=True)
+        for name, data in asset_members.items():
+            os.makedirs(os.path.dirname(os.path.join(filepath, name)), exist_ok=True)
+            atomic.atomic_write_bytes(os.path.join(filepath, name), data)
         atomic.atomic_write_bytes(os.path.join(filepath, WEIGHTS_FILENAME), weights_bytes)
         atomic.atomic_write_bytes(os.path.join(filepath, METADATA_FILENAME),
                                   metadata_json.encode())
@@ -182,6 +189,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
                                why="derived from the weights its config describes")
         _load_weights_bytes(model, weights, f"{filepath} ({WEIGHTS_FILENAME})",
                             load_optimizer=compiled)
+        assets.restore(model, archive.asset_names(), archive.read, filepath)
     return model
 
 
@@ -233,21 +241,20 @@ def model_from_config(config, custom_objects=None, safe_mode=True, origin="confi
 
 
 def _sanitize(config, safe_mode, origin):
-    """Refuses lambdas and drops inert null keys newer Keras versions add."""
+    """Refuses Python lambdas in safe mode and drops inert null keys newer Keras versions add.
+
+    A `Lambda` layer wrapping a named function loads in safe mode (the function
+    must be registered or in `custom_objects`); one wrapping a Python lambda
+    holds bytecode, which only `safe_mode=False` loads (and runs), as in Keras.
+    """
     def visit(node):
         if isinstance(node, dict):
-            if node.get("class_name") == "__lambda__" or node.get("class_name") == "Lambda":
-                if safe_mode:
-                    raise ValueError(
-                        f"{origin}: Requested the deserialization of a Lambda layer (or a "
-                        "Python lambda), whose code would have to be executed from the file. "
-                        "This is refused in safe mode (`safe_mode=True`); only pass "
-                        "`safe_mode=False` for files you trust."
-                    )
+            if node.get("class_name") == "__lambda__" and safe_mode:
                 raise ValueError(
-                    f"{origin}: the file contains a Lambda layer (Python bytecode). numnet never "
-                    "executes code from files, even with safe_mode=False: rewrite the "
-                    "lambda as a registered custom layer (`register_keras_serializable`)."
+                    f"{origin}: Requested the deserialization of a Lambda layer (or a "
+                    "Python lambda), whose code would have to be executed from the file. "
+                    "This is refused in safe mode (`safe_mode=True`); only pass "
+                    "`safe_mode=False` for files you trust."
                 )
             result = {}
             for key, value in node.items():
@@ -378,6 +385,20 @@ class open_archive:  # noqa: N801 - used as a context manager like `open`
             self._zip.close()
             self._handle.close()
             self._zip = None
+
+    def asset_names(self):
+        """The archive's members under `assets/` (regular files only for a directory)."""
+        if self._dir is None:
+            return sorted(n for n in self._infos if n.startswith(assets.ASSETS_FOLDER + "/"))
+        names = []
+        root = os.path.join(self._dir, assets.ASSETS_FOLDER)
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+            for name in files:
+                full = os.path.join(folder, name)
+                if os.path.isfile(full) and not os.path.islink(full):
+                    names.append(os.path.relpath(full, self._dir).replace(os.sep, "/"))
+        return sorted(names)
 
     def read(self, member, limit, why="the most it can legitimately hold"):
         """The bytes of `member`, read in chunks; errors if missing or larger than `limit`."""

@@ -242,8 +242,12 @@ def _overrides(obj, method):
 
 
 # ----------------------------------------------------------------- loading
-def _datasets(h5, group_path, origin):
-    """The datasets `"0"`, `"1"`, ... of `group_path` (hard links, numeric dtypes only)."""
+def _datasets(h5, group_path, origin, named=False):
+    """The datasets `"0"`, `"1"`, ... of `group_path` (hard links, numeric dtypes only).
+
+    With `named`, any plainly named datasets, as `(name, dataset)` pairs: the
+    store a layer's own `load_own_variables` reads (Keras' `idf_weights`...).
+    """
     h5py = require_h5py("Loading weights")
     node = h5
     for part in group_path.split("/"):  # refuse links on the way (external files)
@@ -262,6 +266,8 @@ def _datasets(h5, group_path, origin):
         raise ValueError(f"{origin}: '{group_path}' should be a group of weights, not a "
                          f"{type(group).__name__}.")
     keys = list(group.keys())
+    if named:
+        return _named_datasets(group, group_path, origin, keys)
     if sorted(keys, key=lambda k: int(k) if k.isdigit() else -1) != [str(i) for i in range(len(keys))]:
         raise ValueError(f"{origin}: '{group_path}' holds unexpected entries {sorted(keys)[:10]}; "
                          "expected datasets named '0', '1', ...")
@@ -275,6 +281,24 @@ def _datasets(h5, group_path, origin):
         if not isinstance(dataset, h5py.Dataset) or dataset.dtype.kind not in "biuf":
             raise ValueError(f"{origin}: '{group_path}/{i}' is not a numeric dataset.")
         result.append(dataset)
+    return result
+
+
+def _named_datasets(group, group_path, origin, keys):
+    h5py = require_h5py("Loading weights")
+    result = []
+    for key in keys:
+        if not key.replace("_", "").replace("-", "").replace(".", "").isalnum():
+            raise ValueError(f"{origin}: '{group_path}' holds an entry with an unexpected "
+                             f"name {key[:40]!r}.")
+        link = group.get(key, getlink=True)
+        if not isinstance(link, h5py.HardLink):
+            raise ValueError(f"{origin}: '{group_path}/{key}' is a {type(link).__name__}; only "
+                             "plain datasets are accepted (links are refused for safety).")
+        dataset = group[key]
+        if not isinstance(dataset, h5py.Dataset) or dataset.dtype.kind not in "biuf":
+            raise ValueError(f"{origin}: '{group_path}/{key}' is not a numeric dataset.")
+        result.append((key, dataset))
     return result
 
 
@@ -294,10 +318,10 @@ def read_weights(model, h5file, origin="weights file", skip_mismatch=False,
         if is_optimizer and not load_optimizer:
             continue
         visited_groups.add(group_path)
-        datasets = _datasets(h5file, group_path, origin)
         if not is_optimizer and _overrides(obj, "load_own_variables"):
-            custom.append((obj, datasets))
+            custom.append((obj, _datasets(h5file, group_path, origin, named=True)))
             continue
+        datasets = _datasets(h5file, group_path, origin)
         variables = _own_variables(obj)
         if not is_optimizer and path:
             layer_count += 1
@@ -340,7 +364,7 @@ def read_weights(model, h5file, origin="weights file", skip_mismatch=False,
     for variable, value in values:
         variable.data[...] = np.asarray(value, dtype=variable.data.dtype)
     for obj, datasets in custom:
-        obj.load_own_variables({str(i): d[()] for i, d in enumerate(datasets)})
+        obj.load_own_variables({name: d[()] for name, d in datasets})
 
 
 def _unvisited_weight_groups(h5file, visited):

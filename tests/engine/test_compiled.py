@@ -415,3 +415,17 @@ def test_model_calls_outside_a_tape_are_replayed_with_their_logits():
     with keras.GradientTape() as tape:  # under a tape: the eager call, differentiable
         value = loss(labels, model(x))
     assert all(g is not None for g in tape.gradient(value, model.trainable_weights))
+
+
+def test_fit_ends_with_the_ema_weights_as_keras_does():
+    x, y = _data((6,), (3,))
+    keras.utils.set_random_seed(0)
+    model = _sequential()()
+    model.compile(optimizer=keras.optimizers.SGD(0.05, use_ema=True), loss="mse")
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    averages = {v.path: v for v in model.optimizer.variables if v.path.endswith("_average")}
+    assert averages
+    for weight in model.trainable_weights:
+        key = weight.path.replace("/", "_") + "_average"
+        match = [v for path, v in averages.items() if path.endswith(key)]
+        np.testing.assert_array_equal(weight.numpy(), match[0].numpy())

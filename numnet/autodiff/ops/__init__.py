@@ -20,9 +20,12 @@ from numnet.autodiff.ops.nn import (
     sparse_plus, sparse_sigmoid, sparsemax, squareplus, swish, tanh, tanh_shrink, threshold,
     mean_squared_error, weighted_sum,
 )
+from numnet.autodiff.ops.normalization import (
+    batch_normalization, layer_normalization, moments, normalize, rsqrt,
+)
 from numnet.autodiff.ops.reductions import all, any, argmax, argmin, max, mean, min, sum
 from numnet.autodiff.ops.state import (
-    assign, assign_add, assign_sub, random_normal, random_uniform,
+    accumulate_mean, assign, assign_add, assign_sub, random_normal, random_uniform,
 )
 from numnet.autodiff.ops.shape import (
     concatenate, expand_dims, getitem, reshape, squeeze, stack, swapaxes, take, transpose,

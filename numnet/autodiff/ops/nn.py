@@ -16,6 +16,7 @@ from numnet.autodiff.ops._core import (
     Primitive, Tensor, cast, no_gradient, operand, shape_of, sum_to, wrap, xp,
 )
 from numnet.backend import global_generator
+from numnet.autodiff.parameters import stacked_block
 from numnet.kernels import ACTIVATIONS, LOSSES
 from numnet.kernels import losses as LOSSES_MODULE
 
@@ -66,6 +67,24 @@ def _relu_grad_bind(out, g, y):
 
 
 ACTIVATION_PRIMITIVES["relu"][1].bind = _relu_grad_bind
+
+
+def _tanh_grad_bind(out, g, y):
+    # g * (1 - y * y), the kernel's order
+    scratch = xp.empty(y.shape, dtype=y.dtype)
+    return [partial(xp.multiply, y, y, out=scratch), partial(xp.subtract, 1, scratch, out=scratch),
+            partial(xp.multiply, g, scratch, out=out)]
+
+
+def _sigmoid_grad_bind(out, g, y):
+    # (g * y) * (1 - y), the kernel's order
+    scratch = xp.empty(y.shape, dtype=y.dtype)
+    return [partial(xp.multiply, g, y, out=out), partial(xp.subtract, 1, y, out=scratch),
+            partial(xp.multiply, out, scratch, out=out)]
+
+
+ACTIVATION_PRIMITIVES["tanh"][1].bind = _tanh_grad_bind
+ACTIVATION_PRIMITIVES["sigmoid"][1].bind = _sigmoid_grad_bind
 # Activations that are one ufunc call: bound directly (no Python frame per replay).
 for _name, _ufunc, _extra in (("relu", xp.maximum, (0,)), ("tanh", xp.tanh, ()),
                               ("exponential", xp.exp, ())):
@@ -414,21 +433,6 @@ DENSE = Primitive("dense", _dense_compute, _dense_vjp, into=_dense_into)
 # then one product `[x, 1] @ block`, and the kernel and bias gradients are one
 # product `[x, 1].T @ dz`. Eager calls and compiled replays compute it the same
 # way, so they agree bit for bit.
-def stacked_block(kernel, bias):
-    """The (k + 1, n) block when `bias` is stored right after the 2-D `kernel`, else None."""
-    base = kernel.base
-    if bias is None or base is None or bias.base is not base or kernel.ndim != 2 or \
-            base.ndim != 1 or not kernel.flags.c_contiguous or kernel.dtype != bias.dtype:
-        return None
-    start = kernel.__array_interface__["data"][0] - base.__array_interface__["data"][0]
-    if bias.__array_interface__["data"][0] != \
-            kernel.__array_interface__["data"][0] + kernel.nbytes:
-        return None
-    start //= kernel.itemsize
-    k, n = kernel.shape
-    return base[start:start + (k + 1) * n].reshape(k + 1, n)
-
-
 def _widened(x):
     """`[x, 1]`: a copy of the 2-D `x` with a column of ones appended."""
     wide = xp.empty((x.shape[0], x.shape[1] + 1), dtype=x.dtype)

@@ -8,7 +8,7 @@ generator each time), so layers that update statistics while training
 
 from functools import partial
 
-from numnet.autodiff.ops._core import Primitive, no_gradient, operand, wrap, xp
+from numnet.autodiff.ops._core import Primitive, Tensor, no_gradient, operand, wrap, xp
 from numnet.autodiff.tensor import Variable
 from numnet.backend import global_generator
 
@@ -105,3 +105,48 @@ def random_normal(shape, mean=0.0, stddev=1.0, generator=None, dtype="float32"):
 
 
 __all__ = ["assign", "assign_add", "assign_sub", "random_normal", "random_uniform", "wrap"]
+
+
+# ------------------------------------------------------------ mean accumulators
+def _accumulate_compute(total, count, values, weight, per_sample):
+    """Adds a batch to a running mean's float64 `total` and `count`, in place.
+
+    With `weight` (a number): `values` is one batch value, counted `weight` times.
+    Without: `values` holds per-sample values (each sample the mean of its
+    `per_sample` entries), summed in float64.
+    """
+    if weight is not None:
+        total[()] = total[()] + float(values) * weight
+        count[()] = count[()] + weight
+    else:
+        batch = xp.add.reduce(values, axis=None, dtype=xp.float64)
+        total[()] = total[()] + (batch / per_sample if per_sample != 1 else batch)
+        count[()] = count[()] + float(len(values) if values.ndim else 1)
+    return total
+
+
+def _accumulate_bind(out, total, count, values, weight, per_sample):
+    # One Python call per step instead of four 0-d kernels: scalars are cheaper in Python.
+    return partial(_accumulate_compute, total, count, values, weight, per_sample)
+
+
+ACCUMULATE_MEAN = Primitive(
+    "accumulate_mean", _accumulate_compute, no_gradient,
+    into=lambda out, *arrays, **attrs: _accumulate_compute(*arrays, **attrs),
+    kind="effect", bind=_accumulate_bind)
+
+
+def accumulate_mean(total, count, values, weight=None):
+    """Adds `values` to the running mean held by the variables `total` and `count`.
+
+    See `_accumulate_compute`; a compiled step replays it as one call.
+    """
+    values = operand(values)
+    if not isinstance(values, Tensor):
+        values = wrap(xp.asarray(values))
+    per_sample = 1
+    if weight is None and values.ndim:
+        per_sample = values.size // values.shape[0] if values.shape[0] else 1
+    return ACCUMULATE_MEAN(_target(total, "accumulate_mean"), _target(count, "accumulate_mean"),
+                           values, weight=None if weight is None else float(weight),
+                           per_sample=per_sample)

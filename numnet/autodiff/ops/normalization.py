@@ -1,0 +1,177 @@
+"""Normalization ops: `rsqrt`, `moments`, `batch_normalization`, `normalize`.
+
+The formulas live in `numnet.kernels.normalization`; this module makes them
+primitives with backward rules written in numnet ops (so a compiled step
+captures the backward pass too). `moments` computes the variance around a
+mean it holds constant, as TensorFlow's `nn.moments` does: its gradient
+reaches the input directly and through the mean's own op.
+"""
+
+from numnet.autodiff.ops._core import Primitive, cast, no_gradient, operand, shape_of, sum_to
+from numnet.autodiff.ops.arithmetic import add, divide, multiply, negative, power, subtract
+from numnet.autodiff.ops.math import abs as absolute
+from numnet.autodiff.ops.math import maximum, minimum, square
+from numnet.autodiff.ops.reductions import mean as reduce_mean
+from numnet.autodiff.ops.reductions import sum as reduce_sum
+from numnet.autodiff.ops.shape import reshape
+from numnet.kernels import normalization as kernels
+
+
+# `ops.stop_gradient` wraps the value in a tensor no recorder sees, which a compiled
+# step would take for a constant; this primitive is the same identity, recorded.
+STOP_GRADIENT = Primitive("stop_gradient", lambda x: x, no_gradient, kind="view")
+
+
+def stop_gradient(x):
+    """`x`, through which no gradient flows (recorded, so compiled steps follow it)."""
+    return STOP_GRADIENT(operand(x))
+
+
+def _rsqrt_vjp(g, inputs, y, needs):
+    return (multiply(g, multiply(multiply(y, square(y)), -0.5)),)
+
+
+RSQRT = Primitive("rsqrt", kernels.rsqrt, _rsqrt_vjp,
+                  into=lambda out, x: kernels.rsqrt(x, out=out))
+
+
+def rsqrt(x):
+    """`1 / sqrt(x)`."""
+    return RSQRT(operand(x))
+
+
+def _axes(axis, ndim):
+    axis = (axis,) if isinstance(axis, int) else tuple(axis)
+    return tuple(sorted(a % ndim for a in axis))
+
+
+def _variance_vjp(g, inputs, output, needs, axis, keepdims):
+    x, mean = inputs
+    count = 1
+    for a in axis:
+        count *= x.shape[a]
+    if not keepdims:
+        g = reshape(g, tuple(1 if i in axis else n for i, n in enumerate(x.shape)))
+    # d/dx mean((x - m)^2) with m held constant (its own op carries the rest)
+    return multiply(subtract(x, mean), multiply(g, 2.0 / count)), None
+
+
+VARIANCE = Primitive(
+    "variance_around", lambda x, mean, axis, keepdims: kernels.squared_deviation_mean(
+        x, mean, axis, keepdims),
+    _variance_vjp,
+    into=lambda out, x, mean, axis, keepdims: kernels.squared_deviation_mean(
+        x, mean, axis, keepdims, out=out))
+
+
+def moments(x, axes, keepdims=False, synchronized=False):
+    """Mean and variance of `x` over `axes` (as `keras.ops.moments`).
+
+    `synchronized` is accepted for Keras compatibility (one device: no effect).
+    """
+    x = operand(x)
+    if x.data.dtype.kind != "f":
+        x = cast(x, "float32")
+    axes = _axes(axes, x.ndim)
+    mean = reduce_mean(x, axis=axes, keepdims=True)
+    variance = VARIANCE(x, mean, axis=axes, keepdims=True)
+    if not keepdims:
+        shape = tuple(n for i, n in enumerate(x.shape) if i not in axes)
+        mean, variance = reshape(mean, shape), reshape(variance, shape)
+    return mean, variance
+
+
+def _normalize_compute(x, mean, variance, *rest, epsilon, has_offset, has_scale):
+    offset = rest[0] if has_offset else None
+    scale = rest[-1] if has_scale else None
+    return kernels.normalize(x, mean, variance, offset, scale, epsilon)
+
+
+def _normalize_into(out, x, mean, variance, *rest, epsilon, has_offset, has_scale):
+    offset = rest[0] if has_offset else None
+    scale = rest[-1] if has_scale else None
+    return kernels.normalize(x, mean, variance, offset, scale, epsilon, out=out)
+
+
+def _normalize_vjp(g, inputs, output, needs, epsilon, has_offset, has_scale):
+    x, mean, variance = inputs[:3]
+    scale = inputs[-1] if has_scale else None
+    inv0 = rsqrt(add(variance, epsilon))
+    inv = multiply(inv0, scale) if has_scale else inv0
+    centered = subtract(x, mean)
+    gx = multiply(g, inv)
+    grads = [gx if needs[0] else None,
+             negative(sum_to(gx, shape_of(mean))) if needs[1] else None]
+    if needs[2]:
+        slope = multiply(multiply(inv, square(inv0)), -0.5)
+        grads.append(sum_to(multiply(multiply(g, centered), slope), shape_of(variance)))
+    else:
+        grads.append(None)
+    if has_offset:
+        grads.append(sum_to(g, shape_of(inputs[3])) if needs[3] else None)
+    if has_scale:
+        grads.append(sum_to(multiply(multiply(g, centered), inv0), shape_of(scale))
+                     if needs[-1] else None)
+    return tuple(grads)
+
+
+NORMALIZE = Primitive("batch_normalization", _normalize_compute, _normalize_vjp,
+                      into=_normalize_into)
+
+
+def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
+    """`(x - mean) * scale / sqrt(variance + epsilon) + offset`, as `keras.ops.batch_normalization`.
+
+    `mean`, `variance`, `offset` and `scale` are 1-D along `axis` of `x` (or
+    already broadcastable to `x`).
+    """
+    x = operand(x)
+    args = [mean, variance] + [v for v in (offset, scale) if v is not None]
+    args = [operand(v) for v in args]
+    if axis not in (-1, x.ndim - 1):
+        shape = [1] * x.ndim
+        shape[axis] = x.shape[axis]
+        args = [reshape(v, tuple(shape)) if v.ndim == 1 else v for v in args]
+    return NORMALIZE(x, *args, epsilon=float(epsilon), has_offset=offset is not None,
+                     has_scale=scale is not None)
+
+
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=1e-3):
+    """Keras 3's layer normalization: moments over `axis`, then the affine `gamma`, `beta`."""
+    x = operand(x)
+    axes = _axes(axis, x.ndim)
+    mean, variance = moments(x, axes, keepdims=True)
+    broadcast = [1] * x.ndim
+    for a in axes:
+        broadcast[a] = x.shape[a]
+
+    def spread(v):
+        v = operand(v)
+        if v.ndim != x.ndim and axes != (x.ndim - 1,):
+            return reshape(v, tuple(broadcast))
+        return v
+    args = [mean, variance] + [spread(v) for v in (beta, gamma) if v is not None]
+    return NORMALIZE(x, *args, epsilon=float(epsilon), has_offset=beta is not None,
+                     has_scale=gamma is not None)
+
+
+def normalize(x, axis=-1, order=2, epsilon=None):
+    """`x / max(norm(x), epsilon)` along `axis` (L2: `x * min(rsqrt(sum(x^2)), 1/epsilon)`)."""
+    from numnet.backend import epsilon as default_epsilon
+    if not isinstance(order, int) or isinstance(order, bool) or order < 1:
+        raise ValueError(f"Argument `order` must be an int >= 1. Received: order={order!r}")
+    x = operand(x)
+    if x.ndim == 0:
+        x = reshape(x, (1,))
+    epsilon = default_epsilon() if epsilon is None else epsilon
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    if order == 2:
+        inv_norm = rsqrt(reduce_sum(square(x), axis=axis, keepdims=True))
+        return multiply(x, minimum(inv_norm, 1.0 / epsilon))
+    norm = power(reduce_sum(power(absolute(x), float(order)), axis=axis, keepdims=True),
+                 1.0 / order)
+    return divide(x, maximum(norm, epsilon))
+
+
+__all__ = ["batch_normalization", "layer_normalization", "moments", "normalize", "rsqrt",
+           "stop_gradient"]
