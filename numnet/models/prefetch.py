@@ -16,8 +16,6 @@ user code that it could still call).
 """
 
 import collections
-import concurrent.futures
-import multiprocessing
 import queue
 import threading
 
@@ -115,6 +113,9 @@ class OrderedFetcher:
         self._pool = None
 
     def _start_pool(self):
+        import concurrent.futures  # (with multiprocessing: loaded when a pool is first needed)
+        import multiprocessing
+
         if self._processes:
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else None)
@@ -151,6 +152,8 @@ class OrderedFetcher:
 
     def pause(self):
         """Stops all reading (cancelled keys are fetched again later); nothing runs after it."""
+        import concurrent.futures
+
         for entry in self._pending:
             future = entry[1]
             if future is not None and future.cancel():

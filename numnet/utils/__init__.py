@@ -3,13 +3,15 @@
 from numnet.backend import clear_session
 from numnet.callbacks.progbar import Progbar
 from numnet.models.py_dataset import PyDataset, Sequence
-from numnet.utils.shards import ShardDataset, shard_dataset
 from numnet.utils.numerical import normalize, to_categorical
 from numnet.utils.rng import set_random_seed
 
 
 def __getattr__(name):
     # Plotting helpers load matplotlib/graphviz lazily, only when asked for.
+    if name in ("shard_dataset", "ShardDataset"):
+        from numnet.utils import shards
+        return getattr(shards, name)
     if name in ("plot_model", "model_to_dot"):
         from numnet.utils import model_plot
         return getattr(model_plot, name)
