@@ -8,7 +8,7 @@ from numnet.utils.rng import set_random_seed
 
 
 def __getattr__(name):
-    # Plotting helpers load matplotlib/graphviz lazily, only when asked for.
+    # Helpers with heavier imports (matplotlib, graphviz, the shard readers) load when asked for.
     if name in ("shard_dataset", "ShardDataset"):
         from numnet.utils import shards
         return getattr(shards, name)
