@@ -497,3 +497,37 @@ def test_training_on_a_memory_map_four_times_larger_than_the_memory_limit(tmp_pa
     assert result["moved"] and np.isfinite(result["loss"][0])
     assert not result["whole_copy_allowed"]
     assert result["peak_anonymous_mib"] < limit / 2**20
+
+
+def test_a_two_input_model_reads_dicts_from_a_generator_and_predicts_from_a_pydataset():
+    x, y = _data()
+    xa, xb = x[:, :2], x[:, 2:]
+
+    def model():
+        keras.utils.set_random_seed(0)
+        a, b = keras.Input(shape=[2], name="a"), keras.Input(shape=[2], name="b")
+        out = keras.layers.Dense(1)(keras.layers.Concatenate()([a, b]))
+        net = keras.Model({"a": a, "b": b}, out)
+        net.compile(optimizer="sgd", loss="mse")
+        return net
+    expected, streamed = model(), model()
+    expected.fit({"a": xa, "b": xb}, y, batch_size=BATCH, epochs=2, shuffle=False, verbose=0)
+
+    def batches():
+        for _ in range(2):
+            for start in range(0, N, BATCH):
+                rows = slice(start, start + BATCH)
+                yield {"b": xb[rows], "a": xa[rows]}, y[rows]
+    streamed.fit(batches(), steps_per_epoch=4, epochs=2, shuffle=False, verbose=0)
+    _assert_same_weights(streamed, expected)
+
+    class Inputs(keras.utils.PyDataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, index):
+            rows = slice(index * BATCH, (index + 1) * BATCH)
+            return ({"a": xa[rows], "b": xb[rows]},)
+    np.testing.assert_array_equal(streamed.predict(Inputs(), verbose=0),
+                                  expected.predict({"a": xa, "b": xb}, batch_size=BATCH,
+                                                   verbose=0))
