@@ -69,6 +69,17 @@ def test_ranks_train_like_one_process_on_the_global_batch(tmp_path, ranks, mode,
         np.testing.assert_allclose(saved["history"][key], values, rtol=1e-5, atol=1e-6)
     # one progress bar: rank 0's
     assert done.stdout.count("Epoch 1/2") == 1
+    # the saved model holds an ordinary Keras optimizer, with its state
+    import zipfile
+
+    import numnet as keras
+
+    with zipfile.ZipFile(tmp_path / "model.keras") as archive:
+        optimizer = json.loads(archive.read("config.json"))["compile_config"]["optimizer"]
+    assert (optimizer["module"], optimizer["class_name"]) == ("keras.optimizers", "SGD")
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+    assert type(loaded.optimizer) is keras.optimizers.SGD
+    assert int(loaded.optimizer.iterations.numpy()) == 16
 
 
 @pytest.mark.parametrize("mode, message", [

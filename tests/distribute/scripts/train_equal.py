@@ -37,6 +37,7 @@ else:
                       validation_data=(xv, yv), callbacks=callbacks)
 save(os.path.join(out, f"rank{rank}.npz"), net)
 if rank == 0:
+    net.save(os.path.join(out, "model.keras"))  # an ordinary optimizer in the file
     flat = optimizer.gradient_buffer(net.trainable_weights)[0]
     with open(os.path.join(out, "history.json"), "w") as handle:
         json.dump({"history": history.history, "reason": net.compiled_reason,
