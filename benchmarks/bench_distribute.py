@@ -144,7 +144,10 @@ def _run(ranks, extra):
     command = [sys.executable, __file__, "--worker", *extra]
     if ranks > 1 or "--sweep" in extra:
         spare = ["--oversubscribe"] if ranks > (os.cpu_count() or 1) else []
-        command = [_mpirun(), "-n", str(ranks), *spare, *command, "--distributed"]
+        # Unbound, as Horovod launches: on a machine shared with other work, a rank pinned
+        # to a busy core waits while another core idles.
+        command = [_mpirun(), "-n", str(ranks), "--bind-to", "none", *spare, *command,
+                   "--distributed"]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
     if done.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
