@@ -4,7 +4,7 @@ import json
 import os
 import re
 
-from numnet.callbacks.callback import Callback
+from numnet.callbacks.callback import Callback, is_chief
 
 _METADATA = "training_metadata.json"
 _WEIGHTS_PATTERN = re.compile(r"^backup_\d+\.weights\.h5$")
@@ -108,6 +108,8 @@ class BackupAndRestore(Callback):
             self._save(epoch + 1, global_generator().bit_generator.state)
 
     def _save(self, epoch, rng_state):
+        if not is_chief():
+            return  # rank 0 writes the backup of a distributed job; every rank reads it
         os.makedirs(self.backup_dir, exist_ok=True)
         self._counter += 1
         name = f"backup_{self._counter}.weights.h5"
@@ -126,7 +128,7 @@ class BackupAndRestore(Callback):
 
     def on_train_end(self, logs=None):
         self.model._initial_epoch = None
-        if self.delete_checkpoint and os.path.isdir(self.backup_dir):
+        if self.delete_checkpoint and is_chief() and os.path.isdir(self.backup_dir):
             self._remove_backups()
             if os.path.exists(self._metadata_path):
                 os.remove(self._metadata_path)

@@ -1,6 +1,14 @@
 """`Callback`: hooks called by `fit`, `evaluate` and `predict`."""
 
 
+def is_chief():
+    """Whether this process prints progress and writes files: False on the ranks other than 0
+    of a `numnet.distribute` job (their weights and logs are rank 0's), True otherwise."""
+    from numnet import distribute  # (loaded lazily: it builds on the callbacks)
+
+    return distribute.is_chief()
+
+
 class Callback:
     """Base class for objects that hook into training, evaluation and prediction.
 

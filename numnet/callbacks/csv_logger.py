@@ -3,7 +3,7 @@
 import csv
 import os
 
-from numnet.callbacks.callback import Callback
+from numnet.callbacks.callback import Callback, is_chief
 
 
 class CSVLogger(Callback):
@@ -27,6 +27,8 @@ class CSVLogger(Callback):
         self.append_header = True
 
     def on_train_begin(self, logs=None):
+        if not is_chief():
+            return  # rank 0 writes the log of a distributed job
         if self.append:
             self.append_header = not (os.path.exists(self.filename) and
                                       os.path.getsize(self.filename) > 0)
@@ -41,6 +43,8 @@ class CSVLogger(Callback):
         self.keys = None
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.csv_file is None:
+            return
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs.keys())

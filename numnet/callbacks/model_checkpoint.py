@@ -3,6 +3,7 @@
 import os
 import warnings
 
+from numnet.callbacks.callback import is_chief
 from numnet.callbacks.monitor import MonitorCallback
 from numnet.utils.io_utils import print_msg
 
@@ -90,8 +91,8 @@ class ModelCheckpoint(MonitorCallback):
     def _save_model(self, epoch, batch, logs):
         logs = logs or {}
         self._last_path = self._get_file_path(epoch, batch, logs)
-        if not self._should_save(epoch, logs):
-            return
+        if not self._should_save(epoch, logs) or not is_chief():
+            return  # (the other ranks of a distributed job track the best, rank 0 writes)
         if self.verbose > 0 and not self.save_best_only:
             print_msg(f"\nEpoch {epoch + 1}: saving model to {self._last_path}")
         if self.save_weights_only:

@@ -2,7 +2,7 @@
 
 import sys
 
-from numnet.callbacks.callback import Callback
+from numnet.callbacks.callback import Callback, is_chief
 from numnet.callbacks.progbar import Progbar
 
 
@@ -19,15 +19,19 @@ class ProgbarLogger(Callback):
         self.verbose = 1
         self.epochs = 1
         self._in_fit = False
+        self._seen = 0
 
     def set_params(self, params):
         super().set_params(params)
         verbose = params.get("verbose", 1)
         self.verbose = 1 if verbose == "auto" else verbose
+        if not is_chief():
+            self.verbose = 0  # one progress bar per distributed job: rank 0's
         self.epochs = params.get("epochs", 1)
         self.steps = params.get("steps")
 
     def _new_bar(self, steps=None):
+        self._seen = 0
         self.progbar = Progbar(target=steps if steps is not None else self.steps,
                                verbose=self.verbose, stream=self.stream or sys.stdout)
 
@@ -49,6 +53,7 @@ class ProgbarLogger(Callback):
         return self.progbar is not None and self.progbar.will_draw(batch + 1)
 
     def on_train_batch_end(self, batch, logs=None):
+        self._seen = batch + 1
         if self.verbose == 1:
             self.progbar.update(batch + 1, logs, finalize=False)
 
@@ -56,13 +61,19 @@ class ProgbarLogger(Callback):
         self.progbar.update(self._last_step(), logs, finalize=True)
 
     def _last_step(self):
-        return self.steps if self.steps is not None else 1
+        """The bar's final count: the known steps, else the batches seen (a generator's)."""
+        if self.steps is not None:
+            return self.steps
+        self.progbar.target = max(self._seen, 1)  # as Keras: the count is known at the end
+        return self.progbar.target
 
     def on_test_begin(self, logs=None):
         if not self._in_fit:
             self._new_bar()
 
     def on_test_batch_end(self, batch, logs=None):
+        if not self._in_fit:
+            self._seen = batch + 1
         if not self._in_fit and self.verbose == 1:
             self.progbar.update(batch + 1, logs, finalize=False)
 
@@ -74,6 +85,7 @@ class ProgbarLogger(Callback):
         self._new_bar()
 
     def on_predict_batch_end(self, batch, logs=None):
+        self._seen = batch + 1
         if self.verbose == 1:
             self.progbar.update(batch + 1, None, finalize=False)
 

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from numnet.callbacks.callback import Callback
+from numnet.callbacks.callback import Callback, is_chief
 
 
 class RemoteMonitor(Callback):
@@ -48,6 +48,8 @@ class RemoteMonitor(Callback):
         return send
 
     def on_epoch_end(self, epoch, logs=None):
+        if not is_chief():
+            return  # rank 0 reports for a distributed job
         send = self._payload(epoch, logs)
         headers = dict(self.headers or {})
         try:

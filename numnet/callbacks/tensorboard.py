@@ -14,7 +14,7 @@ import types
 
 import numpy as np
 
-from numnet.callbacks.callback import Callback
+from numnet.callbacks.callback import Callback, is_chief
 
 _INSTALL_HINT = (
     "The TensorBoard callback writes its event files with the `tensorboard` package, "
@@ -89,6 +89,21 @@ class _SummaryWriter:
         self._file.close()
 
 
+class _NoWriter:
+    """What the ranks other than 0 of a distributed job write: nothing (rank 0 writes)."""
+
+    def write(self, summary, step):
+        pass
+
+    scalar = histogram = image = lambda self, *args, **kwargs: None
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass
+
+
 class TensorBoard(Callback):
     """Writes logs for TensorBoard, as `keras.callbacks.TensorBoard`.
 
@@ -157,6 +172,8 @@ class TensorBoard(Callback):
 
     # -- writers ----------------------------------------------------------
     def _writer(self, which):
+        if not is_chief():
+            return _NoWriter()
         if which not in self._writers:
             folder = self._train_dir if which == "train" else self._val_dir
             self._writers[which] = _SummaryWriter(self._tb, folder)
@@ -174,7 +191,7 @@ class TensorBoard(Callback):
         self._close_writers()
         if self.write_graph:
             self._write_model_config()
-        if self.embeddings_freq:
+        if self.embeddings_freq and is_chief():
             self._configure_embeddings()
 
     def _write_model_config(self):

@@ -31,13 +31,21 @@ class Source:
 
     A fit makes one for its data and then one `Batch` per step: the per-step
     work is only the row index.
+
+    Streamed input (a generator, a `PyDataset`, a memory-mapped file) has no
+    whole-data array: each batch comes as arrays of its own, in a `Source`
+    made with `stream=`, an object naming the stream it belongs to. A replay
+    then hoists nothing out of the step (there is no whole data to compute
+    on), and redoes its per-epoch work when the epoch or the stream changes,
+    not at every batch.
     """
 
-    __slots__ = ("structure", "leaves", "data_leaves", "rebuild", "rows", "key")
+    __slots__ = ("structure", "leaves", "data_leaves", "rebuild", "rows", "key", "stream")
 
-    def __init__(self, structure):
+    def __init__(self, structure, stream=None):
         self.structure = structure
-        if type(structure) is xp.ndarray:  # the common case of one input array, kept cheap
+        self.stream = stream
+        if stream is None and type(structure) is xp.ndarray:  # one input array, kept cheap
             self.leaves = self.data_leaves = [structure]
             self.rebuild, self.rows = _REBUILD_LEAF, len(structure)
             self.key = ("leaf", ((structure.shape[1:], structure.dtype.str),))
@@ -46,7 +54,7 @@ class Source:
         self.data_leaves = [leaf for leaf in self.leaves if leaf is not None]
         self.rows = max((len(leaf) for leaf in self.data_leaves), default=0)
         self.key = (self.rebuild.key, tuple(None if leaf is None else (leaf.shape[1:], leaf.dtype.str)
-                                            for leaf in self.leaves))
+                                            for leaf in self.leaves), stream is not None)
 
 
 class Batch:
@@ -64,7 +72,9 @@ class Batch:
 
     @property
     def sources(self):
-        return self.source
+        """What the whole-data values of a replay are computed from: the source, or its stream."""
+        source = self.source
+        return source if source.stream is None else source.stream
 
     def leaves(self):
         index = self.index
@@ -75,7 +85,9 @@ class Batch:
         return self.source.data_leaves
 
     def source_rows(self):
-        return self.source.rows
+        """Rows of the whole data (None for a streamed batch: nothing may be hoisted)."""
+        source = self.source
+        return source.rows if source.stream is None else None
 
     def arrays(self):
         """The batch as a structure of arrays, like the source's."""

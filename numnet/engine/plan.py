@@ -95,7 +95,7 @@ class Program:
 
 
 def plan(capture, returned, source_rows):
-    """The `Program` replaying a capture (`source_rows`: rows of the whole data)."""
+    """The `Program` replaying a capture (`source_rows`: rows of the whole data, None if streamed)."""
     graph = Graph.from_capture(capture, returned)
     hoisted = rewrite(graph, source_rows, HOIST_BUDGET)
     ops = graph.live_ops()

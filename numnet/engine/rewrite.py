@@ -157,9 +157,10 @@ def hoist_rows(graph, source_rows, budget):
     Returns the hoisted ops, in order. The values of theirs that per-step ops
     (or the step's result) read become `kind="gathered"`: gathered at every
     step from the whole-data result. Nothing moves when those whole-data
-    results would take more than `budget` bytes.
+    results would take more than `budget` bytes, or when the batches are
+    streamed (`source_rows` None: there is no whole data).
     """
-    if not graph.inputs or not graph.inputs[0].shape:
+    if source_rows is None or not graph.inputs or not graph.inputs[0].shape:
         return []
     batch = graph.inputs[0].shape[0]
     rows = {id(v) for v in graph.inputs if v.shape[:1] == (batch,)}

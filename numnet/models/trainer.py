@@ -11,7 +11,7 @@ running means over the epoch, validation metrics are computed at the epoch's
 end on the whole validation set.
 """
 
-import math
+import contextlib
 import warnings
 
 import numpy as np
@@ -22,12 +22,12 @@ from numnet import optimizers as optimizers_module
 from numnet.autodiff.parameters import ParameterStore
 from numnet.autodiff.tape import GradientTape
 from numnet.autodiff.tensor import Tensor
-from numnet.backend import global_generator, thread_scope
+from numnet.backend import thread_scope
 from numnet.callbacks.callback_list import CallbackList
 from numnet.layers.symbolic import flatten, map_structure, pack_like, same_structure
 from numnet.models import data_adapter
 from numnet.models.compile_utils import CompileLoss, CompileMetrics
-from numnet.engine import Batch, CompiledFunction, Source
+from numnet.engine import Batch, CompiledFunction
 
 
 def _resolve_verbose(verbose):
@@ -156,7 +156,8 @@ class Trainer:
         return function
 
     def _build_and_place(self, x):
-        """Builds the model on one sample of `x` if needed, then places its weights (once)."""
+        """Builds the model on one sample of the inputs `x` if needed, then places its weights
+        (once)."""
         if not self.built:
             self(data_adapter.take(x, slice(0, 1)), training=False)
         if not self._parameters_placed:
@@ -422,100 +423,62 @@ class Trainer:
         data_adapter.check_epochs(epochs)
         verbose = _resolve_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
-        if not 0.0 <= validation_split < 1.0:
-            raise ValueError(f"`validation_split` must be in [0, 1); received {validation_split}.")
-        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight, call="fit", model=self)
-        val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
-                raise ValueError(
-                    "`validation_data` must be a tuple (x_val, y_val) or "
-                    "(x_val, y_val, val_sample_weight)."
-                )
-            val = data_adapter.prepare(*validation_data, call="validation", model=self)
-        elif validation_split:
-            n_val = data_adapter.validation_split_size(data_adapter.num_samples(x, "x"),
-                                                       validation_split)
-            x, x_val = data_adapter.split_last(x, n_val)
-            y, y_val = data_adapter.split_last(y, n_val)
-            sw_val = None
-            if sample_weight is not None:
-                sample_weight, sw_val = sample_weight[:-n_val], sample_weight[-n_val:]
-            val = (x_val, y_val, sw_val)
-        if class_weight is not None:
-            sample_weight = data_adapter.class_weights_to_sample_weights(y, class_weight, sample_weight)
-        x = self._standardize_model_inputs(x)
-        n = data_adapter.num_samples(x, "x")
-        n_batches = math.ceil(n / batch_size)
-        # As in Keras 3: with `steps_per_epoch` an epoch takes the next batches of
-        # the current pass over the data, and a pass that runs out ends the epoch.
-        steps = n_batches if steps_per_epoch is None else int(steps_per_epoch)
-        self._check_first_batch(x, y)
-
-        callback_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
-            callbacks, add_history=True, add_progbar=verbose != 0, model=self,
-            verbose=verbose, epochs=epochs, steps=steps)
-        self.stop_training = False
-        self._train_vars = None
-        self._loss_sources_cache = None
-        rng = global_generator()
-        callback_list.on_train_begin()
-        # A callback (BackupAndRestore) may resume from a later epoch, as in Keras 3;
-        # the request lasts for this fit only.
-        initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
-        self._initial_epoch = None
-        epoch_logs = {}
-        want_batch_logs = callback_list.needs_train_batch_logs
-        weights = self._place_parameters()
-        train_function = self.make_train_function(weights=weights)
-        data = Source((x, y, sample_weight))
-        reported = not train_function.enabled  # say once why steps run eagerly
-        seen = 0  # batches of the current pass over the data already trained on
-        order = None
-        for epoch in range(initial_epoch, epochs):
-            self.reset_metrics()
-            train_function.begin_epoch()
-            callback_list.on_epoch_begin(epoch)
-            if seen == 0:
-                order = rng.permutation(n) if shuffle else None
-            for step in range(steps):
-                if seen >= n_batches:
-                    warnings.warn(
-                        "Your input ran out of data; interrupting training. Make sure that "
-                        "your dataset or generator can generate at least `steps_per_epoch * "
-                        "epochs` batches. You may need to use the `.repeat()` function when "
-                        "building your dataset.", stacklevel=2)
+        # A DistributedOptimizer (numnet.distribute) shards the data by rank.
+        distribution = getattr(self.optimizer, "distribution", None)
+        data = data_adapter.fit_data(
+            self, x, y, sample_weight, validation_data=validation_data,
+            validation_split=validation_split, class_weight=class_weight,
+            batch_size=batch_size, steps_per_epoch=steps_per_epoch, shuffle=shuffle,
+            shard=distribution)
+        with data:
+            self._check_data(data.train)
+            callback_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+                callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+                verbose=verbose, epochs=epochs, steps=data.train.steps)
+            self.stop_training = False
+            self._train_vars = None
+            self._loss_sources_cache = None
+            weights = self._place_parameters()
+            if distribution is not None:  # every rank starts from rank 0's state
+                distribution.begin_fit(self, data.train)
+            callback_list.on_train_begin()
+            # A callback (BackupAndRestore) may resume from a later epoch, as in Keras 3;
+            # the request lasts for this fit only.
+            initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
+            self._initial_epoch = None
+            epoch_logs = {}
+            want_batch_logs = callback_list.needs_train_batch_logs
+            train_function = self.make_train_function(weights=weights)
+            reported = not train_function.enabled  # say once why steps run eagerly
+            for epoch in range(initial_epoch, epochs):
+                self.reset_metrics()
+                train_function.begin_epoch()
+                callback_list.on_epoch_begin(epoch)
+                with data.train.epoch() as batches:
+                    for step, batch in batches:
+                        callback_list.on_train_batch_begin(step)
+                        logs = train_function(batch)
+                        if want_batch_logs:
+                            if logs is None and callback_list.train_batch_logs_needed(step):
+                                logs = self.get_metrics_result()
+                            callback_list.on_train_batch_end(
+                                step, None if logs is None else _python_floats(logs))
+                        if self.stop_training:
+                            break
+                if verbose and train_function.reason and not reported:
+                    print(f"numnet: {train_function.reason}", flush=True)
+                    reported = True
+                epoch_logs = self.get_metrics_result()
+                if data.validation is not None and _should_eval(epoch, validation_freq):
+                    val_data = data.validation_adapter(
+                        validation_batch_size or _validation_batch_size(
+                            batch_size, callback_list, validation_steps), validation_steps)
+                    val_logs = self._run_evaluation(val_data, callback_list)
+                    epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                callback_list.on_epoch_end(epoch, epoch_logs)
+                if self.stop_training or data.train.out_of_data(epochs - epoch - 1):
                     break
-                callback_list.on_train_batch_begin(step)
-                start = seen * batch_size
-                seen += 1
-                index = (order[start:start + batch_size] if order is not None
-                         else slice(start, start + batch_size))
-                logs = train_function(Batch(data, index))
-                if want_batch_logs:
-                    if logs is None and callback_list.train_batch_logs_needed(step):
-                        logs = self.get_metrics_result()
-                    callback_list.on_train_batch_end(
-                        step, None if logs is None else _python_floats(logs))
-                if self.stop_training:
-                    break
-            if seen >= n_batches:
-                seen = 0
-            if verbose and train_function.reason and not reported:
-                print(f"numnet: {train_function.reason}", flush=True)
-                reported = True
-            epoch_logs = self.get_metrics_result()
-            if val is not None and _should_eval(epoch, validation_freq):
-                val_logs = self._run_evaluation(
-                    val[0], val[1], val[2],
-                    validation_batch_size or _validation_batch_size(
-                        batch_size, callback_list, validation_steps),
-                    callback_list, steps=validation_steps)
-                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            callback_list.on_epoch_end(epoch, epoch_logs)
-            if self.stop_training:
-                break
-        callback_list.on_train_end(logs=epoch_logs)
+            callback_list.on_train_end(logs=epoch_logs)
         if epochs > initial_epoch:
             # As Keras: with `use_ema`, the weights become their moving averages.
             self.optimizer.finalize_variable_values(weights)
@@ -525,10 +488,11 @@ class Trainer:
         """Hook for Functional models to order/check named inputs."""
         return x
 
-    def _check_first_batch(self, x, y):
+    def _check_first_batch(self, x, y, targets):
         """Builds the model and its compiled losses/metrics on one sample, catching errors early.
 
-        The built model's trainable weights then go into its parameter store.
+        The sample is the first of `x` and `y`; sparse labels are checked on
+        `targets` (all of them, or None when they are streamed).
         """
         sample_x = data_adapter.take(x, slice(0, 1))
         y_pred = self(sample_x, training=False)
@@ -540,7 +504,12 @@ class Trainer:
         if self.compiled_loss is not None:
             flat_true, flat_pred = self._build_compiled(sample_y, y_pred)
             self.compiled_loss(flat_true, flat_pred)
-            self._check_all_labels(y, flat_pred)
+            self._check_all_labels(targets, flat_pred)
+
+    def _check_data(self, data):
+        """`_check_first_batch` on the first batch of the data adapter `data`."""
+        x, y, _ = data.first_batch()
+        self._check_first_batch(x, y, data.targets())
 
     def _check_all_labels(self, y, sample_pred):
         """Sparse labels out of range fail before the first step, not at the batch holding them."""
@@ -560,22 +529,18 @@ class Trainer:
                 shape = (len(labels),) + tuple(np.shape(getattr(pred, "data", pred))[1:])
                 losses_module.check_sparse_labels(labels, shape[-1], shape)
 
-    def _run_evaluation(self, x, y, sample_weight, batch_size, callback_list, steps=None):
+    def _run_evaluation(self, data, callback_list):
+        """Loss and metrics over the batches of the data adapter `data` (one epoch of it)."""
         self.reset_metrics()
-        x = self._standardize_model_inputs(x)
-        n = data_adapter.num_samples(x, "x")
-        n_steps = math.ceil(n / batch_size)
-        if steps is not None:
-            n_steps = min(n_steps, int(steps))
         test_function = self.make_test_function()
         test_function.begin_epoch()
-        data = Source((x, y, sample_weight))
         callback_list.on_test_begin()
-        for step in range(n_steps):
-            callback_list.on_test_batch_begin(step)
-            test_function(Batch(data, slice(step * batch_size, (step + 1) * batch_size)))
-            if callback_list._batch_callbacks["on_test_batch_end"]:
-                callback_list.on_test_batch_end(step, self.get_metrics_result())
+        with data.epoch() as batches:
+            for step, batch in batches:
+                callback_list.on_test_batch_begin(step)
+                test_function(batch)
+                if callback_list._batch_callbacks["on_test_batch_end"]:
+                    callback_list.on_test_batch_end(step, self.get_metrics_result())
         logs = self.get_metrics_result()
         callback_list.on_test_end(logs)
         return logs
@@ -606,20 +571,21 @@ class Trainer:
         self._assert_compiled("evaluation")
         verbose = _resolve_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
-        x, y, sample_weight = data_adapter.prepare(x, y, sample_weight, call="evaluate",
-                                                   model=self)
-        x = self._standardize_model_inputs(x)
-        self._check_first_batch(x, y)
-        if not self._parameters_placed:
-            self._place_parameters()
-        n_steps = math.ceil(data_adapter.num_samples(x, "x") / batch_size)
-        callback_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
-            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
-            steps=n_steps if steps is None else min(steps, n_steps))
-        if verbose == 0:
-            # Nothing shows the batches: evaluate in big chunks (same means, fewer steps).
-            batch_size = _validation_batch_size(batch_size, callback_list, steps)
-        logs = self._run_evaluation(x, y, sample_weight, batch_size, callback_list, steps=steps)
+        data = data_adapter.get_data_adapter(x, y, sample_weight, model=self, call="evaluate",
+                                             batch_size=batch_size, steps=steps)
+        with contextlib.closing(data):
+            self._check_data(data)
+            if not self._parameters_placed:
+                self._place_parameters()
+            callback_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+                callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
+                steps=data.steps)
+            if verbose == 0 and isinstance(data, data_adapter.ArrayAdapter):
+                # Nothing shows the batches: evaluate in big chunks (same means, fewer steps).
+                chunk = _validation_batch_size(batch_size, callback_list, steps)
+                if chunk != batch_size:
+                    data = data.with_batch_size(chunk)
+            logs = self._run_evaluation(data, callback_list)
         if return_dict:
             return logs
         results = self._ordered_results(logs)
@@ -634,30 +600,28 @@ class Trainer:
     def _predict(self, x, batch_size, verbose, steps, callbacks):
         verbose = _resolve_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
-        x, _, _ = data_adapter.prepare(x, None, None, require_y=False, call="predict", model=self)
-        x = self._standardize_model_inputs(x)
-        self._build_and_place(x)
-        n = data_adapter.num_samples(x, "x")
-        n_steps = math.ceil(n / batch_size)
-        if steps is not None:
-            n_steps = min(n_steps, int(steps))
-        predict_function = self.make_predict_function()
-        predict_function.begin_epoch()
-        if verbose == 0 and not callbacks and n_steps == 1:
-            return _copies(predict_function(Batch(x, slice(None))))
-        callback_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
-            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
-            steps=n_steps)
-        callback_list.on_predict_begin()
-        outputs = []
-        x = Source(x)
-        for step in range(n_steps):
-            callback_list.on_predict_batch_begin(step)
-            batch_out = _copies(predict_function(
-                Batch(x, slice(step * batch_size, (step + 1) * batch_size))))
-            outputs.append(flatten(batch_out))
-            callback_list.on_predict_batch_end(step, {"outputs": batch_out})
-        callback_list.on_predict_end()
+        data = data_adapter.get_data_adapter(x, model=self, call="predict",
+                                             batch_size=batch_size, steps=steps)
+        with contextlib.closing(data):
+            self._build_and_place(None if self.built else data.first_batch())
+            predict_function = self.make_predict_function()
+            predict_function.begin_epoch()
+            if verbose == 0 and not callbacks and data.steps == 1 and \
+                    isinstance(data, data_adapter.ArrayAdapter) and not data.streamed:
+                return _copies(predict_function(Batch(data.source, slice(None))))
+            callback_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+                callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
+                steps=data.steps)
+            callback_list.on_predict_begin()
+            outputs = []
+            batch_out = None
+            with data.epoch() as batches:
+                for step, batch in batches:
+                    callback_list.on_predict_batch_begin(step)
+                    batch_out = _copies(predict_function(batch))
+                    outputs.append(flatten(batch_out))
+                    callback_list.on_predict_batch_end(step, {"outputs": batch_out})
+            callback_list.on_predict_end()
         joined = [np.concatenate(parts) for parts in zip(*outputs)]
         return pack_like(batch_out, joined)
 
@@ -670,7 +634,7 @@ class Trainer:
         if class_weight is not None:
             sample_weight = data_adapter.class_weights_to_sample_weights(y, class_weight, sample_weight)
         x = self._standardize_model_inputs(x)
-        self._check_first_batch(x, y)
+        self._check_first_batch(x, y, y)
         self._train_vars = None
         self._loss_sources_cache = None
         self.reset_metrics()
@@ -685,7 +649,7 @@ class Trainer:
         x, y, sample_weight = data_adapter.prepare(x, y, sample_weight, call="test_on_batch",
                                                    model=self)
         x = self._standardize_model_inputs(x)
-        self._check_first_batch(x, y)
+        self._check_first_batch(x, y, y)
         if not self._parameters_placed:
             self._place_parameters()
         self.reset_metrics()

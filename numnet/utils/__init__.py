@@ -5,12 +5,16 @@ from numnet.callbacks.progbar import Progbar
 from numnet.utils.io_utils import (
     disable_interactive_logging, enable_interactive_logging, is_interactive_logging_enabled,
 )
+from numnet.models.py_dataset import PyDataset, Sequence
 from numnet.utils.numerical import normalize, to_categorical
 from numnet.utils.rng import set_random_seed
 
 
 def __getattr__(name):
-    # Plotting helpers load matplotlib/graphviz lazily, only when asked for.
+    # Helpers with heavier imports (matplotlib, graphviz, the shard readers) load when asked for.
+    if name in ("shard_dataset", "ShardDataset"):
+        from numnet.utils import shards
+        return getattr(shards, name)
     if name in ("plot_model", "model_to_dot"):
         from numnet.utils import model_plot
         return getattr(model_plot, name)
@@ -21,6 +25,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'numnet.utils' has no attribute '{name}'")
 
 
-__all__ = ["Progbar", "clear_session", "disable_interactive_logging",
-           "enable_interactive_logging", "is_interactive_logging_enabled", "normalize",
-           "set_random_seed", "to_categorical", "plot_model"]
+__all__ = ["Progbar", "PyDataset", "Sequence", "ShardDataset", "clear_session", "normalize",
+           "set_random_seed", "shard_dataset", "to_categorical", "plot_model"]
