@@ -1,6 +1,6 @@
 """Weight constraints, as in `keras.constraints`: applied to a weight after each optimizer step."""
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet.backend import epsilon
 from numnet.serialization import (
@@ -9,11 +9,11 @@ from numnet.serialization import (
 
 
 def _value(w):
-    return np.asarray(getattr(w, "data", w))
+    return xp.asarray(getattr(w, "data", w))
 
 
 def _norms(w, axis):
-    return np.sqrt(np.sum(np.square(w), axis=axis, keepdims=True))
+    return xp.sqrt(xp.sum(xp.square(w), axis=axis, keepdims=True))
 
 
 class Constraint:
@@ -41,7 +41,7 @@ class MaxNorm(Constraint):
     def __call__(self, w):
         w = _value(w)
         norms = _norms(w, self.axis)
-        desired = np.clip(norms, 0, self.max_value)
+        desired = xp.clip(norms, 0, self.max_value)
         return (w * (desired / (epsilon() + norms))).astype(w.dtype, copy=False)
 
     def get_config(self):
@@ -61,7 +61,7 @@ class MinMaxNorm(Constraint):
     def __call__(self, w):
         w = _value(w)
         norms = _norms(w, self.axis)
-        desired = self.rate * np.clip(norms, self.min_value, self.max_value) + \
+        desired = self.rate * xp.clip(norms, self.min_value, self.max_value) + \
             (1 - self.rate) * norms
         return (w * (desired / (epsilon() + norms))).astype(w.dtype, copy=False)
 

@@ -7,7 +7,7 @@ Seeding follows Keras 3: an initializer built with an integer seed, *or with no
 seed at all*, returns the same values on every call. An unseeded initializer
 draws its integer seed once, at construction, from numnet's global generator,
 so `numnet.utils.set_random_seed(n)` makes a whole model build reproducible.
-Pass a `numnet.random.SeedGenerator` as `seed` (as in Keras; a `numpy.random.Generator`
+Pass a `numnet.random.SeedGenerator` as `seed` (as in Keras; a `xp.random.Generator`
 works too) to get fresh, reproducible values on each call.
 
 Example:
@@ -21,7 +21,6 @@ numnet.initializers.serialize(init)  # {"module": "keras.initializers", ...}
 
 import math
 
-import numpy as np
 
 from numnet.backend import global_generator, standardize_dtype, to_snake_case, xp
 from numnet.random import SeedGenerator
@@ -59,7 +58,7 @@ def compute_fans(shape, input_axes=None, output_axes=None):
 
 
 def _float_dtype(dtype):
-    return np.dtype(standardize_dtype(dtype))
+    return xp.dtype(standardize_dtype(dtype))
 
 
 class Initializer:
@@ -122,9 +121,9 @@ class Constant(Initializer):
 
     def get_config(self):
         value = self.value
-        if isinstance(value, np.ndarray):
+        if isinstance(value, xp.ndarray):
             value = value.tolist()
-        elif isinstance(value, np.generic):
+        elif isinstance(value, xp.generic):
             value = value.item()
         return {"value": value}
 
@@ -166,29 +165,29 @@ class RandomInitializer(Initializer):
             seed = int(global_generator().integers(1, 10**9))
         elif isinstance(seed, dict):
             seed = deserialize_keras_object(seed)
-        elif isinstance(seed, (bool, np.bool_)) or not isinstance(
-            seed, (int, np.integer, np.random.Generator, SeedGenerator)
+        elif isinstance(seed, (bool, xp.bool_)) or not isinstance(
+            seed, (int, xp.integer, xp.random.Generator, SeedGenerator)
         ):
             raise ValueError(
                 "`seed` argument should be an instance of `numnet.random.SeedGenerator()` "
-                f"(or a `numpy.random.Generator`) or an integer. Received: seed={seed!r}"
+                f"(or a `xp.random.Generator`) or an integer. Received: seed={seed!r}"
             )
-        if isinstance(seed, np.integer):
+        if isinstance(seed, xp.integer):
             seed = int(seed)
         self.seed = seed
 
     def _generator(self):
-        if isinstance(self.seed, np.random.Generator):
+        if isinstance(self.seed, xp.random.Generator):
             return self.seed
         if isinstance(self.seed, SeedGenerator):
             return self.seed.numpy_generator()  # one step of the seed per call
-        return np.random.default_rng(self.seed)
+        return xp.random.default_rng(self.seed)
 
     def get_config(self):
         seed = self._init_seed
-        if isinstance(seed, np.random.Generator):
+        if isinstance(seed, xp.random.Generator):
             seed = None
-        elif isinstance(seed, np.integer):
+        elif isinstance(seed, xp.integer):
             seed = int(seed)
         elif isinstance(seed, SeedGenerator):
             seed = serialize_keras_object(seed)
@@ -196,7 +195,7 @@ class RandomInitializer(Initializer):
 
 
 def _normal(rng, shape, mean, stddev, dtype):
-    values = rng.standard_normal(tuple(shape), dtype=np.float64)
+    values = rng.standard_normal(tuple(shape), dtype=xp.float64)
     if stddev != 1.0:
         values *= stddev
     if mean != 0.0:
@@ -207,12 +206,12 @@ def _normal(rng, shape, mean, stddev, dtype):
 def _truncated_normal(rng, shape, mean, stddev, dtype):
     """Normal samples; those beyond two standard deviations are redrawn."""
     shape = tuple(shape)
-    values = rng.standard_normal(shape, dtype=np.float64)
+    values = rng.standard_normal(shape, dtype=xp.float64)
     flat = values.reshape(-1)
-    bad = np.flatnonzero(np.abs(flat) > 2.0)
+    bad = xp.flatnonzero(xp.abs(flat) > 2.0)
     while bad.size:
-        flat[bad] = rng.standard_normal(bad.size, dtype=np.float64)
-        bad = bad[np.abs(flat[bad]) > 2.0]
+        flat[bad] = rng.standard_normal(bad.size, dtype=xp.float64)
+        bad = bad[xp.abs(flat[bad]) > 2.0]
     if stddev != 1.0:
         values *= stddev
     if mean != 0.0:
@@ -427,8 +426,8 @@ class Orthogonal(RandomInitializer):
         num_cols = shape[-1]
         flat = (max(num_rows, num_cols), min(num_rows, num_cols))
         a = self._generator().standard_normal(flat)
-        q, r = np.linalg.qr(a)
-        q *= np.sign(np.diag(r))
+        q, r = xp.linalg.qr(a)
+        q *= xp.sign(xp.diag(r))
         if num_rows < num_cols:
             q = q.T
         return (self.gain * q.reshape(shape)).astype(_float_dtype(dtype))
@@ -508,8 +507,8 @@ def get(identifier):
         return cls()
     if isinstance(identifier, dict):
         return deserialize(identifier)
-    if isinstance(identifier, (np.ndarray, np.generic)) or hasattr(identifier, "numpy"):
-        value = np.asarray(getattr(identifier, "data", identifier))
+    if isinstance(identifier, (xp.ndarray, xp.generic)) or hasattr(identifier, "numpy"):
+        value = xp.asarray(getattr(identifier, "data", identifier))
 
         def initialize_fn(shape, dtype=None):
             if tuple(shape) != value.shape:

@@ -13,7 +13,6 @@ compositions of `numnet.ops`, as their docstrings say.
 
 import math
 
-import numpy as np
 
 from numnet.autodiff import ops
 from numnet.autodiff.ops import nn as ops_nn
@@ -29,14 +28,14 @@ REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "
 
 def _value(x):
     """The array behind a tensor or array-like (for checks only, never for the math)."""
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x.data if isinstance(x, Tensor) else xp.asarray(x)
 
 
 def _tensor(x, dtype=None):
     """`x` as a tensor (no copy of a tensor); float64 arrays become floatx, or `dtype`."""
     if not isinstance(x, Tensor):
         x = ops.convert_to_tensor(x)
-    if dtype is not None and x.dtype != np.dtype(dtype).name:
+    if dtype is not None and x.dtype != xp.dtype(dtype).name:
         x = ops.cast(x, dtype)
     return x
 
@@ -52,8 +51,8 @@ def _prediction(y_pred):
 
 def _match_rank(y_true, y_pred):
     """Squeezes or expands a trailing length-1 axis so ranks agree, as Keras does."""
-    t, p = np.shape(_value(y_true)) if not isinstance(y_true, Tensor) else y_true.shape, \
-        np.shape(y_pred) if not isinstance(y_pred, Tensor) else y_pred.shape
+    t, p = xp.shape(_value(y_true)) if not isinstance(y_true, Tensor) else y_true.shape, \
+        xp.shape(y_pred) if not isinstance(y_pred, Tensor) else y_pred.shape
     if len(t) == len(p) + 1 and t[-1] == 1:
         return ops.reshape(_tensor(y_true), t[:-1]), y_pred
     if len(p) == len(t) + 1 and p[-1] == 1:
@@ -67,13 +66,13 @@ def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
     The higher-rank input loses its last axis, except that a rank-1 partner gains one
     instead when `expand_rank_1` (so `(3,)` and `(3, 1)` both become `(3, 1)`).
     """
-    rank1, rank2 = len(np.shape(x1)), len(np.shape(x2))
-    if rank1 == rank2 + 1 and np.shape(x1)[-1] == 1:
+    rank1, rank2 = len(xp.shape(x1)), len(xp.shape(x2))
+    if rank1 == rank2 + 1 and xp.shape(x1)[-1] == 1:
         if rank2 == 1 and expand_rank_1:
             x2 = ops.expand_dims(x2, axis=-1)
         else:
             x1 = ops.squeeze(x1, axis=-1)
-    elif rank2 == rank1 + 1 and np.shape(x2)[-1] == 1:
+    elif rank2 == rank1 + 1 and xp.shape(x2)[-1] == 1:
         if rank1 == 1 and expand_rank_1:
             x1 = ops.expand_dims(x1, axis=-1)
         else:
@@ -83,7 +82,7 @@ def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
 
 def _require_identical_shape(y_true, y_pred, hint=""):
     """Keras' check for the cross-entropies: same rank, then same shape (no broadcasting)."""
-    t, p = np.shape(y_true), np.shape(y_pred)
+    t, p = xp.shape(y_true), xp.shape(y_pred)
     if len(t) != len(p):
         raise ValueError(
             "Arguments `target` and `output` must have the same rank (ndim). Received: "
@@ -100,7 +99,7 @@ def _check_same_shape(name, y_true, y_pred):
     t, p = tuple(ops.shape(y_true)), tuple(ops.shape(y_pred))
     if t != p:
         try:
-            np.broadcast_shapes(t, p)
+            xp.broadcast_shapes(t, p)
         except ValueError:
             raise ValueError(
                 f"{name}: `y_true` and `y_pred` have incompatible shapes. "
@@ -171,7 +170,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     """Binary cross-entropy averaged over the last axis (probabilities clipped to [eps, 1-eps])."""
     y_true, y_pred = _match_rank(y_true, _tensor(y_pred))
     _require_identical_shape(y_true, y_pred)
-    y_true = _smooth(_tensor(y_true, np.float32), label_smoothing, 2)
+    y_true = _smooth(_tensor(y_true, xp.float32), label_smoothing, 2)
     return ops.mean(ops.binary_crossentropy(y_true, y_pred, from_logits=from_logits), axis=axis)
 
 
@@ -180,7 +179,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     _require_identical_shape(y_true, y_pred, hint=(
         ". categorical_crossentropy expects one-hot `y_true`; for integer class labels use "
         "'sparse_categorical_crossentropy'."))
-    y_true = _smooth(_tensor(y_true, np.float32), label_smoothing, ops.shape(y_pred)[axis])
+    y_true = _smooth(_tensor(y_true, xp.float32), label_smoothing, ops.shape(y_pred)[axis])
     return ops.categorical_crossentropy(y_true, y_pred, from_logits=from_logits, axis=axis)
 
 
@@ -189,7 +188,7 @@ def check_sparse_labels(labels, n_classes, pred_shape):
     if not labels.size:
         return
     low, high = labels.min(), labels.max()
-    if low < 0 or high >= n_classes or (labels.dtype.kind == "f" and np.any(labels % 1)):
+    if low < 0 or high >= n_classes or (labels.dtype.kind == "f" and xp.any(labels % 1)):
         if low >= 0 and high < n_classes:
             problem = (f"a label value of {labels[labels % 1 != 0].flat[0]}, which is not a "
                        "whole number (labels are class indices)")
@@ -288,7 +287,7 @@ def log_cosh(y_true, y_pred):
     y_true, y_pred = _target_and_prediction(y_true, y_pred, "log_cosh")
     error = ops.subtract(y_pred, y_true)
     value = ops.add(error, ops.softplus(ops.multiply(error, -2.0)))
-    return ops.mean(ops.subtract(value, float(np.log(2.0))), axis=-1)
+    return ops.mean(ops.subtract(value, float(xp.log(2.0))), axis=-1)
 
 
 def _keras_same_rank(x1, x2):
@@ -638,7 +637,7 @@ def _loss_inputs(x, dtype, prediction=False):
     if isinstance(x, dict):
         return {key: _loss_inputs(value, dtype, prediction) for key, value in x.items()}
     if isinstance(x, (list, tuple)) and x and all(
-            isinstance(item, (Tensor, np.ndarray, list, tuple, dict)) for item in x) and \
+            isinstance(item, (Tensor, xp.ndarray, list, tuple, dict)) for item in x) and \
             not all(isinstance(item, (list, tuple)) for item in x):
         items = [_loss_inputs(item, dtype, prediction) for item in x]
         return type(x)(*items) if hasattr(x, "_fields") else type(x)(items)

@@ -3,7 +3,7 @@
 import math
 import numbers
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet.autodiff import ops
 from numnet.backend import to_snake_case
@@ -66,7 +66,7 @@ class L1(Regularizer):
 
     def __init__(self, l1=0.01):
         # kept as float32, as Keras keeps it (its config then reads 0.009999999776...)
-        self.l1 = float(np.float32(validate_float_arg(0.01 if l1 is None else l1, "l1")))
+        self.l1 = float(xp.float32(validate_float_arg(0.01 if l1 is None else l1, "l1")))
 
     def __call__(self, x):
         return ops.multiply(ops.sum(ops.abs(x)), self.l1)
@@ -117,17 +117,17 @@ class OrthogonalRegularizer(Regularizer):
 
     def __init__(self, factor=0.01, mode="rows"):
         if (isinstance(factor, bool) or not isinstance(factor, (float, int))
-                or not np.isfinite(factor) or factor < 0):
+                or not xp.isfinite(factor) or factor < 0):
             raise ValueError("Invalid value for argument factor: expected a non-negative "
                              f"float.Received: factor={factor}")
-        self.factor = float(np.float32(factor))
+        self.factor = float(xp.float32(factor))
         if mode not in {"rows", "columns"}:
             raise ValueError('Invalid value for argument `mode`. Expected one of '
                              f'{{"rows", "columns"}}. Received: mode={mode}')
         self.mode = mode
 
     def __call__(self, x):
-        shape = tuple(getattr(x, "shape", np.shape(x)))
+        shape = tuple(getattr(x, "shape", xp.shape(x)))
         if len(shape) != 2:
             raise ValueError(
                 f"Inputs to OrthogonalRegularizer must have rank 2. Received: inputs.shape={shape}"
@@ -140,11 +140,11 @@ class OrthogonalRegularizer(Regularizer):
             unit = _normalize(x, axis=0)
             product = ops.matmul(ops.transpose(unit), unit)
             size = shape[1]
-        off_diagonal = ops.multiply(product, 1.0 - np.eye(size, dtype=unit.dtype))
+        off_diagonal = ops.multiply(product, 1.0 - xp.eye(size, dtype=unit.dtype))
         num_pairs = size * (size - 1.0) / 2.0
         total = ops.sum(ops.abs(off_diagonal))
-        return ops.divide(ops.multiply(total, np.float32(self.factor) * np.float32(0.5)),
-                          np.float32(num_pairs))
+        return ops.divide(ops.multiply(total, xp.float32(self.factor) * xp.float32(0.5)),
+                          xp.float32(num_pairs))
 
     def get_config(self):
         return {"factor": self.factor, "mode": self.mode}

@@ -1,6 +1,5 @@
 """`Tensor` (an array that ops can differentiate through) and `Variable` (mutable state)."""
 
-import numpy as np
 
 from numnet.autodiff.primitive import CAPTURES, READ_HOOKS
 from numnet.backend import floatx, standardize_dtype, xp
@@ -24,11 +23,11 @@ class Tensor:
         if dtype is not None:
             data = xp.asarray(data, dtype=standardize_dtype(dtype))
         elif not isinstance(data, xp.ndarray):
-            if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype
+            if isinstance(data, xp.generic):  # a NumPy scalar keeps its dtype
                 data = xp.asarray(data)
             else:
                 data = xp.asarray(data)
-                if data.dtype == np.float64:
+                if data.dtype == xp.float64:
                     data = data.astype(floatx())
         self.data = data
         self._keras_logits = None
@@ -220,7 +219,7 @@ class Variable(Tensor):
 
     def __init__(self, initializer=None, shape=None, dtype=None, trainable=True, name=None,
                  aggregation="none"):
-        if callable(initializer) and not isinstance(initializer, (Tensor, np.ndarray)):
+        if callable(initializer) and not isinstance(initializer, (Tensor, xp.ndarray)):
             if shape is None:
                 raise ValueError(
                     f"Variable '{name}': `shape` is required when the initial value "
@@ -232,7 +231,7 @@ class Variable(Tensor):
         value = xp.array(value, copy=True)
         if dtype is not None:
             value = value.astype(standardize_dtype(dtype), copy=False)
-        elif value.dtype == np.float64:
+        elif value.dtype == xp.float64:
             value = value.astype(floatx(), copy=False)
         if shape is not None and tuple(value.shape) != tuple(shape):
             raise ValueError(
@@ -264,10 +263,10 @@ class Variable(Tensor):
             MOVES[0] += 1
             return
         value = _value(value)
-        if np.shape(value) != self._array.shape:
+        if xp.shape(value) != self._array.shape:
             raise ValueError(
                 f"Cannot replace the value of variable '{self.path}' of shape "
-                f"{self._array.shape} by an array of shape {np.shape(value)}: its array is "
+                f"{self._array.shape} by an array of shape {xp.shape(value)}: its array is "
                 "part of the model's parameter store."
             )
         self._array[...] = value
@@ -338,9 +337,9 @@ class Variable(Tensor):
             _check_assign_shape(self, value)
             return _ops.assign(self, value)
         value = _value(value)
-        if np.shape(value) != self._array.shape:
+        if xp.shape(value) != self._array.shape:
             raise ValueError(
-                f"Cannot assign a value of shape {np.shape(value)} to variable "
+                f"Cannot assign a value of shape {xp.shape(value)} to variable "
                 f"'{self.path}' of shape {self._array.shape}."
             )
         self._array[...] = value
@@ -376,9 +375,9 @@ def _value(x):
 
 
 def _check_assign_shape(variable, value):
-    if np.shape(_value(value)) != variable.data.shape:
+    if xp.shape(_value(value)) != variable.data.shape:
         raise ValueError(
-            f"Cannot assign a value of shape {np.shape(_value(value))} to variable "
+            f"Cannot assign a value of shape {xp.shape(_value(value))} to variable "
             f"'{variable.path}' of shape {variable.data.shape}."
         )
 

@@ -9,7 +9,7 @@ symbolic `KerasTensor`s, a layer records a graph node instead of computing.
 import inspect
 import warnings
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet import constraints, initializers, regularizers
 from numnet.autodiff.ops.masking import get_keras_mask, masks_of, set_keras_mask
@@ -255,7 +255,7 @@ class Layer:
             raise ValueError(f"Layer '{self.name}': invalid weight shape {shape} for '{name}'.")
         dtype = standardize_dtype(dtype or self.dtype)
         if initializer is None:
-            initializer = "glorot_uniform" if np.issubdtype(np.dtype(dtype), np.floating) else "zeros"
+            initializer = "glorot_uniform" if xp.issubdtype(xp.dtype(dtype), xp.floating) else "zeros"
         init = initializers.get(initializer)
         variable = Variable(init, shape=shape, dtype=dtype, trainable=trainable,
                             name=name or "variable")
@@ -268,7 +268,7 @@ class Layer:
 
     def get_weights(self):
         """The weights' values as a list of NumPy arrays (copies)."""
-        return [np.array(v.data) for v in self.weights]
+        return [xp.array(v.data) for v in self.weights]
 
     def set_weights(self, weights):
         """Sets the weights from a list of arrays, in `layer.weights` order."""
@@ -279,14 +279,14 @@ class Layer:
                 f"({[v.name for v in params]}), but received {len(weights)}."
             )
         for variable, value in zip(params, weights):
-            value = np.asarray(value)
+            value = xp.asarray(value)
             if value.shape != variable.data.shape:
                 raise ValueError(
                     f"Layer '{self.name}' weight '{variable.name}' has shape "
                     f"{variable.data.shape}, but the provided array has shape {value.shape}."
                 )
         for variable, value in zip(params, weights):
-            variable.data[...] = np.asarray(value)
+            variable.data[...] = xp.asarray(value)
 
     def count_params(self):
         """The number of scalars in all weights."""
@@ -315,8 +315,8 @@ class Layer:
         out = self(dummy)
         batch_known = all(s and s[0] is not None for s in _flatten_shapes(shapes))
         return map_structure(  # a known batch size stays (Keras' output shape keeps it)
-            lambda t: tuple(np.shape(t)) if batch_known and np.ndim(t) else
-            (None,) + tuple(np.shape(t))[1:], out)
+            lambda t: tuple(xp.shape(t)) if batch_known and xp.ndim(t) else
+            (None,) + tuple(xp.shape(t))[1:], out)
 
     def _build_at_init(self):
         """Marks a stateless layer built at the end of its `__init__`, as Keras does.
@@ -346,7 +346,7 @@ class Layer:
             if self.input_spec is not None:
                 assert_input_compatibility(self.input_spec, inputs, self.name)
             if _is_nested_scalars(inputs):  # `[["a"], ["b"]]` is one array, not two inputs
-                inputs = np.asarray(inputs)
+                inputs = xp.asarray(inputs)
             inputs = map_structure(
                 _to_floatx_tensor if self._casts_float64_inputs() else _to_tensor, inputs)
         elif self.input_spec is not None:
@@ -383,7 +383,7 @@ class Layer:
         kwargs.pop("training", None)
         if self.input_spec is not None:
             assert_input_compatibility(self.input_spec, inputs, self.name)
-        input_shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else np.shape(t),
+        input_shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else xp.shape(t),
                                      inputs)
         self._check_input_spec(input_shapes)
         if not self.built:
@@ -408,7 +408,7 @@ class Layer:
                     f"of shape {input_shapes}: {error}"
                 ) from error
             flat_shapes = _flatten_shapes(out_shapes)
-            dtype = self.dtype if np.issubdtype(np.dtype(self.dtype), np.floating) else floatx()
+            dtype = self.dtype if xp.issubdtype(xp.dtype(self.dtype), xp.floating) else floatx()
             outputs_flat = [KerasTensor(shape, dtype=dtype, name=self.name if len(flat_shapes) == 1
                                         else f"{self.name}_{i}", keras_history=(self, node_index, i))
                             for i, shape in enumerate(flat_shapes)]
@@ -464,8 +464,8 @@ class Layer:
         running it; the default derives it from `compute_output_shape`.
         """
         shapes = map_structure(
-            lambda t: t.shape if isinstance(t, KerasTensor) else np.shape(t), inputs)
-        dtype = self.dtype if np.issubdtype(np.dtype(self.dtype), np.floating) else floatx()
+            lambda t: t.shape if isinstance(t, KerasTensor) else xp.shape(t), inputs)
+        dtype = self.dtype if xp.issubdtype(xp.dtype(self.dtype), xp.floating) else floatx()
         return _specs_for_shapes(self.compute_output_shape(shapes), dtype)
 
     # ------------------------------------------------------------- config
@@ -581,7 +581,7 @@ def _is_nested_scalars(value):
     if not isinstance(value, (list, tuple)) or not value:
         return False
     return all(_is_nested_scalars(item) if isinstance(item, (list, tuple)) else
-               isinstance(item, (int, float, str, bytes, np.generic)) for item in value)
+               isinstance(item, (int, float, str, bytes, xp.generic)) for item in value)
 
 
 def _to_tensor(value):
@@ -594,7 +594,7 @@ def _to_tensor(value):
 
 def _to_floatx_tensor(value):
     """`_to_tensor`, with float64 arrays cast to floatx as Keras' input autocast does."""
-    if isinstance(value, np.ndarray) and value.dtype == np.float64:
+    if isinstance(value, xp.ndarray) and value.dtype == xp.float64:
         value = value.astype(floatx())
     return _to_tensor(value)
 
@@ -608,12 +608,12 @@ def _specs_for_shapes(shapes, dtype):
 
 
 def _is_shape(shapes):
-    return isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, np.integer))
+    return isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, xp.integer))
                                              for d in shapes)
 
 
 def _flatten_shapes(shapes):
-    if isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in shapes):
+    if isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, xp.integer)) for d in shapes):
         return [shapes]
     if isinstance(shapes, dict):
         return [s for k in sorted(shapes) for s in _flatten_shapes(shapes[k])]
@@ -621,7 +621,7 @@ def _flatten_shapes(shapes):
 
 
 def _shape_to_dummy(shapes):
-    if isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in shapes):
+    if isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, xp.integer)) for d in shapes):
         return dummy_value(KerasTensor(shapes))
     if isinstance(shapes, dict):
         return {k: _shape_to_dummy(v) for k, v in shapes.items()}
@@ -629,7 +629,7 @@ def _shape_to_dummy(shapes):
 
 
 def _shape_for_config(shapes):
-    if isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in shapes):
+    if isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, xp.integer)) for d in shapes):
         return [None] + [int(d) for d in shapes[1:]] if shapes else []
     if isinstance(shapes, dict):
         return {k: _shape_for_config(v) for k, v in shapes.items()}

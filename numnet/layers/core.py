@@ -1,6 +1,6 @@
 """Core layers: `Dense` and `Activation`."""
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet import activations, constraints, initializers, regularizers
 from numnet.autodiff import ops
@@ -35,7 +35,7 @@ class Dense(Layer):
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
+        if not isinstance(units, (int, xp.integer)) or isinstance(units, bool) or units <= 0:
             raise ValueError(
                 "Received an invalid value for `units`, expected a positive integer. "
                 f"Received: units={units!r}"

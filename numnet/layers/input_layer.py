@@ -2,7 +2,7 @@
 
 import warnings
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet.layers.base import Layer
 from numnet.layers.symbolic import KerasTensor, Node
@@ -47,7 +47,7 @@ class InputLayer(Layer):
                     f"You must pass a `shape` argument (InputLayer '{self.name}': the shape of "
                     "one sample, e.g. shape=(28, 28)).")
             if batch_shape is None:
-                if isinstance(shape, (int, np.integer)):
+                if isinstance(shape, (int, xp.integer)):
                     shape = (shape,)
                 batch_shape = (batch_size,) + tuple(shape)
         if sparse:

@@ -1,6 +1,6 @@
 """`InputSpec`: what a layer accepts (rank, shape, dtype, named axes), checked at each call."""
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet.backend import standardize_dtype
 from numnet.layers.symbolic import flatten
@@ -104,7 +104,7 @@ def assert_input_compatibility(input_spec, inputs, layer_name):
 
 def _check_one(index, x, spec, layer_name):
     if not hasattr(x, "shape"):
-        x = np.asarray(x)
+        x = xp.asarray(x)
     shape = tuple(x.shape)
     ndim = len(shape)
     where = f"Input {index} with name '{spec.name}' of layer '{layer_name}' is incompatible " \

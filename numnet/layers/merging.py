@@ -12,7 +12,7 @@ merged = numnet.layers.concatenate([input_wide, hidden2])
 
 from functools import reduce
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet.autodiff import ops
 from numnet.autodiff.tensor import Tensor
@@ -45,11 +45,11 @@ def _symbolic(*values):
 def _logical_or(a, b):
     if _symbolic(a, b):
         return symbolic_op("logical_or", a, b)
-    return Tensor(np.logical_or(_array(a), _array(b)))
+    return Tensor(xp.logical_or(_array(a), _array(b)))
 
 
 def _array(x):
-    return np.asarray(x.data if isinstance(x, Tensor) else x)
+    return xp.asarray(x.data if isinstance(x, Tensor) else x)
 
 
 def _is_shape(value):

@@ -14,7 +14,7 @@ No layer's `call()` runs: only numnet's own ops do.
 
 import inspect
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet.autodiff import ops as _ops
 from numnet.autodiff.tensor import Tensor
@@ -26,7 +26,7 @@ _NUMPY, _NN, _CORE = "keras.src.ops.numpy", "keras.src.ops.nn", "keras.src.ops.c
 
 
 def _values(*xs):
-    return [x.data if isinstance(x, Tensor) else np.asarray(x) for x in xs]
+    return [x.data if isinstance(x, Tensor) else xp.asarray(x) for x in xs]
 
 
 def _no_gradient(numpy_fn):
@@ -37,7 +37,7 @@ def _no_gradient(numpy_fn):
 
 
 def _logical_not(x):
-    return Tensor(np.logical_not(_values(x)[0]))
+    return Tensor(xp.logical_not(_values(x)[0]))
 
 
 def _get_item(x, key):
@@ -47,23 +47,23 @@ def _get_item(x, key):
 
 
 def _round(x, decimals=0):
-    return Tensor(np.round(_values(x)[0], decimals))
+    return Tensor(xp.round(_values(x)[0], decimals))
 
 
 # Ops numnet's autodiff does not define, in the form an Operation calls them.
 _EXTRA_FUNCTIONS = {
     "get_item": _get_item,
-    "floor_divide": _no_gradient(np.floor_divide),
-    "mod": _no_gradient(np.mod),
-    "less": _no_gradient(np.less),
-    "less_equal": _no_gradient(np.less_equal),
-    "greater": _no_gradient(np.greater),
-    "greater_equal": _no_gradient(np.greater_equal),
-    "equal": _no_gradient(np.equal),
-    "not_equal": _no_gradient(np.not_equal),
-    "logical_and": _no_gradient(np.logical_and),
-    "logical_or": _no_gradient(np.logical_or),
-    "logical_xor": _no_gradient(np.logical_xor),
+    "floor_divide": _no_gradient(xp.floor_divide),
+    "mod": _no_gradient(xp.mod),
+    "less": _no_gradient(xp.less),
+    "less_equal": _no_gradient(xp.less_equal),
+    "greater": _no_gradient(xp.greater),
+    "greater_equal": _no_gradient(xp.greater_equal),
+    "equal": _no_gradient(xp.equal),
+    "not_equal": _no_gradient(xp.not_equal),
+    "logical_and": _no_gradient(xp.logical_and),
+    "logical_or": _no_gradient(xp.logical_or),
+    "logical_xor": _no_gradient(xp.logical_xor),
     "logical_not": _logical_not,
     "round": _round,
 }
@@ -203,9 +203,9 @@ def _trace(op, args, kwargs, size):
     def concrete(x):
         if isinstance(x, KerasTensor):
             shape = tuple(size if d is None else d for d in x.shape)
-            return Tensor(np.zeros(shape, dtype=x.dtype))
+            return Tensor(xp.zeros(shape, dtype=x.dtype))
         return x
-    with np.errstate(all="ignore"):
+    with xp.errstate(all="ignore"):
         return op.call(*map_structure(concrete, list(args)), **map_structure(concrete, kwargs))
 
 

@@ -6,7 +6,7 @@ useful gradient, so the layer trains with Rosenblatt's rule instead of
 backpropagation (`Perceptron.fit_rosenblatt`).
 """
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet import initializers
 from numnet.autodiff import ops
@@ -48,7 +48,7 @@ class Perceptron(Layer):
     def __init__(self, units=1, step="heaviside", use_bias=True, kernel_initializer="zeros",
                  bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
+        if not isinstance(units, (int, xp.integer)) or isinstance(units, bool) or units <= 0:
             raise ValueError("Received an invalid value for `units`, expected a positive "
                              f"integer. Received: units={units!r}")
         if step not in _STEPS:
@@ -100,10 +100,10 @@ class Perceptron(Layer):
             `"updates"` (total instances that changed the weights),
             `"epochs"` and `"converged"` (an epoch made no error).
         """
-        x = np.asarray(x, dtype=self.dtype)
+        x = xp.asarray(x, dtype=self.dtype)
         if x.ndim != 2:
             raise ValueError(f"`x` must be 2-D (n_samples, input_dim); got shape {x.shape}.")
-        y = np.asarray(y, dtype=x.dtype)
+        y = xp.asarray(y, dtype=x.dtype)
         if y.ndim == 1:
             y = y.reshape(-1, 1)
         if y.shape != (x.shape[0], self.units):
@@ -112,9 +112,9 @@ class Perceptron(Layer):
         if not self.built:
             self._build_if_needed((None, x.shape[1]))
         w = self.kernel.data
-        b = self.bias.data if self.use_bias else np.zeros(self.units, x.dtype)
-        rng = np.random.default_rng(seed)
-        order = np.arange(x.shape[0])
+        b = self.bias.data if self.use_bias else xp.zeros(self.units, x.dtype)
+        rng = xp.random.default_rng(seed)
+        order = xp.arange(x.shape[0])
         predict = heaviside_prediction if self.step == "heaviside" else sign_prediction
         rows = list(x)
         errors, updates, converged = [], 0, False

@@ -2,7 +2,7 @@
 
 import itertools
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet.autodiff import ops
 from numnet.autodiff.tensor import Tensor
@@ -50,16 +50,16 @@ class Normalization(Layer):
                 f"Received: mean={mean} and variance={variance}"
             )
         if mean is not None:
-            if np.shape(mean) != np.shape(variance):
+            if xp.shape(mean) != xp.shape(variance):
                 raise ValueError(
                     "When setting values directly, `mean` and `variance` must have the same "
-                    f"shape. Received: mean shape {np.shape(mean)} and variance shape "
-                    f"{np.shape(variance)}"
+                    f"shape. Received: mean shape {xp.shape(mean)} and variance shape "
+                    f"{xp.shape(variance)}"
                 )
-            if np.ndim(mean) > len(self.axis):
+            if xp.ndim(mean) > len(self.axis):
                 raise ValueError(
                     f"The rank of `mean` must be less than or equal to the number of axes "
-                    f"({len(self.axis)}). Received: mean shape {np.shape(mean)} for axis "
+                    f"({len(self.axis)}). Received: mean shape {xp.shape(mean)} for axis "
                     f"{self.axis}"
                 )
 
@@ -101,11 +101,11 @@ class Normalization(Layer):
 
     def _broadcast_given(self, value):
         """A given statistic in the broadcast shape: its axes align with the last kept axes."""
-        value = np.asarray(value, dtype=self.dtype)
+        value = xp.asarray(value, dtype=self.dtype)
         expanded = [1] * len(self._broadcast_shape)
         for i in range(1, value.ndim + 1):
             expanded[self._keep_axis[-i]] = value.shape[-i]
-        return np.broadcast_to(value.reshape(expanded), self._broadcast_shape).copy()
+        return xp.broadcast_to(value.reshape(expanded), self._broadcast_shape).copy()
 
     @property
     def mean(self):
@@ -145,14 +145,14 @@ class Normalization(Layer):
             self._check_adapt_shape(batch.shape, "adapt() yielded a batch with incompatible "
                                                  f"shape. Expected {self._build_input_shape}, "
                                                  f"got {tuple(batch.shape)}.")
-            if not np.all(np.isfinite(batch)):
+            if not xp.all(xp.isfinite(batch)):
                 raise ValueError(f"Normalization '{self.name}': adapt() data contains NaN or inf.")
-            n = int(np.prod([batch.shape[a] for a in self._reduce_axis]))
+            n = int(xp.prod([batch.shape[a] for a in self._reduce_axis]))
             if n == 0:
                 continue
-            batch = batch.astype(np.float64)
+            batch = batch.astype(xp.float64)
             b_mean = batch.mean(axis=self._reduce_axis)
-            b_m2 = np.square(batch - batch.mean(axis=self._reduce_axis, keepdims=True)).sum(
+            b_m2 = xp.square(batch - batch.mean(axis=self._reduce_axis, keepdims=True)).sum(
                 axis=self._reduce_axis)
             if mean is None:
                 total, mean, m2 = n, b_mean, b_m2
@@ -160,19 +160,19 @@ class Normalization(Layer):
                 delta = b_mean - mean
                 new_total = total + n
                 mean = mean + delta * (n / new_total)
-                m2 = m2 + b_m2 + np.square(delta) * (total * n / new_total)
+                m2 = m2 + b_m2 + xp.square(delta) * (total * n / new_total)
                 total = new_total
         if mean is None:
             raise ValueError(f"Normalization '{self.name}': adapt() received no data.")
         self.adapt_mean.assign(mean)
         self.adapt_variance.assign(m2 / total)
-        self.count.assign(np.asarray(total, dtype=np.int64))
+        self.count.assign(xp.asarray(total, dtype=xp.int64))
 
     def _batches(self, data, batch_size):
         """(an iterator over the data's batches as arrays, the first batch)."""
         if isinstance(data, Tensor):
             data = data.data
-        if isinstance(data, np.ndarray):
+        if isinstance(data, xp.ndarray):
             if data.ndim == 0:
                 raise ValueError(f"Normalization '{self.name}': adapt() needs a batch of "
                                  f"samples; received a scalar {data!r}.")
@@ -228,8 +228,8 @@ class Normalization(Layer):
     # ------------------------------------------------------------- config
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "invert": self.invert,
-                "mean": np.array(self.input_mean).tolist(),
-                "variance": np.array(self.input_variance).tolist()}
+                "mean": xp.array(self.input_mean).tolist(),
+                "variance": xp.array(self.input_variance).tolist()}
 
     def get_build_config(self):
         if self._build_input_shape is None:
@@ -251,4 +251,4 @@ def _batch_features(batch):
             "adapt() expects an iterable that yields arrays or tensors with a `.shape` "
             f"attribute (e.g. numpy arrays). Got an element of type {type(batch).__name__}."
         )
-    return np.asarray(batch)
+    return xp.asarray(batch)

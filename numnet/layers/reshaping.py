@@ -1,6 +1,6 @@
 """Reshaping layers: `Flatten` and `Reshape`."""
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet.autodiff import ops
 from numnet.backend import standardize_data_format
@@ -32,7 +32,7 @@ class Flatten(Layer):
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]
-        size = None if any(d is None for d in rest) else int(np.prod(rest)) if rest else 1
+        size = None if any(d is None for d in rest) else int(xp.prod(rest)) if rest else 1
         return (input_shape[0], size)
 
     def get_config(self):
@@ -46,7 +46,7 @@ class Reshape(Layer):
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
         self.target_shape = tuple(target_shape)
-        if any(isinstance(d, (int, np.integer)) and d < -1 for d in self.target_shape):
+        if any(isinstance(d, (int, xp.integer)) and d < -1 for d in self.target_shape):
             raise ValueError("Each dimension in `target_shape` must be a non-negative "
                              "integer, or `-1` for a single unknown dimension. Received: "
                              f"target_shape={self.target_shape}.")
@@ -60,12 +60,12 @@ class Reshape(Layer):
     def compute_output_shape(self, input_shape):
         target = list(self.target_shape)
         if -1 in target:
-            known = int(np.prod([d for d in target if d != -1]))
-            total = None if any(d is None for d in input_shape[1:]) else int(np.prod(input_shape[1:]))
+            known = int(xp.prod([d for d in target if d != -1]))
+            total = None if any(d is None for d in input_shape[1:]) else int(xp.prod(input_shape[1:]))
             if total is not None and total % known:
                 raise ValueError(f"Reshape '{self.name}': cannot reshape {input_shape} to {self.target_shape}.")
             target[target.index(-1)] = None if total is None else total // known
-        elif None not in input_shape[1:] and int(np.prod(input_shape[1:])) != int(np.prod(target)):
+        elif None not in input_shape[1:] and int(xp.prod(input_shape[1:])) != int(xp.prod(target)):
             raise ValueError(
                 f"Reshape '{self.name}': total size of the new shape {self.target_shape} "
                 f"must equal the input's {tuple(input_shape[1:])}."

@@ -6,7 +6,7 @@ Calling layers on them computes nothing: it records the graph that a
 Functional model later runs.
 """
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet.backend import standardize_dtype
 
@@ -179,7 +179,7 @@ def is_symbolic(structure):
 def dummy_value(tensor, batch_size=1):
     """A zero array with the tensor's shape (a concrete batch size replaces None)."""
     shape = tuple(batch_size if d is None else d for d in tensor.shape)
-    return np.zeros(shape, dtype=tensor.dtype)
+    return xp.zeros(shape, dtype=tensor.dtype)
 
 
 def flatten_with_path(structure, path=()):

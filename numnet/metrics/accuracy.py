@@ -4,7 +4,7 @@ Each function returns one float32 value per sample (1.0 for a hit); the
 classes are `MeanMetricWrapper`s that average them, sample-weighted.
 """
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet.backend import floatx
 from numnet.autodiff import ops
@@ -22,8 +22,8 @@ def _uses_ops(fn):
 
 
 def _tensor(x):
-    return x if isinstance(x, Tensor) else ops.convert_to_tensor(np.asarray(x),
-                                                                  dtype=np.asarray(x).dtype)
+    return x if isinstance(x, Tensor) else ops.convert_to_tensor(xp.asarray(x),
+                                                                  dtype=xp.asarray(x).dtype)
 
 
 @_uses_ops
@@ -74,17 +74,17 @@ def sparse_categorical_accuracy(y_true, y_pred):
 
 def _in_top_k(targets, predictions, k):
     """True where the target's score is among the `k` largest (ties count as in)."""
-    targets = targets.astype(np.int64, copy=False)
-    rows = np.arange(predictions.shape[0])
+    targets = targets.astype(xp.int64, copy=False)
+    rows = xp.arange(predictions.shape[0])
     target_scores = predictions[rows, targets]
-    higher = np.count_nonzero(predictions > target_scores[:, None], axis=-1)
-    return (higher < k) & np.isfinite(target_scores)
+    higher = xp.count_nonzero(predictions > target_scores[:, None], axis=-1)
+    return (higher < k) & xp.isfinite(target_scores)
 
 
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1.0 where the one-hot target's class is in the top `k` predictions."""
     y_pred = _array(y_pred)
-    y_true = np.argmax(_array(y_true), axis=-1)
+    y_true = xp.argmax(_array(y_true), axis=-1)
     original_shape = y_true.shape
     if y_pred.ndim > 2:
         y_pred = y_pred.reshape(-1, y_pred.shape[-1])
@@ -109,7 +109,7 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False
     if reshape:
         y_true = y_true.reshape(-1)
     if from_sorted_ids:
-        matches = np.any(y_pred[:, :k] == y_true[:, None], axis=1)
+        matches = xp.any(y_pred[:, :k] == y_true[:, None], axis=1)
     else:
         matches = _in_top_k(y_true, y_pred, k)
     matches = matches.astype(floatx())

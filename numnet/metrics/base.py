@@ -7,7 +7,6 @@ update and returns the result, as in Keras. State lives in float64 Variables
 are NumPy float32 scalars like Keras' float32 tensors.
 """
 
-import numpy as np
 
 from numnet.autodiff import ops
 from numnet.autodiff.primitive import CAPTURES, host_call
@@ -24,24 +23,24 @@ _STATE_DTYPE = "float64"
 
 def _as_tensor(x):
     """`x` as a tensor (arrays wrapped as they are: metric state is float64 anyway)."""
-    return x if isinstance(x, Tensor) else ops.convert_to_tensor(np.asarray(x), dtype=np.asarray(x).dtype)
+    return x if isinstance(x, Tensor) else ops.convert_to_tensor(xp.asarray(x), dtype=xp.asarray(x).dtype)
 
 
 def _array(x):
     """A NumPy array from an array-like, Tensor or Variable."""
     if isinstance(x, Tensor):
         return x.data
-    if isinstance(x, np.ndarray):
+    if isinstance(x, xp.ndarray):
         return x
-    return np.asarray(x)
+    return xp.asarray(x)
 
 
 def _masked_weights(sample_weight, mask):
     """`sample_weight * mask` with Keras' rank matching (the mask alone if no weights)."""
-    mask = np.asarray(mask, dtype=np.float64)
+    mask = xp.asarray(mask, dtype=xp.float64)
     if sample_weight is None:
         return mask
-    sample_weight = np.asarray(_array(sample_weight), dtype=np.float64)
+    sample_weight = xp.asarray(_array(sample_weight), dtype=xp.float64)
     mask, sample_weight = squeeze_or_expand_to_same_rank(mask, sample_weight)
     return sample_weight * mask
 
@@ -143,8 +142,8 @@ class Metric:
         the initial value itself, as an array or tensor) says otherwise."""
         dtype = standardize_dtype(dtype) if dtype else _STATE_DTYPE
         shape = tuple(shape)
-        if isinstance(initializer, (Tensor, np.ndarray, list)):
-            value = np.broadcast_to(np.asarray(_array(initializer), dtype=dtype), shape)
+        if isinstance(initializer, (Tensor, xp.ndarray, list)):
+            value = xp.broadcast_to(xp.asarray(_array(initializer), dtype=dtype), shape)
         elif initializer is None or (isinstance(initializer, str) and initializer == "zeros"):
             value = xp.zeros(shape, dtype=dtype)
         else:
@@ -187,7 +186,7 @@ class Metric:
 
     def load_own_variables(self, store):
         for i, v in enumerate(self._variables):
-            v.data[...] = np.asarray(store[str(i)])
+            v.data[...] = xp.asarray(store[str(i)])
 
     def __repr__(self):
         return f"<{self.__class__.__name__} name={self.name}>"
@@ -219,7 +218,7 @@ def _update_call(method):
 
 
 def _result_scalar(value, dtype):
-    return np.dtype(dtype).type(value)
+    return xp.dtype(dtype).type(value)
 
 
 def _divide_no_nan(a, b):
@@ -236,7 +235,7 @@ class Sum(Metric):
 
     def update_state(self, values, sample_weight=None):
         values, _ = reduce_to_samplewise_values(values, sample_weight, "sum")
-        self.total.data += values.sum(dtype=np.float64)
+        self.total.data += values.sum(dtype=xp.float64)
 
     def result(self):
         return _result_scalar(self.total.data, self.dtype)
@@ -249,20 +248,20 @@ def reduce_to_samplewise_values(values, sample_weight, reduction="mean"):
     axis. `reduction` ("mean" or "sum") reduces the axes beyond the weights'.
     """
     values = _array(values)
-    reduce_fn = np.mean if reduction == "mean" else np.sum
+    reduce_fn = xp.mean if reduction == "mean" else xp.sum
     if sample_weight is not None:
-        sample_weight = _array(sample_weight).astype(np.float64, copy=False)
+        sample_weight = _array(sample_weight).astype(xp.float64, copy=False)
         values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
         weight_ndim, values_ndim = sample_weight.ndim, values.ndim
         if values_ndim > weight_ndim:
             values = reduce_fn(values, axis=tuple(range(weight_ndim, values_ndim)),
-                               dtype=np.float64)
-        sample_weight = np.broadcast_to(sample_weight, values.shape)
+                               dtype=xp.float64)
+        sample_weight = xp.broadcast_to(sample_weight, values.shape)
         values = values * sample_weight
         if weight_ndim > 1:
             sample_weight = reduce_fn(sample_weight, axis=tuple(range(1, weight_ndim)))
     if values.ndim > 1:
-        values = reduce_fn(values, axis=tuple(range(1, values.ndim)), dtype=np.float64)
+        values = reduce_fn(values, axis=tuple(range(1, values.ndim)), dtype=xp.float64)
     return values, sample_weight
 
 
@@ -337,7 +336,7 @@ class Mean(Metric):
         if sample_weight is None:
             ops.accumulate_mean(self.total, self.count, values, 1.0 if values.ndim == 0 else None)
             return
-        if values.ndim == 0 and np.ndim(sample_weight) == 0 and \
+        if values.ndim == 0 and xp.ndim(sample_weight) == 0 and \
                 not isinstance(sample_weight, Tensor):
             # A batch value weighted by the batch size (how loss trackers are fed).
             ops.accumulate_mean(self.total, self.count, values, float(sample_weight))

@@ -6,7 +6,7 @@ thresholds (AUC's default) predictions are bucketed once, the way Keras'
 optimized path does, instead of being compared with every threshold.
 """
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet.backend import epsilon
 from numnet.metrics.base import Metric, _array, squeeze_or_expand_to_same_rank
@@ -19,7 +19,7 @@ NEG_INF = -1e10
 def _to_list(x):
     if isinstance(x, (list, tuple)):
         return list(x)
-    if isinstance(x, np.ndarray):
+    if isinstance(x, xp.ndarray):
         return x.tolist()
     return [x]
 
@@ -38,16 +38,16 @@ def _is_evenly_distributed(thresholds):
     n = len(thresholds)
     if n < 3:
         return False
-    even = np.arange(n, dtype=np.float32) / (n - 1)
-    return bool(np.allclose(thresholds, even, atol=epsilon()))
+    even = xp.arange(n, dtype=xp.float32) / (n - 1)
+    return bool(xp.allclose(thresholds, even, atol=epsilon()))
 
 
 def _filter_top_k(x, k):
     """Keeps the `k` largest entries of the last axis; the others become NEG_INF."""
-    order = np.argsort(-x, axis=-1, kind="stable")[..., :k]
-    mask = np.zeros(x.shape, dtype=bool)
-    np.put_along_axis(mask, order, True, axis=-1)
-    return np.where(mask, x, np.float32(NEG_INF)).astype(x.dtype, copy=False)
+    order = xp.argsort(-x, axis=-1, kind="stable")[..., :k]
+    mask = xp.zeros(x.shape, dtype=bool)
+    xp.put_along_axis(mask, order, True, axis=-1)
+    return xp.where(mask, x, xp.float32(NEG_INF)).astype(x.dtype, copy=False)
 
 
 def update_confusion_matrix(y_true, y_pred, thresholds, thresholds_distributed_evenly=False,
@@ -58,11 +58,11 @@ def update_confusion_matrix(y_true, y_pred, thresholds, thresholds_distributed_e
     Each count has shape `(num_thresholds,)`, or `(num_thresholds, num_labels)`
     with `multi_label=True`. Follows Keras' `update_confusion_matrix_variables`.
     """
-    y_pred = _array(y_pred).astype(np.float32, copy=False)
+    y_pred = _array(y_pred).astype(xp.float32, copy=False)
     y_true = _array(y_true)
     y_pred, y_true = squeeze_or_expand_to_same_rank(y_pred, y_true)
     if sample_weight is not None:
-        sample_weight = _array(sample_weight).astype(np.float64, copy=False)[..., None]
+        sample_weight = _array(sample_weight).astype(xp.float64, copy=False)[..., None]
         _, sample_weight = squeeze_or_expand_to_same_rank(y_true, sample_weight,
                                                           expand_rank_1=False)
     if top_k is not None:
@@ -78,12 +78,12 @@ def update_confusion_matrix(y_true, y_pred, thresholds, thresholds_distributed_e
 
     labels = y_true.astype(bool, copy=False)
     if labels.shape != y_pred.shape:
-        labels = np.broadcast_to(labels, y_pred.shape)
+        labels = xp.broadcast_to(labels, y_pred.shape)
     weights = None
     if sample_weight is not None:
-        weights = np.broadcast_to(sample_weight, y_pred.shape)
+        weights = xp.broadcast_to(sample_weight, y_pred.shape)
     if label_weights is not None and not multi_label:
-        lw = np.broadcast_to(np.asarray(label_weights, dtype=np.float64), y_pred.shape)
+        lw = xp.broadcast_to(xp.asarray(label_weights, dtype=xp.float64), y_pred.shape)
         weights = lw if weights is None else weights * lw
     if not multi_label:
         y_pred = y_pred.reshape(-1)
@@ -96,7 +96,7 @@ def update_confusion_matrix(y_true, y_pred, thresholds, thresholds_distributed_e
                 f"`y_pred` must have rank 2 when `multi_label=True`. Found rank {y_pred.ndim}."
             )
 
-    true_w = labels.astype(np.float64)
+    true_w = labels.astype(xp.float64)
     if weights is not None:
         true_w *= weights
         false_w = weights - true_w
@@ -109,14 +109,14 @@ def update_confusion_matrix(y_true, y_pred, thresholds, thresholds_distributed_e
     if thresholds_distributed_evenly:
         with_epsilon = thresholds[0] < 0.0 or thresholds[-1] > 1.0
         # Bucket b holds predictions in (t_b, t_{b+1}]: positive for thresholds 0..b.
-        clipped = np.clip(y_pred, np.float32(0.0), np.float32(1.0))
-        buckets = np.ceil(clipped * np.float32(num_thresholds - 1)) - np.float32(1.0)
+        clipped = xp.clip(y_pred, xp.float32(0.0), xp.float32(1.0))
+        buckets = xp.ceil(clipped * xp.float32(num_thresholds - 1)) - xp.float32(1.0)
         if with_epsilon:
-            np.maximum(buckets, 0, out=buckets)
-        buckets = buckets.astype(np.int64)
+            xp.maximum(buckets, 0, out=buckets)
+        buckets = buckets.astype(xp.int64)
         if multi_label:
             num_labels = y_pred.shape[1]
-            buckets = buckets + np.arange(num_labels) * num_thresholds
+            buckets = buckets + xp.arange(num_labels) * num_thresholds
             size = num_thresholds * num_labels
         else:
             size = num_thresholds
@@ -125,40 +125,40 @@ def update_confusion_matrix(y_true, y_pred, thresholds, thresholds_distributed_e
             buckets, true_w, false_w = buckets[keep], true_w[keep], false_w[keep]
         else:
             buckets, true_w = buckets.reshape(-1), true_w.reshape(-1)
-            false_w = np.broadcast_to(false_w, y_pred.shape).reshape(-1)
-        tp_b = np.bincount(buckets, weights=true_w, minlength=size)
-        fp_b = np.bincount(buckets, weights=false_w, minlength=size)
+            false_w = xp.broadcast_to(false_w, y_pred.shape).reshape(-1)
+        tp_b = xp.bincount(buckets, weights=true_w, minlength=size)
+        fp_b = xp.bincount(buckets, weights=false_w, minlength=size)
         if multi_label:
             tp_b = tp_b.reshape(num_labels, num_thresholds).T
             fp_b = fp_b.reshape(num_labels, num_thresholds).T
-        tp = np.cumsum(tp_b[::-1], axis=0)[::-1]
-        fp = np.cumsum(fp_b[::-1], axis=0)[::-1]
+        tp = xp.cumsum(tp_b[::-1], axis=0)[::-1]
+        fp = xp.cumsum(fp_b[::-1], axis=0)[::-1]
     else:
-        thr = np.asarray(thresholds, dtype=np.float32)
+        thr = xp.asarray(thresholds, dtype=xp.float32)
         if multi_label:
             positive = y_pred[None, :, :] > thr[:, None, None]       # (T, n, L)
-            tp = np.einsum("tnl,nl->tl", positive, true_w)
-            fp = np.einsum("tnl,nl->tl", positive, np.broadcast_to(false_w, y_pred.shape))
+            tp = xp.einsum("tnl,nl->tl", positive, true_w)
+            fp = xp.einsum("tnl,nl->tl", positive, xp.broadcast_to(false_w, y_pred.shape))
         else:
-            positive = (y_pred[None, :] > thr[:, None]).astype(np.float64)  # (T, N)
+            positive = (y_pred[None, :] > thr[:, None]).astype(xp.float64)  # (T, N)
             tp = positive @ true_w
-            fp = positive @ np.broadcast_to(false_w, y_pred.shape)
+            fp = positive @ xp.broadcast_to(false_w, y_pred.shape)
     tn = total_false - fp
     fn = total_true - tp
     return tp, fp, tn, fn
 
 
 def _divide_no_nan(a, b):
-    a, b = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
-    out = np.zeros(a.shape, dtype=np.float64)
-    np.divide(a, b, out=out, where=b != 0)
+    a, b = xp.broadcast_arrays(xp.asarray(a, dtype=xp.float64), xp.asarray(b, dtype=xp.float64))
+    out = xp.zeros(a.shape, dtype=xp.float64)
+    xp.divide(a, b, out=out, where=b != 0)
     return out
 
 
 def _divide_no_nan_f32(a, b):
     """`a / b` in float32 (0 where `b == 0`), as Keras' float32 state divides."""
-    out = np.zeros(np.shape(a), dtype=np.float32)
-    np.divide(a, b, out=out, where=b != 0)
+    out = xp.zeros(xp.shape(a), dtype=xp.float32)
+    xp.divide(a, b, out=out, where=b != 0)
     return out
 
 
@@ -272,7 +272,7 @@ class AUC(Metric):
             self.num_thresholds = len(thresholds) + 2
             thresholds = sorted(float(t) for t in thresholds)
             self._thresholds_distributed_evenly = _is_evenly_distributed(
-                np.array([0.0] + thresholds + [1.0]))
+                xp.array([0.0] + thresholds + [1.0]))
         else:
             if num_thresholds <= 1:
                 raise ValueError(
@@ -283,12 +283,12 @@ class AUC(Metric):
             thresholds = [(i + 1) * 1.0 / (num_thresholds - 1)
                           for i in range(num_thresholds - 2)]
             self._thresholds_distributed_evenly = True
-        self._thresholds = np.array([0.0 - epsilon()] + thresholds + [1.0 + epsilon()])
+        self._thresholds = xp.array([0.0 - epsilon()] + thresholds + [1.0 + epsilon()])
         super().__init__(name=name, dtype=dtype)
         self.multi_label = multi_label
         self.num_labels = num_labels
         self.label_weights = (None if label_weights is None
-                              else np.asarray(label_weights, dtype=np.float64))
+                              else xp.asarray(label_weights, dtype=xp.float64))
         self._from_logits = from_logits
         self._built = False
         if multi_label:
@@ -326,7 +326,7 @@ class AUC(Metric):
         if not self._built:
             self._build(y_pred.shape)
         if self._from_logits:
-            y_pred = 1.0 / (1.0 + np.exp(-y_pred.astype(np.float32)))
+            y_pred = 1.0 / (1.0 + xp.exp(-y_pred.astype(xp.float32)))
         tp, fp, tn, fn = update_confusion_matrix(
             y_true, y_pred, self._thresholds,
             thresholds_distributed_evenly=self._thresholds_distributed_evenly,
@@ -339,9 +339,9 @@ class AUC(Metric):
 
     def _average_over_labels(self, by_label):
         if self.label_weights is None:
-            return float(np.mean(by_label))
-        return float(_divide_no_nan(np.sum(by_label * self.label_weights),
-                                    np.sum(self.label_weights)))
+            return float(xp.mean(by_label))
+        return float(_divide_no_nan(xp.sum(by_label * self.label_weights),
+                                    xp.sum(self.label_weights)))
 
     def interpolate_pr_auc(self):
         """Davis & Goadrich's interpolated PR-AUC, as Keras computes it."""
@@ -351,22 +351,22 @@ class AUC(Metric):
         p = tp + self.false_positives.data
         dtp = tp[: n - 1] - tp[1:]
         dp = p[: n - 1] - p[1:]
-        prec_slope = _divide_no_nan(dtp, np.maximum(dp, 0))
+        prec_slope = _divide_no_nan(dtp, xp.maximum(dp, 0))
         intercept = tp[1:] - prec_slope * p[1:]
         both_positive = (p[: n - 1] > 0) & (p[1:] > 0)
-        safe_p_ratio = np.where(both_positive,
-                                _divide_no_nan(p[: n - 1], np.maximum(p[1:], 0)), 1.0)
-        increments = _divide_no_nan(prec_slope * (dtp + intercept * np.log(safe_p_ratio)),
-                                    np.maximum(tp[1:] + fn[1:], 0))
+        safe_p_ratio = xp.where(both_positive,
+                                _divide_no_nan(p[: n - 1], xp.maximum(p[1:], 0)), 1.0)
+        increments = _divide_no_nan(prec_slope * (dtp + intercept * xp.log(safe_p_ratio)),
+                                    xp.maximum(tp[1:] + fn[1:], 0))
         if self.multi_label:
-            return self._average_over_labels(np.sum(increments, axis=0))
-        return float(np.sum(increments))
+            return self._average_over_labels(xp.sum(increments, axis=0))
+        return float(xp.sum(increments))
 
     def result(self):
         if not self._built:
-            return np.dtype(self.dtype).type(0.0)
+            return xp.dtype(self.dtype).type(0.0)
         if self.curve == "PR" and self.summation_method == "interpolation":
-            return np.dtype(self.dtype).type(self.interpolate_pr_auc())
+            return xp.dtype(self.dtype).type(self.interpolate_pr_auc())
         tp = self.true_positives.data
         fp = self.false_positives.data
         tn = self.true_negatives.data
@@ -380,22 +380,22 @@ class AUC(Metric):
             scaling = _divide_no_nan(tp + fn, tn + fp)
             recall_gain = 1.0 - scaling * _divide_no_nan(fn, tp)
             precision_gain = 1.0 - scaling * _divide_no_nan(fp, tp)
-            recall_gain = np.maximum(np.where(tp == 0, 0.0, recall_gain), 0.0)
-            precision_gain = np.where(tp == 0, 1.0, precision_gain)
+            recall_gain = xp.maximum(xp.where(tp == 0, 0.0, recall_gain), 0.0)
+            precision_gain = xp.where(tp == 0, 1.0, precision_gain)
             x, y = recall_gain, precision_gain
         n = self.num_thresholds
         if self.summation_method == "interpolation":
             heights = (y[: n - 1] + y[1:]) / 2.0
         elif self.summation_method == "minoring":
-            heights = np.minimum(y[: n - 1], y[1:])
+            heights = xp.minimum(y[: n - 1], y[1:])
         else:
-            heights = np.maximum(y[: n - 1], y[1:])
+            heights = xp.maximum(y[: n - 1], y[1:])
         terms = (x[: n - 1] - x[1:]) * heights
         if self.multi_label:
-            value = self._average_over_labels(np.sum(terms, axis=0))
+            value = self._average_over_labels(xp.sum(terms, axis=0))
         else:
-            value = float(np.sum(terms))
-        return np.dtype(self.dtype).type(value)
+            value = float(xp.sum(terms))
+        return xp.dtype(self.dtype).type(value)
 
     def reset_state(self):
         if self._built:
@@ -547,7 +547,7 @@ class SensitivitySpecificityBase(Metric):
 
     def _rates(self):
         """(sensitivity = recall, specificity, precision) per threshold, in float32."""
-        tp, fp, tn, fn = (v.data.astype(np.float32) for v in (
+        tp, fp, tn, fn = (v.data.astype(xp.float32) for v in (
             self.true_positives, self.false_positives, self.true_negatives,
             self.false_negatives))
         return (_divide_no_nan_f32(tp, tp + fn), _divide_no_nan_f32(tn, tn + fp),
@@ -555,9 +555,9 @@ class SensitivitySpecificityBase(Metric):
 
     def _find_max_under_constraint(self, constrained, dependent):
         """The largest `dependent` value whose `constrained` value is >= `self.value` (else 0)."""
-        feasible = constrained >= np.float32(self.value)
-        best = np.max(np.where(feasible, dependent, 0.0), initial=0.0)
-        return np.dtype(self.dtype).type(best)
+        feasible = constrained >= xp.float32(self.value)
+        best = xp.max(xp.where(feasible, dependent, 0.0), initial=0.0)
+        return xp.dtype(self.dtype).type(best)
 
     def get_config(self):
         return {**super().get_config(), "class_id": self.class_id}

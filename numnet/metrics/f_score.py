@@ -6,7 +6,7 @@ negatives and label counts are accumulated per class (or in total for
 `average="micro"`), and the score is computed from them at `result()`.
 """
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet.backend import epsilon
 from numnet.metrics.base import Metric, _array
@@ -94,27 +94,27 @@ class FBetaScore(Metric):
 
     def _decisions(self, y_pred):
         if self.threshold is None:
-            row_max = np.max(y_pred, axis=-1, keepdims=True)
-            return (y_pred >= row_max) & (np.abs(y_pred) > 1e-9)
-        return y_pred > np.float32(self.threshold)
+            row_max = xp.max(y_pred, axis=-1, keepdims=True)
+            return (y_pred >= row_max) & (xp.abs(y_pred) > 1e-9)
+        return y_pred > xp.float32(self.threshold)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Adds the batch's weighted counts (`sample_weight`: one weight per row)."""
-        y_true = _array(y_true).astype(np.float32, copy=False)
-        y_pred = _array(y_pred).astype(np.float32, copy=False)
+        y_true = _array(y_true).astype(xp.float32, copy=False)
+        y_pred = _array(y_pred).astype(xp.float32, copy=False)
         if not self._built:
             self._build(y_true.shape, y_pred.shape)
-        predicted = self._decisions(y_pred).astype(np.float64)
-        y_true = y_true.astype(np.float64)
+        predicted = self._decisions(y_pred).astype(xp.float64)
+        y_true = y_true.astype(xp.float64)
         if sample_weight is not None:
-            weights = _array(sample_weight).astype(np.float64)[:, None]
+            weights = _array(sample_weight).astype(xp.float64)[:, None]
         else:
             weights = None
 
         def weighted_sum(values):
             if weights is not None:
                 values = values * weights
-            return np.sum(values, axis=self.axis)
+            return xp.sum(values, axis=self.axis)
 
         self.true_positives.data += weighted_sum(predicted * y_true)
         self.false_positives.data += weighted_sum(predicted * (1.0 - y_true))
@@ -123,21 +123,21 @@ class FBetaScore(Metric):
 
     def result(self):
         if not self._built:
-            return np.dtype(self.dtype).type(0.0)
-        eps = np.float32(epsilon())
-        tp = self.true_positives.data.astype(np.float32)
-        fp = self.false_positives.data.astype(np.float32)
-        fn = self.false_negatives.data.astype(np.float32)
+            return xp.dtype(self.dtype).type(0.0)
+        eps = xp.float32(epsilon())
+        tp = self.true_positives.data.astype(xp.float32)
+        fp = self.false_positives.data.astype(xp.float32)
+        fn = self.false_negatives.data.astype(xp.float32)
         precision = tp / (tp + fp + eps)
         recall = tp / (tp + fn + eps)
-        b2 = np.float32(self.beta ** 2)
-        score = precision * recall / (b2 * precision + recall + eps) * (np.float32(1.0) + b2)
+        b2 = xp.float32(self.beta ** 2)
+        score = precision * recall / (b2 * precision + recall + eps) * (xp.float32(1.0) + b2)
         if self.average == "weighted":
-            support = self.intermediate_weights.data.astype(np.float32)
-            score = np.sum(score * (support / (np.sum(support) + eps)))
+            support = self.intermediate_weights.data.astype(xp.float32)
+            score = xp.sum(score * (support / (xp.sum(support) + eps)))
         elif self.average is not None:
-            score = np.mean(score)
-        return np.asarray(score, dtype=self.dtype)[()]
+            score = xp.mean(score)
+        return xp.asarray(score, dtype=self.dtype)[()]
 
     def reset_state(self):
         if self._built:

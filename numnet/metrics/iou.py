@@ -12,7 +12,7 @@ warning). Pass `dtype="float32"` to count fractional weights.
 
 import warnings
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet.backend import epsilon
 from numnet.metrics.base import Metric, _array
@@ -48,8 +48,8 @@ class _IoUBase(Metric):
     def _class_ids(self, values, sparse):
         values = _array(values)
         if not sparse:
-            values = np.argmax(values, axis=self.axis)
-        return np.asarray(values).astype(self.dtype, copy=False).reshape(-1)
+            values = xp.argmax(values, axis=self.axis)
+        return xp.asarray(values).astype(self.dtype, copy=False).reshape(-1)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Adds the batch's weighted (true class, predicted class) pairs to the matrix."""
@@ -61,23 +61,23 @@ class _IoUBase(Metric):
                 f"of class ids. Received {y_true.shape[0]} and {y_pred.shape[0]}."
             )
         if sample_weight is None:
-            weights = np.ones(y_true.shape, dtype=self.dtype)
+            weights = xp.ones(y_true.shape, dtype=self.dtype)
         else:
             sample_weight = _array(sample_weight)
-            if sample_weight.dtype.kind == "f" and np.dtype(self.dtype).kind in "iu":
+            if sample_weight.dtype.kind == "f" and xp.dtype(self.dtype).kind in "iu":
                 warnings.warn(
                     "You are passing weight as `float`, but dtype is `int`. This may "
                     "result in an incorrect weight due to type casting Consider using "
                     "integer weights.", stacklevel=2)
-            weights = np.asarray(sample_weight).astype(self.dtype).reshape(-1)
-            weights = np.broadcast_to(weights, y_true.shape)
+            weights = xp.asarray(sample_weight).astype(self.dtype).reshape(-1)
+            weights = xp.broadcast_to(weights, y_true.shape)
         valid = (y_true >= 0) & (y_true < self.num_classes)
         valid &= (y_pred >= 0) & (y_pred < self.num_classes)
         if self.ignore_class is not None:
             valid &= y_true != self.ignore_class
-        cells = (y_true[valid].astype(np.int64) * self.num_classes
-                 + y_pred[valid].astype(np.int64))
-        counts = np.bincount(cells, weights=weights[valid].astype(np.float64),
+        cells = (y_true[valid].astype(xp.int64) * self.num_classes
+                 + y_pred[valid].astype(xp.int64))
+        counts = xp.bincount(cells, weights=weights[valid].astype(xp.float64),
                              minlength=self.num_classes ** 2)
         counts = counts.reshape(self.num_classes, self.num_classes)
         self.total_cm.data += counts.astype(self.dtype)
@@ -111,16 +111,16 @@ class IoU(_IoUBase):
 
     def result(self):
         cm = self.total_cm.data
-        true_positives = np.diag(cm)
+        true_positives = xp.diag(cm)
         denominator = cm.sum(axis=0) + cm.sum(axis=1) - true_positives
-        ids = np.asarray(self.target_class_ids, dtype=np.int64)
-        true_positives = true_positives[ids].astype(np.float32)
-        denominator = denominator[ids].astype(np.float32)
+        ids = xp.asarray(self.target_class_ids, dtype=xp.int64)
+        true_positives = true_positives[ids].astype(xp.float32)
+        denominator = denominator[ids].astype(xp.float32)
         valid = denominator > 1e-9
-        eps = np.float32(epsilon())
-        iou = np.where(valid, true_positives / (denominator + eps), np.float32(0.0))
-        value = np.sum(iou) / (np.float32(np.sum(valid)) + eps)
-        return np.float32(value)
+        eps = xp.float32(epsilon())
+        iou = xp.where(valid, true_positives / (denominator + eps), xp.float32(0.0))
+        value = xp.sum(iou) / (xp.float32(xp.sum(valid)) + eps)
+        return xp.float32(value)
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes,
@@ -147,7 +147,7 @@ class BinaryIoU(IoU):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = _array(y_true).astype(self.dtype)
-        y_pred = _array(y_pred).astype(np.float32, copy=False) >= np.float32(self.threshold)
+        y_pred = _array(y_pred).astype(xp.float32, copy=False) >= xp.float32(self.threshold)
         return super().update_state(y_true, y_pred.astype(self.dtype), sample_weight)
 
     def get_config(self):

@@ -5,7 +5,7 @@ the same name in `numnet.losses`; the functions here return those per-sample
 values as NumPy arrays.
 """
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet import losses
 from numnet.metrics.base import MeanMetricWrapper, _array
@@ -213,8 +213,8 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
             labels = y_true
             if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
                 labels = labels[..., 0]
-            valid = (labels != self.ignore_class).astype(np.float64)
-            sample_weight = _array(sample_weight).astype(np.float64, copy=False)
+            valid = (labels != self.ignore_class).astype(xp.float64)
+            sample_weight = _array(sample_weight).astype(xp.float64, copy=False)
             if sample_weight.ndim == valid.ndim + 1 and sample_weight.shape[-1] == 1:
                 sample_weight = sample_weight[..., 0]
             elif valid.ndim == sample_weight.ndim + 1 and valid.shape[-1] == 1:

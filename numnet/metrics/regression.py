@@ -3,7 +3,7 @@
 
 import warnings
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet import losses
 from numnet.autodiff import ops
@@ -18,8 +18,8 @@ from numnet.serialization import register_builtin
 
 def _pair(y_true, y_pred):
     y_pred = _array(y_pred)
-    if not np.issubdtype(y_pred.dtype, np.floating):
-        y_pred = y_pred.astype(np.float32)
+    if not xp.issubdtype(y_pred.dtype, xp.floating):
+        y_pred = y_pred.astype(xp.float32)
     y_true = _array(y_true).astype(y_pred.dtype, copy=False)
     return squeeze_or_expand_to_same_rank(y_true, y_pred)
 
@@ -27,9 +27,9 @@ def _pair(y_true, y_pred):
 def _tensor_pair(y_true, y_pred):
     """`_pair` with ops: float `y_pred`, `y_true` of its dtype, ranks matched."""
     y_pred = y_pred if isinstance(y_pred, Tensor) else ops.convert_to_tensor(
-        np.asarray(y_pred), dtype=np.asarray(y_pred).dtype)
+        xp.asarray(y_pred), dtype=xp.asarray(y_pred).dtype)
     if y_pred.data.dtype.kind != "f":
-        y_pred = ops.cast(y_pred, np.float32)
+        y_pred = ops.cast(y_pred, xp.float32)
     y_true = ops.cast(ops.convert_to_tensor(y_true, dtype=y_pred.data.dtype), y_pred.data.dtype)
     return squeeze_or_expand_tensors(y_true, y_pred)
 
@@ -53,8 +53,8 @@ mean_squared_error.uses_ops = mean_absolute_error.uses_ops = True
 def mean_absolute_percentage_error(y_true, y_pred):
     """`100 * mean(|(y_true - y_pred) / max(|y_true|, epsilon)|, axis=-1)` per sample."""
     y_true, y_pred = _pair(y_true, y_pred)
-    diff = np.abs((y_true - y_pred) / np.maximum(np.abs(y_true), epsilon()))
-    return 100.0 * np.mean(diff, axis=-1)
+    diff = xp.abs((y_true - y_pred) / xp.maximum(xp.abs(y_true), epsilon()))
+    return 100.0 * xp.mean(diff, axis=-1)
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
@@ -72,15 +72,15 @@ def cosine_similarity(y_true, y_pred, axis=-1):
     same direction. An all-zero vector has similarity 0 with anything.
     """
     y_true, y_pred = _pair(y_true, y_pred)
-    return np.sum(_l2_normalize(y_true, axis) * _l2_normalize(y_pred, axis), axis=axis)
+    return xp.sum(_l2_normalize(y_true, axis) * _l2_normalize(y_pred, axis), axis=axis)
 
 
 def _l2_normalize(x, axis):
     """`x / sqrt(sum(x**2))` along `axis`, the inverse norm capped at `1 / epsilon`."""
-    square_sum = np.sum(np.square(x), axis=axis, keepdims=True)
-    with np.errstate(divide="ignore"):
-        inverse_norm = 1.0 / np.sqrt(square_sum)
-    return x * np.minimum(inverse_norm, 1.0 / epsilon()).astype(x.dtype, copy=False)
+    square_sum = xp.sum(xp.square(x), axis=axis, keepdims=True)
+    with xp.errstate(divide="ignore"):
+        inverse_norm = 1.0 / xp.sqrt(square_sum)
+    return x * xp.minimum(inverse_norm, 1.0 / epsilon()).astype(x.dtype, copy=False)
 
 
 def log_cosh(y_true, y_pred):
@@ -147,7 +147,7 @@ class RootMeanSquaredError(Mean):
                                     sample_weight=sample_weight)
 
     def result(self):
-        return np.sqrt(super().result())
+        return xp.sqrt(super().result())
 
 
 @register_builtin("keras.metrics")
@@ -282,8 +282,8 @@ class R2Score(Metric):
 
     Example:
 
-    >>> y_true = np.array([[1], [4], [3]], dtype=np.float32)
-    >>> y_pred = np.array([[2], [4], [4]], dtype=np.float32)
+    >>> y_true = xp.array([[1], [4], [3]], dtype=xp.float32)
+    >>> y_pred = xp.array([[2], [4], [4]], dtype=xp.float32)
     >>> metric = keras.metrics.R2Score()
     >>> metric.update_state(y_true, y_pred)
     >>> metric.result()
@@ -336,34 +336,34 @@ class R2Score(Metric):
         if not self._built:
             self._build(y_true.shape, y_pred.shape)
         if sample_weight is None:
-            weight = np.ones((1, 1))
+            weight = xp.ones((1, 1))
         else:
-            weight = _array(sample_weight).astype(np.float64, copy=False)
+            weight = _array(sample_weight).astype(xp.float64, copy=False)
             if weight.ndim == 1:
                 weight = weight[:, None]
-        weight = np.broadcast_to(weight, y_true.shape)
-        y_true = y_true.astype(np.float64)
+        weight = xp.broadcast_to(weight, y_true.shape)
+        y_true = y_true.astype(xp.float64)
         weighted_true = y_true * weight
         self.sum.data += weighted_true.sum(axis=0)
         self.squared_sum.data += (y_true * weighted_true).sum(axis=0)
         residual = y_true - y_pred
-        self.total_mse.data += (np.square(residual) * weight).sum(axis=0)
+        self.total_mse.data += (xp.square(residual) * weight).sum(axis=0)
         self.count.data += weight.sum(axis=0)
         self.num_samples.data += y_true.size
 
     def result(self):
         if not self._built:
-            return np.dtype(self.dtype).type(np.nan)
-        with np.errstate(divide="ignore", invalid="ignore"):
+            return xp.dtype(self.dtype).type(xp.nan)
+        with xp.errstate(divide="ignore", invalid="ignore"):
             mean = self.sum.data / self.count.data
             total = self.squared_sum.data - self.sum.data * mean
             raw_scores = 1.0 - self.total_mse.data / total
-        raw_scores = np.where(np.isinf(raw_scores), 0.0, raw_scores)
+        raw_scores = xp.where(xp.isinf(raw_scores), 0.0, raw_scores)
         if self.class_aggregation == "uniform_average":
-            score = np.mean(raw_scores)
+            score = xp.mean(raw_scores)
         elif self.class_aggregation == "variance_weighted_average":
-            with np.errstate(divide="ignore", invalid="ignore"):
-                score = np.sum(total * raw_scores) / np.sum(total)
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                score = xp.sum(total * raw_scores) / xp.sum(total)
         else:
             score = raw_scores
         if self.num_regressors != 0:
@@ -377,13 +377,13 @@ class R2Score(Metric):
                               "standard R2 score.", stacklevel=2)
             else:
                 score = 1.0 - (1.0 - score) * (n - 1.0) / (n - p - 1.0)
-        if np.ndim(score):
-            return np.asarray(score, dtype=self.dtype)
-        return np.dtype(self.dtype).type(score)
+        if xp.ndim(score):
+            return xp.asarray(score, dtype=self.dtype)
+        return xp.dtype(self.dtype).type(score)
 
     def load_own_variables(self, store):
         if not self._built and len(store) > 1:
-            columns = np.asarray(store["1"]).shape
+            columns = xp.asarray(store["1"]).shape
             self._build((None, columns[0]), (None, columns[0]))
         super().load_own_variables(store)
 

@@ -1,6 +1,5 @@
 """Adafactor: Adam-like steps from factored second moments (rows and columns, not cells)."""
 
-import numpy as np
 
 from numnet.autodiff.tensor import Variable
 from numnet.backend import xp
@@ -88,27 +87,27 @@ class Adafactor(Optimizer):
     def update_step(self, gradient, variable, learning_rate):
         w = variable.data
         f = w.dtype.type  # Keras casts everything to the weight's dtype
-        g = np.asarray(_raw(gradient), dtype=w.dtype)
+        g = xp.asarray(_raw(gradient), dtype=w.dtype)
         t = f(int(self.iterations.data) + 1)
         lr = f(float(learning_rate))
-        inverse_root_t = f(1) / np.sqrt(t)
+        inverse_root_t = f(1) / xp.sqrt(t)
         if isinstance(self._learning_rate, Variable) and self.relative_step:
             lr = min(lr, inverse_root_t)
         rho = min(lr, inverse_root_t)
         alpha = max(f(self.epsilon_2), _rms(w)) * rho
-        squared = np.square(g) + f(self.epsilon_1)
-        beta_2 = f(1) - np.power(t, f(self.beta_2_decay))
+        squared = xp.square(g) + f(self.epsilon_1)
+        beta_2 = f(1) - xp.power(t, f(self.beta_2_decay))
         i = self._trainable_variables_indices[id(variable)]
         v = self._v[i].data
         if w.ndim >= 2:
             r, c = self._r[i].data, self._c[i].data
-            r[...] = beta_2 * r + (f(1) - beta_2) * np.mean(squared, axis=-1)
-            c[...] = beta_2 * c + (f(1) - beta_2) * np.mean(squared, axis=-2)
-            v[...] = np.expand_dims(r / np.mean(r, axis=-1, keepdims=True), -1) * \
-                np.expand_dims(c, -2)
+            r[...] = beta_2 * r + (f(1) - beta_2) * xp.mean(squared, axis=-1)
+            c[...] = beta_2 * c + (f(1) - beta_2) * xp.mean(squared, axis=-2)
+            v[...] = xp.expand_dims(r / xp.mean(r, axis=-1, keepdims=True), -1) * \
+                xp.expand_dims(c, -2)
         else:
             v[...] = beta_2 * v + (f(1) - beta_2) * squared
-        u = g / np.sqrt(v)
+        u = g / xp.sqrt(v)
         u = u / max(f(1), _rms(u) / f(self.clip_threshold))
         xp.subtract(w, alpha * u, out=w)
 
@@ -122,4 +121,4 @@ class Adafactor(Optimizer):
 
 def _rms(x):
     """The root mean square of all entries, in `x`'s dtype."""
-    return np.sqrt(np.mean(np.square(x)))
+    return xp.sqrt(xp.mean(xp.square(x)))

@@ -23,7 +23,6 @@ with `out=` and reuses per-shape scratch buffers.
 import re
 import warnings
 
-import numpy as np
 
 from numnet.autodiff.parameters import ParameterStore
 from numnet.autodiff.primitive import host_call
@@ -40,7 +39,7 @@ def _raw(x):
 
 def _f32(x):
     """`x` rounded to float32, as a Python float (Keras casts hyperparameters to float32)."""
-    return float(np.float32(x))
+    return float(xp.float32(x))
 
 
 class Optimizer:
@@ -147,8 +146,8 @@ class Optimizer:
     # -- variables --------------------------------------------------------
     @staticmethod
     def _check_learning_rate(learning_rate):
-        if isinstance(learning_rate, (bool, np.bool_)) or not isinstance(
-            learning_rate, (float, int, np.floating, np.integer, Tensor, np.ndarray)
+        if isinstance(learning_rate, (bool, xp.bool_)) or not isinstance(
+            learning_rate, (float, int, xp.floating, xp.integer, Tensor, xp.ndarray)
         ):
             raise ValueError(
                 "Argument `learning_rate` should be float, or an instance of "
@@ -248,7 +247,7 @@ class Optimizer:
         lr = self._learning_rate
         if isinstance(lr, Variable):
             return lr
-        return Tensor(np.asarray(self._current_learning_rate(), dtype=floatx()))
+        return Tensor(xp.asarray(self._current_learning_rate(), dtype=floatx()))
 
     @learning_rate.setter
     def learning_rate(self, learning_rate):
@@ -594,7 +593,7 @@ class Optimizer:
             clip = float(self.clipnorm)
             clipped = []
             for g in grads:
-                norm = float(np.sqrt(xp.vdot(g, g)))
+                norm = float(xp.sqrt(xp.vdot(g, g)))
                 clipped.append(g * (clip / norm) if norm > clip else g)
             return clipped
         if self.global_clipnorm and self.global_clipnorm > 0:
@@ -685,7 +684,7 @@ class Optimizer:
                 "optimizer weights before calling `set_weights()`."
             )
         for variable, weight in zip(self._variables, weights):
-            weight = np.asarray(_raw(weight))
+            weight = xp.asarray(_raw(weight))
             if variable.data.shape != weight.shape:
                 raise ValueError(
                     f"Optimizer variable {variable.path} has shape {variable.data.shape} "
@@ -711,7 +710,7 @@ class Optimizer:
             warnings.warn(msg, stacklevel=2)
             return
         for i, variable in enumerate(self._variables):
-            variable.data[...] = np.asarray(store[str(i)])
+            variable.data[...] = xp.asarray(store[str(i)])
 
     # -- config -----------------------------------------------------------
     def get_config(self):
@@ -758,7 +757,7 @@ def global_norm(arrays):
     for a in arrays:
         if a is not None:
             total += float(xp.vdot(a, a))
-    return float(np.sqrt(total))
+    return float(xp.sqrt(total))
 
 
 def clip_by_global_norm(arrays, clip_norm):
@@ -767,7 +766,7 @@ def clip_by_global_norm(arrays, clip_norm):
     The scale is NaN if the global norm is not finite, as in Keras.
     """
     norm = global_norm(arrays)
-    if not np.isfinite(norm):
+    if not xp.isfinite(norm):
         scale = float("nan")
     elif norm > clip_norm:
         scale = clip_norm / norm

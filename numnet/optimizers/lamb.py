@@ -1,6 +1,5 @@
 """LAMB: Adam steps rescaled per variable by a trust ratio (layer-wise adaptation)."""
 
-import numpy as np
 
 from numnet.backend import xp
 from numnet.optimizers.base_optimizer import Optimizer, _f32, _raw
@@ -62,7 +61,7 @@ class Lamb(Optimizer):
         if packed is None or variable is not packed["flat_var"]:
             return [0]
         sizes = [v.data.size for v in packed["variables"]]
-        return np.cumsum([0] + sizes[:-1]).tolist()
+        return xp.cumsum([0] + sizes[:-1]).tolist()
 
     def _update_step_all(self, grads, variables, learning_rate):
         t = int(self.iterations.data) + 1
@@ -94,18 +93,18 @@ class Lamb(Optimizer):
         """`w -= q * lr * r` with `q = ||w|| / ||r||` per segment (1 if a norm is 0)."""
         flat_w, flat_update = w.reshape(-1), update.reshape(-1)
         xp.multiply(flat_w, flat_w, out=scratch.reshape(-1))
-        w_norms = np.sqrt(np.add.reduceat(scratch.reshape(-1), starts))
+        w_norms = xp.sqrt(xp.add.reduceat(scratch.reshape(-1), starts))
         xp.multiply(flat_update, flat_update, out=scratch.reshape(-1))
-        r_norms = np.sqrt(np.add.reduceat(scratch.reshape(-1), starts))
-        ratios = np.ones_like(w_norms)
+        r_norms = xp.sqrt(xp.add.reduceat(scratch.reshape(-1), starts))
+        ratios = xp.ones_like(w_norms)
         usable = (w_norms > 0) & (r_norms > 0)
         ratios[usable] = w_norms[usable] / r_norms[usable]
         steps = (ratios * w.dtype.type(learning_rate)).astype(w.dtype, copy=False)
         if len(starts) == 1:
             xp.multiply(flat_update, steps[0], out=flat_update)
         else:
-            sizes = np.diff(starts + [flat_w.size])
-            xp.multiply(flat_update, np.repeat(steps, sizes), out=flat_update)
+            sizes = xp.diff(starts + [flat_w.size])
+            xp.multiply(flat_update, xp.repeat(steps, sizes), out=flat_update)
         xp.subtract(flat_w, flat_update, out=flat_w)
 
     def update_step(self, gradient, variable, learning_rate):

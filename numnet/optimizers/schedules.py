@@ -14,7 +14,7 @@ optimizer = numnet.optimizers.SGD(learning_rate=lr)
 
 import math
 
-import numpy as np
+from numnet.backend import xp
 
 from numnet.serialization import (
     deserialize_keras_object,
@@ -24,7 +24,7 @@ from numnet.serialization import (
 
 
 def _result(value):
-    return np.float32(value)
+    return xp.float32(value)
 
 
 def _check_decay_steps(decay_steps):
@@ -274,25 +274,25 @@ class CosineDecayRestarts(LearningRateSchedule):
 
     def _restart_and_fraction(self, fraction):
         """(restarts so far, fraction of the current period) for `fraction` of the first one."""
-        t_mul = np.float32(self._t_mul)
+        t_mul = xp.float32(self._t_mul)
         if t_mul == 1.0:
-            restarts = np.floor(fraction)
+            restarts = xp.floor(fraction)
             return restarts, fraction - restarts
         # Periods 1, t, t**2, ... end at (1 - t**(i+1)) / (1 - t) first-period lengths.
-        restarts = np.floor(np.log(np.float32(1.0) - fraction * (np.float32(1.0) - t_mul))
-                            / np.log(t_mul))
-        elapsed = (np.float32(1.0) - t_mul ** restarts) / (np.float32(1.0) - t_mul)
+        restarts = xp.floor(xp.log(xp.float32(1.0) - fraction * (xp.float32(1.0) - t_mul))
+                            / xp.log(t_mul))
+        elapsed = (xp.float32(1.0) - t_mul ** restarts) / (xp.float32(1.0) - t_mul)
         return restarts, (fraction - elapsed) / t_mul ** restarts
 
     def __call__(self, step):
         # Keras computes in the initial rate's dtype (float32).
-        fraction = np.float32(_step(step)) / np.float32(self.first_decay_steps)
+        fraction = xp.float32(_step(step)) / xp.float32(self.first_decay_steps)
         restarts, fraction = self._restart_and_fraction(fraction)
-        alpha = np.float32(self.alpha)
-        cosine = (np.float32(0.5) * np.float32(self._m_mul) ** restarts
-                  * (np.float32(1.0) + np.cos(np.float32(math.pi) * fraction)))
-        decayed = (np.float32(1.0) - alpha) * cosine + alpha
-        return _result(np.float32(self.initial_learning_rate) * decayed)
+        alpha = xp.float32(self.alpha)
+        cosine = (xp.float32(0.5) * xp.float32(self._m_mul) ** restarts
+                  * (xp.float32(1.0) + xp.cos(xp.float32(math.pi) * fraction)))
+        decayed = (xp.float32(1.0) - alpha) * cosine + alpha
+        return _result(xp.float32(self.initial_learning_rate) * decayed)
 
     def get_config(self):
         return {

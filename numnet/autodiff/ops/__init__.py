@@ -41,29 +41,29 @@ amin = min
 
 def convert_to_numpy(x):
     """Returns the value of a tensor (or array-like) as a NumPy array."""
-    import numpy as np
-    return np.asarray(getattr(x, "data", x))
+    from numnet.backend import xp
+    return xp.asarray(getattr(x, "data", x))
 
 
 def shape(x):
     """The static shape of `x` as a tuple."""
-    import numpy as np
-    return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+    from numnet.backend import xp
+    return tuple(x.shape) if hasattr(x, "shape") else xp.shape(x)
 
 
 def ones_like(x, dtype=None):
-    import numpy as np
-    return convert_to_tensor(np.ones_like(convert_to_numpy(x), dtype=dtype))
+    from numnet.backend import xp
+    return convert_to_tensor(xp.ones_like(convert_to_numpy(x), dtype=dtype))
 
 
 def zeros_like(x, dtype=None):
-    import numpy as np
-    return convert_to_tensor(np.zeros_like(convert_to_numpy(x), dtype=dtype))
+    from numnet.backend import xp
+    return convert_to_tensor(xp.zeros_like(convert_to_numpy(x), dtype=dtype))
 
 
 def one_hot(x, num_classes, dtype=None):
     """One-hot encodes integer labels along a new last axis."""
-    import numpy as np
+    from numnet.backend import xp
     from numnet.backend import floatx
-    labels = convert_to_numpy(x).astype(np.intp)
-    return convert_to_tensor(np.eye(num_classes, dtype=dtype or floatx())[labels])
+    labels = convert_to_numpy(x).astype(xp.intp)
+    return convert_to_tensor(xp.eye(num_classes, dtype=dtype or floatx())[labels])

@@ -2,7 +2,6 @@
 
 from functools import partial
 
-import numpy as np
 
 from numnet.autodiff.primitive import Primitive, listening, wrap
 from numnet.autodiff.tensor import Tensor
@@ -12,7 +11,7 @@ from numnet.backend import floatx, xp
 def convert_to_tensor(x, dtype=None):
     """Returns `x` as a `Tensor` (float64 input becomes `floatx()` unless `dtype` says otherwise)."""
     if isinstance(x, Tensor):
-        if dtype is not None and x.dtype != np.dtype(dtype).name:
+        if dtype is not None and x.dtype != xp.dtype(dtype).name:
             return cast(x, dtype)
         return x
     return Tensor(x, dtype=dtype)
@@ -20,10 +19,10 @@ def convert_to_tensor(x, dtype=None):
 
 def operand(x):
     """An op input as a Tensor, or a Python number kept as is (weakly typed in NumPy)."""
-    if isinstance(x, Tensor) or (isinstance(x, (int, float, bool)) and not isinstance(x, np.generic)):
+    if isinstance(x, Tensor) or (isinstance(x, (int, float, bool)) and not isinstance(x, xp.generic)):
         return x
     value = xp.asarray(x)
-    if value.dtype == np.float64:
+    if value.dtype == xp.float64:
         value = value.astype(floatx())
     return wrap(value)
 
@@ -130,7 +129,7 @@ def cast(x, dtype):
     x = operand(x)
     if not isinstance(x, Tensor):
         x = wrap(xp.asarray(x))
-    dtype = np.dtype(dtype)
+    dtype = xp.dtype(dtype)
     if x.data.dtype == dtype:
         return x
     return CAST(x, dtype=dtype)
