@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 from numnet import activations, backend, callbacks, constraints, initializers, layers, losses
 from numnet import metrics
 from numnet import models, optimizers, random, regularizers, utils
-from numnet.autodiff import GradientTape, Tensor, Variable
+from numnet.autodiff import GradientTape, StatelessScope, Tensor, Variable
 from numnet import ops
 from numnet.layers import Input
 from numnet.models import Model, Sequential
@@ -26,7 +26,8 @@ def __getattr__(name):
 
 
 __all__ = [
-    "GradientTape", "Input", "Model", "Sequential", "Tensor", "Variable", "activations",
+    "GradientTape", "Input", "Model", "Sequential", "StatelessScope", "Tensor", "Variable",
+    "activations",
     "backend", "callbacks", "config", "constraints", "initializers", "layers", "losses", "metrics", "models",
     "ops", "optimizers", "random", "regularizers", "utils",
 ]

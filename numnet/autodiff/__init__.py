@@ -1,7 +1,7 @@
 """The autodiff core: tensors, variables, the gradient tape and the ops."""
 
 from numnet.autodiff.tape import GradientTape, is_recording
-from numnet.autodiff.tensor import Tensor, Variable
+from numnet.autodiff.tensor import StatelessScope, Tensor, Variable
 from numnet.autodiff import ops
 
-__all__ = ["GradientTape", "Tensor", "Variable", "ops", "is_recording"]
+__all__ = ["GradientTape", "StatelessScope", "Tensor", "Variable", "ops", "is_recording"]

@@ -15,7 +15,9 @@ class Tensor:
     `GradientTape`.
     """
 
-    __slots__ = ("data", "_keras_logits", "_keras_mask", "__weakref__")
+    # `__dict__` (made only when first used) lets code patch an instance, as Keras' tests
+    # do with `tensor.numpy = ...`; the slots keep the common attributes fast.
+    __slots__ = ("data", "_keras_logits", "_keras_mask", "__weakref__", "__dict__")
     __array_priority__ = 100
     trainable = None  # only variables are trainable (Variable overrides this slot)
 
@@ -336,6 +338,8 @@ class Variable(Tensor):
         if CAPTURES:
             _check_assign_shape(self, value)
             return _ops.assign(self, value)
+        if STATELESS:
+            STATELESS[-1].remember(self)
         value = _value(value)
         if xp.shape(value) != self._array.shape:
             raise ValueError(
@@ -348,18 +352,54 @@ class Variable(Tensor):
     def assign_add(self, value):
         if CAPTURES:
             return _ops.assign_add(self, value)
+        if STATELESS:
+            STATELESS[-1].remember(self)
         self._array += _value(value)
         return self
 
     def assign_sub(self, value):
         if CAPTURES:
             return _ops.assign_sub(self, value)
+        if STATELESS:
+            STATELESS[-1].remember(self)
         self._array -= _value(value)
         return self
 
     def __repr__(self):
         return (f"<Variable path={self.path}, shape={self._array.shape}, "
                 f"dtype={self.dtype}, value={self._array}>")
+
+
+# The open `StatelessScope`s, innermost last.
+STATELESS = []
+
+
+class StatelessScope:
+    """Writes to variables inside it are undone when it closes (Keras' `StatelessScope`).
+
+    Inside the scope, `assign` and friends change the variable as usual, so
+    later reads see the new value; on exit every variable written gets back
+    the value it had before its first write. `fit` builds a model and checks
+    its first batch inside one, so a `call` that updates state (a counter, a
+    running statistic) counts only the real steps, as in Keras.
+    """
+
+    def __init__(self):
+        self._saved = {}
+
+    def __enter__(self):
+        STATELESS.append(self)
+        return self
+
+    def __exit__(self, *exc_info):
+        STATELESS.remove(self)
+        for variable, array in self._saved.values():
+            variable._array[...] = array
+
+    def remember(self, variable):
+        """Keeps the value `variable` has before its first write in the scope."""
+        if id(variable) not in self._saved:
+            self._saved[id(variable)] = (variable, variable._array.copy())
 
 
 # How many times any variable's array was replaced or moved: a compiled step that

@@ -28,8 +28,9 @@ class BackupAndRestore(Callback):
         backup_dir: the folder holding the backup.
         save_freq: `"epoch"`, an integer number of batches, or False (never save).
             Mid-epoch backups restart that epoch from its beginning.
-        double_checkpoint: kept for Keras compatibility (every backup here is
-            already crash-safe).
+        double_checkpoint: also keep the previous backup, and fall back to it
+            when the latest cannot be read (every backup here is already
+            crash-safe; this guards against a file damaged afterwards).
         delete_checkpoint: delete the backup when training finishes.
     """
 
@@ -48,6 +49,7 @@ class BackupAndRestore(Callback):
         self.double_checkpoint = double_checkpoint
         self.delete_checkpoint = delete_checkpoint
         self._current_epoch = 0
+        self._last_batch_seen = 0
         self._batches_seen = 0
         self._counter = 0
         self._epoch_rng_state = None
@@ -59,6 +61,27 @@ class BackupAndRestore(Callback):
     def _metadata_path(self):
         return os.path.join(self.backup_dir, _METADATA)
 
+    # Keras' names for the files of the latest and the previous backup.
+    _training_metadata_path = _metadata_path
+
+    @property
+    def _prev_training_metadata_path(self):
+        return self._metadata_path + ".bkp"
+
+    @property
+    def _weights_path(self):
+        return self._weights_named_in(self._metadata_path)
+
+    @property
+    def _prev_weights_path(self):
+        return self._weights_named_in(self._prev_training_metadata_path)
+
+    def _weights_named_in(self, metadata_path):
+        try:
+            return os.path.join(self.backup_dir, self._read_metadata(metadata_path)["weights"])
+        except ValueError:
+            return None
+
     def on_train_begin(self, logs=None):
         if not self.model.built:
             raise ValueError("To use the BackupAndRestore callback, you model must be built "
@@ -66,8 +89,7 @@ class BackupAndRestore(Callback):
         self._batches_seen = 0
         if not os.path.exists(self._metadata_path):
             return
-        metadata = self._read_metadata()
-        self.model.load_weights(os.path.join(self.backup_dir, metadata["weights"]))
+        metadata = self._restore_weights()
         self._counter = metadata["counter"]
         self._current_epoch = metadata["epoch"]
         self.model._initial_epoch = metadata["epoch"]
@@ -81,20 +103,33 @@ class BackupAndRestore(Callback):
                 raise ValueError(f"{self._metadata_path}: invalid random generator state "
                                  f"({error}).") from error
 
-    def _read_metadata(self):
+    def _restore_weights(self):
+        """Loads the latest backup's weights (or, with `double_checkpoint`, the previous
+        backup's when the latest cannot be read); returns its metadata."""
         try:
-            with open(self._metadata_path, encoding="utf-8") as handle:
+            metadata = self._read_metadata()
+            self.model.load_weights(os.path.join(self.backup_dir, metadata["weights"]))
+            return metadata
+        except (OSError, ValueError):
+            if not (self.double_checkpoint and os.path.exists(self._prev_training_metadata_path)):
+                raise
+        metadata = self._read_metadata(self._prev_training_metadata_path)
+        self.model.load_weights(os.path.join(self.backup_dir, metadata["weights"]))
+        return metadata
+
+    def _read_metadata(self, path=None):
+        path = path or self._metadata_path
+        try:
+            with open(path, encoding="utf-8") as handle:
                 metadata = json.load(handle)
         except (OSError, ValueError) as error:
-            raise ValueError(f"BackupAndRestore: cannot read {self._metadata_path} "
-                             f"({error}).") from error
+            raise ValueError(f"BackupAndRestore: cannot read {path} ({error}).") from error
         ok = (isinstance(metadata, dict) and isinstance(metadata.get("epoch"), int)
               and metadata["epoch"] >= 0 and isinstance(metadata.get("counter"), int)
               and isinstance(metadata.get("weights"), str)
               and _WEIGHTS_PATTERN.match(metadata["weights"]))
         if not ok:
-            raise ValueError(f"BackupAndRestore: {self._metadata_path} is malformed: "
-                             f"{str(metadata)[:200]}")
+            raise ValueError(f"BackupAndRestore: {path} is malformed: {str(metadata)[:200]}")
         return metadata
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -103,6 +138,7 @@ class BackupAndRestore(Callback):
         self._epoch_rng_state = global_generator().bit_generator.state
 
     def on_epoch_end(self, epoch, logs=None):
+        self._current_epoch, self._last_batch_seen = epoch + 1, 0  # as Keras counts them
         if self.save_freq == "epoch":
             from numnet.backend import global_generator
             self._save(epoch + 1, global_generator().bit_generator.state)
@@ -118,20 +154,27 @@ class BackupAndRestore(Callback):
                     "rng_state": rng_state}
         from numnet.saving import atomic  # the saving edge is loaded only when used
 
+        keep = {name}
+        if self.double_checkpoint and os.path.exists(self._metadata_path):
+            with open(self._metadata_path, "rb") as handle:
+                previous = handle.read()
+            atomic.atomic_write_bytes(self._prev_training_metadata_path, previous)
+            keep.add(self._weights_named_in(self._prev_training_metadata_path))
         atomic.atomic_write_bytes(self._metadata_path, json.dumps(metadata).encode())
-        self._remove_backups(keep=name)
+        self._remove_backups(keep={os.path.basename(p) for p in keep if p})
 
-    def _remove_backups(self, keep=None):
+    def _remove_backups(self, keep=()):
         for entry in os.listdir(self.backup_dir):
-            if _WEIGHTS_PATTERN.match(entry) and entry != keep:
+            if _WEIGHTS_PATTERN.match(entry) and entry not in keep:
                 os.remove(os.path.join(self.backup_dir, entry))
 
     def on_train_end(self, logs=None):
         self.model._initial_epoch = None
         if self.delete_checkpoint and is_chief() and os.path.isdir(self.backup_dir):
             self._remove_backups()
-            if os.path.exists(self._metadata_path):
-                os.remove(self._metadata_path)
+            for path in (self._metadata_path, self._prev_training_metadata_path):
+                if os.path.exists(path):
+                    os.remove(path)
             try:
                 os.rmdir(self.backup_dir)
             except OSError:
@@ -142,6 +185,7 @@ class _BatchBackupAndRestore(BackupAndRestore):
     """`BackupAndRestore` with an integer `save_freq`: also hooks batch ends."""
 
     def on_train_batch_end(self, batch, logs=None):
+        self._last_batch_seen = batch
         self._batches_seen += 1
         if self._batches_seen >= self.save_freq:
             self._batches_seen = 0

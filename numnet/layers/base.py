@@ -13,7 +13,7 @@ from numnet.backend import xp
 
 from numnet import constraints, initializers, regularizers
 from numnet.autodiff.ops.masking import get_keras_mask, masks_of, set_keras_mask
-from numnet.autodiff.tensor import Tensor, Variable
+from numnet.autodiff.tensor import StatelessScope, Tensor, Variable
 from numnet.backend import floatx, standardize_dtype, to_snake_case, unique_name
 from numnet.layers.symbolic import (
     KerasTensor, Node, dummy_value, flatten, is_symbolic, map_structure, pack_like, same_kind,
@@ -389,6 +389,16 @@ class Layer:
         if not self.built:
             self._build_if_needed(input_shapes)
         node_index = len(self._inbound_nodes)
+        with StatelessScope():  # inferring shapes must not update the layer's state
+            outputs, out_shapes = self._symbolic_outputs(inputs, input_shapes, node_index,
+                                                         args, kwargs)
+        self._inbound_nodes.append(Node(self, (inputs,) + args, kwargs, outputs))
+        self._output_shape = out_shapes
+        self._attach_symbolic_masks(inputs, outputs, kwargs.get("mask"))
+        return outputs
+
+    def _symbolic_outputs(self, inputs, input_shapes, node_index, args, kwargs):
+        """The symbolic outputs of a call on `inputs`, and their shapes."""
         if type(self).compute_output_spec is not Layer.compute_output_spec:
             # The layer says what it returns: shapes, dtypes and structure (Keras' rule:
             # `call()` does not run when building a graph).
@@ -403,7 +413,9 @@ class Layer:
             try:
                 out_shapes = self.compute_output_shape(input_shapes)
             except (ValueError, TypeError, IndexError) as error:
-                raise ValueError(
+                # A TypeError stays one (Keras' deserialization turns it into its own).
+                kind = TypeError if isinstance(error, TypeError) else ValueError
+                raise kind(
                     f"Layer '{self.name}' ({type(self).__name__}) cannot be called on inputs "
                     f"of shape {input_shapes}: {error}"
                 ) from error
@@ -413,10 +425,7 @@ class Layer:
                                         else f"{self.name}_{i}", keras_history=(self, node_index, i))
                             for i, shape in enumerate(flat_shapes)]
             outputs = outputs_flat[0] if len(outputs_flat) == 1 else outputs_flat
-        self._inbound_nodes.append(Node(self, (inputs,) + args, kwargs, outputs))
-        self._output_shape = out_shapes
-        self._attach_symbolic_masks(inputs, outputs, kwargs.get("mask"))
-        return outputs
+        return outputs, out_shapes
 
     def _attach_symbolic_masks(self, inputs, outputs, previous_mask):
         """Gives the symbolic outputs the symbolic mask `compute_mask` makes (Keras'

@@ -381,7 +381,7 @@ def take(structure, index):
         return None
     if isinstance(structure, np.ndarray):
         return structure[index]
-    return map_structure(lambda a: a[index], structure)
+    return map_structure(lambda a: None if a is None else a[index], structure)
 
 
 def class_weights_to_sample_weights(y, class_weight, sample_weight):
@@ -677,9 +677,9 @@ class _BatchMaker:
             return
         first = self.first_shapes
         if len(first) == len(shapes) and all(
-                (a is None) == (b is None) and (a is None or a[1:] == b[1:])
+                (a is None) == (b is None) and (a is None or len(a) == len(b))
                 for a, b in zip(first, shapes)):
-            return
+            return  # sizes may vary where the model's inputs allow it: the model checks them
         raise ValueError(
             f"{self.what}, batch {position}: its arrays have shapes {shapes} where the first "
             f"batch's had {first}. Every batch must have the same structure and shapes, "

@@ -11,7 +11,7 @@ import numpy as np
 
 from numnet.autodiff.ops.masking import masks_of, set_keras_mask
 from numnet.autodiff.primitive import IN_STEP, RECORDERS, wrap
-from numnet.autodiff.tensor import Tensor
+from numnet.autodiff.tensor import StatelessScope, Tensor
 from numnet.backend import floatx
 from numnet.engine import Batch, CompiledFunction, Source
 from numnet.layers import auto_config
@@ -127,7 +127,8 @@ class Model(Trainer, Layer):
         from numnet.layers.base import _shape_to_dummy
         self._building = True
         try:
-            self(_shape_to_dummy(_shapes(input_shape)), training=False)
+            with StatelessScope():  # building must not count as a call that updates state
+                self(_shape_to_dummy(_shapes(input_shape)), training=False)
         finally:
             self._building = False
         self.built = True

@@ -21,7 +21,7 @@ from numnet import metrics as metrics_module
 from numnet import optimizers as optimizers_module
 from numnet.autodiff.parameters import ParameterStore
 from numnet.autodiff.tape import GradientTape
-from numnet.autodiff.tensor import Tensor
+from numnet.autodiff.tensor import StatelessScope, Tensor
 from numnet.backend import thread_scope
 from numnet.callbacks.callback_list import CallbackList
 from numnet.layers.symbolic import flatten, map_structure, pack_like, same_structure
@@ -51,7 +51,8 @@ class Trainer:
 
     def _init_trainer(self):
         self.compiled = False
-        self.optimizer = None
+        # No `optimizer` attribute until `compile` sets one (reading it raises AttributeError,
+        # as in Keras); numnet reads it with `getattr(model, "optimizer", None)`.
         self.compiled_loss = None
         self.compiled_metrics = None
         self.loss = None
@@ -371,7 +372,7 @@ class Trainer:
 
     def _update_metrics(self, loss, y, y_pred, x, sample_weight):
         """Feeds the loss trackers and metrics (each update a host call: see `host_call`)."""
-        batch_size = flatten(x)[0].shape[0]
+        batch_size = next(leaf for leaf in flatten(x) if leaf is not None).shape[0]
         self._loss_tracker.update_state(loss, sample_weight=batch_size)
         self.compiled_loss.update_trackers(batch_size)
         if self.compiled_metrics.per_output or self.compiled_metrics.weighted:
@@ -495,15 +496,18 @@ class Trainer:
         `targets` (all of them, or None when they are streamed).
         """
         sample_x = data_adapter.take(x, slice(0, 1))
-        y_pred = self(sample_x, training=False)
         sample_y = data_adapter.take(y, slice(0, 1))
-        if self.compiled_loss is not None and type(self).compute_loss is not \
-                Trainer.compute_loss:
-            self.compute_loss(sample_x, sample_y, y_pred)  # it decides what meets what
-            return
+        # A check, not a step: what the call or the losses write to variables is put back.
+        with StatelessScope():
+            y_pred = self(sample_x, training=False)
+            if self.compiled_loss is not None and type(self).compute_loss is not \
+                    Trainer.compute_loss:
+                self.compute_loss(sample_x, sample_y, y_pred)  # it decides what meets what
+                return
+            if self.compiled_loss is not None:
+                flat_true, flat_pred = self._build_compiled(sample_y, y_pred)
+                self.compiled_loss(flat_true, flat_pred)
         if self.compiled_loss is not None:
-            flat_true, flat_pred = self._build_compiled(sample_y, y_pred)
-            self.compiled_loss(flat_true, flat_pred)
             self._check_all_labels(targets, flat_pred)
 
     def _check_data(self, data):

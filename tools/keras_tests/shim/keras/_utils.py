@@ -26,6 +26,10 @@ def isdir(path):
     return os.path.isdir(path)
 
 
+def File(path, mode="r"):  # noqa: N802  (Keras' name)
+    return open(path, mode)
+
+
 def is_remote_path(path):
     import re
     return re.match(r"^(/cns|/cfs|/gcs|/tmp/dfs|gs|hdfs|readahead|s3)://", str(path)) is not None
