@@ -6,6 +6,7 @@ import numbers
 from numnet.backend import xp
 
 from numnet.autodiff import ops
+from numnet.autodiff.ops.reductions import sum_of_squares
 from numnet.backend import to_snake_case
 from numnet.serialization import (
     deserialize_keras_object, get_by_identifier, register_builtin, serialize_keras_object,
@@ -52,7 +53,7 @@ class L1L2(Regularizer):
         if self.l1:
             penalty = ops.multiply(ops.sum(ops.abs(x)), self.l1)
         if self.l2:
-            term = ops.multiply(ops.sum(ops.square(x)), self.l2)
+            term = ops.multiply(sum_of_squares(x), self.l2)
             penalty = term if isinstance(penalty, float) else ops.add(penalty, term)
         return penalty
 
@@ -83,7 +84,7 @@ class L2(Regularizer):
         self.l2 = validate_float_arg(0.01 if l2 is None else l2, "l2")
 
     def __call__(self, x):
-        return ops.multiply(ops.sum(ops.square(x)), self.l2)
+        return ops.multiply(sum_of_squares(x), self.l2)
 
     def get_config(self):
         return {"l2": self.l2}

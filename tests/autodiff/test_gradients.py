@@ -96,6 +96,15 @@ def test_reductions(reduce, axis, keepdims):
     check(lambda x: reduce(x, axis=axis, keepdims=keepdims), rand(2, 3, 4))
 
 
+@pytest.mark.parametrize("shape", [(7,), (3, 4), (2, 3, 4)])
+def test_sum_of_squares(shape):
+    from numnet.autodiff.ops.reductions import sum_of_squares
+    x = rand(*shape)
+    check(sum_of_squares, x)
+    check(lambda t: sum_of_squares(ops.transpose(t)), rand(3, 5))  # not contiguous
+    np.testing.assert_allclose(sum_of_squares(x).numpy(), np.sum(x * x), rtol=1e-7)  # float32
+
+
 def test_shape_ops():
     check(lambda x: ops.reshape(x, (4, 6)), rand(2, 3, 4))
     check(ops.transpose, rand(2, 3))

@@ -143,3 +143,34 @@ def argmax(x, axis=-1, keepdims=False):
 def argmin(x, axis=-1, keepdims=False):
     """Index of the smallest entry along `axis` (not differentiable)."""
     return ARGMIN(operand(x), axis=axis, keepdims=keepdims)
+
+
+def _sum_of_squares(x):
+    flat = xp.ravel(x)
+    return xp.asarray(xp.vdot(flat, flat))
+
+
+def _sum_of_squares_into(out, x):
+    flat = xp.ravel(x)  # a view of a contiguous array, read afresh at every call
+    out[()] = xp.vdot(flat, flat)
+    return out
+
+
+def _sum_of_squares_vjp(g, inputs, output, needs):
+    """d sum(x ** 2) = 2 x g: with `g` a constant (a regularizer's factor), one product."""
+    from numnet.autodiff.ops.arithmetic import multiply
+    return (multiply(inputs[0], multiply(g, 2.0)),)
+
+
+SUM_OF_SQUARES = Primitive("sum_of_squares", _sum_of_squares, _sum_of_squares_vjp,
+                           into=_sum_of_squares_into,
+                           bind=lambda out, x: partial(_sum_of_squares_into, out, x))
+
+
+def sum_of_squares(x):
+    """`sum(x ** 2)` over all entries in one pass (a dot product: no squared temporary).
+
+    The L2 regularizer's penalty; on a layer's large kernel it is one read of
+    the weights where `sum(square(x))` writes and reads a temporary as large.
+    """
+    return SUM_OF_SQUARES(operand(x))
