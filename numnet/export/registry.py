@@ -35,6 +35,7 @@ NOT_EXPORTED = {
     "random_uniform": "it draws random numbers (training-time noise)",
     "random_normal": "it draws random numbers (training-time noise)",
     "dropout_mask": "it draws random numbers (training-time noise)",
+    "sum_of_squares": "it is the L2 regularizers' penalty, a training-time loss term",
 }
 
 # Primitives one format cannot express faithfully, by format name, with why.
