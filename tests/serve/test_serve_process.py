@@ -83,12 +83,18 @@ def test_sigterm_finishes_in_flight_requests(heavy_model, server_process, rng):
         results["big"] = httpx.post(f"{server.url}/v2/models/heavy/infer", timeout=60, json={
             "inputs": [{"name": "features", "shape": [2000, 4], "datatype": "FP32",
                         "data": big.reshape(-1).tolist()}]})
-    thread = threading.Thread(target=send_big)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while _in_flight(server.url) < 2:
-        assert time.monotonic() < deadline, "the two requests never reached the app"
-        time.sleep(0.005)
+    deadline = time.monotonic() + 60
+    for _attempt in range(5):  # B may finish before a poll sees it in flight: send it again
+        thread = threading.Thread(target=send_big)
+        thread.start()
+        while _in_flight(server.url) < 2 and thread.is_alive():
+            assert time.monotonic() < deadline, "the two requests never reached the app"
+            time.sleep(0.005)
+        if thread.is_alive():
+            break
+        thread.join()
+    else:
+        raise AssertionError("request B never was in flight beside request A")
     server.process.send_signal(signal.SIGTERM)
 
     assert _refuses_connections(server.port), "new connections were still accepted"
