@@ -376,6 +376,10 @@ class Functional(Model):
         if getattr(self, "_manual_input_spec", None) is None and self.input_spec is not None:
             from numnet.layers.input_spec import assert_input_compatibility
             assert_input_compatibility(self.input_spec, x, self.name)
+        if type(x) is np.ndarray and len(self._flat_inputs) == 1 and \
+                not isinstance(self._inputs_struct, dict) and \
+                x.ndim == len(self._flat_inputs[0].shape):
+            return x  # the common case, one array of the right rank for one input: as is
         flat = self._standardize_inputs(x)
         # In the model's own structure, so that each batch is read the same way again.
         return flat[0] if len(flat) == 1 else pack_like(self._inputs_struct, flat)
