@@ -25,7 +25,6 @@ THREADS = _threads_from_argv(sys.argv)
 if THREADS:  # 0: leave the libraries' defaults (numnet then chooses per call)
     for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[_var] = str(THREADS)
-os.environ.setdefault("NUMNET_DATA", "/work/shared/datasets")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -185,12 +184,18 @@ def load_fashion_mnist():
     xt = (xt / np.float32(255)).astype(np.float32)
     y, yt = y.astype(np.int64), yt.astype(np.int64)
     n_valid = 5000 if len(x) == 60000 else len(x) // 12
-    note = ("data: Fashion-MNIST from NUMNET_DATA="
-            f"{os.environ['NUMNET_DATA']}: {len(x) - n_valid} train / {n_valid} valid / {len(xt)} test")
+    note = (f"data: Fashion-MNIST from {_data_origin()}: {len(x) - n_valid} train / "
+            f"{n_valid} valid / {len(xt)} test")
     if sample:
         note = ("data: WARNING full Fashion-MNIST not found, using numnet's shipped SAMPLE: "
                 f"{len(x) - n_valid} train / {n_valid} valid / {len(xt)} test (timings not comparable)")
     return (x[:-n_valid], y[:-n_valid]), (x[-n_valid:], y[-n_valid:]), (xt, yt), note
+
+
+def _data_origin():
+    """Where the loaders looked: `$NUMNET_DATA`, else their cache (downloading into it)."""
+    folder = os.environ.get("NUMNET_DATA")
+    return f"NUMNET_DATA={folder}" if folder else "the loaders' cache (~/.numnet)"
 
 
 def _train_test_split(x, y, random_state=42):
@@ -218,7 +223,7 @@ def load_california_housing():
     x_full, _, y_full, _ = _train_test_split(data, target)
     x_tr, x_va, y_tr, y_va = _train_test_split(x_full, y_full)
     f = lambda a: np.ascontiguousarray(a, dtype=np.float32)
-    note = (f"data: California housing from NUMNET_DATA={os.environ['NUMNET_DATA']}: "
+    note = (f"data: California housing from {_data_origin()}: "
             f"{len(x_tr)} train / {len(x_va)} valid")
     if sample:
         note = "data: WARNING using numnet's shipped SAMPLE of California housing: " + note[6:]
