@@ -30,6 +30,44 @@ _KERAS_ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh
                       "relu": "relu", "softmax": "softmax", "exp": "exponential"}
 
 
+class _Batches:
+    """The mini-batches of one pass, in scikit-learn's order.
+
+    Without shuffling, consecutive slices; with it, the rows of a permutation drawn
+    as `sklearn.utils.shuffle` draws it, gathered into preallocated buffers (the
+    input rows straight into the network's input buffer `x_buffer`, when given).
+    """
+
+    def __init__(self, X, y, sample_weight, batch_size, x_buffer, dtype):
+        self.X, self.y, self.sample_weight, self.batch_size = X, y, sample_weight, batch_size
+        self.n_samples = X.shape[0]
+        self.order = np.arange(self.n_samples)
+        self.shuffled = False
+        self.x_buffer = x_buffer
+        # Shuffled targets and weights are gathered in the inputs' float dtype.
+        self.y_buffer = np.empty((batch_size, y.shape[1]), dtype)
+        self.sw_buffer = None if sample_weight is None else np.empty(batch_size, dtype)
+
+    def shuffle(self, random_state):
+        """scikit-learn's utils.shuffle: one permutation from the same stream, each pass."""
+        self.order = self.order[random_state.permutation(self.n_samples)]
+        self.shuffled = True
+
+    def __iter__(self):
+        sw = self.sample_weight
+        for start in range(0, self.n_samples, self.batch_size):
+            stop = min(start + self.batch_size, self.n_samples)
+            if not self.shuffled:
+                yield (self.X[start:stop], self.y[start:stop],
+                       None if sw is None else sw[start:stop])
+                continue
+            m, idx = stop - start, self.order[start:stop]
+            xb = self.X[idx] if self.x_buffer is None else \
+                np.take(self.X, idx, axis=0, out=self.x_buffer[:m])
+            yield (xb, np.take(self.y, idx, axis=0, out=self.y_buffer[:m]),
+                   None if sw is None else np.take(sw, idx, out=self.sw_buffer[:m]))
+
+
 class _BaseMLP(BaseEstimator):
     """Shared fitting logic of `MLPClassifier` and `MLPRegressor`."""
 
@@ -178,11 +216,57 @@ class _BaseMLP(BaseEstimator):
         self.intercepts_ = [p.copy() for p in params[n:]]
 
     def _fit_stochastic(self, X, y, sample_weight, incremental):
-        # Pack the weights into one buffer (coefs_ and intercepts_ become its views) so
-        # that each optimizer step is a handful of NumPy calls over all parameters.
+        """scikit-learn's mini-batch loop (SGD or Adam), on numnet's float64 kernels."""
+        self._pack_parameters(X.dtype, incremental)
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            X_train, y_train, sw_train, validation = self._validation_split(X, y, sample_weight)
+        else:
+            X_train, y_train, sw_train, validation = X, y, sample_weight, (None, None, None)
+        # Sparse input is batched by rows: CSR slices rows cheaply (CSC would not).
+        sparse_input = sp.issparse(X_train)
+        X_train = X_train.tocsr() if sparse_input else np.ascontiguousarray(X_train)
+        batch_size = self._stochastic_batch_size(X_train.shape[0])
+        net = _core.Network(self.coefs_, self.intercepts_, batch_size, self.activation,
+                            self.out_activation_, self.alpha, self._loss_name(),
+                            input_buffer=not sparse_input)
+        batches = _Batches(X_train, y_train, sw_train, batch_size,
+                           None if sparse_input else net.acts[0], X.dtype)
+        callbacks = list(self.callbacks or [])
+        self.stop_training = False
+        for cb in callbacks:
+            cb.on_train_begin({})
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    batches.shuffle(self._random_state)
+                accumulated = 0.0
+                for xb, yb, swb in batches:
+                    accumulated += net.backprop(xb, yb, swb) * len(yb)
+                    self._optimizer.update(net.flat_grad)
+                if self._end_iteration(accumulated, batches.n_samples, validation, callbacks,
+                                       incremental):
+                    break
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+        for cb in callbacks:
+            cb.on_train_end({"loss": self.loss_})
+        del self.stop_training
+        if early_stopping:
+            # Restore the best weights, in place so the optimizer keeps its references.
+            for p, best in zip(self.coefs_ + self.intercepts_,
+                               self._best_coefs + self._best_intercepts):
+                p[...] = best
+
+    def _pack_parameters(self, dtype, incremental):
+        """Puts the weights in one buffer (`coefs_` and `intercepts_` become its views), so
+        that each optimizer step is a handful of NumPy calls over all parameters."""
         n = len(self.coefs_)
         arrays = self.coefs_ + self.intercepts_
-        params, views = _core.flat_views([a.shape for a in arrays], X.dtype)
+        params, views = _core.flat_views([a.shape for a in arrays], dtype)
         for view, a in zip(views, arrays):
             view[...] = a
         self.coefs_, self.intercepts_ = views[:n], views[n:]
@@ -195,109 +279,65 @@ class _BaseMLP(BaseEstimator):
                                              self.beta_2, self.epsilon)
         else:
             self._optimizer.params = params
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        early_stopping = self.early_stopping
-        sw_train = sw_val = None
-        if early_stopping:
-            # Stratified on the binarized labels as booleans, as scikit-learn does, so a
-            # class too small to split is reported the same way ('True').
-            stratify = (y.astype(bool) if (is_classifier(self) and self.n_outputs_ == 1)
-                        else None)
-            arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-            split = train_test_split(*arrays, random_state=self._random_state,
-                                     test_size=self.validation_fraction, stratify=stratify)
-            X_train, X_val, y_train, y_val = split[:4]
-            if sample_weight is not None:
-                sw_train, sw_val = split[4:]
-            if X_val.shape[0] < 2:
-                raise ValueError("The validation set is too small. Increase "
-                                 "'validation_fraction' or the size of your dataset.")
-            if is_classifier(self):
-                y_val = self._label_binarizer.inverse_transform(
-                    y_val.ravel() if y_val.shape[1] == 1 else y_val)
-        else:
-            X_train, y_train, sw_train = X, y, sample_weight
-            X_val = y_val = None
-        # Sparse input is batched by rows: CSR slices rows cheaply (CSC would not).
-        sparse_input = sp.issparse(X_train)
-        X_train = X_train.tocsr() if sparse_input else np.ascontiguousarray(X_train)
-        n_samples = X_train.shape[0]
+
+    def _validation_split(self, X, y, sample_weight):
+        """(X_train, y_train, sw_train, (X_val, y_val, sw_val)) for early stopping.
+
+        Stratified on the binarized labels as booleans, as scikit-learn does, so a class too
+        small to split is reported the same way ('True').
+        """
+        stratify = y.astype(bool) if (is_classifier(self) and self.n_outputs_ == 1) else None
+        arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+        split = train_test_split(*arrays, random_state=self._random_state,
+                                 test_size=self.validation_fraction, stratify=stratify)
+        X_train, X_val, y_train, y_val = split[:4]
+        sw_train, sw_val = split[4:] if sample_weight is not None else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError("The validation set is too small. Increase "
+                             "'validation_fraction' or the size of your dataset.")
+        if is_classifier(self):
+            y_val = self._label_binarizer.inverse_transform(
+                y_val.ravel() if y_val.shape[1] == 1 else y_val)
+        return X_train, y_train, sw_train, (X_val, y_val, sw_val)
+
+    def _stochastic_batch_size(self, n_samples):
         if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn("Got `batch_size` less than 1 or larger than "
-                              "sample size. It is going to be clipped")
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        net = _core.Network(self.coefs_, self.intercepts_, batch_size, self.activation,
-                            self.out_activation_, self.alpha, self._loss_name(),
-                            input_buffer=not sparse_input)
-        grads = net.flat_grad
-        x_buf, y_buf = net.acts[0], np.empty((batch_size, y.shape[1]), X.dtype)
-        sw_buf = None if sw_train is None else np.empty(batch_size, X.dtype)
-        sample_idx = np.arange(n_samples)
-        callbacks = list(self.callbacks or [])
-        self.stop_training = False
-        for cb in callbacks:
-            cb.on_train_begin({})
-        try:
-            self.n_iter_ = 0
-            for _ in range(self.max_iter):
-                if self.shuffle:
-                    # scikit-learn's utils.shuffle: one permutation from the same stream.
-                    sample_idx = sample_idx[self._random_state.permutation(n_samples)]
-                accumulated = 0.0
-                for start in range(0, n_samples, batch_size):
-                    stop = min(start + batch_size, n_samples)
-                    m = stop - start
-                    if self.shuffle:
-                        idx = sample_idx[start:stop]
-                        xb = (X_train[idx] if sparse_input
-                              else np.take(X_train, idx, axis=0, out=x_buf[:m]))
-                        yb = np.take(y_train, idx, axis=0, out=y_buf[:m])
-                        swb = None if sw_train is None else np.take(sw_train, idx, out=sw_buf[:m])
-                    else:
-                        xb, yb = X_train[start:stop], y_train[start:stop]
-                        swb = None if sw_train is None else sw_train[start:stop]
-                    accumulated += net.backprop(xb, yb, swb) * m
-                    self._optimizer.update(grads)
-                self.n_iter_ += 1
-                self.loss_ = accumulated / n_samples
-                self.t_ += n_samples
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
-                self._optimizer.iteration_ends(self.t_)
-                logs = {"loss": self.loss_}
-                if early_stopping:
-                    logs["val_score"] = self.validation_scores_[-1]
-                for cb in callbacks:
-                    cb.on_epoch_end(self.n_iter_ - 1, logs)
-                if self._no_improvement_count > self.n_iter_no_change:
-                    what = "Validation score" if early_stopping else "Training loss"
-                    msg = ("%s did not improve more than tol=%f for %d consecutive epochs."
-                           % (what, self.tol, self.n_iter_no_change))
-                    if self._optimizer.trigger_stopping(msg, self.verbose):
-                        break
-                    self._no_improvement_count = 0
-                if incremental or self.stop_training:
-                    break
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and "
-                                  "the optimization hasn't converged yet." % self.max_iter,
-                                  ConvergenceWarning)
-        except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
-        for cb in callbacks:
-            cb.on_train_end({"loss": self.loss_})
-        del self.stop_training
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn("Got `batch_size` less than 1 or larger than "
+                          "sample size. It is going to be clipped")
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _end_iteration(self, accumulated, n_samples, validation, callbacks, incremental):
+        """The bookkeeping after one pass over the data; True when training should stop."""
+        early_stopping = validation[0] is not None
+        self.n_iter_ += 1
+        self.loss_ = accumulated / n_samples
+        self.t_ += n_samples
+        self.loss_curve_.append(self.loss_)
+        if self.verbose:
+            print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+        self._update_no_improvement_count(early_stopping, *validation)
+        self._optimizer.iteration_ends(self.t_)
+        logs = {"loss": self.loss_}
         if early_stopping:
-            # Restore the best weights, in place so the optimizer keeps its references.
-            for p, best in zip(self.coefs_ + self.intercepts_,
-                               self._best_coefs + self._best_intercepts):
-                p[...] = best
+            logs["val_score"] = self.validation_scores_[-1]
+        for cb in callbacks:
+            cb.on_epoch_end(self.n_iter_ - 1, logs)
+        if self._no_improvement_count > self.n_iter_no_change:
+            what = "Validation score" if early_stopping else "Training loss"
+            msg = ("%s did not improve more than tol=%f for %d consecutive epochs."
+                   % (what, self.tol, self.n_iter_no_change))
+            if self._optimizer.trigger_stopping(msg, self.verbose):
+                return True
+            self._no_improvement_count = 0
+        if incremental or self.stop_training:
+            return True
+        if self.n_iter_ == self.max_iter:
+            warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and "
+                          "the optimization hasn't converged yet." % self.max_iter,
+                          ConvergenceWarning)
+        return False
 
     def _update_no_improvement_count(self, early_stopping, X_val, y_val, sw_val):
         if early_stopping:
