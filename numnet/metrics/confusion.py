@@ -105,47 +105,53 @@ def update_confusion_matrix(y_true, y_pred, thresholds, thresholds_distributed_e
     total_true = true_w.sum(axis=0)
     total_false = false_w.sum(axis=0)
 
-    num_thresholds = len(thresholds)
-    if thresholds_distributed_evenly:
-        with_epsilon = thresholds[0] < 0.0 or thresholds[-1] > 1.0
-        # Bucket b holds predictions in (t_b, t_{b+1}]: positive for thresholds 0..b.
-        clipped = xp.clip(y_pred, xp.float32(0.0), xp.float32(1.0))
-        buckets = xp.ceil(clipped * xp.float32(num_thresholds - 1)) - xp.float32(1.0)
-        if with_epsilon:
-            xp.maximum(buckets, 0, out=buckets)
-        buckets = buckets.astype(xp.int64)
-        if multi_label:
-            num_labels = y_pred.shape[1]
-            buckets = buckets + xp.arange(num_labels) * num_thresholds
-            size = num_thresholds * num_labels
-        else:
-            size = num_thresholds
-        keep = buckets >= 0
-        if not keep.all():
-            buckets, true_w, false_w = buckets[keep], true_w[keep], false_w[keep]
-        else:
-            buckets, true_w = buckets.reshape(-1), true_w.reshape(-1)
-            false_w = xp.broadcast_to(false_w, y_pred.shape).reshape(-1)
-        tp_b = xp.bincount(buckets, weights=true_w, minlength=size)
-        fp_b = xp.bincount(buckets, weights=false_w, minlength=size)
-        if multi_label:
-            tp_b = tp_b.reshape(num_labels, num_thresholds).T
-            fp_b = fp_b.reshape(num_labels, num_thresholds).T
-        tp = xp.cumsum(tp_b[::-1], axis=0)[::-1]
-        fp = xp.cumsum(fp_b[::-1], axis=0)[::-1]
-    else:
-        thr = xp.asarray(thresholds, dtype=xp.float32)
-        if multi_label:
-            positive = y_pred[None, :, :] > thr[:, None, None]       # (T, n, L)
-            tp = xp.einsum("tnl,nl->tl", positive, true_w)
-            fp = xp.einsum("tnl,nl->tl", positive, xp.broadcast_to(false_w, y_pred.shape))
-        else:
-            positive = (y_pred[None, :] > thr[:, None]).astype(xp.float64)  # (T, N)
-            tp = positive @ true_w
-            fp = positive @ xp.broadcast_to(false_w, y_pred.shape)
+    count = _counts_by_bucket if thresholds_distributed_evenly else _counts_by_comparison
+    tp, fp = count(y_pred, true_w, false_w, thresholds, multi_label)
     tn = total_false - fp
     fn = total_true - tp
     return tp, fp, tn, fn
+
+
+def _counts_by_bucket(y_pred, true_w, false_w, thresholds, multi_label):
+    """(tp, fp) per threshold for evenly spaced thresholds: one bucket index per prediction,
+    weighted bincounts, then cumulative sums from the top bucket down."""
+    num_thresholds = len(thresholds)
+    with_epsilon = thresholds[0] < 0.0 or thresholds[-1] > 1.0
+    # Bucket b holds predictions in (t_b, t_{b+1}]: positive for thresholds 0..b.
+    clipped = xp.clip(y_pred, xp.float32(0.0), xp.float32(1.0))
+    buckets = xp.ceil(clipped * xp.float32(num_thresholds - 1)) - xp.float32(1.0)
+    if with_epsilon:
+        xp.maximum(buckets, 0, out=buckets)
+    buckets = buckets.astype(xp.int64)
+    if multi_label:
+        num_labels = y_pred.shape[1]
+        buckets = buckets + xp.arange(num_labels) * num_thresholds
+        size = num_thresholds * num_labels
+    else:
+        size = num_thresholds
+    keep = buckets >= 0
+    if not keep.all():
+        buckets, true_w, false_w = buckets[keep], true_w[keep], false_w[keep]
+    else:
+        buckets, true_w = buckets.reshape(-1), true_w.reshape(-1)
+        false_w = xp.broadcast_to(false_w, y_pred.shape).reshape(-1)
+    tp_b = xp.bincount(buckets, weights=true_w, minlength=size)
+    fp_b = xp.bincount(buckets, weights=false_w, minlength=size)
+    if multi_label:
+        tp_b = tp_b.reshape(num_labels, num_thresholds).T
+        fp_b = fp_b.reshape(num_labels, num_thresholds).T
+    return xp.cumsum(tp_b[::-1], axis=0)[::-1], xp.cumsum(fp_b[::-1], axis=0)[::-1]
+
+
+def _counts_by_comparison(y_pred, true_w, false_w, thresholds, multi_label):
+    """(tp, fp) per threshold for any thresholds: every prediction against every one."""
+    thr = xp.asarray(thresholds, dtype=xp.float32)
+    if multi_label:
+        positive = y_pred[None, :, :] > thr[:, None, None]       # (T, n, L)
+        return (xp.einsum("tnl,nl->tl", positive, true_w),
+                xp.einsum("tnl,nl->tl", positive, xp.broadcast_to(false_w, y_pred.shape)))
+    positive = (y_pred[None, :] > thr[:, None]).astype(xp.float64)  # (T, N)
+    return positive @ true_w, positive @ xp.broadcast_to(false_w, y_pred.shape)
 
 
 def _divide_no_nan(a, b):
