@@ -59,65 +59,9 @@ def _clone(model, input_tensors, clone_function, call_function, recursive):
     if isinstance(model, Sequential):
         if call_function is not None:
             raise ValueError("`call_function` is only supported for Functional models.")
-        layers = [clone(layer) for layer in model.layers]
-        if input_tensors is not None:
-            start = flatten(input_tensors)
-            if len(start) != 1:
-                raise ValueError(
-                    f"A Sequential model has one input; received input_tensors={input_tensors}."
-                )
-            layers = [start[0]] + layers
-        elif model._input_layer is not None:
-            source = model._input_layer
-            layers = [Input(batch_shape=source.batch_shape, dtype=source.dtype,
-                            name=source.name)] + layers
-        clone_ = Sequential(layers, name=model.name, trainable=model.trainable)
-        if not clone_.built and model.built and model._build_shapes is not None:
-            clone_.build(model._build_shapes)
-        return clone_
-
+        return _clone_sequential(model, input_tensors, clone)
     if isinstance(model, Functional):
-        if input_tensors is not None:
-            if not same_structure(input_tensors, model.input):
-                raise ValueError(
-                    "`input_tensors` must have the same structure as model.input\n"
-                    f"Reference structure: {model.input}\nReceived structure: {input_tensors}"
-                )
-            new_inputs = flatten(input_tensors)
-            if len(new_inputs) != len(model.inputs):
-                raise ValueError(
-                    f"`input_tensors` must have one tensor per model input "
-                    f"({len(model.inputs)}); received {len(new_inputs)}."
-                )
-        else:
-            new_inputs = [Input(batch_shape=t.shape, dtype=t.dtype, name=t._keras_history[0].name)
-                          for t in model.inputs]
-        tensor_map = {id(old): new for old, new in zip(model.inputs, new_inputs)}
-        layer_map = {}
-        for node in model._network_node_list:
-            layer = node.layer
-            if isinstance(layer, InputLayer):
-                continue
-            if id(layer) not in layer_map:
-                layer_map[id(layer)] = clone(layer)
-            new_layer = layer_map[id(layer)]
-
-            def swap(x):
-                return tensor_map[id(x)] if isinstance(x, KerasTensor) else x
-
-            args = map_structure(swap, node.call_args)
-            call_kwargs = map_structure(swap, node.call_kwargs)
-            if call_function is not None:
-                out = call_function(new_layer, *args, **call_kwargs)
-            else:
-                out = new_layer(*args, **call_kwargs)
-            for old, new in zip(node.output_tensors, flatten(out)):
-                tensor_map[id(old)] = new
-        inputs = pack_like(model._inputs_struct, new_inputs)
-        outputs = pack_like(model._outputs_struct,
-                            [tensor_map[id(t)] for t in model.outputs])
-        return Functional(inputs, outputs, name=model.name, trainable=model.trainable)
-
+        return _clone_functional(model, input_tensors, clone, call_function)
     if clone_function is not None or input_tensors is not None:
         raise ValueError(
             "Arguments `clone_function` and `input_tensors` are only supported for Sequential "
@@ -130,3 +74,74 @@ def _clone(model, input_tensors, clone_function, call_function, recursive):
             f"of type '{type(model).__name__}', with call_function={call_function}"
         )
     return type(model).from_config(model.get_config())
+
+
+def _clone_sequential(model, input_tensors, clone):
+    """A Sequential model of the cloned layers, on `input_tensors` or a copy of its Input."""
+    from numnet.models.sequential import Sequential
+    layers = [clone(layer) for layer in model.layers]
+    if input_tensors is not None:
+        start = flatten(input_tensors)
+        if len(start) != 1:
+            raise ValueError(
+                f"A Sequential model has one input; received input_tensors={input_tensors}."
+            )
+        layers = [start[0]] + layers
+    elif model._input_layer is not None:
+        source = model._input_layer
+        layers = [Input(batch_shape=source.batch_shape, dtype=source.dtype,
+                        name=source.name)] + layers
+    copy = Sequential(layers, name=model.name, trainable=model.trainable)
+    if not copy.built and model.built and model._build_shapes is not None:
+        copy.build(model._build_shapes)
+    return copy
+
+
+def _clone_functional(model, input_tensors, clone, call_function):
+    """The graph replayed node by node on new inputs, each layer cloned once (shared layers
+    stay shared), through `call_function` when given."""
+    from numnet.models.functional import Functional
+    new_inputs = _new_inputs(model, input_tensors)
+    tensor_map = {id(old): new for old, new in zip(model.inputs, new_inputs)}
+
+    def swap(x):
+        return tensor_map[id(x)] if isinstance(x, KerasTensor) else x
+
+    layer_map = {}
+    for node in model._network_node_list:
+        layer = node.layer
+        if isinstance(layer, InputLayer):
+            continue
+        if id(layer) not in layer_map:
+            layer_map[id(layer)] = clone(layer)
+        new_layer = layer_map[id(layer)]
+        args = map_structure(swap, node.call_args)
+        call_kwargs = map_structure(swap, node.call_kwargs)
+        if call_function is not None:
+            out = call_function(new_layer, *args, **call_kwargs)
+        else:
+            out = new_layer(*args, **call_kwargs)
+        for old, new in zip(node.output_tensors, flatten(out)):
+            tensor_map[id(old)] = new
+    inputs = pack_like(model._inputs_struct, new_inputs)
+    outputs = pack_like(model._outputs_struct, [tensor_map[id(t)] for t in model.outputs])
+    return Functional(inputs, outputs, name=model.name, trainable=model.trainable)
+
+
+def _new_inputs(model, input_tensors):
+    """`input_tensors` checked against the model's inputs, or fresh copies of its Inputs."""
+    if input_tensors is None:
+        return [Input(batch_shape=t.shape, dtype=t.dtype, name=t._keras_history[0].name)
+                for t in model.inputs]
+    if not same_structure(input_tensors, model.input):
+        raise ValueError(
+            "`input_tensors` must have the same structure as model.input\n"
+            f"Reference structure: {model.input}\nReceived structure: {input_tensors}"
+        )
+    new_inputs = flatten(input_tensors)
+    if len(new_inputs) != len(model.inputs):
+        raise ValueError(
+            f"`input_tensors` must have one tensor per model input "
+            f"({len(model.inputs)}); received {len(new_inputs)}."
+        )
+    return new_inputs
