@@ -86,9 +86,7 @@ def _rosenblatt(X, y, w, b, *, eta, alpha, l1_ratio, penalty, fit_intercept, max
     ratio = 1.0 if penalty == "l1" else (0.0 if penalty == "l2" else l1_ratio)
     q = np.zeros_like(w) if l1 else None
     u = 0.0
-    best = np.inf
-    best_score = -np.inf
-    no_improvement = 0
+    stop_rule = _StopRule(tol, n_iter_no_change, validation, verbose)
     n_iter = 0
     dot = np.dot
     sq_norm = float(dot(w, w))
@@ -134,22 +132,37 @@ def _rosenblatt(X, y, w, b, *, eta, alpha, l1_ratio, penalty, fit_intercept, max
             raise ValueError("Floating-point under-/overflow occurred at epoch #%d. Scaling "
                              "input data with StandardScaler or MinMaxScaler might help."
                              % n_iter)
-        if validation is not None:
-            score = validation(w, b)
-            if verbose:
-                print("-- Epoch %d, validation score: %f" % (n_iter, score))
-            no_improvement = no_improvement + 1 if score < best_score + tol else 0
-            best_score = max(best_score, score)
-        else:
-            avg = objective / train_count
-            if verbose:
-                print("-- Epoch %d\nNorm: %.2f, Bias: %.6f, Avg. loss: %f"
-                      % (n_iter, float(np.sqrt(dot(w, w))), b, avg))
-            no_improvement = no_improvement + 1 if avg > best - tol else 0
-            best = min(best, avg)
-        if no_improvement >= n_iter_no_change:
+        if stop_rule.after_epoch(n_iter, w, b, objective / train_count):
             break
     return b, n_iter
+
+
+class _StopRule:
+    """scikit-learn's stopping rule for the SGD-style estimators: stop after
+    `n_iter_no_change` epochs without a validation score above the best by `tol` (with
+    early stopping) or an average training loss below the best by `tol` (without)."""
+
+    def __init__(self, tol, n_iter_no_change, validation, verbose):
+        self.tol, self.n_iter_no_change = tol, n_iter_no_change
+        self.validation, self.verbose = validation, verbose
+        self.best_loss, self.best_score, self.no_improvement = np.inf, -np.inf, 0
+
+    def after_epoch(self, n_iter, w, b, average_loss):
+        """Records epoch `n_iter` (weights `w`, intercept `b`); True when training stops."""
+        if self.validation is not None:
+            score = self.validation(w, b)
+            if self.verbose:
+                print("-- Epoch %d, validation score: %f" % (n_iter, score))
+            improved = not score < self.best_score + self.tol  # as written in scikit-learn
+            self.best_score = max(self.best_score, score)
+        else:
+            if self.verbose:
+                print("-- Epoch %d\nNorm: %.2f, Bias: %.6f, Avg. loss: %f"
+                      % (n_iter, float(np.sqrt(np.dot(w, w))), b, average_loss))
+            improved = not average_loss > self.best_loss - self.tol
+            self.best_loss = min(self.best_loss, average_loss)
+        self.no_improvement = 0 if improved else self.no_improvement + 1
+        return self.no_improvement >= self.n_iter_no_change
 
 
 class Perceptron(ClassifierMixin, BaseEstimator):
