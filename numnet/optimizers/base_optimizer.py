@@ -309,39 +309,7 @@ class Optimizer:
         grads = list(grads)
         if len(grads) == 0:
             return
-        if trainable_variables is None:
-            if not self.built:
-                raise ValueError(
-                    "When passing `grads` without `variables`, the optimizer must "
-                    "already be built on a list of variables. Call "
-                    "`optimizer.build(trainable_variables)` first."
-                )
-            if len(grads) != len(self._trainable_variables_indices):
-                raise ValueError(
-                    "When passing `grads` as a list of gradient tensors, the gradients "
-                    "must match `optimizer.variables` one-to-one. Received a list of "
-                    f"{len(grads)} gradients, but the optimizer is tracking "
-                    f"{len(self._trainable_variables)} trainable variables."
-                )
-            variables = self._trainable_variables
-        else:
-            variables = list(trainable_variables)
-            if not self.built:
-                self.build(variables)
-                self.built = True
-            if not self._pack_tried:  # also after a load that built the optimizer
-                self._pack_tried = True
-                self._pack(variables)
-            indices = self._trainable_variables_indices
-            for v in variables:
-                if id(v) not in indices:
-                    raise ValueError(
-                        f"Unknown variable: {v!r}. This optimizer can only be called "
-                        "for the variables it was originally built with. When working "
-                        "with a new set of variables, you should recreate a new "
-                        "optimizer instance."
-                    )
-
+        variables = self._variables_for(grads, trainable_variables)
         pairs_g, pairs_v, missing = [], [], []
         for g, v in zip(grads, variables):
             if g is None:
@@ -373,6 +341,42 @@ class Optimizer:
                 if constraint is not None:
                     v.assign(constraint(v))
         self._step_done()
+
+    def _variables_for(self, grads, trainable_variables):
+        """The variables `apply` updates: those given (building the optimizer on its first
+        call), else the ones it was built on, one per gradient."""
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError(
+                    "When passing `grads` without `variables`, the optimizer must "
+                    "already be built on a list of variables. Call "
+                    "`optimizer.build(trainable_variables)` first."
+                )
+            if len(grads) != len(self._trainable_variables_indices):
+                raise ValueError(
+                    "When passing `grads` as a list of gradient tensors, the gradients "
+                    "must match `optimizer.variables` one-to-one. Received a list of "
+                    f"{len(grads)} gradients, but the optimizer is tracking "
+                    f"{len(self._trainable_variables)} trainable variables."
+                )
+            return self._trainable_variables
+        variables = list(trainable_variables)
+        if not self.built:
+            self.build(variables)
+            self.built = True
+        if not self._pack_tried:  # also after a load that built the optimizer
+            self._pack_tried = True
+            self._pack(variables)
+        indices = self._trainable_variables_indices
+        for v in variables:
+            if id(v) not in indices:
+                raise ValueError(
+                    f"Unknown variable: {v!r}. This optimizer can only be called "
+                    "for the variables it was originally built with. When working "
+                    "with a new set of variables, you should recreate a new "
+                    "optimizer instance."
+                )
+        return variables
 
     def _overwrite_with_gradients(self, grads, variables):
         """Writes each gradient into its variable when the variable asks for it (Keras'
