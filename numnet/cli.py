@@ -106,6 +106,18 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
+    subparsers = [_add_train_parser(commands), _add_evaluate_parser(commands),
+                  _add_predict_parser(commands), _add_summary_parser(commands),
+                  _add_plot_parser(commands), _add_playground_parser(commands),
+                  _add_export_parser(commands)]
+    for subparser in subparsers:
+        subparser.set_defaults(parser=subparser)
+    _add_serve_parser(commands)
+    return parser
+
+
+def _add_train_parser(commands):
+    """`numnet train`: the textbook models, trained with checkpoints and figures."""
     train = commands.add_parser(
         "train", help="train a textbook model on a dataset",
         description="Trains the textbook model (Hands-On ML ch. 10) with a progress bar, "
@@ -137,7 +149,11 @@ def build_parser():
                        help="draw validation curves half an epoch to the right")
     train.add_argument("--no-plots", action="store_true", help="do not write the figures")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    return train
 
+
+def _add_evaluate_parser(commands):
+    """`numnet evaluate`: a saved model's loss and metrics on a dataset or files."""
     evaluate = commands.add_parser(
         "evaluate", help="evaluate a saved model",
         description="Evaluates a saved model and prints its loss and metrics.")
@@ -151,7 +167,11 @@ def build_parser():
     evaluate.add_argument("--labels", help="an .npy/.csv file of targets, with --data FILE")
     evaluate.add_argument("--batch-size", type=_positive_int("--batch-size"), default=32)
     evaluate.add_argument("--json", action="store_true", help="print the results as JSON")
+    return evaluate
 
+
+def _add_predict_parser(commands):
+    """`numnet predict`: a saved model run on an .npy or .csv file."""
     predict = commands.add_parser(
         "predict", help="predict with a saved model",
         description="Runs a saved model on inputs from an .npy or .csv file. Inputs are "
@@ -164,13 +184,21 @@ def build_parser():
     predict.add_argument("--classes", action="store_true",
                          help="output the predicted class index (argmax) of each sample")
     predict.add_argument("--batch-size", type=_positive_int("--batch-size"), default=32)
+    return predict
 
+
+def _add_summary_parser(commands):
+    """`numnet summary`: a saved model's summary table."""
     summary = commands.add_parser("summary", help="print a saved model's summary table",
                                   description="Prints the Keras-style summary of a saved model.")
     summary.add_argument("model", metavar="MODEL", help="a model saved as .keras")
     summary.add_argument("--line-length", type=_positive_int("--line-length"))
     summary.add_argument("--show-trainable", action="store_true")
+    return summary
 
+
+def _add_plot_parser(commands):
+    """`numnet plot`: a saved model's layer graph drawn to a file."""
     plot = commands.add_parser(
         "plot", help="draw a saved model's layer graph",
         description="Draws the layer graph of a saved model (numnet.utils.plot_model) into a "
@@ -185,6 +213,11 @@ def build_parser():
     plot.add_argument("--expand-nested", action="store_true")
     plot.add_argument("--rankdir", choices=("TB", "LR"), default="TB")
     plot.add_argument("--dpi", type=_positive_int("--dpi"), default=200)
+    return plot
+
+
+def _add_playground_parser(commands):
+    """`numnet playground`: the browser playground's server."""
     playground = commands.add_parser(
         "playground", help="watch a network learn in the browser",
         description="Serves the numnet playground (needs `pip install \"numnet[playground]\"`) "
@@ -195,11 +228,7 @@ def build_parser():
     playground.add_argument("--host", default="127.0.0.1", help="address to bind (default "
                                                                 "127.0.0.1: this machine only)")
     playground.add_argument("--open", action="store_true", help="open the page in a browser")
-    export = _add_export_parser(commands)
-    for subparser in (train, evaluate, predict, summary, plot, playground, export):
-        subparser.set_defaults(parser=subparser)
-    _add_serve_parser(commands)
-    return parser
+    return playground
 
 
 def _add_export_parser(commands):
