@@ -399,44 +399,73 @@ def _layout(graph):
     through them (the skip connection of a wide-and-deep model is visible).
     In a rank, boxes are ordered by the mean position of what feeds them.
     """
-    order = [node["id"] for node in graph.nodes]
-    first_seen = {node_id: i for i, node_id in enumerate(order)}
-    parents = {node_id: [] for node_id in order}
-    for source, target in graph.edges:
-        parents[target].append(source)
-    rank = {}
-    for node_id in order:  # nodes were added after the nodes feeding them
-        rank[node_id] = max((rank[p] + 1 for p in parents[node_id]), default=0)
-    n_ranks = max(rank.values(), default=-1) + 1
-    ranks = [[node_id for node_id in order if rank[node_id] == r] for r in range(n_ranks)]
-    # Placeholders along the arrows that skip ranks.
-    chains = {}
-    for source, target in graph.edges:
-        previous, chain = source, []
-        for r in range(rank[source] + 1, rank[target]):
-            dummy = f"{source}>{target}@{r}"
-            parents[dummy] = [previous]
-            first_seen[dummy] = first_seen[target] - 0.5
-            ranks[r].append(dummy)
-            chain.append(dummy)
-            previous = dummy
-        chains[(source, target)] = chain
-        if chain:
-            parents[target] = [chain[-1] if p == source else p for p in parents[target]]
-    position = {}
-    for members in ranks:
-        def key(node_id):
-            known = [position[p] for p in parents[node_id] if p in position]
-            return (sum(known) / len(known) if known else first_seen[node_id],
-                    first_seen[node_id])
-        members.sort(key=key)
-        for index, node_id in enumerate(members):
-            position[node_id] = index
+    ranking = _Ranking(graph)
     vertical = graph.rankdir == "TB"
     sizes = {node["id"]: _box_size(node) for node in graph.nodes}
-    for chain in chains.values():
+    for chain in ranking.chains.values():
         for dummy in chain:
             sizes[dummy] = (8.0, 0.0) if vertical else (0.0, 8.0)
+    width, height, boxes, crossings = _place(graph, ranking, sizes, vertical)
+    routes = {}
+    for (source, target), chain in ranking.chains.items():
+        sx, sy, sw, sh = boxes[source]
+        tx, ty, tw, th = boxes[target]
+        if vertical:
+            start, end = (sx + sw / 2, sy + sh), (tx + tw / 2, ty)
+        else:
+            start, end = (sx + sw, sy + sh / 2), (tx, ty + th / 2)
+        routes[(source, target)] = [start] + [p for d in chain for p in crossings[d]] + [end]
+    return _Layout(width, height, boxes, _cluster_frames(graph, boxes), routes)
+
+
+class _Ranking:
+    """The layers of `graph` in ranks, with placeholders where arrows skip ranks.
+
+    `rank` maps each box to its rank, `ranks` lists each rank's members in
+    drawing order (placeholders included), `chains` maps each arrow to the
+    placeholders it passes through.
+    """
+
+    def __init__(self, graph):
+        order = [node["id"] for node in graph.nodes]
+        first_seen = {node_id: i for i, node_id in enumerate(order)}
+        parents = {node_id: [] for node_id in order}
+        for source, target in graph.edges:
+            parents[target].append(source)
+        self.rank = rank = {}
+        for node_id in order:  # nodes were added after the nodes feeding them
+            rank[node_id] = max((rank[p] + 1 for p in parents[node_id]), default=0)
+        n_ranks = max(rank.values(), default=-1) + 1
+        self.ranks = [[node_id for node_id in order if rank[node_id] == r]
+                      for r in range(n_ranks)]
+        self.chains = {}
+        for source, target in graph.edges:
+            previous, chain = source, []
+            for r in range(rank[source] + 1, rank[target]):
+                dummy = f"{source}>{target}@{r}"
+                parents[dummy] = [previous]
+                first_seen[dummy] = first_seen[target] - 0.5
+                self.ranks[r].append(dummy)
+                chain.append(dummy)
+                previous = dummy
+            self.chains[(source, target)] = chain
+            if chain:
+                parents[target] = [chain[-1] if p == source else p for p in parents[target]]
+        position = {}
+        for members in self.ranks:
+            def key(node_id):
+                known = [position[p] for p in parents[node_id] if p in position]
+                return (sum(known) / len(known) if known else first_seen[node_id],
+                        first_seen[node_id])
+            members.sort(key=key)
+            for index, node_id in enumerate(members):
+                position[node_id] = index
+
+
+def _place(graph, ranking, sizes, vertical):
+    """(width, height, boxes, crossings): every box's (x, y, w, h), centred in its rank, and
+    the segment each placeholder's arrow runs along across its rank."""
+    ranks = ranking.ranks
     # Along the rank axis: thickness of each rank; across it: the rank's total span.
     thickness = [max((sizes[n][1] if vertical else sizes[n][0]) for n in members)
                  for members in ranks]
@@ -444,7 +473,7 @@ def _layout(graph):
              + _GAP_IN_RANK * (len(members) - 1) for members in ranks]
     extra = _CLUSTER_PAD + _CLUSTER_LABEL if graph.clusters else 0.0
     across = max(spans, default=0.0) + 2 * (_MARGIN + extra)
-    along = sum(thickness) + _GAP_BETWEEN_RANKS * max(n_ranks - 1, 0) + 2 * (_MARGIN + extra)
+    along = sum(thickness) + _GAP_BETWEEN_RANKS * max(len(ranks) - 1, 0) + 2 * (_MARGIN + extra)
     boxes, crossings = {}, {}
     offset = _MARGIN + extra
     for members, thick, span in zip(ranks, thickness, spans):
@@ -457,7 +486,7 @@ def _layout(graph):
             else:
                 box = (offset + (thick - w) / 2, cursor, w, h)
                 cursor += h + _GAP_IN_RANK
-            if node_id in rank:
+            if node_id in ranking.rank:
                 boxes[node_id] = box
             else:  # a placeholder: the arrow crosses the whole rank here
                 x, y, w, h = box
@@ -466,15 +495,11 @@ def _layout(graph):
                                       [(offset, y + h / 2), (offset + thick, y + h / 2)])
         offset += thick + _GAP_BETWEEN_RANKS
     width, height = (across, along) if vertical else (along, across)
-    routes = {}
-    for (source, target), chain in chains.items():
-        sx, sy, sw, sh = boxes[source]
-        tx, ty, tw, th = boxes[target]
-        if vertical:
-            start, end = (sx + sw / 2, sy + sh), (tx + tw / 2, ty)
-        else:
-            start, end = (sx + sw, sy + sh / 2), (tx, ty + th / 2)
-        routes[(source, target)] = [start] + [p for d in chain for p in crossings[d]] + [end]
+    return width, height, boxes, crossings
+
+
+def _cluster_frames(graph, boxes):
+    """The frame (x, y, w, h) of each nested model around its boxes and inner frames."""
     clusters = {}
     for cluster_id in reversed(list(graph.clusters)):  # inner frames first
         inside = [boxes[n["id"]] for n in graph.nodes if n["cluster"] == cluster_id]
@@ -487,7 +512,7 @@ def _layout(graph):
         x1 = max(b[0] + b[2] for b in inside) + _CLUSTER_PAD
         y1 = max(b[1] + b[3] for b in inside) + _CLUSTER_PAD
         clusters[cluster_id] = (x0, y0, x1 - x0, y1 - y0)
-    return _Layout(width, height, boxes, clusters, routes)
+    return clusters
 
 
 def _xml(text):
@@ -631,7 +656,12 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
         with open(to_file, "w", encoding="utf-8") as f:
             f.write(_to_dot_source(graph, dpi, splines))
         return None
+    _render(graph, to_file, extension, renderer, dpi, splines)
+    return _ipython_image(to_file, extension)
 
+
+def _render(graph, to_file, extension, renderer, dpi, splines):
+    """Draws `graph` into `to_file` with `renderer` ("auto" picks the first available)."""
     if renderer == "auto":
         if _have_graphviz():
             renderer = "graphviz"
@@ -663,7 +693,6 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
             raise ImportError(
                 f"renderer='matplotlib' needs matplotlib. Install it with: {_INSTALL_HINT}")
         _draw_matplotlib(graph, to_file, dpi)
-    return _ipython_image(to_file, extension)
 
 
 def _ipython_image(to_file, extension):
