@@ -327,16 +327,7 @@ def get_file(
             fname,
             ["no origin"],
         )
-    folder = os.path.join(cache_dir(), cache_subdir or "")
-    if not _writable_dir(folder):
-        fallback = os.path.join(_fallback_cache_dir(), cache_subdir or "")
-        warnings.warn(
-            f"numnet: cache folder {folder} is not writable; using {fallback}.",
-            stacklevel=2,
-        )
-        folder = fallback
-        os.makedirs(folder, exist_ok=True)
-    dest = os.path.join(folder, fname)
+    dest = os.path.join(_download_folder(cache_subdir), fname)
 
     errors = []
     with _exclusive(dest + ".lock"):
@@ -356,6 +347,18 @@ def get_file(
     raise DatasetUnavailableError(
         f"{fname}: download failed:\n  " + "\n  ".join(errors), fname, errors
     )
+
+
+def _download_folder(cache_subdir):
+    """The cache folder downloads go to (a fallback, with a warning, when not writable)."""
+    folder = os.path.join(cache_dir(), cache_subdir or "")
+    if _writable_dir(folder):
+        return folder
+    fallback = os.path.join(_fallback_cache_dir(), cache_subdir or "")
+    warnings.warn(f"numnet: cache folder {folder} is not writable; using {fallback}.",
+                  stacklevel=3)
+    os.makedirs(fallback, exist_ok=True)
+    return fallback
 
 
 @contextlib.contextmanager
