@@ -394,12 +394,12 @@ class StatelessScope:
     def __exit__(self, *exc_info):
         STATELESS.remove(self)
         for variable, array in self._saved.values():
-            variable._array[...] = array
+            variable.data[...] = array  # in place: views of the array stay valid
 
     def remember(self, variable):
         """Keeps the value `variable` has before its first write in the scope."""
         if id(variable) not in self._saved:
-            self._saved[id(variable)] = (variable, variable._array.copy())
+            self._saved[id(variable)] = (variable, variable.data.copy())
 
 
 # How many times any variable's array was replaced or moved: a compiled step that

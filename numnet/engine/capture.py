@@ -15,6 +15,8 @@ watches. What it sees decides whether the call can be replayed:
   the ops computes something from the data, or branches on it.
 """
 
+import contextlib
+
 from numnet.autodiff.primitive import CAPTURES, READ_HOOKS, RECORDERS, Node
 from numnet.autodiff.tensor import Tensor, Variable
 from numnet.backend import xp
@@ -102,9 +104,21 @@ class Capture:
         CAPTURES.remove(self)
         return False
 
+    @contextlib.contextmanager
     def suspended(self):
-        """Context manager: nothing is recorded or checked inside (a host call runs)."""
-        return _Suspended(self)
+        """Context manager: nothing is recorded or checked inside (a host call runs).
+
+        Nested suspensions count: recording resumes when the outermost one ends.
+        """
+        self._suspended += 1
+        if self._suspended == 1:
+            self.__exit__()
+        try:
+            yield
+        finally:
+            self._suspended -= 1
+            if self._suspended == 0:
+                self.__enter__()
 
     # -- what a value is ------------------------------------------------------
     def origin(self, x):
@@ -120,28 +134,6 @@ class Capture:
         if isinstance(x, Variable):
             return ("variable", x)
         return ("const", x.data)
-
-
-class _Suspended:
-    def __init__(self, capture):
-        self.capture = capture
-
-    def __enter__(self):
-        capture = self.capture
-        capture._suspended += 1
-        if capture._suspended == 1:
-            RECORDERS.remove(capture)
-            READ_HOOKS.remove(capture.read)
-            CAPTURES.remove(capture)
-
-    def __exit__(self, *exc):
-        capture = self.capture
-        capture._suspended -= 1
-        if capture._suspended == 0:
-            RECORDERS.append(capture)
-            READ_HOOKS.append(capture.read)
-            CAPTURES.append(capture)
-        return False
 
 
 def _leaves(structure):

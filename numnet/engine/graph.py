@@ -74,33 +74,31 @@ class Op:
 class Graph:
     """The ops of one captured step, in execution order, and its values."""
 
-    def __init__(self):
+    def __init__(self, capture, returned):
         self.ops = []
         self.values = {}     # id(tensor) -> Value
-        self.inputs = []     # the batch inputs, in capture order
-        self.returned = None
-
-    @classmethod
-    def from_capture(cls, capture, returned):
-        graph = cls()
-        graph.inputs = [graph._value(t, capture) for t in capture.inputs]
+        self.inputs = [self._value(t, capture) for t in capture.inputs]  # in capture order
         for step in capture.steps:
             if isinstance(step, Node):
-                inputs = [graph._value(x, capture) for x in step.inputs]
+                inputs = [self._value(x, capture) for x in step.inputs]
                 op = Op(step.prim, None, inputs, step.attrs, None)
-                op.output = graph._new_value("node", step.output, op)
+                op.output = self._new_value("node", step.output, op)
             else:
                 leaves = _leaves((step.args, step.kwargs))
-                inputs = [graph._value(x, capture) for x in leaves]
+                inputs = [self._value(x, capture) for x in leaves]
                 op = Op(None, step, inputs, {}, None)
                 if isinstance(step.result, Tensor):
-                    op.output = graph._new_value("host", step.result, op)
+                    op.output = self._new_value("host", step.result, op)
             for value in op.inputs:
                 if isinstance(value, Value):
                     value.uses.append(op)
-            graph.ops.append(op)
-        graph.returned = returned
-        return graph
+            self.ops.append(op)
+        self.returned = returned
+
+    @classmethod
+    def from_capture(cls, capture, returned):
+        """The graph of one capture's steps; `returned` is what the step function returned."""
+        return cls(capture, returned)
 
     def _new_value(self, kind, tensor, producer):
         value = Value(kind, tensor, producer)

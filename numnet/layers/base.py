@@ -447,7 +447,7 @@ class Layer:
             return
         for tensor, mask in zip(flatten(outputs), flatten(output_masks)):
             if isinstance(mask, KerasTensor):
-                tensor._keras_mask = mask
+                set_keras_mask(tensor, mask)
 
     @property
     def input(self):

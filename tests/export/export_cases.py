@@ -10,7 +10,7 @@ import numpy as np
 
 import numnet as keras
 from numnet import ops
-from numnet.autodiff.ops._core import sum_to
+from numnet.autodiff.ops import sum_to
 
 L = keras.layers
 
