@@ -70,13 +70,14 @@ class BackupAndRestore(Callback):
 
     @property
     def _weights_path(self):
-        return self._weights_named_in(self._metadata_path)
+        return self._weights_file(self._metadata_path)
 
     @property
     def _prev_weights_path(self):
-        return self._weights_named_in(self._prev_training_metadata_path)
+        return self._weights_file(self._prev_training_metadata_path)
 
-    def _weights_named_in(self, metadata_path):
+    def _weights_file(self, metadata_path):
+        """The weights file a metadata file names (None if it cannot be read)."""
         try:
             return os.path.join(self.backup_dir, self._read_metadata(metadata_path)["weights"])
         except ValueError:
@@ -106,16 +107,17 @@ class BackupAndRestore(Callback):
     def _restore_weights(self):
         """Loads the latest backup's weights (or, with `double_checkpoint`, the previous
         backup's when the latest cannot be read); returns its metadata."""
-        try:
-            metadata = self._read_metadata()
-            self.model.load_weights(os.path.join(self.backup_dir, metadata["weights"]))
-            return metadata
-        except (OSError, ValueError):
-            if not (self.double_checkpoint and os.path.exists(self._prev_training_metadata_path)):
-                raise
-        metadata = self._read_metadata(self._prev_training_metadata_path)
-        self.model.load_weights(os.path.join(self.backup_dir, metadata["weights"]))
-        return metadata
+        candidates = [self._metadata_path]
+        if self.double_checkpoint and os.path.exists(self._prev_training_metadata_path):
+            candidates.append(self._prev_training_metadata_path)
+        for i, path in enumerate(candidates):
+            try:
+                metadata = self._read_metadata(path)
+                self.model.load_weights(os.path.join(self.backup_dir, metadata["weights"]))
+                return metadata
+            except (OSError, ValueError):
+                if i == len(candidates) - 1:
+                    raise
 
     def _read_metadata(self, path=None):
         path = path or self._metadata_path
@@ -154,14 +156,14 @@ class BackupAndRestore(Callback):
                     "rng_state": rng_state}
         from numnet.saving import atomic  # the saving edge is loaded only when used
 
-        keep = {name}
+        keep = [name]
         if self.double_checkpoint and os.path.exists(self._metadata_path):
+            # The backup being replaced becomes the previous one (kept as it is on disk).
             with open(self._metadata_path, "rb") as handle:
-                previous = handle.read()
-            atomic.atomic_write_bytes(self._prev_training_metadata_path, previous)
-            keep.add(self._weights_named_in(self._prev_training_metadata_path))
+                atomic.atomic_write_bytes(self._prev_training_metadata_path, handle.read())
+            keep.append(os.path.basename(self._prev_weights_path or ""))
         atomic.atomic_write_bytes(self._metadata_path, json.dumps(metadata).encode())
-        self._remove_backups(keep={os.path.basename(p) for p in keep if p})
+        self._remove_backups(keep=keep)
 
     def _remove_backups(self, keep=()):
         for entry in os.listdir(self.backup_dir):
