@@ -112,7 +112,7 @@ class CompiledFunction:
     """
 
     def __init__(self, fn, name="step", enabled=True, before_planning=None,
-                 capture_first=False):
+                 capture_first=False, hoist=True):
         self.fn = fn
         self.name = name
         self.enabled = enabled
@@ -120,6 +120,9 @@ class CompiledFunction:
         # Capture the first signature from its first call (a training step repeats);
         # later ones (a last partial batch) still start eagerly.
         self.capture_first = capture_first
+        # Whether input-only work may be hoisted out of the step onto the whole data: not
+        # when every call brings its whole data anyway (`model(x)`).
+        self.hoist = hoist
         self.reason = None if enabled else f"the {name} step runs eagerly (jit_compile=False)"
         self._entries = {}
 
@@ -171,7 +174,8 @@ class CompiledFunction:
             else:
                 if self.before_planning is not None:
                     self.before_planning()
-                self._entries[signature] = plan(capture, result, batch.source_rows())
+                self._entries[signature] = plan(
+                    capture, result, batch.source_rows() if self.hoist else None)
         return result
 
     def _give_up(self, signature, why):

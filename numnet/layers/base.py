@@ -26,6 +26,11 @@ _BASE_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "
                 "activity_regularizer", "autocast"}
 
 
+# Attributes that hold the graph around a layer, not its sublayers.
+_NOT_SUBLAYERS = frozenset(("_inbound_nodes", "_output_layers", "_input_layers_cache"))
+_CONTAINERS = (list, tuple, dict)
+
+
 @register_builtin("keras.layers")
 class Layer:
     """Base class of all layers.
@@ -96,21 +101,21 @@ class Layer:
     def _sublayers(self):
         """Direct sublayers, in the order they were assigned (also inside lists, tuples and
         dicts, nested to any depth, as Keras tracks them)."""
-        found, seen = [], set()
-
-        def visit(value):
+        found, seen = [], {id(self)}
+        # Depth first, in assignment order; most attributes are neither layers nor
+        # containers, so each is looked at once, without a call per value.
+        pending = [value for key, value in reversed(self.__dict__.items())
+                   if key not in _NOT_SUBLAYERS]
+        while pending:
+            value = pending.pop()
             if isinstance(value, Layer):
-                if id(value) not in seen and value is not self:
+                if id(value) not in seen:
                     seen.add(id(value))
                     found.append(value)
-            elif isinstance(value, (list, tuple, dict)) and id(value) not in seen:
+            elif isinstance(value, _CONTAINERS) and id(value) not in seen:
                 seen.add(id(value))  # a container holding itself is walked once
-                for item in (value.values() if isinstance(value, dict) else value):
-                    visit(item)
-        for key, value in self.__dict__.items():
-            if key in ("_inbound_nodes", "_output_layers", "_input_layers_cache"):
-                continue
-            visit(value)
+                items = value.values() if isinstance(value, dict) else value
+                pending.extend(reversed(list(items)))
         return found
 
     @property

@@ -147,7 +147,8 @@ class Model(Trainer, Layer):
             function = self._call_function(bool(kwargs.get("training")))
             if function is not None:
                 cast = self._casts_float64_inputs()
-                arrays = map_structure(lambda t: _array(t, cast), inputs)
+                arrays = _array(inputs, cast) if type(inputs) is np.ndarray else \
+                    map_structure(lambda t: _array(t, cast), inputs)
                 outputs, logits, masks = function(Batch(Source(arrays), slice(None)))
                 return _with_masks(_fresh_outputs(outputs, logits), masks)
         outputs = super().__call__(inputs, *args, **kwargs)
@@ -164,9 +165,10 @@ class Model(Trainer, Layer):
         if training not in cache:
             stateless = all(getattr(layer, "activity_regularizer", None) is None and
                             not layer._losses for layer in self._loss_sources()[0])
+            # Each call brings its whole batch: nothing is worth hoisting out of the step.
             cache[training] = CompiledFunction(
-                lambda x: _with_logits(Layer.__call__(self, x, training=training)), "call") \
-                if stateless else None
+                lambda x: _with_logits(Layer.__call__(self, x, training=training)), "call",
+                hoist=False) if stateless else None
         return cache[training]
 
     def _casts_float64_inputs(self):
@@ -555,6 +557,11 @@ def _with_logits(outputs):
 
 def _fresh_outputs(outputs, logits):
     """Copies of a replayed call's outputs (their buffers are reused), logits kept."""
+    if type(outputs) is Tensor:  # one output: the common case, kept cheap
+        copy = wrap(outputs.data.copy())
+        if logits[0] is not None:
+            copy._keras_logits = wrap(logits[0].data.copy())
+        return copy
     copies = map_structure(lambda t: wrap(t.data.copy()), outputs)
     for copy, logit in zip(flatten(copies), logits):
         if logit is not None:
