@@ -60,15 +60,11 @@ def _step(step):
     return float(getattr(step, "data", step))
 
 
-@register_builtin("keras.optimizers.schedules")
-class ExponentialDecay(LearningRateSchedule):
-    """`initial_learning_rate * decay_rate ** (step / decay_steps)`.
+class _StaircaseDecay(LearningRateSchedule):
+    """A decay of `initial_learning_rate` by `decay_rate` every `decay_steps` (floored with
+    `staircase=True`): the arguments and config that two of Keras' schedules share."""
 
-    With `staircase=True` the exponent is floored.
-    """
-
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="ExponentialDecay"):
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase, name):
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
@@ -76,11 +72,10 @@ class ExponentialDecay(LearningRateSchedule):
         self.name = name
         _check_decay_steps(decay_steps)
 
-    def __call__(self, step):
+    def _progress(self, step):
+        """`step / decay_steps`, floored with `staircase=True`."""
         p = _step(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return _result(self.initial_learning_rate * self.decay_rate ** p)
+        return math.floor(p) if self.staircase else p
 
     def get_config(self):
         return {
@@ -90,6 +85,21 @@ class ExponentialDecay(LearningRateSchedule):
             "staircase": self.staircase,
             "name": self.name,
         }
+
+
+@register_builtin("keras.optimizers.schedules")
+class ExponentialDecay(_StaircaseDecay):
+    """`initial_learning_rate * decay_rate ** (step / decay_steps)`.
+
+    With `staircase=True` the exponent is floored.
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name="ExponentialDecay"):
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
+
+    def __call__(self, step):
+        return _result(self.initial_learning_rate * self.decay_rate ** self._progress(step))
 
 
 @register_builtin("keras.optimizers.schedules")
@@ -163,7 +173,7 @@ class PolynomialDecay(LearningRateSchedule):
 
 
 @register_builtin("keras.optimizers.schedules")
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_StaircaseDecay):
     """`initial_learning_rate / (1 + decay_rate * step / decay_steps)`.
 
     With `staircase=True` the ratio `step / decay_steps` is floored.
@@ -171,27 +181,11 @@ class InverseTimeDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="InverseTimeDecay"):
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-        _check_decay_steps(decay_steps)
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        p = _step(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return _result(self.initial_learning_rate / (1.0 + self.decay_rate * p))
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
+        return _result(self.initial_learning_rate /
+                       (1.0 + self.decay_rate * self._progress(step)))
 
 
 @register_builtin("keras.optimizers.schedules")
