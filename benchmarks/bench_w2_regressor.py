@@ -194,8 +194,8 @@ def main():
         print("NumPy loop sanity (last round): train mse %.4f val mse %.4f" % logs)
     if "numnet" in meds and "NumPy loop" in meds:
         r = meds["numnet"] / meds["NumPy loop"]
-        print(f"target W2 no slower than the hand-written loop: numnet at {r:.2f} x -> "
-              f"{'MET' if r <= 1.0 else 'NOT MET'}")
+        print(f"target W2 at most 0.85 x the hand-written loop (issue 10): numnet at {r:.2f} x "
+              f"-> {'MET' if r <= 0.85 else 'NOT MET'}")
 
 
 if __name__ == "__main__":
