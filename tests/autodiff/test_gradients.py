@@ -105,6 +105,52 @@ def test_sum_of_squares(shape):
     np.testing.assert_allclose(sum_of_squares(x).numpy(), np.sum(x * x), rtol=1e-7)  # float32
 
 
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (0, False), (1, True), ((0, 2), False),
+                                           (-1, True)])
+def test_logsumexp(axis, keepdims):
+    check(lambda x: ops.logsumexp(x, axis=axis, keepdims=keepdims), rand(2, 3, 4, low=-30, high=30))
+
+
+def test_logsumexp_of_minus_infinity_rows_has_zero_gradient():
+    x = Tensor(np.array([[-np.inf, -np.inf], [0.0, 1.0]]), dtype="float64")
+    with GradientTape() as tape:
+        tape.watch(x)
+        total = ops.sum(ops.logsumexp(x, axis=1))
+    grad = tape.gradient(total, x).numpy()
+    np.testing.assert_array_equal(grad[0], [0.0, 0.0])
+    np.testing.assert_allclose(grad[1], np.exp([0.0, 1.0]) / np.exp([0.0, 1.0]).sum(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("activation", ["linear", "relu", "sigmoid", "tanh"])
+def test_stacked_dense(activation):
+    """The Dense op on a kernel stored right above its bias (one `[x, 1] @ block` product)."""
+    from numnet.autodiff.ops import nn as nn_ops
+    from numnet.autodiff.parameters import ParameterStore, stacked_block
+    from numnet.engine import Capture
+
+    kernel = Variable(rand(3, 5), dtype="float64")
+    bias = Variable(rand(5), dtype="float64")
+    ParameterStore.of([kernel, bias])  # places the kernel directly above the bias
+    assert stacked_block(kernel.data, bias.data) is not None
+    x = Tensor(away_from_zero(4, 3), dtype="float64")
+    weight = RNG.normal(size=(4, 5))
+
+    def scalar():
+        return float(np.sum(ops.dense(x, kernel, bias, activation).numpy() * weight))
+
+    with Capture([]) as capture:  # which op ran
+        ops.dense(x, kernel, bias, activation)
+    assert capture.steps[0].prim is nn_ops.DENSE_STACKED
+    with GradientTape() as tape:
+        tape.watch(x)
+        out = ops.dense(x, kernel, bias, activation)
+        total = ops.sum(ops.multiply(out, weight))
+    analytic = tape.gradient(total, [x, kernel, bias])
+    for tensor, grad in zip((x, kernel, bias), analytic):
+        expected = numeric_grad(lambda _: scalar(), [tensor.data], 0)
+        np.testing.assert_allclose(grad.numpy(), expected, rtol=1e-5, atol=1e-7)
+
+
 def test_shape_ops():
     check(lambda x: ops.reshape(x, (4, 6)), rand(2, 3, 4))
     check(ops.transpose, rand(2, 3))
