@@ -61,9 +61,16 @@ ACTIVATION_PRIMITIVES = {name: _activation_primitives(kernel)
                          for name, kernel in ACTIVATIONS.items() if kernel.reads}
 
 
+def _typed(value, like):
+    """`value` as a 0-d array of `like`'s dtype: a bound ufunc call skips converting a Python
+    number at every replay (the result is the same)."""
+    return xp.asarray(value, dtype=like.dtype)
+
+
 def _relu_grad_bind(out, g, y):
     mask = xp.empty(y.shape, dtype=bool)
-    return [partial(xp.greater, y, 0, out=mask), partial(xp.multiply, g, mask, out=out)]
+    return [partial(xp.greater, y, _typed(0, y), out=mask),
+            partial(xp.multiply, g, mask, out=out)]
 
 
 ACTIVATION_PRIMITIVES["relu"][1].bind = _relu_grad_bind
@@ -72,14 +79,15 @@ ACTIVATION_PRIMITIVES["relu"][1].bind = _relu_grad_bind
 def _tanh_grad_bind(out, g, y):
     # g * (1 - y * y), the kernel's order
     scratch = xp.empty(y.shape, dtype=y.dtype)
-    return [partial(xp.multiply, y, y, out=scratch), partial(xp.subtract, 1, scratch, out=scratch),
+    return [partial(xp.multiply, y, y, out=scratch),
+            partial(xp.subtract, _typed(1, y), scratch, out=scratch),
             partial(xp.multiply, g, scratch, out=out)]
 
 
 def _sigmoid_grad_bind(out, g, y):
     # (g * y) * (1 - y), the kernel's order
     scratch = xp.empty(y.shape, dtype=y.dtype)
-    return [partial(xp.multiply, g, y, out=out), partial(xp.subtract, 1, y, out=scratch),
+    return [partial(xp.multiply, g, y, out=out), partial(xp.subtract, _typed(1, y), y, out=scratch),
             partial(xp.multiply, out, scratch, out=out)]
 
 
@@ -89,7 +97,8 @@ ACTIVATION_PRIMITIVES["sigmoid"][1].bind = _sigmoid_grad_bind
 for _name, _ufunc, _extra in (("relu", xp.maximum, (0,)), ("tanh", xp.tanh, ()),
                               ("exponential", xp.exp, ())):
     ACTIVATION_PRIMITIVES[_name][0].bind = (
-        lambda out, x, _u=_ufunc, _e=_extra: partial(_u, x, *_e, out=out))
+        lambda out, x, _u=_ufunc, _e=_extra: partial(_u, x, *[_typed(e, x) for e in _e],
+                                                     out=out))
 
 
 def activation(name, x, **params):
