@@ -587,7 +587,7 @@ def _mean_square_bind(out, diff):
     square = xp.empty(diff.shape, dtype=diff.dtype)
     calls = [partial(xp.multiply, diff, diff, out=square),
              partial(xp.add.reduce, square, -1, None, out),
-             partial(xp.multiply, out, 1.0 / diff.shape[-1], out=out)]
+             partial(xp.multiply, out, _typed(1.0 / diff.shape[-1], out), out=out)]
     return calls
 
 
@@ -732,7 +732,7 @@ def _weighted_sum_bind(out, values, weights=None, scale=1.0):
         total = partial(xp.matmul, values, weights, out=out)
     else:
         return None
-    return [total, partial(xp.multiply, out, scale, out=out)]
+    return [total, partial(xp.multiply, out, _typed(scale, out), out=out)]
 
 
 WEIGHTED_SUM = Primitive("weighted_sum", _weighted_sum, _weighted_sum_vjp)
