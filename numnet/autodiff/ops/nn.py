@@ -410,10 +410,17 @@ def _rows(a):
     return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
 
 
+def _input_grad_product(kernel):
+    """`dz @ kernel.T`'s function: with one unit (a contraction of length 1) the product
+    is an outer product, the same numbers from a broadcast multiply at less cost."""
+    return xp.multiply if kernel.shape[-1] == 1 else xp.matmul
+
+
 DENSE_INPUT_GRAD = Primitive(
-    "dense_input_grad", lambda dz, kernel: dz @ kernel.T, _second_order,
-    into=lambda out, dz, kernel: xp.matmul(dz, kernel.T, out=out),
-    bind=lambda out, dz, kernel: partial(xp.matmul, dz, kernel.T, out=out))
+    "dense_input_grad", lambda dz, kernel: _input_grad_product(kernel)(dz, kernel.T),
+    _second_order,
+    into=lambda out, dz, kernel: _input_grad_product(kernel)(dz, kernel.T, out=out),
+    bind=lambda out, dz, kernel: partial(_input_grad_product(kernel), dz, kernel.T, out=out))
 DENSE_KERNEL_GRAD = Primitive(
     "dense_kernel_grad", lambda x, dz: _rows(x).T @ _rows(dz), _second_order,
     into=lambda out, x, dz: xp.matmul(_rows(x).T, _rows(dz), out=out),
