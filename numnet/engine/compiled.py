@@ -11,7 +11,8 @@ TinyJit, whose capture-and-replay it follows). For each input signature
 3. the third call does the same and compares the two captures: the same ops
    on the same values, with the same constants, means the Python code around
    the ops does not depend on the data, and the capture is planned into a
-   `Program`;
+   `Program` (a function whose code is known to trace alike on every batch,
+   `one_capture`, is planned from its first capture);
 4. every later call copies the batch into the program's input buffers and
    replays its kernels.
 
@@ -112,7 +113,7 @@ class CompiledFunction:
     """
 
     def __init__(self, fn, name="step", enabled=True, before_planning=None,
-                 capture_first=False, hoist=True):
+                 capture_first=False, hoist=True, one_capture=None):
         self.fn = fn
         self.name = name
         self.enabled = enabled
@@ -123,6 +124,9 @@ class CompiledFunction:
         # Whether input-only work may be hoisted out of the step onto the whole data: not
         # when every call brings its whole data anyway (`model(x)`).
         self.hoist = hoist
+        # A callable saying whether `fn` runs only code known to trace the same ops on
+        # every batch (then one capture is enough); asked once, at the first capture.
+        self.one_capture = one_capture
         self.reason = None if enabled else f"the {name} step runs eagerly (jit_compile=False)"
         self._entries = {}
 
@@ -165,10 +169,10 @@ class CompiledFunction:
             result = self.fn(data)
         if capture.unusable is not None:
             self._give_up(signature, capture.unusable)
-        elif previous is None:
+        elif previous is None and not self._one_capture_enough():
             self._entries[signature] = (capture, result)
         else:
-            why = difference(previous[0], capture)
+            why = None if previous is None else difference(previous[0], capture)
             if why is not None:
                 self._give_up(signature, why)
             else:
@@ -177,6 +181,11 @@ class CompiledFunction:
                 self._entries[signature] = plan(
                     capture, result, batch.source_rows() if self.hoist else None)
         return result
+
+    def _one_capture_enough(self):
+        if callable(self.one_capture):
+            self.one_capture = bool(self.one_capture())
+        return bool(self.one_capture)
 
     def _give_up(self, signature, why):
         self.reason = f"the {self.name} step runs eagerly: {why}"

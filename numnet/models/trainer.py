@@ -27,6 +27,7 @@ from numnet.callbacks.callback_list import CallbackList
 from numnet.layers.symbolic import flatten, map_structure, pack_like, same_structure
 from numnet.models import data_adapter
 from numnet.models.compile_utils import CompileLoss, CompileMetrics
+from numnet.models.step_code import only_numnet_code
 from numnet.engine import Batch, CompiledFunction
 
 
@@ -151,10 +152,16 @@ class Trainer:
             function = CompiledFunction(step, name, enabled=self.jit_compile
                                         and not self.run_eagerly,
                                         before_planning=self._place_parameters,
-                                        capture_first=attribute == "train_function")
+                                        capture_first=attribute == "train_function",
+                                        one_capture=self._runs_only_numnet_code)
             function.key = key
             setattr(self, attribute, function)
         return function
+
+    def _runs_only_numnet_code(self):
+        """Whether the steps are numnet's own code only: then one capture plans them
+        (see `numnet.models.step_code`)."""
+        return only_numnet_code(self, self._loss_sources()[0])
 
     def _build_and_place(self, x):
         """Builds the model on one sample of the inputs `x` if needed, then places its weights

@@ -14,7 +14,7 @@ import numnet as keras
 from numnet import ops
 
 RNG = np.random.default_rng(0)
-N = 48  # 6 batches of 8: captures on steps 1-2, replays from step 3
+N = 48  # 6 batches of 8: captured on step 1 (and 2 with code of the user's), then replayed
 
 
 def _data(*shapes, seed=0):
