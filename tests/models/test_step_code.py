@@ -95,3 +95,110 @@ def test_a_users_layer_with_changing_python_state_is_still_caught():
     model.fit(X, Y, batch_size=8, epochs=2, verbose=0)
     assert not model.train_function.programs
     assert "changed" in model.compiled_reason
+
+
+# ---------------------------------------------------------------------------
+# The assumption behind one capture, checked layer by layer: with the second capture
+# forced back on, every numnet layer's training step traces the same ops on every batch
+# (no fallback), so planning it from its first capture loses nothing.
+L = keras.layers
+IDS = RNG.integers(0, 6, size=(24, 4))
+FLOATS = RNG.normal(size=(24, 6)).astype("float32")
+TARGETS = RNG.normal(size=(24, 2)).astype("float32")
+
+
+def _around(*layers):
+    return keras.Sequential([keras.Input(shape=(6,)), L.Dense(6), *layers, L.Flatten(),
+                             L.Dense(2)])
+
+
+def _merged(merge):
+    inputs = keras.Input(shape=(6,))
+    a, b = L.Dense(4)(inputs), L.Dense(4, activation="tanh")(inputs)
+    return keras.Model(inputs, L.Dense(2)(merge([a, b])))
+
+
+def _categorical(*layers):
+    return keras.Sequential([keras.Input(shape=(4,), dtype="int64"), *layers, L.Flatten(),
+                             L.Dense(2)])
+
+
+LAYER_CASES = {
+    "Activation": lambda: _around(L.Activation("softplus")),
+    "ActivityRegularization": lambda: _around(L.ActivityRegularization(l1=0.01, l2=0.01)),
+    "Add": lambda: _merged(L.Add()),
+    "AlphaDropout": lambda: _around(L.AlphaDropout(0.2)),
+    "Average": lambda: _merged(L.Average()),
+    "BatchNormalization": lambda: _around(L.BatchNormalization(momentum=0.8)),
+    "CategoryEncoding": lambda: _categorical(L.CategoryEncoding(6, output_mode="count")),
+    "Concatenate": lambda: _merged(L.Concatenate()),
+    "Dense": lambda: _around(L.Dense(3, activation="relu", kernel_regularizer="l2",
+                                     kernel_constraint="max_norm")),
+    "Discretization": lambda: keras.Sequential([
+        keras.Input(shape=(6,)), L.Discretization(bin_boundaries=[-0.5, 0.0, 0.5],
+                                                  output_mode="one_hot"),
+        L.Flatten(), L.Dense(2)]),
+    "Dot": lambda: _merged(L.Dot(axes=1, normalize=True)),
+    "Dropout": lambda: _around(L.Dropout(0.3)),
+    "ELU": lambda: _around(L.ELU()),
+    "Embedding": lambda: _categorical(L.Embedding(6, 3, embeddings_regularizer="l2")),
+    "Flatten": lambda: _around(L.Flatten()),
+    "GaussianDropout": lambda: _around(L.GaussianDropout(0.2)),
+    "GaussianNoise": lambda: _around(L.GaussianNoise(0.1, seed=3)),
+    "Hashing": lambda: keras.Sequential([  # one id per sample: Keras' one-hot shape
+        keras.Input(shape=(1,), dtype="int64"), L.Hashing(5, output_mode="one_hot"),
+        L.Dense(2)]),
+    "Identity": lambda: _around(L.Identity()),
+    "IntegerLookup": lambda: _categorical(L.IntegerLookup(vocabulary=[1, 2, 3],
+                                                          output_mode="one_hot")),
+    "LayerNormalization": lambda: _around(L.LayerNormalization()),
+    "LeakyReLU": lambda: _around(L.LeakyReLU(0.2)),
+    "Masking": lambda: keras.Sequential([keras.Input(shape=(6,)), L.Masking(0.0),
+                                         L.Dense(2)]),
+    "Maximum": lambda: _merged(L.Maximum()),
+    "Minimum": lambda: _merged(L.Minimum()),
+    "Multiply": lambda: _merged(L.Multiply()),
+    "Normalization": lambda: keras.Sequential([keras.Input(shape=(6,)),
+                                               L.Normalization(mean=0.5, variance=2.0),
+                                               L.Dense(2)]),
+    "PReLU": lambda: _around(L.PReLU()),
+    "Permute": lambda: _around(L.Reshape((2, 3)), L.Permute((2, 1))),
+    "ReLU": lambda: _around(L.ReLU(max_value=6.0)),
+    "RepeatVector": lambda: _around(L.RepeatVector(2)),
+    "Rescaling": lambda: _around(L.Rescaling(0.5, offset=0.1)),
+    "Reshape": lambda: _around(L.Reshape((3, 2))),
+    "Softmax": lambda: _around(L.Softmax()),
+    "Subtract": lambda: _merged(L.Subtract()),
+    "UnitNormalization": lambda: _around(L.UnitNormalization()),
+}
+NOT_IN_A_TRAINING_STEP = {
+    "InputLayer": "in every case above",
+    "Lambda": "runs the user's function: always captured twice",
+    "Layer": "the base class",
+    "Wrapper": "abstract; its subclasses wrap a layer",
+    "Perceptron": "trained by Rosenblatt's rule (fit_rosenblatt), not by a compiled step",
+    "TLU": "a Perceptron with a Heaviside step, which has no gradient",
+    "StringLookup": "string inputs: its lookup runs before any float op",
+}
+
+
+def test_every_layer_class_is_checked():
+    import inspect
+    classes = {name for name in dir(L)
+               if inspect.isclass(getattr(L, name)) and issubclass(getattr(L, name), L.Layer)}
+    assert classes == set(LAYER_CASES) | set(NOT_IN_A_TRAINING_STEP)
+
+
+@pytest.mark.parametrize("name", sorted(LAYER_CASES))
+def test_each_numnet_layer_traces_alike_on_every_batch(name):
+    keras.utils.set_random_seed(5)
+    model = LAYER_CASES[name]()
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    assert model._runs_only_numnet_code()
+    model._runs_only_numnet_code = lambda: False  # compare two captures, as for user code
+    x = FLOATS
+    if model.inputs[0].dtype.startswith("int"):
+        x = IDS[:, :model.inputs[0].shape[-1]]
+    model.fit(x, TARGETS, batch_size=8, epochs=1, verbose=0)
+    assert model.compiled_reason is None, model.compiled_reason
+    assert model.train_function.programs
