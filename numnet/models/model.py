@@ -168,7 +168,7 @@ class Model(Trainer, Layer):
             # Each call brings its whole batch: nothing is worth hoisting out of the step.
             cache[training] = CompiledFunction(
                 lambda x: _with_logits(Layer.__call__(self, x, training=training)), "call",
-                hoist=False) if stateless else None
+                hoist=False, one_capture=self._runs_only_numnet_code) if stateless else None
         return cache[training]
 
     def _casts_float64_inputs(self):
