@@ -304,7 +304,7 @@ def _serialize_special(obj):
     """Keras' envelopes for values that are not Keras objects (slices, arrays, ...)."""
     import numpy as np
     from numnet.autodiff.tensor import Tensor
-    from numnet.layers.symbolic import KerasTensor
+    from numnet.layers.symbolic import KerasTensor, keras_history
     if isinstance(obj, bytes):
         return {"class_name": "__bytes__", "config": {"value": obj.decode("utf-8")}}
     if isinstance(obj, slice):
@@ -314,8 +314,8 @@ def _serialize_special(obj):
     if obj is Ellipsis:
         return {"class_name": "__ellipsis__", "config": {}}
     if isinstance(obj, KerasTensor):
-        history = getattr(obj, "_keras_history", None)
-        history = None if not history else [history[0].name, *list(history)[1:]]
+        history = keras_history(obj)
+        history = None if history is None else [history[0].name, *history[1:]]
         return {"class_name": "__keras_tensor__", "config": {
             "shape": obj.shape, "dtype": obj.dtype, "keras_history": history}}
     if isinstance(obj, Tensor):

@@ -126,7 +126,8 @@ class CompiledFunction:
         self.hoist = hoist
         # A callable saying whether `fn` runs only code known to trace the same ops on
         # every batch (then one capture is enough); asked once, at the first capture.
-        self.one_capture = one_capture
+        self._one_capture = one_capture
+        self._captures_to_plan = None
         self.reason = None if enabled else f"the {name} step runs eagerly (jit_compile=False)"
         self._entries = {}
 
@@ -183,9 +184,16 @@ class CompiledFunction:
         return result
 
     def _one_capture_enough(self):
-        if callable(self.one_capture):
-            self.one_capture = bool(self.one_capture())
-        return bool(self.one_capture)
+        if self._captures_to_plan is None:
+            trusted = self._one_capture is not None and self._one_capture()
+            self._captures_to_plan = 1 if trusted else 2
+        return self._captures_to_plan == 1
+
+    @property
+    def captures_to_plan(self):
+        """How many captures of a signature precede its plan: 1 when the function's code is
+        known to trace alike on every batch, else 2 (compared); None before the first."""
+        return self._captures_to_plan
 
     def _give_up(self, signature, why):
         self.reason = f"the {self.name} step runs eagerly: {why}"

@@ -130,6 +130,19 @@ class Node:
         return nodes
 
 
+def keras_history(tensor):
+    """`(layer, node_index, tensor_index)`: where the symbolic `tensor` came from (None for
+    anything else). The layer is an `InputLayer` for an `Input`."""
+    history = getattr(tensor, "_keras_history", None)
+    return tuple(history) if history else None
+
+
+def producer(tensor):
+    """The layer whose call made the symbolic `tensor` (None for anything else)."""
+    history = keras_history(tensor)
+    return None if history is None else history[0]
+
+
 def flatten(structure):
     """Flattens nested lists/tuples/dicts (dicts by sorted key, as Keras does)."""
     if isinstance(structure, dict):

@@ -3,7 +3,7 @@
 from numnet.layers.base import Layer
 from numnet.layers.input_layer import Input, InputLayer
 from numnet.layers.symbolic import (
-    KerasTensor, flatten, map_structure, pack_like, same_structure,
+    KerasTensor, flatten, map_structure, pack_like, producer, same_structure,
 )
 
 
@@ -87,13 +87,13 @@ def _clone_sequential(model, input_tensors, clone):
                 f"A Sequential model has one input; received input_tensors={input_tensors}."
             )
         layers = [start[0]] + layers
-    elif model._input_layer is not None:
-        source = model._input_layer
+    elif model.input_layer is not None:
+        source = model.input_layer
         layers = [Input(batch_shape=source.batch_shape, dtype=source.dtype,
                         name=source.name)] + layers
     copy = Sequential(layers, name=model.name, trainable=model.trainable)
-    if not copy.built and model.built and model._build_shapes is not None:
-        copy.build(model._build_shapes)
+    if not copy.built and model.built:
+        copy.build(model.input_shape)
     return copy
 
 
@@ -131,7 +131,7 @@ def _clone_functional(model, input_tensors, clone, call_function):
 def _new_inputs(model, input_tensors):
     """`input_tensors` checked against the model's inputs, or fresh copies of its Inputs."""
     if input_tensors is None:
-        return [Input(batch_shape=t.shape, dtype=t.dtype, name=t._keras_history[0].name)
+        return [Input(batch_shape=t.shape, dtype=t.dtype, name=producer(t).name)
                 for t in model.inputs]
     if not same_structure(input_tensors, model.input):
         raise ValueError(

@@ -28,7 +28,7 @@ import numpy as np
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import floatx, global_generator
 from numnet.engine import Batch, Source
-from numnet.layers.symbolic import flatten, map_structure, same_kind
+from numnet.layers.symbolic import flatten, map_structure, producer, same_kind
 from numnet.models.prefetch import OrderedFetcher, Prefetcher
 from numnet.models.py_dataset import PyDataset
 
@@ -337,8 +337,7 @@ def check_required_inputs(x, model):
     else:
         return
     for tensor, value in given:
-        layer = getattr(tensor, "_keras_history", None)
-        if value is None and not getattr(layer[0] if layer else None, "optional", True):
+        if value is None and not getattr(producer(tensor), "optional", True):
             raise ValueError(f"The input '{tensor.name}' is not optional, but None was "
                              "passed. Please provide a valid tensor.")
 

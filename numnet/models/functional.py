@@ -18,18 +18,15 @@ from numnet.layers.input_layer import Input, InputLayer
 from numnet.layers.op_layer import Operation
 from numnet.layers.input_spec import InputSpec
 from numnet.layers.symbolic import (
-    KerasTensor, flatten, flatten_with_path, map_structure, pack_like, same_kind, same_structure,
+    KerasTensor, flatten, flatten_with_path, keras_history, map_structure, pack_like, producer,
+    same_kind, same_structure,
 )
 from numnet.models.model import Model, revive_with_constructor
 from numnet.serialization import deserialize_keras_object, register_builtin, serialize_keras_object
 
 
-def _history(tensor):
-    return tensor._keras_history
-
-
 def _node_of(tensor):
-    layer, node_index, _ = tensor._keras_history
+    layer, node_index, _ = keras_history(tensor)
     return layer._inbound_nodes[node_index]
 
 
@@ -94,7 +91,7 @@ class Functional(Model):
                         f"`numnet.Input()` and of calling layers on them). Received: "
                         f"{what}={value!r} including invalid value {t!r} of type {type(t)}"
                     )
-        if not all(isinstance(_history(t)[0], InputLayer) for t in flatten(inputs)):
+        if not all(isinstance(producer(t), InputLayer) for t in flatten(inputs)):
             inputs, outputs = _clone_from_intermediate(inputs, outputs)
         flat_inputs = flatten(inputs)
         if len({id(t) for t in flat_inputs}) != len(flat_inputs):
@@ -118,7 +115,7 @@ class Functional(Model):
         layer_index = {}
 
         def visit(tensor, path):
-            layer = _history(tensor)[0]
+            layer = producer(tensor)
             node = _node_of(tensor)
             if id(node) in finished:
                 return
@@ -155,7 +152,7 @@ class Functional(Model):
                 for parent in node.parent_nodes:
                     node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
         for t in self._flat_inputs:
-            layer = _history(t)[0]
+            layer = producer(t)
             if id(layer) not in layer_depth:  # an input no output depends on
                 layer_depth[id(layer)] = 0
                 layer_index[id(layer)] = -1
@@ -230,14 +227,14 @@ class Functional(Model):
         """The inputs' names (the `Input(name=...)`; dict keys for dict inputs)."""
         if isinstance(self._inputs_struct, dict):
             return sorted(self._inputs_struct)
-        return [_history(t)[0].name for t in self._flat_inputs]
+        return [producer(t).name for t in self._flat_inputs]
 
     @property
     def output_names(self):
         """The names of the layers producing the outputs (dict keys for dict outputs)."""
         if isinstance(self._outputs_struct, dict):
             return sorted(self._outputs_struct)
-        return [_history(t)[0].name for t in self._flat_outputs]
+        return [producer(t).name for t in self._flat_outputs]
 
     @property
     def input_shape(self):
@@ -278,7 +275,7 @@ class Functional(Model):
     def _default_input_spec(self):
         """The specs `input_spec` returns, made once from the model's inputs."""
         def spec_for(tensor, name=None):
-            layer = _history(tensor)[0]
+            layer = producer(tensor)
             return InputSpec(shape=(None,) + tuple(tensor.shape[1:]), allow_last_axis_squeeze=True,
                              name=layer.name if name is None else name,
                              optional=isinstance(layer, InputLayer) and layer.optional)
@@ -350,7 +347,7 @@ class Functional(Model):
         """One input: None checked against `optional`, its rank matched to the Input's."""
         tensor = self._flat_inputs[index]
         if value is None:
-            layer = _history(tensor)[0]
+            layer = producer(tensor)
             if isinstance(layer, InputLayer) and not layer.optional:
                 raise ValueError(f"The input '{tensor.name}' is not optional, but None was "
                                  "passed. Please provide a valid tensor.")
@@ -463,7 +460,7 @@ class Functional(Model):
             if id(node) not in self._network_nodes:
                 continue
             for t in node.input_tensors:
-                source, node_index, tensor_index = _history(t)
+                source, node_index, tensor_index = keras_history(t)
                 parts.append(f"{source.name}[{node_index}][{tensor_index}]")
         if not parts:
             return "-"
@@ -486,7 +483,7 @@ class Functional(Model):
         return node_index - skipped
 
     def _tensor_config(self, tensor):
-        layer, node_index, tensor_index = _history(tensor)
+        layer, node_index, tensor_index = keras_history(tensor)
         return {"class_name": "__keras_tensor__",
                 "config": {"shape": list(tensor.shape), "dtype": tensor.dtype,
                            "keras_history": [layer.name, self._reindex(layer, node_index),
@@ -526,7 +523,7 @@ class Functional(Model):
             layer_configs.append(entry)
 
         def ref(tensor):
-            layer, node_index, tensor_index = _history(tensor)
+            layer, node_index, tensor_index = keras_history(tensor)
             return [layer.name, self._reindex(layer, node_index), tensor_index]
 
         def refs(structure):
@@ -726,7 +723,7 @@ def _clone_from_intermediate(inputs, outputs):
     mapping = {}
     new_inputs = []
     for tensor in flatten(inputs):
-        layer = _history(tensor)[0]
+        layer = producer(tensor)
         if isinstance(layer, InputLayer):
             new = tensor
         else:

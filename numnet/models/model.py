@@ -16,6 +16,7 @@ from numnet.backend import floatx
 from numnet.engine import Batch, CompiledFunction, Source
 from numnet.layers import auto_config
 from numnet.layers.base import Layer
+from numnet.layers.input_layer import InputLayer
 from numnet.layers.symbolic import flatten, map_structure
 from numnet.models.trainer import Trainer
 from numnet.serialization import register_builtin
@@ -173,8 +174,8 @@ class Model(Trainer, Layer):
 
     def _casts_float64_inputs(self):
         # Like Keras' Functional, a model converts its inputs to its Input dtypes.
-        input_layer = getattr(self, "_input_layer", None)
-        if input_layer is not None:
+        input_layer = getattr(self, "input_layer", None)  # a Sequential's
+        if isinstance(input_layer, InputLayer):
             return input_layer.dtype == floatx()
         flat_inputs = getattr(self, "_flat_inputs", None)
         if flat_inputs:

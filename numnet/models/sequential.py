@@ -5,7 +5,7 @@ import numbers
 
 from numnet.layers.base import Layer
 from numnet.layers.input_layer import InputLayer
-from numnet.layers.symbolic import KerasTensor
+from numnet.layers.symbolic import KerasTensor, producer
 from numnet.models.model import Model
 from numnet.serialization import deserialize_keras_object, register_builtin, serialize_keras_object
 
@@ -55,8 +55,8 @@ class Sequential(Model):
 
     def add(self, layer, rebuild=True):
         """Appends a layer (or an `Input` tensor, which sets the input shape)."""
-        if isinstance(layer, KerasTensor) and isinstance(layer._keras_history[0], InputLayer):
-            layer = layer._keras_history[0]
+        if isinstance(layer, KerasTensor) and isinstance(producer(layer), InputLayer):
+            layer = producer(layer)
         if not isinstance(layer, Layer):
             raise ValueError(
                 "Only instances of `numnet.layers.Layer` can be added to a Sequential model. "
@@ -187,6 +187,11 @@ class Sequential(Model):
         if self._functional is None:
             raise AttributeError(f"Sequential model '{self.name}' has no defined {what} yet.")
         return self._functional
+
+    @property
+    def input_layer(self):
+        """The model's `InputLayer` (None until its input shape is known)."""
+        return self._input_layer
 
     @property
     def input_shape(self):

@@ -24,7 +24,7 @@ from numnet.autodiff.tape import GradientTape
 from numnet.autodiff.tensor import StatelessScope, Tensor
 from numnet.backend import thread_scope
 from numnet.callbacks.callback_list import CallbackList
-from numnet.layers.symbolic import flatten, map_structure, pack_like, same_structure
+from numnet.layers.symbolic import flatten, map_structure, pack_like, producer, same_structure
 from numnet.models import data_adapter
 from numnet.models.compile_utils import CompileLoss, CompileMetrics
 from numnet.models.step_code import only_numnet_code
@@ -248,8 +248,8 @@ class Trainer:
             return list(names)
         outputs = getattr(self, "outputs", None)  # nested outputs: their layers' names (Keras)
         if isinstance(outputs, list) and len(outputs) == len(flat) and \
-                all(getattr(t, "_keras_history", None) for t in outputs):
-            return [t._keras_history[0].name for t in outputs]
+                all(producer(t) is not None for t in outputs):
+            return [producer(t).name for t in outputs]
         if isinstance(y_pred, dict):
             return sorted(y_pred)
         if names and self.compiled_loss is not None:  # a custom compute_loss split the outputs

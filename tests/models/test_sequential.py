@@ -64,3 +64,22 @@ def test_config_roundtrip_rebuilds_the_same_architecture():
     clone.set_weights(model.get_weights())
     x = np.random.default_rng(0).normal(size=(3, 4))
     np.testing.assert_allclose(clone.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_input_layer_and_the_history_of_symbolic_tensors():
+    from numnet.layers.symbolic import keras_history, producer
+
+    unbuilt = keras.Sequential([keras.layers.Dense(2)])
+    assert unbuilt.input_layer is None
+    inputs = keras.Input(shape=(3,), name="features")
+    model = keras.Sequential([inputs, keras.layers.Dense(2, name="out")])
+    assert isinstance(model.input_layer, keras.layers.InputLayer)
+    assert model.input_layer.name == "features" and model.input_layer.batch_shape == (None, 3)
+    assert producer(inputs) is model.input_layer
+    assert keras_history(model.outputs[0])[0].name == "out"
+    assert producer(np.zeros(3)) is None and keras_history(keras.ops.convert_to_tensor(np.ones(3))) is None
+    built = keras.Sequential([keras.layers.Dense(2)])
+    built.build((None, 5))
+    assert built.input_layer.batch_shape == (None, 5)
+    clone = keras.models.clone_model(built)
+    assert clone.built and clone.input_shape == (None, 5)
