@@ -55,13 +55,16 @@ def DistributedOptimizer(optimizer, op="average", name=None):
     return optimizer
 
 
-def apply_gradient_buffer(self, variables):
-    """The compiled step's update: one allreduce on the flat buffer, then the update."""
+def apply_gradient_buffer(self, variables, scaled=False):
+    """The compiled step's update: one allreduce on the flat buffer, then the update.
+
+    (Gradients already multiplied by the learning rate average alike: the sum is linear.)
+    """
     flat, _ = self.gradient_buffer(variables)
     _average(self, flat)
     self._reduced = True
     try:
-        type(self).apply_gradient_buffer(self, variables)
+        type(self).apply_gradient_buffer(self, variables, scaled=scaled)
     finally:
         self._reduced = False
 

@@ -94,6 +94,7 @@ class Graph:
                     value.uses.append(op)
             self.ops.append(op)
         self.returned = returned
+        self.folded_learning_rates = 0  # optimizers whose learning rate a rewrite folded
 
     @classmethod
     def from_capture(cls, capture, returned):

@@ -132,7 +132,8 @@ def plan(capture, returned, source_rows):
     program = Program(kernels, epoch_kernels, feeds, graph.inputs, hoisted,
                       _result_builder(graph),
                       {"kernels": len(kernels), "per_epoch": len(epoch_kernels),
-                       "hoisted": len(hoisted), "fed": len(feeds)})
+                       "hoisted": len(hoisted), "fed": len(feeds),
+                       "learning_rate_folded": graph.folded_learning_rates})
     program.variables = [(v.tensor, v.array) for v in graph.values.values()
                          if v.kind == "variable"]
     program._moves = MOVES[0]

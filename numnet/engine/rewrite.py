@@ -21,13 +21,16 @@ allocates and binds what is left. In the order `rewrite` applies them:
   `ops.dense`); its input is then written straight into an `[x, 1]` buffer;
 - `gradients_into_store`: the gradients an optimizer receives are written
   straight into its flat gradient buffer, and its host call becomes one flat
-  update;
+  update; for plain SGD, the learning rate is folded into the products that
+  make the gradients (`fold_learning_rate`);
 - `drop_dead`: ops nothing needs are dropped.
 
 The softmax or sigmoid + cross-entropy pair needs no rewrite: the loss
 primitive reads the logits and the probabilities, and differentiates in
 closed form (see `numnet.kernels.losses`).
 """
+
+from functools import partial
 
 from numnet.autodiff.ops import nn as nn_ops
 from numnet.backend import xp
@@ -246,9 +249,9 @@ def widen_dense_inputs(graph):
         if op.prim is nn_ops.DENSE_STACKED:
             op.kernel = lambda out, arrays, wide=wide, attrs=op.attrs: nn_ops._stacked_bind(
                 out, *arrays, wide=wide, **attrs)
-        else:
-            op.kernel = lambda out, arrays, wide=wide: nn_ops._param_grad_bind(
-                out, *arrays, wide=wide)
+        else:  # (its attributes are read when bound: `fold_learning_rate` may add one)
+            op.kernel = lambda out, arrays, wide=wide, op=op: nn_ops._param_grad_bind(
+                out, *arrays, wide=wide, **op.attrs)
 
 
 def _widen(x, widened):
@@ -281,7 +284,42 @@ def gradients_into_store(graph):
         if buffer is None or any(v is None for v in values):
             continue
         copies = _redirect(values, list(variables), buffer)
-        op.kernel = _flat_update(owner, list(variables), copies)
+        scaled = not copies and fold_learning_rate(graph, values, owner, list(variables))
+        op.kernel = _flat_update(owner, list(variables), copies, scaled)
+
+
+def fold_learning_rate(graph, values, owner, variables):
+    """Multiplies the gradients by the learning rate inside the products that make them.
+
+    When an optimizer's update is `w -= lr * g` (plain SGD, see the optimizer's
+    `folds_learning_rate`) and every gradient comes from a stacked Dense op's
+    product `[x, 1].T @ dz` read by nothing but the update, each product takes
+    `lr * dz` (a few thousand numbers) instead, and the update skips one pass
+    over every parameter. Returns whether it did.
+    """
+    folds = getattr(owner, "folds_learning_rate", None)
+    if folds is None or not folds(variables):
+        return False
+    blocks = []
+    for value in values:
+        block = _param_block(value)
+        if block is None or len(value.uses) != 1 or block.dtype.kind != "f":
+            return False
+        if not blocks or blocks[-1] is not block:
+            blocks.append(block)
+    if any(len(block.uses) != 2 for block in blocks):
+        return False  # something besides the kernel's and the bias' slices reads a block
+    cell = xp.zeros((), dtype=blocks[0].dtype)
+    producers = [block.producer for block in blocks]
+    for producer in producers:
+        producer.attrs = dict(producer.attrs, scale=cell)
+    first = min(producers, key=graph.ops.index)
+    bound = first.kernel or (lambda out, arrays, op=first: nn_ops._param_grad_bind(
+        out, *arrays, **op.attrs))
+    fill = partial(owner.learning_rate_into, cell)
+    first.kernel = lambda out, arrays: [fill] + list(bound(out, arrays))
+    graph.folded_learning_rates += 1
+    return True
 
 
 def _param_block(value):
@@ -325,9 +363,11 @@ def _redirect(values, variables, buffer):
     return copies
 
 
-def _flat_update(owner, variables, copies):
+def _flat_update(owner, variables, copies, scaled=False):
     def kernel(out, arrays):
         pairs = [(view, value.array) for value, view in copies]
+        if scaled:
+            return partial(owner.apply_gradient_buffer, variables, scaled=True)
 
         def run():
             for view, array in pairs:

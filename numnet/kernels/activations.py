@@ -244,11 +244,13 @@ def _hard_sigmoid_grad(g, x, y, out=None):
 
 
 # ------------------------------------------------- along an axis: softmax
-def _softmax(x, out=None, axis=-1):
+def _softmax(x, out=None, axis=-1, scratch=(None, None)):
+    """`scratch`: two arrays shaped like `x` reduced over `axis` (kept), reused by a replay."""
     # Ufunc reductions directly: the xp.max/xp.sum wrappers cost microseconds per call.
-    y = xp.subtract(x, xp.maximum.reduce(x, axis=axis, keepdims=True), out=out)
+    peak, total = scratch
+    y = xp.subtract(x, xp.maximum.reduce(x, axis=axis, keepdims=True, out=peak), out=out)
     xp.exp(y, out=y)
-    y /= xp.add.reduce(y, axis=axis, keepdims=True)
+    y /= xp.add.reduce(y, axis=axis, keepdims=True, out=total)
     return y
 
 

@@ -6,7 +6,8 @@ A `LossKernel` holds two functions on raw arrays:
   for binary cross-entropy, which `numnet.losses` then averages over the
   last axis, as Keras does);
 - `gradient(target, output, g, **params)` returns d(sum(g * value))/d(output)
-  for an upstream gradient `g` shaped like the value.
+  for an upstream gradient `g` shaped like the value;
+- optionally `scratch(output)`, buffers both reuse when a replay calls them.
 
 The cross-entropies take `from_logits`. With logits their gradient is the
 closed form `softmax(z) - target` (or `sigmoid(z) - target`), as in Keras'
@@ -38,6 +39,9 @@ class LossKernel:
     name: str
     value: Callable
     gradient: Callable
+    # Optional: makes, from an output array, the buffers both functions accept as
+    # `scratch=` (and then `out=`), so a replay allocates nothing per call.
+    scratch: Callable = None
 
 
 # ------------------------------------------------------------ mean squared error
@@ -65,34 +69,71 @@ def mean_squared_error_gradient(target, output, g, out=None):
 
 
 # ---------------------------------------------------------- sparse categorical
-def _flat_labels(labels, output):
+class SparseScratch:
+    """The buffers a replayed sparse cross-entropy writes at every call, made once.
+
+    Without one, each call allocates the same arrays afresh (`rows` and the
+    integer labels included); the numbers are the same either way.
+    """
+
+    def __init__(self, output, allocate=True):
+        rows = output.size // output.shape[-1] if output.shape[-1] else 0
+        self.rows = xp.arange(rows)
+
+        def empty(shape, dtype=output.dtype):
+            return xp.empty(shape, dtype=dtype) if allocate else None
+        self.labels = empty(rows, xp.intp)
+        self.peak = empty((rows, 1))
+        self.shift = empty((rows, output.shape[-1]))
+        self.total = empty(rows)
+        self.picked = empty(rows)
+
+
+def _flat_labels(labels, output, into=None):
     """Integer labels, one per row of `output` flattened to (rows, classes)."""
     labels = xp.asarray(labels)
     if labels.ndim == output.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]
-    return labels.reshape(-1).astype(xp.intp, copy=False)
+    if into is None:
+        return labels.reshape(-1).astype(xp.intp, copy=False)
+    xp.copyto(into, labels.reshape(-1), casting="unsafe")
+    return into
 
 
-def sparse_categorical_crossentropy(labels, output, from_logits=False):
-    """-log p[label] per sample; `labels` hold class indices."""
+def sparse_categorical_crossentropy(labels, output, from_logits=False, out=None, scratch=None):
+    """-log p[label] per sample; `labels` hold class indices.
+
+    `out`: where to write the losses; `scratch`: a `SparseScratch` for `output`'s shape.
+    """
     flat = output.reshape(-1, output.shape[-1])
-    picked = _flat_labels(labels, output)
-    rows = xp.arange(flat.shape[0])
+    work = scratch if scratch is not None else SparseScratch(output, allocate=False)
+    picked = _flat_labels(labels, output, work.labels)
+    direct = out is not None and out.flags.c_contiguous and out.dtype == output.dtype
     if from_logits:
-        shift = flat - xp.maximum.reduce(flat, axis=1, keepdims=True)
-        loss = xp.log(xp.add.reduce(xp.exp(shift), axis=1)) - shift[rows, picked]
+        shift = xp.subtract(flat, xp.maximum.reduce(flat, axis=1, keepdims=True, out=work.peak),
+                            out=work.shift)
+        at_label = shift[work.rows, picked]
+        total = xp.add.reduce(xp.exp(shift, out=shift), axis=1, out=work.total)
+        loss = xp.subtract(xp.log(total, out=total), at_label,
+                           out=out.reshape(-1) if direct else None)
     else:
         # Keras' TensorFlow form: clip, then the softmax cross-entropy of log(p).
         pc = xp.clip(flat, epsilon(), 1 - epsilon())
-        loss = xp.log(xp.add.reduce(pc, axis=1)) - xp.log(pc[rows, picked])
-    return loss.reshape(output.shape[:-1]).astype(output.dtype, copy=False)
+        loss = xp.log(xp.add.reduce(pc, axis=1)) - xp.log(pc[work.rows, picked])
+        direct = False
+    if out is None:
+        return loss.reshape(output.shape[:-1]).astype(output.dtype, copy=False)
+    if not direct:
+        xp.copyto(out, loss.reshape(out.shape), casting="unsafe")
+    return out
 
 
 def sparse_categorical_crossentropy_gradient(labels, output, g, from_logits=False,
-                                             probabilities=None, out=None):
+                                             probabilities=None, out=None, scratch=None):
     flat = output.reshape(-1, output.shape[-1])
-    picked = _flat_labels(labels, output)
-    rows = xp.arange(flat.shape[0])
+    work = scratch if scratch is not None else SparseScratch(output, allocate=False)
+    picked = _flat_labels(labels, output, work.labels)
+    rows = work.rows
     gf = g.reshape(-1, 1)
     if from_logits:
         # d/dz of logsumexp(z) - z[label] = softmax(z) - onehot(label)
@@ -315,7 +356,7 @@ def categorical_generalized_cross_entropy_gradient(labels, output, g, q=0.5, out
 LOSSES = {k.name: k for k in (
     LossKernel("mean_squared_error", mean_squared_error, mean_squared_error_gradient),
     LossKernel("sparse_categorical_crossentropy", sparse_categorical_crossentropy,
-               sparse_categorical_crossentropy_gradient),
+               sparse_categorical_crossentropy_gradient, SparseScratch),
     LossKernel("categorical_crossentropy", categorical_crossentropy,
                categorical_crossentropy_gradient),
     LossKernel("binary_crossentropy", binary_crossentropy, binary_crossentropy_gradient),

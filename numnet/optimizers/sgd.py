@@ -52,6 +52,10 @@ class SGD(Optimizer):
         limit = 50_000 if self.momentum else 5_000
         return n_params <= limit * n_variables
 
+    def folds_learning_rate(self, variables):
+        return self.momentum == 0 and self._still_packed(variables) and self._plain_step() \
+            and not self._packed["constrained"]
+
     def _update_step_all(self, grads, variables, learning_rate):
         lr = learning_rate
         packed = self._packed

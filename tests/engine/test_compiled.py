@@ -429,3 +429,86 @@ def test_fit_ends_with_the_ema_weights_as_keras_does():
         key = weight.path.replace("/", "_") + "_average"
         match = [v for path, v in averages.items() if path.endswith(key)]
         np.testing.assert_array_equal(weight.numpy(), match[0].numpy())
+
+
+# ------------------------------------- plain SGD: the learning rate inside the products
+def _folded(model):
+    """How many of the training programs had their optimizer's learning rate folded."""
+    return [p.stats["learning_rate_folded"] for p in model.train_function.programs]
+
+
+class ChangeTheOptimizer(keras.callbacks.Callback):
+    """A new learning rate after step 2 and clipping after step 4, as a user might."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 2:
+            self.model.optimizer.learning_rate.assign(0.2)
+        if batch == 4:
+            self.model.optimizer.clipvalue = 0.01
+
+
+SGD_CASES = {
+    "constant": (lambda: keras.optimizers.SGD(0.05), ()),
+    "schedule": (lambda: keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(
+        0.1, decay_steps=2, decay_rate=0.5)), ()),
+    "changed mid-epoch": (lambda: keras.optimizers.SGD(0.05), (ChangeTheOptimizer(),)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SGD_CASES))
+def test_plain_sgd_folds_its_learning_rate_into_the_gradient_products(case):
+    make_optimizer, callbacks = SGD_CASES[case]
+    x, = _data((6,))
+    labels = (x[:, 0] > 0).astype("int64") + (x[:, 1] > 0)
+    compiled, eager = _train_both(
+        _sequential("relu", "softmax"), x, labels, fit_kwargs={"callbacks": list(callbacks)},
+        compile_kwargs=lambda: {"optimizer": make_optimizer(),
+                                "loss": "sparse_categorical_crossentropy",
+                                "metrics": ["accuracy"]})
+    assert _folded(compiled) == [1]  # the full batches' program (the last batch is eager)
+    _assert_same_weights(compiled, eager)
+    _assert_same_history(compiled.history.history, eager.history.history)
+
+
+class GradientNorm(keras.Model):
+    """A train_step that also reports the norm of the first gradient it applies."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(3)
+
+    def call(self, x):
+        return self.dense(x)
+
+    def train_step(self, data):
+        x, y = data[0], data[1]
+        with keras.GradientTape() as tape:
+            loss = ops.mean(ops.square(self(x, training=True) - y))
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        return {"loss": loss, "grad_norm": ops.sqrt(ops.sum(ops.square(grads[0])))}
+
+
+NOT_FOLDED = {
+    "momentum": lambda: (_sequential(), keras.optimizers.SGD(0.05, momentum=0.5)),
+    "adam": lambda: (_sequential(), keras.optimizers.Adam(0.01)),
+    # the L2 term joins the kernel's gradient after the product
+    "regularized": lambda: (lambda: keras.Sequential([keras.Input(shape=(6,)), keras.layers.Dense(
+        5, kernel_regularizer=keras.regularizers.L2(0.01)), keras.layers.Dense(3)]),
+        keras.optimizers.SGD(0.05)),
+    "no bias": lambda: (lambda: keras.Sequential([keras.Input(shape=(6,)), keras.layers.Dense(
+        3, use_bias=False)]), keras.optimizers.SGD(0.05)),
+    # the step reads a gradient besides the update
+    "gradient read": lambda: (GradientNorm, keras.optimizers.SGD(0.05)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_FOLDED))
+def test_the_learning_rate_stays_in_the_update_otherwise(case):
+    build, _ = NOT_FOLDED[case]()
+    x, y = _data((6,), (3,))
+    compiled, eager = _train_both(
+        build, x, y, compile_kwargs=lambda: {"optimizer": NOT_FOLDED[case]()[1], "loss": "mse"})
+    assert _folded(compiled) == [0]
+    _assert_same_weights(compiled, eager)
+    _assert_same_history(compiled.history.history, eager.history.history)

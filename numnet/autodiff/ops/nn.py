@@ -76,6 +76,16 @@ def _relu_grad_bind(out, g, y):
 ACTIVATION_PRIMITIVES["relu"][1].bind = _relu_grad_bind
 
 
+def _softmax_bind(out, x, axis=-1):
+    reduced = list(x.shape)
+    reduced[axis] = 1
+    scratch = (xp.empty(reduced, dtype=out.dtype), xp.empty(reduced, dtype=out.dtype))
+    return partial(ACTIVATIONS["softmax"].forward, x, out, axis, scratch)
+
+
+ACTIVATION_PRIMITIVES["softmax"][0].bind = _softmax_bind
+
+
 def _tanh_grad_bind(out, g, y):
     # g * (1 - y * y), the kernel's order
     scratch = xp.empty(y.shape, dtype=y.dtype)
@@ -494,11 +504,17 @@ def _activation_in_place(name, out):
     return partial(ACTIVATIONS[name].forward, out, out)
 
 
-def _param_grad_bind(out, x, dz, wide=None):
+def _param_grad_bind(out, x, dz, wide=None, scale=None):
+    """Replay kernels of `[x, 1].T @ dz`; with `scale` (a 0-d array refilled before each
+    replay), `[x, 1].T @ (scale * dz)`: the gradient block arrives already scaled."""
     calls = []
     if wide is None:
         wide = xp.ones((x.shape[0], x.shape[1] + 1), dtype=x.dtype)
         calls.append(partial(xp.copyto, wide[:, :-1], x))
+    if scale is not None:
+        scaled = xp.empty(dz.shape, dtype=dz.dtype)
+        calls.append(partial(xp.multiply, dz, scale, out=scaled))
+        dz = scaled
     calls.append(partial(xp.matmul, wide.T, dz, out=out))
     return calls
 
@@ -567,7 +583,19 @@ def _loss_primitives(name):
         target, out = inputs[0], inputs[1]
         return (None, grad(target, out, g, *inputs[2:], **params)) + (None,) * len(inputs[2:])
 
-    return Primitive(name, value, vjp), grad
+    forward = Primitive(name, value, vjp)
+    if kernel.scratch is not None:
+        def value_bind(out, target, output, *probabilities, **params):
+            return partial(kernel.value, target, output, out=out,
+                           scratch=kernel.scratch(output), **params)
+
+        def grad_bind(out, target, output, g, *probabilities, **params):
+            if probabilities:
+                params["probabilities"] = probabilities[0]
+            return partial(kernel.gradient, target, output, g, out=out,
+                           scratch=kernel.scratch(output), **params)
+        forward.bind, grad.bind = value_bind, grad_bind
+    return forward, grad
 
 
 LOSS_PRIMITIVES, LOSS_GRADIENTS = {}, {}

@@ -128,7 +128,10 @@ def _arg(reduce):
 
 def _arg_primitive(name, reduce):
     compute, into = _arg(reduce)
-    return Primitive(name, compute, lambda g, i, o, n, **a: (None,), into=into)
+
+    def bind(out, x, axis, keepdims):  # the array's own method: no wrapper per call
+        return partial(getattr(x, name), axis, out, keepdims=keepdims)
+    return Primitive(name, compute, lambda g, i, o, n, **a: (None,), into=into, bind=bind)
 
 
 ARGMAX = _arg_primitive("argmax", xp.argmax)
