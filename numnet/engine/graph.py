@@ -94,7 +94,7 @@ class Graph:
                     value.uses.append(op)
             self.ops.append(op)
         self.returned = returned
-        self.folded_learning_rates = 0  # optimizers whose learning rate a rewrite folded
+        self.applied = {}  # rewrite name -> how many times it changed this graph
 
     @classmethod
     def from_capture(cls, capture, returned):

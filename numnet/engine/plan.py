@@ -133,7 +133,7 @@ def plan(capture, returned, source_rows):
                       _result_builder(graph),
                       {"kernels": len(kernels), "per_epoch": len(epoch_kernels),
                        "hoisted": len(hoisted), "fed": len(feeds),
-                       "learning_rate_folded": graph.folded_learning_rates})
+                       "rewrites": dict(graph.applied)})
     program.variables = [(v.tensor, v.array) for v in graph.values.values()
                          if v.kind == "variable"]
     program._moves = MOVES[0]

@@ -23,6 +23,8 @@ allocates and binds what is left. In the order `rewrite` applies them:
   straight into its flat gradient buffer, and its host call becomes one flat
   update; for plain SGD, the learning rate is folded into the products that
   make the gradients (`fold_learning_rate`);
+- `share_softmax_statistics`: a sparse cross-entropy on logits reads the row
+  maxima and sums a softmax of the same logits just computed;
 - `drop_dead`: ops nothing needs are dropped.
 
 The softmax or sigmoid + cross-entropy pair needs no rewrite: the loss
@@ -50,6 +52,7 @@ def rewrite(graph, source_rows, hoist_budget):
     concatenate_in_place(graph)
     widen_dense_inputs(graph)
     gradients_into_store(graph)
+    share_softmax_statistics(graph)
     drop_dead(graph, hoisted)
     return hoisted
 
@@ -318,7 +321,7 @@ def fold_learning_rate(graph, values, owner, variables):
         out, *arrays, **op.attrs))
     fill = partial(owner.learning_rate_into, cell)
     first.kernel = lambda out, arrays: [fill] + list(bound(out, arrays))
-    graph.folded_learning_rates += 1
+    _applied(graph, "fold_learning_rate")
     return True
 
 
@@ -375,6 +378,42 @@ def _flat_update(owner, variables, copies, scaled=False):
             owner.apply_gradient_buffer(variables)
         return run
     return kernel
+
+
+# ------------------------------------------------------ softmax statistics
+_SOFTMAX = nn_ops.ACTIVATION_PRIMITIVES["softmax"][0]
+_SPARSE_CROSS_ENTROPY = nn_ops.LOSS_PRIMITIVES["sparse_categorical_crossentropy"]
+
+
+def share_softmax_statistics(graph):
+    """Lets a sparse cross-entropy on logits reuse its softmax's row maxima and sums.
+
+    The loss is `log(sum(exp(z - max))) - (z[label] - max)`; a softmax of the
+    same logits along the last axis (the probabilities the loss is handed)
+    computes `max` and `sum(exp(z - max))` with the very same operations, so
+    the loss takes them from the softmax's scratch buffers: the same numbers,
+    without a second pass over the logits.
+    """
+    for op in graph.ops:
+        if op.dead or op.prim is not _SPARSE_CROSS_ENTROPY or len(op.inputs) != 3 or \
+                not op.attrs.get("from_logits"):
+            continue
+        logits, probabilities = op.inputs[1], op.inputs[2]
+        softmax = probabilities.producer if isinstance(probabilities, Value) else None
+        if softmax is None or softmax.prim is not _SOFTMAX or softmax.dead or \
+                softmax.kernel is not None or softmax.per_epoch or op.per_epoch or \
+                softmax.inputs[0] is not logits or \
+                softmax.attrs.get("axis", -1) not in (-1, len(logits.shape) - 1):
+            continue
+        stats = nn_ops.softmax_scratch(logits.shape, probabilities.dtype)
+        softmax.attrs = dict(softmax.attrs, scratch=stats)
+        op.attrs = dict(op.attrs, softmax_stats=stats)
+        _applied(graph, "share_softmax_statistics")
+
+
+def _applied(graph, rewrite_name):
+    """Counts one change a rewrite made (`Program.stats["rewrites"]`, for logs and tests)."""
+    graph.applied[rewrite_name] = graph.applied.get(rewrite_name, 0) + 1
 
 
 # ---------------------------------------------------------------- dead code

@@ -100,22 +100,30 @@ def _flat_labels(labels, output, into=None):
     return into
 
 
-def sparse_categorical_crossentropy(labels, output, from_logits=False, out=None, scratch=None):
+def sparse_categorical_crossentropy(labels, output, from_logits=False, out=None, scratch=None,
+                                    softmax_stats=None):
     """-log p[label] per sample; `labels` hold class indices.
 
-    `out`: where to write the losses; `scratch`: a `SparseScratch` for `output`'s shape.
+    With logits: logsumexp(z) - z[label], as `log(sum(exp(z - max))) - (z[label] - max)`.
+    `out`: where to write the losses; `scratch`: a `SparseScratch` for `output`'s shape;
+    `softmax_stats`: the row maxima and sums of `exp(z - max)` a softmax of these very
+    logits just computed (its scratch): the same numbers, without computing them again.
     """
     flat = output.reshape(-1, output.shape[-1])
     work = scratch if scratch is not None else SparseScratch(output, allocate=False)
     picked = _flat_labels(labels, output, work.labels)
     direct = out is not None and out.flags.c_contiguous and out.dtype == output.dtype
     if from_logits:
-        shift = xp.subtract(flat, xp.maximum.reduce(flat, axis=1, keepdims=True, out=work.peak),
-                            out=work.shift)
-        at_label = shift[work.rows, picked]
-        total = xp.add.reduce(xp.exp(shift, out=shift), axis=1, out=work.total)
-        loss = xp.subtract(xp.log(total, out=total), at_label,
-                           out=out.reshape(-1) if direct else None)
+        if softmax_stats is None:
+            peak = xp.maximum.reduce(flat, axis=1, keepdims=True, out=work.peak)
+            shift = xp.subtract(flat, peak, out=work.shift)
+            at_label = shift[work.rows, picked]
+            total = xp.add.reduce(xp.exp(shift, out=shift), axis=1, out=work.total)
+        else:
+            peak, total = (a.reshape(-1) for a in softmax_stats)
+            at_label = xp.subtract(flat[work.rows, picked], peak, out=work.picked)
+        log_total = xp.log(total, out=work.total)
+        loss = xp.subtract(log_total, at_label, out=out.reshape(-1) if direct else None)
     else:
         # Keras' TensorFlow form: clip, then the softmax cross-entropy of log(p).
         pc = xp.clip(flat, epsilon(), 1 - epsilon())

@@ -370,6 +370,23 @@ def test_inference_is_bit_for_bit_the_eager_result():
     assert model.evaluate(x, y, batch_size=8, verbose=0) == evaluations[0]
 
 
+@pytest.mark.parametrize("shape", [(6,), (4, 6)])
+def test_a_sparse_cross_entropy_reads_its_softmax_statistics_with_the_same_bits(shape):
+    x, = _data(shape)
+    labels = (x[..., 0] > 0).astype("int64") + (x[..., 1] > 0)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(shape=shape), keras.layers.Dense(5, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=["sparse_categorical_crossentropy"])
+    evaluations = [model.evaluate(x, labels, batch_size=8, verbose=0) for _ in range(3)]
+    assert [p.stats["rewrites"].get("share_softmax_statistics")
+            for p in model.test_function.programs] == [1]
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=["sparse_categorical_crossentropy"], jit_compile=False)
+    assert model.evaluate(x, labels, batch_size=8, verbose=0) == evaluations[-1]
+
+
 def test_invariants_follow_a_new_adapt_and_seeds_reach_dropout():
     x, y = _data((6,), (3,))
     norm = keras.layers.Normalization()
@@ -434,7 +451,8 @@ def test_fit_ends_with_the_ema_weights_as_keras_does():
 # ------------------------------------- plain SGD: the learning rate inside the products
 def _folded(model):
     """How many of the training programs had their optimizer's learning rate folded."""
-    return [p.stats["learning_rate_folded"] for p in model.train_function.programs]
+    return [p.stats["rewrites"].get("fold_learning_rate", 0)
+            for p in model.train_function.programs]
 
 
 class ChangeTheOptimizer(keras.callbacks.Callback):

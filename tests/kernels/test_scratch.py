@@ -75,3 +75,20 @@ def test_softmax_with_scratch_is_the_same(axis):
     out = np.empty_like(x)
     ACTIVATIONS["softmax"].forward(x, out, axis, scratch)
     np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("shape,label_dtype,column", CASES)
+def test_sparse_cross_entropy_from_its_softmax_statistics_is_the_same(shape, label_dtype,
+                                                                       column):
+    """The engine hands the loss the maxima and sums its softmax kept (see
+    `engine.rewrite.share_softmax_statistics`): the same bits as from the logits alone."""
+    from numnet.autodiff.ops.nn import softmax_scratch
+    labels, logits = _case(shape, label_dtype, column)
+    expected = SPARSE.value(labels, logits, from_logits=True)
+    stats = softmax_scratch(logits.shape, logits.dtype)
+    probabilities = np.empty_like(logits)
+    ACTIVATIONS["softmax"].forward(logits, probabilities, -1, stats)
+    out = np.full(shape[:-1], np.nan, dtype="float32")
+    SPARSE.value(labels, logits, from_logits=True, out=out, scratch=SPARSE.scratch(logits),
+                 softmax_stats=stats)
+    np.testing.assert_array_equal(out, expected)

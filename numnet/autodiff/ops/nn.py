@@ -76,10 +76,15 @@ def _relu_grad_bind(out, g, y):
 ACTIVATION_PRIMITIVES["relu"][1].bind = _relu_grad_bind
 
 
-def _softmax_bind(out, x, axis=-1):
-    reduced = list(x.shape)
+def softmax_scratch(shape, dtype, axis=-1):
+    """The two buffers a replayed softmax along `axis` keeps its row maxima and sums in."""
+    reduced = list(shape)
     reduced[axis] = 1
-    scratch = (xp.empty(reduced, dtype=out.dtype), xp.empty(reduced, dtype=out.dtype))
+    return xp.empty(reduced, dtype=dtype), xp.empty(reduced, dtype=dtype)
+
+
+def _softmax_bind(out, x, axis=-1, scratch=None):
+    scratch = softmax_scratch(x.shape, out.dtype, axis) if scratch is None else scratch
     return partial(ACTIVATIONS["softmax"].forward, x, out, axis, scratch)
 
 
