@@ -70,7 +70,7 @@ class thread_scope:
         self._restore = []
 
     def __enter__(self):
-        for library in _blas_libraries():
+        for library in blas_libraries():
             previous = library.get_num_threads()
             if previous != self.threads:
                 library.set_num_threads(self.threads)
@@ -84,7 +84,8 @@ class thread_scope:
         return False
 
 
-def _blas_libraries():
+def blas_libraries():
+    """The BLAS libraries loaded in this process (threadpoolctl's controllers), found once."""
     libraries = _STATE["controller"]
     if libraries is None:
         from threadpoolctl import ThreadpoolController

@@ -46,6 +46,7 @@ def DistributedOptimizer(optimizer, op="average", name=None):
     # and the eager step's `apply` both reach these.
     optimizer.apply = types.MethodType(apply, optimizer)
     optimizer.apply_gradient_buffer = types.MethodType(apply_gradient_buffer, optimizer)
+    optimizer.plain_learning_rate = types.MethodType(plain_learning_rate, optimizer)
     optimizer.distribution = DataParallel(world)  # what `fit` shards its data by
     optimizer._reduce_op = op
     optimizer._reduced = False
@@ -55,18 +56,21 @@ def DistributedOptimizer(optimizer, op="average", name=None):
     return optimizer
 
 
-def apply_gradient_buffer(self, variables, scaled=False):
-    """The compiled step's update: one allreduce on the flat buffer, then the update.
-
-    (Gradients already multiplied by the learning rate average alike: the sum is linear.)
-    """
+def apply_gradient_buffer(self, variables):
+    """The compiled step's update: one allreduce on the flat buffer, then the update."""
     flat, _ = self.gradient_buffer(variables)
     _average(self, flat)
     self._reduced = True
     try:
-        type(self).apply_gradient_buffer(self, variables, scaled=scaled)
+        type(self).apply_gradient_buffer(self, variables)
     finally:
         self._reduced = False
+
+
+def plain_learning_rate(self, variables):
+    """None: no rank may move a weight before the gradients are averaged, so a compiled
+    step never fuses the update into its products (see `Optimizer.plain_learning_rate`)."""
+    return None
 
 
 @host_call

@@ -21,8 +21,8 @@ allocates and binds what is left. In the order `rewrite` applies them:
   `ops.dense`); its input is then written straight into an `[x, 1]` buffer;
 - `gradients_into_store`: the gradients an optimizer receives are written
   straight into its flat gradient buffer, and its host call becomes one flat
-  update; for plain SGD, the learning rate is folded into the products that
-  make the gradients (`fold_learning_rate`);
+  update; a plain SGD step is fused into the products that make the
+  gradients (`fuse_sgd_updates`);
 - `share_softmax_statistics`: a sparse cross-entropy on logits reads the row
   maxima and sums a softmax of the same logits just computed;
 - `drop_dead`: ops nothing needs are dropped.
@@ -32,10 +32,8 @@ primitive reads the logits and the probabilities, and differentiates in
 closed form (see `numnet.kernels.losses`).
 """
 
-from functools import partial
-
 from numnet.autodiff.ops import nn as nn_ops
-from numnet.backend import xp
+from numnet.backend import blas, xp
 from numnet.engine.graph import Value, _leaves
 
 # Row-wise primitives besides single ufuncs: each output row depends on its input row.
@@ -287,42 +285,63 @@ def gradients_into_store(graph):
         if buffer is None or any(v is None for v in values):
             continue
         copies = _redirect(values, list(variables), buffer)
-        scaled = not copies and fold_learning_rate(graph, values, owner, list(variables))
-        op.kernel = _flat_update(owner, list(variables), copies, scaled)
+        fused = not copies and fuse_sgd_updates(graph, values, owner, list(variables))
+        op.kernel = _flat_update(owner, list(variables), copies, fused or None)
 
 
-def fold_learning_rate(graph, values, owner, variables):
-    """Multiplies the gradients by the learning rate inside the products that make them.
+class PlainStep:
+    """Set by a fused step's first kernel: the learning rate when this step is a plain
+    `w -= lr * g` (see `fuse_sgd_updates`), else None (the products write gradients)."""
 
-    When an optimizer's update is `w -= lr * g` (plain SGD, see the optimizer's
-    `folds_learning_rate`) and every gradient comes from a stacked Dense op's
-    product `[x, 1].T @ dz` read by nothing but the update, each product takes
-    `lr * dz` (a few thousand numbers) instead, and the update skips one pass
-    over every parameter. Returns whether it did.
+    __slots__ = ("learning_rate",)
+
+    def __init__(self):
+        self.learning_rate = None
+
+
+def fuse_sgd_updates(graph, values, owner, variables):
+    """Subtracts `lr * g` from the weights inside the very products that make `g`.
+
+    When an optimizer's step is `w -= lr * g` and nothing else (plain SGD: the
+    optimizer's `plain_learning_rate` says so) and every gradient comes from a
+    stacked Dense op's product `[x, 1].T @ dz` that nothing but the update
+    reads, each product becomes one BLAS call `W = W - lr * [x, 1].T @ dz` on
+    the kernel-and-bias block (`numnet.backend.blas`): no gradient is stored
+    and no separate pass updates the weights. Each step asks the optimizer
+    again first: if it is no longer plain (clipping was turned on), the
+    products write the gradients and the optimizer applies them as usual.
+    Every other read of those weights must come earlier in the step. Returns
+    whether it fused.
     """
-    folds = getattr(owner, "folds_learning_rate", None)
-    if folds is None or not folds(variables):
+    ask = getattr(owner, "plain_learning_rate", None)
+    if ask is None or len(values) % 2 or ask(variables) is None:
         return False
-    blocks = []
-    for value in values:
-        block = _param_block(value)
-        if block is None or len(value.uses) != 1 or block.dtype.kind != "f":
+    position = {id(op): i for i, op in enumerate(graph.ops)}
+    store = variables[0].store
+    updates = []
+    for i in range(0, len(values) - 1, 2):
+        block = _param_block(values[i])
+        if block is None or _param_block(values[i + 1]) is not block or \
+                len(block.uses) != 2 or len(values[i].uses) != 1 or \
+                len(values[i + 1].uses) != 1 or not blas.available(block.dtype):
             return False
-        if not blocks or blocks[-1] is not block:
-            blocks.append(block)
-    if any(len(block.uses) != 2 for block in blocks):
-        return False  # something besides the kernel's and the bias' slices reads a block
-    cell = xp.zeros((), dtype=blocks[0].dtype)
-    producers = [block.producer for block in blocks]
-    for producer in producers:
-        producer.attrs = dict(producer.attrs, scale=cell)
-    first = min(producers, key=graph.ops.index)
+        reads = [use for var in variables[i:i + 2] for use in graph.value_of(var).uses
+                 if use.host is None]
+        if any(position[id(use)] > position[id(block.producer)] for use in reads):
+            return False  # the weights are read after their product would change them
+        updates.append((block.producer, store.block(i, i + 1)))
+    step = PlainStep()
+    for producer, weights in updates:
+        producer.attrs = dict(producer.attrs, update=(weights, step))
+    first = min((producer for producer, _ in updates), key=lambda op: position[id(op)])
     bound = first.kernel or (lambda out, arrays, op=first: nn_ops._param_grad_bind(
         out, *arrays, **op.attrs))
-    fill = partial(owner.learning_rate_into, cell)
-    first.kernel = lambda out, arrays: [fill] + list(bound(out, arrays))
-    _applied(graph, "fold_learning_rate")
-    return True
+
+    def ask_first():
+        step.learning_rate = ask(variables)
+    first.kernel = lambda out, arrays: [ask_first] + list(bound(out, arrays))
+    _applied(graph, "fuse_sgd_updates")
+    return step
 
 
 def _param_block(value):
@@ -366,11 +385,12 @@ def _redirect(values, variables, buffer):
     return copies
 
 
-def _flat_update(owner, variables, copies, scaled=False):
+def _flat_update(owner, variables, copies, fused=None):
     def kernel(out, arrays):
         pairs = [(view, value.array) for value, view in copies]
-        if scaled:
-            return partial(owner.apply_gradient_buffer, variables, scaled=True)
+        if fused is not None:
+            return lambda: owner.apply_gradient_buffer(
+                variables, applied=fused.learning_rate is not None)
 
         def run():
             for view, array in pairs:

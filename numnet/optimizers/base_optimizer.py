@@ -520,36 +520,31 @@ class Optimizer:
             return None
         return packed["grad"], packed["grad_views"]
 
-    def folds_learning_rate(self, variables):
-        """Whether the step may hand over `lr * g` instead of `g` (see `apply_gradient_buffer`).
+    def plain_learning_rate(self, variables):
+        """The coming step's learning rate when the step on `variables` is exactly
+        `w -= lr * g`, else None.
 
-        True only for an update that is `w -= lr * g` and nothing else: a plain
-        SGD step (see `SGD.folds_learning_rate`); a compiled step then scales the
-        few numbers its gradients are made from, and the update saves a pass over
-        every parameter.
+        Exactly: no momentum or other slot, no clipping, weight decay, loss
+        scaling, EMA, accumulation or constraint (plain SGD, see
+        `SGD.plain_learning_rate`). A compiled step may then subtract `lr * g`
+        from the weights inside the very products that make `g` (see
+        `numnet.engine.rewrite.fuse_sgd_updates`) and report it with
+        `apply_gradient_buffer(variables, applied=True)`.
         """
-        return False
+        return None
 
-    def learning_rate_into(self, cell):
-        """Writes the coming step's learning rate into the 0-d array `cell`."""
-        cell[()] = self._current_learning_rate()
-
-    def apply_gradient_buffer(self, variables, scaled=False):
+    def apply_gradient_buffer(self, variables, applied=False):
         """Applies the gradients written into `gradient_buffer(variables)` (one step).
 
-        `scaled=True`: the buffer holds the gradients already multiplied by the
-        learning rate `learning_rate_into` gave for this step (the caller checked
-        `folds_learning_rate` when it planned the step).
+        `applied=True`: the step already subtracted the learning rate (from
+        `plain_learning_rate`) times its gradients from the weights; only the
+        step's count remains.
         """
         packed = self._packed
-        if scaled:
-            if self.folds_learning_rate(variables):
-                self._prepare_step()
-                flat = packed["flat_var"].data
-                xp.subtract(flat, packed["grad"], out=flat)
-                self._step_done()
-                return
-            self._unscale(packed["grad"])
+        if applied:
+            self._prepare_step()
+            self._step_done()
+            return
         if self._plain_step() and not packed["constrained"]:
             lr = self._current_learning_rate()
             self._prepare_step()
@@ -557,15 +552,6 @@ class Optimizer:
             self._step_done()
         else:
             self.apply(packed["grad_views"], variables)
-
-    def _unscale(self, grad):
-        """Divides a buffer of `lr * g` by `lr` again: the optimizer changed after the step
-        was planned (clipping turned on, say). With `lr == 0` no update reads `g`."""
-        lr = self._current_learning_rate()
-        if lr:
-            xp.divide(grad, lr, out=grad)
-        else:
-            grad[...] = 0
 
     def _plain_step(self):
         """True when a step is just the update rule (no clipping, decay, scaling, EMA...)."""

@@ -52,9 +52,16 @@ class SGD(Optimizer):
         limit = 50_000 if self.momentum else 5_000
         return n_params <= limit * n_variables
 
-    def folds_learning_rate(self, variables):
-        return self.momentum == 0 and self._still_packed(variables) and self._plain_step() \
-            and not self._packed["constrained"]
+    _plain_list = None  # the list a compiled step asks about, once found to be the packed one
+
+    def plain_learning_rate(self, variables):
+        if self.momentum or not self._plain_step():
+            return None
+        if variables is not self._plain_list:
+            if not self._still_packed(variables) or self._packed["constrained"]:
+                return None
+            self._plain_list = variables
+        return self._current_learning_rate()
 
     def _update_step_all(self, grads, variables, learning_rate):
         lr = learning_rate

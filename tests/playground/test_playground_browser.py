@@ -86,8 +86,10 @@ def app(browser, expression):
 
 
 def wait(browser, expression, timeout=30, message=""):
+    # `app` is undefined until the page's module has run (a tab just opened on a link).
     WebDriverWait(browser, timeout, poll_frequency=0.05).until(
-        lambda driver: app(driver, expression), message or expression)
+        lambda driver: app(driver, f"app !== undefined && ({expression})"),
+        message or expression)
 
 
 def open_page(browser, url, hash_=""):

@@ -15,7 +15,7 @@ from functools import partial
 from numnet.autodiff.ops._core import (
     Primitive, Tensor, cast, no_gradient, operand, shape_of, sum_to, wrap, xp,
 )
-from numnet.backend import global_generator
+from numnet.backend import blas, global_generator
 from numnet.autodiff.parameters import stacked_block
 from numnet.kernels import ACTIVATIONS, LOSSES
 from numnet.kernels import losses as LOSSES_MODULE
@@ -509,18 +509,36 @@ def _activation_in_place(name, out):
     return partial(ACTIVATIONS[name].forward, out, out)
 
 
-def _param_grad_bind(out, x, dz, wide=None, scale=None):
-    """Replay kernels of `[x, 1].T @ dz`; with `scale` (a 0-d array refilled before each
-    replay), `[x, 1].T @ (scale * dz)`: the gradient block arrives already scaled."""
+def _param_grad_bind(out, x, dz, wide=None, update=None):
+    """Replay kernels of `[x, 1].T @ dz` (into `out`).
+
+    `update=(weights, step)`: when `step.learning_rate` is set (a plain SGD step,
+    see `numnet.engine.rewrite.fuse_sgd_updates`), the product updates the
+    weights block instead, `weights -= learning_rate * [x, 1].T @ dz`, in one
+    BLAS call where there is one; `out` is then left alone.
+    """
     calls = []
     if wide is None:
         wide = xp.ones((x.shape[0], x.shape[1] + 1), dtype=x.dtype)
         calls.append(partial(xp.copyto, wide[:, :-1], x))
-    if scale is not None:
-        scaled = xp.empty(dz.shape, dtype=dz.dtype)
-        calls.append(partial(xp.multiply, dz, scale, out=scaled))
-        dz = scaled
-    calls.append(partial(xp.matmul, wide.T, dz, out=out))
+    product = partial(xp.matmul, wide.T, dz, out=out)
+    if update is None:
+        calls.append(product)
+        return calls
+    weights, step = update
+    fused = blas.product_into(wide.T, dz, weights)
+
+    def run():
+        lr = step.learning_rate
+        if lr is None:
+            product()
+        elif fused is not None:
+            fused(-lr, 1.0)
+        else:  # the same step in NumPy calls
+            product()
+            xp.multiply(out, lr, out=out)
+            xp.subtract(weights, out, out=weights)
+    calls.append(run)
     return calls
 
 

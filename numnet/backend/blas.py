@@ -1,0 +1,130 @@
+"""A matrix product that adds into its output, straight from the BLAS NumPy uses.
+
+`numpy.matmul(a, b, out=c)` overwrites `c`. BLAS' `gemm` computes
+`c = alpha * a @ b + beta * c`, so a plain gradient-descent step on a
+weight matrix, `w -= lr * x.T @ dz`, is one call that reads `w` as it writes
+it: no gradient array, no separate pass over the weights. `product_into`
+binds that call to fixed arrays; the engine uses it for plain SGD (see
+`numnet.engine.rewrite.fuse_sgd_updates`).
+
+The function is looked up in the BLAS library NumPy loaded (found through
+threadpoolctl, which numnet already uses to choose thread counts), under the
+names OpenBLAS and MKL give it. Where none is found (another BLAS, or
+`NUMNET_DIRECT_BLAS=0`), `product_into` returns None and callers keep
+NumPy's own products. A bound product is checked once against `numpy.matmul`
+before it is used.
+"""
+
+import ctypes
+import os
+
+from numnet.backend.array_module import xp
+
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+# (symbol prefix, symbol suffix, integer type): OpenBLAS as NumPy's wheels ship it
+# (64-bit integers), then the usual 32-bit-integer names.
+_NAMES = (("scipy_cblas_", "64_", ctypes.c_int64), ("cblas_", "64_", ctypes.c_int64),
+          ("scipy_cblas_", "", ctypes.c_int), ("cblas_", "", ctypes.c_int))
+_FOUND = {}
+
+
+def _gemm(dtype):
+    """The cblas `?gemm` for float32 or float64 arrays and its integer type, or None."""
+    if dtype not in _FOUND:
+        _FOUND[dtype] = _lookup(dtype)
+    return _FOUND[dtype]
+
+
+def available(dtype):
+    """Whether `product_into` can bind arrays of `dtype`."""
+    return _gemm(xp.dtype(dtype)) is not None
+
+
+def _lookup(dtype):
+    if os.environ.get("NUMNET_DIRECT_BLAS", "1") == "0":
+        return None
+    letter = {xp.dtype("float32"): "s", xp.dtype("float64"): "d"}.get(dtype)
+    if letter is None:
+        return None
+    for library in _numpy_first():
+        if library.internal_api not in ("openblas", "mkl"):
+            continue
+        handle = getattr(library, "dynlib", None)
+        for prefix, suffix, integer in _NAMES:
+            function = getattr(handle, f"{prefix}{letter}gemm{suffix}", None)
+            if function is None:
+                continue
+            scalar = ctypes.c_float if letter == "s" else ctypes.c_double
+            function.restype = None
+            function.argtypes = [ctypes.c_int] * 3 + [integer] * 3 + [
+                scalar, ctypes.c_void_p, integer, ctypes.c_void_p, integer,
+                scalar, ctypes.c_void_p, integer]
+            found = (function, integer)
+            return found if _agrees(found, dtype) else None
+    return None
+
+
+def _numpy_first():
+    """The loaded BLAS libraries, the one shipped inside NumPy's installation first (another
+    package, SciPy say, may have loaded its own copy)."""
+    from threadpoolctl import ThreadpoolController  # its own: threads keeps the first list
+    numpy_home = os.path.dirname(os.path.dirname(os.path.abspath(xp.__file__)))
+    libraries = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+    return sorted(libraries, key=lambda c: not (
+        os.path.abspath(c.filepath).startswith(os.path.join(numpy_home, "numpy"))))
+
+
+def _agrees(found, dtype):
+    """Checks the function on small products, every transposition, against NumPy's."""
+    rng = xp.random.default_rng(0)
+    for a_transposed in (False, True):
+        for b_transposed in (False, True):
+            a = rng.normal(size=(5, 3) if a_transposed else (3, 5)).astype(dtype)
+            b = rng.normal(size=(4, 5) if b_transposed else (5, 4)).astype(dtype)
+            a, b = (a.T if a_transposed else a), (b.T if b_transposed else b)
+            c = rng.normal(size=(3, 4)).astype(dtype)
+            expected = -0.5 * xp.matmul(a, b) + 2 * c
+            _bind(found, a, b, c)(-0.5, 2.0)
+            if not xp.allclose(c, expected, rtol=1e-4, atol=1e-5):
+                return False
+    return True
+
+
+def _operand(array):
+    """(pointer, transposed, leading dimension) of a 2-D operand BLAS can read as is."""
+    if array.flags.c_contiguous:
+        return array.ctypes.data, False, array.shape[1]
+    if array.flags.f_contiguous:
+        return array.ctypes.data, True, array.shape[0]
+    return None
+
+
+def product_into(a, b, c):
+    """A function `(alpha, beta)` computing `c = alpha * a @ b + beta * c` in place.
+
+    `a` and `b` may be transposed views of contiguous arrays; `c` must be
+    C-contiguous; all three share a float dtype. Returns None when no direct
+    BLAS call is available for them. The arrays are bound: they must not move.
+    """
+    found = _gemm(c.dtype)
+    if found is None or a.ndim != 2 or b.ndim != 2 or c.ndim != 2 or \
+            not c.flags.c_contiguous or not c.flags.writeable or \
+            a.dtype != c.dtype or b.dtype != c.dtype or \
+            a.shape[1] != b.shape[0] or c.shape != (a.shape[0], b.shape[1]) or \
+            _operand(a) is None or _operand(b) is None or 0 in a.shape or 0 in b.shape:
+        return None
+    return _bind(found, a, b, c)
+
+
+def _bind(found, a, b, c):
+    function, integer = found
+    (pa, a_transposed, lda), (pb, b_transposed, ldb) = _operand(a), _operand(b)
+    m, k = a.shape
+    n = b.shape[1]
+    head = (_ROW_MAJOR, _TRANS if a_transposed else _NO_TRANS,
+            _TRANS if b_transposed else _NO_TRANS, m, n, k)
+    pc, ldc = c.ctypes.data, n
+
+    def product(alpha, beta):
+        function(*head, alpha, pa, lda, pb, ldb, beta, pc, ldc)
+    return product
