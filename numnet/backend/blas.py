@@ -91,24 +91,30 @@ def _agrees(found, dtype):
 
 
 def _operand(array):
-    """(pointer, transposed, leading dimension) of a 2-D operand BLAS can read as is."""
-    if array.flags.c_contiguous:
-        return array.ctypes.data, False, array.shape[1]
-    if array.flags.f_contiguous:
-        return array.ctypes.data, True, array.shape[0]
+    """(pointer, transposed, leading dimension) of a 2-D operand BLAS can read as is: rows
+    (or columns, then read transposed) of unit stride, evenly spaced."""
+    size = array.itemsize
+    rows, columns = array.shape
+    row_step, column_step = array.strides
+    if (column_step == size or columns == 1) and row_step % size == 0 and \
+            row_step // size >= max(1, columns):
+        return array.ctypes.data, False, row_step // size
+    if (row_step == size or rows == 1) and column_step % size == 0 and \
+            column_step // size >= max(1, rows):
+        return array.ctypes.data, True, column_step // size
     return None
 
 
 def product_into(a, b, c):
     """A function `(alpha, beta)` computing `c = alpha * a @ b + beta * c` in place.
 
-    `a` and `b` may be transposed views of contiguous arrays; `c` must be
-    C-contiguous; all three share a float dtype. Returns None when no direct
+    `a` and `b` may be transposed or row-sliced views of contiguous arrays; `c`
+    must have rows of unit stride; all three share a float dtype. Returns None when no direct
     BLAS call is available for them. The arrays are bound: they must not move.
     """
     found = _gemm(c.dtype)
     if found is None or a.ndim != 2 or b.ndim != 2 or c.ndim != 2 or \
-            not c.flags.c_contiguous or not c.flags.writeable or \
+            not c.flags.writeable or _operand(c) is None or _operand(c)[1] or \
             a.dtype != c.dtype or b.dtype != c.dtype or \
             a.shape[1] != b.shape[0] or c.shape != (a.shape[0], b.shape[1]) or \
             _operand(a) is None or _operand(b) is None or 0 in a.shape or 0 in b.shape:
@@ -123,7 +129,7 @@ def _bind(found, a, b, c):
     n = b.shape[1]
     head = (_ROW_MAJOR, _TRANS if a_transposed else _NO_TRANS,
             _TRANS if b_transposed else _NO_TRANS, m, n, k)
-    pc, ldc = c.ctypes.data, n
+    pc, _, ldc = _operand(c)
 
     def product(alpha, beta):
         function(*head, alpha, pa, lda, pb, ldb, beta, pc, ldc)

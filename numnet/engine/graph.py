@@ -48,7 +48,7 @@ class Op:
     """One step of the graph: a primitive applied to values, or a host call."""
 
     __slots__ = ("prim", "host", "inputs", "attrs", "output", "per_epoch", "kernel", "dead",
-                 "writes", "host_slot")
+                 "writes", "host_slot", "effect")
 
     def __init__(self, prim, host, inputs, attrs, output):
         self.prim = prim          # the Primitive (None for a host call)
@@ -61,6 +61,7 @@ class Op:
         self.dead = False
         self.writes = []          # values a rewrite made it write besides its output
         self.host_slot = None     # a replayed host call's latest result: [result]
+        self.effect = False       # a rewrite made it change state (a variable): always run
 
     @property
     def name(self):

@@ -21,8 +21,8 @@ allocates and binds what is left. In the order `rewrite` applies them:
   `ops.dense`); its input is then written straight into an `[x, 1]` buffer;
 - `gradients_into_store`: the gradients an optimizer receives are written
   straight into its flat gradient buffer, and its host call becomes one flat
-  update; a plain SGD step is fused into the products that make the
-  gradients (`fuse_sgd_updates`);
+  update; a plain SGD step is done inside the products that make the
+  gradients (`sgd_fusion.fuse_sgd_updates`);
 - `share_softmax_statistics`: a sparse cross-entropy on logits reads the row
   maxima and sums a softmax of the same logits just computed;
 - `drop_dead`: ops nothing needs are dropped.
@@ -33,8 +33,9 @@ closed form (see `numnet.kernels.losses`).
 """
 
 from numnet.autodiff.ops import nn as nn_ops
-from numnet.backend import blas, xp
+from numnet.backend import xp
 from numnet.engine.graph import Value, _leaves
+from numnet.engine.sgd_fusion import fuse_sgd_updates, param_block
 
 # Row-wise primitives besides single ufuncs: each output row depends on its input row.
 _ROW_WISE = {"affine", "cast", "where"} | set(nn_ops.ACTIVATION_PRIMITIVES)
@@ -284,77 +285,16 @@ def gradients_into_store(graph):
         buffer = owner.gradient_buffer(list(variables))
         if buffer is None or any(v is None for v in values):
             continue
-        copies = _redirect(values, list(variables), buffer)
-        fused = not copies and fuse_sgd_updates(graph, values, owner, list(variables))
-        op.kernel = _flat_update(owner, list(variables), copies, fused or None)
-
-
-class PlainStep:
-    """Set by a fused step's first kernel: the learning rate when this step is a plain
-    `w -= lr * g` (see `fuse_sgd_updates`), else None (the products write gradients)."""
-
-    __slots__ = ("learning_rate",)
-
-    def __init__(self):
-        self.learning_rate = None
-
-
-def fuse_sgd_updates(graph, values, owner, variables):
-    """Subtracts `lr * g` from the weights inside the very products that make `g`.
-
-    When an optimizer's step is `w -= lr * g` and nothing else (plain SGD: the
-    optimizer's `plain_learning_rate` says so) and every gradient comes from a
-    stacked Dense op's product `[x, 1].T @ dz` that nothing but the update
-    reads, each product becomes one BLAS call `W = W - lr * [x, 1].T @ dz` on
-    the kernel-and-bias block (`numnet.backend.blas`): no gradient is stored
-    and no separate pass updates the weights. Each step asks the optimizer
-    again first: if it is no longer plain (clipping was turned on), the
-    products write the gradients and the optimizer applies them as usual.
-    Every other read of those weights must come earlier in the step. Returns
-    whether it fused.
-    """
-    ask = getattr(owner, "plain_learning_rate", None)
-    if ask is None or len(values) % 2 or ask(variables) is None:
-        return False
-    position = {id(op): i for i, op in enumerate(graph.ops)}
-    store = variables[0].store
-    updates = []
-    for i in range(0, len(values) - 1, 2):
-        block = _param_block(values[i])
-        if block is None or _param_block(values[i + 1]) is not block or \
-                len(block.uses) != 2 or len(values[i].uses) != 1 or \
-                len(values[i + 1].uses) != 1 or not blas.available(block.dtype):
-            return False
-        reads = [use for var in variables[i:i + 2] for use in graph.value_of(var).uses
-                 if use.host is None]
-        if any(position[id(use)] > position[id(block.producer)] for use in reads):
-            return False  # the weights are read after their product would change them
-        updates.append((block.producer, store.block(i, i + 1)))
-    step = PlainStep()
-    for producer, weights in updates:
-        producer.attrs = dict(producer.attrs, update=(weights, step))
-    first = min((producer for producer, _ in updates), key=lambda op: position[id(op)])
-    bound = first.kernel or (lambda out, arrays, op=first: nn_ops._param_grad_bind(
-        out, *arrays, **op.attrs))
-
-    def ask_first():
-        step.learning_rate = ask(variables)
-    first.kernel = lambda out, arrays: [ask_first] + list(bound(out, arrays))
-    _applied(graph, "fuse_sgd_updates")
-    return step
-
-
-def _param_block(value):
-    """The stacked-dense gradient block `value` is a view of (None if it is not)."""
-    producer = value.producer
-    if value.kind != "node" or producer is None or producer.prim is None or \
-            producer.prim.name != "getitem":
-        return None
-    base = producer.inputs[0]
-    if isinstance(base, Value) and base.producer is not None and \
-            base.producer.prim is nn_ops.DENSE_PARAM_GRAD:
-        return base
-    return None
+        variables = list(variables)
+        step = fuse_sgd_updates(graph, values, owner, variables, buffer)
+        if step is not None:
+            # the products update the weights (or, in a step that is not plain, write the
+            # gradients into the buffer themselves): the host call reads no gradient
+            op.inputs = [v for v in op.inputs if not any(v is g for g in values)]
+            op.kernel = _fused_update(owner, variables, step)
+            _applied(graph, "fuse_sgd_updates")
+            continue
+        op.kernel = _flat_update(owner, variables, _redirect(values, variables, buffer))
 
 
 def _redirect(values, variables, buffer):
@@ -367,8 +307,8 @@ def _redirect(values, variables, buffer):
     store = variables[0].store
     placed = set()
     for i, value in enumerate(values[:-1]):
-        block = _param_block(value)
-        if block is not None and _param_block(values[i + 1]) is block and not block.fixed \
+        block = param_block(value)
+        if block is not None and param_block(values[i + 1]) is block and not block.fixed \
                 and block.dtype == flat.dtype:
             block.array, block.fixed = store.block(i, i + 1, flat=flat), True
             placed.update((id(value), id(values[i + 1])))
@@ -385,12 +325,16 @@ def _redirect(values, variables, buffer):
     return copies
 
 
-def _flat_update(owner, variables, copies, fused=None):
+def _fused_update(owner, variables, step):
+    def kernel(out, arrays):
+        return lambda: owner.apply_gradient_buffer(
+            variables, applied=step.learning_rate is not None)
+    return kernel
+
+
+def _flat_update(owner, variables, copies):
     def kernel(out, arrays):
         pairs = [(view, value.array) for value, view in copies]
-        if fused is not None:
-            return lambda: owner.apply_gradient_buffer(
-                variables, applied=fused.learning_rate is not None)
 
         def run():
             for view, array in pairs:
@@ -449,7 +393,7 @@ def drop_dead(graph, hoisted=()):
         if op.dead:
             continue
         outputs = [op.output] + op.writes
-        if op.host is not None or op.prim.kind in ("effect", "random") or any(
+        if op.host is not None or op.effect or op.prim.kind in ("effect", "random") or any(
                 v is not None and id(v) in wanted for v in outputs):
             for v in op.inputs:
                 _want(v, wanted)

@@ -465,21 +465,32 @@ class ChangeTheOptimizer(keras.callbacks.Callback):
             self.model.optimizer.clipvalue = 0.01
 
 
+def _regularized():
+    """W6's shape: L2 on the hidden kernels, Dropout after each hidden layer."""
+    l2 = keras.regularizers.L2(0.01)
+    return keras.Sequential([
+        keras.Input(shape=(6,)), keras.layers.Dense(12, activation="relu", kernel_regularizer=l2),
+        keras.layers.Dropout(0.2), keras.layers.Dense(8, activation="relu", kernel_regularizer=l2),
+        keras.layers.Dropout(0.2), keras.layers.Dense(3, activation="softmax")])
+
+
 SGD_CASES = {
     "constant": (lambda: keras.optimizers.SGD(0.05), ()),
     "schedule": (lambda: keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(
         0.1, decay_steps=2, decay_rate=0.5)), ()),
     "changed mid-epoch": (lambda: keras.optimizers.SGD(0.05), (ChangeTheOptimizer(),)),
 }
+SGD_MODELS = {"plain": _sequential("relu", "softmax"), "L2 and Dropout": _regularized}
 
 
+@pytest.mark.parametrize("model", sorted(SGD_MODELS))
 @pytest.mark.parametrize("case", sorted(SGD_CASES))
-def test_plain_sgd_updates_the_weights_inside_the_gradient_products(case):
+def test_plain_sgd_updates_the_weights_inside_the_gradient_products(case, model):
     make_optimizer, callbacks = SGD_CASES[case]
     x, = _data((6,))
     labels = (x[:, 0] > 0).astype("int64") + (x[:, 1] > 0)
     compiled, eager = _train_both(
-        _sequential("relu", "softmax"), x, labels, fit_kwargs={"callbacks": list(callbacks)},
+        SGD_MODELS[model], x, labels, fit_kwargs={"callbacks": list(callbacks)},
         compile_kwargs=lambda: {"optimizer": make_optimizer(),
                                 "loss": "sparse_categorical_crossentropy",
                                 "metrics": ["accuracy"]})
@@ -491,7 +502,9 @@ def test_plain_sgd_updates_the_weights_inside_the_gradient_products(case):
 def test_a_fused_update_without_a_direct_blas_call_takes_numpy_calls(monkeypatch):
     from numnet.backend import blas
     monkeypatch.setattr(blas, "product_into", lambda a, b, c: None)
-    test_plain_sgd_updates_the_weights_inside_the_gradient_products("constant")
+    for model in SGD_MODELS:
+        test_plain_sgd_updates_the_weights_inside_the_gradient_products("changed mid-epoch",
+                                                                        model)
 
 
 class GradientNorm(keras.Model):
@@ -537,9 +550,13 @@ class KernelReadLate(keras.Model):
 NOT_FOLDED = {
     "momentum": lambda: (_sequential(), keras.optimizers.SGD(0.05, momentum=0.5)),
     "adam": lambda: (_sequential(), keras.optimizers.Adam(0.01)),
-    # the L2 term joins the kernel's gradient after the product
-    "regularized": lambda: (lambda: keras.Sequential([keras.Input(shape=(6,)), keras.layers.Dense(
-        5, kernel_regularizer=keras.regularizers.L2(0.01)), keras.layers.Dense(3)]),
+    # an L1 term (not weight decay) joins the kernel's gradient after the product
+    "L1": lambda: (lambda: keras.Sequential([keras.Input(shape=(6,)), keras.layers.Dense(
+        5, kernel_regularizer=keras.regularizers.L1(0.01)), keras.layers.Dense(3)]),
+        keras.optimizers.SGD(0.05)),
+    # so does an L2 term on a bias (the decay would apply to the kernel rows only)
+    "L2 on a bias": lambda: (lambda: keras.Sequential([keras.Input(shape=(6,)), keras.layers.Dense(
+        5, bias_regularizer=keras.regularizers.L2(0.01)), keras.layers.Dense(3)]),
         keras.optimizers.SGD(0.05)),
     "no bias": lambda: (lambda: keras.Sequential([keras.Input(shape=(6,)), keras.layers.Dense(
         3, use_bias=False)]), keras.optimizers.SGD(0.05)),

@@ -512,10 +512,10 @@ def _activation_in_place(name, out):
 def _param_grad_bind(out, x, dz, wide=None, update=None):
     """Replay kernels of `[x, 1].T @ dz` (into `out`).
 
-    `update=(weights, step)`: when `step.learning_rate` is set (a plain SGD step,
-    see `numnet.engine.rewrite.fuse_sgd_updates`), the product updates the
-    weights block instead, `weights -= learning_rate * [x, 1].T @ dz`, in one
-    BLAS call where there is one; `out` is then left alone.
+    `update` (see `numnet.engine.sgd_fusion`): when `update.step.learning_rate`
+    is set, the product does the SGD step on `update.weights` (the kernel-and-bias
+    block) instead, with the kernel's L2 factor `update.decay` as weight decay;
+    when it is None, `out` gets the gradients, L2 term included.
     """
     calls = []
     if wide is None:
@@ -525,21 +525,42 @@ def _param_grad_bind(out, x, dz, wide=None, update=None):
     if update is None:
         calls.append(product)
         return calls
-    weights, step = update
-    fused = blas.product_into(wide.T, dz, weights)
+    calls.append(_fused_sgd_call(product, out, wide.T, dz, update))
+    return calls
+
+
+def _fused_sgd_call(product, out, a, dz, update):
+    """The replay call of one fused Dense product (see `_param_grad_bind`)."""
+    weights, step, decay = update.weights, update.step, update.decay
+    if decay is None:
+        whole = blas.product_into(a, dz, weights)
+        kernel_part = bias_part = None
+    else:
+        whole = None
+        kernel_part = blas.product_into(a[:-1], dz, weights[:-1])
+        bias_part = blas.product_into(a[-1:], dz, weights[-1:])
+        decayed = xp.empty(weights[:-1].shape, dtype=weights.dtype)
+
+    def gradients():
+        product()
+        if decay is not None:  # + decay * kernel: the L2 penalty's gradient
+            xp.multiply(weights[:-1], decay, out=decayed)
+            xp.add(out[:-1], decayed, out=out[:-1])
 
     def run():
         lr = step.learning_rate
         if lr is None:
-            product()
-        elif fused is not None:
-            fused(-lr, 1.0)
-        else:  # the same step in NumPy calls
-            product()
+            gradients()
+        elif whole is not None:
+            whole(-lr, 1.0)
+        elif kernel_part is not None and bias_part is not None:
+            kernel_part(-lr, 1.0 - lr * decay)
+            bias_part(-lr, 1.0)
+        else:  # no direct BLAS call: the same step in NumPy calls
+            gradients()
             xp.multiply(out, lr, out=out)
             xp.subtract(weights, out, out=weights)
-    calls.append(run)
-    return calls
+    return run
 
 
 DENSE_PARAM_GRAD = Primitive(
