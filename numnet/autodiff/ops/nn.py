@@ -864,8 +864,22 @@ def _dropout_mask_into(out, shape, rate, generator, dtype):
     return out
 
 
+def _dropout_mask_bind(out, shape, rate, generator, dtype):
+    """`_dropout_mask_into` on buffers made once: the same draws and the same numbers."""
+    draw = xp.empty(shape, dtype=xp.float32)
+    keep = xp.empty(shape, dtype=bool)
+    threshold = xp.asarray(rate, dtype=xp.float32)
+    scale = xp.asarray(1.0 / (1.0 - rate), dtype=out.dtype)
+
+    def run():
+        (generator or global_generator()).random(out=draw, dtype=xp.float32)
+        xp.greater_equal(draw, threshold, out=keep)
+        xp.multiply(keep, scale, out=out)
+    return run
+
+
 DROPOUT_MASK = Primitive("dropout_mask", _dropout_mask, no_gradient, into=_dropout_mask_into,
-                         kind="random")
+                         kind="random", bind=_dropout_mask_bind)
 
 
 def dropout_mask(shape, rate, generator=None, dtype="float32"):
