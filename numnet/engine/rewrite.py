@@ -249,10 +249,10 @@ def widen_dense_inputs(graph):
             continue
         wide = widened[id(x)].array
         if op.prim is nn_ops.DENSE_STACKED:
-            op.kernel = lambda out, arrays, wide=wide, attrs=op.attrs: nn_ops._stacked_bind(
+            op.kernel = lambda out, arrays, wide=wide, attrs=op.attrs: nn_ops.DENSE_STACKED.bind(
                 out, *arrays, wide=wide, **attrs)
         else:  # (its attributes are read when bound: `fold_learning_rate` may add one)
-            op.kernel = lambda out, arrays, wide=wide, op=op: nn_ops._param_grad_bind(
+            op.kernel = lambda out, arrays, wide=wide, op=op: nn_ops.DENSE_PARAM_GRAD.bind(
                 out, *arrays, wide=wide, **op.attrs)
 
 

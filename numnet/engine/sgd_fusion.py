@@ -93,7 +93,7 @@ def fuse_sgd_updates(graph, values, owner, variables, buffer):
         producer.attrs = dict(producer.attrs, update=BlockUpdate(block, step, decay))
     position = {id(op): i for i, op in enumerate(graph.ops)}
     first = min((layer[0] for layer in layers), key=lambda op: position[id(op)])
-    bound = first.kernel or (lambda out, arrays, op=first: nn_ops._param_grad_bind(
+    bound = first.kernel or (lambda out, arrays, op=first: nn_ops.DENSE_PARAM_GRAD.bind(
         out, *arrays, **op.attrs))
 
     def ask_first():

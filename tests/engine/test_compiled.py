@@ -499,6 +499,47 @@ def test_plain_sgd_updates_the_weights_inside_the_gradient_products(case, model)
     _assert_same_history(compiled.history.history, eager.history.history)
 
 
+def _wide_and_deep():
+    """Two inputs, two outputs, a concatenation: the fusion is per Dense block, not per stack."""
+    wide, deep = keras.Input(shape=(5,)), keras.Input(shape=(6,))
+    hidden = keras.layers.Dense(7, activation="relu")(deep)
+    merged = keras.layers.Concatenate()([wide, hidden])
+    return keras.Model([wide, deep], [keras.layers.Dense(1, name="main")(merged),
+                                      keras.layers.Dense(1, name="aux")(hidden)])
+
+
+def _partly_frozen():
+    model = _sequential("tanh")()
+    model.layers[0].trainable = False
+    return model
+
+
+@pytest.mark.parametrize("case", ["wide and deep", "float64", "partly frozen",
+                                  "weights replaced by a callback"])
+def test_the_fused_sgd_step_in_other_models(case):
+    xw, xd, y = _data((5,), (6,), (1,))
+    build, x, targets, callbacks = _sequential("relu"), xd, np.concatenate([y] * 3, 1), []
+    if case == "wide and deep":
+        build, x, targets = _wide_and_deep, [xw, xd], [y, y * 2]
+    elif case == "partly frozen":
+        build = _partly_frozen
+    elif case == "weights replaced by a callback":
+        callbacks = [ReplaceWeights()]
+    if case == "float64":
+        keras.config.set_floatx("float64")
+    try:
+        compiled, eager = _train_both(
+            build, x, targets, fit_kwargs={"callbacks": callbacks},
+            compile_kwargs=lambda: {"optimizer": keras.optimizers.SGD(0.05), "loss": "mse"})
+    finally:
+        keras.config.set_floatx("float32")
+    assert _folded(compiled) == [1]
+    if case == "float64":
+        assert compiled.get_weights()[0].dtype == np.float64
+    _assert_same_weights(compiled, eager)
+    _assert_same_history(compiled.history.history, eager.history.history)
+
+
 def test_a_fused_update_without_a_direct_blas_call_takes_numpy_calls(monkeypatch):
     from numnet.backend import blas
     monkeypatch.setattr(blas, "product_into", lambda a, b, c: None)
