@@ -5,14 +5,14 @@
 weight matrix, `w -= lr * x.T @ dz`, is one call that reads `w` as it writes
 it: no gradient array, no separate pass over the weights. `product_into`
 binds that call to fixed arrays; the engine uses it for plain SGD (see
-`numnet.engine.rewrite.fuse_sgd_updates`).
+`numnet.engine.sgd_fusion`).
 
 The function is looked up in the BLAS library NumPy loaded (found through
 threadpoolctl, which numnet already uses to choose thread counts), under the
-names OpenBLAS and MKL give it. Where none is found (another BLAS, or
-`NUMNET_DIRECT_BLAS=0`), `product_into` returns None and callers keep
-NumPy's own products. A bound product is checked once against `numpy.matmul`
-before it is used.
+names OpenBLAS and MKL give it, and checked once against `numpy.matmul` on
+small products before it is used. Where none is found or the check fails
+(another BLAS, or `NUMNET_DIRECT_BLAS=0`), `product_into` returns None and
+callers keep NumPy's own products.
 """
 
 import ctypes
@@ -131,6 +131,6 @@ def _bind(found, a, b, c):
             _TRANS if b_transposed else _NO_TRANS, m, n, k)
     pc, _, ldc = _operand(c)
 
-    def product(alpha, beta):
+    def product(alpha, beta, _arrays=(a, b, c)):  # (holds the memory the pointers point to)
         function(*head, alpha, pa, lda, pb, ldb, beta, pc, ldc)
     return product

@@ -50,3 +50,18 @@ def test_the_environment_can_turn_it_off():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_bound_product_keeps_its_arrays_alive():
+    import gc
+    import weakref
+
+    a, b = np.ones((3, 4), "float32"), np.ones((4, 2), "float32")
+    c = np.zeros((3, 2), "float32")
+    product = blas.product_into(a, b, c)
+    alive = [weakref.ref(x) for x in (a, b)]
+    del a, b
+    gc.collect()
+    assert all(ref() is not None for ref in alive)  # the call holds raw pointers into them
+    product(1.0, 0.0)
+    np.testing.assert_array_equal(c, np.full((3, 2), 4.0, "float32"))
