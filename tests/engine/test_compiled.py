@@ -497,6 +497,8 @@ def test_plain_sgd_updates_the_weights_inside_the_gradient_products(case, model)
     assert _folded(compiled) == [1]  # the full batches' program (the last batch is eager)
     _assert_same_weights(compiled, eager)
     _assert_same_history(compiled.history.history, eager.history.history)
+    assert int(compiled.optimizer.iterations.numpy()) == int(eager.optimizer.iterations.numpy()) \
+        == 18  # 3 epochs of 6 steps: a fused step still counts
 
 
 def _wide_and_deep():
