@@ -249,9 +249,9 @@ def widen_dense_inputs(graph):
             continue
         wide = widened[id(x)].array
         if op.prim is nn_ops.DENSE_STACKED:
-            op.kernel = lambda out, arrays, wide=wide, attrs=op.attrs: nn_ops.DENSE_STACKED.bind(
-                out, *arrays, wide=wide, **attrs)
-        else:  # (its attributes are read when bound: `fold_learning_rate` may add one)
+            op.kernel = lambda out, arrays, wide=wide, attrs=op.attrs: \
+                nn_ops.DENSE_STACKED.bind(out, *arrays, wide=wide, **attrs)
+        else:  # (its attributes are read when bound: `sgd_fusion` may add one)
             op.kernel = lambda out, arrays, wide=wide, op=op: nn_ops.DENSE_PARAM_GRAD.bind(
                 out, *arrays, wide=wide, **op.attrs)
 

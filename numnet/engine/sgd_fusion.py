@@ -81,7 +81,7 @@ def fuse_sgd_updates(graph, values, owner, variables, buffer):
     store, flat = variables[0].store, buffer[0]
     weights = [store.block(i, i + 1) for i in range(0, len(values), 2)]
     gradients = [store.block(i, i + 1, flat=flat) for i in range(0, len(values), 2)]
-    if any(w is None or w.shape != producer.output.shape
+    if any(w is None or w.shape != producer.output.shape or producer.output.dtype != flat.dtype
            for w, (producer, _, _) in zip(weights, layers)):
         return None
     step = PlainStep()
@@ -92,7 +92,7 @@ def fuse_sgd_updates(graph, values, owner, variables, buffer):
         producer.output.array, producer.output.fixed = gradient, True
         producer.attrs = dict(producer.attrs, update=BlockUpdate(block, step, decay))
     position = {id(op): i for i, op in enumerate(graph.ops)}
-    first = min((layer[0] for layer in layers), key=lambda op: position[id(op)])
+    first = min((producer for producer, _, _ in layers), key=lambda op: position[id(op)])
     bound = first.kernel or (lambda out, arrays, op=first: nn_ops.DENSE_PARAM_GRAD.bind(
         out, *arrays, **op.attrs))
 
