@@ -1,5 +1,7 @@
 """numnet picks BLAS threads for its own calls, scoped to them, with an override."""
 
+import os
+
 import numpy as np
 import pytest
 from threadpoolctl import ThreadpoolController, threadpool_limits
@@ -9,8 +11,12 @@ from numnet.backend import threads
 
 
 def _blas_threads():
-    return {c.get_num_threads() for c in ThreadpoolController().lib_controllers
-            if c.user_api == "blas"}
+    """Thread counts of the BLAS NumPy's products use (numnet's steps run there). Another
+    package may load its own BLAS later (SciPy's, for `erf`); numnet has no call into it."""
+    libraries = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+    numpy_home = os.path.dirname(os.path.abspath(np.__file__))
+    own = [c for c in libraries if os.path.abspath(c.filepath).startswith(numpy_home)]
+    return {c.get_num_threads() for c in own or libraries}
 
 
 class _RecordThreads(keras.callbacks.Callback):
