@@ -1,7 +1,9 @@
 """The backend: the array module handle, floatx, the random generator and global state.
 
 Everything above this package reaches NumPy through :data:`xp` so that a CuPy
-backend can later replace it in one place.
+backend can later replace it in one place. Two modules speak to the BLAS NumPy
+uses: `threads` (how many threads numnet's calls get) and `blas` (a product that
+adds into its output, for plain SGD steps).
 """
 
 from numnet.backend.array_module import xp, to_numpy
