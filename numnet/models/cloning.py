@@ -108,7 +108,7 @@ def _clone_functional(model, input_tensors, clone, call_function):
         return tensor_map[id(x)] if isinstance(x, KerasTensor) else x
 
     layer_map = {}
-    for node in model._network_node_list:
+    for node in model.nodes_in_order:
         layer = node.layer
         if isinstance(layer, InputLayer):
             continue
@@ -123,8 +123,8 @@ def _clone_functional(model, input_tensors, clone, call_function):
             out = new_layer(*args, **call_kwargs)
         for old, new in zip(node.output_tensors, flatten(out)):
             tensor_map[id(old)] = new
-    inputs = pack_like(model._inputs_struct, new_inputs)
-    outputs = pack_like(model._outputs_struct, [tensor_map[id(t)] for t in model.outputs])
+    inputs = pack_like(model.input, new_inputs)
+    outputs = pack_like(model.output, [tensor_map[id(t)] for t in model.outputs])
     return Functional(inputs, outputs, name=model.name, trainable=model.trainable)
 
 

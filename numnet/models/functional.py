@@ -215,6 +215,12 @@ class Functional(Model):
         return list(self._flat_outputs)
 
     @property
+    def nodes_in_order(self):
+        """The graph's nodes (layer calls), each after the nodes it reads from: the order
+        to replay the graph in (cloning does)."""
+        return list(self._network_node_list)
+
+    @property
     def input(self):
         return self._inputs_struct
 

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from numnet.autodiff.ops.masking import masks_of, set_keras_mask
+from numnet.autodiff.ops.nn import keep_logits, kept_logits
 from numnet.autodiff.primitive import IN_STEP, RECORDERS, wrap
 from numnet.autodiff.tensor import StatelessScope, Tensor
 from numnet.backend import floatx
@@ -553,7 +554,7 @@ def _array(x, cast_float64):
 def _with_logits(outputs):
     """The outputs, the logits a softmax or sigmoid output kept (see `ops.softmax`) and the
     outputs' Keras masks (see `_with_masks`)."""
-    return outputs, [t._keras_logits for t in flatten(outputs)], masks_of(outputs)
+    return outputs, [kept_logits(t) for t in flatten(outputs)], masks_of(outputs)
 
 
 def _fresh_outputs(outputs, logits):
@@ -561,10 +562,10 @@ def _fresh_outputs(outputs, logits):
     if type(outputs) is Tensor:  # one output: the common case, kept cheap
         copy = wrap(outputs.data.copy())
         if logits[0] is not None:
-            copy._keras_logits = wrap(logits[0].data.copy())
+            keep_logits(copy, wrap(logits[0].data.copy()))
         return copy
     copies = map_structure(lambda t: wrap(t.data.copy()), outputs)
     for copy, logit in zip(flatten(copies), logits):
         if logit is not None:
-            copy._keras_logits = wrap(logit.data.copy())
+            keep_logits(copy, wrap(logit.data.copy()))
     return copies

@@ -317,3 +317,17 @@ def test_float32_stays_float32_with_python_scalars():
     x = Tensor(np.ones(3, dtype=np.float32))
     assert (x * 2.0 + 1).dtype == "float32"
     assert ops.exp(x / 3).dtype == "float32"
+
+
+def test_softmax_and_sigmoid_keep_their_logits_for_cross_entropy():
+    from numnet.autodiff.ops.nn import keep_logits, kept_logits
+    logits = Tensor(np.array([[2.0, -1.0, 0.5]], "float32"))
+    assert kept_logits(ops.softmax(logits)) is logits
+    assert kept_logits(ops.sigmoid(logits)) is logits
+    assert kept_logits(ops.relu(logits)) is None
+    probabilities = Tensor(ops.softmax(logits).data.copy())  # a copy forgets them...
+    assert kept_logits(probabilities) is None
+    assert keep_logits(probabilities, logits) is probabilities  # ...until told again
+    expected = ops.sparse_categorical_crossentropy(np.array([0]), logits, from_logits=True)
+    np.testing.assert_array_equal(
+        ops.sparse_categorical_crossentropy(np.array([0]), probabilities).data, expected.data)

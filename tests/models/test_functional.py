@@ -288,3 +288,21 @@ def test_gradients_through_shared_layers_merges_and_weighted_outputs():
     x = [RNG.normal(size=(6, 3)), RNG.normal(size=(6, 3))]
     y = [RNG.normal(size=(6, 2)), (RNG.random(size=(6, 1)) > 0.5).astype("float64")]
     _check_finite_differences(model, x, y)
+
+
+def test_nodes_in_order_lists_each_layer_call_after_the_calls_it_reads():
+    import numnet as keras
+    x = keras.Input(shape=(3,))
+    shared = keras.layers.Dense(3, name="shared")
+    a = shared(x)
+    b = shared(keras.layers.Dense(3, name="pre")(x))
+    model = keras.Model(x, keras.layers.Add(name="sum")([a, b]))
+    nodes = model.nodes_in_order
+    names = [node.layer.name for node in nodes]
+    assert sorted(names[1:]) == ["pre", "shared", "shared", "sum"]  # the shared layer twice
+    position = {id(node): i for i, node in enumerate(nodes)}
+    for node in nodes:
+        for parent in node.parent_nodes:
+            assert position[id(parent)] < position[id(node)]
+    nodes.clear()  # a copy: the model's own list is untouched
+    assert len(model.nodes_in_order) == 5

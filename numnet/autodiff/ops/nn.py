@@ -121,12 +121,22 @@ def activation(name, x, **params):
     return ACTIVATION_PRIMITIVES[name][0](operand(x), **params)
 
 
+def keep_logits(output, logits):
+    """Records that `output` is the softmax or sigmoid of `logits`, as Keras' TensorFlow
+    backend does: a cross-entropy on `output` then uses the logits. Returns `output`."""
+    output._keras_logits = logits
+    return output
+
+
+def kept_logits(output):
+    """The logits `output` is the softmax or sigmoid of (see `keep_logits`), or None."""
+    return output._keras_logits
+
+
 def sigmoid(x):
     """1 / (1 + exp(-x)); keeps its logits so cross-entropy can use them."""
     x = operand(x)
-    out = activation("sigmoid", x)
-    out._keras_logits = x
-    return out
+    return keep_logits(activation("sigmoid", x), x)
 
 
 def tanh(x):
@@ -253,9 +263,7 @@ def softmax(x, axis=-1):
             "This axis has size 1. The softmax operation will always return the value 1, "
             "which is likely not what you intended. Did you mean to use a sigmoid instead?",
             stacklevel=2)
-    out = activation("softmax", x, axis=single)
-    out._keras_logits = x
-    return out
+    return keep_logits(activation("softmax", x, axis=single), x)
 
 
 def log_softmax(x, axis=-1):
@@ -693,8 +701,8 @@ def _logits_of(output, from_logits):
     already computed from those logits] or []).
     """
     output = operand(output)
-    if not from_logits and output._keras_logits is not None:
-        return output._keras_logits, True, [output]
+    if not from_logits and kept_logits(output) is not None:
+        return kept_logits(output), True, [output]
     return output, from_logits, []
 
 
