@@ -528,7 +528,7 @@ class Optimizer:
         scaling, EMA, accumulation or constraint (plain SGD, see
         `SGD.plain_learning_rate`). A compiled step may then subtract `lr * g`
         from the weights inside the very products that make `g` (see
-        `numnet.engine.rewrite.fuse_sgd_updates`) and report it with
+        `numnet.engine.sgd_fusion`) and report it with
         `apply_gradient_buffer(variables, applied=True)`.
         """
         return None

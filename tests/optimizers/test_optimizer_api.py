@@ -401,3 +401,51 @@ def test_updates_are_in_place():
         opt.apply_gradients([(np.ones((3, 2), np.float32), w)])
         assert w.data is buffer and w.data.dtype == np.float32
     assert math.isfinite(float(w.data.sum()))
+
+
+# ------------------------------------------------ the seam of the fused SGD step
+def _prepared(optimizer, shapes=((3, 2), (2,))):
+    variables = [Variable(np.ones(s, np.float32)) for s in shapes]
+    optimizer.prepare(variables)
+    return optimizer, variables
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda: optimizers.SGD(0.05), 0.05),
+    (lambda: optimizers.SGD(optimizers.schedules.ExponentialDecay(
+        0.1, decay_steps=1, decay_rate=0.5)), 0.1),  # the schedule at the coming step
+    (lambda: optimizers.SGD(0.05, momentum=0.9), None),
+    (lambda: optimizers.SGD(0.05, clipnorm=1.0), None),
+    (lambda: optimizers.SGD(0.05, weight_decay=0.01), None),
+    (lambda: optimizers.SGD(0.05, use_ema=True), None),
+    (lambda: optimizers.Adam(0.05), None),
+])
+def test_plain_learning_rate_is_given_only_for_a_plain_sgd_step(make, expected):
+    optimizer, variables = _prepared(make())
+    got = optimizer.plain_learning_rate(variables)
+    assert got is None if expected is None else got == pytest.approx(expected)
+    assert optimizer.plain_learning_rate(variables[:1]) is None  # not the packed variables
+
+
+def test_plain_learning_rate_follows_changes_after_the_first_answer():
+    optimizer, variables = _prepared(optimizers.SGD(0.05))
+    assert optimizer.plain_learning_rate(variables) == pytest.approx(0.05)
+    optimizer.learning_rate.assign(0.2)
+    assert optimizer.plain_learning_rate(variables) == pytest.approx(0.2)
+    optimizer.clipvalue = 0.5
+    assert optimizer.plain_learning_rate(variables) is None
+
+
+def test_an_applied_gradient_buffer_only_counts_the_step():
+    optimizer, variables = _prepared(optimizers.SGD(0.05))
+    flat, views = optimizer.gradient_buffer(variables)
+    flat[...] = 7.0  # ignored: the step already moved the weights
+    before = [v.numpy().copy() for v in variables]
+    optimizer.apply_gradient_buffer(variables, applied=True)
+    assert int(optimizer.iterations.numpy()) == 1
+    for v, b in zip(variables, before):
+        np.testing.assert_array_equal(v.numpy(), b)
+    optimizer.apply_gradient_buffer(variables)  # the usual step reads the buffer
+    for v, b in zip(variables, before):
+        np.testing.assert_allclose(v.numpy(), b - 0.05 * 7.0, rtol=1e-6)
+    assert int(optimizer.iterations.numpy()) == 2
