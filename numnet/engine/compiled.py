@@ -130,6 +130,19 @@ class CompiledFunction:
         self._captures_to_plan = None
         self.reason = None if enabled else f"the {name} step runs eagerly (jit_compile=False)"
         self._entries = {}
+        self._whole_array = None  # (shape, dtype, program): see `call_array`
+
+    def call_array(self, array):
+        """Replays the step on one whole array, at the least cost per call (`model(x)`).
+
+        Only for the shape and dtype last planned from a call on one whole array,
+        while that program is valid; else None, and the caller goes through `__call__`.
+        """
+        whole = self._whole_array
+        if whole is None or array.shape != whole[0] or array.dtype != whole[1] or \
+                RECORDERS or not whole[2].valid():
+            return None
+        return whole[2].run_on(array)
 
     def __call__(self, batch):
         """Runs the step on a `Batch` (or a structure of arrays) and returns its result."""
@@ -179,8 +192,10 @@ class CompiledFunction:
             else:
                 if self.before_planning is not None:
                     self.before_planning()
-                self._entries[signature] = plan(
+                program = self._entries[signature] = plan(
                     capture, result, batch.source_rows() if self.hoist else None)
+                if len(leaves) == 1 and batch.index == slice(None) and program.fed_whole():
+                    self._whole_array = (leaves[0].shape, leaves[0].dtype, program)
         return result
 
     def _one_capture_enough(self):

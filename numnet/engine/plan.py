@@ -89,6 +89,19 @@ class Program:
             kernel()
         return self._result()
 
+    def fed_whole(self):
+        """Whether the only thing fed is one input array, whole: then `run_on` may replay it."""
+        return not self.hoisted and all(source == 0 for source, _ in self.feeds)
+
+    def run_on(self, array):
+        """`feed` + `run` without a `Batch`, for a `fed_whole` program: `model(x)`'s replay."""
+        for kernel in self.epoch_kernels:
+            kernel()
+        self.stale = True  # a later `feed` redoes them for its own batch
+        for _, buffer in self.feeds:
+            xp.copyto(buffer, array)
+        return self.run()
+
     def describe(self):
         """A short account of the program (for logs and tests)."""
         return ", ".join(f"{k}={v}" for k, v in self.stats.items())
@@ -275,6 +288,12 @@ def _structure_builder(structure, positions):
         return lambda leaves: {key: build(leaves) for key, build in parts}
     if isinstance(structure, (list, tuple)):
         kind = type(structure)
+        if kind in (list, tuple) and structure and not any(
+                isinstance(item, (dict, list, tuple)) for item in structure):
+            get = itemgetter(*[next(positions) for _ in structure])  # flat: one call
+            if len(structure) == 1:
+                return lambda leaves: kind((get(leaves),))
+            return get if kind is tuple else lambda leaves: list(get(leaves))
         parts = [_structure_builder(item, positions) for item in structure]
         if hasattr(structure, "_fields"):  # a namedtuple takes its items as fields
             return lambda leaves: kind(*[build(leaves) for build in parts])

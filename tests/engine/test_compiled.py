@@ -434,6 +434,34 @@ def test_model_calls_outside_a_tape_are_replayed_with_their_logits():
     assert all(g is not None for g in tape.gradient(value, model.trainable_weights))
 
 
+def test_model_calls_on_one_array_take_the_shortest_replay_and_stay_right():
+    x, y = _data((6,), (3,))
+    keras.utils.set_random_seed(0)
+    model = _sequential("relu", "softmax")()
+    model.compile(optimizer="sgd", loss="mse")
+
+    def eager(inputs):
+        with keras.GradientTape():  # under a tape every call is the eager one
+            return model(inputs).numpy()
+
+    for _ in range(3):
+        model(x)
+    function = model._call_functions[False]
+    assert function.call_array(x) is not None  # this shape and dtype go straight to the program
+    assert function.call_array(x[:3]) is None and function.call_array(x.astype("float64")) is None
+    np.testing.assert_allclose(model(x).numpy(), eager(x), rtol=1e-6)
+    model.fit(x, y, epochs=2, verbose=0)  # the weights move into the parameter store, then change
+    assert function.call_array(x) is None  # the program read the arrays they left
+    np.testing.assert_allclose(model(x).numpy(), eager(x), rtol=1e-6)
+    for _ in range(2):
+        model(x)
+    assert function.call_array(x) is not None  # planned again, on the store
+    model.set_weights([w * 0.5 for w in model.get_weights()])
+    for inputs in (x, x[::-1].copy(), x[:3], x[:3], x[:3], x, x.astype("float64")):
+        np.testing.assert_allclose(model(inputs).numpy(), eager(inputs), rtol=1e-6)
+    assert model(x)._keras_logits is not None
+
+
 def test_fit_ends_with_the_ema_weights_as_keras_does():
     x, y = _data((6,), (3,))
     keras.utils.set_random_seed(0)
