@@ -12,11 +12,13 @@ from numnet.backend.config import (
     standardize_data_format, standardize_dtype,
 )
 from numnet.backend.global_state import clear_session, unique_name, to_snake_case
-from numnet.backend.random import global_generator, make_generator, set_seed
+from numnet.backend.random import global_generator, make_generator, set_seed, uniform_at_least, uniform_at_least_kernel
 from numnet.backend.threads import get_num_threads, set_num_threads, thread_scope
 
 __all__ = [
     "xp",
+    "uniform_at_least",
+    "uniform_at_least_kernel",
     "to_numpy",
     "epsilon",
     "floatx",

@@ -15,7 +15,7 @@ from functools import partial
 from numnet.autodiff.ops._core import (
     Primitive, Tensor, cast, no_gradient, operand, shape_of, sum_to, wrap, xp,
 )
-from numnet.backend import blas, global_generator
+from numnet.backend import blas, global_generator, uniform_at_least, uniform_at_least_kernel
 from numnet.autodiff.parameters import stacked_block
 from numnet.kernels import ACTIVATIONS, LOSSES
 from numnet.kernels import losses as LOSSES_MODULE
@@ -861,27 +861,24 @@ def affine(x, shift, scale):
 
 # ---------------------------------------------------------------- random
 def _dropout_mask(shape, rate, generator, dtype):
-    draw = (generator or global_generator()).random(shape, dtype="float32")
-    return ((draw >= rate) * (1.0 / (1.0 - rate))).astype(dtype)
+    keep = uniform_at_least(generator or global_generator(), shape, rate)
+    return (keep * (1.0 / (1.0 - rate))).astype(dtype)
 
 
 def _dropout_mask_into(out, shape, rate, generator, dtype):
-    draw = (generator or global_generator()).random(shape, dtype="float32")
-    xp.greater_equal(draw, rate, out=out, casting="unsafe")
-    out *= 1.0 / (1.0 - rate)
+    keep = uniform_at_least(generator or global_generator(), shape, rate)
+    xp.multiply(keep, 1.0 / (1.0 - rate), out=out, casting="unsafe")
     return out
 
 
 def _dropout_mask_bind(out, shape, rate, generator, dtype):
     """`_dropout_mask_into` on buffers made once: the same draws and the same numbers."""
-    draw = xp.empty(shape, dtype=xp.float32)
     keep = xp.empty(shape, dtype=bool)
-    threshold = xp.asarray(rate, dtype=xp.float32)
+    draw = uniform_at_least_kernel(keep, rate)
     scale = xp.asarray(1.0 / (1.0 - rate), dtype=out.dtype)
 
     def run():
-        (generator or global_generator()).random(out=draw, dtype=xp.float32)
-        xp.greater_equal(draw, threshold, out=keep)
+        draw(generator or global_generator())
         xp.multiply(keep, scale, out=out)
     return run
 
