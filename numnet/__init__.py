@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 from numnet import activations, backend, callbacks, constraints, initializers, layers, losses
 from numnet import metrics
-from numnet import models, optimizers, random, regularizers, utils
+from numnet import models, optimizers, random, regularizers, tree, utils
 from numnet.autodiff import GradientTape, StatelessScope, Tensor, Variable
 from numnet import ops
 from numnet.layers import Input
@@ -29,5 +29,5 @@ __all__ = [
     "GradientTape", "Input", "Model", "Sequential", "StatelessScope", "Tensor", "Variable",
     "activations",
     "backend", "callbacks", "config", "constraints", "initializers", "layers", "losses", "metrics", "models",
-    "ops", "optimizers", "random", "regularizers", "utils",
+    "ops", "optimizers", "random", "regularizers", "tree", "utils",
 ]

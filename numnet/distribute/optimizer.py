@@ -56,8 +56,9 @@ def DistributedOptimizer(optimizer, op="average", name=None):
     return optimizer
 
 
-def apply_gradient_buffer(self, variables):
-    """The compiled step's update: one allreduce on the flat buffer, then the update."""
+def apply_gradient_buffer(self, variables, applied=False):
+    """The compiled step's update: one allreduce on the flat buffer, then the update
+    (`applied` is never true here: see `plain_learning_rate`)."""
     flat, _ = self.gradient_buffer(variables)
     _average(self, flat)
     self._reduced = True

@@ -10,8 +10,8 @@ updates are host calls.
 """
 
 from numnet.engine.capture import Capture, HostCall, difference
-from numnet.engine.compiled import Batch, CompiledFunction, Source, flatten
+from numnet.engine.compiled import Batch, CompiledFunction, Source
 from numnet.engine.plan import Program, plan
 
 __all__ = ["Batch", "Capture", "CompiledFunction", "HostCall", "Program", "plan",
-           "Source", "difference", "flatten"]
+           "Source", "difference"]

@@ -20,6 +20,7 @@ import contextlib
 from numnet.autodiff.primitive import CAPTURES, READ_HOOKS, RECORDERS, Node
 from numnet.autodiff.tensor import Tensor, Variable
 from numnet.backend import xp
+from numnet.tree import flatten
 
 
 class HostCall:
@@ -81,7 +82,7 @@ class Capture:
             return
         arrays = {id(t.data) for _, t in self.produced.values()} | \
             {id(t.data) for t in self.inputs}
-        for leaf in _leaves((args, kwargs)):
+        for leaf in flatten((args, kwargs)):
             if hasattr(leaf, "__next__"):
                 self.unusable = (f"{getattr(method, '__qualname__', method)} received an "
                                  "iterator, which a replay could not read again")
@@ -136,14 +137,6 @@ class Capture:
         return ("const", x.data)
 
 
-def _leaves(structure):
-    if isinstance(structure, dict):
-        return [x for v in structure.values() for x in _leaves(v)]
-    if isinstance(structure, (list, tuple)):
-        return [x for v in structure for x in _leaves(v)]
-    return [structure]
-
-
 # ------------------------------------------------------------- comparing two
 def difference(first, second):
     """Why two captures of the same signature differ (None if they describe one program)."""
@@ -176,7 +169,7 @@ def _step_difference(first, second, a, b):
         return None
     if a.method is not b.method:
         return "called another host function on the next batch"
-    left, right = _leaves((a.args, a.kwargs)), _leaves((b.args, b.kwargs))
+    left, right = flatten((a.args, a.kwargs)), flatten((b.args, b.kwargs))
     if len(left) != len(right):
         return "received other arguments on the next batch"
     for x, y in zip(left, right):
@@ -213,14 +206,10 @@ def _same_literal(a, b):
 
 
 def _same_attrs(a, b):
-    if a.keys() != b.keys():
-        return False
-    for key in a:
-        x, y = a[key], b[key]
-        if isinstance(x, xp.ndarray) or isinstance(y, xp.ndarray):
-            if not (isinstance(x, xp.ndarray) and isinstance(y, xp.ndarray)
-                    and xp.array_equal(x, y)):
-                return False
-        elif not (x is y or _same_literal(x, y)):
-            return False
-    return True
+    return a.keys() == b.keys() and all(_same_attr(a[key], b[key]) for key in a)
+
+
+def _same_attr(x, y):
+    if isinstance(x, xp.ndarray) or isinstance(y, xp.ndarray):
+        return isinstance(x, xp.ndarray) and isinstance(y, xp.ndarray) and xp.array_equal(x, y)
+    return x is y or _same_literal(x, y)

@@ -21,10 +21,14 @@ ops change from batch to batch) keeps running eagerly for that signature;
 `reason` says why, and the result is always the eager one.
 """
 
+from functools import partial
+from operator import itemgetter
+
 from numnet.autodiff.primitive import CAPTURES, IN_STEP, RECORDERS, wrap
 from numnet.backend import xp
 from numnet.engine.capture import Capture, difference
 from numnet.engine.plan import Program, plan
+from numnet.tree import flatten, pack_sequence_as
 
 
 class Source:
@@ -48,13 +52,13 @@ class Source:
         self.stream = stream
         if stream is None and type(structure) is xp.ndarray:  # one input array, kept cheap
             self.leaves = self.data_leaves = [structure]
-            self.rebuild, self.rows = _REBUILD_LEAF, len(structure)
+            self.rebuild, self.rows = _ONLY_LEAF, len(structure)
             self.key = ("leaf", ((structure.shape[1:], structure.dtype.str),))
             return
-        self.leaves, self.rebuild = flatten(structure)
+        self.leaves, self.rebuild = flatten(structure), partial(pack_sequence_as, structure)
         self.data_leaves = [leaf for leaf in self.leaves if leaf is not None]
         self.rows = max((len(leaf) for leaf in self.data_leaves), default=0)
-        self.key = (self.rebuild.key, tuple(None if leaf is None else (leaf.shape[1:], leaf.dtype.str)
+        self.key = (_structure_key(structure), tuple(None if leaf is None else (leaf.shape[1:], leaf.dtype.str)
                                             for leaf in self.leaves), stream is not None)
 
 
@@ -81,14 +85,9 @@ class Batch:
         index = self.index
         return [None if leaf is None else leaf[index] for leaf in self.source.leaves]
 
-    def data_leaves(self):
-        """The whole-data arrays behind the batch's inputs (its non-None leaves), in order."""
-        return self.source.data_leaves
-
     def source_rows(self):
         """Rows of the whole data (None for a streamed batch: nothing may be hoisted)."""
-        source = self.source
-        return source.rows if source.stream is None else None
+        return self.source.rows if self.source.stream is None else None
 
     def arrays(self):
         """The batch as a structure of arrays, like the source's."""
@@ -227,45 +226,6 @@ class CompiledFunction:
 
 
 # ---------------------------------------------------------------- structures
-class _Rebuild:
-    """Rebuilds a structure (dict, list, tuple, leaf) from its flat list of leaves."""
-
-    def __init__(self, template):
-        self.template = template
-        self.key = _structure_key(template)
-
-    def __call__(self, leaves):
-        it = iter(leaves)
-        return _fill(self.template, it)
-
-
-def flatten(structure):
-    """(leaves, rebuild): the leaves of a structure and a function putting them back."""
-    leaves = []
-    _collect(structure, leaves)
-    return leaves, _Rebuild(structure)
-
-
-def _collect(structure, leaves):
-    if isinstance(structure, dict):
-        for key in sorted(structure):
-            _collect(structure[key], leaves)
-    elif isinstance(structure, (list, tuple)):
-        for item in structure:
-            _collect(item, leaves)
-    else:
-        leaves.append(structure)
-
-
-def _fill(template, it):
-    if isinstance(template, dict):
-        return {key: _fill(template[key], it) for key in sorted(template)}
-    if isinstance(template, (list, tuple)):
-        items = [_fill(item, it) for item in template]
-        return type(template)(*items) if hasattr(template, "_fields") else type(template)(items)
-    return next(it)
-
-
 def _structure_key(structure):
     if isinstance(structure, dict):
         return ("dict", tuple((k, _structure_key(structure[k])) for k in sorted(structure)))
@@ -274,7 +234,6 @@ def _structure_key(structure):
     return "none" if structure is None else "leaf"
 
 
-_REBUILD_LEAF = _Rebuild(None)  # a structure that is one array
-_REBUILD_LEAF.key = "leaf"
+_ONLY_LEAF = itemgetter(0)  # rebuilds a structure that is one array
 
-__all__ = ["Batch", "CAPTURES", "CompiledFunction", "Source", "flatten"]
+__all__ = ["Batch", "CAPTURES", "CompiledFunction", "Source"]

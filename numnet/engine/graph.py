@@ -1,6 +1,6 @@
 """The graph a capture describes: ops over values, which the rewrites then change.
 
-`Graph.from_capture` turns the recorded steps into `Op`s (a primitive or a
+`Graph(capture, returned)` turns the recorded steps into `Op`s (a primitive or a
 host call) reading and writing `Value`s. A value knows where it comes from
 (`kind`): a batch input, an op's output, a variable (read by reference), or a
 constant. Rewrites may give a value a fixed array (`array`), make it a view of
@@ -10,6 +10,7 @@ run once per epoch instead of once per step (`Op.per_epoch`).
 
 from numnet.autodiff.primitive import Node
 from numnet.autodiff.tensor import Tensor, Variable
+from numnet.tree import flatten
 
 
 class Value:
@@ -76,6 +77,7 @@ class Graph:
     """The ops of one captured step, in execution order, and its values."""
 
     def __init__(self, capture, returned):
+        """The graph of one capture's steps; `returned` is what the step function returned."""
         self.ops = []
         self.values = {}     # id(tensor) -> Value
         self.inputs = [self._value(t, capture) for t in capture.inputs]  # in capture order
@@ -85,7 +87,7 @@ class Graph:
                 op = Op(step.prim, None, inputs, step.attrs, None)
                 op.output = self._new_value("node", step.output, op)
             else:
-                leaves = _leaves((step.args, step.kwargs))
+                leaves = flatten((step.args, step.kwargs))
                 inputs = [self._value(x, capture) for x in leaves]
                 op = Op(None, step, inputs, {}, None)
                 if isinstance(step.result, Tensor):
@@ -96,11 +98,6 @@ class Graph:
             self.ops.append(op)
         self.returned = returned
         self.applied = {}  # rewrite name -> how many times it changed this graph
-
-    @classmethod
-    def from_capture(cls, capture, returned):
-        """The graph of one capture's steps; `returned` is what the step function returned."""
-        return cls(capture, returned)
 
     def _new_value(self, kind, tensor, producer):
         value = Value(kind, tensor, producer)
@@ -155,16 +152,9 @@ class Graph:
 
 def _owned_variables(owner, method, args):
     """Variables a host call may write: its owner's, and any variable it is handed."""
-    found = [x for x in _leaves(args) if isinstance(x, Variable)]
+    found = [x for x in flatten(args) if isinstance(x, Variable)]
     variables = getattr(owner, "variables", None)
     if isinstance(variables, (list, tuple)):
         found.extend(v for v in variables if isinstance(v, Variable))
     return found
 
-
-def _leaves(structure):
-    if isinstance(structure, dict):
-        return [x for v in structure.values() for x in _leaves(v)]
-    if isinstance(structure, (list, tuple)):
-        return [x for v in structure for x in _leaves(v)]
-    return [structure]

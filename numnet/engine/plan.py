@@ -16,8 +16,9 @@ from numnet.autodiff.ops.shape import RESHAPE
 from numnet.autodiff.primitive import wrap
 from numnet.autodiff.tensor import MOVES
 from numnet.backend import xp
-from numnet.engine.graph import Graph, Value, _leaves
+from numnet.engine.graph import Graph, Value
 from numnet.engine.rewrite import _want, rewrite
+from numnet.tree import flatten, map_structure
 
 # The most memory the rows hoisted out of the step may take for the whole data.
 HOIST_BUDGET = 256 * 2**20
@@ -57,10 +58,10 @@ class Program:
         if self.stale or sources is not self._sources:
             for kernel in self.epoch_kernels:
                 kernel()
-            self._compute_whole(batch.data_leaves())
+            self._compute_whole(batch.source.data_leaves)
             self._sources, self.stale = sources, False
         index = batch.index
-        leaves = batch.data_leaves()
+        leaves = batch.source.data_leaves
         for source, buffer in self.feeds:
             full = leaves[source] if type(source) is int else self._whole[id(source)]
             if type(index) is slice:
@@ -109,7 +110,7 @@ class Program:
 
 def plan(capture, returned, source_rows):
     """The `Program` replaying a capture (`source_rows`: rows of the whole data, None if streamed)."""
-    graph = Graph.from_capture(capture, returned)
+    graph = Graph(capture, returned)
     hoisted = rewrite(graph, source_rows, HOIST_BUDGET)
     ops = graph.live_ops()
     for value in graph.inputs:
@@ -138,7 +139,7 @@ def plan(capture, returned, source_rows):
     for op in ops:
         for value in op.inputs:
             _want(value, read)
-    for leaf in _leaves(graph.returned):
+    for leaf in flatten(graph.returned):
         _want(graph.value_of(leaf), read)
     feeds = [(i, v.array) for i, v in enumerate(graph.inputs) if id(v) in read]
     feeds += [(v, v.array) for v in _gathered(graph, read)]
@@ -229,7 +230,7 @@ def _host_kernel(op):
     tensors = {}
 
     def argument(x):
-        value = op_value(x)
+        value = values.get(id(x))
         if value is None:
             return x
         if value.kind in ("variable", "const"):
@@ -238,14 +239,10 @@ def _host_kernel(op):
             tensors[id(value)] = wrap(value.array)
         return tensors[id(value)]
 
-    values = {id(t): v for t, v in zip(_leaves((call.args, call.kwargs)), op.inputs)
+    values = {id(t): v for t, v in zip(flatten((call.args, call.kwargs)), op.inputs)
               if isinstance(v, Value)}
-
-    def op_value(x):
-        return values.get(id(x))
-
-    args = _map(argument, call.args)
-    kwargs = _map(argument, call.kwargs)
+    args = map_structure(argument, call.args)
+    kwargs = map_structure(argument, call.kwargs)
     method, result = call.method, op.output
     slot = [call.result]
     op.host_slot = slot
@@ -276,16 +273,16 @@ def _result_builder(graph):
         if op is not None:
             return lambda: op.host_slot[0]
         return lambda: leaf
-    getters = [getter(leaf) for leaf in _leaves(graph.returned)]
+    getters = [getter(leaf) for leaf in flatten(graph.returned)]
     build = _structure_builder(graph.returned, iter(range(len(getters))))
     return lambda: build([get() for get in getters])
 
 
 def _structure_builder(structure, positions):
     """A function making `structure` again from the flat list of its leaves' new values."""
-    if isinstance(structure, dict):
-        parts = [(key, _structure_builder(item, positions)) for key, item in structure.items()]
-        return lambda leaves: {key: build(leaves) for key, build in parts}
+    if isinstance(structure, dict):  # its leaves come in sorted key order (`flatten`)
+        parts = {key: _structure_builder(structure[key], positions) for key in sorted(structure)}
+        return lambda leaves: {key: parts[key](leaves) for key in structure}
     if isinstance(structure, (list, tuple)):
         kind = type(structure)
         if kind in (list, tuple) and structure and not any(
@@ -299,13 +296,3 @@ def _structure_builder(structure, positions):
             return lambda leaves: kind(*[build(leaves) for build in parts])
         return lambda leaves: kind([build(leaves) for build in parts])
     return itemgetter(next(positions))
-
-
-def _map(fn, structure):
-    if isinstance(structure, dict):
-        return {k: _map(fn, v) for k, v in structure.items()}
-    if isinstance(structure, (list, tuple)):
-        items = [_map(fn, v) for v in structure]
-        return type(structure)(*items) if hasattr(structure, "_fields") else \
-            type(structure)(items)
-    return fn(structure)

@@ -34,8 +34,9 @@ closed form (see `numnet.kernels.losses`).
 
 from numnet.autodiff.ops import nn as nn_ops
 from numnet.backend import xp
-from numnet.engine.graph import Value, _leaves
+from numnet.engine.graph import Value
 from numnet.engine.sgd_fusion import fuse_sgd_updates, param_block
+from numnet.tree import flatten
 
 # Row-wise primitives besides single ufuncs: each output row depends on its input row.
 _ROW_WISE = {"affine", "cast", "where"} | set(nn_ops.ACTIVATION_PRIMITIVES)
@@ -177,7 +178,7 @@ def hoist_rows(graph, source_rows, budget):
     if not hoisted:
         return []
     moved = {id(op) for op in hoisted}
-    returned = {id(graph.value_of(x)) for x in _leaves(graph.returned)}
+    returned = {id(graph.value_of(x)) for x in flatten(graph.returned)}
     frontier = [op.output for op in hoisted
                 if id(op.output) in returned or any(id(u) not in moved for u in op.output.uses)]
     # views of the whole data (a Flatten) cost nothing; computed results cost their size
@@ -291,10 +292,10 @@ def gradients_into_store(graph):
             # the products update the weights (or, in a step that is not plain, write the
             # gradients into the buffer themselves): the host call reads no gradient
             op.inputs = [v for v in op.inputs if not any(v is g for g in values)]
-            op.kernel = _fused_update(owner, variables, step)
+            op.kernel = _store_update(owner, variables, step=step)
             _applied(graph, "fuse_sgd_updates")
             continue
-        op.kernel = _flat_update(owner, variables, _redirect(values, variables, buffer))
+        op.kernel = _store_update(owner, variables, _redirect(values, variables, buffer))
 
 
 def _redirect(values, variables, buffer):
@@ -325,21 +326,18 @@ def _redirect(values, variables, buffer):
     return copies
 
 
-def _fused_update(owner, variables, step):
-    def kernel(out, arrays):
-        return lambda: owner.apply_gradient_buffer(
-            variables, applied=step.learning_rate is not None)
-    return kernel
-
-
-def _flat_update(owner, variables, copies):
+def _store_update(owner, variables, copies=(), step=None):
+    """The kernel of an optimizer's host call on its flat gradient buffer: the gradients
+    not written there yet are copied in, then the step is applied (or, when `step`'s
+    products already did it, counted)."""
     def kernel(out, arrays):
         pairs = [(view, value.array) for value, view in copies]
 
         def run():
             for view, array in pairs:
                 xp.copyto(view, array)
-            owner.apply_gradient_buffer(variables)
+            owner.apply_gradient_buffer(
+                variables, applied=step is not None and step.learning_rate is not None)
         return run
     return kernel
 
@@ -384,7 +382,7 @@ def _applied(graph, rewrite_name):
 def drop_dead(graph, hoisted=()):
     """Keeps only what host calls, effects, random draws, hoisted ops and the result need."""
     wanted = set()
-    for leaf in _leaves(graph.returned):
+    for leaf in flatten(graph.returned):
         _want(graph.value_of(leaf), wanted)
     for op in hoisted:
         for v in op.inputs:

@@ -12,6 +12,7 @@ import numpy as np
 
 from numnet.autodiff.tensor import Tensor
 from numnet.layers.base import Layer
+from numnet.tree import map_structure
 
 
 class TFSMLayer(Layer):
@@ -63,28 +64,21 @@ class TFSMLayer(Layer):
     def call(self, inputs, training=False):
         endpoint, is_signature = self._training_endpoint if training and \
             self._training_endpoint is not None else self._endpoint
-        arrays = _map(lambda t: self._tf.constant(np.asarray(t)), inputs)
+        arrays = map_structure(lambda t: self._tf.constant(np.asarray(t)), inputs)
         if is_signature:
             outputs = endpoint(**arrays) if isinstance(arrays, dict) else endpoint(arrays)
         else:
             outputs = endpoint(arrays)
-        return _map(lambda t: Tensor(t.numpy()), outputs)
+        return map_structure(lambda t: Tensor(t.numpy()), outputs)
 
     def compute_output_shape(self, input_shape):
         endpoint, _ = self._endpoint
         concrete = endpoint if hasattr(endpoint, "structured_outputs") else \
             endpoint.concrete_functions[0]
-        return _map(lambda spec: tuple(spec.shape.as_list()), concrete.structured_outputs)
+        return map_structure(lambda spec: tuple(spec.shape.as_list()), concrete.structured_outputs)
 
     def get_config(self):
         return {**super().get_config(), "filepath": self.filepath,
                 "call_endpoint": self.call_endpoint,
                 "call_training_endpoint": self.call_training_endpoint}
 
-
-def _map(fn, structure):
-    if isinstance(structure, dict):
-        return {k: _map(fn, v) for k, v in structure.items()}
-    if isinstance(structure, (list, tuple)):
-        return type(structure)(_map(fn, v) for v in structure)
-    return fn(structure)

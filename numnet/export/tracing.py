@@ -169,7 +169,7 @@ class _Trace:
                 "numnet ops only, with Python control flow on shapes and config, not on "
                 "values.")
         self.capture = capture
-        self.graph = Graph.from_capture(capture, returned)
+        self.graph = Graph(capture, returned)
         self.returned = returned
         self.tensors = tensors
 

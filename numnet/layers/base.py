@@ -15,9 +15,8 @@ from numnet import constraints, initializers, regularizers
 from numnet.autodiff.ops.masking import get_keras_mask, masks_of, set_keras_mask
 from numnet.autodiff.tensor import StatelessScope, Tensor, Variable
 from numnet.backend import floatx, standardize_dtype, to_snake_case, unique_name
-from numnet.layers.symbolic import (
-    KerasTensor, Node, dummy_value, flatten, is_symbolic, map_structure, pack_like, same_kind,
-)
+from numnet.layers.symbolic import KerasTensor, Node, dummy_value, is_symbolic
+from numnet.tree import flatten, map_structure, pack_sequence_as, same_kind
 from numnet.layers import auto_config
 from numnet.layers.input_spec import assert_input_compatibility
 from numnet.serialization import register_builtin, serialize_keras_object
@@ -409,7 +408,7 @@ class Layer:
             # `call()` does not run when building a graph).
             spec = self.compute_output_spec(inputs, *args, **kwargs)
             flat_spec = flatten(spec)
-            outputs = pack_like(spec, [
+            outputs = pack_sequence_as(spec, [
                 KerasTensor(t.shape, dtype=t.dtype, name=self.name if len(flat_spec) == 1
                             else f"{self.name}_{i}", keras_history=(self, node_index, i))
                 for i, t in enumerate(flat_spec)])

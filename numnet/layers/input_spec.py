@@ -3,7 +3,7 @@
 from numnet.backend import xp
 
 from numnet.backend import standardize_dtype
-from numnet.layers.symbolic import flatten
+from numnet.tree import flatten
 from numnet.serialization import register_builtin
 
 

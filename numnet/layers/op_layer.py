@@ -19,7 +19,8 @@ from numnet.backend import xp
 from numnet.autodiff import ops as _ops
 from numnet.autodiff.tensor import Tensor
 from numnet.layers.base import Layer
-from numnet.layers.symbolic import KerasTensor, flatten, is_symbolic, map_structure, pack_like
+from numnet.layers.symbolic import KerasTensor, is_symbolic
+from numnet.tree import flatten, map_structure, pack_sequence_as
 from numnet.serialization import register_builtin
 
 _NUMPY, _NN, _CORE = "keras.src.ops.numpy", "keras.src.ops.nn", "keras.src.ops.core"
@@ -184,7 +185,7 @@ class Operation(Layer):
         def spec(a, b):
             shape = tuple(da if da == db else None for da, db in zip(a.shape, b.shape))
             return KerasTensor(shape, dtype=a.dtype)
-        return pack_like(first, [spec(a, b) for a, b in zip(flatten(first), flatten(second))])
+        return pack_sequence_as(first, [spec(a, b) for a, b in zip(flatten(first), flatten(second))])
 
     def compute_output_shape(self, *args, **kwargs):
         raise NotImplementedError(

@@ -9,6 +9,7 @@ Functional model later runs.
 from numnet.backend import xp
 
 from numnet.backend import standardize_dtype
+from numnet.tree import flatten
 
 
 class KerasTensor:
@@ -143,47 +144,6 @@ def producer(tensor):
     return None if history is None else history[0]
 
 
-def flatten(structure):
-    """Flattens nested lists/tuples/dicts (dicts by sorted key, as Keras does)."""
-    if isinstance(structure, dict):
-        return [x for k in sorted(structure) for x in flatten(structure[k])]
-    if isinstance(structure, (list, tuple)):
-        return [x for v in structure for x in flatten(v)]
-    return [structure]
-
-
-def map_structure(fn, structure):
-    """Applies `fn` to every leaf, keeping the list/tuple/dict structure."""
-    if isinstance(structure, dict):
-        return {k: map_structure(fn, v) for k, v in structure.items()}
-    if isinstance(structure, (list, tuple)):
-        return same_kind(structure, [map_structure(fn, v) for v in structure])
-    return fn(structure)
-
-
-def same_kind(sequence, items):
-    """`items` in a container of `sequence`'s type (a namedtuple takes them as fields)."""
-    if isinstance(sequence, tuple) and hasattr(sequence, "_fields"):
-        return type(sequence)(*items)
-    return type(sequence)(items)
-
-
-def pack_like(structure, flat):
-    """Rebuilds `structure` with the leaves of `flat` (inverse of `flatten`)."""
-    iterator = iter(flat)
-
-    def rebuild(s):
-        if isinstance(s, dict):
-            rebuilt = {k: None for k in s}
-            for k in sorted(s):
-                rebuilt[k] = rebuild(s[k])
-            return rebuilt
-        if isinstance(s, (list, tuple)):
-            return same_kind(s, [rebuild(v) for v in s])
-        return next(iterator)
-    return rebuild(structure)
-
-
 def is_symbolic(structure):
     """True if any leaf of `structure` is a `KerasTensor`."""
     return any(isinstance(x, KerasTensor) for x in flatten(structure))
@@ -193,25 +153,3 @@ def dummy_value(tensor, batch_size=1):
     """A zero array with the tensor's shape (a concrete batch size replaces None)."""
     shape = tuple(batch_size if d is None else d for d in tensor.shape)
     return xp.zeros(shape, dtype=tensor.dtype)
-
-
-def flatten_with_path(structure, path=()):
-    """`[(path, leaf), ...]` in `flatten` order; a path holds the keys and indices walked."""
-    if isinstance(structure, dict):
-        return [item for k in sorted(structure)
-                for item in flatten_with_path(structure[k], path + (k,))]
-    if isinstance(structure, (list, tuple)):
-        return [item for i, v in enumerate(structure)
-                for item in flatten_with_path(v, path + (i,))]
-    return [(path, structure)]
-
-
-def same_structure(a, b):
-    """Whether two nestings match (lists and tuples count as the same kind, as in Keras)."""
-    if isinstance(a, dict) or isinstance(b, dict):
-        return isinstance(a, dict) and isinstance(b, dict) and sorted(a) == sorted(b) and \
-            all(same_structure(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
-        return isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and \
-            len(a) == len(b) and all(same_structure(x, y) for x, y in zip(a, b))
-    return True

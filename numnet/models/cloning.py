@@ -2,9 +2,8 @@
 
 from numnet.layers.base import Layer
 from numnet.layers.input_layer import Input, InputLayer
-from numnet.layers.symbolic import (
-    KerasTensor, flatten, map_structure, pack_like, producer, same_structure,
-)
+from numnet.layers.symbolic import KerasTensor, producer
+from numnet.tree import flatten, map_structure, pack_sequence_as, same_structure
 
 
 def _clone_layer(layer):
@@ -123,8 +122,8 @@ def _clone_functional(model, input_tensors, clone, call_function):
             out = new_layer(*args, **call_kwargs)
         for old, new in zip(node.output_tensors, flatten(out)):
             tensor_map[id(old)] = new
-    inputs = pack_like(model.input, new_inputs)
-    outputs = pack_like(model.output, [tensor_map[id(t)] for t in model.outputs])
+    inputs = pack_sequence_as(model.input, new_inputs)
+    outputs = pack_sequence_as(model.output, [tensor_map[id(t)] for t in model.outputs])
     return Functional(inputs, outputs, name=model.name, trainable=model.trainable)
 
 

@@ -15,7 +15,7 @@ from numnet import losses as losses_module
 from numnet import metrics as metrics_module
 from numnet.autodiff import ops
 from numnet.autodiff.ops.masking import apply_mask, get_keras_mask
-from numnet.layers.symbolic import flatten, map_structure, pack_like, same_structure
+from numnet.tree import flatten, map_structure, pack_sequence_as, same_structure
 
 
 def _per_output(value, output_names, what, allow_single=True):
@@ -343,8 +343,8 @@ class _StructuredLosses:
 
     def __init__(self, loss, loss_weights, outputs, flat_names):
         self.outputs = outputs
-        names = pack_like(outputs, list(flat_names)) if len(flat_names) == len(
-            flatten(outputs)) else pack_like(outputs, [None] * len(flatten(outputs)))
+        names = pack_sequence_as(outputs, list(flat_names)) if len(flat_names) == len(
+            flatten(outputs)) else pack_sequence_as(outputs, [None] * len(flatten(outputs)))
         weighted = self._weighted(loss, loss_weights)
         if not _is_container(weighted) and weighted is not None:
             weighted = map_structure(lambda _: weighted, outputs)
@@ -374,7 +374,7 @@ class _StructuredLosses:
             return
         if isinstance(loss, (list, tuple)) and not any(_is_container(c) for c in loss) and \
                 len(loss) == len(flatten(outputs)):
-            loss = pack_like(outputs, list(loss))
+            loss = pack_sequence_as(outputs, list(loss))
         elif isinstance(loss, (list, tuple)) and not isinstance(outputs, type(loss)):
             for item in loss:
                 self._add(outputs, item, names, path)
@@ -398,7 +398,7 @@ class _StructuredLosses:
 
     def per_output_losses(self):
         """For each flat output, the loss applying to it alone (None if none does)."""
-        positions = pack_like(self.outputs, list(range(len(flatten(self.outputs)))))
+        positions = pack_sequence_as(self.outputs, list(range(len(flatten(self.outputs)))))
         losses = [None] * len(flatten(self.outputs))
         for entry in self.entries:
             reached = flatten(_at(positions, entry.path))
@@ -410,7 +410,7 @@ class _StructuredLosses:
 
     def __call__(self, flat_true, flat_pred, sample_weight=None):
         """`(total loss, each entry's value)` for targets and outputs in output order."""
-        y_true, y_pred = pack_like(self.outputs, flat_true), pack_like(self.outputs, flat_pred)
+        y_true, y_pred = pack_sequence_as(self.outputs, flat_true), pack_sequence_as(self.outputs, flat_pred)
         total, values = None, []
         for entry in self.entries:
             target = _at(y_true, entry.path)

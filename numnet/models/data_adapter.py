@@ -28,7 +28,8 @@ import numpy as np
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import floatx, global_generator
 from numnet.engine import Batch, Source
-from numnet.layers.symbolic import flatten, map_structure, producer, same_kind
+from numnet.layers.symbolic import producer
+from numnet.tree import flatten, map_structure, same_kind
 from numnet.models.prefetch import OrderedFetcher, Prefetcher
 from numnet.models.py_dataset import PyDataset
 

@@ -17,10 +17,8 @@ from numnet.layers.base import Layer
 from numnet.layers.input_layer import Input, InputLayer
 from numnet.layers.op_layer import Operation
 from numnet.layers.input_spec import InputSpec
-from numnet.layers.symbolic import (
-    KerasTensor, flatten, flatten_with_path, keras_history, map_structure, pack_like, producer,
-    same_kind, same_structure,
-)
+from numnet.layers.symbolic import KerasTensor, keras_history, producer
+from numnet.tree import flatten, flatten_with_path, map_structure, pack_sequence_as, same_kind, same_structure
 from numnet.models.model import Model, revive_with_constructor
 from numnet.serialization import deserialize_keras_object, register_builtin, serialize_keras_object
 
@@ -385,7 +383,7 @@ class Functional(Model):
             return x  # the common case, one array of the right rank for one input: as is
         flat = self._standardize_inputs(x)
         # In the model's own structure, so that each batch is read the same way again.
-        return flat[0] if len(flat) == 1 else pack_like(self._inputs_struct, flat)
+        return flat[0] if len(flat) == 1 else pack_sequence_as(self._inputs_struct, flat)
 
     # --------------------------------------------------------------- call
     def call(self, inputs, training=None, mask=None):
@@ -410,7 +408,7 @@ class Functional(Model):
             else:
                 for key, value in zip(output_ids, flatten(out)):
                     values[key] = value
-        return _unpack_singleton(pack_like(self._outputs_struct,
+        return _unpack_singleton(pack_sequence_as(self._outputs_struct,
                                            [values[id(t)] for t in self._flat_outputs]))
 
     def compute_output_spec(self, inputs, training=None, mask=None):
@@ -431,7 +429,7 @@ class Functional(Model):
                                             **map_structure(lookup, kwargs))
             for key, value in zip(output_ids, flatten(out)):
                 values[key] = value
-        return _unpack_singleton(pack_like(self._outputs_struct,
+        return _unpack_singleton(pack_sequence_as(self._outputs_struct,
                                            [values[id(t)] for t in self._flat_outputs]))
 
     def compute_output_shape(self, input_shape):
@@ -760,8 +758,8 @@ def _clone_from_intermediate(inputs, outputs):
                          **map_structure(swap, dict(node.call_kwargs)))
         for old, new in zip(node.output_tensors, flatten(out)):
             mapping[id(old)] = new
-    return (pack_like(inputs, new_inputs),
-            pack_like(outputs, [mapping.get(id(t), t) for t in flatten(outputs)]))
+    return (pack_sequence_as(inputs, new_inputs),
+            pack_sequence_as(outputs, [mapping.get(id(t), t) for t in flatten(outputs)]))
 
 
 __all__ = ["Functional", "Input"]

@@ -18,7 +18,7 @@ from numnet.engine import Batch, CompiledFunction, Source
 from numnet.layers import auto_config
 from numnet.layers.base import Layer
 from numnet.layers.input_layer import InputLayer
-from numnet.layers.symbolic import flatten, map_structure
+from numnet.tree import flatten, map_structure
 from numnet.models.trainer import Trainer
 from numnet.serialization import register_builtin
 

@@ -24,7 +24,8 @@ from numnet.autodiff.tape import GradientTape
 from numnet.autodiff.tensor import StatelessScope, Tensor
 from numnet.backend import thread_scope
 from numnet.callbacks.callback_list import CallbackList
-from numnet.layers.symbolic import flatten, map_structure, pack_like, producer, same_structure
+from numnet.layers.symbolic import producer
+from numnet.tree import flatten, map_structure, pack_sequence_as, same_structure
 from numnet.models import data_adapter
 from numnet.models.compile_utils import CompileLoss, CompileMetrics
 from numnet.models.step_code import only_numnet_code
@@ -634,7 +635,7 @@ class Trainer:
                     callback_list.on_predict_batch_end(step, {"outputs": batch_out})
             callback_list.on_predict_end()
         joined = [np.concatenate(parts) for parts in zip(*outputs)]
-        return pack_like(batch_out, joined)
+        return pack_sequence_as(batch_out, joined)
 
     # -------------------------------------------------------- on_batch forms
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):

@@ -86,7 +86,7 @@ def _graph_outputs(model):
         return None
     if not outputs:
         return None
-    from numnet.layers.symbolic import flatten
+    from numnet.tree import flatten
     outputs = flatten(outputs)
     if all(getattr(t, "_keras_history", None) is not None for t in outputs):
         return outputs

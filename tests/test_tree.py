@@ -1,0 +1,37 @@
+"""`numnet.tree` walks structures as `keras.tree` does: dicts by sorted key, None a leaf."""
+
+import collections
+
+import pytest
+
+import numnet as keras
+from numnet import tree
+
+Point = collections.namedtuple("Point", "x y")
+
+
+def test_flatten_takes_dicts_by_sorted_key_and_keeps_none_as_a_leaf():
+    structure = {"b": [1, (2, 3)], "a": None, "c": Point(4, {"z": 5, "y": 6})}
+    assert tree.flatten(structure) == [None, 1, 2, 3, 4, 6, 5]
+    assert tree.flatten(7) == [7] and tree.flatten([]) == []
+    assert [path for path, _ in tree.flatten_with_path(structure)] == [
+        ("a",), ("b", 0), ("b", 1, 0), ("b", 1, 1), ("c", 0), ("c", 1, "y"), ("c", 1, "z")]
+    assert tree.is_nested([1]) and tree.is_nested({}) and not tree.is_nested("ab")
+
+
+def test_pack_sequence_as_inverts_flatten_and_keeps_kinds_and_key_order():
+    structure = {"b": [1, (2, 3)], "a": None, "c": Point(4, {"z": 5, "y": 6})}
+    packed = tree.pack_sequence_as(structure, tree.flatten(structure))
+    assert packed == structure and list(packed) == ["b", "a", "c"]
+    assert type(packed["c"]) is Point and type(packed["b"][1]) is tuple
+    assert list(packed["c"].y) == ["z", "y"]
+    doubled = tree.map_structure(lambda v: None if v is None else 2 * v, structure)
+    assert doubled == {"b": [2, (4, 6)], "a": None, "c": Point(8, {"z": 10, "y": 12})}
+    assert type(doubled["c"]) is Point
+
+
+def test_assert_same_structure_names_both_structures():
+    tree.assert_same_structure([1, (2, 3)], ("a", ["b", "c"]))  # lists and tuples alike
+    with pytest.raises(ValueError, match=r"\[1, 2\].*\[1, \[2\]\]"):
+        tree.assert_same_structure([1, 2], [1, [2]])
+    assert keras.tree is tree
