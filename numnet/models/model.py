@@ -149,7 +149,8 @@ class Model(Trainer, Layer):
             result = None if function is None else function.call_array(inputs)
             if result is not None:  # one array, as last time: replayed at the least cost
                 outputs, logits, masks = result
-                return _with_masks(_fresh_outputs(outputs, logits), masks)
+                outputs = _fresh_outputs(outputs, logits)
+                return outputs if masks is None else _with_masks(outputs, masks)
         if not args and self.built and self.jit_compile and not self.run_eagerly and \
                 not RECORDERS and not IN_STEP and kwargs.keys() <= {"training"} and \
                 _concrete(inputs) and masks_of(inputs) is None:  # masked: the layers' calls
@@ -563,7 +564,10 @@ def _array(x, cast_float64):
 
 def _with_logits(outputs):
     """The outputs, the logits a softmax or sigmoid output kept (see `ops.softmax`) and the
-    outputs' Keras masks (see `_with_masks`)."""
+    outputs' Keras masks (see `_with_masks`). One output gives a flat triple (its logits
+    or None), which a replay rebuilds in one call."""
+    if type(outputs) is Tensor:
+        return outputs, kept_logits(outputs), masks_of(outputs)
     return outputs, [kept_logits(t) for t in flatten(outputs)], masks_of(outputs)
 
 
@@ -571,8 +575,8 @@ def _fresh_outputs(outputs, logits):
     """Copies of a replayed call's outputs (their buffers are reused), logits kept."""
     if type(outputs) is Tensor:  # one output: the common case, kept cheap
         copy = wrap(outputs.data.copy())
-        if logits[0] is not None:
-            keep_logits(copy, wrap(logits[0].data.copy()))
+        if logits is not None:
+            keep_logits(copy, wrap(logits.data.copy()))
         return copy
     copies = map_structure(lambda t: wrap(t.data.copy()), outputs)
     for copy, logit in zip(flatten(copies), logits):
