@@ -10,6 +10,7 @@ Nothing is recorded when no tape is open, so inference pays nothing.
 
 from numnet.autodiff.primitive import RECORDERS
 from numnet.backend import xp
+from numnet.tree import flatten, map_structure
 
 
 def is_recording():
@@ -169,7 +170,7 @@ class GradientTape:
             key = id(t)
             grads[key] = seed if key not in grads else _ops.add(grads[key], seed)
         flat_sources = (sources if type(sources) in (list, tuple) and
-                        all(type(x) is Variable for x in sources) else _flatten(sources))
+                        all(type(x) is Variable for x in sources) else flatten(sources))
         keep = {id(x) for x in flat_sources}
         with _Paused(self):  # a persistent tape must not record its own backward pass
             if self.persistent and self._saved_values:
@@ -195,7 +196,7 @@ class GradientTape:
 
         if flat_sources is sources:
             return type(sources)([result(x) for x in sources])
-        return _map_structure(result, sources)
+        return map_structure(result, sources)
 
 
 class _ForwardValues:
@@ -230,24 +231,6 @@ class _Paused:
         if self.tape._recording:
             RECORDERS.append(self.tape)
         return False
-
-
-def _flatten(structure):
-    if isinstance(structure, dict):
-        return [x for v in structure.values() for x in _flatten(v)]
-    if isinstance(structure, (list, tuple)):
-        return [x for v in structure for x in _flatten(v)]
-    return [structure]
-
-
-def _map_structure(fn, structure):
-    if isinstance(structure, dict):
-        return {k: _map_structure(fn, v) for k, v in structure.items()}
-    if isinstance(structure, (list, tuple)):
-        items = [_map_structure(fn, v) for v in structure]
-        return type(structure)(*items) if hasattr(structure, "_fields") else \
-            type(structure)(items)
-    return fn(structure)
 
 
 # Imported last: tensor.py imports the ops, which import the primitives.

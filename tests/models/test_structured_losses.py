@@ -23,18 +23,10 @@ CASES = META["structured_losses"]
 Y = namedtuple("Y", ["y1", "y2"])
 
 
-def _leaves(structure):
-    if isinstance(structure, dict):
-        return [leaf for key in sorted(structure) for leaf in _leaves(structure[key])]
-    if isinstance(structure, (list, tuple)):
-        return [leaf for item in structure for leaf in _leaves(item)]
-    return [structure]
-
-
 def _sum_of_mae(y_true, y_pred):
     """A loss on a structure of outputs: the sum of each pair's mean absolute error."""
     total = 0
-    for t, p in zip(_leaves(y_true), _leaves(y_pred)):
+    for t, p in zip(keras.tree.flatten(y_true), keras.tree.flatten(y_pred)):
         total = total + keras.losses.mean_absolute_error(t, p)
     return total
 
