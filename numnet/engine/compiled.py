@@ -132,7 +132,8 @@ class CompiledFunction:
         self._whole_array = None  # (shape, dtype, program): see `call_array`
 
     def call_array(self, array):
-        """Replays the step on one whole array, at the least cost per call (`model(x)`).
+        """Replays the step on one whole array at the least cost per call (`model(x)`), and
+        returns the `Program` it ran: read its `result()` or `result_buffers`.
 
         Only for the shape and dtype last planned from a call on one whole array,
         while that program is valid; else None, and the caller goes through `__call__`.
@@ -141,7 +142,8 @@ class CompiledFunction:
         if whole is None or array.shape != whole[0] or array.dtype != whole[1] or \
                 RECORDERS or not whole[2].valid():
             return None
-        return whole[2].run_on(array)
+        whole[2].run_on(array)
+        return whole[2]
 
     def __call__(self, batch):
         """Runs the step on a `Batch` (or a structure of arrays) and returns its result."""

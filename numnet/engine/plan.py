@@ -90,18 +90,24 @@ class Program:
             kernel()
         return self._result()
 
+    def result(self):
+        """The step's result, rebuilt from the buffers of the latest replay."""
+        return self._result()
+
     def fed_whole(self):
         """Whether the only thing fed is one input array, whole: then `run_on` may replay it."""
         return not self.hoisted and all(source == 0 for source, _ in self.feeds)
 
     def run_on(self, array):
-        """`feed` + `run` without a `Batch`, for a `fed_whole` program: `model(x)`'s replay."""
+        """`feed` and the kernels of `run` without a `Batch`, for a `fed_whole` program
+        (`model(x)`'s replay); read the result with `result()` or `result_buffers`."""
         for kernel in self.epoch_kernels:
             kernel()
         self.stale = True  # a later `feed` redoes them for its own batch
         for _, buffer in self.feeds:
             xp.copyto(buffer, array)
-        return self.run()
+        for kernel in self.kernels:
+            kernel()
 
     def describe(self):
         """A short account of the program (for logs and tests)."""
@@ -150,6 +156,12 @@ def plan(capture, returned, source_rows):
                        "rewrites": dict(graph.applied)})
     program.variables = [(v.tensor, v.array) for v in graph.values.values()
                          if v.kind == "variable"]
+    # Per leaf of the result, in `flatten` order, the buffer a replay leaves it in
+    # (None for a None leaf); None when a leaf is not an op's output.
+    buffers = [None if leaf is None else graph.value_of(leaf) for leaf in flatten(graph.returned)]
+    program.result_buffers = None if any(
+        v is not None and (not isinstance(v, Value) or v.kind in ("variable", "const"))
+        for v in buffers) else [None if v is None else v.array for v in buffers]
     program._moves = MOVES[0]
     return program
 

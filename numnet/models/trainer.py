@@ -127,6 +127,7 @@ class Trainer:
         state.update(train_function=None, test_function=None, predict_function=None,
                      _parameters_placed=False)
         state.pop("_call_functions", None)
+        state.pop("_replayed_buffers", None)
         return state
 
     def _reset_functions(self):

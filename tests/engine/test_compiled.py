@@ -462,6 +462,44 @@ def test_model_calls_on_one_array_take_the_shortest_replay_and_stay_right():
     assert model(x)._keras_logits is not None
 
 
+@pytest.mark.parametrize("out", [None, "sigmoid", "two outputs"])
+def test_replayed_model_calls_give_fresh_outputs_and_their_logits(out):
+    x, _ = _data((6,), (3,))
+    keras.utils.set_random_seed(0)
+    if out == "two outputs":
+        inputs = keras.Input(shape=(6,))
+        hidden = keras.layers.Dense(5, activation="relu")(inputs)
+        model = keras.Model(inputs, [keras.layers.Dense(2, activation="softmax")(hidden),
+                                     keras.layers.Dense(1)(hidden)])
+    else:
+        model = _sequential("relu", out)()
+
+    def eager():
+        with keras.GradientTape():
+            return model(x)
+
+    expected = eager()
+    calls = [model(x) for _ in range(4)]
+    assert model._call_functions[False].call_array(x) is not None
+    for got in calls[2:]:
+        for a, b in zip(keras.tree.flatten(got), keras.tree.flatten(expected)):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+            assert (a._keras_logits is None) == (b._keras_logits is None)
+            if a._keras_logits is not None:
+                np.testing.assert_allclose(a._keras_logits.numpy(), b._keras_logits.numpy(),
+                                           rtol=1e-6)
+    later = [keras.tree.flatten(model(x))[0] for _ in range(2)]
+    later[0].numpy()[...] = 7  # each call's outputs and logits are its own
+    if later[0]._keras_logits is not None:
+        later[0]._keras_logits.numpy()[...] = 7
+    for t in (later[1], keras.tree.flatten(calls[3])[0]):
+        np.testing.assert_allclose(t.numpy(), keras.tree.flatten(expected)[0].numpy(), rtol=1e-6)
+        if t._keras_logits is not None:
+            np.testing.assert_allclose(t._keras_logits.numpy(),
+                                       keras.tree.flatten(expected)[0]._keras_logits.numpy(),
+                                       rtol=1e-6)
+
+
 def test_fit_ends_with_the_ema_weights_as_keras_does():
     x, y = _data((6,), (3,))
     keras.utils.set_random_seed(0)
