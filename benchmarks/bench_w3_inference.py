@@ -5,7 +5,8 @@ outputs are checked against each other. Measures, median over interleaved
 rounds: `predict` on the 10,000 Fashion-MNIST test images with batch 32 and
 as one batch of 10,000; one-sample latency through `model.predict(x1,
 verbose=0)` and through `model(x1)`, for the Sequential and the Functional
-form of the model (PyTorch and NumPy have one path only);
+form of the model (PyTorch and NumPy have one path only: their single forward is
+timed in both tables, side by side);
 `import numnet` in a fresh subprocess (median of 5).
 
     python benchmarks/bench_w3_inference.py [--rounds 5] [--threads 1] [--keras]
@@ -23,7 +24,8 @@ from _common import Timer
 
 N_CALLS = {"numnet": 2000, "numnet Functional": 2000, "NumPy": 2000, "PyTorch": 2000,
            "Keras 3 / TF": 10}
-N_CALLS_EAGER = {"numnet": 2000, "numnet Functional": 2000, "Keras 3 / TF": 100}
+N_CALLS_EAGER = {"numnet": 2000, "numnet Functional": 2000, "NumPy": 2000, "PyTorch": 2000,
+                 "Keras 3 / TF": 100}
 
 
 def build_numnet(seed=1):
@@ -79,9 +81,11 @@ def make_impls(weights, args):
             out[s:s + bs] = numpy_forward(weights, x[s:s + bs])
         return out
 
+    # One sample: `predict` and `model(x)` are both measured against the same single forward.
     impls["NumPy"] = {"predict32": np_batched,
                       "predict_all": lambda x: numpy_forward(weights, x),
-                      "predict1": lambda x: numpy_forward(weights, x)}
+                      "predict1": lambda x: numpy_forward(weights, x),
+                      "call1": lambda x: numpy_forward(weights, x)}
     if not args.no_torch:
         import torch
         from torch import nn
@@ -101,7 +105,8 @@ def make_impls(weights, args):
             with torch.no_grad():
                 return tm(torch.from_numpy(x)).numpy()
 
-        impls["PyTorch"] = {"predict32": t_batched, "predict_all": t_all, "predict1": t_all}
+        impls["PyTorch"] = {"predict32": t_batched, "predict_all": t_all, "predict1": t_all,
+                            "call1": t_all}
     if args.keras:
         import keras
         km = keras.Sequential([
@@ -197,7 +202,7 @@ def main():
         "predict_all": ("predict, 10k test images as one batch (s per 10k)", xt, None),
         "predict1": ("one sample: model.predict(x1, verbose=0) (per call; PyTorch/NumPy: forward)",
                      x1, N_CALLS),
-        "call1": ("one sample: model(x1) (per call)", x1, N_CALLS_EAGER),
+        "call1": ("one sample: model(x1) (per call; PyTorch/NumPy: forward)", x1, N_CALLS_EAGER),
     }
     for key, (title, x, calls) in metrics.items():
         jobs = {}
