@@ -158,10 +158,11 @@ def plan(capture, returned, source_rows):
                          if v.kind == "variable"]
     # Per leaf of the result, in `flatten` order, the buffer a replay leaves it in
     # (None for a None leaf); None when a leaf is not an op's output.
-    buffers = [None if leaf is None else graph.value_of(leaf) for leaf in flatten(graph.returned)]
+    leaves = flatten(graph.returned)
+    values = [graph.value_of(leaf) for leaf in leaves]
     program.result_buffers = None if any(
-        v is not None and (not isinstance(v, Value) or v.kind in ("variable", "const"))
-        for v in buffers) else [None if v is None else v.array for v in buffers]
+        leaf is not None and (value is None or value.kind in ("variable", "const"))
+        for leaf, value in zip(leaves, values)) else [None if v is None else v.array for v in values]
     program._moves = MOVES[0]
     return program
 
