@@ -22,7 +22,6 @@ ops change from batch to batch) keeps running eagerly for that signature;
 """
 
 from functools import partial
-from operator import itemgetter
 
 from numnet.autodiff.primitive import CAPTURES, IN_STEP, RECORDERS, wrap
 from numnet.backend import xp
@@ -52,7 +51,7 @@ class Source:
         self.stream = stream
         if stream is None and type(structure) is xp.ndarray:  # one input array, kept cheap
             self.leaves = self.data_leaves = [structure]
-            self.rebuild, self.rows = _ONLY_LEAF, len(structure)
+            self.rebuild, self.rows = partial(pack_sequence_as, None), len(structure)
             self.key = ("leaf", ((structure.shape[1:], structure.dtype.str),))
             return
         self.leaves, self.rebuild = flatten(structure), partial(pack_sequence_as, structure)
@@ -138,12 +137,11 @@ class CompiledFunction:
         Only for the shape and dtype last planned from a call on one whole array,
         while that program is valid; else None, and the caller goes through `__call__`.
         """
-        whole = self._whole_array
-        if whole is None or array.shape != whole[0] or array.dtype != whole[1] or \
-                RECORDERS or not whole[2].valid():
+        shape, dtype, program = self._whole_array or (None, None, None)
+        if array.shape != shape or array.dtype != dtype or RECORDERS or not program.valid():
             return None
-        whole[2].run_on(array)
-        return whole[2]
+        program.run_on(array)
+        return program
 
     def __call__(self, batch):
         """Runs the step on a `Batch` (or a structure of arrays) and returns its result."""
@@ -195,7 +193,8 @@ class CompiledFunction:
                     self.before_planning()
                 program = self._entries[signature] = plan(
                     capture, result, batch.source_rows() if self.hoist else None)
-                if len(leaves) == 1 and batch.index == slice(None) and program.fed_whole():
+                if len(leaves) == 1 and batch.index == slice(None) and not program.hoisted and \
+                        all(source == 0 for source, _ in program.feeds):  # fed one whole array
                     self._whole_array = (leaves[0].shape, leaves[0].dtype, program)
         return result
 
@@ -235,7 +234,5 @@ def _structure_key(structure):
         return (type(structure).__name__, tuple(_structure_key(x) for x in structure))
     return "none" if structure is None else "leaf"
 
-
-_ONLY_LEAF = itemgetter(0)  # rebuilds a structure that is one array
 
 __all__ = ["Batch", "CAPTURES", "CompiledFunction", "Source"]

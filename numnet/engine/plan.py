@@ -33,7 +33,7 @@ class Program:
         self.feeds = feeds                  # (source, buffer): source an input index or a value
         self.inputs = inputs                # the input Values (whole data: the batch sources)
         self.hoisted = hoisted              # ops computed on the whole data per epoch
-        self._result = result
+        self.result = result                # () -> the step's result, from the buffers
         self.stats = stats
         self._sources = None                # the batch sources the whole-data values are of
         self._whole = {}                    # id(value) -> its whole-data array
@@ -45,12 +45,11 @@ class Program:
 
     def valid(self):
         """False once a variable it reads by reference has moved (into a parameter store)."""
-        if MOVES[0] == self._moves:
-            return True
-        if all(variable.data is array for variable, array in self.variables):
+        if MOVES[0] != self._moves:
+            if not all(variable.data is array for variable, array in self.variables):
+                return False
             self._moves = MOVES[0]  # other variables moved: this program is still good
-            return True
-        return False
+        return True
 
     def feed(self, batch):
         """Copies the batch's rows (of inputs and hoisted values) into the input buffers."""
@@ -88,19 +87,11 @@ class Program:
     def run(self):
         for kernel in self.kernels:
             kernel()
-        return self._result()
-
-    def result(self):
-        """The step's result, rebuilt from the buffers of the latest replay."""
-        return self._result()
-
-    def fed_whole(self):
-        """Whether the only thing fed is one input array, whole: then `run_on` may replay it."""
-        return not self.hoisted and all(source == 0 for source, _ in self.feeds)
+        return self.result()
 
     def run_on(self, array):
-        """`feed` and the kernels of `run` without a `Batch`, for a `fed_whole` program
-        (`model(x)`'s replay); read the result with `result()` or `result_buffers`."""
+        """`feed` and the kernels of `run` without a `Batch`, for a program fed only by its
+        one input, whole (`model(x)`'s replay); read `result()` or `result_buffers` after."""
         for kernel in self.epoch_kernels:
             kernel()
         self.stale = True  # a later `feed` redoes them for its own batch

@@ -57,10 +57,6 @@ def rewrite(graph, source_rows, hoist_budget):
     return hoisted
 
 
-def _array(x):
-    return x.array if isinstance(x, Value) else x
-
-
 # ------------------------------------------------------------------ constants
 def fold_constants(graph):
     for op in graph.ops:
@@ -69,7 +65,8 @@ def fold_constants(graph):
         if all(not isinstance(v, Value) or v.kind == "const" for v in op.inputs):
             out = op.output
             out.kind = "const"
-            out.array = xp.asarray(op.prim.compute(*map(_array, op.inputs), **op.attrs))
+            arrays = [v.array if isinstance(v, Value) else v for v in op.inputs]
+            out.array = xp.asarray(op.prim.compute(*arrays, **op.attrs))
             op.dead = True
 
 
