@@ -128,17 +128,17 @@ class CompiledFunction:
         self._captures_to_plan = None
         self.reason = None if enabled else f"the {name} step runs eagerly (jit_compile=False)"
         self._entries = {}
-        self._whole_array = None  # (shape, dtype, program): see `call_array`
+        self._whole_arrays = {}  # (shape, dtype) -> program: see `call_array`
 
     def call_array(self, array):
         """Replays the step on one whole array at the least cost per call (`model(x)`), and
         returns the `Program` it ran: read its `result()` or `result_buffers`.
 
-        Only for the shape and dtype last planned from a call on one whole array,
-        while that program is valid; else None, and the caller goes through `__call__`.
+        Only for a shape and dtype planned from a call on one whole array, while that
+        program is valid; else None, and the caller goes through `__call__`.
         """
-        shape, dtype, program = self._whole_array or (None, None, None)
-        if array.shape != shape or array.dtype != dtype or RECORDERS or not program.valid():
+        program = self._whole_arrays.get((array.shape, array.dtype))
+        if program is None or RECORDERS or not program.valid():
             return None
         program.run_on(array)
         return program
@@ -195,7 +195,7 @@ class CompiledFunction:
                     capture, result, batch.source_rows() if self.hoist else None)
                 if len(leaves) == 1 and batch.index == slice(None) and not program.hoisted and \
                         all(source == 0 for source, _ in program.feeds):  # fed one whole array
-                    self._whole_array = (leaves[0].shape, leaves[0].dtype, program)
+                    self._whole_arrays[leaves[0].shape, leaves[0].dtype] = program
         return result
 
     def _one_capture_enough(self):

@@ -144,10 +144,13 @@ class Model(Trainer, Layer):
         )
 
     def __call__(self, inputs, *args, **kwargs):
-        if type(inputs) is np.ndarray and not args and not kwargs and not IN_STEP and \
-                self.jit_compile and not self.run_eagerly and self.built:
+        array = inputs if type(inputs) is np.ndarray else inputs.data if \
+            type(inputs) is Tensor and masks_of(inputs) is None else None
+        if array is not None and not args and not IN_STEP and self.jit_compile and \
+                not self.run_eagerly and self.built and (not kwargs or (
+                    kwargs.keys() == {"training"} and not kwargs["training"])):
             function = self.__dict__.get("_call_functions", _NO_FUNCTIONS).get(False)
-            program = None if function is None else function.call_array(inputs)
+            program = None if function is None else function.call_array(array)
             if program is not None:  # one array, as last time: replayed at the least cost
                 return self._replayed_outputs(program)
         if not args and self.built and self.jit_compile and not self.run_eagerly and \
@@ -170,18 +173,18 @@ class Model(Trainer, Layer):
         One output without a mask is copied straight from the buffers the program
         leaves it and its logits in (they are known after the first such call).
         """
-        known = self.__dict__.get("_replayed_buffers")
-        if known is not None and known[0] is program:
-            output = wrap(known[1].copy())
-            if known[2] is not None:
-                keep_logits(output, wrap(known[2].copy()))
+        known = self.__dict__.setdefault("_replayed_buffers", {}).get(program)
+        if known is not None:
+            output = wrap(known[0].copy())
+            if known[1] is not None:
+                keep_logits(output, wrap(known[1].copy()))
             return output
         outputs, logits, masks = program.result()
         buffers = program.result_buffers
         if type(outputs) is Tensor and masks is None and buffers is not None and \
                 buffers[0] is outputs.data and \
                 buffers[1] is (None if logits is None else logits.data):
-            self._replayed_buffers = (program, buffers[0], buffers[1])
+            self._replayed_buffers[program] = (buffers[0], buffers[1])
         outputs = _fresh_outputs(outputs, logits)
         return outputs if masks is None else _with_masks(outputs, masks)
 

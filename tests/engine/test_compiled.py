@@ -460,6 +460,19 @@ def test_model_calls_on_one_array_take_the_shortest_replay_and_stay_right():
     for inputs in (x, x[::-1].copy(), x[:3], x[:3], x[:3], x, x.astype("float64")):
         np.testing.assert_allclose(model(inputs).numpy(), eager(inputs), rtol=1e-6)
     assert model(x)._keras_logits is not None
+    # every shape planned keeps its shortest replay
+    assert function.call_array(x) is not None and function.call_array(x[:3]) is not None
+    # a tensor, and `training=False` (or None) said outright, take the same shortest replay
+    for call in (lambda v: model(keras.ops.convert_to_tensor(v)),
+                 lambda v: model(v, training=False), lambda v: model(v, training=None)):
+        expected, replayed = eager(x[::-1].copy()), []
+        function.call_array = lambda array, f=function.call_array: replayed.append(f(array)) \
+            or replayed[-1]
+        np.testing.assert_allclose(call(x[::-1].copy()).numpy(), expected, rtol=1e-6)
+        del function.call_array
+        assert len(replayed) == 1 and replayed[0] is not None
+    with_dropout = model(x, training=True)  # a training call is another function
+    np.testing.assert_allclose(with_dropout.numpy(), eager(x), rtol=1e-6)
 
 
 @pytest.mark.parametrize("out", [None, "sigmoid", "two outputs"])
