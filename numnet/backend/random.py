@@ -38,7 +38,8 @@ def uniform_at_least(generator, shape, threshold, out=None):
     64-bit one, low half first, keeping the high half pending for the next draw; so on a
     little-endian machine `random_raw` gives them in order, once a pending half is used.
     A pending half (first) and a last odd draw (which leaves one pending) are drawn as
-    floats. Another bit generator or a `SeedGenerator` takes the float draws throughout.
+    floats. Another bit generator, a `SeedGenerator`, or a NumPy whose PCG64 is found to
+    work otherwise (`raw_route_confirmed`) takes the float draws throughout.
     """
     target = out if out is not None and out.flags.c_contiguous else np.empty(shape, dtype=bool)
     uniform_at_least_kernel(target, threshold)(generator)
@@ -61,16 +62,16 @@ def uniform_at_least_kernel(out, threshold):
         first = int(pending and size > 0)
         pairs, odd = divmod(size - first, 2)
         routes[pending] = (first, flat[first:first + 2 * pairs], pairs, odd)
-    last = [None, None]  # the bit generator seen last, and how to read its pending half
+    last = [None, None]  # the bit generator seen last, and its pending-half flag
 
     def draw(generator):
         bits = getattr(generator, "bit_generator", None)
-        if lowest is None or type(bits) is not np.random.PCG64:
+        if lowest is None or type(bits) is not np.random.PCG64 or not raw_route_confirmed():
             np.greater_equal(generator.random(out.shape, dtype=np.float32), threshold32, out=out)
             return out
         if bits is not last[0]:
-            last[0], last[1] = bits, _pending_half_reader(bits)
-        first, view, pairs, odd = routes[bool(last[1]())]
+            last[0], last[1] = bits, _pending_half_flag(bits)
+        first, view, pairs, odd = routes[bool(last[1].value)]
         if first:
             flat[0] = generator.random(dtype=np.float32) >= threshold32
         if pairs:
@@ -81,30 +82,29 @@ def uniform_at_least_kernel(out, threshold):
     return draw
 
 
-def _pending_half_reader(bits):
-    """A function telling whether PCG64 `bits` holds a half draw for its next 32-bit one.
-
-    It reads the flag where NumPy's C state keeps it, after the pointer to the 128-bit
-    state, once that layout is confirmed on a scratch generator; else through `bits.state`.
-    """
-    if _FLAG_LAYOUT_CONFIRMED[0] is None:
-        scratch = np.random.PCG64(0)
-        seen = []
+def raw_route_confirmed():
+    """Whether this NumPy's PCG64 works as `uniform_at_least` relies on, checked once on
+    scratch generators: its float32 uniforms are `(bits >> 8) * 2**-24` of the halves of
+    `random_raw`'s draws, low half first, and its C state keeps the pending-half flag right
+    after the pointer to the 128-bit state (where `_pending_half_flag` reads it)."""
+    if _RAW_ROUTE_CONFIRMED[0] is None:
+        floats = np.random.Generator(np.random.PCG64(7)).random(6, dtype=np.float32)
+        raw = np.random.PCG64(7).random_raw(3).view(np.uint32) if _LITTLE_ENDIAN else None
+        same = raw is not None and np.array_equal((raw >> 8) * 2.0**-24, floats)
+        scratch, flags = np.random.PCG64(0), []
         for _ in range(3):  # no half pending, one, none again
-            seen.append((_flag(scratch).value, scratch.state["has_uint32"]))
+            flags.append((_pending_half_flag(scratch).value, scratch.state["has_uint32"]))
             np.random.Generator(scratch).random(dtype=np.float32)
-        _FLAG_LAYOUT_CONFIRMED[0] = seen == [(0, 0), (1, 1), (0, 0)]
-    if _FLAG_LAYOUT_CONFIRMED[0]:
-        flag = _flag(bits)
-        return lambda: flag.value
-    return lambda: bits.state["has_uint32"]
+        _RAW_ROUTE_CONFIRMED[0] = same and flags == [(0, 0), (1, 1), (0, 0)]
+    return _RAW_ROUTE_CONFIRMED[0]
 
 
-def _flag(bits):
+def _pending_half_flag(bits):
+    """PCG64 `bits`' C flag saying a half draw is pending (a ctypes int read in place)."""
     return ctypes.c_int.from_address(bits.ctypes.state_address + ctypes.sizeof(ctypes.c_void_p))
 
 
-_FLAG_LAYOUT_CONFIRMED = [None]
+_RAW_ROUTE_CONFIRMED = [None]
 
 
 def lowest_kept_bits(threshold):
