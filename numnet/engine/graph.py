@@ -157,4 +157,3 @@ def _owned_variables(owner, method, args):
     if isinstance(variables, (list, tuple)):
         found.extend(v for v in variables if isinstance(v, Variable))
     return found
-

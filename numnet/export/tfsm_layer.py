@@ -81,4 +81,3 @@ class TFSMLayer(Layer):
         return {**super().get_config(), "filepath": self.filepath,
                 "call_endpoint": self.call_endpoint,
                 "call_training_endpoint": self.call_training_endpoint}
-
