@@ -422,4 +422,18 @@ def _check_assign_shape(variable, value):
         )
 
 
+def keep_logits(output, logits):
+    """Records that the tensor `output` is the softmax or sigmoid of `logits`, as Keras'
+    TensorFlow backend does: a cross-entropy on `output` then uses the logits. Returns
+    `output`. (Here, beside the slot it fills; `numnet.autodiff.ops.nn` exports it.)"""
+    output._keras_logits = logits
+    return output
+
+
+def kept_logits(output):
+    """The logits the tensor `output` is the softmax or sigmoid of (see `keep_logits`), or None."""
+    return output._keras_logits
+
+
 from numnet.autodiff import ops as _ops  # noqa: E402  (ops import Tensor)
+

@@ -12,6 +12,7 @@ import pytest
 
 import numnet as keras
 from numnet import ops
+from numnet.autodiff.ops.nn import kept_logits
 
 RNG = np.random.default_rng(0)
 N = 48  # 6 batches of 8: captured on step 1 (and 2 with code of the user's), then replayed
@@ -425,7 +426,7 @@ def test_model_calls_outside_a_tape_are_replayed_with_their_logits():
     assert model._call_functions[False].programs  # the last calls were replays
     for out in calls[1:]:
         np.testing.assert_array_equal(out.numpy(), calls[0].numpy())
-        assert out._keras_logits is not None  # cross-entropy still reads the logits
+        assert kept_logits(out) is not None  # cross-entropy still reads the logits
         assert float(loss(labels, out)) == float(loss(labels, calls[0]))
     calls[-1].numpy()[...] = 0  # each call's outputs are its own
     np.testing.assert_array_equal(model(x).numpy(), calls[0].numpy())
@@ -459,7 +460,7 @@ def test_model_calls_on_one_array_take_the_shortest_replay_and_stay_right():
     model.set_weights([w * 0.5 for w in model.get_weights()])
     for inputs in (x, x[::-1].copy(), x[:3], x[:3], x[:3], x, x.astype("float64")):
         np.testing.assert_allclose(model(inputs).numpy(), eager(inputs), rtol=1e-6)
-    assert model(x)._keras_logits is not None
+    assert kept_logits(model(x)) is not None
     # every shape planned keeps its shortest replay
     assert function.call_array(x) is not None and function.call_array(x[:3]) is not None
     # a tensor, and `training=False` (or None) said outright, take the same shortest replay
@@ -497,19 +498,19 @@ def test_replayed_model_calls_give_fresh_outputs_and_their_logits(out):
     for got in calls[2:]:
         for a, b in zip(keras.tree.flatten(got), keras.tree.flatten(expected)):
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
-            assert (a._keras_logits is None) == (b._keras_logits is None)
-            if a._keras_logits is not None:
-                np.testing.assert_allclose(a._keras_logits.numpy(), b._keras_logits.numpy(),
+            assert (kept_logits(a) is None) == (kept_logits(b) is None)
+            if kept_logits(a) is not None:
+                np.testing.assert_allclose(kept_logits(a).numpy(), kept_logits(b).numpy(),
                                            rtol=1e-6)
     later = [keras.tree.flatten(model(x))[0] for _ in range(2)]
     later[0].numpy()[...] = 7  # each call's outputs and logits are its own
-    if later[0]._keras_logits is not None:
-        later[0]._keras_logits.numpy()[...] = 7
+    if kept_logits(later[0]) is not None:
+        kept_logits(later[0]).numpy()[...] = 7
     for t in (later[1], keras.tree.flatten(calls[3])[0]):
         np.testing.assert_allclose(t.numpy(), keras.tree.flatten(expected)[0].numpy(), rtol=1e-6)
-        if t._keras_logits is not None:
-            np.testing.assert_allclose(t._keras_logits.numpy(),
-                                       keras.tree.flatten(expected)[0]._keras_logits.numpy(),
+        if kept_logits(t) is not None:
+            np.testing.assert_allclose(kept_logits(t).numpy(),
+                                       kept_logits(keras.tree.flatten(expected)[0]).numpy(),
                                        rtol=1e-6)
 
 

@@ -17,6 +17,7 @@ from numnet.autodiff.ops._core import (
 )
 from numnet.backend import blas, global_generator, uniform_at_least, uniform_at_least_kernel
 from numnet.autodiff.parameters import stacked_block
+from numnet.autodiff.tensor import keep_logits, kept_logits
 from numnet.kernels import ACTIVATIONS, LOSSES
 from numnet.kernels import losses as LOSSES_MODULE
 
@@ -119,18 +120,6 @@ for _name, _ufunc, _extra in (("relu", xp.maximum, (0,)), ("tanh", xp.tanh, ()),
 def activation(name, x, **params):
     """Applies the activation kernel `name` of the kernel table as a primitive."""
     return ACTIVATION_PRIMITIVES[name][0](operand(x), **params)
-
-
-def keep_logits(output, logits):
-    """Records that `output` is the softmax or sigmoid of `logits`, as Keras' TensorFlow
-    backend does: a cross-entropy on `output` then uses the logits. Returns `output`."""
-    output._keras_logits = logits
-    return output
-
-
-def kept_logits(output):
-    """The logits `output` is the softmax or sigmoid of (see `keep_logits`), or None."""
-    return output._keras_logits
 
 
 def sigmoid(x):
