@@ -13,11 +13,13 @@ import marshal
 import types
 import warnings
 
+from numnet.backend.global_state import ThreadStack
+
 _BUILTINS = {}  # class_name -> [classes] (numnet's mirrors of Keras' public classes)
 _BUILTIN_MODULES = {}  # class -> Keras module name ("keras.layers")
 _CUSTOM = {}  # registered name ("package>Name") -> class or function
 _CUSTOM_NAMES = {}  # class or function -> registered name
-_SAFE_MODE = [None]  # innermost `SafeModeScope` value (None: no scope open)
+_SAFE_MODE = ThreadStack(None)  # innermost `SafeModeScope` value (None: no scope open)
 
 
 def in_safe_mode():
@@ -43,7 +45,7 @@ class SafeModeScope:
     def __exit__(self, *exc):
         _SAFE_MODE.pop()
         return False
-_SCOPES = []  # the dicts of the active `custom_object_scope`s, innermost last
+_SCOPES = ThreadStack()  # the dicts of this thread's `custom_object_scope`s, innermost last
 
 
 class CustomObjectScope:
@@ -181,7 +183,7 @@ class ObjectSharingScope:
         return False
 
 
-_SHARING = []  # the state of the active `ObjectSharingScope`s, innermost last
+_SHARING = ThreadStack()  # the state of this thread's `ObjectSharingScope`s, innermost last
 
 
 def _record_serialized(obj, config):

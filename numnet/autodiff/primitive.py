@@ -27,16 +27,17 @@ variable in place: never dropped, never reordered).
 """
 
 from numnet.backend import xp
+from numnet.backend.global_state import ThreadStack
 
 # Open recorders (gradient tapes and engine captures), innermost last.
-RECORDERS = []
+RECORDERS = ThreadStack()
 # Open engine captures (innermost last): see `numnet.engine.capture`.
-CAPTURES = []
+CAPTURES = ThreadStack()
 # Non-empty while a compiled function runs its step eagerly (nested calls stay eager).
-IN_STEP = []
+IN_STEP = ThreadStack()
 # Called as `hook(tensor, how)` when a tensor's value is read into Python while a
 # capture is open (the innermost capture's hook is last).
-READ_HOOKS = []
+READ_HOOKS = ThreadStack()
 
 
 class Node:
@@ -84,9 +85,10 @@ class Primitive:
         """Applies the op to tensors (and Python scalars); records it when listened to."""
         out = wrap(self.compute(*[x.data if isinstance(x, Tensor) else x for x in inputs],
                                 **attrs))
-        if RECORDERS:
+        recorders = RECORDERS.items  # the list itself: read at every op
+        if recorders:
             node = Node(self, inputs, attrs, out)
-            for recorder in RECORDERS:
+            for recorder in recorders:
                 recorder.record(node)
         return out
 
@@ -125,8 +127,9 @@ def host_call(method):
     replay calls it again with the new values of those tensors.
     """
     def call(*args, **kwargs):
-        if CAPTURES:
-            return CAPTURES[-1].host(method, args, kwargs)
+        captures = CAPTURES.items
+        if captures:
+            return captures[-1].host(method, args, kwargs)
         return method(*args, **kwargs)
     call.__name__ = method.__name__
     call.__qualname__ = method.__qualname__

@@ -2,6 +2,7 @@
 
 
 from numnet.autodiff.primitive import CAPTURES, READ_HOOKS
+from numnet.backend.global_state import ThreadStack
 from numnet.backend import floatx, standardize_dtype, xp
 
 _DTYPE_NAMES = {}  # dtype -> its name (see `Tensor.dtype`)
@@ -370,8 +371,8 @@ class Variable(Tensor):
                 f"dtype={self.dtype}, value={self._array}>")
 
 
-# The open `StatelessScope`s, innermost last.
-STATELESS = []
+# The open `StatelessScope`s of this thread, innermost last.
+STATELESS = ThreadStack()
 
 
 class StatelessScope:

@@ -1,9 +1,43 @@
-"""Global state that `clear_session()` resets: the layer and model name counters."""
+"""Global state: the layer and model name counters (`clear_session()` resets them), and
+`ThreadStack`, for state that each thread keeps on its own."""
 
 import gc
 import re
+import threading
 
 _NAME_COUNTERS = {}
+
+
+class ThreadStack(threading.local):
+    """A stack that each thread has its own of, as TensorFlow's tapes and JAX's traces are:
+    a tape or a capture open in one thread never records what another thread computes,
+    and a scope opened in one thread never reaches another.
+
+    It answers `bool()`, `len()`, iteration, indexing, `append`, `remove` and `pop`
+    like the list it holds, `items` (read that on hot paths: it is faster). Each
+    thread's stack starts as `bottom`.
+    """
+
+    def __init__(self, *bottom):
+        self.items = list(bottom)
+
+    def __len__(self):
+        return len(self.items)
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __getitem__(self, index):
+        return self.items[index]
+
+    def append(self, item):
+        self.items.append(item)
+
+    def remove(self, item):
+        self.items.remove(item)
+
+    def pop(self, index=-1):
+        return self.items.pop(index)
 
 
 def to_snake_case(name):

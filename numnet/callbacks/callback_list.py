@@ -47,6 +47,11 @@ class CallbackList(Callback):
             for hook in _BATCH_HOOKS
         }
 
+    def batch_callbacks(self, hook):
+        """The callbacks that override the batch hook `hook` (e.g. "on_test_batch_end"): the
+        only ones it calls."""
+        return self._batch_callbacks[hook]
+
     @property
     def needs_train_batch_logs(self):
         return bool(self._batch_callbacks["on_train_batch_end"])

@@ -62,7 +62,8 @@ class Source:
 
 
 class Batch:
-    """Rows `index` (a slice or an integer array) of a `Source`, gathered only when needed.
+    """Rows `index` (a slice, or an array of row numbers in range) of a `Source`, gathered
+    only when needed.
 
     A replay gathers the rows straight into its input buffers; an eager call
     gets them with `arrays()`.
@@ -138,7 +139,7 @@ class CompiledFunction:
         program is valid; else None, and the caller goes through `__call__`.
         """
         program = self._whole_arrays.get((array.shape, array.dtype))
-        if program is None or RECORDERS or not program.valid():
+        if program is None or RECORDERS.items or not program.valid():
             return None
         program.run_on(array)
         return program

@@ -65,8 +65,8 @@ class Program:
             full = leaves[source] if type(source) is int else self._whole[id(source)]
             if type(index) is slice:
                 xp.copyto(buffer, full[index])
-            else:
-                full.take(index, 0, buffer)
+            else:  # "wrap": no buffered bounds check (rows come from a permutation)
+                full.take(index, 0, buffer, mode="wrap")
 
     def _compute_whole(self, leaves):
         """Runs the hoisted ops on the whole data (see `rewrite.hoist_rows`)."""

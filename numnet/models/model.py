@@ -144,28 +144,29 @@ class Model(Trainer, Layer):
         )
 
     def __call__(self, inputs, *args, **kwargs):
-        array = inputs if type(inputs) is np.ndarray else inputs.data if \
-            type(inputs) is Tensor and masks_of(inputs) is None else None
-        if array is not None and not args and not IN_STEP and self.jit_compile and \
-                not self.run_eagerly and self.built and (not kwargs or (
-                    kwargs.keys() == {"training"} and not kwargs["training"])):
-            function = self.__dict__.get("_call_functions", _NO_FUNCTIONS).get(False)
-            program = None if function is None else function.call_array(array)
-            if program is not None:  # one array, as last time: replayed at the least cost
-                return self._replayed_outputs(program)
-        if not args and self.built and self.jit_compile and not self.run_eagerly and \
-                not RECORDERS and not IN_STEP and kwargs.keys() <= {"training"} and \
-                _concrete(inputs) and masks_of(inputs) is None:  # masked: the layers' calls
-            function = self._call_function(bool(kwargs.get("training")))
-            if function is not None:
-                cast = self._casts_float64_inputs()
-                arrays = _array(inputs, cast) if type(inputs) is np.ndarray else \
-                    map_structure(lambda t: _array(t, cast), inputs)
-                outputs, logits, masks = function(Batch(Source(arrays), slice(None)))
-                return _with_masks(_fresh_outputs(outputs, logits), masks)
-        outputs = super().__call__(inputs, *args, **kwargs)
-        self.built = True
-        return outputs
+        with self.turn_lock:  # replays share buffers: threads take turns (`turn_lock`)
+            array = inputs if type(inputs) is np.ndarray else inputs.data if \
+                type(inputs) is Tensor and masks_of(inputs) is None else None
+            if array is not None and not args and not IN_STEP.items and self.jit_compile and \
+                    not self.run_eagerly and self.built and (not kwargs or (
+                        kwargs.keys() == {"training"} and not kwargs["training"])):
+                function = self.__dict__.get("_call_functions", _NO_FUNCTIONS).get(False)
+                program = None if function is None else function.call_array(array)
+                if program is not None:  # one array, as last time: replayed at the least cost
+                    return self._replayed_outputs(program)
+            if not args and self.built and self.jit_compile and not self.run_eagerly and \
+                    not RECORDERS and not IN_STEP and kwargs.keys() <= {"training"} and \
+                    _concrete(inputs) and masks_of(inputs) is None:  # masked: the layers' calls
+                function = self._call_function(bool(kwargs.get("training")))
+                if function is not None:
+                    cast = self._casts_float64_inputs()
+                    arrays = _array(inputs, cast) if type(inputs) is np.ndarray else \
+                        map_structure(lambda t: _array(t, cast), inputs)
+                    outputs, logits, masks = function(Batch(Source(arrays), slice(None)))
+                    return _with_masks(_fresh_outputs(outputs, logits), masks)
+            outputs = super().__call__(inputs, *args, **kwargs)
+            self.built = True
+            return outputs
 
     def _replayed_outputs(self, program):
         """Fresh copies of what `program` (this model's call, just replayed) left in its buffers.

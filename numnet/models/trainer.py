@@ -12,6 +12,8 @@ end on the whole validation set.
 """
 
 import contextlib
+import functools
+import threading
 import warnings
 
 import numpy as np
@@ -30,6 +32,15 @@ from numnet.models import data_adapter
 from numnet.models.compile_utils import CompileLoss, CompileMetrics
 from numnet.models.step_code import only_numnet_code
 from numnet.engine import Batch, CompiledFunction
+
+
+def takes_turns(method):
+    """Runs the model method `method` holding the model's `turn_lock`."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with self.turn_lock:
+            return method(self, *args, **kwargs)
+    return run
 
 
 def _resolve_verbose(verbose):
@@ -126,9 +137,23 @@ class Trainer:
         state = dict(self.__dict__)
         state.update(train_function=None, test_function=None, predict_function=None,
                      _parameters_placed=False)
-        state.pop("_call_functions", None)
-        state.pop("_replayed_buffers", None)
+        for name in ("_call_functions", "_replayed_buffers", "_turn_lock"):
+            state.pop(name, None)
         return state
+
+    @property
+    def turn_lock(self):
+        """The lock that the model's calls, `fit`, `evaluate`, `predict` and their one-batch
+        forms hold: from several threads they take turns.
+
+        They must: a compiled step computes in buffers of its own, so two replays
+        at once would mix their batches (a race no error would show). It is
+        re-entrant, so a callback or a layer may call the model again.
+        """
+        lock = self.__dict__.get("_turn_lock")
+        if lock is None:  # `setdefault` is atomic: two threads get the same lock
+            lock = self.__dict__.setdefault("_turn_lock", threading.RLock())
+        return lock
 
     def _reset_functions(self):
         self.train_function = self.test_function = self.predict_function = None
@@ -410,6 +435,7 @@ class Trainer:
                 (v.data.size for v in self.trainable_weights if v.data.ndim == 2), default=0)
         return thread_scope(2.0 * self._largest_kernel * batch_size)
 
+    @takes_turns
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -552,13 +578,14 @@ class Trainer:
             for step, batch in batches:
                 callback_list.on_test_batch_begin(step)
                 test_function(batch)
-                if callback_list._batch_callbacks["on_test_batch_end"]:
+                if callback_list.batch_callbacks("on_test_batch_end"):
                     callback_list.on_test_batch_end(step, self.get_metrics_result())
         logs = self.get_metrics_result()
         callback_list.on_test_end(logs)
         return logs
 
     # ----------------------------------------------------------- evaluate
+    @takes_turns
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, **kwargs):
         """Returns the loss and metrics on the given data.
@@ -605,6 +632,7 @@ class Trainer:
         return results[0] if len(results) == 1 else results
 
     # ------------------------------------------------------------ predict
+    @takes_turns
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Returns the model's outputs as NumPy arrays (a list or dict for several outputs)."""
         with self._threads(_check_batch_size(batch_size)):
@@ -639,6 +667,7 @@ class Trainer:
         return pack_sequence_as(batch_out, joined)
 
     # -------------------------------------------------------- on_batch forms
+    @takes_turns
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on a single batch; returns the batch's loss and metrics."""
         self._assert_compiled("training")
@@ -656,6 +685,7 @@ class Trainer:
         train_function(Batch((x, y, sample_weight), slice(None)))
         return self._batch_results(return_dict)
 
+    @takes_turns
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics on a single batch."""
         self._assert_compiled("evaluation")
@@ -671,6 +701,7 @@ class Trainer:
         test_function(Batch((x, y, sample_weight), slice(None)))
         return self._batch_results(return_dict)
 
+    @takes_turns
     def predict_on_batch(self, x):
         """The model's outputs on a single batch, as NumPy arrays."""
         x, _, _ = data_adapter.prepare(x, None, None, require_y=False, call="predict_on_batch",
@@ -724,8 +755,8 @@ def _validation_batch_size(batch_size, callback_list, validation_steps):
     individual validation batches (a callback's test-batch hooks, or
     `validation_steps`, which counts batches).
     """
-    hooks = callback_list._batch_callbacks
-    watchers = [cb for cb in hooks["on_test_batch_begin"] + hooks["on_test_batch_end"]
+    hooked = callback_list.batch_callbacks
+    watchers = [cb for cb in hooked("on_test_batch_begin") + hooked("on_test_batch_end")
                 if getattr(cb, "_watches_test_batches_in_fit", True)]
     if validation_steps is not None or watchers:
         return batch_size

@@ -61,11 +61,13 @@ class _Batches:
                 yield (self.X[start:stop], self.y[start:stop],
                        None if sw is None else sw[start:stop])
                 continue
+            # The rows of a permutation: "clip" spares NumPy's buffered bounds check.
             m, idx = stop - start, self.order[start:stop]
             xb = self.X[idx] if self.x_buffer is None else \
-                np.take(self.X, idx, axis=0, out=self.x_buffer[:m])
-            yield (xb, np.take(self.y, idx, axis=0, out=self.y_buffer[:m]),
-                   None if sw is None else np.take(sw, idx, out=self.sw_buffer[:m]))
+                np.take(self.X, idx, axis=0, out=self.x_buffer[:m], mode="clip")
+            yield (xb, np.take(self.y, idx, axis=0, out=self.y_buffer[:m], mode="clip"),
+                   None if sw is None else np.take(sw, idx, out=self.sw_buffer[:m],
+                                                   mode="clip"))
 
 
 class _BaseMLP(BaseEstimator):
