@@ -19,6 +19,9 @@ TinyJit, whose capture-and-replay it follows). For each input signature
 A call the capture cannot follow (it reads tensor values into Python, or its
 ops change from batch to batch) keeps running eagerly for that signature;
 `reason` says why, and the result is always the eager one.
+
+A program computes in buffers of its own, so a `CompiledFunction` serves one
+thread at a time: the model that owns it holds its `turn_lock` around every use.
 """
 
 from functools import partial
