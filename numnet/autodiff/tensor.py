@@ -326,6 +326,19 @@ class Variable(Tensor):
             READ_HOOKS[-1](self, "numpy()")
         return self._array.copy()
 
+    def __array__(self, dtype=None, copy=None):
+        """`np.asarray(variable)`: a snapshot, like `numpy()` (as Keras' TensorFlow, JAX and
+        NumPy backends give: later steps don't change it); `copy=False` gets the live array."""
+        if READ_HOOKS:
+            READ_HOOKS[-1](self, "conversion to a NumPy array")
+        array = self._array
+        if dtype is not None and array.dtype != dtype:
+            if copy is False:
+                raise ValueError(f"Variable '{self.path}' is {array.dtype}: it cannot be read "
+                                 f"as {xp.dtype(dtype)} without a copy.")
+            return array.astype(dtype)
+        return array if copy is False else array.copy()
+
     @property
     def value(self):
         """The current value as a `Tensor` (a read of the variable)."""
