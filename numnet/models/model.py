@@ -144,7 +144,8 @@ class Model(Trainer, Layer):
         )
 
     def __call__(self, inputs, *args, **kwargs):
-        with self.turn_lock:  # replays share buffers: threads take turns (`turn_lock`)
+        # Replays share buffers: threads take turns (`turn_lock`, read cheaply once made).
+        with self.__dict__.get("_turn_lock") or self.turn_lock:
             array = inputs if type(inputs) is np.ndarray else inputs.data if \
                 type(inputs) is Tensor and masks_of(inputs) is None else None
             if array is not None and not args and not IN_STEP.items and self.jit_compile and \
