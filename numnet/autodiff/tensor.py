@@ -35,6 +35,17 @@ class Tensor:
         self.data = data
         self._keras_logits = None
 
+    # -- logits kept by a softmax or sigmoid ------------------------------
+    def keep_logits(self, logits):
+        """Records that this tensor is the softmax or sigmoid of `logits`, as Keras'
+        TensorFlow backend does: a cross-entropy on it then uses the logits. Returns self."""
+        self._keras_logits = logits
+        return self
+
+    def kept_logits(self):
+        """The logits this tensor is the softmax or sigmoid of (see `keep_logits`), or None."""
+        return self._keras_logits
+
     # -- array protocol -------------------------------------------------
     # Reading a tensor's value into Python (an array, a float, a bool) is where a
     # computation leaves numnet's ops; a capture open around it is told, so that a
@@ -436,17 +447,10 @@ def _check_assign_shape(variable, value):
         )
 
 
-def keep_logits(output, logits):
-    """Records that the tensor `output` is the softmax or sigmoid of `logits`, as Keras'
-    TensorFlow backend does: a cross-entropy on `output` then uses the logits. Returns
-    `output`. (Here, beside the slot it fills; `numnet.autodiff.ops.nn` exports it.)"""
-    output._keras_logits = logits
-    return output
-
-
-def kept_logits(output):
-    """The logits the tensor `output` is the softmax or sigmoid of (see `keep_logits`), or None."""
-    return output._keras_logits
+# The functions `numnet.autodiff.ops.nn` exports (`keep_logits(output, logits)`,
+# `kept_logits(output)`): the Tensor methods that fill and read the slot.
+keep_logits = Tensor.keep_logits
+kept_logits = Tensor.kept_logits
 
 
 from numnet.autodiff import ops as _ops  # noqa: E402  (ops import Tensor)

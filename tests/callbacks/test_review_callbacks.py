@@ -75,3 +75,21 @@ def test_subclassed_backup_and_restore_with_int_save_freq_keeps_its_class(tmp_pa
     assert isinstance(cb, _MyBackup)
     assert hasattr(type(cb), "on_train_batch_end")
     assert type(cb).on_train_batch_end is not keras.callbacks.Callback.on_train_batch_end
+
+
+def test_batch_callbacks_names_only_the_callbacks_that_override_a_batch_hook():
+    from numnet.callbacks.callback_list import CallbackList
+
+    class EndOfTestBatch(keras.callbacks.Callback):
+        def on_test_batch_end(self, batch, logs=None):
+            pass
+
+    class OldStyleBatchEnd(keras.callbacks.Callback):  # Keras 2's name, for training batches
+        def on_batch_end(self, batch, logs=None):
+            pass
+
+    watcher, old_style, quiet = EndOfTestBatch(), OldStyleBatchEnd(), keras.callbacks.Callback()
+    callbacks = CallbackList([watcher, old_style, quiet])
+    assert callbacks.batch_callbacks("on_test_batch_end") == [watcher]
+    assert callbacks.batch_callbacks("on_train_batch_end") == [old_style]
+    assert callbacks.batch_callbacks("on_predict_batch_begin") == []
