@@ -329,12 +329,13 @@ def _store_update(owner, variables, copies=(), step=None):
     products already did it, counted)."""
     def kernel(out, arrays):
         pairs = [(view, value.array) for value, view in copies]
+        update = owner.gradient_buffer_update(variables) if step is None else (
+            lambda: owner.apply_gradient_buffer(variables, step.learning_rate is not None))
 
         def run():
             for view, array in pairs:
                 xp.copyto(view, array)
-            owner.apply_gradient_buffer(
-                variables, applied=step is not None and step.learning_rate is not None)
+            update()
         return run
     return kernel
 

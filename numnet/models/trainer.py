@@ -178,7 +178,7 @@ class Trainer:
         if function is None or function.key != key:
             function = CompiledFunction(step, name, enabled=self.jit_compile
                                         and not self.run_eagerly,
-                                        before_planning=self._place_parameters,
+                                        before_planning=self._ensure_placed,
                                         capture_first=attribute == "train_function",
                                         one_capture=self._runs_only_numnet_code)
             function.key = key
@@ -209,6 +209,11 @@ class Trainer:
             ParameterStore.of(weights)
         self._parameters_placed = self.built
         return weights
+
+    def _ensure_placed(self):
+        """`_place_parameters` unless done since the model last changed (before a plan)."""
+        if not self._parameters_placed:
+            self._place_parameters()
 
     def make_train_function(self, force=False, weights=None):
         """The function `fit` calls per batch: `train_step`, compiled (see `compile`)."""
@@ -467,14 +472,13 @@ class Trainer:
             batch_size=batch_size, steps_per_epoch=steps_per_epoch, shuffle=shuffle,
             shard=distribution)
         with data:
+            self._loss_sources_cache = None  # layers may have changed since the last call
             self._check_data(data.train)
             callback_list = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
                 callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                 verbose=verbose, epochs=epochs, steps=data.train.steps)
             self.stop_training = False
-            self._train_vars = None
-            self._loss_sources_cache = None
-            weights = self._place_parameters()
+            weights = self._train_vars = self._place_parameters()
             if distribution is not None:  # every rank starts from rank 0's state
                 distribution.begin_fit(self, data.train)
             callback_list.on_train_begin()

@@ -50,7 +50,7 @@ class Adam(Optimizer):
     def _update_step_all(self, grads, variables, learning_rate):
         b1, b2, eps = float(self.beta_1), float(self.beta_2), float(self.epsilon)
         t = int(self.iterations.data) + 1
-        # Keras raises the float32-rounded betas to the power t.
+        # Keras raises the float32-rounded betas to the power t (so does `_flat_update`).
         alpha = learning_rate * math.sqrt(1.0 - _f32(b2) ** t) / (1.0 - _f32(b1) ** t)
         c1, c2 = 1.0 - b1, 1.0 - b2
         if self._stacked_moments(grads, variables, c1, c2, eps, alpha):
@@ -86,31 +86,39 @@ class Adam(Optimizer):
         if (packed is None or len(variables) != 1 or variables[0] is not packed["flat_var"]
                 or grads[0] is not packed["grad"] or self.amsgrad):
             return False
-        plan = self._scratch.get("adam_stacked")
-        if plan is None or plan[0] is not packed or plan[1] != (c1, c2):
+        arrays = self._stacked_arrays(packed, c1, c2)
+        if arrays is None:
+            return False
+        _stacked_step(arrays, eps, alpha)
+        return True
+
+    def _stacked_arrays(self, packed, c1, c2):
+        """The arrays of the stacked update (see `_stacked_step`), made once per packing and
+        pair of coefficients; None when m and v are not adjacent rows."""
+        arrays = self._scratch.get("adam_stacked")
+        if arrays is None or arrays.packed is not packed or arrays.coefficients != (c1, c2):
             rows = packed["slot_rows"]
             first = rows.get("_momentums")
             if first is None or rows.get("_velocities") != first + 1:
-                return False
-            mv = packed["block"][first:first + 2]
-            s = packed["grad2"]  # row 0 holds g already; row 1 is free
-            coeffs = xp.asarray([[c1], [c2]], dtype=s.dtype)
-            plan = (packed, (c1, c2), mv, mv[0], mv[1], s, s[0], s[1], coeffs,
-                    packed["flat_var"].data)
-            self._scratch["adam_stacked"] = plan
-        _, _, mv, m, v, s, g, g2, coeffs, w = plan
-        # [m; v] += ([g; g**2] - [m; v]) * [1 - beta_1; 1 - beta_2]
-        xp.multiply(g, g, out=g2)
-        xp.subtract(s, mv, out=s)
-        xp.multiply(s, coeffs, out=s)
-        xp.add(mv, s, out=mv)
-        # w -= m * alpha / (sqrt(v) + epsilon), with g's row as scratch
-        xp.sqrt(v, out=g)
-        xp.add(g, eps, out=g)
-        xp.divide(m, g, out=g)
-        xp.multiply(g, alpha, out=g)
-        xp.subtract(w, g, out=w)
-        return True
+                return None
+            arrays = _StackedArrays(packed, c1, c2)
+            self._scratch["adam_stacked"] = arrays
+        return arrays
+
+    def _flat_update(self, packed):
+        if type(self)._update_step_all is not Adam._update_step_all or self.amsgrad:
+            return None  # a subclass with a rule of its own
+        b1, b2, eps = float(self.beta_1), float(self.beta_2), float(self.epsilon)
+        arrays = self._stacked_arrays(packed, 1.0 - b1, 1.0 - b2)
+        if arrays is None:
+            return None
+        b1_32, b2_32, iterations = _f32(b1), _f32(b2), self._iterations
+
+        def update(learning_rate):
+            t = int(iterations.data) + 1
+            _stacked_step(arrays, eps,
+                          learning_rate * math.sqrt(1.0 - b2_32 ** t) / (1.0 - b1_32 ** t))
+        return update
 
     def update_step(self, gradient, variable, learning_rate):
         self._update_step_all([_raw(gradient)], [variable],
@@ -121,3 +129,33 @@ class Adam(Optimizer):
         config.update({"beta_1": self.beta_1, "beta_2": self.beta_2,
                        "epsilon": self.epsilon, "amsgrad": self.amsgrad})
         return config
+
+
+class _StackedArrays:
+    """Adam's m and v as two rows of one array `mv`, and the flat gradient `g` above a
+    scratch row `g2`, as rows of `s`: one call updates both moments."""
+
+    def __init__(self, packed, c1, c2):
+        self.packed, self.coefficients = packed, (c1, c2)
+        first = packed["slot_rows"]["_momentums"]
+        self.mv = packed["block"][first:first + 2]
+        self.m, self.v = self.mv[0], self.mv[1]
+        self.s = packed["grad2"]  # row 0 holds g already; row 1 is free
+        self.g, self.g2 = self.s[0], self.s[1]
+        self.c = xp.asarray([[c1], [c2]], dtype=self.s.dtype)
+        self.w = packed["flat_var"].data
+
+
+def _stacked_step(a, eps, alpha):
+    """[m; v] += ([g; g**2] - [m; v]) * [1 - beta_1; 1 - beta_2], then
+    w -= m * alpha / (sqrt(v) + epsilon), with g's row as scratch."""
+    g = a.g
+    xp.multiply(g, g, out=a.g2)
+    xp.subtract(a.s, a.mv, out=a.s)
+    xp.multiply(a.s, a.c, out=a.s)
+    xp.add(a.mv, a.s, out=a.mv)
+    xp.sqrt(a.v, out=g)
+    xp.add(g, eps, out=g)
+    xp.divide(a.m, g, out=g)
+    xp.multiply(g, alpha, out=g)
+    xp.subtract(a.w, g, out=a.w)

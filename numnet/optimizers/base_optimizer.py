@@ -22,6 +22,7 @@ with `out=` and reuses per-shape scratch buffers.
 
 import re
 import warnings
+from functools import partial
 
 
 from numnet.autodiff.parameters import ParameterStore
@@ -503,7 +504,8 @@ class Optimizer:
         """Builds the optimizer for `variables` and packs them, before any step.
 
         A compiled step then writes its gradients straight into
-        `gradient_buffer(variables)` and calls `apply_gradient_buffer`.
+        `gradient_buffer(variables)` and calls the callable `gradient_buffer_update`
+        gave it when planned (`apply_gradient_buffer`, or a faster form of it).
         """
         variables = list(variables)
         if not self.built:
@@ -532,6 +534,47 @@ class Optimizer:
         `apply_gradient_buffer(variables, applied=True)`.
         """
         return None
+
+    def gradient_buffer_update(self, variables, applied=False):
+        """The callable a compiled step calls once per step, after writing its gradients
+        into `gradient_buffer(variables)`: `apply_gradient_buffer(variables, applied)`.
+
+        An optimizer whose step is its plain update rule may offer a faster form
+        (`_flat_update`, the rule with this moment's settings bound once): it
+        serves while no public setting changes (the learning rate aside, which is
+        read at every step) and the packing stays; after a change, the general
+        method serves.
+        """
+        general = partial(self.apply_gradient_buffer, variables, applied)
+        packed = self._packed
+        if applied or packed is None or "apply_gradient_buffer" in vars(self) or \
+                packed["constrained"] or not self._plain_step() or \
+                self.gradient_buffer(variables) is None:
+            return general
+        update = self._flat_update(packed)
+        if update is None:
+            return general
+        version = self._settings_version
+
+        def step():
+            if self._settings_version != version or self._packed is not packed:
+                return general()
+            update(self._current_learning_rate())
+            self._step_done()
+        return step
+
+    def _flat_update(self, packed):
+        """`update(learning_rate)`: the update rule on the packed flat buffers, with the
+        current settings bound (everything `_prepare_step` and `_update_step_all` do for a
+        plain step); None when the optimizer has no such form."""
+        return None
+
+    _settings_version = 0  # counts changes of public settings (see `__setattr__`)
+
+    def __setattr__(self, name, value):
+        if name[0] != "_" and name != "learning_rate":
+            object.__setattr__(self, "_settings_version", self._settings_version + 1)
+        object.__setattr__(self, name, value)
 
     def apply_gradient_buffer(self, variables, applied=False):
         """Applies the gradients written into `gradient_buffer(variables)` (one step).
