@@ -22,6 +22,8 @@ ops change from batch to batch) keeps running eagerly for that signature;
 
 A program computes in buffers of its own, so a `CompiledFunction` serves one
 thread at a time: the model that owns it holds its `turn_lock` around every use.
+It keeps no reference to a call's data once the call ends (`end_call`): captures
+copy the rows they are given, and a plan drops the captured arrays.
 """
 
 from functools import partial
@@ -178,10 +180,12 @@ class CompiledFunction:
             IN_STEP.pop()
 
     def _capture(self, batch, signature, previous):
-        leaves = batch.leaves()
-        tensors = [wrap(leaf) for leaf in leaves if leaf is not None]
-        it = iter(tensors)
-        data = batch.source.rebuild([None if leaf is None else next(it) for leaf in leaves])
+        # Rows that view the caller's arrays are copied: a capture kept for comparing with
+        # the next one (or its graph) then holds no reference to the caller's data.
+        leaves = [leaf if leaf is None or leaf.base is None else leaf.copy()
+                  for leaf in batch.leaves()]
+        wrapped = [None if leaf is None else wrap(leaf) for leaf in leaves]
+        tensors, data = [t for t in wrapped if t is not None], batch.source.rebuild(wrapped)
         with Capture(tensors) as capture:
             result = self.fn(data)
         if capture.unusable is not None:
@@ -219,10 +223,14 @@ class CompiledFunction:
         self._entries[signature] = self.reason
 
     def begin_epoch(self):
-        """A new epoch (or evaluate / predict call): invariants and hoisted rows are redone."""
-        for entry in self._entries.values():
-            if type(entry) is Program:
-                entry.begin_epoch()
+        """A new epoch (or evaluate / predict call): invariants and hoisted rows are redone.
+
+        Also what `end_call` does when a call ends: the programs let go of its data.
+        """
+        for program in self.programs:
+            program.begin_epoch()
+
+    end_call = begin_epoch
 
     @property
     def programs(self):

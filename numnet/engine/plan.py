@@ -40,8 +40,9 @@ class Program:
         self.stale = True
 
     def begin_epoch(self):
-        """Invariants and hoisted rows are recomputed before the next step."""
-        self.stale = True
+        """Invariants and hoisted rows are recomputed before the next step, and the data they
+        came from is let go (a finished call keeps no reference to it)."""
+        self.stale, self._sources, self._whole = True, None, {}
 
     def valid(self):
         """False once a variable it reads by reference has moved (into a parameter store)."""
@@ -155,6 +156,9 @@ def plan(capture, returned, source_rows):
         leaf is not None and (value is None or value.kind in ("variable", "const"))
         for leaf, value in zip(leaves, values)) else [None if v is None else v.array for v in values]
     program._moves = MOVES[0]
+    for value in graph.values.values():  # the captured arrays (the call's data) are let go
+        if value.kind not in ("variable", "const"):
+            value.tensor = None
     return program
 
 
@@ -190,14 +194,10 @@ def _allocate_one(value):
         view = producer.prim.compute(*arrays, **producer.attrs)
         if any(isinstance(a, xp.ndarray) and xp.shares_memory(view, a) for a in arrays):
             value.array = view
-            producer.kernel = _bound_view
+            producer.kernel = lambda out, arrays: None  # computed once, here
             return view
     value.array = xp.empty(value.shape, dtype=value.dtype)
     return value.array
-
-
-def _bound_view(out, arrays):
-    return None  # computed once, at allocation
 
 
 def _kernel(op):

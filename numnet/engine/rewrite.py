@@ -89,9 +89,7 @@ def merge_common(graph):
         if op.dead or op.prim is None or op.prim.kind not in ("pure", "view"):
             continue
         key = _key(op)
-        if key is None:
-            continue
-        first = seen.setdefault(key, op)
+        first = op if key is None else seen.setdefault(key, op)
         if first is not op:
             graph.replace(op.output, first.output)
             op.dead = True

@@ -164,6 +164,7 @@ class Model(Trainer, Layer):
                     arrays = _array(inputs, cast) if type(inputs) is np.ndarray else \
                         map_structure(lambda t: _array(t, cast), inputs)
                     outputs, logits, masks = function(Batch(Source(arrays), slice(None)))
+                    function.end_call()  # keeps no reference to the inputs
                     return _with_masks(_fresh_outputs(outputs, logits), masks)
             outputs = super().__call__(inputs, *args, **kwargs)
             self.built = True

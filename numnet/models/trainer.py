@@ -35,11 +35,19 @@ from numnet.engine import Batch, CompiledFunction
 
 
 def takes_turns(method):
-    """Runs the model method `method` holding the model's `turn_lock`."""
+    """Runs the model method `method` holding the model's `turn_lock`; when the outermost
+    such call ends, the compiled steps let go of its data (`_let_go_of_data`)."""
     @functools.wraps(method)
     def run(self, *args, **kwargs):
         with self.turn_lock:
-            return method(self, *args, **kwargs)
+            depth = self.__dict__.get("_call_depth", 0)
+            self.__dict__["_call_depth"] = depth + 1
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self.__dict__["_call_depth"] = depth
+                if depth == 0:
+                    self._let_go_of_data()
     return run
 
 
@@ -154,6 +162,13 @@ class Trainer:
         if lock is None:  # `setdefault` is atomic: two threads get the same lock
             lock = self.__dict__.setdefault("_turn_lock", threading.RLock())
         return lock
+
+    def _let_go_of_data(self):
+        """Drops the compiled steps' references to the last call's data (the arrays and what
+        was computed once from them), as Keras keeps none after `fit` or `predict`."""
+        for function in (self.train_function, self.test_function, self.predict_function):
+            if function is not None:
+                function.end_call()
 
     def _reset_functions(self):
         self.train_function = self.test_function = self.predict_function = None
