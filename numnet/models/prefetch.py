@@ -16,11 +16,34 @@ user code that it could still call).
 """
 
 import collections
+import contextlib
 import queue
 import threading
 
+from numnet.backend.global_state import ThreadStack
+
 _ITEM, _END, _ERROR = range(3)
 _NO_KEY = object()
+
+# Re-entrant locks (`threading.RLock`) that a thread steps aside from while it waits for a
+# reader: a model's `turn_lock` during its `fit`, `evaluate` or `predict`, so that a reader
+# whose batches call that model (a `PyDataset` making targets with it) can take its turn.
+STEP_ASIDE = ThreadStack()
+
+
+@contextlib.contextmanager
+def waiting():
+    """Context manager around a wait for a reader's threads: the `STEP_ASIDE` locks this
+    thread holds are released meanwhile (all their levels) and taken back after."""
+    held = []
+    for lock in {id(lock): lock for lock in STEP_ASIDE.items}.values():
+        if lock._is_owned():  # (the RLock protocol `threading.Condition` uses)
+            held.append((lock, lock._release_save()))
+    try:
+        yield
+    finally:
+        for lock, state in reversed(held):
+            lock._acquire_restore(state)
 
 
 class Prefetcher:
@@ -63,7 +86,11 @@ class Prefetcher:
     def __next__(self):
         if self._finished:
             raise StopIteration
-        kind, value = self._queue.get()
+        try:
+            kind, value = self._queue.get_nowait()
+        except queue.Empty:
+            with waiting():
+                kind, value = self._queue.get()
         if kind == _ITEM:
             return value
         self._finished = True
@@ -81,7 +108,8 @@ class Prefetcher:
                 self._queue.get_nowait()
             except queue.Empty:
                 break
-        self._thread.join()
+        with waiting():
+            self._thread.join()
         self._finished = True
 
 
@@ -147,6 +175,9 @@ class OrderedFetcher:
         if not self._pending:
             raise StopIteration
         _, future = self._pending.popleft()
+        if not future.done():
+            with waiting():
+                future.result()
         result = future.result()
         return result if self._post is None else self._post(result)
 
@@ -158,19 +189,21 @@ class OrderedFetcher:
             future = entry[1]
             if future is not None and future.cancel():
                 entry[1] = None
-        for entry in self._pending:
-            if entry[1] is not None:
-                concurrent.futures.wait([entry[1]])
-        if self._processes and self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        with waiting():
+            for entry in self._pending:
+                if entry[1] is not None:
+                    concurrent.futures.wait([entry[1]])
+            if self._processes and self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
 
     def close(self):
         self._keys_done = True
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            with waiting():
+                self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         self._pending.clear()
 
 
-__all__ = ["OrderedFetcher", "Prefetcher"]
+__all__ = ["OrderedFetcher", "Prefetcher", "STEP_ASIDE", "waiting"]

@@ -29,6 +29,7 @@ from numnet.callbacks.callback_list import CallbackList
 from numnet.layers.symbolic import producer
 from numnet.tree import flatten, map_structure, pack_sequence_as, same_structure
 from numnet.models import data_adapter
+from numnet.models.prefetch import STEP_ASIDE
 from numnet.models.compile_utils import CompileLoss, CompileMetrics
 from numnet.models.step_code import only_numnet_code
 from numnet.engine import Batch, CompiledFunction
@@ -36,15 +37,23 @@ from numnet.engine import Batch, CompiledFunction
 
 def takes_turns(method):
     """Runs the model method `method` holding the model's `turn_lock`; when the outermost
-    such call ends, the compiled steps let go of its data (`_let_go_of_data`)."""
+    such call ends, the compiled steps let go of its data (`_let_go_of_data`).
+
+    While the call waits for a batch from a reader's threads it steps aside
+    (`prefetch.waiting`): a reader whose batches call this model takes its turn then,
+    between two steps, instead of waiting for the call to end (which waits for it).
+    """
     @functools.wraps(method)
     def run(self, *args, **kwargs):
-        with self.turn_lock:
+        lock = self.turn_lock
+        with lock:
             depth = self.__dict__.get("_call_depth", 0)
             self.__dict__["_call_depth"] = depth + 1
+            STEP_ASIDE.append(lock)
             try:
                 return method(self, *args, **kwargs)
             finally:
+                STEP_ASIDE.pop()
                 self.__dict__["_call_depth"] = depth
                 if depth == 0:
                     self._let_go_of_data()

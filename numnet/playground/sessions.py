@@ -7,8 +7,8 @@ exist at once, so memory stays bounded.
 
 All numnet work (training updates, frames, imports and exports) runs in a
 worker thread, one piece of work at a time for the whole server
-(`engine_limiter`): numnet's gradient tape is process-wide state, and on a
-small machine taking turns is also the fair way to share the cores. Each
+(`engine_limiter`): on a small machine taking turns is the fair way to share
+the cores, and it keeps BLAS threads from competing with the event loop. Each
 update is short (an epoch or a time budget of a few tens of milliseconds),
 so the sessions interleave.
 

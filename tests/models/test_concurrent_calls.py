@@ -3,7 +3,9 @@
 A compiled step computes in buffers of its own, so the model's calls, `fit`,
 `evaluate`, `predict` and their one-batch forms take turns (`Model.turn_lock`).
 Tapes, captures and scopes are per thread (`numnet.backend.global_state.ThreadStack`),
-as TensorFlow's are: what one thread computes is never recorded by another's tape.
+as TensorFlow's are: what one thread computes is never recorded by another's tape. A call
+waiting for its reader threads steps aside (`numnet.models.prefetch.waiting`), so readers
+whose batches call the model do not wait for the call that waits for them.
 """
 
 import threading
@@ -163,3 +165,62 @@ def test_the_lock_is_left_behind_by_copies_and_reentrant():
             model(np.zeros((1, 16), np.float32))
     clone = copy.deepcopy(model)
     assert clone.turn_lock is not lock
+
+
+# ------------------------------------------------ readers that call the model being fitted
+def _finishes(work, seconds=60):
+    """Runs `work()` in a thread; True when it ended (with no error) within `seconds`."""
+    errors, thread = [], None
+
+    def run():
+        try:
+            work()
+        except BaseException as error:  # noqa: BLE001 (handed to the main thread)
+            errors.append(error)
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if errors:
+        raise errors[0]
+    return not thread.is_alive()
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_pydataset_whose_batches_call_the_model_being_fitted_does_not_wait_forever(workers):
+    """Its reader threads take their turn while `fit` (or `evaluate`, `predict`) waits for a
+    batch: the call does not hold the model against the reader it waits for."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 16)).astype("float32")
+    model = _model()
+
+    class Targets(keras.utils.PyDataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, index):
+            rows = x[index * 16:(index + 1) * 16]
+            return rows, np.argmax(model.predict(rows, verbose=0), axis=1)
+
+    history = {}
+    assert _finishes(lambda: history.update(model.fit(Targets(workers=workers), epochs=2,
+                                                      verbose=0).history))
+    assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all()
+    assert model.train_function.programs  # the steps were replayed, not eager
+    assert _finishes(lambda: model.evaluate(Targets(workers=workers), verbose=0))
+    predictions = []
+    assert _finishes(lambda: predictions.append(model.predict(Targets(workers=workers),
+                                                              verbose=0)))
+    np.testing.assert_allclose(predictions[0], model.predict(x, batch_size=16, verbose=0),
+                               rtol=1e-6)
+
+
+def test_a_generator_that_calls_the_model_being_fitted_does_not_wait_forever():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(64, 16)).astype("float32")
+    model = _model()
+
+    def batches():
+        for index in range(4):
+            rows = x[index * 16:(index + 1) * 16]
+            yield rows, np.argmax(model(rows).numpy(), axis=1)
+    assert _finishes(lambda: model.fit(batches(), epochs=1, verbose=0))
