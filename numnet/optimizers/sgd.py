@@ -75,22 +75,25 @@ class SGD(Optimizer):
                 xp.multiply(g, lr, out=step)
                 xp.subtract(w, step, out=w)
             return
-        momentum = self.momentum
         index = self._trainable_variables_indices
         for g, v in zip(grads, variables):
             w = v.data
-            m = self.momentums[index[id(v)]].data
-            step = self._buffer(w)
-            xp.multiply(g, lr, out=step)
-            xp.multiply(m, momentum, out=m)
-            xp.subtract(m, step, out=m)
-            if self.nesterov:
-                look = self._buffer(w, 1)
-                xp.multiply(m, momentum, out=look)
-                xp.subtract(look, step, out=look)
-                xp.add(w, look, out=w)
-            else:
-                xp.add(w, m, out=w)
+            _momentum_step(g, self.momentums[index[id(v)]].data, w, lr, self.momentum,
+                           self._buffer(w), self._buffer(w, 1) if self.nesterov else None)
+
+    def _flat_update(self, packed):
+        if type(self)._update_step_all is not SGD._update_step_all:
+            return None  # a subclass with a rule of its own
+        g, flat = packed["grad"], packed["flat_var"]
+        w, momentum, nesterov = flat.data, self.momentum, self.nesterov
+        if momentum == 0:
+            def plain(learning_rate):
+                xp.multiply(g, learning_rate, out=g)
+                xp.subtract(w, g, out=w)
+            return plain
+        m = self.momentums[self._trainable_variables_indices[id(flat)]].data
+        step, look = self._buffer(w), self._buffer(w, 1) if nesterov else None
+        return lambda learning_rate: _momentum_step(g, m, w, learning_rate, momentum, step, look)
 
     def update_step(self, gradient, variable, learning_rate):
         self._update_step_all([_raw(gradient)], [variable],
@@ -100,3 +103,17 @@ class SGD(Optimizer):
         config = super().get_config()
         config.update({"momentum": self.momentum, "nesterov": self.nesterov})
         return config
+
+
+def _momentum_step(g, m, w, lr, momentum, step, look=None):
+    """`m = momentum * m - lr * g`, then `w += m`, or with Nesterov (a `look` buffer given)
+    `w += momentum * m - lr * g`; `step` is scratch."""
+    xp.multiply(g, lr, out=step)
+    xp.multiply(m, momentum, out=m)
+    xp.subtract(m, step, out=m)
+    if look is not None:
+        xp.multiply(m, momentum, out=look)
+        xp.subtract(look, step, out=look)
+        xp.add(w, look, out=w)
+    else:
+        xp.add(w, m, out=w)

@@ -1,6 +1,6 @@
 """`Optimizer.gradient_buffer_update`: the per-step callable of a compiled training step.
 
-Adam offers a form with its settings bound once (`_flat_update`). These tests
+Adam and SGD with momentum offer a form with their settings bound once (`_flat_update`). These tests
 check that it is the one a compiled step runs, that it gives the general
 method's numbers, and that a setting changed between steps is honoured (the
 general method takes over), while a new learning rate keeps the bound form.
@@ -77,6 +77,21 @@ def test_compiled_adam_runs_the_bound_update_with_the_general_numbers(monkeypatc
     assert counter.calls == 0
     _assert_same_weights(compiled, eager)
     assert int(compiled.optimizer.iterations) == int(eager.optimizer.iterations) == 16
+
+
+def test_sgd_with_momentum_runs_the_bound_update_with_the_general_numbers(monkeypatch):
+    for nesterov in (False, True):
+        counter = _CountGeneral(monkeypatch)
+        compiled, eager = _fit_both(lambda: keras.optimizers.SGD(0.05, momentum=0.9,
+                                                                 nesterov=nesterov))
+        assert counter.calls == 0
+        _assert_same_weights(compiled, eager)
+    # A momentum changed mid-fit is a changed setting: the general method takes over.
+    counter = _CountGeneral(monkeypatch)
+    compiled, eager = _fit_both(lambda: keras.optimizers.SGD(0.05, momentum=0.9),
+                                [lambda: _SetAtEpoch(3, "momentum", 0.5)])
+    assert counter.calls == 4
+    _assert_same_weights(compiled, eager)
 
 
 def test_a_setting_changed_between_steps_is_honoured(monkeypatch):
