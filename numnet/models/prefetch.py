@@ -25,25 +25,28 @@ from numnet.backend.global_state import ThreadStack
 _ITEM, _END, _ERROR = range(3)
 _NO_KEY = object()
 
-# Re-entrant locks (`threading.RLock`) that a thread steps aside from while it waits for a
-# reader: a model's `turn_lock` during its `fit`, `evaluate` or `predict`, so that a reader
-# whose batches call that model (a `PyDataset` making targets with it) can take its turn.
+# The re-entrant locks this thread took, once per level held (a model's `turn_lock`, pushed
+# by each `fit`, `evaluate` or `predict` call holding it): while the thread waits for a
+# reader it steps aside from them, so that a reader whose batches call that model (a
+# `PyDataset` making targets with it) can take its turn.
 STEP_ASIDE = ThreadStack()
 
 
 @contextlib.contextmanager
 def waiting():
-    """Context manager around a wait for a reader's threads: the `STEP_ASIDE` locks this
-    thread holds are released meanwhile (all their levels) and taken back after."""
-    held = []
-    for lock in {id(lock): lock for lock in STEP_ASIDE.items}.values():
-        if lock._is_owned():  # (the RLock protocol `threading.Condition` uses)
-            held.append((lock, lock._release_save()))
+    """Context manager around a wait for a reader's threads: every level of the `STEP_ASIDE`
+    locks is released meanwhile and taken back after."""
+    levels = collections.Counter(map(id, STEP_ASIDE.items))
+    locks = {id(lock): lock for lock in STEP_ASIDE.items}
+    for key, count in levels.items():
+        for _ in range(count):
+            locks[key].release()
     try:
         yield
     finally:
-        for lock, state in reversed(held):
-            lock._acquire_restore(state)
+        for key, count in levels.items():
+            for _ in range(count):
+                locks[key].acquire()
 
 
 class Prefetcher:
@@ -175,10 +178,11 @@ class OrderedFetcher:
         if not self._pending:
             raise StopIteration
         _, future = self._pending.popleft()
-        if not future.done():
+        if future.done():
+            result = future.result()
+        else:
             with waiting():
-                future.result()
-        result = future.result()
+                result = future.result()
         return result if self._post is None else self._post(result)
 
     def pause(self):

@@ -49,7 +49,7 @@ def takes_turns(method):
         with lock:
             depth = self.__dict__.get("_call_depth", 0)
             self.__dict__["_call_depth"] = depth + 1
-            STEP_ASIDE.append(lock)
+            STEP_ASIDE.append(lock)  # one entry per level held (see `prefetch.waiting`)
             try:
                 return method(self, *args, **kwargs)
             finally:

@@ -106,8 +106,8 @@ class Adam(Optimizer):
         return arrays
 
     def _flat_update(self, packed):
-        if type(self)._update_step_all is not Adam._update_step_all or self.amsgrad:
-            return None  # a subclass with a rule of its own
+        if type(self) is not Adam or self.amsgrad:
+            return None  # a subclass may have a rule of its own: it keeps the general method
         b1, b2, eps = float(self.beta_1), float(self.beta_2), float(self.epsilon)
         arrays = self._stacked_arrays(packed, 1.0 - b1, 1.0 - b2)
         if arrays is None:

@@ -71,9 +71,8 @@ class SGD(Optimizer):
                 w = v.data
                 # The packed gradient is our own scratch: scale it in place, one
                 # buffer less to stream through the cache.
-                step = g if packed is not None and g is packed["grad"] else self._buffer(w)
-                xp.multiply(g, lr, out=step)
-                xp.subtract(w, step, out=w)
+                _descent_step(g, w, lr, g if packed is not None and g is packed["grad"]
+                              else self._buffer(w))
             return
         index = self._trainable_variables_indices
         for g, v in zip(grads, variables):
@@ -82,15 +81,12 @@ class SGD(Optimizer):
                            self._buffer(w), self._buffer(w, 1) if self.nesterov else None)
 
     def _flat_update(self, packed):
-        if type(self)._update_step_all is not SGD._update_step_all:
-            return None  # a subclass with a rule of its own
+        if type(self) is not SGD:
+            return None  # a subclass may have a rule of its own: it keeps the general method
         g, flat = packed["grad"], packed["flat_var"]
         w, momentum, nesterov = flat.data, self.momentum, self.nesterov
-        if momentum == 0:
-            def plain(learning_rate):
-                xp.multiply(g, learning_rate, out=g)
-                xp.subtract(w, g, out=w)
-            return plain
+        if momentum == 0:  # the packed gradient is scratch: it takes the step in place
+            return lambda learning_rate: _descent_step(g, w, learning_rate, g)
         m = self.momentums[self._trainable_variables_indices[id(flat)]].data
         step, look = self._buffer(w), self._buffer(w, 1) if nesterov else None
         return lambda learning_rate: _momentum_step(g, m, w, learning_rate, momentum, step, look)
@@ -103,6 +99,12 @@ class SGD(Optimizer):
         config = super().get_config()
         config.update({"momentum": self.momentum, "nesterov": self.nesterov})
         return config
+
+
+def _descent_step(g, w, lr, step):
+    """`w -= lr * g`, with `step` (which may be `g` itself) as scratch."""
+    xp.multiply(g, lr, out=step)
+    xp.subtract(w, step, out=w)
 
 
 def _momentum_step(g, m, w, lr, momentum, step, look=None):

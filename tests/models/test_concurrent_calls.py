@@ -224,3 +224,33 @@ def test_a_generator_that_calls_the_model_being_fitted_does_not_wait_forever():
             rows = x[index * 16:(index + 1) * 16]
             yield rows, np.argmax(model(rows).numpy(), axis=1)
     assert _finishes(lambda: model.fit(batches(), epochs=1, verbose=0))
+
+
+def test_waiting_steps_aside_from_every_level_and_takes_them_back():
+    """`prefetch.waiting` releases each `STEP_ASIDE` lock as many times as it was pushed
+    (a call inside a call holds the lock twice) and re-takes every level after."""
+    from numnet.models.prefetch import STEP_ASIDE, waiting
+
+    lock = threading.RLock()
+    taken_meanwhile = []
+    with lock, lock:
+        STEP_ASIDE.append(lock)
+        STEP_ASIDE.append(lock)
+        try:
+            with waiting():
+                other = threading.Thread(target=lambda: taken_meanwhile.append(
+                    lock.acquire(timeout=5) and (lock.release() or True)))
+                other.start()
+                other.join(10)
+        finally:
+            STEP_ASIDE.pop()
+            STEP_ASIDE.pop()
+        assert taken_meanwhile == [True]
+        blocked = []
+        probe = threading.Thread(target=lambda: blocked.append(lock.acquire(timeout=0.05)))
+        probe.start()
+        probe.join()
+        assert blocked == [False]  # both levels are held again
+    # Released exactly twice by the two `with`s: nothing is held now.
+    assert lock.acquire(blocking=False)
+    lock.release()
