@@ -11,10 +11,21 @@ from numnet import metrics
 from numnet import models, optimizers, random, regularizers, tree, utils
 from numnet.autodiff import GradientTape, StatelessScope, Tensor, Variable
 from numnet import ops
-from numnet.layers import Input
+from numnet.constraints import Constraint
+from numnet.initializers import Initializer
+from numnet.layers import Input, InputSpec, KerasTensor, Layer
+from numnet.losses import Loss
+from numnet.metrics import Metric
 from numnet.models import Model, Sequential
+from numnet.optimizers import Optimizer
+from numnet.regularizers import Regularizer
 
 config = backend
+
+
+def version():
+    """numnet's version string (`keras.version()`)."""
+    return __version__
 
 
 def __getattr__(name):
@@ -26,7 +37,9 @@ def __getattr__(name):
 
 
 __all__ = [
-    "GradientTape", "Input", "Model", "Sequential", "StatelessScope", "Tensor", "Variable",
+    "Constraint", "GradientTape", "Initializer", "Input", "InputSpec", "KerasTensor", "Layer",
+    "Loss", "Metric", "Model", "Optimizer", "Regularizer", "Sequential", "StatelessScope",
+    "Tensor", "Variable", "version",
     "activations",
     "backend", "callbacks", "config", "constraints", "initializers", "layers", "losses", "metrics", "models",
     "ops", "optimizers", "random", "regularizers", "tree", "utils",

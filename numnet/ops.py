@@ -19,10 +19,20 @@ from numnet.layers.symbolic import KerasTensor as _KerasTensor
 from numnet.layers.symbolic import is_symbolic as _is_symbolic
 
 
+def _any_symbolic(values):
+    """Whether a `KerasTensor` is among `values` or inside them (a quick look at each
+    value first: most calls pass tensors and numbers, which need no walk)."""
+    for value in values:
+        if isinstance(value, _KerasTensor) or (
+                isinstance(value, (list, tuple, dict)) and _is_symbolic(value)):
+            return True
+    return False
+
+
 def _symbolic_aware(name, function):
     @_functools.wraps(function)
     def op(*args, **kwargs):
-        if _is_symbolic(list(args)) or _is_symbolic(list(kwargs.values())):
+        if _any_symbolic(args) or (kwargs and _any_symbolic(kwargs.values())):
             from numnet.layers.op_layer import symbolic_op
             return symbolic_op(name, *args, **kwargs)
         return function(*args, **kwargs)
@@ -47,8 +57,28 @@ def convert_to_tensor(x, dtype=None):
     return _autodiff_ops.convert_to_tensor(x, dtype=dtype)
 
 
-_NOT_OPS = {"shape", "convert_to_tensor", "convert_to_numpy", "unbroadcast"}
-__all__ = ["shape", "convert_to_tensor"]
+def ndim(x):
+    """The number of dimensions of `x` (a `KerasTensor` too)."""
+    return len(x.shape) if isinstance(x, _KerasTensor) else _autodiff_ops.ndim(x)
+
+
+def dtype(x):
+    """The dtype name of `x` (a `KerasTensor` too)."""
+    return x.dtype if isinstance(x, _KerasTensor) else _autodiff_ops.dtype(x)
+
+
+def size(x):
+    """The number of entries of `x` (None for a `KerasTensor` with an unknown dimension)."""
+    if isinstance(x, _KerasTensor):
+        return None if None in x.shape else int(_functools.reduce(lambda a, b: a * b, x.shape, 1))
+    return _autodiff_ops.size(x)
+
+
+# Not recorded as graph nodes: conversions, questions about a tensor, and control flow (its
+# functions run as Python; on symbolic tensors they meet the ops those functions call).
+_NOT_OPS = {"shape", "convert_to_tensor", "convert_to_numpy", "unbroadcast", "is_tensor",
+            "cond", "switch", "while_loop", "fori_loop", "scan", "map", "vectorized_map"}
+__all__ = ["shape", "convert_to_tensor", "ndim", "dtype", "size"]
 _wrapped = {}  # id(function) -> its wrapper: aliases (swish, silu) stay one function
 for _name in dir(_autodiff_ops):
     _value = getattr(_autodiff_ops, _name)

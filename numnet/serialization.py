@@ -27,6 +27,17 @@ def in_safe_mode():
     return _SAFE_MODE[-1]
 
 
+def enable_unsafe_deserialization():
+    """Turns safe mode off, for this thread, wherever no `SafeModeScope` says otherwise
+    (`keras.config.enable_unsafe_deserialization`).
+
+    As in Keras, it lets `Lambda.from_config` and `deserialize_keras_object`
+    rebuild Python lambdas from their bytecode (running code from the config);
+    `load_model` keeps its own `safe_mode=True` default, which wins.
+    """
+    _SAFE_MODE.items[0] = False
+
+
 class SafeModeScope:
     """Context manager: deserializations inside run with `safe_mode` (as Keras' scope).
 

@@ -8,15 +8,27 @@ adds into its output, for plain SGD steps).
 
 from numnet.backend.array_module import xp, to_numpy
 from numnet.backend.config import (
-    epsilon, floatx, image_data_format, set_epsilon, set_floatx, set_image_data_format,
-    standardize_data_format, standardize_dtype,
+    backend, enable_unsafe_deserialization, epsilon, floatx, image_data_format, is_float_dtype,
+    is_int_dtype, set_epsilon, set_floatx, set_image_data_format, standardize_data_format,
+    standardize_dtype,
 )
 from numnet.backend.global_state import clear_session, unique_name, to_snake_case
 from numnet.backend.random import global_generator, make_generator, set_seed, uniform_at_least, uniform_at_least_kernel
 from numnet.backend.threads import get_num_threads, set_num_threads, thread_scope
 
+
+def is_keras_tensor(x):
+    """Whether `x` is a symbolic `KerasTensor` (of a Functional model's definition)."""
+    from numnet.layers.symbolic import KerasTensor  # the layers sit above the backend
+    return isinstance(x, KerasTensor)
+
 __all__ = [
     "xp",
+    "backend",
+    "enable_unsafe_deserialization",
+    "is_float_dtype",
+    "is_int_dtype",
+    "is_keras_tensor",
     "uniform_at_least",
     "uniform_at_least_kernel",
     "to_numpy",

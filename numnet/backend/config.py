@@ -78,3 +78,25 @@ def standardize_dtype(dtype):
         return np.dtype(dtype).name
     except TypeError as error:
         raise ValueError(f"Invalid dtype: {dtype!r}") from error
+
+
+def backend():
+    """The name of the backend: `"numpy"` (Keras' name for its NumPy backend)."""
+    return "numpy"
+
+
+def is_float_dtype(dtype):
+    """Whether `dtype` (any form `standardize_dtype` takes) is a floating-point type."""
+    return standardize_dtype(dtype).startswith(("float", "bfloat"))
+
+
+def is_int_dtype(dtype):
+    """Whether `dtype` is a signed or unsigned integer type."""
+    return standardize_dtype(dtype).startswith(("int", "uint"))
+
+
+def enable_unsafe_deserialization():
+    """Lets deserialization outside `load_model` rebuild Python lambdas, in this thread
+    (`keras.config.enable_unsafe_deserialization`; see `numnet.serialization`)."""
+    from numnet.serialization import enable_unsafe_deserialization as enable  # a layer above
+    enable()

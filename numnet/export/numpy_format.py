@@ -214,7 +214,13 @@ _UFUNCS = {"exp": "np.exp", "log": "np.log", "log1p": "np.log1p", "sqrt": "np.sq
            "equal": "np.equal", "not_equal": "np.not_equal", "less": "np.less",
            "less_equal": "np.less_equal", "greater": "np.greater",
            "greater_equal": "np.greater_equal", "logical_and": "np.logical_and",
-           "logical_or": "np.logical_or", "tanh": "np.tanh", "exponential": "np.exp"}
+           "logical_or": "np.logical_or", "tanh": "np.tanh", "exponential": "np.exp",
+           "logical_xor": "np.logical_xor"}
+# The NumPy-style ops (`ops.tan`, `ops.mod`, ...) are the NumPy functions of their names.
+_UFUNCS.update({name: f"np.{name}" for name in (
+    "tan", "sinh", "cosh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
+    "log2", "log10", "expm1", "exp2", "reciprocal", "cbrt", "floor", "ceil", "trunc", "isnan",
+    "isinf", "isfinite", "signbit", "arctan2", "hypot", "logaddexp", "mod", "floor_divide")})
 
 
 @NUMPY_OPS.register(*_BINARY)
@@ -228,7 +234,7 @@ def _ufunc(w, node):
     return f"{_UFUNCS[node.op]}({', '.join(w.args(node))})"
 
 
-@NUMPY_OPS.register("identity")
+@NUMPY_OPS.register("identity", "copy")
 def _identity(w, node):
     return f"np.array({w.arg(node, 0)}, copy=True)"
 
@@ -249,10 +255,15 @@ def _cast(w, node):
     return f"{w.arg(node, 0)}.astype({node.attrs['dtype'].name!r})"
 
 
-_REDUCE = {"sum": "np.add.reduce", "mean": "np.mean"}
+_REDUCE = {"sum": "np.add.reduce", "mean": "np.mean", "prod": "np.multiply.reduce"}
 
 
-@NUMPY_OPS.register("sum", "mean", "extreme", "all", "any")
+def _axis(w, axis):
+    """An `axis` attribute as source (a list of axes becomes the tuple NumPy takes)."""
+    return w.attr(tuple(axis) if isinstance(axis, list) else axis)
+
+
+@NUMPY_OPS.register("sum", "mean", "extreme", "all", "any", "prod")
 def _reduce(w, node):
     x = w.arg(node, 0)
     if node.op == "extreme":
@@ -262,9 +273,8 @@ def _reduce(w, node):
         x = f"{x}.astype(bool)"
     else:
         function = _REDUCE[node.op]
-    axis = node.attrs["axis"]
-    axis = tuple(axis) if isinstance(axis, list) else axis
-    return f"{function}({x}, axis={w.attr(axis)}, keepdims={node.attrs['keepdims']!r})"
+    return f"{function}({x}, axis={_axis(w, node.attrs['axis'])}, " \
+        f"keepdims={bool(node.attrs['keepdims'])!r})"
 
 
 @NUMPY_OPS.register("sum_to")
@@ -361,6 +371,66 @@ def _activation(w, node):
 def _argmax(w, node):
     return (f"np.{node.op}({w.arg(node, 0)}, axis={w.attr(node.attrs['axis'])}, "
             f"keepdims={bool(node.attrs['keepdims'])!r})")
+
+
+@NUMPY_OPS.register("erf")
+def _erf_rule(w, node):
+    return f"{w.helper('_erf')}({w.arg(node, 0)})"
+
+
+@NUMPY_OPS.register("round")
+def _round(w, node):
+    return f"np.round({w.arg(node, 0)}, {w.attr(node.attrs['decimals'])})"
+
+
+@NUMPY_OPS.register("nan_to_num")
+def _nan_to_num(w, node):
+    a = node.attrs
+    return (f"np.nan_to_num({w.arg(node, 0)}, nan={w.attr(a['nan'])}, "
+            f"posinf={w.attr(a['posinf'])}, neginf={w.attr(a['neginf'])})")
+
+
+@NUMPY_OPS.register("cumsum", "cumprod")
+def _running(w, node):
+    return f"np.{node.op}({w.arg(node, 0)}, axis={w.attr(node.attrs['axis'])})"
+
+
+@NUMPY_OPS.register("count_nonzero")
+def _count_nonzero(w, node):
+    return f"np.asarray(np.count_nonzero({w.arg(node, 0)}, axis={_axis(w, node.attrs['axis'])}))"
+
+
+@NUMPY_OPS.register("pad")
+def _pad(w, node):
+    widths = [tuple(int(v) for v in pair) for pair in node.attrs["widths"]]
+    return (f"np.pad({w.arg(node, 0)}, {w.attr(widths)}, "
+            f"constant_values={w.attr(node.attrs['value'])})")
+
+
+@NUMPY_OPS.register("take_along_axis")
+def _take_along_axis(w, node):
+    return (f"np.take_along_axis({w.arg(node, 0)}, {w.arg(node, 1)}, "
+            f"{w.attr(node.attrs['axis'])})")
+
+
+@NUMPY_OPS.register("einsum")
+def _einsum(w, node):
+    return f"np.einsum({node.attrs['subscripts']!r}, {', '.join(w.args(node))})"
+
+
+@NUMPY_OPS.register("argsort")
+def _argsort(w, node):
+    x = w.arg(node, 0)
+    if node.attrs["descending"]:
+        x = f"-np.asarray({x}, dtype=np.int64 if {x}.dtype.kind in 'bu' else {x}.dtype)"
+    return f"np.argsort({x}, axis={w.attr(node.attrs['axis'])}, kind='stable')"
+
+
+@NUMPY_OPS.register("one_hot")
+def _one_hot(w, node):
+    a = node.attrs
+    return (f"{w.helper('_one_hot')}({w.arg(node, 0)}, {int(a['num_classes'])}, "
+            f"{w.attr(a['axis'])}, {w.attr(a['dtype'])})")
 
 
 @NUMPY_OPS.register("mean_square")
@@ -528,6 +598,13 @@ def _softsign(x):
     "_silu": '''
 def _silu(x):
     return x * _sigmoid(x)
+''',
+    "_one_hot": '''
+def _one_hot(labels, num_classes, axis, dtype):
+    labels = np.asarray(labels).astype(np.intp)
+    inside = (labels >= 0) & (labels < num_classes)
+    encoded = np.eye(num_classes, dtype=dtype)[np.where(inside, labels, 0)] * inside[..., None]
+    return encoded if axis in (-1, encoded.ndim - 1) else np.moveaxis(encoded, -1, axis)
 ''',
     "_erf": '''
 def _erf(x):

@@ -234,7 +234,11 @@ _ELEMENTWISE = {"add": "Add", "subtract": "Sub", "multiply": "Mul", "divide": "D
                 "power": "Pow", "matmul": "MatMul", "negative": "Neg", "exp": "Exp",
                 "log": "Log", "sqrt": "Sqrt", "abs": "Abs", "sin": "Sin", "cos": "Cos",
                 "sign": "Sign", "exponential": "Exp", "tanh": "Tanh", "relu": "Relu",
-                "sigmoid": "Sigmoid", "softsign": "Softsign", "softplus": "Softplus"}
+                "sigmoid": "Sigmoid", "softsign": "Softsign", "softplus": "Softplus",
+                "tan": "Tan", "sinh": "Sinh", "cosh": "Cosh", "arcsin": "Asin",
+                "arccos": "Acos", "arctan": "Atan", "arcsinh": "Asinh", "arccosh": "Acosh",
+                "arctanh": "Atanh", "reciprocal": "Reciprocal", "erf": "Erf", "floor": "Floor",
+                "ceil": "Ceil", "copy": "Identity"}
 _COMPARISONS = {"equal": "Equal", "less": "Less", "less_equal": "LessOrEqual",
                 "greater": "Greater", "greater_equal": "GreaterOrEqual"}
 
@@ -644,6 +648,220 @@ def _argmax(b, node):
         return b.make(op_type, [x], axis=int(axis), keepdims=int(keepdims))
     index = b.make(op_type, [b.make("Reshape", [x, b.ints([-1])])], axis=0, keepdims=0)
     return b.make("Reshape", [index, b.ints([1] * b.ndim(node, 0))]) if keepdims else index
+
+
+# ------------------------------------------------------ NumPy-style ops
+def _pi(b, dtype, factor=1.0):
+    return b.const(np.pi * factor, dtype)
+
+
+@ONNX_OPS.register("log2", "log10", "exp2", "expm1", "cbrt", "trunc")
+def _unary_math(b, node):
+    dtype = b.dtype(node)
+    x = b.input(node, 0, dtype)
+    if node.op in ("log2", "log10"):
+        base = 2.0 if node.op == "log2" else 10.0
+        return b.make("Div", [b.make("Log", [x]), b.const(np.log(base), dtype)])
+    if node.op == "exp2":
+        return b.make("Pow", [b.const(2.0, dtype), x])
+    if node.op == "expm1":  # exp(x) - 1 in float64, and its first terms very near 0
+        wide = b.make("Cast", [x], to=_onnx_type(np.float64))
+        small = b.make("Less", [b.make("Abs", [wide]), b.const(1e-8, np.float64)])
+        series = b.make("Add", [wide, b.make("Mul", [b.make("Mul", [wide, wide]),
+                                                     b.const(0.5, np.float64)])])
+        exact = b.make("Sub", [b.make("Exp", [wide]), b.const(1.0, np.float64)])
+        return b.make("Cast", [b.make("Where", [small, series, exact])], to=_onnx_type(dtype))
+    magnitude = b.make("Abs", [x])
+    part = b.make("Pow", [magnitude, b.const(1.0 / 3.0, dtype)]) if node.op == "cbrt" \
+        else b.make("Floor", [magnitude])
+    return b.make("Mul", [b.make("Sign", [x]), part])
+
+
+@ONNX_OPS.register("isnan", "isinf", "isfinite", "signbit")
+def _float_tests(b, node):
+    x = b.input(node, 0)
+    if node.op == "isnan":
+        return b.make("IsNaN", [x])
+    if node.op == "isinf":
+        return b.make("IsInf", [x])
+    if node.op == "isfinite":
+        return b.make("Not", [b.make("Or", [b.make("IsNaN", [x]), b.make("IsInf", [x])])])
+    return _signbit(b, x, b.info(node, 0).dtype)
+
+
+def _signbit(b, x, dtype):
+    """Whether `x`'s sign bit is set: below zero, or -0.0 (whose reciprocal is -inf)."""
+    zero = b.const(0, dtype)
+    negative_zero = b.make("And", [b.make("Equal", [x, zero]), b.make(
+        "Less", [b.make("Div", [b.const(1, dtype), x]), zero])])
+    return b.make("Or", [b.make("Less", [x, zero]), negative_zero])
+
+
+@ONNX_OPS.register("round")
+def _round(b, node):
+    dtype = b.dtype(node)
+    x = b.input(node, 0, dtype)
+    decimals = int(node.attrs["decimals"])
+    if decimals == 0:
+        return b.make("Round", [x])
+    scale = b.const(10.0 ** decimals, dtype)
+    return b.make("Div", [b.make("Round", [b.make("Mul", [x, scale])]), scale])
+
+
+@ONNX_OPS.register("nan_to_num")
+def _nan_to_num(b, node):
+    dtype = b.dtype(node)
+    x, a = b.input(node, 0, dtype), node.attrs
+    finfo = np.finfo(dtype)
+    high = finfo.max if a["posinf"] is None else a["posinf"]
+    low = finfo.min if a["neginf"] is None else a["neginf"]
+    infinite = b.make("IsInf", [x])
+    positive = b.make("Greater", [x, b.const(0, dtype)])
+    fixed = b.make("Where", [infinite, b.make("Where", [positive, b.const(high, dtype),
+                                                        b.const(low, dtype)]), x])
+    return b.make("Where", [b.make("IsNaN", [x]), b.const(a["nan"], dtype), fixed])
+
+
+@ONNX_OPS.register("arctan2")
+def _arctan2(b, node):
+    dtype = b.dtype(node)
+    y, x = b.inputs(node, dtype)
+    zero = b.const(0, dtype)
+    # atan(y / x), turned by pi into the left half plane (x < 0 or x = -0.0), as NumPy
+    # (y / 0 is an infinity: the angle is then +-pi/2 before the turn).
+    half_turn = b.make("Where", [_signbit(b, y, dtype), _pi(b, dtype, -1.0), _pi(b, dtype)])
+    left = _signbit(b, x, dtype)
+    angle = b.make("Add", [b.make("Atan", [b.make("Div", [y, x])]),
+                           b.make("Where", [left, half_turn, zero])])
+    both_zero = b.make("And", [b.make("Equal", [x, zero]), b.make("Equal", [y, zero])])
+    return b.make("Where", [both_zero, b.make("Where", [left, half_turn, y]), angle])
+
+
+@ONNX_OPS.register("hypot", "logaddexp")
+def _two_argument_math(b, node):
+    dtype = b.dtype(node)
+    x1, x2 = b.inputs(node, dtype)
+    if node.op == "hypot":
+        return b.make("Sqrt", [b.make("Add", [b.make("Mul", [x1, x1]),
+                                              b.make("Mul", [x2, x2])])])
+    gap = b.make("Neg", [b.make("Abs", [b.make("Sub", [x1, x2])])])
+    tail = b.make("Log", [b.make("Add", [b.const(1.0, dtype), b.make("Exp", [gap])])])
+    return b.make("Add", [b.make("Max", [x1, x2]), tail])
+
+
+@ONNX_OPS.register("mod", "floor_divide")
+def _floor_division(b, node):
+    dtype = b.dtype(node)
+    x1, x2 = b.inputs(node, dtype)
+    if np.dtype(dtype).kind in "iu":  # ONNX's Mod with fmod=0 is Python's % for integers
+        remainder = b.make("Mod", [x1, x2], fmod=0)
+        if node.op == "mod":
+            return remainder
+        return b.make("Div", [b.make("Sub", [x1, remainder]), x2])
+    quotient = b.make("Floor", [b.make("Div", [x1, x2])])
+    if node.op == "floor_divide":
+        return quotient
+    return b.make("Sub", [x1, b.make("Mul", [x2, quotient])])
+
+
+@ONNX_OPS.register("logical_xor")
+def _logical_xor(b, node):
+    return b.make("Xor", b.inputs(node, np.bool_))
+
+
+@ONNX_OPS.register("prod")
+def _prod(b, node):
+    return b.reduce("ReduceProd", b.input(node, 0), node.attrs["axis"], node.attrs["keepdims"])
+
+
+def _flat_or_axis(b, node):
+    x, axis = b.input(node, 0), node.attrs["axis"]
+    if axis is None:
+        return b.make("Reshape", [x, b.ints([-1])]), 0
+    return x, int(axis) % b.ndim(node, 0)
+
+
+@ONNX_OPS.register("cumsum")
+def _cumsum(b, node):
+    x, axis = _flat_or_axis(b, node)
+    return b.make("CumSum", [x, b.const(axis, np.int64)])
+
+
+@ONNX_OPS.register("cumprod")
+def _cumprod(b, node):
+    """ONNX has no running product: the slices along the axis, multiplied one by one."""
+    x, axis = _flat_or_axis(b, node)
+    size = b.info(node, 0).shape
+    length = int(np.prod([int(d) for d in size])) if node.attrs["axis"] is None else size[axis]
+    if isinstance(length, BatchDim):
+        refuse(node, b.graph.name, "ONNX", "a running product along the batch axis")
+    products, running = [], None
+    for i in range(int(length)):
+        piece = b.make("Slice", [x, b.ints([i]), b.ints([i + 1]), b.ints([axis])])
+        running = piece if running is None else b.make("Mul", [running, piece])
+        products.append(running)
+    return b.make("Concat", products, axis=axis)
+
+
+@ONNX_OPS.register("count_nonzero")
+def _count_nonzero(b, node):
+    x = b.input(node, 0)
+    nonzero = b.make("Cast", [b.make("Not", [b.make("Equal", [x, b.const(0, b.info(
+        node, 0).dtype)])])], to=_onnx_type(b.dtype(node)))
+    return b.reduce("ReduceSum", nonzero, node.attrs["axis"], False)
+
+
+@ONNX_OPS.register("pad")
+def _pad(b, node):
+    dtype = b.dtype(node)
+    widths = [(int(before), int(after)) for before, after in node.attrs["widths"]]
+    pads = [before for before, _ in widths] + [after for _, after in widths]
+    return b.make("Pad", [b.input(node, 0, dtype), b.ints(pads),
+                          b.const(node.attrs["value"], dtype)], mode="constant")
+
+
+def _int64(b, node, index):
+    indices = b.input(node, index)
+    if b.info(node, index).dtype != np.int64:
+        indices = b.make("Cast", [indices], to=_onnx_type(np.int64))
+    return indices
+
+
+@ONNX_OPS.register("take_along_axis")
+def _take_along_axis(b, node):
+    return b.make("GatherElements", [b.input(node, 0), _int64(b, node, 1)],
+                  axis=int(node.attrs["axis"]))
+
+
+@ONNX_OPS.register("einsum")
+def _einsum(b, node):
+    return b.make("Einsum", b.inputs(node, b.dtype(node)), equation=node.attrs["subscripts"])
+
+
+@ONNX_OPS.register("argsort")
+def _argsort(b, node):
+    """A full TopK (ascending, or descending): its indices; equal values keep their order."""
+    axis = int(node.attrs["axis"] if node.attrs["axis"] is not None else -1)
+    x = b.input(node, 0)
+    if node.attrs["axis"] is None:
+        x = b.make("Reshape", [x, b.ints([-1])])
+        axis = 0
+    length = b.make("Gather", [b.make("Shape", [x]), b.ints([axis])], axis=0)
+    _, indices = b.make("TopK", [x, length], n_outputs=2, axis=axis,
+                        largest=int(bool(node.attrs["descending"])), sorted=1)
+    return indices
+
+
+@ONNX_OPS.register("one_hot")
+def _one_hot(b, node):
+    a = node.attrs
+    depth = int(a["num_classes"])
+    labels = _int64(b, node, 0)
+    # ONNX counts negative labels from the end; Keras encodes them as zeros.
+    labels = b.make("Where", [b.make("Less", [labels, b.const(0, np.int64)]),
+                              b.const(depth, np.int64), labels])
+    return b.make("OneHot", [labels, b.const(depth, np.int64),
+                             b.const([0, 1], a["dtype"])], axis=int(a["axis"]))
 
 
 @ONNX_OPS.register("mean_square")

@@ -29,6 +29,7 @@ NOT_EXPORTED = {
     "dense_param_grad": "it is a backward (gradient) rule, which inference never runs",
     "scatter_add": "it is the backward rule of indexing, which inference never runs",
     "scatter_take": "it is the backward rule of `take`, which inference never runs",
+    "scatter_along": "it is the backward rule of `take_along_axis`, which inference never runs",
     "assign": "it writes a variable (a training-time update)",
     "assign_add": "it writes a variable (a training-time update)",
     "assign_sub": "it writes a variable (a training-time update)",

@@ -431,6 +431,119 @@ def _sparsemax(t, node):
     return tf.transpose(tf.nn.relu(moved - tau), [perm.index(a) for a in range(ndim)])
 
 
+# ------------------------------------------------------ NumPy-style ops
+def _numpy_style(tf):
+    m = tf.math
+    return {"tan": m.tan, "sinh": m.sinh, "cosh": m.cosh, "arcsin": m.asin, "arccos": m.acos,
+            "arctan": m.atan, "arcsinh": m.asinh, "arccosh": m.acosh, "arctanh": m.atanh,
+            "expm1": m.expm1, "reciprocal": m.reciprocal, "erf": m.erf, "floor": m.floor,
+            "ceil": m.ceil, "isnan": m.is_nan, "isinf": m.is_inf, "isfinite": m.is_finite,
+            "arctan2": m.atan2, "logaddexp": lambda a, b: m.maximum(a, b) + m.log1p(
+                m.exp(-m.abs(a - b))), "hypot": lambda a, b: m.sqrt(a * a + b * b),
+            "mod": m.floormod, "floor_divide": m.floordiv, "copy": tf.identity,
+            "log2": lambda x: m.log(x) / np.log(2.0).astype(x.dtype.as_numpy_dtype),
+            "log10": lambda x: m.log(x) / np.log(10.0).astype(x.dtype.as_numpy_dtype),
+            "exp2": lambda x: m.pow(tf.constant(2, x.dtype), x),
+            "cbrt": lambda x: m.sign(x) * m.pow(m.abs(x), tf.constant(1 / 3, x.dtype)),
+            "trunc": lambda x: m.sign(x) * m.floor(m.abs(x)),
+            "signbit": lambda x: m.logical_or(x < 0, m.logical_and(
+                m.equal(x, 0), m.reciprocal(x) < 0))}
+
+
+@TF_OPS.register("tan", "sinh", "cosh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh",
+                 "arctanh", "expm1", "reciprocal", "erf", "floor", "ceil", "isnan", "isinf",
+                 "isfinite", "arctan2", "logaddexp", "hypot", "mod", "floor_divide", "copy",
+                 "log2", "log10", "exp2", "cbrt", "trunc", "signbit")
+def _numpy_style_rule(t, node):
+    return _numpy_style(t.tf)[node.op](*t.inputs(node))
+
+
+@TF_OPS.register("logical_xor")
+def _logical_xor(t, node):
+    return t.tf.math.logical_xor(*t.inputs(node, np.bool_))
+
+
+@TF_OPS.register("round")
+def _round(t, node):
+    x, decimals = t.input(node, 0), int(node.attrs["decimals"])
+    if decimals == 0:
+        return t.tf.round(x)  # half to even, as NumPy
+    scale = t.tf.constant(10.0 ** decimals, x.dtype)
+    return t.tf.round(x * scale) / scale
+
+
+@TF_OPS.register("nan_to_num")
+def _nan_to_num(t, node):
+    tf, x, a = t.tf, t.input(node, 0), node.attrs
+    finfo = np.finfo(t.dtype(node))
+    high = finfo.max if a["posinf"] is None else a["posinf"]
+    low = finfo.min if a["neginf"] is None else a["neginf"]
+    fixed = tf.where(tf.math.is_inf(x), tf.where(x > 0, tf.constant(high, x.dtype),
+                                                 tf.constant(low, x.dtype)), x)
+    return tf.where(tf.math.is_nan(x), tf.constant(a["nan"], x.dtype), fixed)
+
+
+def _axis_arg(axis):
+    return list(axis) if isinstance(axis, (list, tuple)) else axis
+
+
+@TF_OPS.register("prod")
+def _prod(t, node):
+    return t.tf.reduce_prod(t.input(node, 0), axis=_axis_arg(node.attrs["axis"]),
+                            keepdims=bool(node.attrs["keepdims"]))
+
+
+@TF_OPS.register("cumsum", "cumprod")
+def _running(t, node):
+    x, axis = t.input(node, 0), node.attrs["axis"]
+    if axis is None:
+        x, axis = t.tf.reshape(x, [-1]), 0
+    return getattr(t.tf.math, node.op)(x, axis=int(axis))
+
+
+@TF_OPS.register("count_nonzero")
+def _count_nonzero(t, node):
+    tf = t.tf
+    return tf.math.count_nonzero(t.input(node, 0), axis=_axis_arg(node.attrs["axis"]),
+                                 dtype=tf_dtype(tf, t.dtype(node)))
+
+
+@TF_OPS.register("pad")
+def _pad(t, node):
+    widths = [[int(before), int(after)] for before, after in node.attrs["widths"]]
+    x = t.input(node, 0, t.dtype(node))
+    return t.tf.pad(x, widths, constant_values=t.tf.constant(node.attrs["value"], x.dtype))
+
+
+@TF_OPS.register("take_along_axis")
+def _take_along_axis(t, node):
+    return t.tf.experimental.numpy.take_along_axis(t.input(node, 0), t.input(node, 1),
+                                                   axis=int(node.attrs["axis"]))
+
+
+@TF_OPS.register("einsum")
+def _einsum(t, node):
+    return t.tf.einsum(node.attrs["subscripts"], *t.inputs(node, t.dtype(node)))
+
+
+@TF_OPS.register("argsort")
+def _argsort(t, node):
+    tf, x, axis = t.tf, t.input(node, 0), node.attrs["axis"]
+    if axis is None:
+        x, axis = tf.reshape(x, [-1]), 0
+    direction = "DESCENDING" if node.attrs["descending"] else "ASCENDING"
+    return tf.cast(tf.argsort(x, axis=int(axis), direction=direction, stable=True),
+                   tf_dtype(tf, t.dtype(node)))
+
+
+@TF_OPS.register("one_hot")
+def _one_hot(t, node):
+    tf, a = t.tf, node.attrs
+    labels = tf.cast(t.input(node, 0), tf.int64)  # out-of-range labels encode as zeros
+    return tf.one_hot(labels, int(a["num_classes"]), axis=int(a["axis"]),
+                      dtype=tf_dtype(tf, a["dtype"]))
+
+
 @TF_OPS.register("argmax", "argmin")
 def _argmax(t, node):
     tf = t.tf

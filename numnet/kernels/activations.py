@@ -198,11 +198,12 @@ def _silu_grad(g, x, y, out=None):
     return _product(g, s + x * s * (1 - s), out)
 
 
-def _erf(v):
-    """Error function to float32 precision (NumPy has none; scipy is optional)."""
+def erf(v):
+    """The error function of an array, in its dtype (NumPy has none: scipy's when it is
+    installed, else Python's `math.erf` on each element)."""
     try:
-        from scipy.special import erf
-        return erf(v)
+        from scipy.special import erf as scipy_erf
+        return scipy_erf(v)
     except ImportError:  # pragma: no cover - scipy is a test dependency
         return xp.vectorize(math.erf, otypes=[v.dtype])(v)
 
@@ -213,7 +214,7 @@ _GELU_C = math.sqrt(2 / math.pi)
 def _gelu(x, out=None, approximate=False):
     if approximate:
         return _into(out, 0.5 * x * (1 + xp.tanh(_GELU_C * (x + 0.044715 * x ** 3))))
-    return _into(out, (0.5 * x * (1 + _erf(x / math.sqrt(2)))).astype(x.dtype))
+    return _into(out, (0.5 * x * (1 + erf(x / math.sqrt(2)))).astype(x.dtype))
 
 
 def _gelu_grad(g, x, y, out=None, approximate=False):
@@ -221,7 +222,7 @@ def _gelu_grad(g, x, y, out=None, approximate=False):
         t = xp.tanh(_GELU_C * (x + 0.044715 * x ** 3))
         d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _GELU_C * (1 + 3 * 0.044715 * x * x)
     else:
-        cdf = 0.5 * (1 + _erf(x / math.sqrt(2)))
+        cdf = 0.5 * (1 + erf(x / math.sqrt(2)))
         d = (cdf + x * xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)).astype(x.dtype)
     return _product(g, d, out)
 

@@ -24,6 +24,7 @@ from numnet.tree import flatten, map_structure, pack_sequence_as
 from numnet.serialization import register_builtin
 
 _NUMPY, _NN, _CORE = "keras.src.ops.numpy", "keras.src.ops.nn", "keras.src.ops.core"
+_MATH, _LINALG = "keras.src.ops.math", "keras.src.ops.linalg"
 
 
 def _values(*xs):
@@ -47,15 +48,9 @@ def _get_item(x, key):
     return _ops.getitem(x, key)
 
 
-def _round(x, decimals=0):
-    return Tensor(xp.round(_values(x)[0], decimals))
-
-
 # Ops numnet's autodiff does not define, in the form an Operation calls them.
 _EXTRA_FUNCTIONS = {
     "get_item": _get_item,
-    "floor_divide": _no_gradient(xp.floor_divide),
-    "mod": _no_gradient(xp.mod),
     "less": _no_gradient(xp.less),
     "less_equal": _no_gradient(xp.less_equal),
     "greater": _no_gradient(xp.greater),
@@ -64,24 +59,22 @@ _EXTRA_FUNCTIONS = {
     "not_equal": _no_gradient(xp.not_equal),
     "logical_and": _no_gradient(xp.logical_and),
     "logical_or": _no_gradient(xp.logical_or),
-    "logical_xor": _no_gradient(xp.logical_xor),
     "logical_not": _logical_not,
-    "round": _round,
 }
 
 # numnet op -> (Keras module, Keras class, call (tensor) parameters in numnet's signature,
 #               [(Keras config key, numnet parameter)]).
 KERAS_OPS = {
-    "add": (_NUMPY, "Add", ("a", "b"), []),
-    "subtract": (_NUMPY, "Subtract", ("a", "b"), []),
-    "multiply": (_NUMPY, "Multiply", ("a", "b"), []),
-    "divide": (_NUMPY, "Divide", ("a", "b"), []),
-    "true_divide": (_NUMPY, "TrueDivide", ("a", "b"), []),
-    "matmul": (_NUMPY, "Matmul", ("a", "b"), []),
-    "power": (_NUMPY, "Power", ("a", "b"), []),
-    "maximum": (_NUMPY, "Maximum", ("a", "b"), []),
-    "minimum": (_NUMPY, "Minimum", ("a", "b"), []),
-    "negative": (_NUMPY, "Negative", ("a",), []),
+    "add": (_NUMPY, "Add", ("x1", "x2"), []),
+    "subtract": (_NUMPY, "Subtract", ("x1", "x2"), []),
+    "multiply": (_NUMPY, "Multiply", ("x1", "x2"), []),
+    "divide": (_NUMPY, "Divide", ("x1", "x2"), []),
+    "true_divide": (_NUMPY, "TrueDivide", ("x1", "x2"), []),
+    "matmul": (_NUMPY, "Matmul", ("x1", "x2"), []),
+    "power": (_NUMPY, "Power", ("x1", "x2"), []),
+    "maximum": (_NUMPY, "Maximum", ("x1", "x2"), []),
+    "minimum": (_NUMPY, "Minimum", ("x1", "x2"), []),
+    "negative": (_NUMPY, "Negative", ("x",), []),
     "abs": (_NUMPY, "Absolute", ("x",), []),
     "square": (_NUMPY, "Square", ("x",), []),
     "sqrt": (_NUMPY, "Sqrt", ("x",), []),
@@ -98,15 +91,15 @@ KERAS_OPS = {
     "min": (_NUMPY, "Min", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
     "argmax": (_NUMPY, "Argmax", ("x",), [("axis", "axis")]),
     "argmin": (_NUMPY, "Argmin", ("x",), [("axis", "axis")]),
-    "reshape": (_NUMPY, "Reshape", ("x",), [("newshape", "shape")]),
+    "reshape": (_NUMPY, "Reshape", ("x",), [("newshape", "newshape")]),
     "transpose": (_NUMPY, "Transpose", ("x",), [("axes", "axes")]),
     "expand_dims": (_NUMPY, "ExpandDims", ("x",), [("axis", "axis")]),
     "squeeze": (_NUMPY, "Squeeze", ("x",), [("axis", "axis")]),
     "concatenate": (_NUMPY, "Concatenate", ("xs",), [("axis", "axis")]),
-    "stack": (_NUMPY, "Stack", ("xs",), [("axis", "axis")]),
+    "stack": (_NUMPY, "Stack", ("x",), [("axis", "axis")]),
     "take": (_NUMPY, "Take", ("x", "indices"), [("axis", "axis")]),
-    "clip": (_NUMPY, "Clip", ("x",), [("x_min", "min_value"), ("x_max", "max_value")]),
-    "where": (_NUMPY, "Where", ("condition", "a", "b"), []),
+    "clip": (_NUMPY, "Clip", ("x",), [("x_min", "x_min"), ("x_max", "x_max")]),
+    "where": (_NUMPY, "Where", ("condition", "x1", "x2"), []),
     "ones_like": (_NUMPY, "OnesLike", ("x",), [("dtype", "dtype")]),
     "zeros_like": (_NUMPY, "ZerosLike", ("x",), [("dtype", "dtype")]),
     "get_item": (_NUMPY, "GetItem", ("x", "key"), []),
@@ -139,6 +132,66 @@ KERAS_OPS = {
     "softmax": (_NN, "Softmax", ("x",), [("axis", "axis")]),
     "log_softmax": (_NN, "LogSoftmax", ("x",), [("axis", "axis")]),
     "one_hot": (_NN, "OneHot", ("x",), [("num_classes", "num_classes"), ("dtype", "dtype")]),
+    # Added with the NumPy-style ops (checked against Keras 3.15.1's operations).
+    "tan": (_NUMPY, "Tan", ("x",), []),
+    "sinh": (_NUMPY, "Sinh", ("x",), []),
+    "cosh": (_NUMPY, "Cosh", ("x",), []),
+    "arcsin": (_NUMPY, "Arcsin", ("x",), []),
+    "arccos": (_NUMPY, "Arccos", ("x",), []),
+    "arctan": (_NUMPY, "Arctan", ("x",), []),
+    "arcsinh": (_NUMPY, "Arcsinh", ("x",), []),
+    "arccosh": (_NUMPY, "Arccosh", ("x",), []),
+    "arctanh": (_NUMPY, "Arctanh", ("x",), []),
+    "log2": (_NUMPY, "Log2", ("x",), []),
+    "log10": (_NUMPY, "Log10", ("x",), []),
+    "expm1": (_NUMPY, "Expm1", ("x",), []),
+    "exp2": (_NUMPY, "Exp2", ("x",), []),
+    "reciprocal": (_NUMPY, "Reciprocal", ("x",), []),
+    "cbrt": (_NUMPY, "Cbrt", ("x",), []),
+    "fabs": (_NUMPY, "Fabs", ("x",), []),
+    "floor": (_NUMPY, "Floor", ("x",), []),
+    "ceil": (_NUMPY, "Ceil", ("x",), []),
+    "trunc": (_NUMPY, "Trunc", ("x",), []),
+    "isnan": (_NUMPY, "Isnan", ("x",), []),
+    "isinf": (_NUMPY, "Isinf", ("x",), []),
+    "isfinite": (_NUMPY, "Isfinite", ("x",), []),
+    "signbit": (_NUMPY, "Signbit", ("x",), []),
+    "ravel": (_NUMPY, "Ravel", ("x",), []),
+    "copy": (_NUMPY, "Copy", ("x",), []),
+    "erf": (_MATH, "Erf", ("x",), []),
+    "arctan2": (_NUMPY, "Arctan2", ("x1", "x2"), []),
+    "hypot": (_NUMPY, "Hypot", ("x1", "x2"), []),
+    "logaddexp": (_NUMPY, "Logaddexp", ("x1", "x2"), []),
+    "divide_no_nan": (_NUMPY, "DivideNoNan", ("x1", "x2"), []),
+    "outer": (_NUMPY, "Outer", ("x1", "x2"), []),
+    "inner": (_NUMPY, "Inner", ("x1", "x2"), []),
+    "vdot": (_NUMPY, "Vdot", ("x1", "x2"), []),
+    "nan_to_num": (_NUMPY, "NanToNum", ("x",), [("nan", "nan"), ("posinf", "posinf"), ("neginf", "neginf")]),
+    "prod": (_NUMPY, "Prod", ("x",), [("axis", "axis"), ("keepdims", "keepdims"), ("dtype", "dtype")]),
+    "cumsum": (_NUMPY, "Cumsum", ("x",), [("axis", "axis"), ("dtype", "dtype")]),
+    "cumprod": (_NUMPY, "Cumprod", ("x",), [("axis", "axis"), ("dtype", "dtype")]),
+    "count_nonzero": (_NUMPY, "CountNonzero", ("x",), [("axis", "axis")]),
+    "flip": (_NUMPY, "Flip", ("x",), [("axis", "axis")]),
+    "roll": (_NUMPY, "Roll", ("x",), [("shift", "shift"), ("axis", "axis")]),
+    "repeat": (_NUMPY, "Repeat", ("x",), [("repeats", "repeats"), ("axis", "axis")]),
+    "moveaxis": (_NUMPY, "Moveaxis", ("x",), [("source", "source"), ("destination", "destination")]),
+    "tril": (_NUMPY, "Tril", ("x",), [("k", "k")]),
+    "triu": (_NUMPY, "Triu", ("x",), [("k", "k")]),
+    "split": (_NUMPY, "Split", ("x",), [("indices_or_sections", "indices_or_sections"), ("axis", "axis")]),
+    "hstack": (_NUMPY, "Hstack", ("xs",), []),
+    "vstack": (_NUMPY, "Vstack", ("xs",), []),
+    "unstack": (_CORE, "Unstack", ("x",), [("num", "num"), ("axis", "axis")]),
+    "pad": (_NUMPY, "Pad", ("x", "constant_values"), [("pad_width", "pad_width"), ("mode", "mode")]),
+    "take_along_axis": (_NUMPY, "TakeAlongAxis", ("x", "indices"), [("axis", "axis")]),
+    "diagonal": (_NUMPY, "Diagonal", ("x",), [("offset", "offset"), ("axis1", "axis1"), ("axis2", "axis2")]),
+    "trace": (_NUMPY, "Trace", ("x",), [("offset", "offset"), ("axis1", "axis1"), ("axis2", "axis2")]),
+    "tensordot": (_NUMPY, "Tensordot", ("x1", "x2"), [("axes", "axes")]),
+    "einsum": (_NUMPY, "Einsum", ("operands",), [("subscripts", "subscripts")]),
+    "norm": (_LINALG, "Norm", ("x",), [("ord", "ord"), ("axis", "axis"), ("keepdims", "keepdims")]),
+    "sort": (_NUMPY, "Sort", ("x",), [("axis", "axis")]),
+    "argsort": (_NUMPY, "Argsort", ("x",), [("axis", "axis")]),
+    "top_k": (_MATH, "TopK", ("x",), [("k", "k"), ("sorted", "sorted")]),
+    "full_like": (_NUMPY, "FullLike", ("x", "fill_value"), [("dtype", "dtype")]),
 }
 _ALIASES = {"absolute": "abs", "pow": "power", "amax": "max", "amin": "min", "dot": "matmul",
             "swish": "silu", "getitem": "get_item"}
@@ -177,7 +230,15 @@ class Operation(Layer):
     def call(self, *args, **kwargs):
         renamed = dict(self.config_params)
         numnet_kwargs = {renamed.get(key, key): value for key, value in self._params.items()}
-        return op_function(self.op_name)(*args, **numnet_kwargs, **kwargs)
+        function = op_function(self.op_name)
+        # Parameters before a `*operands` (einsum's `subscripts`) can only go by position.
+        leading = [numnet_kwargs.pop(name) for name in _before_varargs(function)
+                   if name in numnet_kwargs]
+        if not leading and self.call_params and len(args) <= len(self.call_params):
+            # By name: a tensor parameter need not come first (pad's `constant_values`).
+            kwargs = {**dict(zip(self.call_params, args)), **kwargs}
+            args = ()
+        return function(*leading, *args, **numnet_kwargs, **kwargs)
 
     def compute_output_spec(self, *args, **kwargs):
         first, second = _trace(self, args, kwargs, 2), _trace(self, args, kwargs, 3)
@@ -197,6 +258,16 @@ class Operation(Layer):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _before_varargs(function):
+    """The names of `function`'s parameters that come before its `*args` (none without)."""
+    names = []
+    for param in inspect.signature(function).parameters.values():
+        if param.kind is inspect.Parameter.VAR_POSITIONAL:
+            return names
+        names.append(param.name)
+    return []
 
 
 def _trace(op, args, kwargs, size):
@@ -256,7 +327,13 @@ def symbolic_op(op_name, *args, **kwargs):
     except TypeError as error:
         raise TypeError(f"numnet.ops.{op_name}: {error}") from None
     bound.apply_defaults()
-    call_args = [bound.arguments.pop(p) for p in cls.call_params if p in bound.arguments]
+    call_args = []
+    for param in cls.call_params:
+        if param in bound.arguments:
+            value = bound.arguments.pop(param)
+            is_varargs = inspect.signature(function).parameters[param].kind is \
+                inspect.Parameter.VAR_POSITIONAL
+            call_args.extend(value) if is_varargs else call_args.append(value)
     keys = {param: key for key, param in cls.config_params}
     defaults = {name: p.default for name, p in inspect.signature(function).parameters.items()}
     params = {}

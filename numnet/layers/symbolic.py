@@ -144,6 +144,11 @@ def producer(tensor):
     return None if history is None else history[0]
 
 
+def is_keras_tensor(x):
+    """Whether `x` is a symbolic `KerasTensor` (`keras.utils.is_keras_tensor`)."""
+    return isinstance(x, KerasTensor)
+
+
 def is_symbolic(structure):
     """True if any leaf of `structure` is a `KerasTensor`."""
     return any(isinstance(x, KerasTensor) for x in flatten(structure))

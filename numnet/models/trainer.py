@@ -28,6 +28,7 @@ from numnet.backend import thread_scope
 from numnet.callbacks.callback_list import CallbackList
 from numnet.layers.symbolic import producer
 from numnet.tree import flatten, map_structure, pack_sequence_as, same_structure
+from numnet.models.packing import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from numnet.models import data_adapter
 from numnet.models.prefetch import STEP_ASIDE
 from numnet.models.compile_utils import CompileLoss, CompileMetrics
@@ -243,13 +244,14 @@ class Trainer:
         """The function `fit` calls per batch: `train_step`, compiled (see `compile`)."""
         if force:
             self.train_function = None
-        return self._function("train_function", self.train_step, "train", weights)
+        return self._function("train_function", _in_keras_form(self.train_step), "train",
+                              weights)
 
     def make_test_function(self, force=False):
         """The function `evaluate` calls per batch: `test_step`, compiled."""
         if force:
             self.test_function = None
-        return self._function("test_function", self.test_step, "test")
+        return self._function("test_function", _in_keras_form(self.test_step), "test")
 
     def make_predict_function(self, force=False):
         """The function `predict` calls per batch: `predict_step`, compiled."""
@@ -404,8 +406,9 @@ class Trainer:
                 layer._losses = []
 
     def train_step(self, data):
-        """One optimization step on a batch `(x, y, sample_weight)`; returns the logs."""
-        x, y, sample_weight = data
+        """One optimization step on a batch (`x`, `(x, y)` or `(x, y, sample_weight)`, as
+        in Keras); returns the logs."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
         self._clear_call_losses()
         with GradientTape() as tape:
             if self._train_vars is not None:
@@ -420,8 +423,9 @@ class Trainer:
         return None
 
     def test_step(self, data):
-        """Loss and metrics on a batch, without updating weights."""
-        x, y, sample_weight = data
+        """Loss and metrics on a batch (in Keras' form, as `train_step`), without updating
+        weights."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
         self._clear_call_losses()
         y_pred = self(x, training=False)
         loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
@@ -746,6 +750,14 @@ class Trainer:
             return logs
         results = self._ordered_results(logs)
         return results[0] if len(results) == 1 else results
+
+
+def _in_keras_form(step):
+    """`step` handed its batch in Keras' form: the engine's `(x, y, sample_weight)` packed
+    as `x`, `(x, y)` or `(x, y, sample_weight)` (see `numnet.models.packing`)."""
+    def call(data):
+        return step(pack_x_y_sample_weight(*data))
+    return call
 
 
 def _copies(outputs):

@@ -6,6 +6,14 @@ from numnet.utils.io_utils import (
     disable_interactive_logging, enable_interactive_logging, is_interactive_logging_enabled,
 )
 from numnet.models.py_dataset import PyDataset, Sequence
+from numnet.backend import standardize_dtype
+from numnet.layers.symbolic import is_keras_tensor
+from numnet.serialization import (
+    CustomObjectScope, custom_object_scope, deserialize_keras_object, get_custom_objects,
+    get_registered_name, get_registered_object, register_keras_serializable,
+    serialize_keras_object,
+)
+from numnet.models.packing import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from numnet.utils.numerical import normalize, to_categorical
 from numnet.utils.rng import set_random_seed
 
@@ -25,5 +33,9 @@ def __getattr__(name):
     raise AttributeError(f"module 'numnet.utils' has no attribute '{name}'")
 
 
-__all__ = ["Progbar", "PyDataset", "Sequence", "ShardDataset", "clear_session", "normalize",
-           "set_random_seed", "shard_dataset", "to_categorical", "plot_model"]
+__all__ = ["CustomObjectScope", "Progbar", "PyDataset", "Sequence", "ShardDataset", "clear_session",
+           "custom_object_scope", "deserialize_keras_object", "get_custom_objects",
+           "get_registered_name", "get_registered_object", "is_keras_tensor", "normalize",
+           "pack_x_y_sample_weight", "register_keras_serializable", "serialize_keras_object",
+           "set_random_seed", "shard_dataset", "standardize_dtype", "to_categorical",
+           "unpack_x_y_sample_weight", "plot_model"]

@@ -154,6 +154,40 @@ OP_CASES = {
     "glu_sparsemax_axes": _forward(lambda x: ops.concatenate([
         ops.reshape(ops.glu(ops.reshape(x, (-1, 2, 2)), axis=1), (-1, 2)),
         ops.reshape(ops.sparsemax(ops.reshape(x * 3, (-1, 2, 2)), axis=1), (-1, 4))], axis=1)),
+    # the NumPy-style ops (their primitives; the others are compositions of these)
+    "trig_hyperbolic": _forward(lambda x: ops.tan(ops.clip(x, -1, 1)) + ops.sinh(x) - ops.cosh(x)
+                                + ops.arcsin(ops.tanh(x) * 0.9) + ops.arccos(ops.tanh(x) * 0.9)
+                                + ops.arctan(x) + ops.arcsinh(x) + ops.arccosh(ops.abs(x) + 1.5)
+                                + ops.arctanh(ops.tanh(x) * 0.9)),
+    "logs_exps": _forward(lambda x: ops.log2(ops.abs(x) + 0.5) + ops.log10(ops.abs(x) + 0.5)
+                          + ops.exp2(x) + ops.expm1(x) + ops.expm1(x * 1e-6) * 1e6
+                          + ops.cbrt(x) + ops.reciprocal(ops.abs(x) + 0.5) + ops.erf(x)),
+    "rounding": _forward(lambda x: ops.floor(x * 3) + ops.ceil(x * 3) + ops.trunc(x * 3)
+                         + ops.round(x * 3) + ops.round(x, decimals=1) + ops.copy(x)),
+    "float_tests": _forward(lambda x: ops.sum(ops.cast(ops.stack([
+        ops.isnan(ops.log(x)), ops.isinf(ops.log(ops.abs(x) * 0)), ops.isfinite(ops.log(x)),
+        ops.signbit(x), ops.signbit(x * 0)], axis=-1), "float32") * [1, 2, 4, 8, 16], axis=-1)
+        + ops.nan_to_num(ops.log(x), nan=-1.0, posinf=5.0)
+        + ops.nan_to_num(ops.log(ops.abs(x) * 0) * ops.sign(x), neginf=-3.0)),
+    "two_argument_math": _forward(lambda x: ops.arctan2(x, ops.flip(x, axis=1))
+                                  + ops.arctan2(x, x * 0) + ops.arctan2(x * 0, -ops.abs(x))
+                                  + ops.hypot(x, x * 2) + ops.logaddexp(x, -x)
+                                  + ops.mod(x * 3, 0.7) + ops.mod(x, -0.6)
+                                  + ops.floor_divide(x * 3, 0.7)),
+    "integer_division": _forward(lambda x: ops.cast(
+        ops.mod(ops.cast(x * 10, "int32"), 3) + ops.floor_divide(ops.cast(x * 10, "int32"), -4)
+        + ops.count_nonzero(ops.cast(x * 2, "int32"), axis=1)[:, None], "float32")
+        + ops.cast(ops.logical_xor(x > 0, x < 0.5), "float32")),
+    "products_running": _forward(lambda x: ops.prod(x, axis=1, keepdims=True)
+                                 + ops.cumsum(x, axis=1) + ops.cumprod(x, axis=1)
+                                 + ops.reshape(ops.cumsum(ops.reshape(x, (-1, 2, 2)), axis=2),
+                                               (-1, 4))),
+    "pad_take_along_sort": _forward(lambda x: ops.pad(x, ((0, 0), (1, 2)), constant_values=0.5)
+                                    [:, 1:5] + ops.sort(x) + ops.top_k(x, 4)[0]
+                                    + ops.take_along_axis(x, ops.argsort(x, axis=1), axis=1)),
+    "einsum_one_hot": _forward(lambda x: ops.einsum("bi,bj->bi", x, x) + ops.einsum(
+        "bi,ij->bj", x, np.linspace(-1, 1, 16, dtype="float32").reshape(4, 4))
+        + ops.one_hot(ops.argmax(x, axis=1), 4) + ops.one_hot(ops.argmax(x, axis=1) - 2, 4)),
     "softmax_axis": _forward(lambda x: ops.reshape(ops.softmax(ops.reshape(x, (-1, 2, 2)), axis=1),
                                                    (-1, 4)) + ops.log_softmax(x, axis=1)),
 }

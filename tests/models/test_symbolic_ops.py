@@ -86,3 +86,17 @@ def test_symbolic_ops_train_inside_a_model():
     before = model.evaluate(x, y, verbose=0)
     model.fit(x, y, epochs=5, verbose=0)
     assert model.evaluate(x, y, verbose=0) < before
+
+
+@pytest.mark.parametrize("call", [
+    lambda a: keras.ops.add(1.0, a),                          # second positional argument
+    lambda a: keras.ops.concatenate([a, a], axis=-1),         # inside a list
+    lambda a: keras.ops.stack((np.ones((1, 3), "float32"), a[:1]), axis=0),  # inside a tuple
+    lambda a: keras.ops.sum(x=a, axis=-1),                    # a keyword argument
+    lambda a: keras.ops.where(a > 0, x1=a, x2=0.0),           # in a keyword, not the first
+])
+def test_a_keras_tensor_anywhere_in_the_arguments_makes_the_op_symbolic(call):
+    a = keras.Input((3,))
+    assert isinstance(call(a), keras.KerasTensor)
+    x = keras.ops.convert_to_tensor(np.array([[1.0, -2.0, 3.0]], dtype="float32"))
+    assert not isinstance(call(x), keras.KerasTensor)  # tensors and arrays compute at once

@@ -7,9 +7,12 @@ recording, attaches its backward rule right beside it.
 from numnet.autodiff.ops._core import broadcast_to, cast, convert_to_tensor, sum_to, unbroadcast
 from numnet.autodiff.ops.arithmetic import add, divide, matmul, multiply, negative, power, subtract
 from numnet.autodiff.ops.math import (
-    abs, clip, cos, equal, exp, greater, greater_equal, less, less_equal, log, log1p,
-    logical_and, logical_not, logical_or, maximum, minimum, not_equal, sign, sin, sqrt, square,
-    stop_gradient, where,
+    abs, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, cbrt, ceil, clip, cos, cosh,
+    divide_no_nan, equal, erf, exp, exp2, expm1, fabs, floor, floor_divide, greater,
+    greater_equal, hypot, isfinite, isinf, isnan, less, less_equal, log, log1p, log2, log10,
+    logaddexp, logical_and, logical_not, logical_or, logical_xor, maximum, minimum, mod,
+    nan_to_num, not_equal, reciprocal, round, sign, signbit, sin, sinh, sqrt, square,
+    stop_gradient, tan, trunc, where,
 )
 from numnet.autodiff.ops.nn import (
     activation, affine,
@@ -23,12 +26,25 @@ from numnet.autodiff.ops.nn import (
 from numnet.autodiff.ops.normalization import (
     batch_normalization, layer_normalization, moments, normalize, rsqrt, std, var,
 )
-from numnet.autodiff.ops.reductions import all, any, argmax, argmin, max, mean, min, sum
+from numnet.autodiff.ops.reductions import (
+    all, any, argmax, argmin, count_nonzero, cumprod, cumsum, max, mean, min, prod, sum,
+)
 from numnet.autodiff.ops.state import (
     accumulate_mean, assign, assign_add, assign_sub, random_normal, random_uniform,
 )
 from numnet.autodiff.ops.shape import (
-    concatenate, expand_dims, getitem, reshape, squeeze, stack, swapaxes, take, tile, transpose,
+    concatenate, diagonal, expand_dims, flip, getitem, hstack, moveaxis, pad, ravel, repeat,
+    reshape, roll, split, squeeze, stack, swapaxes, take, take_along_axis, tile, transpose, tril,
+    triu, unstack, vstack,
+)
+from numnet.autodiff.ops.creation import (
+    arange, copy, dtype, empty, eye, full, full_like, identity, is_tensor, linspace, ndim, ones,
+    size, tri, zeros,
+)
+from numnet.autodiff.ops.linalg import einsum, inner, norm, outer, tensordot, trace, vdot
+from numnet.autodiff.ops.sorting import argsort, sort, top_k
+from numnet.autodiff.ops.control_flow import (
+    cond, fori_loop, map, scan, switch, vectorized_map, while_loop,
 )
 
 dot = matmul
@@ -61,9 +77,14 @@ def zeros_like(x, dtype=None):
     return convert_to_tensor(xp.zeros_like(convert_to_numpy(x), dtype=dtype))
 
 
-def one_hot(x, num_classes, dtype=None):
-    """One-hot encodes integer labels along a new last axis."""
-    from numnet.backend import xp
-    from numnet.backend import floatx
-    labels = convert_to_numpy(x).astype(xp.intp)
-    return convert_to_tensor(xp.eye(num_classes, dtype=dtype or floatx())[labels])
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+    """One-hot encodes integer labels along a new axis (the last by default); a label
+    outside [0, num_classes) encodes as zeros, as in Keras. Not differentiable."""
+    from numnet.autodiff.ops._core import Tensor, wrap
+    from numnet.autodiff.ops.lookup import ONE_HOT
+    from numnet.backend import floatx, xp
+    if sparse:
+        raise ValueError("one_hot: numnet has no sparse tensors; use sparse=False.")
+    labels = x if isinstance(x, Tensor) else wrap(xp.asarray(x))
+    return ONE_HOT(labels, num_classes=int(num_classes), axis=axis,
+                   dtype=xp.dtype(dtype or floatx()))

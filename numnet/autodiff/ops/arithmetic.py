@@ -44,34 +44,34 @@ POWER = elementwise("power", xp.power, _power_vjp)
 NEGATIVE = elementwise("negative", xp.negative, lambda g, inputs, output, needs: (negative(g),))
 
 
-def add(a, b):
-    """a + b with broadcasting."""
-    return ADD(*operands(a, b))
+def add(x1, x2):
+    """x1 + x2 with broadcasting."""
+    return ADD(*operands(x1, x2))
 
 
-def subtract(a, b):
-    """a - b with broadcasting."""
-    return SUBTRACT(*operands(a, b))
+def subtract(x1, x2):
+    """x1 - x2 with broadcasting."""
+    return SUBTRACT(*operands(x1, x2))
 
 
-def multiply(a, b):
-    """a * b with broadcasting."""
-    return MULTIPLY(*operands(a, b))
+def multiply(x1, x2):
+    """x1 * x2 with broadcasting."""
+    return MULTIPLY(*operands(x1, x2))
 
 
-def divide(a, b):
-    """a / b with broadcasting."""
-    return DIVIDE(*operands(a, b))
+def divide(x1, x2):
+    """x1 / x2 with broadcasting."""
+    return DIVIDE(*operands(x1, x2))
 
 
-def power(a, b):
-    """a ** b; the exponent may be a tensor too (then a must be positive)."""
-    return POWER(*operands(a, b))
+def power(x1, x2):
+    """x1 ** x2; the exponent may be a tensor too (then x1 must be positive)."""
+    return POWER(*operands(x1, x2))
 
 
-def negative(a):
-    """-a."""
-    return NEGATIVE(operand(a))
+def negative(x):
+    """-x."""
+    return NEGATIVE(operand(x))
 
 
 def _matmul_vjp(g, inputs, output, needs):
@@ -95,9 +95,9 @@ def _matmul_vjp(g, inputs, output, needs):
 MATMUL = elementwise("matmul", xp.matmul, _matmul_vjp)
 
 
-def matmul(a, b):
-    """Matrix product a @ b (batched over leading axes, 1-D operands as vectors)."""
-    a, b = operands(a, b)
+def matmul(x1, x2):
+    """Matrix product x1 @ x2 (batched over leading axes, 1-D operands as vectors)."""
+    a, b = operands(x1, x2)
     if not isinstance(a, Tensor):
         a = operand(xp.asarray(a))
     if not isinstance(b, Tensor):

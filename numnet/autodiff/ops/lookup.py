@@ -126,3 +126,15 @@ def hash_bins(x, num_bins, salt=None, mask_value=None):
 
 
 __all__ = ["bucketize", "embedding_lookup", "encode_categorical", "hash_bins", "index_lookup"]
+
+
+def _one_hot(labels, num_classes, axis, dtype):
+    labels = labels.astype(xp.intp, copy=False)
+    inside = (labels >= 0) & (labels < num_classes)
+    encoded = xp.eye(num_classes, dtype=dtype)[xp.where(inside, labels, 0)]
+    encoded *= inside[..., None]  # out-of-range labels encode as zeros
+    return encoded if axis in (-1, encoded.ndim - 1) else xp.moveaxis(encoded, -1, axis)
+
+
+# The labels are an op input, so a compiled step encodes each batch's own labels.
+ONE_HOT = Primitive("one_hot", _one_hot, no_gradient)

@@ -1,9 +1,14 @@
-"""Elementwise math: exp, log, sqrt, abs, square, maximum, minimum, where, clip, comparisons."""
+"""Elementwise math: exp, log, the trigonometric and hyperbolic functions, rounding,
+maximum, minimum, where, clip, comparisons, and the binary functions of two tensors."""
+
+import math as _math
 
 from numnet.autodiff.ops._core import (
     Primitive, Tensor, cast, elementwise, no_gradient, operand, operands, shape_of, sum_to, wrap,
     xp,
 )
+from numnet.backend import floatx
+from numnet.kernels.activations import erf as _erf_kernel
 
 
 def _unary(name, ufunc, vjp):
@@ -35,19 +40,102 @@ sin.__doc__ = "Sine."
 cos.__doc__ = "Cosine."
 sign.__doc__ = "Sign of x (-1, 0, 1); not differentiable."
 
+# Each backward rule below is the derivative written with the ops themselves (so it
+# can be differentiated again), beside its forward.
+tan = _unary("tan", xp.tan, lambda g, inputs, y, needs: (g * (1 + square(y)),))
+sinh = _unary("sinh", xp.sinh, lambda g, inputs, y, needs: (g * cosh(inputs[0]),))
+cosh = _unary("cosh", xp.cosh, lambda g, inputs, y, needs: (g * sinh(inputs[0]),))
+arcsin = _unary("arcsin", xp.arcsin,
+                lambda g, inputs, y, needs: (g / sqrt(1 - square(inputs[0])),))
+arccos = _unary("arccos", xp.arccos,
+                lambda g, inputs, y, needs: (-(g / sqrt(1 - square(inputs[0]))),))
+arctan = _unary("arctan", xp.arctan, lambda g, inputs, y, needs: (g / (1 + square(inputs[0])),))
+arcsinh = _unary("arcsinh", xp.arcsinh,
+                 lambda g, inputs, y, needs: (g / sqrt(square(inputs[0]) + 1),))
+arccosh = _unary("arccosh", xp.arccosh,
+                 lambda g, inputs, y, needs: (g / sqrt(square(inputs[0]) - 1),))
+arctanh = _unary("arctanh", xp.arctanh,
+                 lambda g, inputs, y, needs: (g / (1 - square(inputs[0])),))
+log2 = _unary("log2", xp.log2,
+              lambda g, inputs, y, needs: (g / (inputs[0] * _math.log(2.0)),))
+log10 = _unary("log10", xp.log10,
+               lambda g, inputs, y, needs: (g / (inputs[0] * _math.log(10.0)),))
+expm1 = _unary("expm1", xp.expm1, lambda g, inputs, y, needs: (g * (y + 1),))
+exp2 = _unary("exp2", xp.exp2, lambda g, inputs, y, needs: (g * y * _math.log(2.0),))
+reciprocal = _unary("reciprocal", xp.reciprocal, lambda g, inputs, y, needs: (-(g * square(y)),))
+cbrt = _unary("cbrt", xp.cbrt, lambda g, inputs, y, needs: (g / (3 * square(y)),))
+_ERF = Primitive("erf", _erf_kernel, lambda g, inputs, y, needs: (
+    g * (2 / _math.sqrt(_math.pi)) * exp(-square(inputs[0])),))
+floor = _unary("floor", xp.floor, no_gradient)
+ceil = _unary("ceil", xp.ceil, no_gradient)
+trunc = _unary("trunc", xp.trunc, no_gradient)
+isnan = _unary("isnan", xp.isnan, no_gradient)
+isinf = _unary("isinf", xp.isinf, no_gradient)
+isfinite = _unary("isfinite", xp.isfinite, no_gradient)
+signbit = _unary("signbit", xp.signbit, no_gradient)
+for _op, _doc in ((tan, "Tangent."), (sinh, "Hyperbolic sine."), (cosh, "Hyperbolic cosine."),
+                  (arcsin, "Inverse sine."), (arccos, "Inverse cosine."),
+                  (arctan, "Inverse tangent."), (arcsinh, "Inverse hyperbolic sine."),
+                  (arccosh, "Inverse hyperbolic cosine."),
+                  (arctanh, "Inverse hyperbolic tangent."), (log2, "Base-2 logarithm."),
+                  (log10, "Base-10 logarithm."), (expm1, "exp(x) - 1, accurate for small x."),
+                  (exp2, "2 ** x."), (reciprocal, "1 / x."), (cbrt, "Cube root."),
+                  (floor, "Rounds down (not differentiable)."),
+                  (ceil, "Rounds up (not differentiable)."),
+                  (trunc, "Rounds toward zero (not differentiable)."),
+                  (isnan, "Whether each element is NaN (a boolean tensor)."),
+                  (isinf, "Whether each element is infinite (a boolean tensor)."),
+                  (isfinite, "Whether each element is finite (a boolean tensor)."),
+                  (signbit, "Whether each element's sign bit is set (a boolean tensor).")):
+    _op.__doc__ = _doc
+del _op, _doc
 
-def stop_gradient(x):
-    """Returns the value of `x` with no gradient flowing back (a constant to every tape)."""
+
+def _as_float(x):
+    """A tensor input as floats: integers and booleans become `floatx()` (as Keras does for
+    functions whose values are not integers)."""
     x = operand(x)
-    return wrap(x.data) if isinstance(x, Tensor) else x
+    if not isinstance(x, Tensor):
+        x = wrap(xp.asarray(x, dtype=floatx()))
+    if x.data.dtype.kind not in "fc":
+        x = cast(x, floatx())
+    return x
+
+
+def erf(x):
+    """The error function, 2/sqrt(pi) times the integral of exp(-t**2) from 0 to x."""
+    return _ERF(_as_float(x))
+
+
+def fabs(x):
+    """|x| as floats (integers become `floatx()`)."""
+    return abs(_as_float(x))
+
+
+def round(x, decimals=0):
+    """Rounds half to even, to `decimals` places (not differentiable)."""
+    return _ROUND(operand(x), decimals=int(decimals))
+
+
+_ROUND = Primitive("round", lambda x, decimals: xp.round(x, decimals), no_gradient)
+
+
+# The identity, recorded: a tape sends nothing back through it, and a compiled step
+# replays it (a tensor made outside the ops would be a constant to a capture).
+STOP_GRADIENT = Primitive("stop_gradient", lambda x: x, no_gradient, kind="view")
+
+
+def stop_gradient(variable):
+    """The value of `variable` (any tensor), through which no gradient flows."""
+    return STOP_GRADIENT(operand(variable))
 
 
 # ------------------------------------------------------------ comparisons
 def _comparison(name, ufunc):
     prim = elementwise(name, ufunc, no_gradient)
 
-    def op(a, b):
-        return prim(*operands(a, b))
+    def op(x1, x2):
+        return prim(*operands(x1, x2))
     op.__name__ = name
     op.__doc__ = f"Elementwise `{name}` (a boolean tensor; not differentiable)."
     op.primitive = prim
@@ -62,6 +150,7 @@ greater = _comparison("greater", xp.greater)
 greater_equal = _comparison("greater_equal", xp.greater_equal)
 logical_and = _comparison("logical_and", xp.logical_and)
 logical_or = _comparison("logical_or", xp.logical_or)
+logical_xor = _comparison("logical_xor", xp.logical_xor)
 LOGICAL_NOT = elementwise("logical_not", xp.logical_not, no_gradient)
 
 
@@ -92,24 +181,33 @@ def _where_vjp(g, inputs, output, needs):
 WHERE = Primitive("where", _where_compute, _where_vjp, into=_where_into)
 
 
-def where(condition, a, b):
-    """Picks `a` where `condition` holds, else `b`; the condition gets no gradient."""
+def where(condition, x1=None, x2=None):
+    """Picks `x1` where `condition` holds, else `x2`; the condition gets no gradient.
+
+    With neither `x1` nor `x2`: the indices where `condition` holds, one index
+    tensor per axis (not differentiable).
+    """
+    if x1 is None and x2 is None:
+        return tuple(wrap(i) for i in xp.nonzero(xp.asarray(condition)))
+    if x1 is None or x2 is None:
+        raise ValueError("where: give both `x1` and `x2`, or neither (for the indices where "
+                         "`condition` holds).")
     condition = operand(condition)
     if isinstance(condition, Tensor) and condition.data.dtype != bool:
         condition = cast(condition, bool)
-    a, b = operands(a, b)
+    a, b = operands(x1, x2)
     return WHERE(condition, a, b)
 
 
-def maximum(a, b):
-    """Elementwise maximum (ties send the gradient to `a`)."""
-    a, b = operands(a, b)
+def maximum(x1, x2):
+    """Elementwise maximum (ties send the gradient to `x1`)."""
+    a, b = operands(x1, x2)
     return where(greater_equal(a, b), a, b)
 
 
-def minimum(a, b):
-    """Elementwise minimum (ties send the gradient to `a`)."""
-    a, b = operands(a, b)
+def minimum(x1, x2):
+    """Elementwise minimum (ties send the gradient to `x1`)."""
+    a, b = operands(x1, x2)
     return where(less_equal(a, b), a, b)
 
 
@@ -125,6 +223,79 @@ CLIP = Primitive("clip", lambda x, min_value, max_value: xp.clip(x, min_value, m
                                                                    out=out))
 
 
-def clip(x, min_value, max_value):
-    """Clips to [min_value, max_value]; the gradient is zero outside the range."""
-    return CLIP(operand(x), min_value=min_value, max_value=max_value)
+def clip(x, x_min, x_max):
+    """Clips to [x_min, x_max]; the gradient is zero outside the range."""
+    return CLIP(operand(x), min_value=x_min, max_value=x_max)
+
+
+# ------------------------------------------------- functions of two tensors
+def _binary(name, ufunc, vjp, doc):
+    prim = elementwise(name, ufunc, vjp)
+
+    def op(x1, x2):
+        return prim(*operands(x1, x2))
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    op.primitive = prim
+    return op
+
+
+def _arctan2_vjp(g, inputs, output, needs):
+    y, x = inputs
+    scale = g / (square(x) + square(y))
+    return (sum_to(scale * x, shape_of(y)) if needs[0] else None,
+            sum_to(-(scale * y), shape_of(x)) if needs[1] else None)
+
+
+def _hypot_vjp(g, inputs, output, needs):
+    a, b = inputs
+    scale = g / output
+    return (sum_to(scale * a, shape_of(a)) if needs[0] else None,
+            sum_to(scale * b, shape_of(b)) if needs[1] else None)
+
+
+def _logaddexp_vjp(g, inputs, output, needs):
+    a, b = inputs
+    return (sum_to(g * exp(a - output), shape_of(a)) if needs[0] else None,
+            sum_to(g * exp(b - output), shape_of(b)) if needs[1] else None)
+
+
+def _mod_vjp(g, inputs, output, needs):
+    a, b = inputs
+    return (sum_to(g, shape_of(a)) if needs[0] else None,
+            sum_to(-(g * floor_divide(a, b)), shape_of(b)) if needs[1] else None)
+
+
+arctan2 = _binary("arctan2", xp.arctan2, _arctan2_vjp,
+                  "The angle of the point (x2, x1) from the x axis, in (-pi, pi].")
+hypot = _binary("hypot", xp.hypot, _hypot_vjp, "sqrt(x1 ** 2 + x2 ** 2), without overflow.")
+logaddexp = _binary("logaddexp", xp.logaddexp, _logaddexp_vjp,
+                    "log(exp(x1) + exp(x2)), without overflow.")
+mod = _binary("mod", xp.mod, _mod_vjp,
+              "The remainder of floor division, with the sign of x2 (as Python's %).")
+floor_divide = _binary("floor_divide", xp.floor_divide, no_gradient,
+                       "x1 // x2: the quotient rounded down (not differentiable).")
+
+
+def divide_no_nan(x1, x2):
+    """x1 / x2, and 0 where x2 is 0 (the gradient is 0 there too)."""
+    x1, x2 = operands(x1, x2)
+    zero = equal(x2, 0)
+    return where(zero, 0.0, x1 / where(zero, 1.0, x2))
+
+
+def _nan_to_num_compute(x, nan, posinf, neginf):
+    return xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+
+def _nan_to_num_vjp(g, inputs, output, needs, nan, posinf, neginf):
+    return (where(isfinite(inputs[0]), g, 0.0),)
+
+
+_NAN_TO_NUM = Primitive("nan_to_num", _nan_to_num_compute, _nan_to_num_vjp)
+
+
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    """NaN replaced by `nan`, infinities by `posinf` / `neginf` (default: the dtype's largest
+    and smallest finite values); replaced elements pass no gradient."""
+    return _NAN_TO_NUM(operand(x), nan=nan, posinf=posinf, neginf=neginf)

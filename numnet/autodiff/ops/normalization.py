@@ -7,24 +7,14 @@ mean it holds constant, as TensorFlow's `nn.moments` does: its gradient
 reaches the input directly and through the mean's own op.
 """
 
-from numnet.autodiff.ops._core import Primitive, cast, no_gradient, operand, shape_of, sum_to
+from numnet.autodiff.ops._core import Primitive, cast, operand, shape_of, sum_to
 from numnet.autodiff.ops.arithmetic import add, divide, multiply, negative, power, subtract
 from numnet.autodiff.ops.math import abs as absolute
-from numnet.autodiff.ops.math import maximum, minimum, sqrt, square
+from numnet.autodiff.ops.math import maximum, minimum, sqrt, square, stop_gradient
 from numnet.autodiff.ops.reductions import mean as reduce_mean
 from numnet.autodiff.ops.reductions import sum as reduce_sum
 from numnet.autodiff.ops.shape import reshape
 from numnet.kernels import normalization as kernels
-
-
-# `ops.stop_gradient` wraps the value in a tensor no recorder sees, which a compiled
-# step would take for a constant; this primitive is the same identity, recorded.
-STOP_GRADIENT = Primitive("stop_gradient", lambda x: x, no_gradient, kind="view")
-
-
-def stop_gradient(x):
-    """`x`, through which no gradient flows (recorded, so compiled steps follow it)."""
-    return STOP_GRADIENT(operand(x))
 
 
 def _rsqrt_vjp(g, inputs, y, needs):

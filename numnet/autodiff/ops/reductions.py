@@ -2,7 +2,7 @@
 
 from functools import partial
 
-from numnet.autodiff.ops._core import Primitive, broadcast_to, cast, operand, xp
+from numnet.autodiff.ops._core import Primitive, broadcast_to, cast, operand, wrap, xp
 
 
 def _axes(axis, ndim):
@@ -87,14 +87,22 @@ def _extreme(x, axis, keepdims, kind):
 EXTREME = Primitive("extreme", _extreme, _extreme_vjp)
 
 
-def max(x, axis=None, keepdims=False):
-    """Maximum over `axis`; ties split the gradient evenly."""
-    return EXTREME(operand(x), axis=axis, keepdims=keepdims, kind="max")
+def max(x, axis=None, keepdims=False, initial=None):
+    """Maximum over `axis`, and `initial` when given; ties split the gradient evenly."""
+    result = EXTREME(operand(x), axis=axis, keepdims=keepdims, kind="max")
+    if initial is None:
+        return result
+    from numnet.autodiff.ops.math import maximum
+    return maximum(result, initial)
 
 
-def min(x, axis=None, keepdims=False):
-    """Minimum over `axis`; ties split the gradient evenly."""
-    return EXTREME(operand(x), axis=axis, keepdims=keepdims, kind="min")
+def min(x, axis=None, keepdims=False, initial=None):
+    """Minimum over `axis`, and `initial` when given; ties split the gradient evenly."""
+    result = EXTREME(operand(x), axis=axis, keepdims=keepdims, kind="min")
+    if initial is None:
+        return result
+    from numnet.autodiff.ops.math import minimum
+    return minimum(result, initial)
 
 
 def _logical_reduce(ufunc):
@@ -138,13 +146,15 @@ ARGMAX = _arg_primitive("argmax", xp.argmax)
 ARGMIN = _arg_primitive("argmin", xp.argmin)
 
 
-def argmax(x, axis=-1, keepdims=False):
-    """Index of the largest entry along `axis` (not differentiable)."""
+def argmax(x, axis=None, keepdims=False):
+    """Index of the largest entry along `axis` (of the flattened `x` when None, as in Keras);
+    not differentiable."""
     return ARGMAX(operand(x), axis=axis, keepdims=keepdims)
 
 
-def argmin(x, axis=-1, keepdims=False):
-    """Index of the smallest entry along `axis` (not differentiable)."""
+def argmin(x, axis=None, keepdims=False):
+    """Index of the smallest entry along `axis` (of the flattened `x` when None, as in Keras);
+    not differentiable."""
     return ARGMIN(operand(x), axis=axis, keepdims=keepdims)
 
 
@@ -177,3 +187,75 @@ def sum_of_squares(x):
     the weights where `sum(square(x))` writes and reads a temporary as large.
     """
     return SUM_OF_SQUARES(operand(x))
+
+
+# ---------------------------------------------------- products and running totals
+def _prod_vjp(g, inputs, output, needs, axis, keepdims):
+    """Each entry's gradient is the product of the others: exclusive running products from
+    both ends, so that zeros need no division."""
+    from numnet.autodiff.ops.shape import concatenate, flip, getitem, reshape, transpose
+    x = inputs[0]
+    axes = _axes(axis, x.ndim)
+    kept = [n for n in range(x.ndim) if n not in axes]
+    moved = transpose(x, tuple(kept + list(axes)))
+    rows = reshape(moved, tuple(x.shape[n] for n in kept) + (-1,))
+    one = wrap(xp.ones(tuple(rows.shape[:-1]) + (1,), dtype=rows.data.dtype))
+    before = cumprod(concatenate([one, getitem(rows, (Ellipsis, slice(None, -1)))], -1), -1)
+    after = flip(cumprod(flip(concatenate([getitem(rows, (Ellipsis, slice(1, None))), one], -1),
+                              -1), -1), -1)
+    weight = reshape(_restore(g, x.shape, axis, keepdims), tuple(x.shape[n] for n in kept) + (1,))
+    grad = reshape(before * after * weight, moved.shape)
+    inverse = tuple(int(i) for i in xp.argsort(kept + list(axes)))
+    return (transpose(grad, inverse),)
+
+
+PROD = Primitive("prod", lambda x, axis, keepdims: xp.multiply.reduce(
+    x, axis=_axis_arg(axis), keepdims=keepdims), _prod_vjp)
+
+
+def _as_dtype(x, dtype):
+    x = operand(x)
+    return x if dtype is None else cast(x, dtype)
+
+
+def prod(x, axis=None, keepdims=False, dtype=None):
+    """Product over `axis` (all axes by default); zeros get their exact gradient."""
+    return PROD(_as_dtype(x, dtype), axis=axis, keepdims=keepdims)
+
+
+def _running_grad(g, axis, x_shape):
+    """The sums of `g` from each position to the end of `axis` (a reversed running sum)."""
+    from numnet.autodiff.ops.shape import flip, reshape
+    if axis is None:
+        return reshape(flip(cumsum(flip(g, 0), 0), 0), x_shape)
+    return flip(cumsum(flip(g, axis), axis), axis)
+
+
+CUMSUM = Primitive("cumsum", lambda x, axis: xp.cumsum(x, axis=axis),
+                   lambda g, inputs, output, needs, axis: (
+                       _running_grad(g, axis, inputs[0].shape),))
+# As TensorFlow's rule (which Keras uses there): the running sums of g * y divided by x,
+# so an entry equal to zero gets a NaN or infinite gradient.
+CUMPROD = Primitive("cumprod", lambda x, axis: xp.cumprod(x, axis=axis),
+                    lambda g, inputs, output, needs, axis: (
+                        _running_grad(g * output, axis, inputs[0].shape) / inputs[0],))
+
+
+def cumsum(x, axis=None, dtype=None):
+    """Running sums along `axis` (of the flattened `x` when None)."""
+    return CUMSUM(_as_dtype(x, dtype), axis=axis)
+
+
+def cumprod(x, axis=None, dtype=None):
+    """Running products along `axis` (of the flattened `x` when None); the gradient divides
+    by `x`, as TensorFlow's does (an entry equal to zero gets no finite gradient)."""
+    return CUMPROD(_as_dtype(x, dtype), axis=axis)
+
+
+COUNT_NONZERO = Primitive("count_nonzero", lambda x, axis: xp.asarray(
+    xp.count_nonzero(x, axis=_axis_arg(axis))), lambda g, i, o, n, **a: (None,))
+
+
+def count_nonzero(x, axis=None):
+    """How many entries are not zero (along `axis`); not differentiable."""
+    return COUNT_NONZERO(operand(x), axis=axis)

@@ -17,10 +17,10 @@ RESHAPE = _view("reshape", lambda x, shape: x.reshape(shape),
                 lambda g, inputs, y, needs, shape: (reshape(g, inputs[0].shape),))
 
 
-def reshape(x, shape):
-    """Reshapes `x` (one dimension may be -1)."""
+def reshape(x, newshape):
+    """Reshapes `x` to `newshape` (one dimension may be -1)."""
     x = operand(x)
-    shape = tuple(shape) if not isinstance(shape, int) else (shape,)
+    shape = tuple(newshape) if not isinstance(newshape, int) else (newshape,)
     if tuple(x.shape) == shape:
         return x
     return RESHAPE(x, shape=shape)
@@ -74,8 +74,8 @@ CONCATENATE = Primitive(
     into=lambda out, *xs, axis: xp.concatenate(xs, axis=axis, out=out))
 
 
-def concatenate(xs, axis=-1):
-    """Joins tensors along an existing axis."""
+def concatenate(xs, axis=0):
+    """Joins tensors along an existing axis (the first by default, as in Keras)."""
     return CONCATENATE(*[convert_to_tensor(x) for x in xs], axis=axis)
 
 
@@ -89,9 +89,9 @@ STACK = Primitive("stack", lambda *xs, axis: xp.stack(xs, axis=axis), _stack_vjp
                   into=lambda out, *xs, axis: xp.stack(xs, axis=axis, out=out))
 
 
-def stack(xs, axis=0):
-    """Stacks tensors along a new axis."""
-    return STACK(*[convert_to_tensor(x) for x in xs], axis=axis)
+def stack(x, axis=0):
+    """Stacks the tensors of the sequence `x` along a new axis."""
+    return STACK(*[convert_to_tensor(part) for part in x], axis=axis)
 
 
 # ------------------------------------------------------------- indexing
@@ -197,3 +197,209 @@ def tile(x, repeats):
     spread = reshape(x, tuple(d for n in shape for d in (1, n)))
     copies = broadcast_to(spread, tuple(d for r, n in zip(repeats, shape) for d in (r, n)))
     return reshape(copies, tuple(r * n for r, n in zip(repeats, shape)))
+
+
+# --------------------------------------------------- rearranging and splitting
+def ravel(x):
+    """`x` as one dimension."""
+    return reshape(x, (-1,))
+
+
+def _axis_list(axis, ndim):
+    return [int(a) % ndim for a in ((axis,) if isinstance(axis, int) else axis)]
+
+
+def moveaxis(x, source, destination):
+    """`x` with the axes `source` moved to the positions `destination` (the others keep
+    their order)."""
+    x = operand(x)
+    source, destination = _axis_list(source, x.ndim), _axis_list(destination, x.ndim)
+    if len(source) != len(destination):
+        raise ValueError(f"moveaxis: `source` ({source}) and `destination` ({destination}) "
+                         "must have the same number of axes.")
+    order = [n for n in range(x.ndim) if n not in source]
+    for place, axis in sorted(zip(destination, source)):
+        order.insert(place, axis)
+    return transpose(x, tuple(order))
+
+
+def flip(x, axis=None):
+    """`x` with the order of its entries reversed along `axis` (all axes by default)."""
+    x = operand(x)
+    axes = range(x.ndim) if axis is None else _axis_list(axis, x.ndim)
+    return getitem(x, tuple(slice(None, None, -1) if n in axes else slice(None)
+                            for n in range(x.ndim)))
+
+
+def roll(x, shift, axis=None):
+    """`x` shifted by `shift` places along `axis`, the entries pushed off one end coming back
+    at the other (the flattened `x` when `axis` is None)."""
+    x = operand(x)
+    if axis is None:
+        return reshape(roll(ravel(x), shift, 0), x.shape)
+    shifts = (shift,) if isinstance(shift, int) else tuple(shift)
+    axes = _axis_list(axis, x.ndim)
+    if len(shifts) == 1:
+        shifts = shifts * len(axes)
+    for n, amount in zip(axes, shifts):
+        size = x.shape[n]
+        cut = size - int(amount) % size if size else 0
+        if cut in (0, size):
+            continue
+        before = (slice(None),) * n
+        x = concatenate([getitem(x, before + (slice(cut, None),)),
+                         getitem(x, before + (slice(None, cut),))], axis=n)
+    return x
+
+
+def repeat(x, repeats, axis=None):
+    """Each entry of `x` repeated `repeats` times (a number, or one per entry) along `axis`
+    (the flattened `x` when None)."""
+    x = operand(x)
+    if axis is None:
+        x, axis = ravel(x), 0
+    count = x.shape[axis]
+    repeats = xp.asarray(repeats)  # a tensor's value is read (a capture is told)
+    return take(x, xp.repeat(xp.arange(count), repeats), axis=axis)
+
+
+def _triangle(x, k, lower):
+    x = operand(x)
+    if x.ndim < 2:
+        raise ValueError(f"{'tril' if lower else 'triu'}: the input must have at least 2 "
+                         f"dimensions; received shape {tuple(x.shape)}.")
+    rows, cols = x.shape[-2:]
+    keep = xp.tri(rows, cols, k, dtype=bool) if lower else ~xp.tri(rows, cols, k - 1, dtype=bool)
+    from numnet.autodiff.ops.math import where
+    return where(keep, x, wrap(xp.zeros((), dtype=x.data.dtype)))
+
+
+def tril(x, k=0):
+    """`x` with the entries above its `k`-th diagonal (of the last two axes) set to zero."""
+    return _triangle(x, k, lower=True)
+
+
+def triu(x, k=0):
+    """`x` with the entries below its `k`-th diagonal (of the last two axes) set to zero."""
+    return _triangle(x, k, lower=False)
+
+
+def split(x, indices_or_sections, axis=0):
+    """`x` cut along `axis` into equal sections (a number) or at the given indices."""
+    x = operand(x)
+    axis = axis % x.ndim
+    size = x.shape[axis]
+    if isinstance(indices_or_sections, int):
+        if indices_or_sections <= 0 or size % indices_or_sections:
+            raise ValueError(f"split: an axis of length {size} cannot be cut into "
+                             f"{indices_or_sections} equal sections.")
+        step = size // indices_or_sections
+        cuts = list(range(step, size, step))
+    else:
+        cuts = [int(i) for i in indices_or_sections]
+    bounds = zip([0] + cuts, cuts + [size])
+    return [getitem(x, (slice(None),) * axis + (slice(start, stop),)) for start, stop in bounds]
+
+
+def unstack(x, num=None, axis=0):
+    """The slices of `x` along `axis`, as a list."""
+    x = operand(x)
+    axis = axis % x.ndim
+    if num is not None and num != x.shape[axis]:
+        raise ValueError(f"unstack: num={num} does not match the length {x.shape[axis]} of "
+                         f"axis {axis}.")
+    return [getitem(x, (slice(None),) * axis + (i,)) for i in range(x.shape[axis])]
+
+
+def hstack(xs):
+    """Tensors joined along their second axis (their only axis when 1-D)."""
+    xs = [convert_to_tensor(x) for x in xs]
+    return concatenate(xs, axis=0 if all(x.ndim == 1 for x in xs) else 1)
+
+
+def vstack(xs):
+    """Tensors joined along their first axis (1-D tensors become rows)."""
+    xs = [convert_to_tensor(x) for x in xs]
+    return concatenate([reshape(x, (1, -1)) if x.ndim < 2 else x for x in xs], axis=0)
+
+
+# ------------------------------------------------------------------ padding
+def _pad_widths(pad_width, ndim):
+    return [(int(b), int(a)) for b, a in xp.broadcast_to(xp.asarray(pad_width, dtype=int),
+                                                           (ndim, 2))]
+
+
+def _pad_vjp(g, inputs, output, needs, widths, value):
+    return (getitem(g, tuple(slice(b, b + n) for (b, _), n in zip(widths, inputs[0].shape))),)
+
+
+PAD = Primitive("pad", lambda x, widths, value: xp.pad(x, widths, constant_values=value),
+                _pad_vjp)
+_COPYING_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+def pad(x, pad_width, mode="constant", constant_values=None):
+    """`x` padded by `pad_width` (a number, a `(before, after)` pair, or one pair per axis).
+
+    `mode` is "constant" (with `constant_values`, 0 by default) or one of the
+    modes that copy entries of `x`: "edge", "reflect", "symmetric", "wrap".
+    """
+    x = operand(x)
+    widths = _pad_widths(pad_width, x.ndim)
+    if mode == "constant":
+        return PAD(x, widths=widths, value=0 if constant_values is None else constant_values)
+    if constant_values is not None:
+        raise ValueError(f"pad: `constant_values` is for mode='constant' only; mode={mode!r}.")
+    if mode not in _COPYING_MODES:
+        raise ValueError(f"pad: mode must be 'constant' or one of {_COPYING_MODES}; "
+                         f"received {mode!r}.")
+    # Pad the positions of the entries instead: a gather then copies (and differentiates).
+    positions = xp.pad(xp.arange(int(xp.prod(x.shape))).reshape(x.shape), widths, mode=mode)
+    return take(x, positions, axis=None)
+
+
+# ------------------------------------------------------ gathering along an axis
+def _along(indices, shape, axis):
+    """The full index that picks `x[..., indices[...], ...]` along `axis` (NumPy's rule)."""
+    index = []
+    for n in range(len(shape)):
+        if n == axis:
+            index.append(indices)
+        else:
+            size = [1] * len(shape)
+            size[n] = shape[n]
+            index.append(xp.arange(shape[n]).reshape(size))
+    return tuple(index)
+
+
+def _scatter_along(g, indices, shape, axis):
+    grad = xp.zeros(shape, dtype=g.dtype)
+    xp.add.at(grad, _along(indices, shape, axis), g)
+    return grad
+
+
+SCATTER_ALONG = Primitive("scatter_along", _scatter_along, no_gradient)
+TAKE_ALONG = Primitive(
+    "take_along_axis", lambda x, indices, axis: xp.take_along_axis(x, indices, axis),
+    lambda g, inputs, output, needs, axis: (
+        SCATTER_ALONG(g, inputs[1], shape=inputs[0].shape, axis=axis), None))
+
+
+def take_along_axis(x, indices, axis=None):
+    """`x` gathered at `indices` along `axis` (the flattened `x` when None), as
+    `np.take_along_axis`: `indices` has `x`'s number of dimensions."""
+    x = operand(x)
+    indices = indices if isinstance(indices, Tensor) else wrap(xp.asarray(indices))
+    if axis is None:
+        x, axis = ravel(x), 0
+    return TAKE_ALONG(x, indices, axis=axis % x.ndim)
+
+
+def diagonal(x, offset=0, axis1=0, axis2=1):
+    """The `offset`-th diagonal of the planes of `axis1` and `axis2`, as the last axis."""
+    x = moveaxis(operand(x), (axis1, axis2), (-2, -1))
+    rows, cols = x.shape[-2:]
+    start_row, start_col = max(-offset, 0), max(offset, 0)
+    count = max(0, min(rows - start_row, cols - start_col))
+    steps = xp.arange(count)
+    return getitem(x, (Ellipsis, steps + start_row, steps + start_col))

@@ -1,0 +1,113 @@
+"""Control flow in Keras' functional form: `cond`, `switch`, `while_loop`, `fori_loop`,
+`scan`, `map` and `vectorized_map`.
+
+numnet runs them as the Python they describe, one op at a time, so gradients
+flow through whichever branch or iterations ran. A compiled step that meets one
+whose decision reads a tensor value (a `cond` on a tensor, a `while_loop`'s
+condition) runs eagerly and says why, as for any Python `if` on a tensor.
+"""
+
+from numnet.autodiff.ops._core import convert_to_tensor, xp
+from numnet.autodiff.ops.shape import getitem, stack
+from numnet.tree import flatten, map_structure, pack_sequence_as
+
+
+def _truth(value):
+    # `bool()` of a tensor tells an open capture that Python reads a value here.
+    return bool(value)
+
+
+def cond(pred, true_fn, false_fn):
+    """`true_fn()` if `pred` holds, else `false_fn()`."""
+    return true_fn() if _truth(pred) else false_fn()
+
+
+def switch(index, branches, *operands):
+    """`branches[index](*operands)`, with `index` clipped into the range of `branches`."""
+    position = int(index)
+    return branches[min(max(position, 0), len(branches) - 1)](*operands)
+
+
+def while_loop(cond, body, loop_vars, maximum_iterations=None):
+    """Runs `loop_vars = body(*loop_vars)` while `cond(*loop_vars)` holds (at most
+    `maximum_iterations` times); returns the final `loop_vars`, in their form.
+
+    A tuple or list of loop variables is passed as separate arguments; anything
+    else as the one argument.
+    """
+    many = isinstance(loop_vars, (tuple, list))
+    state = tuple(loop_vars) if many else (loop_vars,)
+    state = map_structure(convert_to_tensor, state)
+    count = 0
+    while (maximum_iterations is None or count < maximum_iterations) and _truth(cond(*state)):
+        state = body(*state)
+        state = tuple(state) if isinstance(state, (tuple, list)) else (state,)
+        count += 1
+    return state if many else state[0]
+
+
+def fori_loop(lower, upper, body_fun, init_val):
+    """`val = body_fun(i, val)` for `i` from `lower` up to (not including) `upper`."""
+    value = init_val
+    for i in range(int(lower), int(upper)):
+        value = body_fun(i, value)
+    return value
+
+
+def _slices(structure, length):
+    """The `length` slices along the first axis of every leaf of `structure`."""
+    leaves = [convert_to_tensor(leaf) for leaf in flatten(structure)]
+    return [pack_sequence_as(structure, [getitem(leaf, i) for leaf in leaves])
+            for i in range(length)]
+
+
+def _stacked(results):
+    """The results of each step (structures alike), stacked leaf by leaf along a new first
+    axis."""
+    leaves = [flatten(r) for r in results]
+    return pack_sequence_as(results[0], [stack(list(group)) for group in zip(*leaves)])
+
+
+def _length(structure):
+    lengths = {int(xp.shape(getattr(leaf, "data", leaf))[0]) for leaf in flatten(structure)}
+    if len(lengths) != 1:
+        raise ValueError(f"The leaves of `xs` must have the same first dimension; found "
+                         f"lengths {sorted(lengths)}.")
+    return lengths.pop()
+
+
+def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
+    """`carry, y = f(carry, x)` for each `x` along the first axis of `xs` (or `length`
+    times with `x = None`); returns the last carry and the `y`s stacked, in `xs`' order
+    also when `reverse` runs from the end."""
+    if xs is None and length is None:
+        raise ValueError("scan: give `xs`, `length`, or both.")
+    count = _length(xs) if xs is not None else int(length)
+    if xs is not None and length is not None and int(length) != count:
+        raise ValueError(f"scan: length={length} does not match the length {count} of `xs`.")
+    inputs = _slices(xs, count) if xs is not None else [None] * count
+    order = range(count - 1, -1, -1) if reverse else range(count)
+    carry, ys = init, [None] * count
+    for i in order:
+        carry, ys[i] = f(carry, inputs[i])
+    if count == 0 or all(y is None for y in flatten(ys[0])):
+        return carry, None
+    return carry, _stacked(ys)
+
+
+def map(f, xs):
+    """`f` applied to each slice along the first axis of `xs` (a tensor or a structure of
+    them), the results stacked."""
+    count = _length(xs)
+    return _stacked([f(x) for x in _slices(xs, count)])
+
+
+def vectorized_map(function, elements):
+    """`function` applied to each slice along the first axis of `elements` (one tensor, or
+    a tuple or list of them passed as one tuple), the results stacked."""
+    if isinstance(elements, (list, tuple)):
+        return map(lambda parts: function(tuple(parts)), list(elements))
+    return map(function, elements)
+
+
+__all__ = ["cond", "fori_loop", "map", "scan", "switch", "vectorized_map", "while_loop"]

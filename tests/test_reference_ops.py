@@ -1,0 +1,71 @@
+"""numnet's `ops` against real Keras: the cases of `fixtures/ops_cases.py`, their values,
+dtype kinds and gradients (regenerate with `fixtures/generate_reference_ops.py`)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import numnet as keras
+from numnet import GradientTape
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+_spec = importlib.util.spec_from_file_location("ops_cases", FIXTURES / "ops_cases.py")
+cases = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cases)
+REFERENCE = np.load(FIXTURES / "reference_ops.npz")
+DTYPES = json.loads((FIXTURES / "reference_ops.json").read_text())["dtypes"]
+
+
+def run(name):
+    fn, input_names, differentiable = cases.CASES[name]
+    tensors = [keras.ops.convert_to_tensor(cases.INPUTS[n]) for n in input_names]
+    with GradientTape() as tape:
+        for i in differentiable:
+            tape.watch(tensors[i])
+        result = fn(keras.ops, *tensors)
+        parts = list(result) if isinstance(result, (tuple, list)) else [result]
+        total = 0.0
+        for i, part in enumerate(parts):
+            if np.asarray(part).dtype.kind == "f":
+                total = total + keras.ops.sum(
+                    part * cases.weights_for(f"{name}/{i}", np.shape(np.asarray(part))))
+    grads = tape.gradient(total, [tensors[i] for i in differentiable]) if differentiable else []
+    return cases.flat_outputs([np.asarray(p) for p in parts]), grads
+
+
+@pytest.mark.parametrize("name", sorted(cases.CASES))
+def test_values_dtypes_and_gradients_match_keras(name):
+    outputs, grads = run(name)
+    expected = [REFERENCE[f"{name}/out{i}"] for i in range(len(DTYPES[name]))]
+    assert len(outputs) == len(expected)
+    for i, (mine, theirs) in enumerate(zip(outputs, expected)):
+        assert mine.shape == theirs.shape, f"output {i}"
+        # Keras' integers are int32 where NumPy's are int64: the kind must agree.
+        assert mine.dtype.kind == np.dtype(DTYPES[name][i]).kind, f"output {i}: {mine.dtype}"
+        np.testing.assert_allclose(mine, theirs, rtol=2e-6, atol=1e-6, err_msg=f"output {i}")
+    for j, grad in enumerate(grads):
+        np.testing.assert_allclose(np.asarray(grad), REFERENCE[f"{name}/grad{j}"],
+                                   rtol=2e-5, atol=2e-6, err_msg=f"gradient {j}")
+
+
+def test_a_keras_file_of_these_ops_loads_and_computes_keras_numbers(tmp_path):
+    saved = np.load(FIXTURES / "keras_files" / "ops_numpy.npz")
+    model = keras.saving.load_model(FIXTURES / "keras_files" / "ops_numpy.keras")
+    outputs = model([saved["a"], saved["b"]])
+    assert len(outputs) == len([k for k in saved.files if k.startswith("out")])
+    for i, mine in enumerate(outputs):
+        theirs = saved[f"out{i}"]
+        assert np.asarray(mine).shape == theirs.shape, f"output {i}"
+        np.testing.assert_allclose(np.asarray(mine), theirs, rtol=2e-6, atol=1e-6,
+                                   err_msg=f"output {i}")
+    # numnet's own model of the same ops gives those numbers, and its file reads back.
+    built = cases.build_ops_model(keras)
+    for i, mine in enumerate(built([saved["a"], saved["b"]])):
+        np.testing.assert_allclose(np.asarray(mine), saved[f"out{i}"], rtol=2e-6, atol=1e-6)
+    built.save(tmp_path / "ops.keras")
+    again = keras.saving.load_model(tmp_path / "ops.keras")
+    for mine, theirs in zip(again([saved["a"], saved["b"]]), built([saved["a"], saved["b"]])):
+        np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
