@@ -461,6 +461,7 @@ _CLASSES = (
     TruncatedNormal, VarianceScaling, GlorotUniform, GlorotNormal, HeUniform,
     HeNormal, LecunUniform, LecunNormal, Orthogonal,
 )
+IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal  # Keras' long names
 ALL_OBJECTS_DICT = {cls.__name__: cls for cls in _CLASSES}
 ALL_OBJECTS_DICT.update({to_snake_case(cls.__name__): cls for cls in _CLASSES})
 ALL_OBJECTS_DICT.update({

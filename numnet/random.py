@@ -159,6 +159,41 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
     return Tensor(values.astype(standardize_dtype(dtype)))
 
 
+def categorical(logits, num_samples, dtype="int32", seed=None):
+    """For each row of the 2-D `logits` (unnormalized log-probabilities of its classes),
+    `num_samples` class indices drawn with those probabilities: a `(rows, num_samples)`
+    tensor."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if logits.ndim != 2:
+        raise ValueError(f"categorical: `logits` must be 2-D (rows, classes); received "
+                         f"shape {logits.shape}.")
+    weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+    cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
+    draws = _numpy_generator(seed).random((logits.shape[0], int(num_samples)))
+    # The class of a draw u is the first whose cumulative probability exceeds u.
+    classes = (draws[:, :, None] >= cumulative[:, None, :]).sum(axis=2)
+    return Tensor(np.minimum(classes, logits.shape[1] - 1).astype(standardize_dtype(dtype)))
+
+
+def gamma(shape, alpha, dtype=None, seed=None):
+    """Draws from the Gamma distribution of shape parameter `alpha` (scale 1)."""
+    values = _numpy_generator(seed).standard_gamma(alpha, size=tuple(shape))
+    return Tensor(np.asarray(values).astype(_float(dtype)))
+
+
+def beta(shape, alpha, beta, dtype=None, seed=None):
+    """Draws from the Beta distribution of parameters `alpha` and `beta` (in [0, 1])."""
+    values = _numpy_generator(seed).beta(alpha, beta, size=tuple(shape))
+    return Tensor(np.asarray(values).astype(_float(dtype)))
+
+
+def binomial(shape, counts, probabilities, dtype=None, seed=None):
+    """Draws how many of `counts` trials succeed, each with probability `probabilities`
+    (floats, as Keras returns them)."""
+    values = _numpy_generator(seed).binomial(counts, probabilities, size=tuple(shape))
+    return Tensor(np.asarray(values).astype(_float(dtype)))
+
+
 def shuffle(x, axis=0, seed=None):
     """`x` with its entries along `axis` in a random order."""
     array = np.asarray(x.data if isinstance(x, Tensor) else x)
@@ -176,5 +211,5 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
     return ops.multiply(inputs, mask)
 
 
-__all__ = ["SeedGenerator", "dropout", "normal", "randint", "shuffle", "truncated_normal",
-           "uniform"]
+__all__ = ["SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma", "normal",
+           "randint", "shuffle", "truncated_normal", "uniform"]

@@ -33,13 +33,111 @@ def flatten_with_path(structure, path=()):
     return [(path, structure)]
 
 
-def map_structure(fn, structure):
-    """`structure` with `fn(leaf)` in place of each leaf."""
+def map_structure(fn, *structures, none_is_leaf=True):
+    """The structure of the first of `structures` with `fn(leaf, ...)` in place of each
+    leaf (called with the leaves at the same place in every structure, which must match).
+
+    With `none_is_leaf=False`, a None stays None without a call.
+    """
+    if not structures:
+        raise ValueError("map_structure() needs at least one structure.")
+    for other in structures[1:]:
+        assert_same_structure(structures[0], other)
+
+    def walk(*parts):
+        head = parts[0]
+        if head is None and not none_is_leaf:
+            return None
+        if isinstance(head, dict):
+            return {key: walk(*(part[key] for part in parts)) for key in head}
+        if isinstance(head, (list, tuple)):
+            return same_kind(head, [walk(*items) for items in zip(*parts)])
+        return fn(*parts)
+    return walk(*structures)
+
+
+def map_structure_up_to(shallow_structure, fn, *structures):
+    """`fn` applied where `shallow_structure` has its leaves, to what each of `structures`
+    holds there (deeper nesting is handed over whole); the result has the shallow layout."""
+    if not structures:
+        raise ValueError("map_structure_up_to() needs at least one structure.")
+
+    def walk(shallow, parts):
+        if not is_nested(shallow):
+            return fn(*parts)
+        for part in parts:
+            if not is_nested(part) or isinstance(part, dict) != isinstance(shallow, dict) or \
+                    len(part) != len(shallow):
+                raise ValueError(f"The structures don't have the nested structure of "
+                                 f"{shallow_structure!r} (at {shallow!r}: {part!r}).")
+        if isinstance(shallow, dict):
+            return {key: walk(shallow[key], [part[key] for part in parts]) for key in shallow}
+        return same_kind(shallow, [walk(item, [part[i] for part in parts])
+                                   for i, item in enumerate(shallow)])
+    return walk(shallow_structure, structures)
+
+
+class MAP_TO_NONE:
+    """What a `traverse` function returns to put None in place of a sub-tree."""
+
+
+def _with_children(structure, visit):
+    """`structure` (nested) rebuilt from `visit(child)` of each of its children, visited in
+    `flatten` order (a dict's by sorted key; it keeps its own key order)."""
     if isinstance(structure, dict):
-        return {key: map_structure(fn, value) for key, value in structure.items()}
-    if isinstance(structure, (list, tuple)):
-        return same_kind(structure, [map_structure(fn, value) for value in structure])
-    return fn(structure)
+        visited = {key: visit(structure[key]) for key in sorted(structure)}
+        return {key: visited[key] for key in structure}
+    return same_kind(structure, [visit(item) for item in structure])
+
+
+def traverse(func, structure, top_down=True):
+    """Visits every sub-tree of `structure` (parents first when `top_down`) with `func`.
+
+    Top down, a non-None result replaces the sub-tree and stops the descent into it;
+    bottom up, it replaces the sub-tree built from the visited children. `MAP_TO_NONE`
+    stands for a replacement by None.
+    """
+    def visit(node):
+        if top_down:
+            result = func(node)
+            if result is None:
+                return _with_children(node, visit) if is_nested(node) else node
+        else:
+            node = _with_children(node, visit) if is_nested(node) else node
+            result = func(node)
+            if result is None:
+                return node
+        return None if result is MAP_TO_NONE else result
+    return visit(structure)
+
+
+def lists_to_tuples(structure):
+    """`structure` with every list (at any depth) made a tuple."""
+    return traverse(lambda node: tuple(node) if isinstance(node, list) else None, structure,
+                    top_down=False)
+
+
+def _is_shape(value):
+    return isinstance(value, (list, tuple)) and all(
+        isinstance(d, int) or d is None for d in value)
+
+
+def map_shape_structure(fn, structure):
+    """`map_structure` for structures of shapes: a list or tuple of ints and Nones is a leaf."""
+    if _is_shape(structure) or not is_nested(structure):
+        return fn(structure)
+    return _with_children(structure, lambda part: map_shape_structure(fn, part))
+
+
+def assert_same_paths(a, b):
+    """Raises a ValueError unless `a` and `b` have their leaves at the same paths (the kind
+    of each container does not matter)."""
+    paths_a = {path for path, _ in flatten_with_path(a)}
+    paths_b = {path for path, _ in flatten_with_path(b)}
+    if paths_a != paths_b:
+        raise ValueError("`a` and `b` don't have the same paths. Only in `a`: "
+                         f"{sorted(paths_a - paths_b, key=repr)}; only in `b`: "
+                         f"{sorted(paths_b - paths_a, key=repr)}.")
 
 
 def pack_sequence_as(structure, flat_sequence):
@@ -81,5 +179,6 @@ def assert_same_structure(a, b):
                          f"{a!r} and {b!r}")
 
 
-__all__ = ["assert_same_structure", "flatten", "flatten_with_path", "is_nested",
-           "map_structure", "pack_sequence_as"]
+__all__ = ["MAP_TO_NONE", "assert_same_paths", "assert_same_structure", "flatten",
+           "flatten_with_path", "is_nested", "lists_to_tuples", "map_shape_structure",
+           "map_structure", "map_structure_up_to", "pack_sequence_as", "traverse"]

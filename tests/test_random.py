@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import numnet
+import numnet as keras
 from numnet import initializers, random
 from numnet.serialization import deserialize_keras_object, serialize_keras_object
 
@@ -86,3 +87,30 @@ def test_a_layer_drawing_from_its_seed_generator_draws_anew_at_every_compiled_st
     model.fit(np.ones((8, 2), "float32"), np.ones((8, 1), "float32"), batch_size=2,
               epochs=1, verbose=0)
     assert noise.seed_generator.state.numpy()[1] - before == 4  # one seed per step
+
+
+def test_categorical_gamma_beta_binomial_have_their_distributions_and_keras_seeding():
+    """Their means and frequencies, within 5 standard errors of the exact values (the
+    seeds are fixed, so the check is deterministic), and Keras' seeding rules."""
+    n = 20000
+    logits = np.log([[0.1, 0.2, 0.7], [0.5, 0.25, 0.25]])
+    samples = np.asarray(keras.random.categorical(logits, n, seed=3))
+    assert samples.shape == (2, n) and samples.dtype == np.int32
+    for row, probabilities in zip(samples, np.exp(logits)):
+        frequencies = np.bincount(row, minlength=3) / n
+        np.testing.assert_allclose(frequencies, probabilities,
+                                   atol=5 * np.sqrt(0.25 / n))
+    for draws, mean, variance in [
+            (keras.random.gamma((n,), 2.0, seed=1), 2.0, 2.0),
+            (keras.random.beta((n,), 2.0, 5.0, seed=1), 2 / 7, 10 / (49 * 8)),
+            (keras.random.binomial((n,), 10, 0.3, seed=1), 3.0, 2.1)]:
+        values = np.asarray(draws)
+        assert values.dtype == np.float32
+        assert abs(values.mean() - mean) < 5 * np.sqrt(variance / n)
+    again = keras.random.categorical(logits, 7, seed=11)
+    np.testing.assert_array_equal(again, keras.random.categorical(logits, 7, seed=11))
+    generator = keras.random.SeedGenerator(4)
+    first = np.asarray(keras.random.gamma((50,), 1.0, seed=generator))
+    assert not np.array_equal(first, np.asarray(keras.random.gamma((50,), 1.0, seed=generator)))
+    with pytest.raises(ValueError, match="2-D"):
+        keras.random.categorical(np.zeros(3), 2)

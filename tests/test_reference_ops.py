@@ -69,3 +69,9 @@ def test_a_keras_file_of_these_ops_loads_and_computes_keras_numbers(tmp_path):
     again = keras.saving.load_model(tmp_path / "ops.keras")
     for mine, theirs in zip(again([saved["a"], saved["b"]]), built([saved["a"], saved["b"]])):
         np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
+
+
+@pytest.mark.parametrize("name", sorted(cases.METRIC_CASES))
+def test_correlation_metrics_match_keras(name):
+    mine = np.asarray(cases.METRIC_CASES[name](keras), dtype=np.float64)
+    np.testing.assert_allclose(mine, REFERENCE[f"metric/{name}"], rtol=1e-6, atol=1e-7)

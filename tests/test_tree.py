@@ -1,9 +1,13 @@
 """`numnet.tree` walks structures as `keras.tree` does: dicts by sorted key, None a leaf."""
 
 import collections
+import importlib.util
+import json
+from pathlib import Path
 
 import pytest
 
+import numnet
 import numnet as keras
 from numnet import tree
 
@@ -35,3 +39,23 @@ def test_assert_same_structure_names_both_structures():
     with pytest.raises(ValueError, match=r"\[1, 2\].*\[1, \[2\]\]"):
         tree.assert_same_structure([1, 2], [1, [2]])
     assert keras.tree is tree
+
+
+# ------------------------------------------------ against real Keras' keras.tree
+_FIXTURES = Path(__file__).resolve().parent / "fixtures"
+_spec = importlib.util.spec_from_file_location("tree_cases", _FIXTURES / "tree_cases.py")
+tree_cases = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(tree_cases)
+KERAS_OUTCOMES = json.loads((_FIXTURES / "reference_tree.json").read_text())["outcomes"]
+
+
+@pytest.mark.parametrize("case", sorted(tree_cases.CASES))
+def test_the_result_or_error_is_keras(case):
+    """Regenerate with `fixtures/generate_reference_tree.py`."""
+    assert tree_cases.outcome(case, numnet.tree) == KERAS_OUTCOMES[case]
+
+
+def test_map_structure_up_to_takes_none_leaves_as_keras_documents():
+    # Keras 3.15.1's own docstring example (its implementation raises there).
+    assert numnet.tree.map_structure_up_to([None, [None, None]], str, [[1, 1], [2, 2]]) == \
+        ["[1, 1]", ["2", "2"]]

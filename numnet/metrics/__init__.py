@@ -60,6 +60,10 @@ from numnet.metrics.probabilistic import (
     sparse_categorical_crossentropy,
 )
 from numnet.metrics.regression import (
+    ConcordanceCorrelation,
+    PearsonCorrelation,
+    concordance_correlation,
+    pearson_correlation,
     CosineSimilarity,
     LogCoshError,
     MeanAbsoluteError,
@@ -77,6 +81,10 @@ from numnet.metrics.regression import (
 )
 from numnet.serialization import deserialize_keras_object, serialize_keras_object
 
+from numnet.losses import (  # noqa: E402  (Keras exports these losses as metrics too)
+    binary_focal_crossentropy, categorical_focal_crossentropy, huber,
+)
+
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 mape = MAPE = mean_absolute_percentage_error
@@ -87,7 +95,9 @@ __all__ = [
     "CategoricalAccuracy", "SparseCategoricalAccuracy", "TopKCategoricalAccuracy",
     "SparseTopKCategoricalAccuracy", "MeanSquaredError", "RootMeanSquaredError",
     "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
-    "CosineSimilarity", "LogCoshError", "R2Score", "AUC", "Precision", "Recall",
+    "CosineSimilarity", "LogCoshError", "R2Score", "PearsonCorrelation",
+    "ConcordanceCorrelation", "pearson_correlation", "concordance_correlation", "huber",
+    "binary_focal_crossentropy", "categorical_focal_crossentropy", "AUC", "Precision", "Recall",
     "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
     "PrecisionAtRecall", "RecallAtPrecision", "SensitivityAtSpecificity",
     "SpecificityAtSensitivity", "F1Score", "FBetaScore", "IoU", "BinaryIoU", "MeanIoU",
@@ -107,7 +117,7 @@ __all__ = [
 _CLASSES = (
     Metric, Mean, Sum, MeanMetricWrapper, MeanSquaredError, RootMeanSquaredError,
     MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
-    CosineSimilarity, LogCoshError, R2Score, AUC, Precision, Recall, Hinge, SquaredHinge,
+    CosineSimilarity, LogCoshError, R2Score, PearsonCorrelation, ConcordanceCorrelation, AUC, Precision, Recall, Hinge, SquaredHinge,
     CategoricalHinge, KLDivergence, Poisson, BinaryCrossentropy, CategoricalCrossentropy,
     SparseCategoricalCrossentropy, Accuracy, BinaryAccuracy, CategoricalAccuracy,
     SparseCategoricalAccuracy, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
@@ -130,7 +140,8 @@ _FUNCTIONS = {
         accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
         top_k_categorical_accuracy, sparse_top_k_categorical_accuracy,
         mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
-        mean_squared_logarithmic_error, cosine_similarity, log_cosh, hinge, squared_hinge,
+        mean_squared_logarithmic_error, cosine_similarity, log_cosh, pearson_correlation,
+        concordance_correlation, hinge, squared_hinge,
         categorical_hinge, kl_divergence, poisson, binary_crossentropy,
         categorical_crossentropy, sparse_categorical_crossentropy,
     )

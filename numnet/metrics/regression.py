@@ -391,3 +391,67 @@ class R2Score(Metric):
         return {"name": self.name, "dtype": self.dtype,
                 "class_aggregation": self.class_aggregation,
                 "num_regressors": self.num_regressors}
+
+
+# ------------------------------------------------------------- correlations
+def pearson_correlation(y_true, y_pred, axis=-1):
+    """Pearson's correlation of `y_true` and `y_pred` along `axis`, per sample: the mean
+    product of the two, each centred and scaled by its standard deviation."""
+    y_true, y_pred = _tensor_pair(y_true, y_pred)
+    true_centred = y_true - ops.mean(y_true, axis=axis, keepdims=True)
+    pred_centred = y_pred - ops.mean(y_pred, axis=axis, keepdims=True)
+    true_scaled = true_centred / ops.std(true_centred, axis=axis, keepdims=True)
+    pred_scaled = pred_centred / ops.std(pred_centred, axis=axis, keepdims=True)
+    return ops.mean(true_scaled * pred_scaled, axis=axis)
+
+
+def concordance_correlation(y_true, y_pred, axis=-1):
+    """Lin's concordance correlation along `axis`, per sample, computed as Keras 3.15 does:
+    `mean(2 * (y_true - mean(y_pred)) * (y_pred - mean(y_pred)) / (var(y_true) +
+    var(y_pred) + (mean(y_true) - mean(y_pred))**2 + epsilon))` (Keras centres `y_true` on
+    the predictions' mean, where the textbook formula uses its own)."""
+    y_true, y_pred = _tensor_pair(y_true, y_pred)
+    true_mean = ops.mean(y_true, axis=axis, keepdims=True)
+    pred_mean = ops.mean(y_pred, axis=axis, keepdims=True)
+    spread = ops.var(y_true - true_mean, axis=axis, keepdims=True) + \
+        ops.var(y_pred - pred_mean, axis=axis, keepdims=True) + ops.square(true_mean - pred_mean)
+    covariance = (y_true - pred_mean) * (y_pred - pred_mean)
+    return ops.mean(2.0 * covariance / (spread + epsilon()), axis=axis)
+
+
+pearson_correlation.uses_ops = concordance_correlation.uses_ops = True
+
+
+class _Correlation(MeanMetricWrapper):
+    """The mean over samples of a correlation along `axis` (higher is better)."""
+
+    _direction = "up"
+
+    def __init__(self, fn, name, dtype, axis):
+        super().__init__(fn=fn, name=name, dtype=dtype, axis=axis)
+        self.axis = axis
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "axis": self.axis}
+
+
+@register_builtin("keras.metrics")
+class PearsonCorrelation(_Correlation):
+    """The (weighted) mean over samples of `pearson_correlation` along `axis`.
+
+    Example:
+
+    >>> m = keras.metrics.PearsonCorrelation()
+    >>> m.update_state([[0, 1, 0.5], [1, 1, 0.2]], [[0.1, 0.9, 0.5], [1, 0.9, 0.2]])
+    """
+
+    def __init__(self, name="pearson_correlation", dtype=None, axis=-1):
+        super().__init__(pearson_correlation, name, dtype, axis)
+
+
+@register_builtin("keras.metrics")
+class ConcordanceCorrelation(_Correlation):
+    """The (weighted) mean over samples of `concordance_correlation` along `axis`."""
+
+    def __init__(self, name="concordance_correlation", dtype=None, axis=-1):
+        super().__init__(concordance_correlation, name, dtype, axis)
