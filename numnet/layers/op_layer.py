@@ -192,6 +192,61 @@ KERAS_OPS = {
     "argsort": (_NUMPY, "Argsort", ("x",), [("axis", "axis")]),
     "top_k": (_MATH, "TopK", ("x",), [("k", "k"), ("sorted", "sorted")]),
     "full_like": (_NUMPY, "FullLike", ("x", "fill_value"), [("dtype", "dtype")]),
+    # Written with the other ops (numnet.autodiff.ops.composite).
+    "deg2rad": (_NUMPY, "Deg2rad", ("x",), []),
+    "rad2deg": (_NUMPY, "Rad2deg", ("x",), []),
+    "sinc": (_NUMPY, "Sinc", ("x",), []),
+    "isclose": (_NUMPY, "Isclose", ("x1", "x2", "rtol", "atol"), [("equal_nan", "equal_nan")]),
+    "allclose": (_NUMPY, "AllClose", ("x1", "x2"), [("rtol", "rtol"), ("atol", "atol"), ("equal_nan", "equal_nan")]),
+    "average": (_NUMPY, "Average", ("x", "weights"), [("axis", "axis")]),
+    "diff": (_NUMPY, "Diff", ("a",), [("n", "n"), ("axis", "axis")]),
+    "diag": (_NUMPY, "Diag", ("x",), [("k", "k")]),
+    "diagflat": (_NUMPY, "Diagflat", ("x",), [("k", "k")]),
+    "kron": (_NUMPY, "Kron", ("x1", "x2"), []),
+    "meshgrid": (_NUMPY, "Meshgrid", ("x",), [("indexing", "indexing")]),
+    "select": (_NUMPY, "Select", ("condlist", "choicelist", "default"), []),
+    "slice": (_CORE, "Slice", ("inputs", "start_indices"), [("shape", "shape")]),
+    "fmax": (_NUMPY, "Fmax", ("x1", "x2"), []),
+    "fmin": (_NUMPY, "Fmin", ("x1", "x2"), []),
+    "ptp": (_NUMPY, "Ptp", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "vander": (_NUMPY, "Vander", ("x",), [("N", "N"), ("increasing", "increasing")]),
+    "trapezoid": (_NUMPY, "Trapezoid", ("y",), [("x", "x"), ("dx", "dx"), ("axis", "axis")]),
+    "rot90": (_NUMPY, "Rot90", ("array",), [("k", "k"), ("axes", "axes")]),
+    "nansum": (_NUMPY, "Nansum", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "nanmean": (_NUMPY, "Nanmean", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "nanmax": (_NUMPY, "Nanmax", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "nanmin": (_NUMPY, "Nanmin", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "nanprod": (_NUMPY, "Nanprod", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "nanargmax": (_NUMPY, "Nanargmax", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "nanargmin": (_NUMPY, "Nanargmin", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "nancumsum": (_NUMPY, "Nancumsum", ("x",), [("axis", "axis"), ("dtype", "dtype")]),
+    "nancumprod": (_NUMPY, "Nancumprod", ("x",), [("axis", "axis"), ("dtype", "dtype")]),
+    "median": (_NUMPY, "Median", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "quantile": (_NUMPY, "Quantile", ("x", "q"), [("axis", "axis"), ("method", "method"), ("keepdims", "keepdims")]),
+    "percentile": (_NUMPY, "Percentile", ("x", "q"), [("axis", "axis"), ("method", "method"), ("keepdims", "keepdims")]),
+    "in_top_k": (_MATH, "InTopK", ("targets", "predictions"), [("k", "k")]),
+    "multi_hot": (_NN, "MultiHot", ("inputs",), [("num_classes", "num_classes"), ("axis", "axis"), ("dtype", "dtype"), ("sparse", "sparse")]),
+    "rms_normalization": (_NN, "RMSNorm", ("x", "scale"), [("axis", "axis"), ("epsilon", "epsilon")]),
+    "fliplr": (_NUMPY, "Fliplr", ("x",), []),
+    "flipud": (_NUMPY, "Flipud", ("x",), []),
+    "erfc": (_MATH, "Erfc", ("x",), []),
+    "isposinf": (_NUMPY, "Isposinf", ("x",), []),
+    "isneginf": (_NUMPY, "Isneginf", ("x",), []),
+    "logaddexp2": (_NUMPY, "Logaddexp2", ("x1", "x2"), []),
+    "fmod": (_NUMPY, "Fmod", ("x1", "x2"), []),
+    "ldexp": (_NUMPY, "Ldexp", ("x1", "x2"), []),
+    "array_split": (_NUMPY, "ArraySplit", ("x",), [("indices_or_sections", "indices_or_sections"), ("axis", "axis")]),
+    "hsplit": (_NUMPY, "Hsplit", ("x",), [("indices_or_sections", "indices_or_sections")]),
+    "vsplit": (_NUMPY, "Vsplit", ("x",), [("indices_or_sections", "indices_or_sections")]),
+    "dsplit": (_NUMPY, "Dsplit", ("x",), [("indices_or_sections", "indices_or_sections")]),
+    "dstack": (_NUMPY, "Dstack", ("xs",), []),
+    "append": (_NUMPY, "Append", ("x1", "x2"), [("axis", "axis")]),
+    "nanvar": (_NUMPY, "Nanvar", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "nanstd": (_NUMPY, "Nanstd", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "isin": (_NUMPY, "IsIn", ("x1", "x2"), [("assume_unique", "assume_unique"), ("invert", "invert")]),
+    "real": (_NUMPY, "Real", ("x",), []),
+    "imag": (_NUMPY, "Imag", ("x",), []),
+    "isreal": (_NUMPY, "Isreal", ("x",), []),
 }
 _ALIASES = {"absolute": "abs", "pow": "power", "amax": "max", "amin": "min", "dot": "matmul",
             "swish": "silu", "getitem": "get_item"}
@@ -234,7 +289,8 @@ class Operation(Layer):
         # Parameters before a `*operands` (einsum's `subscripts`) can only go by position.
         leading = [numnet_kwargs.pop(name) for name in _before_varargs(function)
                    if name in numnet_kwargs]
-        if not leading and self.call_params and len(args) <= len(self.call_params):
+        if not leading and self.call_params and len(args) <= len(self.call_params) and \
+                not _has_varargs(function):
             # By name: a tensor parameter need not come first (pad's `constant_values`).
             kwargs = {**dict(zip(self.call_params, args)), **kwargs}
             args = ()
@@ -258,6 +314,11 @@ class Operation(Layer):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _has_varargs(function):
+    return any(p.kind is inspect.Parameter.VAR_POSITIONAL
+               for p in inspect.signature(function).parameters.values())
 
 
 def _before_varargs(function):

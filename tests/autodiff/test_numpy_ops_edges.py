@@ -104,3 +104,11 @@ def test_a_cond_on_a_tensor_value_runs_eagerly_and_says_why():
     x = RNG.normal(size=(12, 3)).astype("float32")
     model.fit(x, x[:, :1], epochs=2, batch_size=4, verbose=0)
     assert "eagerly" in model.make_train_function().reason
+
+
+def test_isclose_calls_equal_infinities_close_as_numpy():
+    x = np.array([np.inf, -np.inf, np.nan, 1.0], np.float32)
+    y = np.array([np.inf, np.inf, np.nan, 1.0 + 1e-9], np.float32)
+    for equal_nan in (False, True):
+        np.testing.assert_array_equal(np.asarray(ops.isclose(x, y, equal_nan=equal_nan)),
+                                      np.isclose(x, y, equal_nan=equal_nan))

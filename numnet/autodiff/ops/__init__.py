@@ -43,6 +43,14 @@ from numnet.autodiff.ops.creation import (
 )
 from numnet.autodiff.ops.linalg import einsum, inner, norm, outer, tensordot, trace, vdot
 from numnet.autodiff.ops.sorting import argsort, sort, top_k
+from numnet.autodiff.ops.composite import (
+    append, array_split, conj, conjugate, dsplit, dstack, erfc, fliplr, flipud, fmod, hsplit,
+    imag, isin, isneginf, isposinf, isreal, ldexp, logaddexp2, nanstd, nanvar, real, vsplit,
+    allclose, array, average, deg2rad, diag, diagflat, diff, empty_like, fmax, fmin, geomspace,
+    in_top_k, isclose, kron, logspace, median, meshgrid, multi_hot, nanargmax, nanargmin,
+    nancumprod, nancumsum, nanmax, nanmean, nanmin, nanprod, nansum, percentile, ptp, quantile,
+    rad2deg, rms_normalization, rot90, select, sinc, slice, trapezoid, vander,
+)
 from numnet.autodiff.ops.control_flow import (
     cond, fori_loop, map, scan, switch, vectorized_map, while_loop,
 )
@@ -50,6 +58,7 @@ from numnet.autodiff.ops.control_flow import (
 dot = matmul
 true_divide = divide
 pow = power
+get_item = getitem
 absolute = abs
 amax = max
 amin = min
