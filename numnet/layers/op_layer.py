@@ -247,6 +247,9 @@ KERAS_OPS = {
     "real": (_NUMPY, "Real", ("x",), []),
     "imag": (_NUMPY, "Imag", ("x",), []),
     "isreal": (_NUMPY, "Isreal", ("x",), []),
+    "heaviside": (_NUMPY, "Heaviside", ("x1", "x2"), []),
+    "layer_normalization": (_NN, "LayerNorm", ("x", "gamma", "beta"), [("axis", "axis"),
+                                                                      ("epsilon", "epsilon")]),
 }
 _ALIASES = {"absolute": "abs", "pow": "power", "amax": "max", "amin": "min", "dot": "matmul",
             "swish": "silu", "getitem": "get_item"}
@@ -398,6 +401,11 @@ def symbolic_op(op_name, *args, **kwargs):
     keys = {param: key for key, param in cls.config_params}
     defaults = {name: p.default for name, p in inspect.signature(function).parameters.items()}
     params = {}
+    signature = inspect.signature(function).parameters
+    for param, value in list(bound.arguments.items()):
+        if signature[param].kind is inspect.Parameter.VAR_KEYWORD:  # **kwargs: each one
+            bound.arguments.pop(param)
+            bound.arguments.update(value)
     for param, value in bound.arguments.items():
         if param in keys:
             params[keys[param]] = value

@@ -188,6 +188,12 @@ OP_CASES = {
     "einsum_one_hot": _forward(lambda x: ops.einsum("bi,bj->bi", x, x) + ops.einsum(
         "bi,ij->bj", x, np.linspace(-1, 1, 16, dtype="float32").reshape(4, 4))
         + ops.one_hot(ops.argmax(x, axis=1), 4) + ops.one_hot(ops.argmax(x, axis=1) - 2, 4)),
+    "composites": _forward(lambda x: ops.median(x, axis=1)[:, None]
+                           + ops.quantile(x, 0.3, axis=1, keepdims=True)
+                           + ops.nanmean(ops.log(x), axis=1)[:, None]
+                           + ops.rms_normalization(x) + ops.ptp(x, axis=1, keepdims=True)
+                           + ops.cast(ops.isclose(x, x * 1.0000001), "float32")
+                           + ops.fmax(x, ops.log(x)) + ops.sinc(x) + ops.deg2rad(x)),
     "softmax_axis": _forward(lambda x: ops.reshape(ops.softmax(ops.reshape(x, (-1, 2, 2)), axis=1),
                                                    (-1, 4)) + ops.log_softmax(x, axis=1)),
 }

@@ -384,9 +384,14 @@ _STEPS = {name: Primitive(name, ACTIVATIONS[name].forward, no_gradient,
           for name in ("heaviside", "sign")}
 
 
-def heaviside(x):
-    """Step: 1 for x >= 0, else 0. Its derivative is 0 almost everywhere (no gradient)."""
-    return _STEPS["heaviside"](operand(x))
+def heaviside(x1, x2=1.0):
+    """Step: 1 for x1 > 0, 0 for x1 < 0, and `x2` where x1 is 0 (1 by default: the TLU's
+    step; Keras' `heaviside` takes `x2` as its second argument). No gradient."""
+    step = _STEPS["heaviside"](operand(x1))
+    if isinstance(x2, (int, float)) and x2 == 1.0:
+        return step
+    from numnet.autodiff.ops.math import equal, where
+    return where(equal(x1, 0), x2, step)
 
 
 def sign_step(x):

@@ -140,8 +140,17 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
                      has_scale=scale is not None)
 
 
-def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=1e-3):
-    """Keras 3's layer normalization: moments over `axis`, then the affine `gamma`, `beta`."""
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
+    """Keras 3's layer normalization: moments over `axis`, then the affine `gamma`, `beta`
+    (`epsilon`: Keras' epsilon by default; `rms_scaling=True`, Keras' older spelling, is
+    `rms_normalization` with `gamma` as its scale)."""
+    from numnet.backend import epsilon as default_epsilon
+    epsilon = default_epsilon() if epsilon is None else epsilon
+    if kwargs.pop("rms_scaling", False):
+        from numnet.autodiff.ops.composite import rms_normalization
+        return rms_normalization(x, scale=gamma, axis=axis, epsilon=epsilon)
+    if kwargs:
+        raise TypeError(f"layer_normalization: unexpected arguments {sorted(kwargs)}.")
     x = operand(x)
     axes = _axes(axis, x.ndim)
     mean, variance = moments(x, axes, keepdims=True)
