@@ -1003,9 +1003,9 @@ def serialize(loss):
     return serialize_keras_object(loss)
 
 
-def deserialize(config, custom_objects=None):
+def deserialize(name, custom_objects=None):
     """Rebuilds a loss from a name or config."""
-    return get(config, custom_objects=custom_objects)
+    return get(name, custom_objects=custom_objects)
 
 
 def get(identifier, custom_objects=None):

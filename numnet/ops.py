@@ -50,11 +50,11 @@ def shape(x):
     return _autodiff_ops.shape(x)
 
 
-def convert_to_tensor(x, dtype=None):
+def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
     """`x` as a Tensor; a KerasTensor is returned as it is (it stands for a tensor)."""
     if isinstance(x, _KerasTensor):
         return x
-    return _autodiff_ops.convert_to_tensor(x, dtype=dtype)
+    return _autodiff_ops.convert_to_tensor(x, dtype=dtype, sparse=sparse, ragged=ragged)
 
 
 def ndim(x):

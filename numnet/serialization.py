@@ -398,8 +398,8 @@ def _merged_custom_objects(custom_objects):
     return merged
 
 
-def deserialize_keras_object(config, custom_objects=None, module_objects=None,
-                             safe_mode=True, printable_module_name="object"):
+def deserialize_keras_object(config, custom_objects=None, safe_mode=True, module_objects=None,
+                             printable_module_name="object"):
     """Rebuilds an object from its config, as Keras' `deserialize_keras_object` does.
 
     Names resolve only through `custom_objects`, `custom_object_scope`,

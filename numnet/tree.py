@@ -33,8 +33,8 @@ def flatten_with_path(structure, path=()):
     return [(path, structure)]
 
 
-def map_structure(fn, *structures, none_is_leaf=True):
-    """The structure of the first of `structures` with `fn(leaf, ...)` in place of each
+def map_structure(func, *structures, none_is_leaf=True):
+    """The structure of the first of `structures` with `func(leaf, ...)` in place of each
     leaf (called with the leaves at the same place in every structure, which must match).
 
     With `none_is_leaf=False`, a None stays None without a call.
@@ -52,19 +52,19 @@ def map_structure(fn, *structures, none_is_leaf=True):
             return {key: walk(*(part[key] for part in parts)) for key in head}
         if isinstance(head, (list, tuple)):
             return same_kind(head, [walk(*items) for items in zip(*parts)])
-        return fn(*parts)
+        return func(*parts)
     return walk(*structures)
 
 
-def map_structure_up_to(shallow_structure, fn, *structures):
-    """`fn` applied where `shallow_structure` has its leaves, to what each of `structures`
+def map_structure_up_to(shallow_structure, func, *structures):
+    """`func` applied where `shallow_structure` has its leaves, to what each of `structures`
     holds there (deeper nesting is handed over whole); the result has the shallow layout."""
     if not structures:
         raise ValueError("map_structure_up_to() needs at least one structure.")
 
     def walk(shallow, parts):
         if not is_nested(shallow):
-            return fn(*parts)
+            return func(*parts)
         for part in parts:
             if not is_nested(part) or isinstance(part, dict) != isinstance(shallow, dict) or \
                     len(part) != len(shallow):
@@ -122,11 +122,11 @@ def _is_shape(value):
         isinstance(d, int) or d is None for d in value)
 
 
-def map_shape_structure(fn, structure):
+def map_shape_structure(func, structure):
     """`map_structure` for structures of shapes: a list or tuple of ints and Nones is a leaf."""
     if _is_shape(structure) or not is_nested(structure):
-        return fn(structure)
-    return _with_children(structure, lambda part: map_shape_structure(fn, part))
+        return func(structure)
+    return _with_children(structure, lambda part: map_shape_structure(func, part))
 
 
 def assert_same_paths(a, b):
@@ -172,8 +172,9 @@ def same_structure(a, b):
     return True
 
 
-def assert_same_structure(a, b):
-    """Raises a ValueError naming both structures when their nestings differ."""
+def assert_same_structure(a, b, check_types=None):
+    """Raises a ValueError naming both structures when their nestings differ (`check_types`:
+    Keras' deprecated argument, ignored as there)."""
     if not same_structure(a, b):
         raise ValueError(f"The two structures don't have the same nested structure: "
                          f"{a!r} and {b!r}")

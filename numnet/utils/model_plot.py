@@ -344,7 +344,7 @@ def _have_matplotlib():
 
 def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=True, rankdir="TB",
                  expand_nested=False, dpi=200, subgraph=False, show_layer_activations=False,
-                 show_trainable=False, **kwargs):
+                 show_trainable=False, splines="ortho", **kwargs):
     """Converts a model to a Graphviz graph, as `keras.utils.model_to_dot` does.
 
     Args:
@@ -359,7 +359,7 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
         show_layer_activations: Whether to show the activation of layers
             that have one (`Dense`, `Activation`).
         show_trainable: Whether to show (and colour) trainable layers.
-        **kwargs: `splines` (Graphviz edge style, default `"ortho"`).
+        splines: Graphviz's edge style, default `"ortho"`.
 
     Returns:
         A `pydot.Dot` when `pydot` is installed; otherwise the DOT source as
@@ -368,7 +368,8 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
     _check_options(model, rankdir, dpi)
     graph = _describe(model, show_shapes, show_dtype, show_layer_names, rankdir, expand_nested,
                       show_layer_activations, show_trainable)
-    splines = kwargs.get("splines", "ortho")
+    if kwargs:
+        raise TypeError(f"model_to_dot() got unexpected keyword arguments: {sorted(kwargs)}")
     if not _have_pydot():
         return _to_dot_source(graph, dpi, splines)
     return _to_pydot(graph, dpi, splines)
@@ -594,7 +595,7 @@ def _draw_matplotlib(graph, to_file, dpi):
 # ---------------------------------------------------------------------- plot_model
 def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
                show_layer_names=False, rankdir="TB", expand_nested=False, dpi=200,
-               show_layer_activations=False, show_trainable=False, **kwargs):
+               show_layer_activations=False, show_trainable=False, splines="ortho", **kwargs):
     """Draws a model's layer graph into an image file, as `keras.utils.plot_model`.
 
     Every layer is a box and every connection an arrow: a Sequential model is
@@ -625,8 +626,8 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
         show_layer_activations: Whether to show the activation of layers
             that have one.
         show_trainable: Whether to show (and colour) trainable layers.
-        **kwargs: `splines` (Graphviz edge style, default `"ortho"`) and
-            `renderer`: `"auto"` (default), `"graphviz"`, `"matplotlib"` or
+        splines: Graphviz's edge style, default `"ortho"`.
+        **kwargs: `renderer`: `"auto"` (default), `"graphviz"`, `"matplotlib"` or
             `"svg"` (numnet's own SVG writer) to force one.
 
     Returns:
@@ -634,7 +635,6 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
         the file is a PNG/JPEG; otherwise `None`.
     """
     renderer = kwargs.pop("renderer", "auto")
-    splines = kwargs.pop("splines", "ortho")
     if kwargs:
         raise TypeError(f"plot_model() got unexpected keyword arguments: {sorted(kwargs)}")
     if renderer not in _RENDERERS:

@@ -8,8 +8,12 @@ from numnet.autodiff.tensor import Tensor
 from numnet.backend import floatx, xp
 
 
-def convert_to_tensor(x, dtype=None):
-    """Returns `x` as a `Tensor` (float64 input becomes `floatx()` unless `dtype` says otherwise)."""
+def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
+    """Returns `x` as a `Tensor` (float64 input becomes `floatx()` unless `dtype` says
+    otherwise). numnet has no sparse or ragged tensors: `sparse=True` or `ragged=True` is an
+    error."""
+    if sparse or ragged:
+        raise ValueError("convert_to_tensor: numnet has no sparse or ragged tensors.")
     if isinstance(x, Tensor):
         if dtype is not None and x.dtype != xp.dtype(dtype).name:
             return cast(x, dtype)
