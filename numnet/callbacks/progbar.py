@@ -40,12 +40,26 @@ class Progbar:
         width: the bar width in characters.
         verbose: 1 for the live bar, 2 for one line at the end, 0 for silence.
         interval: minimum seconds between redraws.
+        stateful_metrics: names of the values shown as given; the others are
+            averaged over the steps so far (weighted by the steps each covers),
+            as Keras' bar does.
+        stateless_metrics: instead, the only names averaged (the others shown
+            as given); give one of the two. `fit`'s bar shows every value as
+            given (its logs are averages already).
         unit_name: the step unit shown in the timing ("step").
         stream: where to write (stdout by default).
     """
 
     def __init__(self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None,
-                 unit_name="step", stream=None):
+                 stateless_metrics=None, unit_name="step", stream=None):
+        if stateful_metrics is not None and stateless_metrics is not None:
+            raise ValueError("Progbar: give `stateful_metrics` (the values shown as given) or "
+                             "`stateless_metrics` (the values averaged), not both.")
+        self.stateful_metrics = set(stateful_metrics) if stateful_metrics is not None else (
+            None if stateless_metrics is not None else set())
+        self.stateless_metrics = None if stateless_metrics is None else set(stateless_metrics)
+        self._sums = {}  # name -> [weighted sum (or the value shown as given), weight]
+        self._seen_so_far = 0
         self.target = target
         self.width = width
         self.verbose = verbose
@@ -69,11 +83,15 @@ class Progbar:
         return self.dynamic and time.perf_counter() - self._last_update >= self.interval
 
     def update(self, current, values=None, finalize=None):
-        """Sets the progress to `current` and the shown values (already averaged)."""
-        if values:
-            self._values = dict(values) if not isinstance(values, dict) else values
+        """Sets the progress to `current` and records `values` (`(name, value)` pairs or a
+        dict): averaged over the steps so far, or shown as given (see the class); at the
+        final update every value is shown as given, as Keras does."""
         if finalize is None:
             finalize = self.target is not None and current >= self.target
+        if values:
+            self._record(values.items() if isinstance(values, dict) else values, current,
+                         finalize)
+        self._seen_so_far = current
         now = time.perf_counter()
         if current == 1 and self._first_step_time is None:
             self._first_step_time = now - self.start
@@ -100,7 +118,25 @@ class Progbar:
             self.stream.flush()
 
     def add(self, n, values=None):
-        self.update(self._current + n if hasattr(self, "_current") else n, values)
+        """`update` to `n` steps further."""
+        self.update(self._seen_so_far + n, values)
+
+    def _averaged(self, name):
+        if self.stateful_metrics is not None:
+            return name not in self.stateful_metrics
+        return name in self.stateless_metrics
+
+    def _record(self, pairs, current, finalize):
+        for name, value in pairs:
+            if self._averaged(name) and not finalize:
+                weight = max(current - self._seen_so_far, 1)
+                total = self._sums.setdefault(name, [0.0, 0])
+                total[0] += float(value) * weight
+                total[1] += weight
+            else:
+                self._sums[name] = [value, 1]
+        self._values = {name: value if weight == 1 else value / weight
+                        for name, (value, weight) in self._sums.items()}
 
     def _step_time(self, current, now):
         elapsed = now - self.start

@@ -32,8 +32,10 @@ class ProgbarLogger(Callback):
 
     def _new_bar(self, steps=None):
         self._seen = 0
+        # `fit`'s logs are averages already: shown as given (as Keras' logger asks).
         self.progbar = Progbar(target=steps if steps is not None else self.steps,
-                               verbose=self.verbose, stream=self.stream or sys.stdout)
+                               verbose=self.verbose, stateless_metrics=set(),
+                               stream=self.stream or sys.stdout)
 
     def on_train_begin(self, logs=None):
         self._in_fit = True
