@@ -51,7 +51,7 @@ class Layer:
         return instance
 
     def __init__(self, *, trainable=True, name=None, dtype=None, activity_regularizer=None,
-                 **kwargs):
+                 autocast=True, **kwargs):
         unknown = set(kwargs) - _BASE_KWARGS
         if unknown:
             raise ValueError(

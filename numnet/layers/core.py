@@ -33,7 +33,10 @@ class Dense(Layer):
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                 **kwargs):
+                 lora_rank=None, lora_alpha=None, quantization_config=None, **kwargs):
+        if lora_rank or quantization_config is not None:
+            raise ValueError("Dense: LoRA and quantization are not supported by numnet "
+                             "(lora_rank and quantization_config must be None).")
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(units, (int, xp.integer)) or isinstance(units, bool) or units <= 0:
             raise ValueError(

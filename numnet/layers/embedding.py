@@ -36,13 +36,14 @@ class Embedding(Layer):
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
-                 weights=None, lora_rank=None, lora_alpha=None, **kwargs):
+                 weights=None, lora_rank=None, lora_alpha=None, quantization_config=None,
+                 **kwargs):
         _positive_int("input_dim", input_dim)
         _positive_int("output_dim", output_dim)
         if kwargs.pop("input_length", None) is not None:
             warnings.warn("Argument `input_length` is deprecated. Just remove it.",
                           stacklevel=2)
-        if kwargs.pop("quantization_config", None) is not None or lora_rank:
+        if quantization_config is not None or lora_rank:
             raise ValueError("Embedding: quantization and LoRA are not supported by numnet.")
         super().__init__(**kwargs)
         self.input_dim = input_dim

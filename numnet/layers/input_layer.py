@@ -21,8 +21,8 @@ class InputLayer(Layer):
         name: the input's name (used to feed inputs by name).
     """
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
-                 input_tensor=None, optional=False, name=None, ragged=None, **kwargs):
+    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, ragged=None,
+                 batch_shape=None, input_tensor=None, optional=False, name=None, **kwargs):
         if "input_shape" in kwargs:
             warnings.warn("Argument `input_shape` is deprecated. Use `shape` instead.",
                           stacklevel=2)
