@@ -8,6 +8,7 @@ symbolic `KerasTensor`s, a layer records a graph node instead of computing.
 
 import inspect
 import warnings
+import weakref
 
 from numnet.backend import xp
 
@@ -15,6 +16,7 @@ from numnet import constraints, initializers, regularizers
 from numnet.autodiff.ops.masking import get_keras_mask, masks_of, set_keras_mask
 from numnet.autodiff.tensor import StatelessScope, Tensor, Variable
 from numnet.backend import floatx, standardize_dtype, to_snake_case, unique_name
+from numnet.backend.global_state import ThreadStack
 from numnet.layers.symbolic import KerasTensor, Node, dummy_value, is_symbolic
 from numnet.tree import flatten, map_structure, pack_sequence_as, same_kind
 from numnet.layers import auto_config
@@ -26,6 +28,20 @@ _BASE_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "
 
 
 # Attributes that hold the graph around a layer, not its sublayers.
+class _CallContext:
+    """What an outermost layer call shares with the layer calls inside it, as Keras'
+    `CallContext`: the `training` value in force (set by each call it resolves)."""
+
+    __slots__ = ("training",)
+
+    def __init__(self):
+        self.training = None
+
+
+_CALL_CONTEXT = ThreadStack()  # this thread's current context (one while a call runs)
+_LOSS_HOLDERS = weakref.WeakSet()  # layers holding losses added by a call (see `add_loss`)
+_TRAINING_DEFAULTS = {}  # a class's `call` -> the default of its `training` argument
+
 _NOT_SUBLAYERS = frozenset(("_inbound_nodes", "_output_layers", "_input_layers_cache"))
 _CONTAINERS = (list, tuple, dict)
 
@@ -52,6 +68,9 @@ class Layer:
 
     def __init__(self, *, trainable=True, name=None, dtype=None, activity_regularizer=None,
                  autocast=True, **kwargs):
+        if not isinstance(trainable, (bool, xp.bool_)):
+            raise ValueError(f"Expected `trainable` argument to be a boolean, but got: "
+                             f"{trainable!r} (in layer {type(self).__name__}).")
         unknown = set(kwargs) - _BASE_KWARGS
         if unknown:
             raise ValueError(
@@ -195,6 +214,23 @@ class Layer:
     def add_loss(self, loss):
         """Adds a scalar loss tensor (cleared at every call of the outermost layer)."""
         self._losses.append(loss)
+        _LOSS_HOLDERS.add(self)
+
+    def _clear_losses(self):
+        """The losses that calls added to this layer and the layers inside it go (Keras
+        does this when a call starts that no other layer call encloses)."""
+        if not _LOSS_HOLDERS:
+            return
+        seen, pending = set(), [self]
+        while pending:
+            layer = pending.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            if layer._losses:
+                layer._losses = []
+                _LOSS_HOLDERS.discard(layer)
+            pending.extend(layer._sublayers())
 
     # ------------------------------------------------------------ masking
     @property
@@ -233,6 +269,23 @@ class Layer:
                 set_keras_mask(tensor, _to_tensor(mask))  # a NumPy mask becomes a tensor
 
     # ------------------------------------------------------------ weights
+    def _positional_weight_args(self, args, shape, initializer, dtype):
+        """`add_weight`'s `shape`, `initializer` and `dtype`, with those given by position."""
+        if len(args) > 3:
+            raise TypeError(f"add_weight() takes at most 3 positional arguments (shape, "
+                            f"initializer, dtype) but {len(args)} were given.")
+        if args and isinstance(args[0], str):
+            raise ValueError(f"Layer '{self.name}': `name` must be passed as a keyword argument. "
+                             f"Received: add_weight({args[0]!r}, ...). Use: "
+                             f"add_weight(shape=..., name={args[0]!r}).")
+        given = {"shape": shape, "initializer": initializer, "dtype": dtype}
+        for key, value in zip(("shape", "initializer", "dtype"), args):
+            if given[key] is not None:
+                raise ValueError(f"Layer '{self.name}': `{key}` was passed both positionally "
+                                 "and as a keyword argument to add_weight().")
+            given[key] = value
+        return given["shape"], given["initializer"], given["dtype"]
+
     def add_variable(self, shape, initializer, dtype=None, trainable=True, autocast=True,
                      regularizer=None, constraint=None, name=None):
         """Keras' alias of `add_weight()` (shape and initializer first)."""
@@ -240,9 +293,9 @@ class Layer:
                                trainable=trainable, autocast=autocast, regularizer=regularizer,
                                constraint=constraint, name=name)
 
-    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
-                   regularizer=None, constraint=None, name=None, aggregation="none",
-                   autocast=True):
+    def add_weight(self, *args, shape=None, initializer=None, dtype=None, trainable=True,
+                   autocast=True, regularizer=None, constraint=None, aggregation="none",
+                   overwrite_with_gradient=False, name=None):
         """Creates a weight of this layer.
 
         Args:
@@ -252,8 +305,16 @@ class Layer:
             dtype: defaults to the layer's dtype.
             trainable: whether optimizers update it.
             regularizer: a penalty added to `layer.losses`.
-            name: the weight's name (`kernel`, `bias`, ...).
+            name: the weight's name (`kernel`, `bias`, ...), a keyword argument.
+
+        As in Keras 3, `shape`, `initializer` and `dtype` may also come first by
+        position; a name given by position (Keras 2's `add_weight("kernel", ...)`)
+        is an error that says so.
         """
+        shape, initializer, dtype = self._positional_weight_args(args, shape, initializer, dtype)
+        if overwrite_with_gradient:
+            raise ValueError(f"Layer '{self.name}': add_weight(overwrite_with_gradient=True) "
+                             "(FP8 training) is not supported by numnet.")
         shape = () if shape is None else tuple(int(d) for d in shape)
         if any(d < 0 for d in shape):
             raise ValueError(f"Layer '{self.name}': invalid weight shape {shape} for '{name}'.")
@@ -355,12 +416,36 @@ class Layer:
                 _to_floatx_tensor if self._casts_float64_inputs() else _to_tensor, inputs)
         elif self.input_spec is not None:
             assert_input_compatibility(self.input_spec, inputs, self.name)
+        stack = _CALL_CONTEXT.items
+        if stack:
+            return self._call_in_context(stack[-1], inputs, args, kwargs)
+        stack.append(_CallContext())
+        try:
+            return self._call_in_context(stack[-1], inputs, args, kwargs, outermost=True)
+        finally:
+            stack.pop()
+
+    def _call_in_context(self, context, inputs, args, kwargs, outermost=False):
+        """`__call__` on concrete inputs, inside the call context `context`."""
         if not self.built:
             shapes = map_structure(lambda t: tuple(t.shape), inputs)
             self._check_input_spec(shapes)
             self._build_if_needed(shapes)
+        if outermost:  # losses from earlier calls (and from building) go
+            self._clear_losses()
+        # `training`, as Keras resolves it: passed to this call, else the value in force
+        # from an enclosing call, else the default of this layer's `call`.
+        if "training" in kwargs:
+            training = kwargs["training"]
+        elif context.training is not None:
+            training = context.training
+        else:
+            training = self._training_default()
+        context.training = training
         if not self._call_has_training:
             kwargs.pop("training", None)
+        elif training is not None:
+            kwargs["training"] = training
         previous_mask = kwargs.get("mask")
         if previous_mask is None:
             previous_mask = masks_of(inputs)
@@ -373,7 +458,20 @@ class Layer:
         if self.activity_regularizer is not None:
             self._losses = [_batch_mean_penalty(self.activity_regularizer, out)
                             for out in flatten(outputs)]
+            _LOSS_HOLDERS.add(self)
         return outputs
+
+    def _training_default(self):
+        """The default of the `training` argument of this layer's `call` (None without)."""
+        call = type(self).call
+        if call not in _TRAINING_DEFAULTS:
+            try:
+                parameter = inspect.signature(call).parameters.get("training")
+            except (TypeError, ValueError):
+                parameter = None
+            _TRAINING_DEFAULTS[call] = None if parameter is None or \
+                parameter.default is inspect.Parameter.empty else parameter.default
+        return _TRAINING_DEFAULTS[call]
 
     def _check_input_spec(self, shapes):
         """Hook for layers that validate input shapes before building."""
@@ -398,6 +496,7 @@ class Layer:
                                                          args, kwargs)
         self._inbound_nodes.append(Node(self, (inputs,) + args, kwargs, outputs))
         self._output_shape = out_shapes
+        self._clear_losses()  # a symbolic call adds no loss (inferring shapes may have run it)
         self._attach_symbolic_masks(inputs, outputs, kwargs.get("mask"))
         return outputs
 
