@@ -211,6 +211,32 @@ class Layer:
             penalties.extend(layer.losses)
         return penalties
 
+    @property
+    def metrics(self):
+        """The metrics this layer and the layers inside it hold as attributes (Keras tracks
+        them so: a model's `fit` logs and resets them with its compiled metrics)."""
+        from numnet.metrics.base import Metric  # a sibling package, needed only here
+        found, seen, pending = [], set(), [self]
+        visited = set()
+        while pending:
+            layer = pending.pop(0)
+            if id(layer) in visited:
+                continue
+            visited.add(id(layer))
+            for value in vars(layer).values():
+                for item in (value if isinstance(value, (list, tuple)) else
+                             value.values() if isinstance(value, dict) else (value,)):
+                    if isinstance(item, Metric) and id(item) not in seen:
+                        seen.add(id(item))
+                        found.append(item)
+            pending.extend(layer._sublayers())
+        return found
+
+    @property
+    def metrics_variables(self):
+        """The variables of `metrics`."""
+        return [v for metric in self.metrics for v in metric.variables]
+
     def add_loss(self, loss):
         """Adds a scalar loss tensor (cleared at every call of the outermost layer)."""
         self._losses.append(loss)

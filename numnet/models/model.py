@@ -207,6 +207,9 @@ class Model(Trainer, Layer):
                 hoist=False, one_capture=self._runs_only_numnet_code) if stateless else None
         return cache[training]
 
+    def _layer_metrics(self):
+        return Layer.metrics.fget(self)
+
     def _casts_float64_inputs(self):
         # Like Keras' Functional, a model converts its inputs to its Input dtypes.
         input_layer = getattr(self, "input_layer", None)  # a Sequential's

@@ -280,7 +280,8 @@ class Trainer:
 
     @property
     def metrics(self):
-        """The loss tracker(s) and compiled metrics, in Keras' order."""
+        """The loss tracker(s) and compiled metrics, in Keras' order, then the metrics the
+        model's layers hold (as Keras, `fit` logs and resets those too)."""
         result = []
         if self._loss_tracker is not None:
             result.append(self._loss_tracker)
@@ -288,7 +289,12 @@ class Trainer:
             result.extend(self.compiled_loss.trackers)
         if self.compiled_metrics is not None and self.compiled_metrics.built:
             result.extend(self.compiled_metrics.metrics)
-        return result
+        known = {id(m) for m in result}
+        return result + [m for m in self._layer_metrics() if id(m) not in known]
+
+    def _layer_metrics(self):
+        """The metrics held by the model's layers (`Layer.metrics`)."""
+        return []
 
     @property
     def metrics_names(self):

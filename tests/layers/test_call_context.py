@@ -62,3 +62,39 @@ def test_an_outer_call_resets_the_losses_of_earlier_calls():
     model = keras.Sequential([keras.Sequential([layer])])
     model(np.full((1,), 2.0, "float32"))
     assert [float(v) for v in model.losses] == [2.0]
+
+
+class _Endpoint(layers.Layer):
+    """Keras' guide's "LogisticEndpoint": a layer that tracks a metric of its own."""
+
+    def __init__(self):
+        super().__init__()
+        self.accuracy = keras.metrics.BinaryAccuracy(name="endpoint_accuracy")
+
+    def call(self, inputs):
+        logits, targets = inputs
+        self.accuracy.update_state(targets, ops.sigmoid(logits))
+        return logits
+
+
+@pytest.mark.parametrize("jit", ["auto", False])
+def test_metrics_held_by_layers_are_logged_and_reset_by_fit(jit):
+    keras.utils.set_random_seed(0)
+    features, targets = keras.Input((3,)), keras.Input((1,))
+    endpoint = _Endpoint()
+    model = keras.Model([features, targets], endpoint([layers.Dense(1)(features), targets]))
+    model.compile(keras.optimizers.Adam(0.1), keras.losses.BinaryCrossentropy(from_logits=True),
+                  jit_compile=jit)
+    assert endpoint.metrics == [endpoint.accuracy]
+    assert model.metrics[-1] is endpoint.accuracy and len(endpoint.metrics_variables) == 2
+    x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+    y = (x[:, :1] > 0).astype("float32")
+    before = np.asarray(model.predict([x, y], verbose=0))
+    history = model.fit([x, y], y, epochs=2, batch_size=64, verbose=0, shuffle=False)
+    # One batch per epoch: epoch 1's value is the accuracy of the untrained predictions.
+    assert history.history["endpoint_accuracy"][0] == pytest.approx(
+        float(np.mean((before > 0) == (y > 0.5))), abs=1e-7)
+    after = np.asarray(model.predict([x, y], verbose=0))
+    evaluated = model.evaluate([x, y], y, verbose=0, return_dict=True)  # reset, then counted
+    expected = float(np.mean((after > 0) == (y > 0.5)))
+    assert evaluated["endpoint_accuracy"] == pytest.approx(expected, abs=1e-7)
