@@ -41,6 +41,7 @@ class _CallContext:
 _CALL_CONTEXT = ThreadStack()  # this thread's current context (one while a call runs)
 _LOSS_HOLDERS = weakref.WeakSet()  # layers holding losses added by a call (see `add_loss`)
 _TRAINING_DEFAULTS = {}  # a class's `call` -> the default of its `training` argument
+_METRIC_HOLDERS = weakref.WeakSet()  # layers holding metrics as attributes (`metrics`)
 
 _NOT_SUBLAYERS = frozenset(("_inbound_nodes", "_output_layers", "_input_layers_cache"))
 _CONTAINERS = (list, tuple, dict)
@@ -114,6 +115,15 @@ class Layer:
             if all(value is not v for v in self._trainable_variables + self._non_trainable_variables):
                 (self._trainable_variables if value.trainable
                  else self._non_trainable_variables).append(value)
+        # Public attributes only, as for variables (the model's own trackers are private).
+        held = () if name.startswith("_") else _held_metrics(value)
+        if held or name in self.__dict__.get("_metric_attributes", ()):
+            attributes = self.__dict__.setdefault("_metric_attributes", {})
+            if held:
+                attributes[name] = held  # the metrics `metrics` lists, tracked as Keras does
+                _METRIC_HOLDERS.add(self)
+            else:
+                del attributes[name]
         object.__setattr__(self, name, value)
 
     def _sublayers(self):
@@ -213,22 +223,21 @@ class Layer:
 
     @property
     def metrics(self):
-        """The metrics this layer and the layers inside it hold as attributes (Keras tracks
-        them so: a model's `fit` logs and resets them with its compiled metrics)."""
-        from numnet.metrics.base import Metric  # a sibling package, needed only here
-        found, seen, pending = [], set(), [self]
-        visited = set()
+        """The metrics this layer and the layers inside it hold in public attributes (Keras
+        tracks them so: a model's `fit` logs and resets them with its compiled metrics)."""
+        found, seen, pending, visited = [], set(), [self], set()
+        if not _METRIC_HOLDERS:  # no layer holds one: nothing to walk
+            return found
         while pending:
             layer = pending.pop(0)
             if id(layer) in visited:
                 continue
             visited.add(id(layer))
-            for value in vars(layer).values():
-                for item in (value if isinstance(value, (list, tuple)) else
-                             value.values() if isinstance(value, dict) else (value,)):
-                    if isinstance(item, Metric) and id(item) not in seen:
-                        seen.add(id(item))
-                        found.append(item)
+            for held in layer.__dict__.get("_metric_attributes", {}).values():
+                for metric in held:
+                    if id(metric) not in seen:
+                        seen.add(id(metric))
+                        found.append(metric)
             pending.extend(layer._sublayers())
         return found
 
@@ -690,6 +699,23 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+_METRIC_CLASS = []  # numnet.metrics.base.Metric, found at the first attribute set
+
+
+def _held_metrics(value):
+    """The metrics `value` is or holds (a list, tuple or dict of them), else ()."""
+    if not _METRIC_CLASS:
+        from numnet.metrics.base import Metric  # a sibling package: imported when first needed
+        _METRIC_CLASS.append(Metric)
+    metric = _METRIC_CLASS[0]
+    if isinstance(value, metric):
+        return (value,)
+    if isinstance(value, (list, tuple, dict)) and value:
+        items = value.values() if isinstance(value, dict) else value
+        return tuple(v for v in items if isinstance(v, metric))
+    return ()
 
 
 def _names_argument(function, name):
