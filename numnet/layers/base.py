@@ -105,6 +105,7 @@ class Layer:
                                    else tuple(batch_input_shape))
         self._initial_weights = kwargs.get("weights")
         self._call_has_training = _accepts_training(type(self).call)
+        self._call_training_default = _training_default(type(self).call)
         # Masking, as in Keras: a layer supports it when it says so or computes masks itself.
         self._call_has_mask = _names_argument(type(self).call, "mask")
         self._supports_masking = _computes_masks(type(self))
@@ -475,7 +476,7 @@ class Layer:
         elif context.training is not None:
             training = context.training
         else:
-            training = self._training_default()
+            training = self._call_training_default
         context.training = training
         if not self._call_has_training:
             kwargs.pop("training", None)
@@ -496,17 +497,7 @@ class Layer:
             _LOSS_HOLDERS.add(self)
         return outputs
 
-    def _training_default(self):
-        """The default of the `training` argument of this layer's `call` (None without)."""
-        call = type(self).call
-        if call not in _TRAINING_DEFAULTS:
-            try:
-                parameter = inspect.signature(call).parameters.get("training")
-            except (TypeError, ValueError):
-                parameter = None
-            _TRAINING_DEFAULTS[call] = None if parameter is None or \
-                parameter.default is inspect.Parameter.empty else parameter.default
-        return _TRAINING_DEFAULTS[call]
+
 
     def _check_input_spec(self, shapes):
         """Hook for layers that validate input shapes before building."""
@@ -716,6 +707,18 @@ def _held_metrics(value):
         items = value.values() if isinstance(value, dict) else value
         return tuple(v for v in items if isinstance(v, metric))
     return ()
+
+
+def _training_default(call):
+    """The default of the `training` argument of a layer class's `call` (None without)."""
+    if call not in _TRAINING_DEFAULTS:
+        try:
+            parameter = inspect.signature(call).parameters.get("training")
+        except (TypeError, ValueError):
+            parameter = None
+        _TRAINING_DEFAULTS[call] = None if parameter is None or \
+            parameter.default is inspect.Parameter.empty else parameter.default
+    return _TRAINING_DEFAULTS[call]
 
 
 def _names_argument(function, name):
