@@ -405,8 +405,10 @@ class Layer:
         self.built = True
 
     def call(self, inputs, *args, **kwargs):
-        """The layer's computation; subclasses override it."""
-        return inputs
+        """The layer's computation; subclasses override it (as in Keras, the base class has
+        none)."""
+        raise NotImplementedError(f"Layer {type(self).__name__} does not have a `call` method "
+                                  "implemented.")
 
     def compute_output_shape(self, input_shape):
         """Output shape for `input_shape` (by tracing zeros, unless overridden)."""
