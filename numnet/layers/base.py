@@ -421,6 +421,17 @@ class Layer:
             lambda t: tuple(xp.shape(t)) if batch_known and xp.ndim(t) else
             (None,) + tuple(xp.shape(t))[1:], out)
 
+    def _traced_output_shapes(self, input_shapes, args, kwargs):
+        """`compute_output_shape` for a call with more symbolic tensors than `inputs`
+        (`call(self, x1, x2)`): the call traced on zeros standing for all of them."""
+        def zeros(value):
+            return dummy_value(value) if isinstance(value, KerasTensor) else value
+        out = self(_shape_to_dummy(input_shapes), *map_structure(zeros, list(args)),
+                   **map_structure(zeros, kwargs))
+        batch_known = all(s and s[0] is not None for s in _flatten_shapes(input_shapes))
+        return map_structure(lambda t: tuple(xp.shape(t)) if batch_known and xp.ndim(t) else
+                             (None,) + tuple(xp.shape(t))[1:], out)
+
     def _build_at_init(self):
         """Marks a stateless layer built at the end of its `__init__`, as Keras does.
 
@@ -542,7 +553,10 @@ class Layer:
             out_shapes = map_structure(lambda t: t.shape, spec)
         else:
             try:
-                out_shapes = self.compute_output_shape(input_shapes)
+                out_shapes = self._traced_output_shapes(input_shapes, args, kwargs) if \
+                    type(self).compute_output_shape is Layer.compute_output_shape and (
+                        is_symbolic(list(args)) or is_symbolic(list(kwargs.values()))) \
+                    else self.compute_output_shape(input_shapes)
             except (ValueError, TypeError, IndexError) as error:
                 # A TypeError stays one (Keras' deserialization turns it into its own).
                 kind = TypeError if isinstance(error, TypeError) else ValueError
