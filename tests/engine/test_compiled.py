@@ -698,3 +698,37 @@ def test_other_updates_stay_apart_from_the_products(case):
     assert _folded(compiled) == [0]
     _assert_same_weights(compiled, eager)
     _assert_same_history(compiled.history.history, eager.history.history)
+
+
+def test_stop_gradient_in_a_custom_layer_is_replayed_with_the_eager_numbers(monkeypatch):
+    """`ops.stop_gradient` is a recorded op: a step using it is replayed, not run eagerly
+    (it used to hand the capture a constant that changed between batches)."""
+    from numnet.engine.plan import Program
+
+    class Detached(keras.layers.Layer):
+        def build(self, shape):
+            self.kernel = self.add_weight(shape=(shape[-1], 2), initializer="glorot_uniform")
+
+        def call(self, x):
+            z = ops.matmul(x, self.kernel)
+            return z + ops.stop_gradient(z * 2.0)
+
+    x = np.random.default_rng(0).normal(size=(40, 3)).astype("float32")
+    results = []
+    for jit in ("auto", False):
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.Input((3,)), Detached(), keras.layers.Dense(1)])
+        model.compile("sgd", "mse", jit_compile=jit)
+        replays = []
+        run = Program.run
+        monkeypatch.setattr(Program, "run", lambda self: replays.append(1) or run(self))
+        history = model.fit(x, x[:, :1], epochs=2, batch_size=8, verbose=0)
+        monkeypatch.setattr(Program, "run", run)
+        results.append((history.history["loss"], model.get_weights(), len(replays),
+                        model.make_train_function().reason))
+    (compiled_loss, compiled_weights, replayed, reason), (eager_loss, eager_weights, _, _) = \
+        results
+    assert replayed > 0 and reason is None
+    assert compiled_loss == eager_loss
+    for mine, theirs in zip(compiled_weights, eager_weights):
+        np.testing.assert_array_equal(mine, theirs)
