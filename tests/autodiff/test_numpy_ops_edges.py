@@ -112,3 +112,23 @@ def test_isclose_calls_equal_infinities_close_as_numpy():
     for equal_nan in (False, True):
         np.testing.assert_array_equal(np.asarray(ops.isclose(x, y, equal_nan=equal_nan)),
                                       np.isclose(x, y, equal_nan=equal_nan))
+
+
+def test_slice_update_sends_the_gradient_to_the_block_or_the_rest():
+    """(TensorFlow defines no gradient for it, so this is the only check of its rule.)"""
+    inputs, updates = RNG.normal(size=(4, 5)), RNG.normal(size=(2, 3))
+    check(lambda a, u: ops.slice_update(a, (1, 2), u), inputs, updates)
+    with pytest.raises(ValueError, match="do not fit"):
+        ops.slice_update(np.zeros((2, 2)), (1, 1), np.ones((2, 2)))
+
+
+def test_segments_bins_and_searches_with_unknown_sizes_read_the_ids():
+    data, ids = RNG.normal(size=(5, 3)).astype("float32"), np.array([2, 0, 2, 4, 0])
+    expected = np.zeros((5, 3), "float32")
+    np.add.at(expected, ids, data)  # num_segments: the largest id + 1
+    np.testing.assert_allclose(np.asarray(ops.segment_sum(data, ids)), expected, rtol=1e-6)
+    rows = np.array([[0, 1, 1], [2, 2, 2]])  # a 2-D x: each row counted on its own
+    np.testing.assert_array_equal(np.asarray(ops.bincount(rows)),
+                                  [np.bincount(row, minlength=3) for row in rows])
+    with pytest.raises(ValueError, match="1-D"):
+        ops.searchsorted(np.zeros((2, 2)), np.zeros(3))

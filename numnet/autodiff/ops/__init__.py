@@ -44,6 +44,7 @@ from numnet.autodiff.ops.creation import (
 from numnet.autodiff.ops.linalg import einsum, inner, norm, outer, tensordot, trace, vdot
 from numnet.autodiff.ops.sorting import argsort, sort, top_k
 from numnet.autodiff.ops.composite import (
+    bincount, digitize, searchsorted, segment_max, segment_sum, slice_update,
     append, array_split, conj, conjugate, dsplit, dstack, erfc, fliplr, flipud, fmod, hsplit,
     imag, isin, isneginf, isposinf, isreal, ldexp, logaddexp2, nanstd, nanvar, real, vsplit,
     allclose, array, average, deg2rad, diag, diagflat, diff, empty_like, fmax, fmin, geomspace,

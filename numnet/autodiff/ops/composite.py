@@ -539,3 +539,83 @@ def isreal(x):
 
 
 conj = conjugate = real
+
+
+# ------------------------------------------------------- segments, bins and blocks
+def slice_update(inputs, start_indices, updates):
+    """`inputs` with the block starting at `start_indices` replaced by `updates`."""
+    from numnet.autodiff.ops.shape import pad
+    inputs, updates = _tensor(inputs), _tensor(updates)
+    starts = [int(s) for s in xp.asarray(start_indices).reshape(-1)]
+    widths = [(start, size - start - part) for start, size, part in
+              zip(starts, inputs.shape, updates.shape)]
+    if _builtins.any(after < 0 for _, after in widths):
+        raise ValueError(f"slice_update: updates of shape {tuple(updates.shape)} at "
+                         f"{starts} do not fit in inputs of shape {tuple(inputs.shape)}.")
+    inside = xp.pad(xp.ones(updates.shape, dtype=bool), widths)
+    return where(inside, pad(cast(updates, inputs.data.dtype), widths), inputs)
+
+
+def _segments(segment_ids, num_segments, dtype):
+    """One row per sample saying its segment (ids outside [0, num_segments) in none)."""
+    from numnet.autodiff.ops import one_hot
+    segment_ids = _tensor(segment_ids)
+    if num_segments is None:
+        num_segments = int(xp.asarray(segment_ids).max()) + 1  # reads the ids' values
+    return one_hot(segment_ids, int(num_segments), dtype=dtype)
+
+
+def segment_sum(data, segment_ids, num_segments=None, sorted=False):
+    """The sums of the rows of `data` sharing a segment id: row `i` of the result sums the
+    rows whose id is `i`."""
+    from numnet.autodiff.ops.linalg import tensordot
+    data = _tensor(data)
+    members = _segments(segment_ids, num_segments, data.data.dtype)
+    return tensordot(members, data, axes=([0], [0]))
+
+
+def segment_max(data, segment_ids, num_segments=None, sorted=False):
+    """The largest row of `data` in each segment (the dtype's lowest value where a segment
+    is empty, as TensorFlow)."""
+    data = _float_tensor(data)
+    members = _segments(segment_ids, num_segments, bool)
+    spread = reshape(members, tuple(members.shape) + (1,) * (data.ndim - 1))
+    lowest = xp.asarray(xp.finfo(data.data.dtype).min, dtype=data.data.dtype)
+    return max(where(spread, expand_dims(data, 1), lowest), axis=0)
+
+
+def bincount(x, weights=None, minlength=0, sparse=False):
+    """How many times each non-negative integer occurs in `x` (along its last axis for a
+    2-D `x`), or the sum of `weights` at each."""
+    from numnet.autodiff.ops import one_hot
+    if sparse:
+        raise ValueError("bincount: numnet has no sparse tensors; use sparse=False.")
+    x = _tensor(x)
+    length = _builtins.max(int(minlength), int(xp.asarray(x).max()) + 1 if x.size else 0)
+    dtype = xp.int64 if weights is None else _tensor(weights).data.dtype
+    counted = one_hot(x, length, dtype=dtype)
+    if weights is not None:
+        counted = multiply(counted, expand_dims(cast(_tensor(weights), dtype), -1))
+    return sum(counted, axis=-2)
+
+
+def digitize(x, bins):
+    """For each entry, the index of the bin it falls in: how many of the increasing `bins`
+    are at most the entry."""
+    from numnet.autodiff.ops.math import greater_equal
+    x, bins = _tensor(x), _tensor(bins)
+    return sum(cast(greater_equal(expand_dims(x, -1), bins), xp.int64), axis=-1)
+
+
+def searchsorted(sorted_sequence, values, side="left"):
+    """Where each of `values` would go in the increasing 1-D `sorted_sequence` to keep it
+    sorted: before equal entries (`side="left"`) or after them ("right")."""
+    from numnet.autodiff.ops.math import less
+    if side not in ("left", "right"):
+        raise ValueError(f"searchsorted: side must be 'left' or 'right'; received {side!r}.")
+    sequence, values = _tensor(sorted_sequence), _tensor(values)
+    if sequence.ndim != 1:
+        raise ValueError(f"searchsorted: `sorted_sequence` must be 1-D; received shape "
+                         f"{tuple(sequence.shape)}.")
+    before = less if side == "left" else less_equal
+    return sum(cast(before(sequence, expand_dims(values, -1)), xp.int64), axis=-1)
