@@ -226,21 +226,14 @@ class Layer:
     def metrics(self):
         """The metrics this layer and the layers inside it hold in public attributes (Keras
         tracks them so: a model's `fit` logs and resets them with its compiled metrics)."""
-        found, seen, pending, visited = [], set(), [self], set()
         if not _METRIC_HOLDERS:  # no layer holds one: nothing to walk
-            return found
-        while pending:
-            layer = pending.pop(0)
-            if id(layer) in visited:
-                continue
-            visited.add(id(layer))
-            for held in layer.__dict__.get("_metric_attributes", {}).values():
-                for metric in held:
-                    if id(metric) not in seen:
-                        seen.add(id(metric))
-                        found.append(metric)
-            pending.extend(layer._sublayers())
-        return found
+            return []
+        found = [m for held in self.__dict__.get("_metric_attributes", {}).values() for m in held]
+        for layer in self._sublayers():
+            # The layer-held metrics only (a nested model's compiled ones stay its own).
+            found.extend(Layer.metrics.fget(layer))
+        unique = {id(m): m for m in found}
+        return list(unique.values())
 
     @property
     def metrics_variables(self):
@@ -252,21 +245,17 @@ class Layer:
         self._losses.append(loss)
         _LOSS_HOLDERS.add(self)
 
-    def _clear_losses(self):
-        """The losses that calls added to this layer and the layers inside it go (Keras
-        does this when a call starts that no other layer call encloses)."""
-        if not _LOSS_HOLDERS:
+    def reset_losses(self):
+        """Drops the losses that calls added (`add_loss`, activity regularizers) to this
+        layer and the layers inside it. A call that no other layer call encloses does this
+        first, as in Keras, so `losses` holds those of the latest call."""
+        if not _LOSS_HOLDERS:  # no layer holds one: nothing to walk
             return
-        seen, pending = set(), [self]
-        while pending:
-            layer = pending.pop()
-            if id(layer) in seen:
-                continue
-            seen.add(id(layer))
-            if layer._losses:
-                layer._losses = []
-                _LOSS_HOLDERS.discard(layer)
-            pending.extend(layer._sublayers())
+        if self._losses:
+            self._losses = []
+            _LOSS_HOLDERS.discard(self)
+        for layer in self._sublayers():
+            layer.reset_losses()
 
     # ------------------------------------------------------------ masking
     @property
@@ -481,7 +470,7 @@ class Layer:
             self._check_input_spec(shapes)
             self._build_if_needed(shapes)
         if outermost:  # losses from earlier calls (and from building) go
-            self._clear_losses()
+            self.reset_losses()
         # `training`, as Keras resolves it: passed to this call, else the value in force
         # from an enclosing call, else the default of this layer's `call`.
         if "training" in kwargs:
@@ -535,7 +524,7 @@ class Layer:
                                                          args, kwargs)
         self._inbound_nodes.append(Node(self, (inputs,) + args, kwargs, outputs))
         self._output_shape = out_shapes
-        self._clear_losses()  # a symbolic call adds no loss (inferring shapes may have run it)
+        self.reset_losses()  # a symbolic call adds no loss (inferring shapes may have run it)
         self._attach_symbolic_masks(inputs, outputs, kwargs.get("mask"))
         return outputs
 

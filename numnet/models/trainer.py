@@ -405,17 +405,11 @@ class Trainer:
                 penalties.extend(layer._losses)
         return penalties
 
-    def _clear_call_losses(self):
-        """Losses added during a call (`add_loss`, activity penalties) last one step."""
-        for layer in self._loss_sources()[0]:
-            if layer._losses:
-                layer._losses = []
-
     def train_step(self, data):
         """One optimization step on a batch (`x`, `(x, y)` or `(x, y, sample_weight)`, as
         in Keras); returns the logs."""
         x, y, sample_weight = unpack_x_y_sample_weight(data)
-        self._clear_call_losses()
+        self.reset_losses()  # losses added during a call last one step
         with GradientTape() as tape:
             if self._train_vars is not None:
                 tape.watch(self._train_vars)  # cheaper than discovering them op by op
@@ -432,7 +426,7 @@ class Trainer:
         """Loss and metrics on a batch (in Keras' form, as `train_step`), without updating
         weights."""
         x, y, sample_weight = unpack_x_y_sample_weight(data)
-        self._clear_call_losses()
+        self.reset_losses()
         y_pred = self(x, training=False)
         loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
         self._update_metrics(loss, y, y_pred, x, sample_weight)

@@ -62,6 +62,8 @@ def test_an_outer_call_resets_the_losses_of_earlier_calls():
     model = keras.Sequential([keras.Sequential([layer])])
     model(np.full((1,), 2.0, "float32"))
     assert [float(v) for v in model.losses] == [2.0]
+    model.reset_losses()  # the same reset, by hand, through the nested model
+    assert model.losses == [] and layer.losses == []
 
 
 class _Endpoint(layers.Layer):
@@ -77,6 +79,13 @@ class _Endpoint(layers.Layer):
         return logits
 
 
+class _Holder(layers.Layer):
+    def __init__(self, inner):
+        super().__init__()
+        self.mean = keras.metrics.Mean(name="outer_mean")
+        self.inner = inner
+
+
 @pytest.mark.parametrize("jit", ["auto", False])
 def test_metrics_held_by_layers_are_logged_and_reset_by_fit(jit):
     keras.utils.set_random_seed(0)
@@ -86,6 +95,11 @@ def test_metrics_held_by_layers_are_logged_and_reset_by_fit(jit):
     model.compile(keras.optimizers.Adam(0.1), keras.losses.BinaryCrossentropy(from_logits=True),
                   jit_compile=jit)
     assert endpoint.metrics == [endpoint.accuracy]
+    compiled_inner = keras.Sequential([keras.Input((3,)), layers.Dense(1)])
+    compiled_inner.compile("sgd", "mse", metrics=["mae"])
+    holder = _Holder([compiled_inner, _Endpoint()])
+    # The metrics held by layers inside count; a nested model's compiled ones stay its own.
+    assert [m.name for m in holder.metrics] == ["outer_mean", "endpoint_accuracy"]
     assert model.metrics[-1] is endpoint.accuracy and len(endpoint.metrics_variables) == 2
     x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
     y = (x[:, :1] > 0).astype("float32")

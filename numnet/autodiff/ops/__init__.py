@@ -4,7 +4,7 @@ Each op computes its forward value with the array module and, when a tape is
 recording, attaches its backward rule right beside it.
 """
 
-from numnet.autodiff.ops._core import broadcast_to, cast, convert_to_tensor, sum_to, unbroadcast
+from numnet.autodiff.ops.core import broadcast_to, cast, convert_to_tensor, sum_to, unbroadcast
 from numnet.autodiff.ops.arithmetic import add, divide, matmul, multiply, negative, power, subtract
 from numnet.autodiff.ops.math import (
     abs, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, cbrt, ceil, clip, cos, cosh,
@@ -90,7 +90,7 @@ def zeros_like(x, dtype=None):
 def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     """One-hot encodes integer labels along a new axis (the last by default); a label
     outside [0, num_classes) encodes as zeros, as in Keras. Not differentiable."""
-    from numnet.autodiff.ops._core import Tensor, wrap
+    from numnet.autodiff.ops.core import Tensor, wrap
     from numnet.autodiff.ops.lookup import ONE_HOT
     from numnet.backend import floatx, xp
     if sparse:

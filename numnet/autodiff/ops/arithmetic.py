@@ -1,6 +1,6 @@
 """Elementwise binary arithmetic and matmul, each with its backward rule beside it."""
 
-from numnet.autodiff.ops._core import (
+from numnet.autodiff.ops.core import (
     Tensor, elementwise, operand, operands, shape_of, sum_to, xp,
 )
 

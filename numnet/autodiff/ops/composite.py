@@ -9,7 +9,9 @@ ops it is made of; only the constants (an index, a mask, a scale) are computed h
 import builtins as _builtins
 import math as _math
 
-from numnet.autodiff.ops._core import Tensor, broadcast_to, cast, convert_to_tensor, operand, xp
+from numnet.autodiff.ops.core import (
+    as_tensor, broadcast_to, cast, convert_to_tensor, float_tensor, xp,
+)
 from numnet.autodiff.ops.arithmetic import add, divide, multiply, power, subtract
 from numnet.autodiff.ops.creation import linspace
 from numnet.autodiff.ops.math import (
@@ -29,29 +31,19 @@ from numnet.backend import epsilon as _epsilon
 from numnet.backend import floatx
 
 
-def _tensor(x):
-    x = operand(x)
-    return x if isinstance(x, Tensor) else convert_to_tensor(x)
-
-
 def deg2rad(x):
     """Degrees to radians."""
-    return multiply(_float_tensor(x), _math.pi / 180.0)
+    return multiply(float_tensor(x), _math.pi / 180.0)
 
 
 def rad2deg(x):
     """Radians to degrees."""
-    return multiply(_float_tensor(x), 180.0 / _math.pi)
-
-
-def _float_tensor(x):
-    x = _tensor(x)
-    return x if x.data.dtype.kind in "fc" else cast(x, floatx())
+    return multiply(float_tensor(x), 180.0 / _math.pi)
 
 
 def sinc(x):
     """sin(pi x) / (pi x), and 1 at 0."""
-    x = _float_tensor(x)
+    x = float_tensor(x)
     zero = equal(x, 0)
     scaled = multiply(where(zero, 1.0, x), _math.pi)
     return where(zero, 1.0, divide(sin(scaled), scaled))
@@ -60,7 +52,7 @@ def sinc(x):
 def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Where `|x1 - x2| <= atol + rtol * |x2|`; infinities only when equal, NaNs when
     `equal_nan`, as NumPy."""
-    x1, x2 = _tensor(x1), _tensor(x2)
+    x1, x2 = as_tensor(x1), as_tensor(x2)
     near = less_equal(abs(subtract(x1, x2)), add(multiply(abs(x2), rtol), atol))
     finite = logical_and(isfinite(x1), isfinite(x2))
     close = logical_or(logical_and(finite, near), equal(x1, x2))  # infinities: when equal
@@ -77,10 +69,10 @@ def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
 def average(x, axis=None, weights=None):
     """The mean along `axis`, each entry counted `weights` times (weights of `x`'s shape,
     or 1-D along `axis`)."""
-    x = _float_tensor(x)
+    x = float_tensor(x)
     if weights is None:
         return mean(x, axis=axis)
-    weights = cast(_tensor(weights), x.data.dtype)
+    weights = cast(as_tensor(weights), x.data.dtype)
     if weights.ndim == 1 and x.ndim > 1:
         if axis is None:
             raise ValueError("average: 1-D weights need an `axis` for a multi-dimensional x.")
@@ -93,7 +85,7 @@ def average(x, axis=None, weights=None):
 
 def diff(a, n=1, axis=-1):
     """The `n`-th differences of neighbours along `axis`."""
-    a = _tensor(a)
+    a = as_tensor(a)
     axis = axis % a.ndim
     before = (_builtins.slice(None),) * axis
     later, earlier = _builtins.slice(1, None), _builtins.slice(None, -1)
@@ -104,7 +96,7 @@ def diff(a, n=1, axis=-1):
 
 def diag(x, k=0):
     """The `k`-th diagonal of a matrix, or the matrix with vector `x` on its `k`-th diagonal."""
-    x = _tensor(x)
+    x = as_tensor(x)
     if x.ndim == 2:
         return diagonal(x, offset=k)
     if x.ndim != 1:
@@ -124,7 +116,7 @@ def diagflat(x, k=0):
 
 def kron(x1, x2):
     """The Kronecker product: every entry of `x1` times the whole of `x2`, in blocks."""
-    x1, x2 = _tensor(x1), _tensor(x2)
+    x1, x2 = as_tensor(x1), as_tensor(x2)
     ndim = _builtins.max(x1.ndim, x2.ndim)
     shape1 = (1,) * (ndim - x1.ndim) + tuple(x1.shape)
     shape2 = (1,) * (ndim - x2.ndim) + tuple(x2.shape)
@@ -137,7 +129,7 @@ def meshgrid(*x, indexing="xy"):
     """Coordinate grids from 1-D tensors (`indexing="xy"`: the first two axes swapped)."""
     if indexing not in ("xy", "ij"):
         raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij'; received {indexing!r}.")
-    vectors = [ravel(_tensor(v)) for v in x]
+    vectors = [ravel(as_tensor(v)) for v in x]
     shape = [v.shape[0] for v in vectors]
     if indexing == "xy" and len(vectors) > 1:
         shape[0], shape[1] = shape[1], shape[0]
@@ -154,7 +146,7 @@ def select(condlist, choicelist, default=0):
     """For each entry, the choice of the first condition that holds there, else `default`."""
     if len(condlist) != len(choicelist):
         raise ValueError(f"select: {len(condlist)} conditions but {len(choicelist)} choices.")
-    result = _tensor(default)
+    result = as_tensor(default)
     for condition, choice in reversed(list(zip(condlist, choicelist))):
         result = where(condition, choice, result)
     return result
@@ -164,24 +156,24 @@ def slice(inputs, start_indices, shape):
     """The block of `inputs` of `shape` that starts at `start_indices`."""
     starts = [int(s) for s in xp.asarray(start_indices).reshape(-1)]
     sizes = [int(s) for s in shape]
-    return getitem(_tensor(inputs), tuple(_builtins.slice(s, s + n) for s, n in zip(starts, sizes)))
+    return getitem(as_tensor(inputs), tuple(_builtins.slice(s, s + n) for s, n in zip(starts, sizes)))
 
 
 def fmax(x1, x2):
     """The larger of the two; a NaN loses to a number."""
-    x1, x2 = _tensor(x1), _tensor(x2)
+    x1, x2 = as_tensor(x1), as_tensor(x2)
     return where(isnan(x1), x2, where(isnan(x2), x1, where(less_equal(x2, x1), x1, x2)))
 
 
 def fmin(x1, x2):
     """The smaller of the two; a NaN loses to a number."""
-    x1, x2 = _tensor(x1), _tensor(x2)
+    x1, x2 = as_tensor(x1), as_tensor(x2)
     return where(isnan(x1), x2, where(isnan(x2), x1, where(less_equal(x1, x2), x1, x2)))
 
 
 def ptp(x, axis=None, keepdims=False):
     """The range, `max - min`, along `axis`."""
-    x = _tensor(x)
+    x = as_tensor(x)
     return subtract(max(x, axis=axis, keepdims=keepdims), min(x, axis=axis, keepdims=keepdims))
 
 
@@ -203,7 +195,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 
 def vander(x, N=None, increasing=False):
     """The Vandermonde matrix of the vector `x`: its powers, highest first (or last)."""
-    x = _tensor(x)
+    x = as_tensor(x)
     count = x.shape[0] if N is None else int(N)
     exponents = xp.arange(count, dtype=x.data.dtype)
     if not increasing:
@@ -214,13 +206,13 @@ def vander(x, N=None, increasing=False):
 def trapezoid(y, x=None, dx=1.0, axis=-1):
     """The integral of `y` along `axis` by the trapezoidal rule (sample points `x`, or a
     spacing `dx`)."""
-    y = _float_tensor(y)
+    y = float_tensor(y)
     axis = axis % y.ndim
     before = (_builtins.slice(None),) * axis
     pairs = multiply(add(getitem(y, before + (_builtins.slice(1, None),)),
                          getitem(y, before + (_builtins.slice(None, -1),))), 0.5)
-    steps = dx if x is None else diff(x, axis=axis if _tensor(x).ndim > 1 else -1)
-    if x is not None and _tensor(x).ndim == 1 and y.ndim > 1:
+    steps = dx if x is None else diff(x, axis=axis if as_tensor(x).ndim > 1 else -1)
+    if x is not None and as_tensor(x).ndim == 1 and y.ndim > 1:
         shape = [1] * y.ndim
         shape[axis] = -1
         steps = reshape(steps, tuple(shape))
@@ -229,7 +221,7 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
 
 def rot90(array, k=1, axes=(0, 1)):
     """`array` turned by 90 degrees `k` times, from the first of `axes` to the second."""
-    array = _tensor(array)
+    array = as_tensor(array)
     first, second = (a % array.ndim for a in axes)
     k %= 4
     if k == 1:
@@ -243,7 +235,7 @@ def rot90(array, k=1, axes=(0, 1)):
 
 # ----------------------------------------------------------- NaN-ignoring reductions
 def _nan_as(x, value):
-    x = _tensor(x)
+    x = as_tensor(x)
     return where(isnan(x), xp.asarray(value, dtype=x.data.dtype), x)
 
 
@@ -259,7 +251,7 @@ def nanprod(x, axis=None, keepdims=False):
 
 def nanmean(x, axis=None, keepdims=False):
     """The mean along `axis` of the entries that are not NaN."""
-    x = _tensor(x)
+    x = as_tensor(x)
     counted = cast(logical_not(isnan(x)), x.data.dtype)
     return divide(nansum(x, axis, keepdims), sum(counted, axis=axis, keepdims=keepdims))
 
@@ -301,7 +293,7 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
     first."""
     if method != "linear":
         raise ValueError(f"quantile: only method='linear' is supported; received {method!r}.")
-    x = _float_tensor(x)
+    x = float_tensor(x)
     if axis is None:
         ordered, position = sort(ravel(x), axis=0), 0
     else:
@@ -353,8 +345,8 @@ def median(x, axis=None, keepdims=False):
 def in_top_k(targets, predictions, k):
     """Whether each row's target class is among its `k` largest predictions (ties count
     as in)."""
-    predictions = _tensor(predictions)
-    targets = cast(_tensor(targets), xp.int64)
+    predictions = as_tensor(predictions)
+    targets = cast(as_tensor(targets), xp.int64)
     values, _ = top_k(predictions, k)
     chosen = take_along_axis(predictions, reshape(targets, (-1, 1)), axis=-1)
     return any(less_equal(getitem(values, (Ellipsis, _builtins.slice(k - 1, k))), chosen),
@@ -369,7 +361,7 @@ def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwa
         raise TypeError(f"multi_hot: unexpected arguments {sorted(kwargs)}.")
     if num_classes is None:
         raise ValueError("multi_hot: give `num_classes`.")
-    inputs = _tensor(inputs)
+    inputs = as_tensor(inputs)
     encoded = one_hot(inputs, num_classes, axis=axis, dtype=dtype, sparse=sparse)
     return max(encoded, axis=1 if inputs.ndim > 1 else 0)
 
@@ -377,7 +369,7 @@ def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwa
 def rms_normalization(x, scale=None, axis=-1, epsilon=None):
     """`x` divided by its root mean square along `axis` (plus `epsilon`, Keras' epsilon by
     default), times `scale`."""
-    x = _float_tensor(x)
+    x = float_tensor(x)
     epsilon = _epsilon() if epsilon is None else epsilon
     axis = tuple(sorted(axis)) if isinstance(axis, (list, tuple)) else axis
     from numnet.autodiff.ops.math import square
@@ -387,7 +379,7 @@ def rms_normalization(x, scale=None, axis=-1, epsilon=None):
 
 def empty_like(x, dtype=None):
     """A tensor like `x` to fill (numnet fills it with zeros)."""
-    x = _tensor(x)
+    x = as_tensor(x)
     return convert_to_tensor(xp.zeros(x.shape, dtype=x.data.dtype if dtype is None else dtype))
 
 
@@ -418,13 +410,13 @@ def erfc(x):
 
 def isposinf(x):
     """Where `x` is +inf."""
-    x = _tensor(x)
+    x = as_tensor(x)
     return equal(x, xp.asarray(xp.inf, dtype=x.data.dtype))
 
 
 def isneginf(x):
     """Where `x` is -inf."""
-    x = _tensor(x)
+    x = as_tensor(x)
     return equal(x, xp.asarray(-xp.inf, dtype=x.data.dtype))
 
 
@@ -438,20 +430,20 @@ def logaddexp2(x1, x2):
 def fmod(x1, x2):
     """The remainder of division, with the sign of `x1` (C's fmod)."""
     from numnet.autodiff.ops.math import trunc
-    x1, x2 = _tensor(x1), _tensor(x2)
+    x1, x2 = as_tensor(x1), as_tensor(x2)
     return subtract(x1, multiply(x2, trunc(divide(x1, x2))))
 
 
 def ldexp(x1, x2):
     """x1 * 2**x2."""
-    return multiply(_float_tensor(x1), power(2.0, cast(_tensor(x2), _float_tensor(x1).data.dtype)))
+    return multiply(float_tensor(x1), power(2.0, cast(as_tensor(x2), float_tensor(x1).data.dtype)))
 
 
 def array_split(x, indices_or_sections, axis=0):
     """`x` cut along `axis` into `indices_or_sections` nearly equal parts (the first ones
     one longer when the length does not divide), or at the given indices."""
     from numnet.autodiff.ops.shape import split
-    x = _tensor(x)
+    x = as_tensor(x)
     if isinstance(indices_or_sections, int):
         length, parts = x.shape[axis], indices_or_sections
         sizes = [length // parts + (1 if i < length % parts else 0) for i in range(parts)]
@@ -462,7 +454,7 @@ def array_split(x, indices_or_sections, axis=0):
 def hsplit(x, indices_or_sections):
     """`split` along the second axis (the first for a 1-D `x`)."""
     from numnet.autodiff.ops.shape import split
-    x = _tensor(x)
+    x = as_tensor(x)
     return split(x, indices_or_sections, axis=1 if x.ndim > 1 else 0)
 
 
@@ -482,7 +474,7 @@ def dstack(xs):
     """Tensors joined along a third axis (1-D and 2-D ones first made 3-D, as NumPy)."""
     parts = []
     for x in xs:
-        x = _tensor(x)
+        x = as_tensor(x)
         if x.ndim == 1:
             x = reshape(x, (1, -1, 1))
         elif x.ndim == 2:
@@ -495,13 +487,13 @@ def append(x1, x2, axis=None):
     """`x2` joined after `x1` along `axis` (both flattened when None)."""
     if axis is None:
         return concatenate([ravel(x1), ravel(x2)], axis=0)
-    return concatenate([_tensor(x1), _tensor(x2)], axis=axis)
+    return concatenate([as_tensor(x1), as_tensor(x2)], axis=axis)
 
 
 def nanvar(x, axis=None, keepdims=False):
     """The variance along `axis` of the entries that are not NaN."""
     from numnet.autodiff.ops.math import square
-    x = _tensor(x)
+    x = as_tensor(x)
     # NaNs become 0 before the square: a gradient must never meet them in a product.
     centred = _nan_as(subtract(x, nanmean(x, axis=axis, keepdims=True)), 0)
     counted = cast(logical_not(isnan(x)), x.data.dtype)
@@ -517,19 +509,19 @@ def nanstd(x, axis=None, keepdims=False):
 
 def isin(x1, x2, assume_unique=False, invert=False):
     """Whether each entry of `x1` is among the entries of `x2` (not, with `invert`)."""
-    x1, x2 = _tensor(x1), ravel(_tensor(x2))
+    x1, x2 = as_tensor(x1), ravel(as_tensor(x2))
     found = any(equal(expand_dims(x1, -1), x2), axis=-1)
     return logical_not(found) if invert else found
 
 
 def real(x):
     """The real part (numnet's tensors are real: `x` itself)."""
-    return _tensor(x)
+    return as_tensor(x)
 
 
 def imag(x):
     """The imaginary part (numnet's tensors are real: zeros)."""
-    x = _tensor(x)
+    x = as_tensor(x)
     return multiply(x, 0)
 
 
@@ -545,7 +537,7 @@ conj = conjugate = real
 def slice_update(inputs, start_indices, updates):
     """`inputs` with the block starting at `start_indices` replaced by `updates`."""
     from numnet.autodiff.ops.shape import pad
-    inputs, updates = _tensor(inputs), _tensor(updates)
+    inputs, updates = as_tensor(inputs), as_tensor(updates)
     starts = [int(s) for s in xp.asarray(start_indices).reshape(-1)]
     widths = [(start, size - start - part) for start, size, part in
               zip(starts, inputs.shape, updates.shape)]
@@ -559,7 +551,7 @@ def slice_update(inputs, start_indices, updates):
 def _segments(segment_ids, num_segments, dtype):
     """One row per sample saying its segment (ids outside [0, num_segments) in none)."""
     from numnet.autodiff.ops import one_hot
-    segment_ids = _tensor(segment_ids)
+    segment_ids = as_tensor(segment_ids)
     if num_segments is None:
         num_segments = int(xp.asarray(segment_ids).max()) + 1  # reads the ids' values
     return one_hot(segment_ids, int(num_segments), dtype=dtype)
@@ -569,7 +561,7 @@ def segment_sum(data, segment_ids, num_segments=None, sorted=False):
     """The sums of the rows of `data` sharing a segment id: row `i` of the result sums the
     rows whose id is `i`."""
     from numnet.autodiff.ops.linalg import tensordot
-    data = _tensor(data)
+    data = as_tensor(data)
     members = _segments(segment_ids, num_segments, data.data.dtype)
     return tensordot(members, data, axes=([0], [0]))
 
@@ -577,7 +569,7 @@ def segment_sum(data, segment_ids, num_segments=None, sorted=False):
 def segment_max(data, segment_ids, num_segments=None, sorted=False):
     """The largest row of `data` in each segment (the dtype's lowest value where a segment
     is empty, as TensorFlow)."""
-    data = _float_tensor(data)
+    data = float_tensor(data)
     members = _segments(segment_ids, num_segments, bool)
     spread = reshape(members, tuple(members.shape) + (1,) * (data.ndim - 1))
     lowest = xp.asarray(xp.finfo(data.data.dtype).min, dtype=data.data.dtype)
@@ -590,12 +582,12 @@ def bincount(x, weights=None, minlength=0, sparse=False):
     from numnet.autodiff.ops import one_hot
     if sparse:
         raise ValueError("bincount: numnet has no sparse tensors; use sparse=False.")
-    x = _tensor(x)
+    x = as_tensor(x)
     length = _builtins.max(int(minlength), int(xp.asarray(x).max()) + 1 if x.size else 0)
-    dtype = xp.int64 if weights is None else _tensor(weights).data.dtype
+    dtype = xp.int64 if weights is None else as_tensor(weights).data.dtype
     counted = one_hot(x, length, dtype=dtype)
     if weights is not None:
-        counted = multiply(counted, expand_dims(cast(_tensor(weights), dtype), -1))
+        counted = multiply(counted, expand_dims(cast(as_tensor(weights), dtype), -1))
     return sum(counted, axis=-2)
 
 
@@ -603,7 +595,7 @@ def digitize(x, bins):
     """For each entry, the index of the bin it falls in: how many of the increasing `bins`
     are at most the entry."""
     from numnet.autodiff.ops.math import greater_equal
-    x, bins = _tensor(x), _tensor(bins)
+    x, bins = as_tensor(x), as_tensor(bins)
     return sum(cast(greater_equal(expand_dims(x, -1), bins), xp.int64), axis=-1)
 
 
@@ -613,7 +605,7 @@ def searchsorted(sorted_sequence, values, side="left"):
     from numnet.autodiff.ops.math import less
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right'; received {side!r}.")
-    sequence, values = _tensor(sorted_sequence), _tensor(values)
+    sequence, values = as_tensor(sorted_sequence), as_tensor(values)
     if sequence.ndim != 1:
         raise ValueError(f"searchsorted: `sorted_sequence` must be 1-D; received shape "
                          f"{tuple(sequence.shape)}.")

@@ -7,7 +7,7 @@ whose decision reads a tensor value (a `cond` on a tensor, a `while_loop`'s
 condition) runs eagerly and says why, as for any Python `if` on a tensor.
 """
 
-from numnet.autodiff.ops._core import convert_to_tensor, xp
+from numnet.autodiff.ops.core import convert_to_tensor, xp
 from numnet.autodiff.ops.shape import getitem, stack
 from numnet.tree import flatten, map_structure, pack_sequence_as
 

@@ -4,7 +4,7 @@ and what a tensor is (`ndim`, `size`, `dtype`, `is_tensor`, `copy`).
 Floats default to `floatx()`, as in Keras; integers keep NumPy's integer type.
 """
 
-from numnet.autodiff.ops._core import Primitive, Tensor, operand, wrap, xp
+from numnet.autodiff.ops.core import Primitive, Tensor, operand, wrap, xp
 from numnet.backend import floatx, standardize_dtype
 
 

@@ -6,7 +6,9 @@ gradients come from those; `einsum` has its own rule: the gradient of one
 operand is an einsum of the other operands with the output's gradient.
 """
 
-from numnet.autodiff.ops._core import Primitive, broadcast_to, cast, operand, wrap, xp
+from numnet.autodiff.ops.core import (
+    Primitive, broadcast_to, cast, float_tensor, operand, wrap, xp,
+)
 from numnet.autodiff.ops.arithmetic import matmul, multiply, power
 from numnet.autodiff.ops.math import abs, sqrt, square
 from numnet.autodiff.ops.reductions import max, min, sum
@@ -156,10 +158,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     Vector `ord`: None or 2, 1, inf, -inf, 0 or any p; matrix `ord`: "fro", 1, -1, inf, -inf
     ("nuc", 2 and -2 need singular values: not supported).
     """
-    x = operand(x)
-    if x.data.dtype.kind not in "fc":
-        from numnet.backend import floatx
-        x = cast(x, floatx())
+    x = float_tensor(x)
     if axis is None:
         if ord is None:
             result = sqrt(sum(square(x)))

@@ -12,7 +12,7 @@
   a replay computes.
 """
 
-from numnet.autodiff.ops._core import Primitive, Tensor, no_gradient, operand, wrap, xp
+from numnet.autodiff.ops.core import Primitive, Tensor, no_gradient, operand, wrap, xp
 from numnet.kernels import categorical as kernels
 from numnet.kernels.hashing import hash_buckets
 

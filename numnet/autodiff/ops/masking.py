@@ -9,7 +9,7 @@ Everything here is made of numnet ops, so a compiled step replays the mask
 arithmetic with the rest of the step.
 """
 
-from numnet.autodiff.ops._core import cast, convert_to_tensor, operand
+from numnet.autodiff.ops.core import cast, convert_to_tensor, operand
 from numnet.autodiff.ops.arithmetic import divide, multiply
 from numnet.autodiff.ops.math import equal, where
 from numnet.autodiff.ops.reductions import sum as reduce_sum

@@ -3,11 +3,10 @@ maximum, minimum, where, clip, comparisons, and the binary functions of two tens
 
 import math as _math
 
-from numnet.autodiff.ops._core import (
-    Primitive, Tensor, cast, elementwise, no_gradient, operand, operands, shape_of, sum_to, wrap,
-    xp,
+from numnet.autodiff.ops.core import (
+    Primitive, Tensor, cast, elementwise, float_tensor, no_gradient, operand, operands, shape_of,
+    sum_to, wrap, xp,
 )
-from numnet.backend import floatx
 from numnet.kernels.activations import erf as _erf_kernel
 
 
@@ -91,25 +90,14 @@ for _op, _doc in ((tan, "Tangent."), (sinh, "Hyperbolic sine."), (cosh, "Hyperbo
 del _op, _doc
 
 
-def _as_float(x):
-    """A tensor input as floats: integers and booleans become `floatx()` (as Keras does for
-    functions whose values are not integers)."""
-    x = operand(x)
-    if not isinstance(x, Tensor):
-        x = wrap(xp.asarray(x, dtype=floatx()))
-    if x.data.dtype.kind not in "fc":
-        x = cast(x, floatx())
-    return x
-
-
 def erf(x):
     """The error function, 2/sqrt(pi) times the integral of exp(-t**2) from 0 to x."""
-    return _ERF(_as_float(x))
+    return _ERF(float_tensor(x))
 
 
 def fabs(x):
     """|x| as floats (integers become `floatx()`)."""
-    return abs(_as_float(x))
+    return abs(float_tensor(x))
 
 
 def round(x, decimals=0):

@@ -12,7 +12,7 @@ TensorFlow backend does) and differentiate them in closed form. `logsumexp`
 
 from functools import partial
 
-from numnet.autodiff.ops._core import (
+from numnet.autodiff.ops.core import (
     Primitive, Tensor, cast, no_gradient, operand, shape_of, sum_to, wrap, xp,
 )
 from numnet.backend import blas, global_generator, uniform_at_least, uniform_at_least_kernel
@@ -802,7 +802,7 @@ def _weighted_sum_vjp(g, inputs, output, needs, scale):
 
 
 def _broadcast(x, shape):
-    from numnet.autodiff.ops._core import broadcast_to
+    from numnet.autodiff.ops.core import broadcast_to
     return broadcast_to(x, shape)
 
 

@@ -7,7 +7,7 @@ mean it holds constant, as TensorFlow's `nn.moments` does: its gradient
 reaches the input directly and through the mean's own op.
 """
 
-from numnet.autodiff.ops._core import Primitive, cast, operand, shape_of, sum_to
+from numnet.autodiff.ops.core import Primitive, cast, operand, shape_of, sum_to
 from numnet.autodiff.ops.arithmetic import add, divide, multiply, negative, power, subtract
 from numnet.autodiff.ops.math import abs as absolute
 from numnet.autodiff.ops.math import maximum, minimum, sqrt, square, stop_gradient

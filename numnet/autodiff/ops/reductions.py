@@ -2,7 +2,7 @@
 
 from functools import partial
 
-from numnet.autodiff.ops._core import Primitive, broadcast_to, cast, operand, wrap, xp
+from numnet.autodiff.ops.core import Primitive, broadcast_to, cast, operand, wrap, xp
 
 
 def _axes(axis, ndim):

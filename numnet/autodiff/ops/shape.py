@@ -4,7 +4,7 @@ Most of them return views of their input (`kind="view"`): the compiled step
 binds those once instead of running them at every step.
 """
 
-from numnet.autodiff.ops._core import (
+from numnet.autodiff.ops.core import (
     Primitive, Tensor, broadcast_to, convert_to_tensor, no_gradient, operand, wrap, xp,
 )
 

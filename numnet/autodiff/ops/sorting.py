@@ -5,7 +5,7 @@ then gathered with `take_along_axis`, whose gradient puts each value's gradient
 back where it came from.
 """
 
-from numnet.autodiff.ops._core import Primitive, operand, xp
+from numnet.autodiff.ops.core import Primitive, operand, xp
 from numnet.autodiff.ops.shape import getitem, take_along_axis
 
 

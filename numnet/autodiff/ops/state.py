@@ -8,7 +8,7 @@ generator each time), so layers that update statistics while training
 
 from functools import partial
 
-from numnet.autodiff.ops._core import Primitive, Tensor, no_gradient, operand, wrap, xp
+from numnet.autodiff.ops.core import Primitive, Tensor, no_gradient, operand, wrap, xp
 from numnet.autodiff.tensor import Variable
 from numnet.backend import global_generator
 

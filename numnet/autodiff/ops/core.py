@@ -1,4 +1,8 @@
-"""What every op needs: turning inputs into tensors, building primitives, `sum_to`."""
+"""What every op needs: turning inputs into tensors, building primitives, `sum_to`.
+
+The op modules of this package build on these (they are its shared seam, not part of
+`numnet.ops`).
+"""
 
 from functools import partial
 
@@ -29,6 +33,19 @@ def operand(x):
     if value.dtype == xp.float64:
         value = value.astype(floatx())
     return wrap(value)
+
+
+def as_tensor(x):
+    """An op input as a `Tensor` (a Python number too, with `convert_to_tensor`'s types)."""
+    x = operand(x)
+    return x if isinstance(x, Tensor) else convert_to_tensor(x)
+
+
+def float_tensor(x):
+    """An op input as a float `Tensor`: integers and booleans become `floatx()`, as Keras
+    does for functions whose values are not integers."""
+    x = as_tensor(x)
+    return x if x.data.dtype.kind in "fc" else cast(x, floatx())
 
 
 def operands(a, b):
@@ -139,6 +156,7 @@ def cast(x, dtype):
     return CAST(x, dtype=dtype)
 
 
-__all__ = ["Primitive", "Tensor", "broadcast_to", "cast", "convert_to_tensor", "elementwise",
+__all__ = ["Primitive", "Tensor", "as_tensor", "broadcast_to", "cast", "convert_to_tensor",
+           "elementwise", "float_tensor",
            "listening", "no_gradient", "operand", "operands", "shape_of", "sum_to",
            "unbroadcast", "ufunc_into", "wrap", "xp"]
