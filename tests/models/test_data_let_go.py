@@ -88,7 +88,7 @@ def test_a_capture_kept_for_comparing_holds_a_copy_not_the_callers_data():
             self.dense = keras.layers.Dense(1)
 
         def call(self, x):
-            return self.dense(x) * 2.0
+            return self.dense(x) * float(np.float32(2.0))  # reads NumPy: captured twice
 
     keras.utils.set_random_seed(0)
     model = Doubled()

@@ -56,36 +56,192 @@ def test_numnet_layers_losses_and_metrics_are_planned_after_one_capture():
     assert model.compiled_reason is None
 
 
-@pytest.mark.parametrize("case", ["layer", "activation", "regularizer", "loss", "metric",
-                                  "lambda", "subclassed_model"])
-def test_anything_of_the_users_keeps_the_second_capture(case):
-    compile_kwargs = {}
-    if case == "layer":
-        model = _sequential(Doubling())
-    elif case == "activation":
-        model = _sequential(activation=lambda x: x * 0.5)
-    elif case == "regularizer":
-        model = _sequential(kernel_regularizer=lambda w: 0.01 * ops.sum(ops.square(w)))
-    elif case == "loss":
-        model = _sequential()
-        compile_kwargs["loss"] = lambda y, p: ops.mean(ops.square(y - p), axis=-1)
-    elif case == "metric":
-        model = _sequential()
-        compile_kwargs["metrics"] = [lambda y, p: ops.mean(p, axis=-1)]
-    elif case == "lambda":
-        model = _sequential(keras.layers.Lambda(lambda x: x + 1.0))
-    else:
-        class Subclassed(keras.Model):
-            def __init__(self):
-                super().__init__()
-                self.dense = keras.layers.Dense(1)
+class Subclassed(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(1)
 
-            def call(self, x):
-                return self.dense(x)
-        model = Subclassed()
+    def call(self, x):
+        return self.dense(x)
+
+
+class Readout(keras.layers.Layer):
+    """A plain `call` using a helper method, a list of layers, a closure-free comprehension,
+    numnet functions and a constant."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.heads = [keras.layers.Dense(2), keras.layers.Dense(2, activation="tanh")]
+        self.factor = 0.5
+
+    def call(self, x, training=None):
+        outputs = [head(x) for head in self.heads]
+        return self._merged(outputs) if training else self._merged(outputs[:1] * 2)
+
+    def _merged(self, outputs):
+        return keras.ops.relu(keras.layers.concatenate(outputs)) * self.factor
+
+
+class Helper(keras.layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.history = []
+
+    def call(self, x):
+        return self._scaled(x)
+
+    def _scaled(self, x):
+        self.history.append(1)  # state: not plain
+        return x * 2.0
+
+
+class Aliased(keras.layers.Layer):
+    def call(self, x):
+        me = self  # `self` handed on: not followed
+        return me._scaled(x)
+
+    def _scaled(self, x):
+        return x * 2.0
+
+
+class WithNumpy(keras.layers.Layer):
+    def call(self, x):
+        return x * float(np.sqrt(2.0))  # a global of the user's (NumPy): not followed
+
+
+class WithProperty(keras.layers.Layer):
+    @property
+    def scale(self):
+        return 2.0
+
+    def call(self, x):
+        return x * self.scale  # reading it would run the user's code: not followed
+
+
+class WithSuper(keras.layers.Dense):
+    def call(self, x):
+        return super().call(x) * 2.0
+
+
+class OwnStep(Subclassed):
+    def train_step(self, data):
+        return super().train_step(data)
+
+
+class OwnCall(keras.layers.Layer):
+    def __call__(self, *args, **kwargs):
+        return super().__call__(*args, **kwargs)
+
+    def call(self, x):
+        return x * 2.0
+
+
+class TrainingBranch(keras.Model):
+    """A layer used only in training: first built inside the captured step."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = keras.layers.Dense(3)
+        self.extra = keras.layers.Dense(3, activation="tanh")
+        self.last = keras.layers.Dense(1)
+
+    def call(self, x, training=None):
+        hidden = self.first(x)
+        if training:
+            hidden = self.extra(hidden)
+        return self.last(hidden)
+
+
+def _nonlocal_counter():
+    calls = 0
+
+    class NonLocal(keras.layers.Layer):
+        def call(self, x):
+            nonlocal calls  # state in a closure: not plain
+            calls += 1
+            return x * 2.0
+
+    return NonLocal()
+
+
+SEEN = []  # a global list a function of the user's appends to: not plain
+
+
+def _remembering_loss(y, p):
+    SEEN.append(1)
+    return ops.mean(ops.square(y - p), axis=-1)
+
+
+def _users_helper(x):
+    return x + 1.0
+
+
+# Plain code of the user's: a function or `call` reaching only numnet, layers and constants.
+PLAIN_CASES = {
+    "layer": lambda: (_sequential(Doubling()), {}),
+    "subclassed_model": lambda: (Subclassed(), {}),
+    "helper_method": lambda: (_sequential(Readout()), {}),
+    "training_branch": lambda: (TrainingBranch(), {}),
+    "activation": lambda: (_sequential(activation=lambda x: x * 0.5), {}),
+    "regularizer": lambda: (
+        _sequential(kernel_regularizer=lambda w: 0.01 * ops.sum(ops.square(w))), {}),
+    "loss": lambda: (_sequential(), {"loss": lambda y, p: ops.mean(ops.square(y - p), axis=-1)}),
+    "metric": lambda: (_sequential(), {"metrics": [lambda y, p: ops.mean(p, axis=-1)]}),
+    "lambda": lambda: (_sequential(keras.layers.Lambda(lambda x: x + 1.0)), {}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PLAIN_CASES))
+def test_a_users_plain_code_is_planned_after_one_capture(case):
+    """Plain `call`s and functions need no second capture, and the replay still gives the
+    eager step's weights bit for bit."""
+    fitted = {}
+    for compiled in (True, False):
+        keras.utils.set_random_seed(5)
+        model, compile_kwargs = PLAIN_CASES[case]()
+        model.compile(optimizer="adam", jit_compile=compiled,
+                      **({"loss": "mse"} | compile_kwargs))
+        model.fit(X, Y, batch_size=4, epochs=2, verbose=0, shuffle=False)
+        fitted[compiled] = model
+    assert fitted[True].train_function.captures_to_plan == 1
+    assert fitted[True].train_function.programs and fitted[True].compiled_reason is None
+    for a, b in zip(fitted[True].get_weights(), fitted[False].get_weights()):
+        np.testing.assert_array_equal(a, b)  # the replay computes as the eager step
+
+
+@pytest.mark.parametrize("case", ["activation", "regularizer", "loss", "metric", "lambda",
+                                  "counting", "mutating_helper", "alias", "numpy",
+                                  "property", "super", "train_step", "dunder_call",
+                                  "nonlocal"])
+def test_anything_else_of_the_users_keeps_the_second_capture(case):
+    compile_kwargs = {}
+    layers = {"counting": Counting, "mutating_helper": Helper, "alias": Aliased,
+              "numpy": WithNumpy, "property": WithProperty, "dunder_call": OwnCall}
+    if case in layers:
+        model = _sequential(layers[case]())
+    elif case == "super":
+        model = _sequential(WithSuper(3))
+    elif case == "nonlocal":
+        model = _sequential(_nonlocal_counter())
+    elif case == "train_step":
+        model = OwnStep()
+    elif case == "activation":  # reads NumPy
+        model = _sequential(activation=lambda x: x * float(np.float32(0.5)))
+    elif case == "regularizer":  # calls a function of the user's
+        model = _sequential(kernel_regularizer=lambda w: 0.01 * ops.sum(_users_helper(w)))
+    elif case == "loss":  # appends to a global list
+        model = _sequential()
+        compile_kwargs["loss"] = _remembering_loss
+    elif case == "metric":  # reads NumPy
+        model = _sequential()
+        compile_kwargs["metrics"] = [lambda y, p: ops.mean(p, axis=-1) * np.float32(1.0)]
+    else:  # calls a function of the user's
+        model = _sequential(keras.layers.Lambda(lambda x: _users_helper(x)))
     model.compile(optimizer="sgd", **({"loss": "mse"} | compile_kwargs))
     assert not _planned_after(model, 1)
     assert model.train_function.captures_to_plan == 2
+    if case == "counting":
+        return  # its ops change from batch to batch: never planned (the next test)
     model.fit(X[:16], Y[:16], batch_size=8, epochs=1, verbose=0, shuffle=False)
     assert model.train_function.programs and model.compiled_reason is None
 
