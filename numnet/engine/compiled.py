@@ -18,7 +18,9 @@ TinyJit, whose capture-and-replay it follows). For each input signature
 
 A call the capture cannot follow (it reads tensor values into Python, or its
 ops change from batch to batch) keeps running eagerly for that signature;
-`reason` says why, and the result is always the eager one.
+`reason` says why, and the result is always the eager one. A call inside a
+`StatelessScope` runs eagerly too: the scope puts back what the call writes,
+which a replay's kernels would write past it.
 
 A program computes in buffers of its own, so a `CompiledFunction` serves one
 thread at a time: the model that owns it holds its `turn_lock` around every use.
@@ -29,6 +31,7 @@ copy the rows they are given, and a plan drops the captured arrays.
 from functools import partial
 
 from numnet.autodiff.primitive import CAPTURES, IN_STEP, RECORDERS, wrap
+from numnet.autodiff.tensor import STATELESS
 from numnet.backend import xp
 from numnet.engine.capture import Capture, difference
 from numnet.engine.plan import Program, plan
@@ -144,16 +147,15 @@ class CompiledFunction:
         program is valid; else None, and the caller goes through `__call__`.
         """
         program = self._whole_arrays.get((array.shape, array.dtype))
-        if program is None or RECORDERS.items or not program.valid():
+        if program is None or RECORDERS.items or STATELESS.items or not program.valid():
             return None
         program.run_on(array)
         return program
 
     def __call__(self, batch):
         """Runs the step on a `Batch` (or a structure of arrays) and returns its result."""
-        if not isinstance(batch, Batch):
-            batch = Batch(batch, slice(None))
-        if not self.enabled:
+        batch = batch if isinstance(batch, Batch) else Batch(batch, slice(None))
+        if not self.enabled or STATELESS.items:  # a replay's writes would escape the scope
             return self._eager(batch)
         signature = batch.signature()
         entry = self._entries.get(signature)
@@ -184,7 +186,9 @@ class CompiledFunction:
         # the next one (or its graph) then holds no reference to the caller's data.
         leaves = [leaf if leaf is None or leaf.base is None else leaf.copy()
                   for leaf in batch.leaves()]
-        wrapped = [None if leaf is None else wrap(leaf) for leaf in leaves]
+        first = {}  # an array given twice (one target for two outputs) is one input, fed once
+        wrapped = [None if leaf is None else first.setdefault(id(source), wrap(leaf))
+                   for source, leaf in zip(batch.source.leaves, leaves)]
         tensors, data = [t for t in wrapped if t is not None], batch.source.rebuild(wrapped)
         with Capture(tensors) as capture:
             result = self.fn(data)
@@ -219,8 +223,7 @@ class CompiledFunction:
         return self._captures_to_plan
 
     def _give_up(self, signature, why):
-        self.reason = f"the {self.name} step runs eagerly: {why}"
-        self._entries[signature] = self.reason
+        self.reason = self._entries[signature] = f"the {self.name} step runs eagerly: {why}"
 
     def begin_epoch(self):
         """A new epoch (or evaluate / predict call): invariants and hoisted rows are redone.

@@ -139,13 +139,13 @@ def plan(capture, returned, source_rows):
             _want(value, read)
     for leaf in flatten(graph.returned):
         _want(graph.value_of(leaf), read)
-    feeds = [(i, v.array) for i, v in enumerate(graph.inputs) if id(v) in read]
+    fed = [v for v in dict.fromkeys(graph.inputs) if id(v) in read]  # each input once
+    feeds = [(graph.inputs.index(v), v.array) for v in fed]
     feeds += [(v, v.array) for v in _gathered(graph, read)]
+    stats = {"kernels": len(kernels), "per_epoch": len(epoch_kernels), "hoisted": len(hoisted),
+             "fed": len(feeds), "rewrites": dict(graph.applied)}
     program = Program(kernels, epoch_kernels, feeds, graph.inputs, hoisted,
-                      _result_builder(graph),
-                      {"kernels": len(kernels), "per_epoch": len(epoch_kernels),
-                       "hoisted": len(hoisted), "fed": len(feeds),
-                       "rewrites": dict(graph.applied)})
+                      _result_builder(graph), stats)
     program.variables = [(v.tensor, v.array) for v in graph.values.values()
                          if v.kind == "variable"]
     # Per leaf of the result, in `flatten` order, the buffer a replay leaves it in

@@ -86,3 +86,23 @@ def test_a_subclassed_model_counts_only_the_real_steps():
     x = np.random.default_rng(1).random((8, 1))
     model.fit(x, x, callbacks=[Watch()], batch_size=2, verbose=0)
     assert seen == [(0, 1), (1, 2), (2, 3), (3, 4)]
+
+
+@pytest.mark.parametrize("one_array", [True, False])
+def test_a_compiled_model_call_inside_the_scope_is_undone_too(one_array):
+    """A `model(x, training=True)` replayed from a plan writes BatchNormalization's moving
+    statistics with its kernels; inside a scope the call runs eagerly, so the scope puts
+    them back (they leaked before)."""
+    model = keras.Sequential([keras.Input((3,)), layers.BatchNormalization()])
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32") + 5.0
+    arguments = x if one_array else keras.ops.convert_to_tensor(x)
+    for _ in range(4):  # captured, then planned and replayed
+        model(arguments, training=True)
+    bn = model.layers[0]
+    before = [bn.moving_mean.numpy().copy(), bn.moving_variance.numpy().copy()]
+    with keras.StatelessScope():
+        inside = np.asarray(model(arguments, training=True))
+        assert not np.array_equal(bn.moving_mean.numpy(), before[0])  # seen inside
+    np.testing.assert_array_equal(bn.moving_mean.numpy(), before[0])
+    np.testing.assert_array_equal(bn.moving_variance.numpy(), before[1])
+    np.testing.assert_array_equal(inside, np.asarray(model(arguments, training=True)))

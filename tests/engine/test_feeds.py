@@ -1,0 +1,47 @@
+"""What a replay gathers per step: each data array once, however often the batch names it."""
+
+import numpy as np
+
+import numnet as keras
+
+RNG = np.random.default_rng(11)
+X_WIDE = RNG.normal(size=(40, 3)).astype("float32")
+X_DEEP = RNG.normal(size=(40, 4)).astype("float32")
+Y = RNG.normal(size=(40, 1)).astype("float32")
+
+
+def _two_outputs(jit_compile):
+    keras.utils.set_random_seed(2)
+    wide, deep = keras.Input(shape=(3,)), keras.Input(shape=(4,))
+    hidden = keras.layers.Dense(5, activation="relu")(deep)
+    main = keras.layers.Dense(1)(keras.layers.concatenate([wide, hidden]))
+    aux = keras.layers.Dense(1)(hidden)
+    model = keras.Model([wide, deep], [main, aux])
+    model.compile(optimizer="adam", loss=("mse", "mse"), loss_weights=(0.9, 0.1),
+                  metrics=["mae", "mae"], jit_compile=jit_compile)
+    return model
+
+
+def _fit(model, targets):
+    """The logs (in order; the layer names differ between models) and the weights."""
+    history = model.fit((X_WIDE, X_DEEP), targets, batch_size=8, epochs=2, verbose=0,
+                        shuffle=True)
+    return list(history.history.values()), model.get_weights()
+
+
+def test_one_target_array_for_two_outputs_is_fed_once_with_the_eager_numbers():
+    compiled = _two_outputs(True)  # each built and fitted from the same seed
+    logs, weights = _fit(compiled, (Y, Y))
+    eager_logs, eager_weights = _fit(_two_outputs(False), (Y, Y))
+    (program,) = compiled.train_function.programs
+    assert program.stats["fed"] == 3  # the two inputs and the one target array
+    assert logs == eager_logs
+    for a, b in zip(weights, eager_weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_equal_but_distinct_target_arrays_are_fed_each():
+    model = _two_outputs(True)
+    _fit(model, (Y, Y.copy()))
+    (program,) = model.train_function.programs
+    assert program.stats["fed"] == 4
