@@ -4,6 +4,7 @@
 import gc
 import re
 import threading
+from functools import lru_cache
 
 _NAME_COUNTERS = {}
 
@@ -40,8 +41,10 @@ class ThreadStack(threading.local):
         return self.items.pop(index)
 
 
+@lru_cache(maxsize=1024)
 def to_snake_case(name):
-    """Converts `"MyLayerName"` to `"my_layer_name"` the way Keras names layers."""
+    """Converts `"MyLayerName"` to `"my_layer_name"` the way Keras names layers (once per
+    class name: every layer built asks)."""
     name = re.sub(r"\W+", "", name)
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)

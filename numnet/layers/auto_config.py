@@ -19,6 +19,7 @@ with Keras' message).
 
 import inspect
 import textwrap
+from functools import lru_cache
 
 _PLAIN = (str, int, float, bool, type(None))
 _EXAMPLE = """
@@ -64,11 +65,10 @@ def capture(cls, args, kwargs):
     and make the capture fail (`variadic`), as do values that are not plain.
     """
     try:
-        signature = inspect.signature(cls.__init__)
+        signature, params = _signature(cls.__init__)
         bound = signature.bind(None, *args, **kwargs)
     except (TypeError, ValueError):
         return AutoConfig()
-    params = list(signature.parameters.values())[1:]
     if any(p.kind is inspect.Parameter.POSITIONAL_ONLY for p in params):
         return AutoConfig(variadic=True)
     bound.apply_defaults()
@@ -83,6 +83,14 @@ def capture(cls, args, kwargs):
     if not _plain(arguments):
         return AutoConfig()
     return AutoConfig(arguments)
+
+
+@lru_cache(maxsize=1024)
+def _signature(init):
+    """`init`'s signature and its parameters after `self`, read once per `__init__` (reading
+    one costs more than building a small layer)."""
+    signature = inspect.signature(init)
+    return signature, list(signature.parameters.values())[1:]
 
 
 def merge(obj, config):

@@ -7,6 +7,8 @@ symbolic `KerasTensor`s, a layer records a graph node instead of computing.
 """
 
 import inspect
+import itertools
+import sys
 import warnings
 import weakref
 
@@ -45,6 +47,7 @@ _METRIC_HOLDERS = weakref.WeakSet()  # layers holding metrics as attributes (`me
 
 _NOT_SUBLAYERS = frozenset(("_inbound_nodes", "_output_layers", "_input_layers_cache"))
 _CONTAINERS = (list, tuple, dict)
+_SCALARS = frozenset((type(None), bool, int, float, str))  # never variables or metrics
 
 
 @register_builtin("keras.layers")
@@ -63,8 +66,13 @@ class Layer:
     def __new__(cls, *args, **kwargs):
         # As Keras: the constructor's arguments are the config of a subclass that does not
         # write `get_config()` (see `numnet.layers.auto_config`).
+        # numnet's own classes write their configs: only the user's subclasses and the bases
+        # themselves (`Layer`, `Model`, `Functional`) are configured by their arguments.
         instance = super().__new__(cls)
-        object.__setattr__(instance, "_auto_config", auto_config.capture(cls, args, kwargs))
+        captured = not cls.__module__.startswith("numnet.") or \
+            cls.__name__ in ("Layer", "Model", "Functional")
+        object.__setattr__(instance, "_auto_config",
+                           auto_config.capture(cls, args, kwargs) if captured else None)
         return instance
 
     def __init__(self, *, trainable=True, name=None, dtype=None, activity_regularizer=None,
@@ -79,8 +87,9 @@ class Layer:
                 f"{ {k: kwargs[k] for k in sorted(unknown)} }"
             )
         object.__setattr__(self, "_layers", [])
-        self._trainable_variables = []
-        self._non_trainable_variables = []
+        # Variables set before `super().__init__()` are kept (Keras 3 allows that).
+        self._trainable_variables = self.__dict__.get("_trainable_variables", [])
+        self._non_trainable_variables = self.__dict__.get("_non_trainable_variables", [])
         self._inbound_nodes = []
         self._losses = []
         self.built = False
@@ -112,12 +121,19 @@ class Layer:
 
     # ----------------------------------------------------------- tracking
     def __setattr__(self, name, value):
-        if isinstance(value, Variable) and not name.startswith("_"):
-            if all(value is not v for v in self._trainable_variables + self._non_trainable_variables):
-                (self._trainable_variables if value.trainable
-                 else self._non_trainable_variables).append(value)
-        # Public attributes only, as for variables (the model's own trackers are private).
-        held = () if name.startswith("_") else _held_metrics(value)
+        # Variables and metrics are tracked in any attribute the user's code sets (as Keras
+        # does), not in numnet's own private ones (its models' loss trackers, ...).
+        if name[:1] == "_" and not (name in self.__dict__.get("_metric_attributes", ()) or
+                                    type(value) not in _SCALARS and _users_state(value)):
+            object.__setattr__(self, name, value)
+            return
+        if isinstance(value, Variable):
+            trainable = self.__dict__.setdefault("_trainable_variables", [])
+            non_trainable = self.__dict__.setdefault("_non_trainable_variables", [])
+            if all(value is not v for v in trainable + non_trainable):
+                (trainable if value.trainable else non_trainable).append(value)
+
+        held = _held_metrics(value)
         if held or name in self.__dict__.get("_metric_attributes", ()):
             attributes = self.__dict__.setdefault("_metric_attributes", {})
             if held:
@@ -147,6 +163,23 @@ class Layer:
                 pending.extend(reversed(list(items)))
         return found
 
+    def _seed_generators(self):
+        """The `SeedGenerator`s in the layer's attributes (also inside lists, tuples and dicts,
+        filled at any time, as Keras tracks them)."""
+        found, seen = [], set()
+        pending = list(reversed(self.__dict__.values()))
+        while pending:
+            value = pending.pop()
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            if _is_seed_generator(value):
+                found.append(value)
+            elif isinstance(value, _CONTAINERS) and not isinstance(value, Layer):
+                items = value.values() if isinstance(value, dict) else value
+                pending.extend(reversed(list(items)))
+        return found
+
     @property
     def compute_dtype(self):
         """The dtype of the layer's computations (Keras' dtype policy; numnet uses one dtype)."""
@@ -163,43 +196,35 @@ class Layer:
 
     @trainable.setter
     def trainable(self, value):
+        """Freezing a layer freezes its variables and its layers' (each variable's `trainable`
+        follows, as in Keras)."""
         self._trainable = bool(value)
+        for variable in self._trainable_variables:
+            variable.trainable = self._trainable
         for layer in self._sublayers():
             layer.trainable = value
 
     @property
     def weights(self):
         """All weights: own trainable, own non-trainable, then each sublayer's."""
-        result, seen = [], set()
-        for v in self._trainable_variables + self._non_trainable_variables:
-            if id(v) not in seen:
-                seen.add(id(v))
-                result.append(v)
-        for layer in self._sublayers():
-            for v in layer.weights:
-                if id(v) not in seen:
-                    seen.add(id(v))
-                    result.append(v)
-        return result
+        return _each_once(self._trainable_variables + self._non_trainable_variables,
+                          (layer.weights for layer in self._sublayers()))
 
-    variables = weights
+    @property
+    def variables(self):
+        """All of the layer's state, as Keras lists it: `weights`, and after each layer's own
+        weights the states of the `SeedGenerator`s it holds."""
+        seeds = [g.state for g in self._seed_generators()]
+        return _each_once(self._trainable_variables + self._non_trainable_variables + seeds,
+                          (layer.variables for layer in self._sublayers()))
 
     @property
     def trainable_weights(self):
         """Weights an optimizer updates (none if the layer is frozen)."""
         if not self.trainable:
             return []
-        result, seen = [], set()
-        for v in self._trainable_variables:
-            if v.trainable and id(v) not in seen:
-                seen.add(id(v))
-                result.append(v)
-        for layer in self._sublayers():
-            for v in layer.trainable_weights:
-                if id(v) not in seen:
-                    seen.add(id(v))
-                    result.append(v)
-        return result
+        return _each_once([v for v in self._trainable_variables if v.trainable],
+                          (layer.trainable_weights for layer in self._sublayers()))
 
     trainable_variables = trainable_weights
 
@@ -209,7 +234,11 @@ class Layer:
         trainable = {id(v) for v in self.trainable_weights}
         return [v for v in self.weights if id(v) not in trainable]
 
-    non_trainable_variables = non_trainable_weights
+    @property
+    def non_trainable_variables(self):
+        """`variables` training leaves alone (seed generators' states included)."""
+        trainable = {id(v) for v in self.trainable_weights}
+        return [v for v in self.variables if id(v) not in trainable]
 
     @property
     def losses(self):
@@ -224,8 +253,8 @@ class Layer:
 
     @property
     def metrics(self):
-        """The metrics this layer and the layers inside it hold in public attributes (Keras
-        tracks them so: a model's `fit` logs and resets them with its compiled metrics)."""
+        """The metrics this layer and the layers inside it hold in attributes the user's code set
+        (Keras tracks them so: a model's `fit` logs and resets them with its compiled metrics)."""
         if not _METRIC_HOLDERS:  # no layer holds one: nothing to walk
             return []
         found = [m for held in self.__dict__.get("_metric_attributes", {}).values() for m in held]
@@ -401,6 +430,9 @@ class Layer:
 
     def compute_output_shape(self, input_shape):
         """Output shape for `input_shape` (by tracing zeros, unless overridden)."""
+        if type(self).call is Layer.call:
+            raise NotImplementedError(f"Layer {type(self).__name__} does not have a "
+                                      "`compute_output_shape` method implemented.")
         shapes = map_structure(
             lambda s: s, input_shape)
         dummy = _shape_to_dummy(shapes)
@@ -442,7 +474,11 @@ class Layer:
     # An `InputSpec` (or a structure of them) checked before every call, as in Keras.
     input_spec = None
 
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, *args, **kwargs):
+        if args:
+            inputs, args = args[0], args[1:]
+        else:  # the first argument of `call` given by name (`layer(x1=a, x2=b)`)
+            inputs = first_call_argument(self, kwargs)
         if type(inputs) is not Tensor:
             if is_symbolic(inputs) or any(is_symbolic(a) for a in args):
                 return self._symbolic_call(inputs, *args, **kwargs)
@@ -698,6 +734,51 @@ class Layer:
 
 
 _METRIC_CLASS = []  # numnet.metrics.base.Metric, found at the first attribute set
+_SEED_GENERATOR_CLASS = []  # numnet.random.SeedGenerator, found when first needed
+
+
+def _users_state(value):
+    """Whether `value`, assigned to a private attribute by the caller of `__setattr__`, is a
+    variable or metrics set by the user's code (not numnet's)."""
+    if type(value) in _CONTAINERS:
+        if not value:
+            return False
+    elif not isinstance(value, Variable) and not _held_metrics(value):
+        return False  # most values: neither looked into nor traced to their caller
+    module = sys._getframe(2).f_globals.get("__name__", "")
+    if module == "numnet" or module.startswith("numnet."):
+        return False
+    return isinstance(value, Variable) or bool(_held_metrics(value))
+
+
+def _each_once(own, nested):
+    """The variables of `own`, then of each list `nested` yields, each once, in that order."""
+    result, seen = [], set()
+    for group in itertools.chain((own,), nested):
+        for v in group:
+            if id(v) not in seen:
+                seen.add(id(v))
+                result.append(v)
+    return result
+
+
+def first_call_argument(layer, kwargs):
+    """Pops from `kwargs` the first argument of `layer.call`, passed by its name (Keras binds
+    a layer call to `call`'s signature: `layer(x1=a, x2=b)`, `model(inputs=x)`)."""
+    code = getattr(type(layer).call, "__code__", None)
+    name = code.co_varnames[1] if code is not None and code.co_argcount > 1 else "inputs"
+    if name not in kwargs:
+        raise TypeError(f"Layer '{layer.name}' ({type(layer).__name__}) was called without "
+                        f"its first argument `{name}`.")
+    return kwargs.pop(name)
+
+
+def _is_seed_generator(value):
+    """Whether `value` is a `numnet.random.SeedGenerator` (its state is among `variables`)."""
+    if not _SEED_GENERATOR_CLASS:
+        from numnet.random import SeedGenerator  # a sibling module: imported when first needed
+        _SEED_GENERATOR_CLASS.append(SeedGenerator)
+    return isinstance(value, _SEED_GENERATOR_CLASS[0])
 
 
 def _held_metrics(value):

@@ -16,7 +16,7 @@ from numnet.autodiff.tensor import StatelessScope, Tensor
 from numnet.backend import floatx
 from numnet.engine import Batch, CompiledFunction, Source
 from numnet.layers import auto_config
-from numnet.layers.base import Layer
+from numnet.layers.base import Layer, first_call_argument
 from numnet.layers.input_layer import InputLayer
 from numnet.tree import flatten, map_structure
 from numnet.models.trainer import Trainer
@@ -143,7 +143,8 @@ class Model(Trainer, Layer):
             "numnet.Model(inputs=..., outputs=...)."
         )
 
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, *args, **kwargs):
+        inputs, args = (args[0], args[1:]) if args else (first_call_argument(self, kwargs), ())
         # Replays share buffers: threads take turns (`turn_lock`, read cheaply once made).
         with self.__dict__.get("_turn_lock") or self.turn_lock:
             array = inputs if type(inputs) is np.ndarray else inputs.data if \

@@ -3,6 +3,7 @@ works on symbolic inputs too: in a Functional model it builds, records its node 
 inputs, runs, trains and saves (Keras' own test: layers/layer_test.py, test_build_on_call)."""
 
 import numpy as np
+import pytest
 
 import numnet as keras
 from numnet import layers
@@ -40,3 +41,46 @@ def test_a_layer_of_two_tensors_builds_and_runs_in_a_functional_model(tmp_path):
     model.save(tmp_path / "blend.keras")
     again = keras.saving.load_model(tmp_path / "blend.keras")
     np.testing.assert_array_equal(np.asarray(again(x)), np.asarray(model(x)))
+
+
+def test_every_tensor_by_name_as_keras_binds_a_call(tmp_path):
+    """`layer(x1=a, x2=b)`: the first argument of `call` may come by name too, eagerly and
+    on symbolic inputs (Keras' test_build_on_call builds a layer so); a call without it
+    says which argument is missing."""
+    x = [np.random.default_rng(2).normal(size=(5, 4)).astype("float32"),
+         np.random.default_rng(3).normal(size=(5, 3)).astype("float32")]
+    blend = _Blend()
+    by_position = np.asarray(blend(x[0], x[1], scale=2.0))
+    np.testing.assert_array_equal(np.asarray(blend(x1=x[0], x2=x[1], scale=2.0)), by_position)
+    a, b = keras.Input((4,)), keras.Input((3,))
+    symbolic = _Blend()
+    model = keras.Model([a, b], symbolic(x1=a, x2=b))
+    assert model.output.shape == (None, 2) and len(symbolic.weights) == 4
+    expected = np.asarray(symbolic.first(x[0])) + np.asarray(symbolic.second(x[1]))
+    np.testing.assert_allclose(np.asarray(model(x)), expected, rtol=1e-6)
+    model.save(tmp_path / "named.keras")
+    again = keras.saving.load_model(tmp_path / "named.keras")
+    np.testing.assert_array_equal(np.asarray(again(x)), np.asarray(model(x)))
+    dense = layers.Dense(2)
+    np.testing.assert_array_equal(np.asarray(dense(inputs=x[1])), np.asarray(dense(x[1])))
+    with pytest.raises(TypeError, match="without its first argument `x1`"):
+        _Blend()(x2=x[1])
+
+
+def test_a_models_input_by_the_name_its_call_gives_it():
+    """Keras binds `model(x=...)` to a subclassed `call(self, x)` and `model(inputs=...)` to a
+    Sequential's; both give the positional call's outputs."""
+
+    class Subclassed(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    x = np.random.default_rng(5).normal(size=(3, 4)).astype("float32")
+    model = Subclassed()
+    np.testing.assert_array_equal(np.asarray(model(x=x)), np.asarray(model(x)))
+    sequential = keras.Sequential([keras.Input((4,)), layers.Dense(2)])
+    np.testing.assert_array_equal(np.asarray(sequential(inputs=x)), np.asarray(sequential(x)))
