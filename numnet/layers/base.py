@@ -117,6 +117,7 @@ class Layer:
         self._call_training_default = _training_default(type(self).call)
         # Masking, as in Keras: a layer supports it when it says so or computes masks itself.
         self._call_has_mask = _names_argument(type(self).call, "mask")
+        self._argument_masks = _argument_masks(type(self).call)
         self._supports_masking = _computes_masks(type(self))
 
     # ----------------------------------------------------------- tracking
@@ -525,6 +526,8 @@ class Layer:
             previous_mask = masks_of(inputs)
             if self._call_has_mask and previous_mask is not None:
                 kwargs["mask"] = previous_mask
+        if self._argument_masks:
+            _pass_argument_masks(self._argument_masks, inputs, args, kwargs)
         outputs = self.call(inputs, *args, **kwargs)
         if previous_mask is not None or (type(self).compute_mask is not Layer.compute_mask
                                          and self.supports_masking):
@@ -749,6 +752,33 @@ def _users_state(value):
     if module == "numnet" or module.startswith("numnet."):
         return False
     return isinstance(value, Variable) or bool(_held_metrics(value))
+
+
+_ARGUMENT_MASKS = {}  # call -> its `_argument_masks`
+
+
+def _argument_masks(call):
+    """(position, name, mask parameter) for each argument of `call` that has a
+    `<argument>_mask` parameter too (Keras hands each tensor argument's mask there)."""
+    if call not in _ARGUMENT_MASKS:
+        code = getattr(call, "__code__", None)
+        names = () if code is None else \
+            code.co_varnames[1:code.co_argcount + code.co_kwonlyargcount]
+        _ARGUMENT_MASKS[call] = tuple((i, n, f"{n}_mask") for i, n in enumerate(names)
+                                      if f"{n}_mask" in names)
+    return _ARGUMENT_MASKS[call]
+
+
+def _pass_argument_masks(argument_masks, inputs, args, kwargs):
+    """Sets `kwargs[<argument>_mask]` to the masks of that argument's tensors, unless given."""
+    for position, name, mask_name in argument_masks:
+        if kwargs.get(mask_name) is not None:
+            continue
+        value = inputs if position == 0 else \
+            args[position - 1] if position <= len(args) else kwargs.get(name)
+        mask = None if value is None else masks_of(value)
+        if mask is not None:
+            kwargs[mask_name] = mask
 
 
 def _each_once(own, nested):

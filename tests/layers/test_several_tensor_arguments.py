@@ -7,6 +7,7 @@ import pytest
 
 import numnet as keras
 from numnet import layers
+from numnet.autodiff.ops.masking import set_keras_mask
 
 
 @keras.saving.register_keras_serializable(package="tests")
@@ -84,3 +85,41 @@ def test_a_models_input_by_the_name_its_call_gives_it():
     np.testing.assert_array_equal(np.asarray(model(x=x)), np.asarray(model(x)))
     sequential = keras.Sequential([keras.Input((4,)), layers.Dense(2)])
     np.testing.assert_array_equal(np.asarray(sequential(inputs=x)), np.asarray(sequential(x)))
+
+
+class _MaskedPair(layers.Layer):
+    """Keras hands each tensor argument's mask to `<argument>_mask` when `call` has one."""
+
+    def __init__(self):
+        super().__init__()
+        self.supports_masking = True
+        self.seen = None
+
+    def call(self, x1, x2, x1_mask=None, x2_mask=None):
+        self.seen = (x1_mask, x2_mask)
+        first = x1[0] + x1[1] if isinstance(x1, tuple) else x1
+        return first + x2
+
+
+def _masked(value, mask):
+    tensor = keras.ops.convert_to_tensor(value)
+    set_keras_mask(tensor, keras.ops.convert_to_tensor(mask))
+    return tensor
+
+
+def test_each_tensor_arguments_mask_reaches_its_mask_parameter():
+    ones = np.ones((4, 3), "float32")
+    first_mask, second_mask = np.array([1, 1, 0, 1], bool), np.array([1, 0, 1, 1], bool)
+    x1, x2 = _masked(ones, first_mask), _masked(ones, second_mask)
+    layer = _MaskedPair()
+    for call in (lambda: layer(x1, x2), lambda: layer(x1=x1, x2=x2)):
+        call()
+        np.testing.assert_array_equal(np.asarray(layer.seen[0]), first_mask)
+        np.testing.assert_array_equal(np.asarray(layer.seen[1]), second_mask)
+    layer((x1, _masked(ones, second_mask)), x2)  # a nested argument: its masks, nested alike
+    assert isinstance(layer.seen[0], tuple) and len(layer.seen[0]) == 2
+    given = np.array([0, 0, 0, 1], bool)
+    layer(x1, x2, x1_mask=keras.ops.convert_to_tensor(given))  # a mask passed wins
+    np.testing.assert_array_equal(np.asarray(layer.seen[0]), given)
+    layer(ones, ones)  # no masks: none handed on
+    assert layer.seen == (None, None)
