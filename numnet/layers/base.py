@@ -65,9 +65,9 @@ class Layer:
 
     def __new__(cls, *args, **kwargs):
         # As Keras: the constructor's arguments are the config of a subclass that does not
-        # write `get_config()` (see `numnet.layers.auto_config`).
-        # numnet's own classes write their configs: only the user's subclasses and the bases
-        # themselves (`Layer`, `Model`, `Functional`) are configured by their arguments.
+        # write `get_config()` (see `numnet.layers.auto_config`). numnet's own classes write
+        # theirs: only the user's subclasses and the bases themselves (`Layer`, `Model`,
+        # `Functional`) need their arguments recorded.
         instance = super().__new__(cls)
         captured = not cls.__module__.startswith("numnet.") or \
             cls.__name__ in ("Layer", "Model", "Functional")
@@ -741,8 +741,9 @@ _SEED_GENERATOR_CLASS = []  # numnet.random.SeedGenerator, found when first need
 
 
 def _users_state(value):
-    """Whether `value`, assigned to a private attribute by the caller of `__setattr__`, is a
-    variable or metrics set by the user's code (not numnet's)."""
+    """Whether `value`, assigned to a private attribute, is a variable or metrics set by the
+    user's code (not numnet's). Called by `__setattr__` only: the assigning code is the frame
+    two above this one."""
     if type(value) in _CONTAINERS:
         if not value:
             return False
