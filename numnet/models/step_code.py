@@ -103,7 +103,7 @@ def _only_numnet_code(model, layers):
     return True
 
 
-# ------------------------------------------------------------------ a user's plain `call`
+# ------------------------------------------------------------------ the user's plain code
 # What a user's class may define of the methods numnet's classes have: the rest (`__call__`,
 # `train_step`, `compute_loss`, `compute_mask`, properties...) runs in the step unanalysed.
 _OVERRIDABLE = frozenset(("__init__", "call", "build", "get_config", "from_config",
@@ -111,7 +111,8 @@ _OVERRIDABLE = frozenset(("__init__", "call", "build", "get_config", "from_confi
 # Builtins that compute from their arguments only.
 _PURE_BUILTINS = frozenset((
     "abs", "all", "any", "bool", "dict", "enumerate", "float", "int", "isinstance", "len",
-    "list", "max", "min", "range", "reversed", "slice", "sorted", "str", "sum", "tuple", "zip", "ValueError", "TypeError", "NotImplementedError", "KeyError"))
+    "list", "max", "min", "range", "reversed", "slice", "sorted", "str", "sum", "tuple", "zip",
+    "KeyError", "NotImplementedError", "TypeError", "ValueError"))
 # Byte codes that change state a later batch could see (or that we do not follow).
 _STATEFUL_OPS = frozenset((
     "STORE_ATTR", "DELETE_ATTR", "STORE_GLOBAL", "DELETE_GLOBAL", "STORE_SUBSCR",
