@@ -65,8 +65,11 @@ class Source:
         self.leaves, self.rebuild = flatten(structure), partial(pack_sequence_as, structure)
         self.data_leaves = [leaf for leaf in self.leaves if leaf is not None]
         self.rows = max((len(leaf) for leaf in self.data_leaves), default=0)
-        self.key = (_structure_key(structure), tuple(None if leaf is None else (leaf.shape[1:], leaf.dtype.str)
-                                            for leaf in self.leaves), stream is not None)
+        # An array given twice is one input of a replay (`_capture`): which are is in the key.
+        first = {}
+        self.key = (_structure_key(structure), tuple(None if leaf is None else (
+            leaf.shape[1:], leaf.dtype.str, first.setdefault(id(leaf), i))
+            for i, leaf in enumerate(self.leaves)), stream is not None)
 
 
 class Batch:
@@ -103,8 +106,7 @@ class Batch:
 
     def signature(self):
         index = self.index
-        rows = len(range(*index.indices(self.source.rows))) if type(index) is slice \
-            else len(index)
+        rows = len(range(*index.indices(self.source.rows))) if type(index) is slice else len(index)
         return rows, self.source.key
 
 
@@ -212,8 +214,7 @@ class CompiledFunction:
 
     def _one_capture_enough(self):
         if self._captures_to_plan is None:
-            trusted = self._one_capture is not None and self._one_capture()
-            self._captures_to_plan = 1 if trusted else 2
+            self._captures_to_plan = 1 if self._one_capture and self._one_capture() else 2
         return self._captures_to_plan == 1
 
     @property

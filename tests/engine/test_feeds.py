@@ -45,3 +45,38 @@ def test_equal_but_distinct_target_arrays_are_fed_each():
     _fit(model, (Y, Y.copy()))
     (program,) = model.train_function.programs
     assert program.stats["fed"] == 4
+
+
+def test_a_program_fed_once_is_not_reused_for_two_distinct_arrays():
+    """Which arrays are the same is part of a replay's signature: a later `fit` (or a later
+    streamed batch) with two different target arrays gets a program feeding both."""
+    other = np.random.default_rng(12).normal(size=Y.shape).astype("float32")
+    fitted = []
+    for jit in (True, False):
+        model = _two_outputs(jit)
+        _fit(model, (Y, Y))
+        fitted.append(_fit(model, (Y, other)))
+    (logs, weights), (eager_logs, eager_weights) = fitted
+    assert logs == eager_logs
+    for a, b in zip(weights, eager_weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_streamed_batches_with_and_without_a_shared_array():
+    other = np.random.default_rng(13).normal(size=Y.shape).astype("float32")
+
+    def batches():
+        for start in range(0, 40, 8):
+            rows = slice(start, start + 8)
+            second = Y[rows] if start < 16 else other[rows]  # shared, then distinct
+            targets = (Y[rows], second) if start >= 16 else (Y[rows],) * 2
+            yield (X_WIDE[rows], X_DEEP[rows]), targets
+
+    results = []
+    for jit in (True, False):
+        model = _two_outputs(jit)
+        history = model.fit(batches(), epochs=1, verbose=0, shuffle=False)
+        results.append((list(history.history.values()), model.get_weights()))
+    assert results[0][0] == results[1][0]
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_array_equal(a, b)
