@@ -60,11 +60,12 @@ class Capture:
         self.steps.append(node)
 
     def read(self, tensor, how):
-        """A tensor's value went into Python: a captured value means data-dependent code."""
-        key = id(tensor)
-        if self.unusable is None and (key in self.produced or key in self.input_index):
-            self.unusable = (f"the step reads a computed tensor's value in Python ({how}); "
-                             "a compiled replay could not follow it")
+        """A tensor's value went into Python: a captured value, or a variable's (which a step
+        may change), means the Python code around the ops depends on it."""
+        watched = id(tensor) in self.produced or id(tensor) in self.input_index
+        if self.unusable is None and (watched or isinstance(tensor, Variable)):
+            self.unusable = (f"the step reads a computed tensor's or a variable's value in "
+                             f"Python ({how}); a compiled replay could not follow it")
 
     def host(self, method, args, kwargs):
         """Runs a host call unobserved and records it."""

@@ -273,8 +273,22 @@ class NumpyInside(keras.layers.Layer):
         return x + keras.Tensor(np.tanh(x.data.mean(axis=0)))
 
 
+class VariableBranch(keras.layers.Layer):
+    """Python control flow on a variable's value (a warm-up counter): the branch changes at
+    the third step, which neither one nor two captures would see; the read is caught."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.count = keras.Variable(0.0, trainable=False)
+
+    def call(self, x):
+        self.count.assign_add(1.0)
+        return x * 0.0 if float(self.count) < 3 else x
+
+
 @pytest.mark.parametrize("layer, reason", [
-    (ValueBranch, "reads a computed tensor's value"),
+    (ValueBranch, "reads a computed tensor's or a variable's value"),
+    (VariableBranch, "reads a computed tensor's or a variable's value"),
     (NumpyInside, "changed between batches"),
 ])
 def test_steps_that_cannot_be_replayed_run_eagerly_and_say_why(layer, reason, capsys):
