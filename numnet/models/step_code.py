@@ -119,11 +119,12 @@ _STATEFUL_OPS = frozenset((
     "DELETE_SUBSCR", "STORE_SLICE", "IMPORT_NAME", "IMPORT_FROM", "IMPORT_STAR", "STORE_NAME",
     "DELETE_NAME", "LOAD_NAME", "YIELD_VALUE", "BEFORE_WITH", "SETUP_WITH",
     "BEFORE_ASYNC_WITH", "GET_AWAITABLE", "DELETE_DEREF"))
-# Methods that mutate a container in place, whatever object they are read from.
+# Attributes that mutate a container in place, or hand a tensor's raw array to Python code
+# (arithmetic on it would be a constant to a replay), whatever object they are read from.
 _MUTATING_NAMES = frozenset((
     "append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "popitem",
     "add", "discard", "sort", "reverse", "__setitem__", "__delitem__", "__setattr__",
-    "__delattr__", "__dict__"))
+    "__delattr__", "__dict__", "data", "_array"))
 _ATTRIBUTE_OPS = ("LOAD_ATTR", "LOAD_METHOD")
 _LOCAL_LOADS = ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_DEREF", "LOAD_FAST_LOAD_FAST")
 
@@ -246,6 +247,8 @@ def _chains(code):
             while index < len(instructions) and instructions[index].opname in _ATTRIBUTE_OPS:
                 names.append(instructions[index].argval)
                 index += 1
+            if _MUTATING_NAMES.intersection(names):
+                return None
             chains.append((_Load(op.opname, op.argval), tuple(names)))
     return tuple(chains)
 

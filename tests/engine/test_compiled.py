@@ -286,8 +286,16 @@ class VariableBranch(keras.layers.Layer):
         return x * 0.0 if float(self.count) < 3 else x
 
 
+class BoolMaskIndex(keras.layers.Layer):
+    """A boolean mask as an index: the gathered values' count depends on the data."""
+
+    def call(self, x):
+        return x + ops.sum(x[x > 0])
+
+
 @pytest.mark.parametrize("layer, reason", [
     (ValueBranch, "reads a computed tensor's or a variable's value"),
+    (BoolMaskIndex, "a boolean mask as an index"),
     (VariableBranch, "reads a computed tensor's or a variable's value"),
     (NumpyInside, "changed between batches"),
 ])

@@ -7,6 +7,7 @@ binds those once instead of running them at every step.
 from numnet.autodiff.ops.core import (
     Primitive, Tensor, broadcast_to, convert_to_tensor, no_gradient, operand, wrap, xp,
 )
+from numnet.autodiff.primitive import READ_HOOKS
 
 
 def _view(name, compute, vjp):
@@ -144,6 +145,10 @@ def getitem(x, key):
     indices, static = [], []
     for k in parts:
         if isinstance(k, Tensor):  # a computed index: an op input, so captures replay it
+            if k.data.dtype == xp.bool_ and READ_HOOKS:
+                # A boolean mask: the output's shape depends on its values, which a replay
+                # into buffers of fixed shapes cannot follow.
+                READ_HOOKS[-1](k, "a boolean mask as an index")
             indices.append(k)
             static.append(_ARRAY)
         elif isinstance(k, (list, xp.ndarray)):
