@@ -463,10 +463,16 @@ class Layer:
         if type(self).build is Layer.build:
             self.built = True
 
-    def _build_if_needed(self, shapes):
+    def _build_if_needed(self, shapes, by_name=None):
+        """Builds on `shapes` (of the first argument), or with `by_name` (`{"foo_shape": ...}`,
+        for a `build(self, foo_shape, bar_shape)`: see `build_shapes_by_name`)."""
         if not self.built:
             self._build_shapes = shapes
-            self.build(shapes)
+            if by_name is None:
+                self.build(shapes)
+            else:
+                self._build_shapes_by_name = by_name
+                self.build(**by_name)
             self.built = True
             if self._initial_weights is not None:
                 self.set_weights(self._initial_weights)
@@ -505,7 +511,7 @@ class Layer:
         if not self.built:
             shapes = map_structure(lambda t: tuple(t.shape), inputs)
             self._check_input_spec(shapes)
-            self._build_if_needed(shapes)
+            self._build_if_needed(shapes, build_shapes_by_name(self, inputs, args, kwargs))
         if outermost:  # losses from earlier calls (and from building) go
             self.reset_losses()
         # `training`, as Keras resolves it: passed to this call, else the value in force
@@ -556,7 +562,7 @@ class Layer:
                                      inputs)
         self._check_input_spec(input_shapes)
         if not self.built:
-            self._build_if_needed(input_shapes)
+            self._build_if_needed(input_shapes, build_shapes_by_name(self, inputs, args, kwargs))
         node_index = len(self._inbound_nodes)
         with StatelessScope():  # inferring shapes must not update the layer's state
             outputs, out_shapes = self._symbolic_outputs(inputs, input_shapes, node_index,
@@ -687,6 +693,9 @@ class Layer:
             ) from error
 
     def get_build_config(self):
+        by_name = self.__dict__.get("_build_shapes_by_name")
+        if by_name is not None:  # Keras' form for a `build` of several `<argument>_shape`s
+            return {"shapes_dict": {k: _shape_for_config(v) for k, v in by_name.items()}}
         if self._build_shapes is None:
             return None
         return {"input_shape": _shape_for_config(self._build_shapes)}
@@ -780,6 +789,44 @@ def _pass_argument_masks(argument_masks, inputs, args, kwargs):
         mask = None if value is None else masks_of(value)
         if mask is not None:
             kwargs[mask_name] = mask
+
+
+def _parameters(function):
+    """The names of `function`'s parameters after `self` that may be passed by name."""
+    code = getattr(function, "__code__", None)
+    return () if code is None else code.co_varnames[1:code.co_argcount + code.co_kwonlyargcount]
+
+
+def build_shapes_by_name(layer, inputs, args, kwargs):
+    """Keras 3's `build(self, foo_shape, bar_shape)`: the shape of each `call` argument named
+    by a `<argument>_shape` parameter, as keywords for `build`; None when `build` takes one
+    shape (the first argument's, passed as it always was).
+
+    Raises:
+        ValueError: a parameter of such a `build` does not end in `_shape`, or names no
+            argument of `call` (Keras' messages).
+    """
+    names = _parameters(type(layer).build)
+    if len(names) <= 1:
+        return None
+    call_names = _parameters(type(layer).call)
+    values = dict(zip(call_names, (inputs,) + tuple(args)))
+    values.update((k, v) for k, v in kwargs.items() if k in call_names)
+    preamble = ("For a `build()` method with more than one argument, all arguments should have "
+                "a `_shape` suffix and match an argument from `call()`. E.g. "
+                f"`build(self, foo_shape, bar_shape)`  For layer '{type(layer).__name__}', ")
+    by_name = {}
+    for name in names:
+        if not name.endswith("_shape"):
+            raise ValueError(f"{preamble}Received `build()` argument `{name}`, which does not "
+                             "end in `_shape`.")
+        argument = name[:-len("_shape")]
+        if argument not in call_names:
+            raise ValueError(f"{preamble}received `build()` argument `{name}`, but `call()` "
+                             f"does not have argument `{argument}`.")
+        if values.get(argument) is not None:
+            by_name[name] = map_structure(lambda t: tuple(t.shape), values[argument])
+    return by_name
 
 
 def _each_once(own, nested):

@@ -123,3 +123,51 @@ def test_each_tensor_arguments_mask_reaches_its_mask_parameter():
     np.testing.assert_array_equal(np.asarray(layer.seen[0]), given)
     layer(ones, ones)  # no masks: none handed on
     assert layer.seen == (None, None)
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class _ShapesByName(layers.Layer):
+    """Keras 3's `build(self, foo_shape, bar_shape)`: each call argument's shape by name."""
+
+    def build(self, x2_shape, x1_shape):
+        self.shapes = (x1_shape, x2_shape)
+        self.w1 = self.add_weight(shape=(x1_shape[-1], 2), name="w1")
+        self.w2 = self.add_weight(shape=(x2_shape[-1], 2), name="w2")
+
+    def call(self, x1, x2):
+        return keras.ops.matmul(x1, self.w1) + keras.ops.matmul(x2, self.w2)
+
+
+def test_build_gets_each_arguments_shape_by_name(tmp_path):
+    a, b = np.ones((5, 4), "float32"), np.ones((5, 3), "float32")
+    layer = _ShapesByName()
+    layer(a, x2=b)
+    assert layer.shapes == ((5, 4), (5, 3))
+    inputs = [keras.Input((4,)), keras.Input((3,))]
+    model = keras.Model(inputs, _ShapesByName()(*inputs))
+    assert model.layers[-1].shapes == ((None, 4), (None, 3))
+    model.save(tmp_path / "by_name.keras")  # its build config holds the shapes by name
+    again = keras.saving.load_model(tmp_path / "by_name.keras")
+    np.testing.assert_array_equal(np.asarray(again([a, b])), np.asarray(model([a, b])))
+
+
+def test_build_arguments_that_match_no_call_argument_are_named():
+    class NoSuffix(layers.Layer):
+        def build(self, x1_shape, x2):
+            pass
+
+        def call(self, x1, x2):
+            return x1
+
+    class Unknown(layers.Layer):
+        def build(self, x1_shape, x3_shape):
+            pass
+
+        def call(self, x1, x2):
+            return x1
+
+    a = np.ones((2, 3), "float32")
+    with pytest.raises(ValueError, match="argument `x2`, which does not end in `_shape`"):
+        NoSuffix()(a, a)
+    with pytest.raises(ValueError, match="`x3_shape`, but `call\\(\\)` does not have argument"):
+        Unknown()(a, a)
