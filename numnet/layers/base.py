@@ -29,7 +29,6 @@ _BASE_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "
                 "activity_regularizer", "autocast"}
 
 
-# Attributes that hold the graph around a layer, not its sublayers.
 class _CallContext:
     """What an outermost layer call shares with the layer calls inside it, as Keras'
     `CallContext`: the `training` value in force (set by each call it resolves)."""
@@ -45,6 +44,7 @@ _LOSS_HOLDERS = weakref.WeakSet()  # layers holding losses added by a call (see 
 _TRAINING_DEFAULTS = {}  # a class's `call` -> the default of its `training` argument
 _METRIC_HOLDERS = weakref.WeakSet()  # layers holding metrics as attributes (`metrics`)
 
+# Attributes that hold the graph around a layer, not its sublayers.
 _NOT_SUBLAYERS = frozenset(("_inbound_nodes", "_output_layers", "_input_layers_cache"))
 _CONTAINERS = (list, tuple, dict)
 _SCALARS = frozenset((type(None), bool, int, float, str))  # never variables or metrics
@@ -147,36 +147,28 @@ class Layer:
     def _sublayers(self):
         """Direct sublayers, in the order they were assigned (also inside lists, tuples and
         dicts, nested to any depth, as Keras tracks them)."""
+        return self._attributes_of(Layer)
+
+    def _seed_generators(self):
+        """The `SeedGenerator`s in the layer's attributes (found as `_sublayers` are)."""
+        return self._attributes_of(_seed_generator_class())
+
+    def _attributes_of(self, kind):
+        """The objects of class `kind` in the layer's attributes, in assignment order, also
+        inside lists, tuples and dicts nested to any depth (not inside the objects found)."""
         found, seen = [], {id(self)}
-        # Depth first, in assignment order; most attributes are neither layers nor
+        # Depth first, in assignment order; most attributes are neither of `kind` nor
         # containers, so each is looked at once, without a call per value.
         pending = [value for key, value in reversed(self.__dict__.items())
                    if key not in _NOT_SUBLAYERS]
         while pending:
             value = pending.pop()
-            if isinstance(value, Layer):
+            if isinstance(value, kind):
                 if id(value) not in seen:
                     seen.add(id(value))
                     found.append(value)
             elif isinstance(value, _CONTAINERS) and id(value) not in seen:
                 seen.add(id(value))  # a container holding itself is walked once
-                items = value.values() if isinstance(value, dict) else value
-                pending.extend(reversed(list(items)))
-        return found
-
-    def _seed_generators(self):
-        """The `SeedGenerator`s in the layer's attributes (also inside lists, tuples and dicts,
-        filled at any time, as Keras tracks them)."""
-        found, seen = [], set()
-        pending = list(reversed(self.__dict__.values()))
-        while pending:
-            value = pending.pop()
-            if id(value) in seen:
-                continue
-            seen.add(id(value))
-            if _is_seed_generator(value):
-                found.append(value)
-            elif isinstance(value, _CONTAINERS) and not isinstance(value, Layer):
                 items = value.values() if isinstance(value, dict) else value
                 pending.extend(reversed(list(items)))
         return found
@@ -434,25 +426,19 @@ class Layer:
         if type(self).call is Layer.call:
             raise NotImplementedError(f"Layer {type(self).__name__} does not have a "
                                       "`compute_output_shape` method implemented.")
-        shapes = map_structure(
-            lambda s: s, input_shape)
-        dummy = _shape_to_dummy(shapes)
-        out = self(dummy)
-        batch_known = all(s and s[0] is not None for s in _flatten_shapes(shapes))
-        return map_structure(  # a known batch size stays (Keras' output shape keeps it)
-            lambda t: tuple(xp.shape(t)) if batch_known and xp.ndim(t) else
-            (None,) + tuple(xp.shape(t))[1:], out)
+        return self._traced_output_shapes(input_shape, (), {})
 
     def _traced_output_shapes(self, input_shapes, args, kwargs):
-        """`compute_output_shape` for a call with more symbolic tensors than `inputs`
-        (`call(self, x1, x2)`): the call traced on zeros standing for all of them."""
+        """Output shapes from the call traced on zeros standing for `input_shapes` and for
+        the symbolic tensors among `args` and `kwargs` (`call(self, x1, x2)`)."""
         def zeros(value):
             return dummy_value(value) if isinstance(value, KerasTensor) else value
         out = self(_shape_to_dummy(input_shapes), *map_structure(zeros, list(args)),
                    **map_structure(zeros, kwargs))
         batch_known = all(s and s[0] is not None for s in _flatten_shapes(input_shapes))
-        return map_structure(lambda t: tuple(xp.shape(t)) if batch_known and xp.ndim(t) else
-                             (None,) + tuple(xp.shape(t))[1:], out)
+        return map_structure(  # a known batch size stays (Keras' output shape keeps it)
+            lambda t: tuple(xp.shape(t)) if batch_known and xp.ndim(t) else
+            (None,) + tuple(xp.shape(t))[1:], out)
 
     def _build_at_init(self):
         """Marks a stateless layer built at the end of its `__init__`, as Keras does.
@@ -543,8 +529,6 @@ class Layer:
                             for out in flatten(outputs)]
             _LOSS_HOLDERS.add(self)
         return outputs
-
-
 
     def _check_input_spec(self, shapes):
         """Hook for layers that validate input shapes before building."""
@@ -771,9 +755,7 @@ def _argument_masks(call):
     """(position, name, mask parameter) for each argument of `call` that has a
     `<argument>_mask` parameter too (Keras hands each tensor argument's mask there)."""
     if call not in _ARGUMENT_MASKS:
-        code = getattr(call, "__code__", None)
-        names = () if code is None else \
-            code.co_varnames[1:code.co_argcount + code.co_kwonlyargcount]
+        names = _parameters(call)
         _ARGUMENT_MASKS[call] = tuple((i, n, f"{n}_mask") for i, n in enumerate(names)
                                       if f"{n}_mask" in names)
     return _ARGUMENT_MASKS[call]
@@ -851,12 +833,12 @@ def first_call_argument(layer, kwargs):
     return kwargs.pop(name)
 
 
-def _is_seed_generator(value):
-    """Whether `value` is a `numnet.random.SeedGenerator` (its state is among `variables`)."""
+def _seed_generator_class():
+    """`numnet.random.SeedGenerator` (a sibling module: imported when first needed)."""
     if not _SEED_GENERATOR_CLASS:
-        from numnet.random import SeedGenerator  # a sibling module: imported when first needed
+        from numnet.random import SeedGenerator
         _SEED_GENERATOR_CLASS.append(SeedGenerator)
-    return isinstance(value, _SEED_GENERATOR_CLASS[0])
+    return _SEED_GENERATOR_CLASS[0]
 
 
 def _held_metrics(value):
