@@ -44,8 +44,12 @@ _LOSS_HOLDERS = weakref.WeakSet()  # layers holding losses added by a call (see 
 _TRAINING_DEFAULTS = {}  # a class's `call` -> the default of its `training` argument
 _METRIC_HOLDERS = weakref.WeakSet()  # layers holding metrics as attributes (`metrics`)
 
-# Attributes that hold the graph around a layer, not its sublayers.
-_NOT_SUBLAYERS = frozenset(("_inbound_nodes", "_output_layers", "_input_layers_cache"))
+# Attributes that hold the graph around a layer, or numnet's own bookkeeping: never
+# sublayers or seed generators (the attribute walk skips them).
+_NOT_SUBLAYERS = frozenset((
+    "_inbound_nodes", "_output_layers", "_input_layers_cache", "_layers", "_losses",
+    "_trainable_variables", "_non_trainable_variables", "_metric_attributes", "_build_shapes",
+    "_output_shape", "_argument_masks", "_found_attributes"))
 _CONTAINERS = (list, tuple, dict)
 _SCALARS = frozenset((type(None), bool, int, float, str))  # never variables or metrics
 
@@ -124,6 +128,7 @@ class Layer:
     def __setattr__(self, name, value):
         # Variables and metrics are tracked in any attribute the user's code sets (as Keras
         # does), not in numnet's own private ones (its models' loss trackers, ...).
+        self.__dict__.pop("_found_attributes", None)
         if name[:1] == "_" and not (name in self.__dict__.get("_metric_attributes", ()) or
                                     type(value) not in _SCALARS and _users_state(value)):
             object.__setattr__(self, name, value)
@@ -144,6 +149,10 @@ class Layer:
                 del attributes[name]
         object.__setattr__(self, name, value)
 
+    def __delattr__(self, name):
+        self.__dict__.pop("_found_attributes", None)
+        object.__delattr__(self, name)
+
     def _sublayers(self):
         """Direct sublayers, in the order they were assigned (also inside lists, tuples and
         dicts, nested to any depth, as Keras tracks them)."""
@@ -155,8 +164,15 @@ class Layer:
 
     def _attributes_of(self, kind):
         """The objects of class `kind` in the layer's attributes, in assignment order, also
-        inside lists, tuples and dicts nested to any depth (not inside the objects found)."""
-        found, seen = [], {id(self)}
+        inside lists, tuples and dicts nested to any depth (not inside the objects found).
+
+        Kept until an attribute is set or deleted, when no list or dict was walked (one
+        could change in place): models ask for their layers' weights many times per `fit`.
+        """
+        known = self.__dict__.get("_found_attributes")
+        if known is not None and kind in known:
+            return list(known[kind])
+        found, seen, fixed = [], {id(self)}, True
         # Depth first, in assignment order; most attributes are neither of `kind` nor
         # containers, so each is looked at once, without a call per value.
         pending = [value for key, value in reversed(self.__dict__.items())
@@ -169,8 +185,12 @@ class Layer:
                     found.append(value)
             elif isinstance(value, _CONTAINERS) and id(value) not in seen:
                 seen.add(id(value))  # a container holding itself is walked once
+                fixed = fixed and isinstance(value, tuple)
                 items = value.values() if isinstance(value, dict) else value
                 pending.extend(reversed(list(items)))
+        if fixed:
+            self.__dict__.setdefault("_found_attributes", {})[kind] = found
+            return list(found)
         return found
 
     @property

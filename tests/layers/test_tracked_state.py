@@ -124,3 +124,52 @@ def test_variables_set_before_the_base_init_are_kept():
 
     layer = Early()
     assert layer.weights == [layer.w] and layer.trainable_weights == [layer.w]
+
+
+class _Holder(keras.layers.Layer):
+    """Sublayers in a plain attribute, a tuple and a list (the walk is cached only while
+    no list or dict can change in place)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.first = keras.layers.Dense(2, name="first")
+        self.pair = (keras.layers.Dense(2, name="in_tuple"),)
+
+    def call(self, x):
+        return x
+
+
+def _names(layer):
+    return [v.path.split("/")[0] for v in layer.weights]
+
+
+def _built_holder():
+    holder = _Holder()
+    holder.first.build((None, 3))
+    holder.pair[0].build((None, 3))
+    return holder
+
+
+def test_the_layer_walk_sees_attributes_set_and_deleted_after_a_read():
+    holder = _built_holder()
+    assert _names(holder) == ["first", "first", "in_tuple", "in_tuple"]
+    replacement = keras.layers.Dense(1, name="replacement")
+    replacement.build((None, 3))
+    holder.first = replacement
+    assert _names(holder) == ["replacement", "replacement", "in_tuple", "in_tuple"]
+    del holder.first
+    assert _names(holder) == ["in_tuple", "in_tuple"]
+    holder._private_pair = (replacement,)  # private attributes hold sublayers too
+    assert _names(holder) == ["in_tuple", "in_tuple", "replacement", "replacement"]
+
+
+def test_the_layer_walk_sees_a_list_changed_in_place_after_a_read():
+    holder = _built_holder()
+    holder.blocks = []
+    assert _names(holder) == ["first", "first", "in_tuple", "in_tuple"]
+    extra = keras.layers.Dense(1, name="appended")
+    extra.build((None, 3))
+    holder.blocks.append(extra)
+    assert _names(holder) == ["first", "first", "in_tuple", "in_tuple", "appended", "appended"]
+    holder.blocks.clear()
+    assert _names(holder) == ["first", "first", "in_tuple", "in_tuple"]
