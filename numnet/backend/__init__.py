@@ -3,10 +3,11 @@
 Everything above this package reaches NumPy through :data:`xp` so that a CuPy
 backend can later replace it in one place. Two modules speak to the BLAS NumPy
 uses: `threads` (how many threads numnet's calls get) and `blas` (a product that
-adds into its output, for plain SGD steps).
+adds into its output, for plain SGD steps); `calls` binds a compiled step's ufunc calls.
 """
 
 from numnet.backend.array_module import xp, to_numpy
+from numnet.backend.calls import bound_ufunc
 from numnet.backend.config import (
     backend, enable_unsafe_deserialization, epsilon, floatx, image_data_format, is_float_dtype,
     is_int_dtype, set_epsilon, set_floatx, set_image_data_format, standardize_data_format,
@@ -24,6 +25,7 @@ def is_keras_tensor(x):
 
 __all__ = [
     "xp",
+    "bound_ufunc",
     "backend",
     "enable_unsafe_deserialization",
     "is_float_dtype",

@@ -15,7 +15,7 @@ from operator import itemgetter
 from numnet.autodiff.ops.shape import RESHAPE
 from numnet.autodiff.primitive import wrap
 from numnet.autodiff.tensor import MOVES
-from numnet.backend import xp
+from numnet.backend import bound_ufunc, xp
 from numnet.engine.graph import Graph, Value
 from numnet.engine.rewrite import _want, rewrite
 from numnet.tree import flatten, map_structure
@@ -211,21 +211,8 @@ def _kernel(op):
     if op.prim.bind is not None:
         return op.prim.bind(out, *arrays, **op.attrs)
     if op.prim.ufunc is not None and not op.attrs:
-        return partial(op.prim.ufunc, *_typed_literals(arrays), out=out)
+        return bound_ufunc(op.prim.ufunc, arrays, out)
     return partial(op.prim.into, out, *arrays, **op.attrs)
-
-
-def _typed_literals(arrays):
-    """A ufunc's Python numbers as 0-d arrays of its one floating array operand's dtype.
-
-    NumPy converts a Python number to the array's dtype at every call (NEP 50's weak
-    scalars); bound once, the value is the same and each replayed call is cheaper.
-    """
-    found = [a for a in arrays if isinstance(a, xp.ndarray)]
-    if len(found) != 1 or found[0].dtype.kind != "f":
-        return arrays
-    dtype = found[0].dtype
-    return [xp.asarray(a, dtype=dtype) if type(a) in (float, int) else a for a in arrays]
 
 
 def _host_kernel(op):
