@@ -31,17 +31,19 @@ _BASE_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "
 
 class _CallContext:
     """What an outermost layer call shares with the layer calls inside it, as Keras'
-    `CallContext`: the `training` value in force (set by each call it resolves)."""
+    `CallContext`: the `training` value in force (set by each call it resolves), and the
+    values of the other call-context arguments (see `Layer._register_call_context_args`)."""
 
-    __slots__ = ("training",)
+    __slots__ = ("training", "values")
 
     def __init__(self):
         self.training = None
+        self.values = {}
 
 
 _CALL_CONTEXT = ThreadStack()  # this thread's current context (one while a call runs)
 _LOSS_HOLDERS = weakref.WeakSet()  # layers holding losses added by a call (see `add_loss`)
-_TRAINING_DEFAULTS = {}  # a class's `call` -> the default of its `training` argument
+_ARGUMENT_DEFAULTS = {}  # (a class's `call`, an argument) -> the argument's default
 _METRIC_HOLDERS = weakref.WeakSet()  # layers holding metrics as attributes (`metrics`)
 
 # Attributes that hold the graph around a layer, or numnet's own bookkeeping: never
@@ -90,7 +92,6 @@ class Layer:
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: "
                 f"{ {k: kwargs[k] for k in sorted(unknown)} }"
             )
-        object.__setattr__(self, "_layers", [])
         # Variables set before `super().__init__()` are kept (Keras 3 allows that).
         self._trainable_variables = self.__dict__.get("_trainable_variables", [])
         self._non_trainable_variables = self.__dict__.get("_non_trainable_variables", [])
@@ -118,7 +119,7 @@ class Layer:
                                    else tuple(batch_input_shape))
         self._initial_weights = kwargs.get("weights")
         self._call_has_training = _accepts_training(type(self).call)
-        self._call_training_default = _training_default(type(self).call)
+        self._call_training_default = _argument_default(type(self).call, "training")
         # Masking, as in Keras: a layer supports it when it says so or computes masks itself.
         self._call_has_mask = _names_argument(type(self).call, "mask")
         self._argument_masks = _argument_masks(type(self).call)
@@ -137,6 +138,7 @@ class Layer:
             trainable = self.__dict__.setdefault("_trainable_variables", [])
             non_trainable = self.__dict__.setdefault("_non_trainable_variables", [])
             if all(value is not v for v in trainable + non_trainable):
+                self._check_state_unlocked()
                 (trainable if value.trainable else non_trainable).append(value)
 
         held = _held_metrics(value)
@@ -151,7 +153,21 @@ class Layer:
 
     def __delattr__(self, name):
         self.__dict__.pop("_found_attributes", None)
+        value = self.__dict__.get(name)
+        if isinstance(value, Variable):  # as Keras: a deleted variable is no weight any more
+            self._untrack_variable(value)
         object.__delattr__(self, name)
+
+    def _untrack_variable(self, variable):
+        """Stops counting `variable` among this layer's weights (Keras' method: code written
+        against Keras writes `self.w = self._untrack_variable(self.w)`, so it returns None)."""
+        for tracked in (self._trainable_variables, self._non_trainable_variables):
+            tracked[:] = [v for v in tracked if v is not variable]
+
+    @property
+    def _layers(self):
+        """The direct sublayers (Keras' internal list, read by code written against it)."""
+        return self._sublayers()
 
     def _sublayers(self):
         """Direct sublayers, in the order they were assigned (also inside lists, tuples and
@@ -379,6 +395,7 @@ class Layer:
         is an error that says so.
         """
         shape, initializer, dtype = self._positional_weight_args(args, shape, initializer, dtype)
+        self._check_state_unlocked()
         if overwrite_with_gradient:
             raise ValueError(f"Layer '{self.name}': add_weight(overwrite_with_gradient=True) "
                              "(FP8 training) is not supported by numnet.")
@@ -397,6 +414,22 @@ class Layer:
         variable.constraint = constraints.get(constraint)
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
         return variable
+
+    def _check_state_unlocked(self):
+        """Keras locks a layer's state once it is built: a variable created in `call` would
+        be a new, untrained one at every call. numnet raises Keras' error there too."""
+        if not getattr(self, "built", False):  # (a variable set before the base `__init__`)
+            return
+        code = getattr(type(self).call, "__code__", None)
+        frame = sys._getframe(2)
+        while frame is not None:
+            if frame.f_code is code and frame.f_locals.get("self") is self:
+                raise ValueError(
+                    f"Layer '{self.name}' ({type(self).__name__}): you cannot add new "
+                    "elements of state (variables or sub-layers) to a layer that is already "
+                    "built. All state must be created in the `__init__()` method or in the "
+                    "`build()` method.")
+            frame = frame.f_back
 
     def get_weights(self):
         """The weights' values as a list of NumPy arrays (copies)."""
@@ -487,9 +520,15 @@ class Layer:
     # An `InputSpec` (or a structure of them) checked before every call, as in Keras.
     input_spec = None
 
+    # Keras' rule: arguments after the first come by position only when they are tensors
+    # (a flag or a number by position is a call's mistake, told before it runs).
+    _allow_non_tensor_positional_args = False
+
     def __call__(self, *args, **kwargs):
         if args:
             inputs, args = args[0], args[1:]
+            if args and not self._allow_non_tensor_positional_args:
+                _check_positional_tensors(args)
         else:  # the first argument of `call` given by name (`layer(x1=a, x2=b)`)
             inputs = first_call_argument(self, kwargs)
         if type(inputs) is not Tensor:
@@ -515,7 +554,7 @@ class Layer:
     def _call_in_context(self, context, inputs, args, kwargs, outermost=False):
         """`__call__` on concrete inputs, inside the call context `context`."""
         if not self.built:
-            shapes = map_structure(lambda t: tuple(t.shape), inputs)
+            shapes = map_structure(lambda t: None if t is None else tuple(t.shape), inputs)
             self._check_input_spec(shapes)
             self._build_if_needed(shapes, build_shapes_by_name(self, inputs, args, kwargs))
         if outermost:  # losses from earlier calls (and from building) go
@@ -533,6 +572,10 @@ class Layer:
             kwargs.pop("training", None)
         elif training is not None:
             kwargs["training"] = training
+        self.__dict__["_called"] = True
+        registered = self.__dict__.get("_context_args")
+        if registered:
+            self._resolve_context_args(registered, context.values, kwargs)
         previous_mask = kwargs.get("mask")
         if previous_mask is None:
             previous_mask = masks_of(inputs)
@@ -553,6 +596,38 @@ class Layer:
     def _check_input_spec(self, shapes):
         """Hook for layers that validate input shapes before building."""
 
+    @property
+    def _call_context_args(self):
+        """The call arguments the calls inside this layer's call inherit (Keras' set)."""
+        return {"training", *self.__dict__.get("_context_args", ())}
+
+    def _register_call_context_args(self, *names):
+        """Keras 3's call-context arguments: each of `names`, given to this layer's call,
+        reaches the calls of the layers inside it that registered it too, without being
+        passed on by hand (as `training` does). Only before the layer's first call."""
+        if self.__dict__.get("_called"):
+            raise RuntimeError("Cannot add call-context args after the layer has been called.")
+        self._context_args = tuple(dict.fromkeys(
+            self.__dict__.get("_context_args", ()) + tuple(names)))
+
+    def _resolve_context_args(self, names, values, kwargs):
+        """Keras' rule for each registered argument: the value given to this call, else the
+        one an enclosing call set, else `call`'s default. It is set in `values` for the
+        calls inside, and given to `call` if `call` takes it."""
+        call = type(self).call
+        accepted = _parameters(call)
+        for name in names:
+            takes = name in accepted
+            if name in kwargs:
+                value = kwargs[name] if takes else kwargs.pop(name)
+            elif values.get(name) is not None:
+                value = values[name]
+            else:
+                value = _argument_default(call, name) if takes else None
+            values[name] = value
+            if takes and value is not None:
+                kwargs[name] = value
+
     def _casts_float64_inputs(self):
         """Whether float64 NumPy inputs become floatx (Keras casts to the compute dtype)."""
         return self.dtype == floatx()
@@ -560,10 +635,15 @@ class Layer:
     def _symbolic_call(self, inputs, *args, **kwargs):
         """Records a graph node: infers output shapes without computing real values."""
         kwargs.pop("training", None)
+        self.__dict__["_called"] = True
+        accepted = _parameters(type(self).call)
+        for name in self.__dict__.get("_context_args", ()):
+            if name not in accepted:
+                kwargs.pop(name, None)
         if self.input_spec is not None:
             assert_input_compatibility(self.input_spec, inputs, self.name)
-        input_shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else xp.shape(t),
-                                     inputs)
+        input_shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else
+                                     None if t is None else xp.shape(t), inputs)
         self._check_input_spec(input_shapes)
         if not self.built:
             self._build_if_needed(input_shapes, build_shapes_by_name(self, inputs, args, kwargs))
@@ -591,9 +671,9 @@ class Layer:
             out_shapes = map_structure(lambda t: t.shape, spec)
         else:
             try:
+                # Traced, the call gets its other arguments too (`layer(x, flag=True)`).
                 out_shapes = self._traced_output_shapes(input_shapes, args, kwargs) if \
-                    type(self).compute_output_shape is Layer.compute_output_shape and (
-                        is_symbolic(list(args)) or is_symbolic(list(kwargs.values()))) \
+                    type(self).compute_output_shape is Layer.compute_output_shape \
                     else self.compute_output_shape(input_shapes)
             except (ValueError, TypeError, IndexError) as error:
                 # A TypeError stays one (Keras' deserialization turns it into its own).
@@ -875,16 +955,16 @@ def _held_metrics(value):
     return ()
 
 
-def _training_default(call):
-    """The default of the `training` argument of a layer class's `call` (None without)."""
-    if call not in _TRAINING_DEFAULTS:
+def _argument_default(call, name):
+    """The default of the argument `name` of a layer class's `call` (None without)."""
+    if (call, name) not in _ARGUMENT_DEFAULTS:
         try:
-            parameter = inspect.signature(call).parameters.get("training")
+            parameter = inspect.signature(call).parameters.get(name)
         except (TypeError, ValueError):
             parameter = None
-        _TRAINING_DEFAULTS[call] = None if parameter is None or \
+        _ARGUMENT_DEFAULTS[call, name] = None if parameter is None or \
             parameter.default is inspect.Parameter.empty else parameter.default
-    return _TRAINING_DEFAULTS[call]
+    return _ARGUMENT_DEFAULTS[call, name]
 
 
 def _names_argument(function, name):
@@ -940,13 +1020,24 @@ def _specs_for_shapes(shapes, dtype):
     return same_kind(shapes, [_specs_for_shapes(s, dtype) for s in shapes])
 
 
+def _check_positional_tensors(args):
+    for arg in flatten(list(args)):
+        if arg is not None and not isinstance(arg, (Tensor, KerasTensor, xp.ndarray)):
+            raise ValueError(
+                "Only input tensors may be passed as positional arguments. The following "
+                f"argument value should be passed as a keyword argument: {arg!r} "
+                f"(of type {type(arg)})")
+
+
 def _is_shape(shapes):
     return isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, xp.integer))
                                              for d in shapes)
 
 
 def _flatten_shapes(shapes):
-    if isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, xp.integer)) for d in shapes):
+    if shapes is None:  # an input given as None (`layer({"x1": x, "x2": None})`)
+        return []
+    if _is_shape(shapes):
         return [shapes]
     if isinstance(shapes, dict):
         return [s for k in sorted(shapes) for s in _flatten_shapes(shapes[k])]
@@ -954,7 +1045,9 @@ def _flatten_shapes(shapes):
 
 
 def _shape_to_dummy(shapes):
-    if isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, xp.integer)) for d in shapes):
+    if shapes is None:
+        return None
+    if _is_shape(shapes):
         return dummy_value(KerasTensor(shapes))
     if isinstance(shapes, dict):
         return {k: _shape_to_dummy(v) for k, v in shapes.items()}
@@ -962,7 +1055,9 @@ def _shape_to_dummy(shapes):
 
 
 def _shape_for_config(shapes):
-    if isinstance(shapes, tuple) and all(d is None or isinstance(d, (int, xp.integer)) for d in shapes):
+    if shapes is None:
+        return None
+    if _is_shape(shapes):
         return [None] + [int(d) for d in shapes[1:]] if shapes else []
     if isinstance(shapes, dict):
         return {k: _shape_for_config(v) for k, v in shapes.items()}

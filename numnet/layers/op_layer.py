@@ -280,6 +280,8 @@ class Operation(Layer):
     """
 
     op_name = None
+    # An op takes numbers by position (`ops.add(x, 1.0)`); Keras' ops are not layers at all.
+    _allow_non_tensor_positional_args = True
     config_params = ()  # (Keras config key, numnet parameter) pairs
     call_params = ()  # the op's tensor parameters, in numnet's signature
 
