@@ -29,6 +29,50 @@ _BASE_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "
                 "activity_regularizer", "autocast"}
 
 
+class name_scope_of:  # noqa: N801 - used as a `with` statement, as Keras' `name_scope`
+    """Keras' name scope of `layer`: variables created inside it (by its `build`, by the
+    builds of the layers it calls the first time) get the path `outer/inner/variable`, as
+    in Keras 3 ("sequential/dense/kernel"). A layer keeps the path it is first entered
+    under (Keras' `_parent_path`), and is not entered twice in a row.
+    """
+
+    __slots__ = ("layer", "entered")
+
+    def __init__(self, layer):
+        self.layer = layer
+        self.entered = False
+
+    def __enter__(self):
+        scopes = _NAME_SCOPES.items
+        self.entered = not scopes or scopes[-1][0] is not self.layer
+        if self.entered:
+            scopes.append((self.layer, _layer_path(self.layer, scopes, remember=True)))
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.entered:
+            _NAME_SCOPES.items.pop()
+
+
+def _layer_path(layer, scopes, remember=False):
+    """`layer`'s scope path: under the path it was first entered under, else the innermost
+    scope's (which it remembers as its own when `remember`)."""
+    parent = layer.__dict__.get("_parent_path")
+    if parent is None:
+        parent = scopes[-1][1] if scopes else ""
+        if remember:
+            layer.__dict__["_parent_path"] = parent
+    return f"{parent}/{layer.name}" if parent else layer.name
+
+
+def scoped_path(layer, name):
+    """The path of a variable `name` that `layer` creates now (see `name_scope_of`)."""
+    scopes = _NAME_SCOPES.items
+    if scopes and scopes[-1][0] is layer:
+        return f"{scopes[-1][1]}/{name}"
+    return f"{_layer_path(layer, scopes)}/{name}"
+
+
 class _CallContext:
     """What an outermost layer call shares with the layer calls inside it, as Keras'
     `CallContext`: the `training` value in force (set by each call it resolves), and the
@@ -42,6 +86,7 @@ class _CallContext:
 
 
 _CALL_CONTEXT = ThreadStack()  # this thread's current context (one while a call runs)
+_NAME_SCOPES = ThreadStack()  # (layer, its path) building or first calling, outermost first
 _LOSS_HOLDERS = weakref.WeakSet()  # layers holding losses added by a call (see `add_loss`)
 _ARGUMENT_DEFAULTS = {}  # (a class's `call`, an argument) -> the argument's default
 _METRIC_HOLDERS = weakref.WeakSet()  # layers holding metrics as attributes (`metrics`)
@@ -408,7 +453,7 @@ class Layer:
         init = initializers.get(initializer)
         variable = Variable(init, shape=shape, dtype=dtype, trainable=trainable,
                             name=name or "variable")
-        variable.path = f"{self.name}/{variable.name}"
+        variable.path = scoped_path(self, variable.name)
         variable._layer = self
         variable.regularizer = regularizers.get(regularizer)
         variable.constraint = constraints.get(constraint)
@@ -507,11 +552,12 @@ class Layer:
         for a `build(self, foo_shape, bar_shape)`: see `build_shapes_by_name`)."""
         if not self.built:
             self._build_shapes = shapes
-            if by_name is None:
-                self.build(shapes)
-            else:
-                self._build_shapes_by_name = by_name
-                self.build(**by_name)
+            with name_scope_of(self):
+                if by_name is None:
+                    self.build(shapes)
+                else:
+                    self._build_shapes_by_name = by_name
+                    self.build(**by_name)
             self.built = True
             if self._initial_weights is not None:
                 self.set_weights(self._initial_weights)
@@ -572,6 +618,7 @@ class Layer:
             kwargs.pop("training", None)
         elif training is not None:
             kwargs["training"] = training
+        first_call = "_called" not in self.__dict__
         self.__dict__["_called"] = True
         registered = self.__dict__.get("_context_args")
         if registered:
@@ -583,7 +630,11 @@ class Layer:
                 kwargs["mask"] = previous_mask
         if self._argument_masks:
             _pass_argument_masks(self._argument_masks, inputs, args, kwargs)
-        outputs = self.call(inputs, *args, **kwargs)
+        if first_call:  # the layers it builds on the way are in its name scope
+            with name_scope_of(self):
+                outputs = self.call(inputs, *args, **kwargs)
+        else:
+            outputs = self.call(inputs, *args, **kwargs)
         if previous_mask is not None or (type(self).compute_mask is not Layer.compute_mask
                                          and self.supports_masking):
             self._attach_masks(inputs, outputs, previous_mask)
@@ -648,7 +699,9 @@ class Layer:
         if not self.built:
             self._build_if_needed(input_shapes, build_shapes_by_name(self, inputs, args, kwargs))
         node_index = len(self._inbound_nodes)
-        with StatelessScope():  # inferring shapes must not update the layer's state
+        # Inferring shapes must not update the layer's state; layers built on the way are
+        # in its name scope.
+        with StatelessScope(), name_scope_of(self):
             outputs, out_shapes = self._symbolic_outputs(inputs, input_shapes, node_index,
                                                          args, kwargs)
         self._inbound_nodes.append(Node(self, (inputs,) + args, kwargs, outputs))
@@ -791,7 +844,8 @@ class Layer:
         if config.get("input_shape") is not None:
             self._build_if_needed(_config_to_shape(config["input_shape"]))
         elif config.get("shapes_dict"):
-            self.build(**{k: _config_to_shape(v) for k, v in config["shapes_dict"].items()})
+            with name_scope_of(self):
+                self.build(**{k: _config_to_shape(v) for k, v in config["shapes_dict"].items()})
             self.built = True
 
     # ------------------------------------------------------------- saving

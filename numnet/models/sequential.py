@@ -3,7 +3,7 @@
 import inspect
 import numbers
 
-from numnet.layers.base import Layer
+from numnet.layers.base import Layer, name_scope_of
 from numnet.layers.input_layer import InputLayer
 from numnet.layers.symbolic import KerasTensor, producer
 from numnet.models.model import Model
@@ -145,7 +145,8 @@ class Sequential(Model):
                 f"{input_shape}"
             )
         self._build_shapes = self._input_layer.batch_shape
-        self._functional = self._build_graph()
+        with name_scope_of(self):  # its layers' weights: "sequential/dense/kernel", as Keras
+            self._functional = self._build_graph()
         self.built = True
 
     def _build_graph(self):

@@ -70,11 +70,12 @@ def save_model_to_hdf5(model, filepath, overwrite=True, include_optimizer=True):
         for key, value in model_metadata(model, include_optimizer).items():
             h5file.attrs[key] = (json.dumps(value).encode("utf8")
                                  if isinstance(value, dict) else value)
-        paths = keras_weight_paths(model)
-        _write_model_weights(h5file.create_group("model_weights"), model, paths)
+        # Variables are named by their paths, the names Keras gives them
+        # ("sequential/dense/kernel", "adam/sequential_dense_kernel_momentum").
+        _write_model_weights(h5file.create_group("model_weights"), model)
         optimizer = getattr(model, "optimizer", None)
         if include_optimizer and optimizer is not None and optimizer.variables:
-            _write_optimizer_weights(h5file, model, optimizer, paths)
+            _write_optimizer_weights(h5file, optimizer)
     atomic.atomic_write_bytes(filepath, buffer.getvalue())
 
 
@@ -129,52 +130,23 @@ def legacy_value(value):
     return value
 
 
-def keras_weight_paths(model):
-    """`{id(variable): path}` with the paths Keras gives the model's variables.
-
-    Keras builds the layers of a Sequential or subclassed model inside that
-    model's name scope ("sequential/dense/kernel", also for one nested in a
-    Functional model), and a Functional model's layers outside it
-    ("dense/kernel"); numnet's own paths are "layer/variable".
-    """
-    from numnet.models.model import Model
-    from numnet.models.sequential import Sequential
-    paths = {}
-
-    def scoped(layer):
-        return isinstance(layer, Sequential) or (isinstance(layer, Model) and not
-                                                 weights_h5.is_graph_model(layer))
-
-    def visit(container, prefix):
-        for layer in getattr(container, "layers", []):
-            if isinstance(layer, Model):
-                visit(layer, prefix + layer.name + "/" if scoped(layer) else prefix)
-            for variable in layer.weights:
-                paths.setdefault(id(variable), prefix + variable.path)
-
-    visit(model, model.name + "/" if scoped(model) else "")
-    for variable in model.weights:
-        paths.setdefault(id(variable), variable.path)
-    return paths
-
-
 def _legacy_weights(layer):
     return list(layer.trainable_weights) + list(layer.non_trainable_weights)
 
 
-def _write_model_weights(group, model, paths):
+def _write_model_weights(group, model):
     _write_name_list(group, "layer_names", [layer.name.encode("utf8") for layer in model.layers])
     group.attrs["backend"] = BACKEND_NAME.encode("utf8")
     group.attrs["keras_version"] = keras_format.KERAS_FORMAT_VERSION.encode("utf8")
     for layer in sorted(model.layers, key=lambda item: item.name):
-        _write_subset(group.create_group(layer.name), _legacy_weights(layer), paths)
+        _write_subset(group.create_group(layer.name), _legacy_weights(layer))
     in_layers = {id(v) for layer in model.layers for v in layer.weights}
     top_level = [v for v in model.weights if id(v) not in in_layers]
-    _write_subset(group.create_group("top_level_model_weights"), top_level, paths)
+    _write_subset(group.create_group("top_level_model_weights"), top_level)
 
 
-def _write_subset(group, variables, paths):
-    names = _unique([paths.get(id(v), v.path) for v in variables])
+def _write_subset(group, variables):
+    names = _unique([v.path for v in variables])
     _write_name_list(group, "weight_names", [name.encode("utf8") for name in names])
     for name, variable in zip(names, variables):
         group.create_dataset(name, data=np.asarray(variable.data))
@@ -193,25 +165,9 @@ def _unique(names):
     return result
 
 
-def _optimizer_names(model, optimizer, paths):
-    """The optimizer's variable paths, with the slot names Keras derives from its own
-    variable paths (`adam/sequential_dense_kernel_momentum`)."""
-    keys = sorted(((v.path.replace("/", "_"), paths.get(id(v), v.path).replace("/", "_"))
-                   for v in model.trainable_weights), key=lambda pair: -len(pair[0]))
-    names = []
-    for variable in optimizer.variables:
-        head, _, tail = variable.path.rpartition("/")
-        for ours, theirs in keys:
-            if head and tail.startswith(ours + "_"):
-                tail = theirs + tail[len(ours):]
-                break
-        names.append(f"{head}/{tail}" if head else tail)
-    return _unique(names)
-
-
-def _write_optimizer_weights(h5file, model, optimizer, paths):
+def _write_optimizer_weights(h5file, optimizer):
     group = h5file.create_group("optimizer_weights")
-    names = _optimizer_names(model, optimizer, paths)
+    names = _unique([variable.path for variable in optimizer.variables])
     _write_name_list(group, "weight_names", [name.encode("utf8") for name in names])
     for name, variable in zip(names, optimizer.variables):
         group.create_dataset(name, data=np.asarray(variable.data))

@@ -47,8 +47,8 @@ def _read(folder):
 def _keras_tag(tag, model):
     """Keras' tag with numnet's weight path in place of Keras' (`<path>/histogram`).
 
-    Weight paths differ by the layer names' session counters (`dense_3`) and because
-    Keras 3.15 prefixes a Sequential model's weight paths with the model's name.
+    Weight paths differ by the layer and model names' session counters (`dense_3`,
+    `sequential_2`).
     """
     paths = dict(zip(TB["weight_paths"], (w.path for w in model.weights)))
     head, _, kind = tag.rpartition("/")

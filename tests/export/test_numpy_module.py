@@ -18,7 +18,8 @@ def _classifier():
     norm.adapt(np.random.default_rng(0).random((50, 2, 3)).astype("float32"))
     return keras.Sequential([L.Input(shape=(2, 3)), norm, L.Flatten(name="flat"),
                              L.Dense(8, activation="relu", name="hidden"),
-                             L.Dense(3, activation="softmax", name="probabilities")])
+                             L.Dense(3, activation="softmax", name="probabilities")],
+                            name="clf")
 
 
 def test_one_line_per_op_with_the_layer_named(tmp_path):
@@ -32,7 +33,10 @@ def test_one_line_per_op_with_the_layer_named(tmp_path):
     comments = re.findall(r"^    # (.*)$", body, flags=re.M)
     assert comments == ["scaler (Normalization)", "flat (Flatten)", "hidden (Dense)",
                         "probabilities (Dense)"]
-    assert "h2 = np.maximum(h1 @ weights['hidden/kernel'] + weights['hidden/bias'], 0)" in body
+    # Weights by their variable paths, as Keras names them (built in the model's scope;
+    # the scaler was built by `adapt`, before joining it).
+    assert "h2 = np.maximum(h1 @ weights['clf/hidden/kernel'] + weights['clf/hidden/bias'], " \
+        "0)" in body
     name = model.inputs[0].name
     assert f"h0 = ({name} + weights['scaler/shift']) * weights['scaler/scale']" in body
     assert "h1 = h0.reshape((batch, -1))" in body and "h4 = _softmax(h3, axis=-1)" in body
