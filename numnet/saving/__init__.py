@@ -5,6 +5,7 @@ model.save("my_model.keras")
 model = numnet.saving.load_model("my_model.keras")
 model.save_weights("my_model.weights.h5")
 model.save("my_model.h5")  # the legacy whole-model HDF5 file, with Keras' warning
+numnet.saving.KerasFileEditor("my_model.keras").summary()  # inspect, edit, resave weights
 ```
 
 Loading checks the file's type and extension before opening it, refuses
@@ -13,6 +14,7 @@ datasets, filter plugins, links out of a saved folder), reads archive members
 in bounded chunks, and never runs code from the file.
 """
 
+from numnet.saving.file_editor import KerasFileEditor
 from numnet.saving.keras_format import (
     load_model, load_weights, model_from_json, save_model, save_weights,
 )
@@ -22,7 +24,7 @@ from numnet.serialization import (
 )
 
 __all__ = [
-    "CustomObjectScope", "custom_object_scope", "deserialize_keras_object",
+    "CustomObjectScope", "KerasFileEditor", "custom_object_scope", "deserialize_keras_object",
     "get_custom_objects", "get_registered_name", "get_registered_object", "load_model",
     "load_weights", "model_from_json", "register_keras_serializable", "save_model",
     "save_weights", "serialize_keras_object",
