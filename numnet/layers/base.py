@@ -73,6 +73,21 @@ def scoped_path(layer, name):
     return f"{_layer_path(layer, scopes)}/{name}"
 
 
+class StateLock:
+    """Whether a built layer refuses new variables in its `call` (see `Layer._tracker`)."""
+
+    __slots__ = ("locked",)
+
+    def __init__(self):
+        self.locked = True
+
+    def lock(self, msg=None):
+        self.locked = True
+
+    def unlock(self):
+        self.locked = False
+
+
 class _CallContext:
     """What an outermost layer call shares with the layer calls inside it, as Keras'
     `CallContext`: the `training` value in force (set by each call it resolves), and the
@@ -460,10 +475,22 @@ class Layer:
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
         return variable
 
+    @property
+    def _tracker(self):
+        """Keras' state lock of this layer (`layer._tracker.unlock()` lets `call` add
+        variables; `lock()` restores the rule): the one piece of Keras' tracker numnet has."""
+        lock = self.__dict__.get("_state_lock")
+        if lock is None:
+            lock = self.__dict__["_state_lock"] = StateLock()
+        return lock
+
     def _check_state_unlocked(self):
         """Keras locks a layer's state once it is built: a variable created in `call` would
         be a new, untrained one at every call. numnet raises Keras' error there too."""
         if not getattr(self, "built", False):  # (a variable set before the base `__init__`)
+            return
+        lock = self.__dict__.get("_state_lock")
+        if lock is not None and not lock.locked:
             return
         code = getattr(type(self).call, "__code__", None)
         frame = sys._getframe(2)

@@ -83,6 +83,17 @@ def test_state_created_in_a_built_layers_call_is_an_error(cls, symbolic):
         cls()(inputs)
 
 
+def test_an_unlocked_tracker_lets_call_add_state_until_locked_again():
+    layer = _AddsInCall()
+    layer._tracker.unlock()
+    layer(X)
+    layer(X)
+    assert len(layer.weights) == 2  # a new one at each call: what the lock guards against
+    layer._tracker.lock()
+    with pytest.raises(ValueError, match="cannot add new elements of state"):
+        layer(X)
+
+
 def test_state_created_in_build_on_the_first_call_is_fine():
     layer = _BuildsLazily()
     np.testing.assert_array_equal(np.asarray(layer(X)), X)

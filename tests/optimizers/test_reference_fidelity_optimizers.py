@@ -1,5 +1,5 @@
-"""Adamax, Adadelta, Ftrl, Lion and Lamb (and CosineDecayRestarts, OrthogonalRegularizer)
-compared with Keras 3 numbers.
+"""Adamax, Adadelta, Ftrl, Lion, Lamb and ScheduleFreeAdamW (and CosineDecayRestarts,
+OrthogonalRegularizer) compared with Keras 3 numbers.
 
 The reference values live in tests/fixtures/reference_fidelity.npz/.json, made by
 tests/fixtures/generate_reference_fidelity.py with real Keras (TensorFlow backend):
@@ -22,7 +22,12 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 with np.load(FIXTURES / "reference_fidelity.npz") as _npz:
     REF = dict(_npz)
 META = json.loads((FIXTURES / "reference_fidelity.json").read_text())
-OPT_CASES = META["optimizers"]
+OPT_CASES = dict(META["optimizers"])
+# ScheduleFreeAdamW's cases, same layout (generate_reference_schedule_free.py).
+with np.load(FIXTURES / "reference_schedule_free.npz") as _npz:
+    REF.update(_npz)
+SCHEDULE_FREE = json.loads((FIXTURES / "reference_schedule_free.json").read_text())
+OPT_CASES.update(SCHEDULE_FREE["optimizers"])
 CLOSE = {"rtol": 2e-6, "atol": 2e-7}
 
 
@@ -52,7 +57,7 @@ def _without_suffix(path):
 
 def test_fixture_covers_every_new_optimizer():
     assert {spec["class"] for spec in OPT_CASES.values()} == {
-        "Adamax", "Adadelta", "Ftrl", "Lion", "Lamb"}
+        "Adamax", "Adadelta", "Ftrl", "Lion", "Lamb", "ScheduleFreeAdamW"}
 
 
 @pytest.mark.parametrize("case", sorted(OPT_CASES))
@@ -111,7 +116,8 @@ def test_config_round_trips_and_matches_keras(case):
 
 
 def test_string_identifiers_resolve_as_in_keras():
-    for identifier, expected in META["optimizer_strings"].items():
+    strings = {**META["optimizer_strings"], **SCHEDULE_FREE["optimizer_strings"]}
+    for identifier, expected in strings.items():
         if expected is None:
             with pytest.raises(ValueError, match="Could not interpret optimizer"):
                 optimizers.get(identifier)
