@@ -20,16 +20,17 @@ from numnet.optimizers.lion import Lion
 from numnet.optimizers.lamb import Lamb
 from numnet.optimizers.adafactor import Adafactor
 from numnet.optimizers.schedule_free_adamw import ScheduleFreeAdamW
+from numnet.optimizers.muon import Muon
 from numnet.serialization import deserialize_keras_object, serialize_keras_object
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Nadam", "Adamax",
-    "Adadelta", "Ftrl", "Lion", "Lamb", "Adafactor", "ScheduleFreeAdamW",
+    "Adadelta", "Ftrl", "Lion", "Lamb", "Adafactor", "ScheduleFreeAdamW", "Muon",
     "schedules", "get", "serialize", "deserialize",
 ]
 
 _CLASSES = (Optimizer, SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Adadelta, Ftrl,
-            Lion, Lamb, Adafactor, ScheduleFreeAdamW)
+            Lion, Lamb, Adafactor, ScheduleFreeAdamW, Muon)
 ALL_OBJECTS_DICT = {cls.__name__: cls for cls in _CLASSES}
 # String identifiers are case-insensitive ("adam", "Adam", "ADAM", "rmsprop").
 # Keras 3.15 leaves Lamb out of its string identifiers (`get("lamb")` raises there too);

@@ -1,4 +1,4 @@
-"""Adamax, Adadelta, Ftrl, Lion, Lamb and ScheduleFreeAdamW (and CosineDecayRestarts,
+"""Adamax, Adadelta, Ftrl, Lion, Lamb, ScheduleFreeAdamW and Muon (and CosineDecayRestarts,
 OrthogonalRegularizer) compared with Keras 3 numbers.
 
 The reference values live in tests/fixtures/reference_fidelity.npz/.json, made by
@@ -23,11 +23,11 @@ with np.load(FIXTURES / "reference_fidelity.npz") as _npz:
     REF = dict(_npz)
 META = json.loads((FIXTURES / "reference_fidelity.json").read_text())
 OPT_CASES = dict(META["optimizers"])
-# ScheduleFreeAdamW's cases, same layout (generate_reference_schedule_free.py).
-with np.load(FIXTURES / "reference_schedule_free.npz") as _npz:
+# ScheduleFreeAdamW's and Muon's cases, same layout (generate_reference_more_optimizers.py).
+with np.load(FIXTURES / "reference_more_optimizers.npz") as _npz:
     REF.update(_npz)
-SCHEDULE_FREE = json.loads((FIXTURES / "reference_schedule_free.json").read_text())
-OPT_CASES.update(SCHEDULE_FREE["optimizers"])
+MORE = json.loads((FIXTURES / "reference_more_optimizers.json").read_text())
+OPT_CASES.update(MORE["optimizers"])
 CLOSE = {"rtol": 2e-6, "atol": 2e-7}
 
 
@@ -57,7 +57,7 @@ def _without_suffix(path):
 
 def test_fixture_covers_every_new_optimizer():
     assert {spec["class"] for spec in OPT_CASES.values()} == {
-        "Adamax", "Adadelta", "Ftrl", "Lion", "Lamb", "ScheduleFreeAdamW"}
+        "Adamax", "Adadelta", "Ftrl", "Lion", "Lamb", "ScheduleFreeAdamW", "Muon"}
 
 
 @pytest.mark.parametrize("case", sorted(OPT_CASES))
@@ -78,10 +78,15 @@ def test_apply_gradients_matches_keras_step_by_step(case):
                                    err_msg=slot.path, **CLOSE)
 
 
-PLAIN_CASES = [case for case, spec in OPT_CASES.items()
-               if not any(spec["kwargs"].get(k) for k in ("weight_decay", "clipnorm",
-                                                           "clipvalue", "global_clipnorm"))
-               and not isinstance(spec["kwargs"]["learning_rate"], list)]
+def _plain(case):
+    """No decay (Muon decays by default), clipping or schedule: `update_step` is the step."""
+    optimizer = _optimizer(case)
+    return not any(getattr(optimizer, k, None) for k in (
+        "weight_decay", "adam_weight_decay", "clipnorm", "clipvalue", "global_clipnorm")) \
+        and not isinstance(OPT_CASES[case]["kwargs"]["learning_rate"], list)
+
+
+PLAIN_CASES = [case for case in OPT_CASES if _plain(case)]
 
 
 @pytest.mark.parametrize("case", sorted(PLAIN_CASES))
@@ -116,7 +121,7 @@ def test_config_round_trips_and_matches_keras(case):
 
 
 def test_string_identifiers_resolve_as_in_keras():
-    strings = {**META["optimizer_strings"], **SCHEDULE_FREE["optimizer_strings"]}
+    strings = {**META["optimizer_strings"], **MORE["optimizer_strings"]}
     for identifier, expected in strings.items():
         if expected is None:
             with pytest.raises(ValueError, match="Could not interpret optimizer"):
