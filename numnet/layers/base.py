@@ -714,9 +714,8 @@ class Layer:
         """Records a graph node: infers output shapes without computing real values."""
         kwargs.pop("training", None)
         self.__dict__["_called"] = True
-        accepted = _parameters(type(self).call)
-        for name in self.__dict__.get("_context_args", ()):
-            if name not in accepted:
+        for name in self.__dict__.get("_context_args", ()):  # resolved by the real calls
+            if name not in _parameters(type(self).call):
                 kwargs.pop(name, None)
         if self.input_spec is not None:
             assert_input_compatibility(self.input_spec, inputs, self.name)

@@ -1,7 +1,7 @@
 """Adadelta: per-coordinate step sizes from running averages of gradients and steps."""
 
 from numnet.backend import xp
-from numnet.optimizers.base_optimizer import Optimizer, _raw
+from numnet.optimizers.base_optimizer import Optimizer
 from numnet.serialization import register_builtin
 
 
@@ -77,9 +77,6 @@ class Adadelta(Optimizer):
             # w += lr * delta
             xp.multiply(delta, learning_rate, out=delta)
             xp.add(w, delta, out=w)
-
-    def update_step(self, gradient, variable, learning_rate):
-        self._update_step_all([_raw(gradient)], [variable], float(learning_rate))
 
     def get_config(self):
         config = super().get_config()

@@ -3,7 +3,9 @@
 import math
 
 from numnet.backend import xp
-from numnet.optimizers.base_optimizer import Optimizer, _f32, _raw
+from numnet.optimizers.base_optimizer import (
+    Optimizer, _f32, moving_average_into, squares_average_into,
+)
 from numnet.serialization import register_builtin
 
 
@@ -60,15 +62,8 @@ class Adam(Optimizer):
             i = index[id(var)]
             w, m, v = var.data, self._momentums[i].data, self._velocities[i].data
             tmp = self._buffer(w)
-            # m += (g - m) * (1 - beta_1)
-            xp.subtract(g, m, out=tmp)
-            xp.multiply(tmp, c1, out=tmp)
-            xp.add(m, tmp, out=m)
-            # v += (g**2 - v) * (1 - beta_2)
-            xp.multiply(g, g, out=tmp)
-            xp.subtract(tmp, v, out=tmp)
-            xp.multiply(tmp, c2, out=tmp)
-            xp.add(v, tmp, out=v)
+            moving_average_into(m, g, c1, tmp)  # m += (g - m) * (1 - beta_1)
+            squares_average_into(v, g, c2, tmp)  # v += (g**2 - v) * (1 - beta_2)
             if self.amsgrad:
                 v_hat = self._velocity_hats[i].data
                 xp.maximum(v_hat, v, out=v_hat)
@@ -119,10 +114,6 @@ class Adam(Optimizer):
             _stacked_step(arrays, eps,
                           learning_rate * math.sqrt(1.0 - b2_32 ** t) / (1.0 - b1_32 ** t))
         return update
-
-    def update_step(self, gradient, variable, learning_rate):
-        self._update_step_all([_raw(gradient)], [variable],
-                              float(learning_rate))
 
     def get_config(self):
         config = super().get_config()

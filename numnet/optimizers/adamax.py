@@ -1,7 +1,7 @@
 """Adamax: Adam with the infinity norm."""
 
 from numnet.backend import xp
-from numnet.optimizers.base_optimizer import Optimizer, _f32, _raw
+from numnet.optimizers.base_optimizer import Optimizer, _f32, moving_average_into
 from numnet.serialization import register_builtin
 
 
@@ -54,10 +54,7 @@ class Adamax(Optimizer):
             i = index[id(var)]
             w, m, u = var.data, self._m[i].data, self._u[i].data
             tmp = self._buffer(w)
-            # m += (g - m) * (1 - beta_1)
-            xp.subtract(g, m, out=tmp)
-            xp.multiply(tmp, c1, out=tmp)
-            xp.add(m, tmp, out=m)
+            moving_average_into(m, g, c1, tmp)  # m += (g - m) * (1 - beta_1)
             # u = max(beta_2 * u, |g|)
             xp.multiply(u, b2, out=u)
             xp.abs(g, out=tmp)
@@ -69,9 +66,6 @@ class Adamax(Optimizer):
             xp.multiply(m, learning_rate, out=tmp)
             xp.divide(tmp, denominator, out=tmp)
             xp.subtract(w, tmp, out=w)
-
-    def update_step(self, gradient, variable, learning_rate):
-        self._update_step_all([_raw(gradient)], [variable], float(learning_rate))
 
     def get_config(self):
         config = super().get_config()

@@ -43,6 +43,20 @@ def _f32(x):
     return float(xp.float32(x))
 
 
+def moving_average_into(average, value, rate, scratch):
+    """`average += (value - average) * rate`, in place, through `scratch` (which may be
+    `value`): the moment updates of Adam and its relatives, in Keras' order of operations."""
+    xp.subtract(value, average, out=scratch)
+    xp.multiply(scratch, rate, out=scratch)
+    xp.add(average, scratch, out=average)
+
+
+def squares_average_into(average, g, rate, scratch):
+    """`average += (g**2 - average) * rate`, in place, through `scratch`."""
+    xp.multiply(g, g, out=scratch)
+    moving_average_into(average, scratch, rate, scratch)
+
+
 class Optimizer:
     """Base class of numnet's optimizers (Keras 3 `keras.optimizers.Optimizer`).
 
@@ -632,11 +646,17 @@ class Optimizer:
             self.update_step(g, v, learning_rate)
 
     def update_step(self, gradient, variable, learning_rate):
-        """One variable's update (implement this in a custom optimizer)."""
-        raise NotImplementedError(
-            f"{self.__class__.__name__} must implement `update_step(gradient, variable, "
-            "learning_rate)`."
-        )
+        """One variable's update: implement this in a custom optimizer (Keras' contract).
+
+        numnet's own optimizers write `_update_step_all` instead (every variable in one
+        call, or the packed one); this runs it on the one variable.
+        """
+        if type(self)._update_step_all is Optimizer._update_step_all:
+            raise NotImplementedError(
+                f"{self.__class__.__name__} must implement `update_step(gradient, variable, "
+                "learning_rate)`."
+            )
+        self._update_step_all([_raw(gradient)], [variable], float(learning_rate))
 
     def _buffer(self, like, index=0):
         """A scratch array shaped like `like` (reused across steps and variables)."""

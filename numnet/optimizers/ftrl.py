@@ -2,7 +2,7 @@
 
 from numnet import initializers
 from numnet.backend import xp
-from numnet.optimizers.base_optimizer import Optimizer, _raw
+from numnet.optimizers.base_optimizer import Optimizer
 from numnet.serialization import register_builtin
 
 
@@ -107,9 +107,6 @@ class Ftrl(Optimizer):
             xp.subtract(w, linear, out=w)
             xp.divide(w, tmp, out=w)
             accum[...] = new_accum
-
-    def update_step(self, gradient, variable, learning_rate):
-        self._update_step_all([_raw(gradient)], [variable], float(learning_rate))
 
     def get_config(self):
         config = super().get_config()

@@ -2,7 +2,9 @@
 
 
 from numnet.backend import xp
-from numnet.optimizers.base_optimizer import Optimizer, _f32, _raw
+from numnet.optimizers.base_optimizer import (
+    Optimizer, _f32, moving_average_into, squares_average_into,
+)
 from numnet.serialization import register_builtin
 
 
@@ -73,13 +75,8 @@ class Lamb(Optimizer):
             i = index[id(var)]
             w, m, v = var.data, self._momentums[i].data, self._velocities[i].data
             update, tmp = self._buffer(w), self._buffer(w, 1)
-            xp.subtract(g, m, out=tmp)
-            xp.multiply(tmp, c1, out=tmp)
-            xp.add(m, tmp, out=m)
-            xp.multiply(g, g, out=tmp)
-            xp.subtract(tmp, v, out=tmp)
-            xp.multiply(tmp, c2, out=tmp)
-            xp.add(v, tmp, out=v)
+            moving_average_into(m, g, c1, tmp)
+            squares_average_into(v, g, c2, tmp)
             # r = (m / (1 - beta_1**t)) / (sqrt(v / (1 - beta_2**t)) + epsilon)
             xp.divide(v, v_correction, out=tmp)
             xp.sqrt(tmp, out=tmp)
@@ -106,9 +103,6 @@ class Lamb(Optimizer):
             sizes = xp.diff(starts + [flat_w.size])
             xp.multiply(flat_update, xp.repeat(steps, sizes), out=flat_update)
         xp.subtract(flat_w, flat_update, out=flat_w)
-
-    def update_step(self, gradient, variable, learning_rate):
-        self._update_step_all([_raw(gradient)], [variable], float(learning_rate))
 
     def get_config(self):
         config = super().get_config()

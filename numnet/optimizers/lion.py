@@ -1,7 +1,7 @@
 """Lion: the sign of an interpolated momentum as the step."""
 
 from numnet.backend import xp
-from numnet.optimizers.base_optimizer import Optimizer, _f32, _raw
+from numnet.optimizers.base_optimizer import Optimizer, _f32
 from numnet.serialization import register_builtin
 
 
@@ -67,9 +67,6 @@ class Lion(Optimizer):
             xp.multiply(m, b2, out=m)
             xp.multiply(g, c2, out=tmp)
             xp.add(m, tmp, out=m)
-
-    def update_step(self, gradient, variable, learning_rate):
-        self._update_step_all([_raw(gradient)], [variable], float(learning_rate))
 
     def get_config(self):
         config = super().get_config()

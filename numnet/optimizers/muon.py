@@ -4,7 +4,9 @@ iteration (Jordan et al., 2024), with AdamW for every other variable."""
 import re
 
 from numnet.backend import xp
-from numnet.optimizers.base_optimizer import Optimizer, _raw
+from numnet.optimizers.base_optimizer import (
+    Optimizer, _raw, moving_average_into, squares_average_into,
+)
 from numnet.serialization import register_builtin
 
 
@@ -104,13 +106,19 @@ class Muon(Optimizer):
         w -= self.lr_adjust(f(learning_rate) * update)
 
     def _adamw_step(self, g, w, learning_rate, m, v):
-        f = w.dtype.type
+        f = w.dtype.type  # Keras' Muon computes its AdamW scalars in the weight's dtype
         t = f(int(self.iterations.data) + 1)
         alpha = f(learning_rate) * xp.sqrt(f(1) - f(self.adam_beta_2) ** t) / (
             f(1) - f(self.adam_beta_1) ** t)
-        m += (g - m) * f(1 - self.adam_beta_1)
-        v += (g * g - v) * f(1 - self.adam_beta_2)
-        w -= (m * alpha) / (xp.sqrt(v) + f(self.epsilon))
+        tmp, step = self._buffer(w), self._buffer(w, 1)
+        moving_average_into(m, g, f(1 - self.adam_beta_1), tmp)
+        squares_average_into(v, g, f(1 - self.adam_beta_2), tmp)
+        # w -= (m * alpha) / (sqrt(v) + epsilon)
+        xp.sqrt(v, out=tmp)
+        xp.add(tmp, f(self.epsilon), out=tmp)
+        xp.multiply(m, alpha, out=step)
+        xp.divide(step, tmp, out=step)
+        xp.subtract(w, step, out=w)
 
     @staticmethod
     def transpose_last_axis(x):

@@ -1,7 +1,9 @@
 """Nadam: Adam with Nesterov momentum (Keras' momentum-cache schedule)."""
 
 from numnet.backend import xp
-from numnet.optimizers.base_optimizer import Optimizer, _f32, _raw
+from numnet.optimizers.base_optimizer import (
+    Optimizer, _f32, moving_average_into, squares_average_into,
+)
 from numnet.serialization import register_builtin
 
 
@@ -74,13 +76,8 @@ class Nadam(Optimizer):
             w, m, v = var.data, self._momentums[i].data, self._velocities[i].data
             tmp = self._buffer(w)
             tmp2 = self._buffer(w, 1)
-            xp.subtract(g, m, out=tmp)
-            xp.multiply(tmp, c1, out=tmp)
-            xp.add(m, tmp, out=m)
-            xp.multiply(g, g, out=tmp)
-            xp.subtract(tmp, v, out=tmp)
-            xp.multiply(tmp, c2, out=tmp)
-            xp.add(v, tmp, out=v)
+            moving_average_into(m, g, c1, tmp)
+            squares_average_into(v, g, c2, tmp)
             # m_hat into tmp
             xp.multiply(m, coef_m, out=tmp)
             xp.multiply(g, coef_g, out=tmp2)
@@ -92,10 +89,6 @@ class Nadam(Optimizer):
             xp.divide(tmp, tmp2, out=tmp)
             xp.multiply(tmp, lr, out=tmp)
             xp.subtract(w, tmp, out=w)
-
-    def update_step(self, gradient, variable, learning_rate):
-        self._update_step_all([_raw(gradient)], [variable],
-                              float(learning_rate))
 
     def get_config(self):
         config = super().get_config()

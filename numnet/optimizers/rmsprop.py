@@ -1,7 +1,7 @@
 """RMSprop (plain or centered, with optional momentum)."""
 
 from numnet.backend import xp
-from numnet.optimizers.base_optimizer import Optimizer, _raw
+from numnet.optimizers.base_optimizer import Optimizer
 from numnet.serialization import register_builtin
 
 
@@ -85,10 +85,6 @@ class RMSprop(Optimizer):
                 xp.subtract(w, mom, out=w)
             else:
                 xp.subtract(w, tmp, out=w)
-
-    def update_step(self, gradient, variable, learning_rate):
-        self._update_step_all([_raw(gradient)], [variable],
-                              float(learning_rate))
 
     def get_config(self):
         config = super().get_config()

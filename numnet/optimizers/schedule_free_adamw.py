@@ -3,7 +3,7 @@ the weights the model sees are an interpolation between `z` and the running aver
 of the `z` iterates (Defazio et al., 2024), so no learning-rate schedule is needed."""
 
 from numnet.backend import xp
-from numnet.optimizers.base_optimizer import Optimizer, _raw
+from numnet.optimizers.base_optimizer import Optimizer, _raw, squares_average_into
 from numnet.serialization import register_builtin
 
 
@@ -79,11 +79,7 @@ class ScheduleFreeAdamW(Optimizer):
             i = index[id(var)]
             w, z, v = var.data, self._momentums[i].data, self._velocities[i].data
             tmp, scaled = self._buffer(w), self._buffer(w, 1)
-            # v += (g**2 - v) * (1 - beta_2)
-            xp.multiply(g, g, out=tmp)
-            xp.subtract(tmp, v, out=tmp)
-            xp.multiply(tmp, c2, out=tmp)
-            xp.add(v, tmp, out=v)
+            squares_average_into(v, g, c2, tmp)  # v += (g**2 - v) * (1 - beta_2)
             # z -= lr * g / (sqrt(v / (1 - beta_2**t)) + epsilon)
             xp.divide(v, correction, out=tmp)
             xp.sqrt(tmp, out=tmp)
@@ -105,9 +101,6 @@ class ScheduleFreeAdamW(Optimizer):
             xp.multiply(tmp, b1, out=tmp)
             xp.multiply(z, c1, out=w)
             xp.add(w, tmp, out=w)
-
-    def update_step(self, gradient, variable, learning_rate):
-        self._update_step_all([_raw(gradient)], [variable], float(learning_rate))
 
     def get_config(self):
         config = super().get_config()

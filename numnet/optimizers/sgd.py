@@ -1,7 +1,7 @@
 """Stochastic gradient descent, with optional (Nesterov) momentum."""
 
 from numnet.backend import xp
-from numnet.optimizers.base_optimizer import Optimizer, _raw
+from numnet.optimizers.base_optimizer import Optimizer
 from numnet.serialization import register_builtin
 
 
@@ -90,10 +90,6 @@ class SGD(Optimizer):
         m = self.momentums[self._trainable_variables_indices[id(flat)]].data
         step, look = self._buffer(w), self._buffer(w, 1) if nesterov else None
         return lambda learning_rate: _momentum_step(g, m, w, learning_rate, momentum, step, look)
-
-    def update_step(self, gradient, variable, learning_rate):
-        self._update_step_all([_raw(gradient)], [variable],
-                              float(learning_rate))
 
     def get_config(self):
         config = super().get_config()

@@ -117,12 +117,7 @@ class KerasFileEditor:
         """Adds an object at `object_path` (`"layers/dense_5"`) with `weights`, a dict of
         arrays by weight name (`{"0": kernel, "1": bias}`)."""
         weights = _checked_weights(weights)
-        *parents, name = object_path.split("/")
-        holder = self.weights_dict
-        for depth, part in enumerate(parents):
-            if not isinstance(holder.get(part), dict):
-                raise ValueError(f"Path '{'/'.join(parents[:depth + 1])}' not found in model.")
-            holder = holder[part]
+        holder, name = self._parent(object_path)
         holder[name] = weights
 
     def delete_weight(self, object_name, weight_name):
@@ -139,14 +134,21 @@ class KerasFileEditor:
         holder, name = self._find(object_name)
         holder[name].update(weights)
 
+    def _parent(self, path):
+        """(the dict that holds, or would hold, the object at `path`, the object's key)."""
+        *parents, name = path.split("/")
+        holder = self.weights_dict
+        for depth, part in enumerate(parents):
+            if not isinstance(holder.get(part), dict):
+                raise ValueError(f"Path '{'/'.join(parents[:depth + 1])}' not found in model.")
+            holder = holder[part]
+        return holder, name
+
     def _find(self, object_name):
         """(the dict holding the object, its key) for a path or a name found once."""
         if "/" in object_name:
-            *parents, name = object_name.split("/")
-            holder = self.weights_dict
-            for part in parents:
-                holder = holder.get(part) if isinstance(holder, dict) else None
-            if not isinstance(holder, dict) or not isinstance(holder.get(name), dict):
+            holder, name = self._parent(object_name)
+            if not isinstance(holder.get(name), dict):
                 raise ValueError(f"Path '{object_name}' not found in model.")
             return holder, name
         found = [holder for holder in _dicts(self.weights_dict)
@@ -236,7 +238,8 @@ def _compare(target, reference, path, target_name, reference_name, checked):
             errors += 1
             checked.add(where)
             print(f"...Weight shape mismatch for {where}\n    In {reference_name}: "
-                  f"shape={np.shape(expected)}\n    In {target_name}: shape={np.shape(target[key])}")
+                  f"shape={np.shape(expected)}\n    In {target_name}: "
+                  f"shape={np.shape(target[key])}")
         else:
             matches += 1
     return errors, matches

@@ -837,9 +837,10 @@ def _affine_vjp(g, inputs, output, needs):
 
 
 def _affine_compute(x, shift, scale):
-    if _row_blocks(x, x, shift, scale) is None:
+    blocks = _row_blocks(x, x, shift, scale)
+    if blocks is None:
         return (x + shift) * scale
-    return _affine_into(xp.empty(x.shape, dtype=x.dtype), x, shift, scale)
+    return _affine_in_blocks(xp.empty(x.shape, dtype=x.dtype), x, shift, scale, blocks)
 
 
 def _affine_into(out, x, shift, scale):
@@ -848,6 +849,11 @@ def _affine_into(out, x, shift, scale):
         xp.add(x, shift, out=out)
         out *= scale
         return out
+    return _affine_in_blocks(out, x, shift, scale, blocks)
+
+
+def _affine_in_blocks(out, x, shift, scale, blocks):
+    """`(x + shift) * scale` into `out` by the blocks of `_row_blocks`."""
     rows, tiles = blocks
     block = out[:rows].reshape(rows // tiles, -1)
     if x.flags.c_contiguous:
