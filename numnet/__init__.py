@@ -19,6 +19,7 @@ from numnet.metrics import Metric
 from numnet.models import Model, Sequential
 from numnet.optimizers import Optimizer
 from numnet.regularizers import Regularizer
+from numnet.backend.name_scope import name_scope
 
 config = backend
 
@@ -39,7 +40,7 @@ def __getattr__(name):
 __all__ = [
     "Constraint", "GradientTape", "Initializer", "Input", "InputSpec", "KerasTensor", "Layer",
     "Loss", "Metric", "Model", "Optimizer", "Regularizer", "Sequential", "StatelessScope",
-    "Tensor", "Variable", "version",
+    "Tensor", "Variable", "name_scope", "version",
     "activations",
     "backend", "callbacks", "config", "constraints", "initializers", "layers", "losses", "metrics", "models",
     "ops", "optimizers", "random", "regularizers", "tree", "utils",

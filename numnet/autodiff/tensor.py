@@ -4,6 +4,7 @@
 from numnet.autodiff.primitive import CAPTURES, READ_HOOKS
 from numnet.backend.global_state import ThreadStack
 from numnet.backend import floatx, standardize_dtype, xp
+from numnet.backend.name_scope import current_path
 
 _DTYPE_NAMES = {}  # dtype -> its name (see `Tensor.dtype`)
 
@@ -257,7 +258,8 @@ class Variable(Tensor):
         self._array = value
         self._keras_logits = None
         self.name = name or "variable"
-        self.path = self.name
+        scope = current_path()  # `with name_scope("block"):` names it "block/<name>"
+        self.path = f"{scope}/{self.name}" if scope else self.name
         self.trainable = trainable
         self._layer = None
         self.regularizer = None

@@ -14,6 +14,7 @@ from numnet.backend.config import (
     standardize_dtype,
 )
 from numnet.backend.global_state import clear_session, unique_name, to_snake_case
+from numnet.backend.name_scope import name_scope
 from numnet.backend.random import global_generator, make_generator, set_seed, uniform_at_least, uniform_at_least_kernel
 from numnet.backend.threads import get_num_threads, set_num_threads, thread_scope
 
@@ -25,6 +26,7 @@ def is_keras_tensor(x):
 
 __all__ = [
     "xp",
+    "name_scope",
     "bound_ufunc",
     "backend",
     "enable_unsafe_deserialization",

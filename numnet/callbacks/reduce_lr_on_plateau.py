@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 
-from numnet.callbacks.learning_rate_scheduler import _get_lr, _set_lr
+from numnet.callbacks.learning_rate_scheduler import _get_lr, _set_lr, log_rates, rate_holders
 from numnet.callbacks.monitor import MonitorCallback
 from numnet.utils.io_utils import print_msg
 
@@ -46,7 +46,7 @@ class ReduceLROnPlateau(MonitorCallback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        logs["learning_rate"] = _get_lr(self.model)
+        log_rates(self.model, logs)
         current = logs.get(self.monitor)
         if current is None:
             warnings.warn(
@@ -65,12 +65,22 @@ class ReduceLROnPlateau(MonitorCallback):
         elif self.cooldown_counter <= 0:
             self.wait += 1
             if self.wait >= self.patience:
-                old_lr = _get_lr(self.model)
-                if old_lr > np.float32(self.min_lr):
-                    new_lr = max(old_lr * self.factor, self.min_lr)
-                    _set_lr(self.model, new_lr)
-                    if self.verbose > 0:
-                        print_msg(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning "
-                              f"rate to {new_lr}.")
+                reduced = [self._reduce(optimizer, epoch, key != "learning_rate")
+                           for key, optimizer in rate_holders(self.model)]
+                if any(reduced):
                     self.cooldown_counter = self.cooldown
                     self.wait = 0
+
+    def _reduce(self, optimizer, epoch, named):
+        """Lowers `optimizer`'s learning rate by `factor` (not below `min_lr`); whether it
+        did (Keras' rule: only while above `min_lr`)."""
+        old_lr = _get_lr(optimizer)
+        if old_lr <= np.float32(self.min_lr):
+            return False
+        new_lr = max(old_lr * self.factor, self.min_lr)
+        _set_lr(optimizer, new_lr)
+        if self.verbose > 0:
+            name = f" {optimizer.name}" if named else ""
+            print_msg(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing{name} learning "
+                      f"rate to {new_lr}.")
+        return True

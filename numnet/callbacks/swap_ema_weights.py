@@ -26,19 +26,35 @@ class SwapEMAWeights(Callback):
         self.swap_on_epoch = swap_on_epoch
         self._ema_weights_in_model = False
 
-    def _pairs(self):
-        """(model variable, its moving average) pairs, found through the optimizer's variables.
-
-        The optimizer names the average of a variable with path `p`
-        `<p with "/" and ":" as "_">_average` (Keras' slot naming).
-        """
+    def _ema_optimizers(self):
+        """The optimizers keeping moving averages: the model's, or a `MultiOptimizer`'s
+        inner ones with `use_ema` (the optimizer a `LossScaleOptimizer` wraps, for one)."""
         optimizer = getattr(self.model, "optimizer", None)
+        optimizer = getattr(optimizer, "inner_optimizer", optimizer)
+        inner = getattr(optimizer, "optimizers", None)
+        if inner is not None:
+            found = [o for o in inner if getattr(o, "use_ema", False)]
+            if not found:
+                raise ValueError(
+                    "SwapEMAWeights must be used when at least one inner optimizer has "
+                    "`use_ema=True` set. Received a MultiOptimizer with all inner optimizers "
+                    "having `use_ema=False`.")
+            return found
         if optimizer is None or not getattr(optimizer, "use_ema", False):
             raise ValueError(
                 "SwapEMAWeights must be used when `use_ema=True` is set on the optimizer. "
                 f"Received: use_ema={getattr(optimizer, 'use_ema', None)}"
             )
-        by_name = {v.name: v for v in optimizer.variables}
+        return [optimizer]
+
+    def _pairs(self):
+        """(model variable, its moving average) pairs, found through the optimizers' variables.
+
+        An optimizer names the average of a variable with path `p`
+        `<p with "/" and ":" as "_">_average` (Keras' slot naming).
+        """
+        by_name = {v.name: v for optimizer in self._ema_optimizers()
+                   for v in optimizer.variables}
         pairs = []
         for variable in self.model.trainable_variables:
             path = str(getattr(variable, "path", None) or variable.name)

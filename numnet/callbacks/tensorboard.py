@@ -15,6 +15,7 @@ import types
 import numpy as np
 
 from numnet.callbacks.callback import Callback, is_chief
+from numnet.callbacks.learning_rate_scheduler import log_rates
 
 _INSTALL_HINT = (
     "The TensorBoard callback writes its event files with the `tensorboard` package, "
@@ -318,15 +319,17 @@ class TensorBoard(Callback):
         iterations = getattr(optimizer, "iterations", 0)
         return float(np.asarray(getattr(iterations, "data", iterations)))
 
+    def _collect_learning_rate(self, logs):
+        """Adds the learning rates to `logs` (Keras' name for this step; see
+        `learning_rate_scheduler.log_rates`)."""
+        return log_rates(self.model, logs)
+
     def _log_epoch_metrics(self, epoch, logs):
         if not logs:
             return
         train_logs = {k: v for k, v in logs.items() if not k.startswith("val_")}
         val_logs = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
-        optimizer = getattr(self.model, "optimizer", None)
-        if optimizer is not None and hasattr(optimizer, "learning_rate"):
-            rate = optimizer.learning_rate
-            train_logs["learning_rate"] = float(np.asarray(getattr(rate, "data", rate)))
+        self._collect_learning_rate(train_logs)
         if self.write_steps_per_second:
             elapsed = time.time() - self._epoch_start_time
             steps = self._iterations() - self._previous_epoch_iterations

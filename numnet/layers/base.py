@@ -19,6 +19,7 @@ from numnet.autodiff.ops.masking import get_keras_mask, masks_of, set_keras_mask
 from numnet.autodiff.tensor import StatelessScope, Tensor, Variable
 from numnet.backend import floatx, standardize_dtype, to_snake_case, unique_name
 from numnet.backend.global_state import ThreadStack
+from numnet.backend.name_scope import NAME_SCOPES
 from numnet.layers.symbolic import KerasTensor, Node, dummy_value, is_symbolic
 from numnet.tree import flatten, map_structure, pack_sequence_as, same_kind
 from numnet.layers import auto_config
@@ -43,7 +44,7 @@ class name_scope_of:  # noqa: N801 - used as a `with` statement, as Keras' `name
         self.entered = False
 
     def __enter__(self):
-        scopes = _NAME_SCOPES.items
+        scopes = NAME_SCOPES.items
         self.entered = not scopes or scopes[-1][0] is not self.layer
         if self.entered:
             scopes.append((self.layer, _layer_path(self.layer, scopes, remember=True)))
@@ -51,7 +52,7 @@ class name_scope_of:  # noqa: N801 - used as a `with` statement, as Keras' `name
 
     def __exit__(self, *exc_info):
         if self.entered:
-            _NAME_SCOPES.items.pop()
+            NAME_SCOPES.items.pop()
 
 
 def _layer_path(layer, scopes, remember=False):
@@ -67,7 +68,7 @@ def _layer_path(layer, scopes, remember=False):
 
 def scoped_path(layer, name):
     """The path of a variable `name` that `layer` creates now (see `name_scope_of`)."""
-    scopes = _NAME_SCOPES.items
+    scopes = NAME_SCOPES.items
     if scopes and scopes[-1][0] is layer:
         return f"{scopes[-1][1]}/{name}"
     return f"{_layer_path(layer, scopes)}/{name}"
@@ -101,7 +102,6 @@ class _CallContext:
 
 
 _CALL_CONTEXT = ThreadStack()  # this thread's current context (one while a call runs)
-_NAME_SCOPES = ThreadStack()  # (layer, its path) building or first calling, outermost first
 _LOSS_HOLDERS = weakref.WeakSet()  # layers holding losses added by a call (see `add_loss`)
 _ARGUMENT_DEFAULTS = {}  # (a class's `call`, an argument) -> the argument's default
 _METRIC_HOLDERS = weakref.WeakSet()  # layers holding metrics as attributes (`metrics`)

@@ -235,6 +235,12 @@ class Trainer:
         self._parameters_placed = self.built
         return weights
 
+    def _build_optimizer(self, weights):
+        """Builds the optimizer on the trainable `weights` before the first step, as Keras'
+        `fit` does: a step then reads its variables (a loss scale's) from the start."""
+        if self.optimizer is not None and not self.optimizer.built:
+            self.optimizer.build(weights)
+
     def _ensure_placed(self):
         """`_place_parameters` unless done since the model last changed (before a plan)."""
         if not self._parameters_placed:
@@ -415,9 +421,11 @@ class Trainer:
                 tape.watch(self._train_vars)  # cheaper than discovering them op by op
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
+            # As Keras: the gradients of the scaled loss (the optimizer unscales them).
+            scaled = loss if self.optimizer is None else self.optimizer.scale_loss(loss)
         if self._train_vars is None:
             self._train_vars = self.trainable_weights
-        grads = tape.gradient(loss, self._train_vars)
+        grads = tape.gradient(scaled, self._train_vars)
         self.optimizer.apply(grads, self._train_vars)
         self._update_metrics(loss, y, y_pred, x, sample_weight)
         return None
@@ -507,6 +515,7 @@ class Trainer:
                 verbose=verbose, epochs=epochs, steps=data.train.steps)
             self.stop_training = False
             weights = self._train_vars = self._place_parameters()
+            self._build_optimizer(weights)
             if distribution is not None:  # every rank starts from rank 0's state
                 distribution.begin_fit(self, data.train)
             callback_list.on_train_begin()
@@ -712,7 +721,9 @@ class Trainer:
         self._train_vars = None
         self._loss_sources_cache = None
         self.reset_metrics()
-        train_function = self.make_train_function(weights=self._place_parameters())
+        weights = self._place_parameters()
+        self._build_optimizer(weights)
+        train_function = self.make_train_function(weights=weights)
         train_function.begin_epoch()
         train_function(Batch((x, y, sample_weight), slice(None)))
         return self._batch_results(return_dict)

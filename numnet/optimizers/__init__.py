@@ -21,21 +21,27 @@ from numnet.optimizers.lamb import Lamb
 from numnet.optimizers.adafactor import Adafactor
 from numnet.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from numnet.optimizers.muon import Muon
+from numnet.optimizers.loss_scale_optimizer import LossScaleOptimizer
+from numnet.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
 from numnet.serialization import deserialize_keras_object, serialize_keras_object
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Nadam", "Adamax",
     "Adadelta", "Ftrl", "Lion", "Lamb", "Adafactor", "ScheduleFreeAdamW", "Muon",
+    "LossScaleOptimizer", "MultiOptimizer", "OptimizerMap",
     "schedules", "get", "serialize", "deserialize",
 ]
 
 _CLASSES = (Optimizer, SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Adadelta, Ftrl,
-            Lion, Lamb, Adafactor, ScheduleFreeAdamW, Muon)
+            Lion, Lamb, Adafactor, ScheduleFreeAdamW, Muon, LossScaleOptimizer, MultiOptimizer,
+            OptimizerMap)
 ALL_OBJECTS_DICT = {cls.__name__: cls for cls in _CLASSES}
 # String identifiers are case-insensitive ("adam", "Adam", "ADAM", "rmsprop").
 # Keras 3.15 leaves Lamb out of its string identifiers (`get("lamb")` raises there too);
-# configs that name it still load.
-_BY_LOWER_NAME = {cls.__name__.lower(): cls for cls in _CLASSES if cls not in (Optimizer, Lamb)}
+# configs that name it still load. The wrappers need an optimizer to wrap: no name alone.
+_BY_LOWER_NAME = {cls.__name__.lower(): cls for cls in _CLASSES if cls not in (
+    Optimizer, Lamb, LossScaleOptimizer, MultiOptimizer, OptimizerMap)}
+_ANY_CASE = {cls.__name__.lower(): cls for cls in _CLASSES}  # configs' class names
 
 
 def serialize(optimizer):
@@ -48,7 +54,7 @@ def deserialize(config, custom_objects=None):
     if (isinstance(config, dict) and isinstance(config.get("class_name"), str)
             and not config.get("registered_name")
             and not (custom_objects and config["class_name"] in custom_objects)):
-        cls = _BY_LOWER_NAME.get(config["class_name"].lower())
+        cls = _ANY_CASE.get(config["class_name"].lower())
         if cls is not None:
             config = {**config, "class_name": cls.__name__}
     return deserialize_keras_object(

@@ -28,7 +28,7 @@ from functools import partial
 from numnet.autodiff.parameters import ParameterStore
 from numnet.autodiff.primitive import host_call
 from numnet.autodiff.tensor import Tensor, Variable
-from numnet.backend import floatx, to_snake_case, unique_name, xp
+from numnet.backend import floatx, name_scope, to_snake_case, unique_name, xp
 from numnet.optimizers import schedules as schedules_module
 from numnet.serialization import deserialize_keras_object, serialize_keras_object
 
@@ -173,9 +173,11 @@ class Optimizer:
         return float(_raw(learning_rate))
 
     def _make_variable(self, value, name, dtype):
-        variable = Variable(xp.asarray(value, dtype=dtype), dtype=dtype,
-                            trainable=False, name=name)
-        variable.path = f"{self.name}/{name}"
+        # Keras' path: `<open name scopes>/<optimizer name>/<name>` (a wrapper building its
+        # inner optimizer opens its own scope first: "loss_scale_optimizer/adam/...").
+        with name_scope(self.name, caller=self):
+            variable = Variable(xp.asarray(value, dtype=dtype), dtype=dtype,
+                                trainable=False, name=name)
         self._variables.append(variable)
         return variable
 
@@ -238,6 +240,10 @@ class Optimizer:
 
     def _get_variable_index(self, variable):
         return self._trainable_variables_indices[id(variable)]
+
+    def _var_key(self, variable):
+        """The key a variable is known by in the optimizer's tables (Keras' name)."""
+        return id(variable)
 
     @property
     def variables(self):
@@ -762,7 +768,7 @@ class Optimizer:
     # -- state ------------------------------------------------------------
     def get_weights(self):
         """Copies of the variables' values, in `variables` order."""
-        return [v.data.copy() for v in self._variables]
+        return [v.data.copy() for v in self.variables]
 
     def set_weights(self, weights):
         """Sets the variables' values (the optimizer must be built)."""
@@ -772,7 +778,7 @@ class Optimizer:
                 "built. Please call `optimizer.build(trainable_variables)` to create the "
                 "optimizer weights before calling `set_weights()`."
             )
-        for variable, weight in zip(self._variables, weights):
+        for variable, weight in zip(self.variables, weights):
             weight = xp.asarray(_raw(weight))
             if variable.data.shape != weight.shape:
                 raise ValueError(
@@ -783,22 +789,23 @@ class Optimizer:
 
     def save_own_variables(self, store):
         """Writes the variables into `store` as `{"0": array, "1": array, ...}`."""
-        for i, variable in enumerate(self._variables):
+        for i, variable in enumerate(self.variables):
             store[str(i)] = variable.data.copy()
 
     def load_own_variables(self, store):
         """Reads the variables back (skipped with a warning if the counts differ)."""
-        if len(store.keys()) != len(self._variables):
+        variables = self.variables
+        if len(store.keys()) != len(variables):
             msg = (
                 f"Skipping variable loading for optimizer '{self.name}', because it "
-                f"has {len(self._variables)} variables whereas the saved optimizer has "
+                f"has {len(variables)} variables whereas the saved optimizer has "
                 f"{len(store.keys())} variables. "
             )
-            if len(self._variables) == 0 or not self.built:
+            if len(variables) == 0 or not self.built:
                 msg += "This is likely because the optimizer has not been called/built yet."
             warnings.warn(msg, stacklevel=2)
             return
-        for i, variable in enumerate(self._variables):
+        for i, variable in enumerate(variables):
             variable.data[...] = xp.asarray(store[str(i)])
 
     # -- config -----------------------------------------------------------

@@ -116,13 +116,20 @@ _SKIPSETS = {}
 
 
 def _skipset(obj):
-    """Attribute names a bare `Layer` (or `Model`) already has: never walked."""
+    """Attribute names a bare `Layer` (or `Model`, or `Optimizer`) already has: never
+    walked."""
     from numnet.models.model import Model
     from numnet.layers.base import Layer
-    kind = "model" if isinstance(obj, Model) else "layer"
+    from numnet.optimizers.base_optimizer import Optimizer
+    kind = "optimizer" if isinstance(obj, Optimizer) else \
+        "model" if isinstance(obj, Model) else "layer"
     if kind not in _SKIPSETS:
-        bare = Model(name="_bare_model") if kind == "model" else Layer(name="_bare_layer")
-        skip = set(vars(bare))
+        if kind == "optimizer":  # its methods and properties too (Keras walks `dir`)
+            bare = Optimizer(learning_rate=0.0, name="_bare_optimizer")
+            skip = set(vars(bare)) | set(dir(Optimizer))
+        else:
+            bare = Model(name="_bare_model") if kind == "model" else Layer(name="_bare_layer")
+            skip = set(vars(bare))
         skip.discard("optimizer")
         _SKIPSETS[kind] = skip
     return _SKIPSETS[kind]
@@ -144,7 +151,8 @@ def _children(obj):
     """
     from numnet.layers.base import Layer
     from numnet.models.model import Model
-    if not isinstance(obj, Layer):
+    from numnet.optimizers.base_optimizer import Optimizer
+    if not isinstance(obj, (Layer, Optimizer)):
         return
     skip = _skipset(obj)
     names = {k for k in vars(obj) if k not in skip and not k.startswith("__")}

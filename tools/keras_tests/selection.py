@@ -137,6 +137,7 @@ EXTRA_MODULES = {
         "optimizers/muon_test.py",
         "optimizers/schedule_free_adamw_test.py",
         "optimizers/multi_optimizer_test.py",
+        "optimizers/loss_scale_optimizer_test.py",
     ],
     "file_editor": ["saving/file_editor_test.py"],
     "json_utils": ["legacy/saving/json_utils_test.py"],
@@ -221,9 +222,6 @@ EXCLUDED = [
      OUT_OF_SCOPE_LAYERS + " (Conv1D)"),
     (r"tensorboard_test\.py::TestTensorBoardV2::test_TensorBoard_weight_images$",
      OUT_OF_SCOPE_LAYERS + " (Conv2D)"),
-    (r"swap_ema_weights_test\.py::SwapEMAWeightsTest::"
-     r"test_swap_ema_weights_with_loss_scale_optimizer$",
-     BACKEND + ": LossScaleOptimizer (mixed precision)"),
     (r"tensorboard_test\.py::TestTensorBoardV2::test_custom_summary$",
      BACKEND + ": TensorFlow summary ops written from inside a layer's call"),
 ]

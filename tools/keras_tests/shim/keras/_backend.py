@@ -27,6 +27,7 @@ epsilon = _nb.epsilon
 set_epsilon = _nb.set_epsilon
 standardize_dtype = _nb.standardize_dtype
 clear_session = _nb.clear_session
+name_scope = _nb.name_scope
 
 SUPPORTS_SPARSE_TENSORS = False
 SUPPORTS_RAGGED_TENSORS = False
