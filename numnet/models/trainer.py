@@ -425,8 +425,11 @@ class Trainer:
             scaled = loss if self.optimizer is None else self.optimizer.scale_loss(loss)
         if self._train_vars is None:
             self._train_vars = self.trainable_weights
-        grads = tape.gradient(scaled, self._train_vars)
-        self.optimizer.apply(grads, self._train_vars)
+        if self._train_vars:
+            grads = tape.gradient(scaled, self._train_vars)
+            self.optimizer.apply(grads, self._train_vars)
+        else:
+            warnings.warn("The model does not have any trainable weights.", stacklevel=2)
         self._update_metrics(loss, y, y_pred, x, sample_weight)
         return None
 

@@ -117,3 +117,18 @@ def test_model_subclass_with_inputs_and_outputs_is_functional():
     assert isinstance(model, keras.models.Functional) and model.describe() == "mine"
     revived = MyModel.from_config(model.get_config())
     assert type(revived) is MyModel and revived(np.ones((1, 4))).shape == (1, 2)
+
+
+@pytest.mark.parametrize("jit_compile", [True, False])
+def test_a_model_without_trainable_weights_trains_nothing_and_says_so(jit_compile):
+    """Keras warns "The model does not have any trainable weights." and takes no step."""
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(1)])
+    model.layers[0].trainable = False
+    model.compile(optimizer="sgd", loss="mse", jit_compile=jit_compile)
+    before = model.get_weights()
+    with pytest.warns(UserWarning, match="does not have any trainable weights"):
+        history = model.fit(np.ones((4, 3)), np.zeros((4, 1)), epochs=2, verbose=0)
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+    assert history.history["loss"][0] == history.history["loss"][1]
+    assert int(model.optimizer.iterations.numpy()) == 0
