@@ -200,6 +200,9 @@ class Layer:
             if all(value is not v for v in trainable + non_trainable):
                 self._check_state_unlocked()
                 (trainable if value.trainable else non_trainable).append(value)
+        elif isinstance(value, Layer) and value is not self and \
+                self.__dict__.get(name) is not value:
+            self._check_state_unlocked()  # a sub-layer made in `call`: a new one at every call
 
         held = _held_metrics(value)
         if held or name in self.__dict__.get("_metric_attributes", ()):

@@ -75,7 +75,24 @@ class _BuildsLazily(layers.Layer):
         return x * self.w
 
 
-@pytest.mark.parametrize("cls", [_AddsInCall, _SetsInCall])
+class _LayerInCall(layers.Layer):
+    """The classic slip: a sub-layer made in `call` (new, untrained weights at each call)."""
+
+    def call(self, x):
+        self.dense = layers.Dense(2)
+        return self.dense(x)
+
+
+class _LayerInBuild(layers.Layer):
+    def build(self, input_shape):
+        self.dense = layers.Dense(2)
+
+    def call(self, x):
+        self.dense = self.dense  # setting the same sub-layer again adds nothing
+        return self.dense(x)
+
+
+@pytest.mark.parametrize("cls", [_AddsInCall, _SetsInCall, _LayerInCall])
 @pytest.mark.parametrize("symbolic", [False, True])
 def test_state_created_in_a_built_layers_call_is_an_error(cls, symbolic):
     inputs = keras.KerasTensor((3, 4)) if symbolic else X
@@ -92,6 +109,19 @@ def test_an_unlocked_tracker_lets_call_add_state_until_locked_again():
     layer._tracker.lock()
     with pytest.raises(ValueError, match="cannot add new elements of state"):
         layer(X)
+
+
+def test_a_sub_layer_made_in_build_is_fine_and_unlocking_allows_one_in_call():
+    layer = _LayerInBuild()
+    first = np.asarray(layer(X))
+    np.testing.assert_array_equal(np.asarray(layer(X)), first)
+    assert len(layer.weights) == 2
+    unlocked = _LayerInCall()
+    unlocked._tracker.unlock()
+    unlocked(X)
+    later = _Weighted()
+    later.extra_layer = layers.Dense(1)  # outside `call`: Keras' lock, not ours
+    assert later.extra_layer in later._layers
 
 
 def test_state_created_in_build_on_the_first_call_is_fine():
