@@ -134,6 +134,19 @@ OPTIMIZERS = {
     "accumulation": lambda: keras.optimizers.SGD(0.05, gradient_accumulation_steps=3),
     "schedule": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(
         0.02, decay_steps=3, decay_rate=0.5)),
+    "adamax": lambda: keras.optimizers.Adamax(0.01),
+    "adadelta": lambda: keras.optimizers.Adadelta(1.0),
+    "ftrl": lambda: keras.optimizers.Ftrl(0.05, l1_regularization_strength=0.01),
+    "lion": lambda: keras.optimizers.Lion(0.001),
+    "lamb": lambda: keras.optimizers.Lamb(0.01),
+    "adafactor": lambda: keras.optimizers.Adafactor(0.01),
+    "schedule_free_adamw": lambda: keras.optimizers.ScheduleFreeAdamW(0.01),
+    "muon": lambda: keras.optimizers.Muon(0.01),
+    "loss_scale_factor": lambda: keras.optimizers.SGD(0.05, momentum=0.5, loss_scale_factor=8.0),
+    "loss_scale_optimizer": lambda: keras.optimizers.LossScaleOptimizer(
+        keras.optimizers.Adam(0.01), initial_scale=16.0, dynamic_growth_steps=2),
+    "multi_optimizer": lambda: keras.optimizers.MultiOptimizer(keras.optimizers.OptimizerMap(
+        keras.optimizers.SGD(0.05, momentum=0.9), {".*/bias": keras.optimizers.Adam(0.01)})),
 }
 
 
