@@ -192,6 +192,35 @@ KERAS_OPS = {
     "argsort": (_NUMPY, "Argsort", ("x",), [("axis", "axis")]),
     "top_k": (_MATH, "TopK", ("x",), [("k", "k"), ("sorted", "sorted")]),
     "full_like": (_NUMPY, "FullLike", ("x", "fill_value"), [("dtype", "dtype")]),
+    # Square matrices (numnet.autodiff.ops.matrices).
+    "inv": (_LINALG, "Inv", ("x",), []),
+    "det": (_LINALG, "Det", ("x",), []),
+    "solve": (_LINALG, "Solve", ("a", "b"), []),
+    "solve_triangular": (_LINALG, "SolveTriangular", ("a", "b"), [("lower", "lower")]),
+    "cholesky": (_LINALG, "Cholesky", ("x",), [("upper", "upper")]),
+    "cholesky_inverse": (_LINALG, "CholeskyInverse", ("x",), [("upper", "upper")]),
+    "slogdet": (_NUMPY, "Slogdet", ("x",), []),
+    "logdet": (_MATH, "Logdet", ("x",), []),
+    # Integers (numnet.autodiff.ops.integers) and more of NumPy's functions.
+    "bitwise_and": (_NUMPY, "BitwiseAnd", ("x", "y"), []),
+    "bitwise_or": (_NUMPY, "BitwiseOr", ("x", "y"), []),
+    "bitwise_xor": (_NUMPY, "BitwiseXor", ("x", "y"), []),
+    "bitwise_not": (_NUMPY, "BitwiseNot", ("x",), []),
+    "bitwise_invert": (_NUMPY, "BitwiseInvert", ("x",), []),
+    "bitwise_left_shift": (_NUMPY, "BitwiseLeftShift", ("x", "y"), []),
+    "bitwise_right_shift": (_NUMPY, "BitwiseRightShift", ("x", "y"), []),
+    "left_shift": (_NUMPY, "LeftShift", ("x", "y"), []),
+    "right_shift": (_NUMPY, "RightShift", ("x", "y"), []),
+    "gcd": (_NUMPY, "Gcd", ("x1", "x2"), []),
+    "lcm": (_NUMPY, "Lcm", ("x1", "x2"), []),
+    "nextafter": (_NUMPY, "Nextafter", ("x1", "x2"), []),
+    "erfinv": (_MATH, "Erfinv", ("x",), []),
+    "cross": (_NUMPY, "Cross", ("x1", "x2"), [("axisa", "axisa"), ("axisb", "axisb"), ("axisc", "axisc"), ("axis", "axis")]),
+    "cdist": (_MATH, "CDist", ("x", "y"), []),
+    "corrcoef": (_NUMPY, "Corrcoef", ("x",), []),
+    "unravel_index": (_NUMPY, "UnravelIndex", ("indices",), [("shape", "shape")]),
+    "nonzero": (_NUMPY, "Nonzero", ("x",), []),
+    "histogram": (_NUMPY, "Histogram", ("x",), [("bins", "bins"), ("range", "range")]),
     # Written with the other ops (numnet.autodiff.ops.composite).
     "deg2rad": (_NUMPY, "Deg2rad", ("x",), []),
     "rad2deg": (_NUMPY, "Rad2deg", ("x",), []),
@@ -346,14 +375,28 @@ def _before_varargs(function):
 
 
 def _trace(op, args, kwargs, size):
-    """Runs the op on zeros standing for the symbolic inputs (unknown dimensions = size)."""
-    def concrete(x):
+    """Runs the op on zeros standing for the symbolic inputs (unknown dimensions = size);
+    an op that refuses zeros (an inverse, a Cholesky factor) is run on identity matrices."""
+    def concrete(x, fill):
         if isinstance(x, KerasTensor):
-            shape = tuple(size if d is None else d for d in x.shape)
-            return Tensor(xp.zeros(shape, dtype=x.dtype))
+            return Tensor(fill(tuple(size if d is None else d for d in x.shape), x.dtype))
         return x
-    with xp.errstate(all="ignore"):
-        return op.call(*map_structure(concrete, list(args)), **map_structure(concrete, kwargs))
+
+    def run(fill):
+        with xp.errstate(all="ignore"):
+            return op.call(*map_structure(lambda x: concrete(x, fill), list(args)),
+                           **map_structure(lambda x: concrete(x, fill), kwargs))
+    try:
+        return run(xp.zeros)
+    except ValueError:  # NumPy's LinAlgError is one
+        return run(_identities)
+
+
+def _identities(shape, dtype):
+    """Identity matrices in the last two axes of `shape` (ones when they are not square)."""
+    if len(shape) < 2 or shape[-1] != shape[-2]:
+        return xp.ones(shape, dtype=dtype)
+    return xp.broadcast_to(xp.eye(shape[-1], dtype=dtype), shape).copy()
 
 
 def _class_for(op_name):

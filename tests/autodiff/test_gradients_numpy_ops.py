@@ -27,6 +27,10 @@ KINKED = {"top_k_ties"}
 # divide_no_nan jumps where its divisor is 0 (its gradient is 0 there, as Keras'; the
 # reference test compares that): differences are taken for the dividend only.
 WRT = {"divide_no_nan": [0]}
+# A Cholesky factorization reads the lower triangle of its symmetric input, and its
+# gradient is TensorFlow's symmetrized one (half to each of a_ij and a_ji): central
+# differences of the lower entries then see g_ij + g_ji off the diagonal, and nothing above.
+LOWER_TRIANGLE_READ = {"cholesky", "cholesky_upper", "logdet"}
 DIFFERENTIABLE = sorted(name for name, (_, _, wrt) in cases.CASES.items()
                         if wrt and name not in KINKED)
 
@@ -60,5 +64,9 @@ def test_backward_rule_matches_central_differences(name):
             total = ops.sum(_flat_float_output(name, tensors) * weights)
         analytic = tape.gradient(total, tensors[index])
         assert analytic is not None, f"no gradient reached input {index}"
-        np.testing.assert_allclose(np.asarray(analytic), numeric_grad(scalar, arrays, index),
+        analytic = np.asarray(analytic)
+        if name in LOWER_TRIANGLE_READ:
+            np.testing.assert_allclose(analytic, analytic.T, rtol=1e-12, atol=1e-12)
+            analytic = np.tril(analytic + analytic.T, -1) + np.diag(np.diag(analytic))
+        np.testing.assert_allclose(analytic, numeric_grad(scalar, arrays, index),
                                    rtol=1e-6, atol=1e-8, err_msg=f"input {index}")

@@ -8,10 +8,11 @@ from numnet.autodiff.ops.core import broadcast_to, cast, convert_to_tensor, sum_
 from numnet.autodiff.ops.arithmetic import add, divide, matmul, multiply, negative, power, subtract
 from numnet.autodiff.ops.math import (
     abs, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, cbrt, ceil, clip, cos, cosh,
-    divide_no_nan, equal, erf, exp, exp2, expm1, fabs, floor, floor_divide, greater,
+    divide_no_nan, equal, erf, erfinv, exp, exp2, expm1, fabs, floor, floor_divide, greater,
     greater_equal, hypot, isfinite, isinf, isnan, less, less_equal, log, log1p, log2, log10,
     logaddexp, logical_and, logical_not, logical_or, logical_xor, maximum, minimum, mod,
-    nan_to_num, not_equal, reciprocal, round, sign, signbit, sin, sinh, sqrt, square,
+    nan_to_num, nextafter, not_equal, reciprocal, round, sign, signbit, sin, sinh, sqrt,
+    square,
     stop_gradient, tan, trunc, where,
 )
 from numnet.autodiff.ops.nn import (
@@ -38,10 +39,20 @@ from numnet.autodiff.ops.shape import (
     triu, unstack, vstack,
 )
 from numnet.autodiff.ops.creation import (
-    arange, copy, dtype, empty, eye, full, full_like, identity, is_tensor, linspace, ndim, ones,
-    size, tri, zeros,
+    arange, bartlett, blackman, copy, dtype, empty, eye, full, full_like, hamming, hanning,
+    identity, is_tensor, kaiser, linspace, ndim, ones, size, tri, zeros,
 )
 from numnet.autodiff.ops.linalg import einsum, inner, norm, outer, tensordot, trace, vdot
+from numnet.autodiff.ops.matrices import (
+    cholesky, cholesky_inverse, det, inv, logdet, slogdet, solve, solve_triangular,
+)
+from numnet.autodiff.ops.integers import (
+    bitwise_and, bitwise_invert, bitwise_left_shift, bitwise_not, bitwise_or,
+    bitwise_right_shift, bitwise_xor, gcd, lcm, left_shift, right_shift,
+)
+from numnet.autodiff.ops.numpy_functions import (
+    cdist, corrcoef, cross, histogram, nonzero, unravel_index,
+)
 from numnet.autodiff.ops.sorting import argsort, sort, top_k
 from numnet.autodiff.ops.composite import (
     bincount, digitize, searchsorted, segment_max, segment_sum, slice_update,

@@ -116,3 +116,27 @@ def is_tensor(x):
 
 __all__ = ["arange", "copy", "dtype", "empty", "eye", "full", "full_like", "identity",
            "is_tensor", "linspace", "ndim", "ones", "size", "tri", "zeros"]
+
+
+# ------------------------------------------------------------------ windows
+def _window(name, make):
+    def window(x):
+        length = int(xp.asarray(getattr(x, "data", x)))
+        return wrap(xp.asarray(make(length), dtype=floatx()))
+    window.__name__ = window.__qualname__ = name
+    return window
+
+
+bartlett = _window("bartlett", xp.bartlett)
+blackman = _window("blackman", xp.blackman)
+hamming = _window("hamming", xp.hamming)
+hanning = _window("hanning", xp.hanning)
+bartlett.__doc__ = "The triangular (Bartlett) window of `x` points, in `floatx()`."
+blackman.__doc__ = "The Blackman window of `x` points, in `floatx()`."
+hamming.__doc__ = "The Hamming window of `x` points (symmetric), in `floatx()`."
+hanning.__doc__ = "The Hann window of `x` points (symmetric), in `floatx()`."
+
+
+def kaiser(x, beta):
+    """The Kaiser window of `x` points with shape parameter `beta`, in `floatx()`."""
+    return _window("kaiser", lambda length: xp.kaiser(length, float(beta)))(x)

@@ -95,6 +95,37 @@ def erf(x):
     return _ERF(float_tensor(x))
 
 
+def _erfinv_compute(y):
+    """The inverse of erf on (-1, 1) (+-inf at +-1, NaN outside), in `y`'s dtype: scipy's
+    when it is installed, else Newton's iteration on erf in float64 from Winitzki's
+    approximation (four steps reach float64's precision on the float32 range)."""
+    try:
+        from scipy.special import erfinv as scipy_erfinv
+        return scipy_erfinv(y)
+    except ImportError:  # pragma: no cover - scipy is a test dependency
+        pass
+    v = xp.asarray(y, dtype=xp.float64)
+    a = 0.147
+    with xp.errstate(divide="ignore", invalid="ignore"):  # +-1 and beyond: inf and NaN
+        log_term = xp.log1p(-v * v)
+        first = 2 / (_math.pi * a) + log_term / 2
+        x = xp.sign(v) * xp.sqrt(xp.sqrt(first * first - log_term / a) - first)
+        for _ in range(4):
+            inside = xp.isfinite(x)
+            step = (_erf_kernel(x) - v) / (2 / _math.sqrt(_math.pi) * xp.exp(-x * x))
+            x = xp.where(inside, x - xp.where(inside, step, 0.0), x)
+    return x.astype(y.dtype)
+
+
+_ERFINV = Primitive("erfinv", _erfinv_compute, lambda g, inputs, y, needs: (
+    g * (_math.sqrt(_math.pi) / 2) * exp(square(y)),))
+
+
+def erfinv(x):
+    """The inverse error function: the `y` with `erf(y) == x`, for x in (-1, 1)."""
+    return _ERFINV(float_tensor(x))
+
+
 def fabs(x):
     """|x| as floats (integers become `floatx()`)."""
     return abs(float_tensor(x))
@@ -263,6 +294,15 @@ mod = _binary("mod", xp.mod, _mod_vjp,
               "The remainder of floor division, with the sign of x2 (as Python's %).")
 floor_divide = _binary("floor_divide", xp.floor_divide, no_gradient,
                        "x1 // x2: the quotient rounded down (not differentiable).")
+_NEXTAFTER = elementwise("nextafter", xp.nextafter, no_gradient)
+
+
+def nextafter(x1, x2):
+    """The next representable float after `x1` towards `x2` (not differentiable; integers
+    become `floatx()`)."""
+    x1, x2 = operands(x1, x2)
+    x1, x2 = float_tensor(x1), float_tensor(x2)
+    return _NEXTAFTER(*operands(x1, cast(x2, x1.data.dtype)))
 
 
 def divide_no_nan(x1, x2):

@@ -1,0 +1,167 @@
+"""Square matrices: `inv`, `det`, `slogdet`, `logdet`, `solve`, `solve_triangular`,
+`cholesky` and `cholesky_inverse` (Keras' `keras.ops` names, over the last two axes, with
+any leading batch axes).
+
+The forward values are NumPy's `linalg`. The backward rules, written with the ops
+themselves beside each forward, are the standard ones (Giles, "An extended collection of
+matrix derivative results", 2008), with TensorFlow's symmetrized rule for `cholesky`:
+
+- `inv`: dX = -Y^T G Y^T, where Y = X^-1;
+- `det`: dX = G det(X) X^-T, and `slogdet`'s log|det|: dX = G X^-T;
+- `solve(A, B)`: dB = A^-T G, dA = -dB X^T, where X is the solution;
+- `cholesky(A) = L`: dA = sym(L^-T Phi(L^T G) L^-1), Phi keeping the lower triangle with a
+  halved diagonal.
+
+`solve_triangular`, `logdet` and `cholesky_inverse` are compositions of these.
+"""
+
+from numnet.autodiff.ops.arithmetic import matmul, multiply, subtract
+from numnet.autodiff.ops.core import Primitive, float_tensor, no_gradient, sum_to, xp
+from numnet.autodiff.ops.creation import eye
+from numnet.autodiff.ops.math import log
+from numnet.autodiff.ops.reductions import sum
+from numnet.autodiff.ops.shape import diagonal, expand_dims, swapaxes, tril, triu
+
+
+def _transposed(x):
+    """`x` with its last two axes swapped (each matrix of a batch transposed)."""
+    return swapaxes(x, -1, -2)
+
+
+def _square(x, name):
+    x = float_tensor(x)
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"{name}: expected square matrices in the last two axes; received "
+                         f"shape {tuple(x.shape)}.")
+    return x
+
+
+def _as_matrices(g):
+    """A tensor of one value per matrix, as a (..., 1, 1) tensor that broadcasts over each."""
+    return expand_dims(expand_dims(g, -1), -1)
+
+
+def _inv_vjp(g, inputs, output, needs):
+    inverse_t = _transposed(output)
+    return (-matmul(matmul(inverse_t, g), inverse_t),)
+
+
+INV = Primitive("inv", xp.linalg.inv, _inv_vjp)
+
+
+def inv(x):
+    """The inverse of each square matrix."""
+    return INV(_square(x, "inv"))
+
+
+DET = Primitive("det", xp.linalg.det, lambda g, inputs, output, needs: (
+    multiply(_as_matrices(multiply(g, output)), _transposed(inv(inputs[0]))),))
+
+
+def det(x):
+    """The determinant of each square matrix."""
+    return DET(_square(x, "det"))
+
+
+_SLOGDET_SIGN = Primitive("slogdet_sign", lambda x: xp.linalg.slogdet(x)[0], no_gradient)
+_LOG_ABS_DET = Primitive("log_abs_det", lambda x: xp.linalg.slogdet(x)[1],
+                         lambda g, inputs, output, needs: (
+                             multiply(_as_matrices(g), _transposed(inv(inputs[0]))),))
+
+
+def slogdet(x):
+    """`(sign, log|det|)` of each square matrix: the determinant without overflow."""
+    x = _square(x, "slogdet")
+    return _SLOGDET_SIGN(x), _LOG_ABS_DET(x)
+
+
+def logdet(x):
+    """The log of the determinant of each symmetric positive definite matrix, from its
+    Cholesky factor (TensorFlow's definition: NaN when the matrix is not positive
+    definite)."""
+    factor = CHOLESKY(_square(x, "logdet"), allow_nan=True)
+    return multiply(sum(log(diagonal(factor, axis1=-2, axis2=-1)), axis=-1), 2.0)
+
+
+def _solve_vjp(g, inputs, output, needs):
+    a, b = inputs
+    vector = b.ndim == a.ndim - 1
+    grad_b = solve(_transposed(a), g)
+    grad_a = None
+    if needs[0]:
+        if vector:
+            grad_a = -multiply(expand_dims(grad_b, -1), expand_dims(output, -2))
+        else:
+            grad_a = -matmul(grad_b, _transposed(output))
+        grad_a = sum_to(grad_a, a.shape)
+    return grad_a, (sum_to(grad_b, b.shape) if needs[1] else None)
+
+
+def _solve_compute(a, b):
+    if b.ndim == a.ndim - 1:  # one right-hand side per matrix
+        return xp.linalg.solve(a, b[..., None])[..., 0]
+    return xp.linalg.solve(a, b)
+
+
+SOLVE = Primitive("solve", _solve_compute, _solve_vjp)
+
+
+def solve(a, b):
+    """The solution `x` of `a @ x = b` for each square matrix of `a` (`b` holds one
+    right-hand side per column, or is one vector per matrix)."""
+    a = _square(a, "solve")
+    b = float_tensor(b)
+    rows = b.shape[-1] if b.ndim == a.ndim - 1 else b.shape[-2] if b.ndim >= 2 else None
+    if rows != a.shape[-1]:
+        raise ValueError(f"solve: `b` of shape {tuple(b.shape)} does not match the matrices "
+                         f"of `a`, of shape {tuple(a.shape)}.")
+    return SOLVE(a, b)
+
+
+def solve_triangular(a, b, lower=False):
+    """`solve` with `a` triangular: only its lower (`lower=True`) or upper triangle is read."""
+    a = _square(a, "solve_triangular")
+    return solve(tril(a) if lower else triu(a), b)
+
+
+def _cholesky_compute(x, allow_nan):
+    try:
+        return xp.linalg.cholesky(x)
+    except xp.linalg.LinAlgError:
+        if allow_nan:
+            return xp.full(x.shape, xp.nan, dtype=x.dtype)
+        raise ValueError("cholesky: the matrix is not positive definite.") from None
+
+
+def _cholesky_vjp(g, inputs, output, needs, allow_nan):
+    factor_inverse = inv(output)
+    middle = matmul(_transposed(output), g)
+    middle = subtract(tril(middle), multiply(multiply(middle, eye(output.shape[-1],
+                                                                   dtype=output.dtype)), 0.5))
+    grad = matmul(matmul(_transposed(factor_inverse), middle), factor_inverse)
+    return (multiply(grad + _transposed(grad), 0.5),)
+
+
+CHOLESKY = Primitive("cholesky", _cholesky_compute, _cholesky_vjp)
+
+
+def cholesky(x, upper=False):
+    """The lower triangular `L` with `L @ L.T == x`, for each symmetric positive definite
+    matrix (its transpose, upper triangular, with `upper=True`); a matrix that is not
+    positive definite is an error, as in Keras."""
+    factor = CHOLESKY(_square(x, "cholesky"), allow_nan=False)
+    return _transposed(factor) if upper else factor
+
+
+def cholesky_inverse(x, upper=False):
+    """The inverse of the matrix whose Cholesky factor is `x` (lower triangular, or upper
+    with `upper=True`): `inv(L @ L.T)` from `L` alone."""
+    x = _square(x, "cholesky_inverse")
+    factor_inverse = inv(triu(x) if upper else tril(x))
+    if upper:
+        return matmul(factor_inverse, _transposed(factor_inverse))
+    return matmul(_transposed(factor_inverse), factor_inverse)
+
+
+__all__ = ["cholesky", "cholesky_inverse", "det", "inv", "logdet", "slogdet", "solve",
+           "solve_triangular"]

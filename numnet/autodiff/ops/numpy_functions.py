@@ -1,0 +1,110 @@
+"""More of NumPy's functions under their `keras.ops` names: `cross`, `cdist`, `corrcoef`
+(compositions of numnet's ops, so differentiable and compiled like them), and the
+functions whose results are indices or counts: `nonzero`, `unravel_index`, `histogram`.
+
+`nonzero` and `histogram` read their input's values into Python (how many entries, which
+range), so a compiled step that uses them runs eagerly; `unravel_index` is arithmetic on
+the indices and replays like any op.
+"""
+
+from numnet.autodiff.ops.arithmetic import matmul, multiply, subtract
+from numnet.autodiff.ops.core import as_tensor, cast, float_tensor, wrap, xp
+from numnet.autodiff.ops.math import clip, floor_divide, mod, sqrt, square
+from numnet.autodiff.ops.reductions import mean, sum
+from numnet.autodiff.ops.shape import (
+    diagonal, expand_dims, getitem, moveaxis, pad, stack, swapaxes,
+)
+
+
+def _vector_components(x, axis, name):
+    """The 3 components of the vectors of `x` along `axis` (a third one of 0 for 2-D
+    vectors), and whether they were 2-D."""
+    x = moveaxis(x, axis, -1)
+    size = x.shape[-1]
+    if size not in (2, 3):
+        raise ValueError(f"cross: `{name}` must hold 2- or 3-component vectors along its axis; "
+                         f"received shape {tuple(x.shape)} (moved to the end).")
+    if size == 2:
+        x = pad(x, [(0, 0)] * (x.ndim - 1) + [(0, 1)])
+    return [getitem(x, (Ellipsis, i)) for i in range(3)], size == 2
+
+
+def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """The cross product of the 2- or 3-component vectors along `axisa` of `x1` and `axisb`
+    of `x2`, along `axisc` of the result (`axis` sets all three). Two 2-D vectors give the
+    z component only, as NumPy."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    x1, x2 = as_tensor(x1), as_tensor(x2)
+    if x1.data.dtype != x2.data.dtype:
+        common = xp.result_type(x1.data.dtype, x2.data.dtype)
+        x1, x2 = cast(x1, common), cast(x2, common)
+    (a0, a1, a2), flat1 = _vector_components(x1, axisa, "x1")
+    (b0, b1, b2), flat2 = _vector_components(x2, axisb, "x2")
+    z = subtract(multiply(a0, b1), multiply(a1, b0))
+    if flat1 and flat2:
+        return z
+    x = subtract(multiply(a1, b2), multiply(a2, b1))
+    y = subtract(multiply(a2, b0), multiply(a0, b2))
+    return moveaxis(stack([x, y, z], axis=-1), -1, axisc)
+
+
+def cdist(x, y):
+    """The Euclidean distance between each row of `x` (..., m, d) and each row of `y`
+    (..., n, d): an (..., m, n) tensor."""
+    x, y = float_tensor(x), float_tensor(y)
+    if x.ndim < 2 or y.ndim < 2:
+        raise ValueError("`cdist` inputs must have rank >= 2; received shapes "
+                         f"{tuple(x.shape)} and {tuple(y.shape)}.")
+    if x.shape[-1] != y.shape[-1]:
+        raise ValueError("Last dimension of inputs to `cdist` must match; received shapes "
+                         f"{tuple(x.shape)} and {tuple(y.shape)}.")
+    difference = subtract(expand_dims(x, -2), expand_dims(y, -3))
+    return sqrt(sum(square(difference), axis=-1))
+
+
+def corrcoef(x):
+    """The Pearson correlation coefficients between the rows of `x` (each row a variable,
+    each column an observation), clipped to [-1, 1] as Keras does."""
+    x = float_tensor(x)
+    if x.ndim == 0:
+        return wrap(xp.asarray(xp.nan, dtype=x.data.dtype))
+    centered = subtract(x, mean(x, axis=-1, keepdims=True))
+    covariance = matmul(centered, swapaxes(centered, -1, -2)) / (x.shape[-1] - 1)
+    spread = sqrt(diagonal(covariance, axis1=-2, axis2=-1))
+    return clip(covariance / multiply(expand_dims(spread, -1), expand_dims(spread, -2)),
+                -1.0, 1.0)
+
+
+def unravel_index(indices, shape):
+    """The coordinates, in an array of `shape`, of each flat (row-major) index: a tuple
+    of one tensor per axis."""
+    if any(d is None for d in shape):
+        raise ValueError(f"`shape` argument cannot contain `None`. Received: shape={shape}")
+    indices = as_tensor(indices)
+    coordinates = []
+    for length in reversed(tuple(int(d) for d in shape)):
+        coordinates.append(mod(indices, length))
+        indices = floor_divide(indices, length)
+    return tuple(reversed(coordinates))
+
+
+def nonzero(x):
+    """The indices of the non-zero entries of `x`: a tuple of one integer tensor per axis."""
+    return tuple(wrap(i) for i in xp.nonzero(xp.asarray(as_tensor(x))))
+
+
+def histogram(x, bins=10, range=None):
+    """`(counts, bin_edges)`: how many entries of the 1-D `x` fall in each of `bins` equal
+    bins over `range` (the entries' minimum and maximum by default), the last bin closed;
+    both in `x`'s dtype, as Keras gives them."""
+    values = xp.asarray(as_tensor(x))
+    if values.ndim != 1:
+        raise ValueError(f"Input tensor must be 1-dimensional. Received: input.shape="
+                         f"{values.shape}")
+    counts, edges = xp.histogram(values, bins=int(bins), range=range)
+    # Keras gives both in the input's dtype (counts too)
+    return wrap(counts.astype(values.dtype)), wrap(edges.astype(values.dtype))
+
+
+__all__ = ["cdist", "corrcoef", "cross", "histogram", "nonzero", "unravel_index"]
