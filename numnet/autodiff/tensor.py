@@ -161,11 +161,54 @@ class Tensor:
     def __rpow__(self, other):
         return _ops.power(other, self)
 
+    def __floordiv__(self, other):
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _ops.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return _ops.mod(self, other)
+
+    def __rmod__(self, other):
+        return _ops.mod(other, self)
+
+    # `&`, `|`, `^` and `~` are logical on booleans and bitwise on integers, as on
+    # TensorFlow's tensors.
+    def __and__(self, other):
+        return _bits(self, other, "logical_and", "bitwise_and")
+
+    def __rand__(self, other):
+        return _bits(other, self, "logical_and", "bitwise_and")
+
+    def __or__(self, other):
+        return _bits(self, other, "logical_or", "bitwise_or")
+
+    def __ror__(self, other):
+        return _bits(other, self, "logical_or", "bitwise_or")
+
+    def __xor__(self, other):
+        return _bits(self, other, "logical_xor", "bitwise_xor")
+
+    def __rxor__(self, other):
+        return _bits(other, self, "logical_xor", "bitwise_xor")
+
+    def __invert__(self):
+        if self.data.dtype == xp.bool_:
+            return _ops.logical_not(self)
+        return _ops.bitwise_not(self)
+
     def __neg__(self):
         return _ops.negative(self)
 
+    def __pos__(self):
+        return self
+
     def __abs__(self):
         return _ops.abs(self)
+
+    def __round__(self, ndigits=None):
+        return _ops.round(self, ndigits or 0)
 
     def __getitem__(self, key):
         return _ops.getitem(self, key)
@@ -209,6 +252,12 @@ class Tensor:
 
     def astype(self, dtype):
         return _ops.cast(self, dtype)
+
+
+def _bits(a, b, logical, bitwise):
+    """`logical(a, b)` when both are booleans, else `bitwise(a, b)`."""
+    kinds = {xp.asarray(getattr(v, "data", v)).dtype.kind for v in (a, b)}
+    return getattr(_ops, logical if kinds == {"b"} else bitwise)(a, b)
 
 
 class Variable(Tensor):

@@ -38,9 +38,10 @@ NOT_EXPORTED = {
     "dropout_mask": "it draws random numbers (training-time noise)",
     "sum_of_squares": "it is the L2 regularizers' penalty, a training-time loss term",
 }
-# The square-matrix, integer and special functions of `numnet.ops` that the exporters do
-# not write (ONNX has no operator for most of them: no inverse, solve, Cholesky factor,
-# erfinv, nextafter, gcd or lcm, and its BitShift takes unsigned integers only). A model
+# The square-matrix, integer, scatter and special functions of `numnet.ops` that the
+# exporters do not write (ONNX has no operator for most of them: no inverse, solve,
+# Cholesky factor, erfinv, nextafter, gcd or lcm, and its BitShift takes unsigned integers
+# only). A model
 # using one keeps working in numnet; exporting it names the op and this reason.
 _NOT_WRITTEN = (
     "numnet's exporters do not write this function of numnet.ops yet (ONNX has no operator "
@@ -49,7 +50,8 @@ _NOT_WRITTEN = (
 NOT_EXPORTED.update({name: _NOT_WRITTEN for name in (
     "inv", "det", "slogdet_sign", "log_abs_det", "solve", "cholesky", "erfinv", "nextafter",
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
-    "bitwise_right_shift", "gcd", "lcm")})
+    "bitwise_right_shift", "gcd", "lcm", "gather_nd", "scatter_nd", "scatter_update",
+    "scatter_update_max", "scatter_update_min", "scatter_update_mul")})
 
 # Primitives one format cannot express faithfully, by format name, with why.
 NOT_EXPORTED_TO = {

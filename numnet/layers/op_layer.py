@@ -221,6 +221,10 @@ KERAS_OPS = {
     "unravel_index": (_NUMPY, "UnravelIndex", ("indices",), [("shape", "shape")]),
     "nonzero": (_NUMPY, "Nonzero", ("x",), []),
     "histogram": (_NUMPY, "Histogram", ("x",), [("bins", "bins"), ("range", "range")]),
+    "scatter": (_CORE, "Scatter", ("indices", "values"), [("shape", "shape")]),
+    "scatter_update": (_CORE, "ScatterUpdate", ("inputs", "indices", "updates"), [("reduction", "reduction")]),
+    "segment_min": (_MATH, "SegmentMin", ("data", "segment_ids"), [("num_segments", "num_segments"), ("sorted", "sorted")]),
+    "segment_prod": (_MATH, "SegmentProd", ("data", "segment_ids"), [("num_segments", "num_segments"), ("sorted", "sorted")]),
     # Written with the other ops (numnet.autodiff.ops.composite).
     "deg2rad": (_NUMPY, "Deg2rad", ("x",), []),
     "rad2deg": (_NUMPY, "Rad2deg", ("x",), []),

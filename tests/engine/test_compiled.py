@@ -767,3 +767,29 @@ def test_stop_gradient_in_a_custom_layer_is_replayed_with_the_eager_numbers(monk
     assert compiled_loss == eager_loss
     for mine, theirs in zip(compiled_weights, eager_weights):
         np.testing.assert_array_equal(mine, theirs)
+
+
+class _MatrixOps(keras.layers.Layer):
+    """A layer using the square-matrix and scatter ops (their indices come from the batch)."""
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(3, 3), initializer="orthogonal")
+
+    def call(self, x):
+        spd = keras.ops.matmul(keras.ops.transpose(self.w), self.w) + keras.ops.eye(3) * 2.0
+        solved = keras.ops.solve(spd, keras.ops.transpose(x[:, :3]))
+        columns = keras.ops.cast(keras.ops.abs(x[:, 3]) * 2, "int32") % 3
+        places = keras.ops.stack([keras.ops.arange(x.shape[0], dtype="int32"), columns], 1)
+        bumped = keras.ops.scatter_update(keras.ops.transpose(solved), places, x[:, 4],
+                                          reduction="add")
+        return bumped * keras.ops.logdet(spd) + keras.ops.det(self.w)
+
+
+def test_matrix_and_scatter_ops_replay_with_the_eager_numbers():
+    x, = _data((5,))
+    y = x[:, :3] * 0.5
+
+    def build():
+        return keras.Sequential([keras.Input((5,)), _MatrixOps()])
+    compiled, eager = _train_both(build, x, y)
+    _assert_same_weights(compiled, eager)

@@ -50,12 +50,14 @@ from numnet.autodiff.ops.integers import (
     bitwise_and, bitwise_invert, bitwise_left_shift, bitwise_not, bitwise_or,
     bitwise_right_shift, bitwise_xor, gcd, lcm, left_shift, right_shift,
 )
+from numnet.autodiff.ops.scatter import scatter, scatter_update
 from numnet.autodiff.ops.numpy_functions import (
     cdist, corrcoef, cross, histogram, nonzero, unravel_index,
 )
 from numnet.autodiff.ops.sorting import argsort, sort, top_k
 from numnet.autodiff.ops.composite import (
-    bincount, digitize, searchsorted, segment_max, segment_sum, slice_update,
+    bincount, digitize, searchsorted, segment_max, segment_min, segment_prod, segment_sum,
+    slice_update,
     append, array_split, conj, conjugate, dsplit, dstack, erfc, fliplr, flipud, fmod, hsplit,
     imag, isin, isneginf, isposinf, isreal, ldexp, logaddexp2, nanstd, nanvar, real, vsplit,
     allclose, array, average, deg2rad, diag, diagflat, diff, empty_like, fmax, fmin, geomspace,

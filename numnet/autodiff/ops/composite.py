@@ -576,6 +576,24 @@ def segment_max(data, segment_ids, num_segments=None, sorted=False):
     return max(where(spread, expand_dims(data, 1), lowest), axis=0)
 
 
+def segment_min(data, segment_ids, num_segments=None, sorted=False):
+    """The smallest row of `data` in each segment (the dtype's highest value where a segment
+    is empty, as TensorFlow)."""
+    data = float_tensor(data)
+    members = _segments(segment_ids, num_segments, bool)
+    spread = reshape(members, tuple(members.shape) + (1,) * (data.ndim - 1))
+    highest = xp.asarray(xp.finfo(data.data.dtype).max, dtype=data.data.dtype)
+    return min(where(spread, expand_dims(data, 1), highest), axis=0)
+
+
+def segment_prod(data, segment_ids, num_segments=None, sorted=False):
+    """The product of the rows of `data` in each segment (1 where a segment is empty)."""
+    data = as_tensor(data)
+    members = _segments(segment_ids, num_segments, bool)
+    spread = reshape(members, tuple(members.shape) + (1,) * (data.ndim - 1))
+    return prod(where(spread, expand_dims(data, 1), 1), axis=0)
+
+
 def bincount(x, weights=None, minlength=0, sparse=False):
     """How many times each non-negative integer occurs in `x` (along its last axis for a
     2-D `x`), or the sum of `weights` at each."""
