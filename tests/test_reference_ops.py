@@ -36,6 +36,12 @@ def run(name):
     return cases.flat_outputs([np.asarray(p) for p in parts]), grads
 
 
+# Singular vectors in float32 from two algorithms (LAPACK's gesdd here, TensorFlow's own
+# there) agree to about 1.5e-5 relative, the inverse gaps between singular values scaling
+# their rounding; every other value agrees to 2e-6.
+VALUE_RTOL = {"svd_reduced": 2e-5, "svd_full": 2e-5}
+
+
 @pytest.mark.parametrize("name", sorted(cases.CASES))
 def test_values_dtypes_and_gradients_match_keras(name):
     outputs, grads = run(name)
@@ -45,7 +51,8 @@ def test_values_dtypes_and_gradients_match_keras(name):
         assert mine.shape == theirs.shape, f"output {i}"
         # Keras' integers are int32 where NumPy's are int64: the kind must agree.
         assert mine.dtype.kind == np.dtype(DTYPES[name][i]).kind, f"output {i}: {mine.dtype}"
-        np.testing.assert_allclose(mine, theirs, rtol=2e-6, atol=1e-6, err_msg=f"output {i}")
+        np.testing.assert_allclose(mine, theirs, rtol=VALUE_RTOL.get(name, 2e-6), atol=1e-6,
+                                   err_msg=f"output {i}")
     for j, grad in enumerate(grads):
         np.testing.assert_allclose(np.asarray(grad), REFERENCE[f"{name}/grad{j}"],
                                    rtol=2e-5, atol=2e-6, err_msg=f"gradient {j}")

@@ -51,7 +51,8 @@ NOT_EXPORTED.update({name: _NOT_WRITTEN for name in (
     "inv", "det", "slogdet_sign", "log_abs_det", "solve", "cholesky", "erfinv", "nextafter",
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
     "bitwise_right_shift", "gcd", "lcm", "gather_nd", "scatter_nd", "scatter_update",
-    "scatter_update_max", "scatter_update_min", "scatter_update_mul")})
+    "scatter_update_max", "scatter_update_min", "scatter_update_mul", "eigh_values",
+    "eigh_vectors", "qr_q", "qr_r", "singular_values", "svd_vectors")})
 
 # Primitives one format cannot express faithfully, by format name, with why.
 NOT_EXPORTED_TO = {

@@ -201,6 +201,10 @@ KERAS_OPS = {
     "cholesky_inverse": (_LINALG, "CholeskyInverse", ("x",), [("upper", "upper")]),
     "slogdet": (_NUMPY, "Slogdet", ("x",), []),
     "logdet": (_MATH, "Logdet", ("x",), []),
+    "eigh": (_LINALG, "Eigh", ("x",), []),
+    "qr": (_LINALG, "Qr", ("x",), [("mode", "mode")]),
+    "svd": (_LINALG, "SVD", ("x",), [("full_matrices", "full_matrices"), ("compute_uv", "compute_uv")]),
+    "matrix_rank": (_LINALG, "MatrixRank", ("x",), [("tol", "tol")]),
     # Integers (numnet.autodiff.ops.integers) and more of NumPy's functions.
     "bitwise_and": (_NUMPY, "BitwiseAnd", ("x", "y"), []),
     "bitwise_or": (_NUMPY, "BitwiseOr", ("x", "y"), []),

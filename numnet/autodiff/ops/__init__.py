@@ -44,7 +44,8 @@ from numnet.autodiff.ops.creation import (
 )
 from numnet.autodiff.ops.linalg import einsum, inner, norm, outer, tensordot, trace, vdot
 from numnet.autodiff.ops.matrices import (
-    cholesky, cholesky_inverse, det, inv, logdet, slogdet, solve, solve_triangular,
+    cholesky, cholesky_inverse, det, eigh, inv, logdet, matrix_rank, qr, slogdet, solve,
+    solve_triangular, svd,
 )
 from numnet.autodiff.ops.integers import (
     bitwise_and, bitwise_invert, bitwise_left_shift, bitwise_not, bitwise_or,

@@ -16,9 +16,9 @@ matrix derivative results", 2008), with TensorFlow's symmetrized rule for `chole
 """
 
 from numnet.autodiff.ops.arithmetic import matmul, multiply, subtract
-from numnet.autodiff.ops.core import Primitive, float_tensor, no_gradient, sum_to, xp
+from numnet.autodiff.ops.core import Primitive, float_tensor, no_gradient, sum_to, wrap, xp
 from numnet.autodiff.ops.creation import eye
-from numnet.autodiff.ops.math import log
+from numnet.autodiff.ops.math import equal, log, where
 from numnet.autodiff.ops.reductions import sum
 from numnet.autodiff.ops.shape import diagonal, expand_dims, swapaxes, tril, triu
 
@@ -163,5 +163,150 @@ def cholesky_inverse(x, upper=False):
     return matmul(_transposed(factor_inverse), factor_inverse)
 
 
-__all__ = ["cholesky", "cholesky_inverse", "det", "inv", "logdet", "slogdet", "solve",
-           "solve_triangular"]
+
+
+# ------------------------------------------------------------- decompositions
+def _safe_reciprocal(x):
+    """1 / x, and 0 where x is 0 (TensorFlow's `_SafeReciprocal`)."""
+    zero = equal(x, 0)
+    return where(zero, 0.0, 1.0 / where(zero, 1.0, x))
+
+
+def _eigh_values_vjp(g, inputs, output, needs):
+    vectors = EIGH_VECTORS(inputs[0])
+    return (_lower_symmetrized(matmul(multiply(vectors, expand_dims(g, -2)),
+                                      _transposed(vectors))),)
+
+
+def _eigh_vectors_vjp(g, inputs, vectors, needs):
+    values = EIGH_VALUES(inputs[0])
+    gaps = _safe_reciprocal(subtract(expand_dims(values, -2), expand_dims(values, -1)))
+    inner = multiply(gaps, matmul(_transposed(vectors), g))
+    return (_lower_symmetrized(matmul(matmul(vectors, inner), _transposed(vectors))),)
+
+
+def _lower_symmetrized(grad):
+    """TensorFlow's convention for a function of a symmetric matrix's lower triangle: the
+    lower triangle of `grad + grad^T`, its diagonal halved."""
+    both = grad + _transposed(grad)
+    return subtract(tril(both), multiply(multiply(both, eye(both.shape[-1], dtype=both.dtype)),
+                                         0.5))
+
+
+EIGH_VALUES = Primitive("eigh_values", lambda x: xp.linalg.eigh(x)[0], _eigh_values_vjp)
+EIGH_VECTORS = Primitive("eigh_vectors", lambda x: xp.linalg.eigh(x)[1], _eigh_vectors_vjp)
+
+
+def eigh(x):
+    """`(eigenvalues, eigenvectors)` of each symmetric matrix (its lower triangle is read),
+    the eigenvalues increasing and the eigenvectors as columns."""
+    x = _square(x, "eigh")
+    return EIGH_VALUES(x), EIGH_VECTORS(x)
+
+
+def _triangular_right_solve(x, r):
+    """`x @ inv(r)^T` for upper triangular `r` (TensorFlow's `_TriangularSolve` in its QR
+    gradient)."""
+    return _transposed(solve(triu(r), _transposed(x)))
+
+
+def _qr_grad_tall(q, r, dq, dr):
+    qdq = matmul(_transposed(q), dq)
+    rdr = matmul(r, _transposed(dr))
+    lower = tril(subtract(qdq, _transposed(qdq)) + subtract(rdr, _transposed(rdr)))
+    grad = matmul(q, dr + _triangular_right_solve(lower, r))
+    return grad + _triangular_right_solve(subtract(dq, matmul(q, qdq)), r)
+
+
+def _qr_vjp(gq, gr, inputs, q, r, complete):
+    """TensorFlow's QR gradient (from both outputs: `QR_Q` and `QR_R` each pass a zero
+    gradient for the other)."""
+    a = inputs[0]
+    rows, cols = a.shape[-2], a.shape[-1]
+    if complete and rows > cols:
+        raise NotImplementedError("The gradient of qr(mode='complete') of a tall matrix is "
+                                  "not defined (as in TensorFlow); use mode='reduced'.")
+    if rows >= cols:
+        return _qr_grad_tall(q, r, gq, gr)
+    wide = a[..., :, rows:]
+    dx = _qr_grad_tall(q, r[..., :, :rows], gq + matmul(wide, _transposed(gr[..., :, rows:])),
+                       gr[..., :, :rows])
+    from numnet.autodiff.ops.shape import concatenate
+    return concatenate([dx, matmul(q, gr[..., :, rows:])], axis=-1)
+
+
+def _qr_compute(x, part, complete):
+    return xp.linalg.qr(x, mode="complete" if complete else "reduced")[part]
+
+
+def _zeros_like(t):
+    return xp.zeros(t.shape, dtype=t.data.dtype)
+
+
+QR_Q = Primitive("qr_q", lambda x, complete: _qr_compute(x, 0, complete),
+                 lambda g, inputs, q, needs, complete: (_qr_vjp(
+                     g, _zeros_like(QR_R(inputs[0], complete=complete)), inputs, q,
+                     QR_R(inputs[0], complete=complete), complete),))
+QR_R = Primitive("qr_r", lambda x, complete: _qr_compute(x, 1, complete),
+                 lambda g, inputs, r, needs, complete: (_qr_vjp(
+                     _zeros_like(QR_Q(inputs[0], complete=complete)), g, inputs,
+                     QR_Q(inputs[0], complete=complete), r, complete),))
+
+
+def qr(x, mode="reduced"):
+    """`(q, r)`: the orthonormal `q` and upper triangular `r` with `q @ r == x`, for each
+    matrix (`mode="complete"`: `q` square)."""
+    if mode not in ("reduced", "complete"):
+        raise ValueError("`mode` argument value not supported. Expected one of "
+                         f"{{'reduced', 'complete'}}. Received: mode={mode}")
+    x = float_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"qr: expected matrices in the last two axes; received shape "
+                         f"{tuple(x.shape)}.")
+    complete = mode == "complete"
+    return QR_Q(x, complete=complete), QR_R(x, complete=complete)
+
+
+# -------------------------------------------------------------------- svd
+def _singular_values_vjp(g, inputs, output, needs):
+    u, _, vt = xp.linalg.svd(inputs[0].data, full_matrices=False)
+    return (matmul(multiply(u, expand_dims(g, -2)), vt),)
+
+
+SINGULAR_VALUES = Primitive("singular_values", lambda x: xp.linalg.svd(x, compute_uv=False),
+                            _singular_values_vjp)
+
+
+def _no_vector_gradient(g, inputs, output, needs, part, full_matrices):
+    raise NotImplementedError(
+        "numnet does not differentiate svd's singular vectors yet; the singular values "
+        "(svd(x, compute_uv=False)) are differentiable.")
+
+
+SVD_VECTORS = Primitive(
+    "svd_vectors", lambda x, part, full_matrices: xp.linalg.svd(
+        x, full_matrices=full_matrices)[part], _no_vector_gradient)
+
+
+def svd(x, full_matrices=True, compute_uv=True):
+    """`(u, s, vh)` with `u @ diag(s) @ vh == x` for each matrix (`full_matrices=False`:
+    `u` and `vh` reduced), or just the singular values `s` (decreasing) with
+    `compute_uv=False`. Only the singular values are differentiable."""
+    x = float_tensor(x)
+    values = SINGULAR_VALUES(x)
+    if not compute_uv:
+        return values
+    full = bool(full_matrices)
+    return (SVD_VECTORS(x, part=0, full_matrices=full), values,
+            SVD_VECTORS(x, part=2, full_matrices=full))
+
+
+def matrix_rank(x, tol=None):
+    """The number of singular values of each matrix above `tol` (default: the largest
+    times max(rows, columns) times the dtype's epsilon, as NumPy and TensorFlow)."""
+    x = float_tensor(x)
+    return wrap(xp.asarray(xp.linalg.matrix_rank(xp.asarray(x), tol=tol)))
+
+
+__all__ = ["cholesky", "cholesky_inverse", "det", "eigh", "inv", "logdet", "matrix_rank", "qr",
+           "slogdet", "solve", "solve_triangular", "svd"]
