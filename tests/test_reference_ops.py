@@ -40,6 +40,9 @@ def run(name):
 # there) agree to about 1.5e-5 relative, the inverse gaps between singular values scaling
 # their rounding; every other value agrees to 2e-6.
 VALUE_RTOL = {"svd_reduced": 2e-5, "svd_full": 2e-5}
+# Gradients through those vectors carry it too (largest difference seen: 2.7e-6).
+GRAD_ATOL = {name: 5e-6 for name in ("svd_vectors_grad", "svd_vectors_grad_tall",
+                                     "svd_vectors_grad_square")}
 
 
 @pytest.mark.parametrize("name", sorted(cases.CASES))
@@ -55,7 +58,8 @@ def test_values_dtypes_and_gradients_match_keras(name):
                                    err_msg=f"output {i}")
     for j, grad in enumerate(grads):
         np.testing.assert_allclose(np.asarray(grad), REFERENCE[f"{name}/grad{j}"],
-                                   rtol=2e-5, atol=2e-6, err_msg=f"gradient {j}")
+                                   rtol=2e-5, atol=GRAD_ATOL.get(name, 2e-6),
+                                   err_msg=f"gradient {j}")
 
 
 def test_a_keras_file_of_these_ops_loads_and_computes_keras_numbers(tmp_path):

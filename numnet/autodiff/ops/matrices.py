@@ -1,6 +1,6 @@
-"""Square matrices: `inv`, `det`, `slogdet`, `logdet`, `solve`, `solve_triangular`,
-`cholesky` and `cholesky_inverse` (Keras' `keras.ops` names, over the last two axes, with
-any leading batch axes).
+"""Matrices: `inv`, `det`, `slogdet`, `logdet`, `solve`, `solve_triangular`, `cholesky`,
+`cholesky_inverse`, and the decompositions `eigh`, `qr`, `svd` and `matrix_rank` (Keras'
+`keras.ops` names, over the last two axes, with any leading batch axes).
 
 The forward values are NumPy's `linalg`. The backward rules, written with the ops
 themselves beside each forward, are the standard ones (Giles, "An extended collection of
@@ -12,7 +12,10 @@ matrix derivative results", 2008), with TensorFlow's symmetrized rule for `chole
 - `cholesky(A) = L`: dA = sym(L^-T Phi(L^T G) L^-1), Phi keeping the lower triangle with a
   halved diagonal.
 
-`solve_triangular`, `logdet` and `cholesky_inverse` are compositions of these.
+`solve_triangular`, `logdet` and `cholesky_inverse` are compositions of these. The
+decompositions' rules are TensorFlow's (`eigh`'s keeps the lower triangle, the one NumPy
+reads; `qr`'s covers tall and wide matrices; `svd`'s is infinite where singular values
+repeat), so gradients agree with Keras on TensorFlow; the vectors' signs are LAPACK's.
 """
 
 from numnet.autodiff.ops.arithmetic import matmul, multiply, subtract
@@ -268,30 +271,72 @@ def qr(x, mode="reduced"):
 
 
 # -------------------------------------------------------------------- svd
-def _singular_values_vjp(g, inputs, output, needs):
-    u, _, vt = xp.linalg.svd(inputs[0].data, full_matrices=False)
-    return (matmul(multiply(u, expand_dims(g, -2)), vt),)
+def _diag(values):
+    """Diagonal matrices with `values` (..., k) on their diagonals."""
+    return multiply(expand_dims(values, -2), eye(values.shape[-1], dtype=values.dtype))
 
 
-SINGULAR_VALUES = Primitive("singular_values", lambda x: xp.linalg.svd(x, compute_uv=False),
-                            _singular_values_vjp)
+def _svd_parts(a, full_matrices):
+    """u, s and v (not vh) of `a`, as recorded ops."""
+    return (SVD_VECTORS(a, part=0, full_matrices=full_matrices), SINGULAR_VALUES(a),
+            _transposed(SVD_VECTORS(a, part=2, full_matrices=full_matrices)))
 
 
-def _no_vector_gradient(g, inputs, output, needs, part, full_matrices):
-    raise NotImplementedError(
-        "numnet does not differentiate svd's singular vectors yet; the singular values "
-        "(svd(x, compute_uv=False)) are differentiable.")
+def _svd_grad(a, grad_s, grad_u, grad_v, full_matrices):
+    """TensorFlow's SVD gradient (`_SvdGrad`) for `a` (..., m, n) from the gradients of s, u
+    and v (None: zero), written with the ops: infinite where singular values repeat."""
+    u, s, v = _svd_parts(a, full_matrices)
+    m, n = a.shape[-2], a.shape[-1]
+    tall = m > n
+    if tall:  # as TensorFlow: the transpose's factors are these, u and v swapped
+        u, v, grad_u, grad_v, m, n = v, u, grad_v, grad_u, n, m
+    if full_matrices and n - m > 1:
+        raise NotImplementedError("svd gradient is not implemented for abs(m - n) > 1 when "
+                                  "full_matrices is True (as in TensorFlow).")
+    dtype = a.data.dtype
+    grad_s = xp.zeros(s.shape, dtype=dtype) if grad_s is None else grad_s
+    grad_u = xp.zeros(u.shape, dtype=dtype) if grad_u is None else grad_u
+    grad_v = xp.zeros(v.shape, dtype=dtype) if grad_v is None else grad_v
+    s_mat = _diag(s)
+    squares = multiply(s, s)
+    f = _safe_reciprocal(subtract(expand_dims(squares, -2), expand_dims(squares, -1)))
+    v1, grad_v1 = v[..., :, :m], grad_v[..., :, :m]
+    f_u = multiply(f, matmul(_transposed(u), grad_u))
+    f_v = multiply(f, matmul(_transposed(v1), grad_v1))
+    middle = (_diag(grad_s) + matmul(f_u + _transposed(f_u), s_mat)
+              + matmul(s_mat, f_v + _transposed(f_v)))
+    grad = matmul(u, matmul(middle, _transposed(v1)))
+    if m != n:
+        gv1t = _transposed(grad_v1)
+        rest = subtract(gv1t, matmul(matmul(gv1t, v1), _transposed(v1)))
+        if full_matrices:
+            v2, grad_v2 = v[..., :, m:n], grad_v[..., :, m:n]
+            rest = subtract(rest, matmul(matmul(_transposed(v1), grad_v2), _transposed(v2)))
+        grad = grad + matmul(matmul(u, _diag(_safe_reciprocal(s))), rest)
+    return _transposed(grad) if tall else grad
+
+
+SINGULAR_VALUES = Primitive(
+    "singular_values", lambda x: xp.linalg.svd(x, compute_uv=False),
+    lambda g, inputs, output, needs: (_svd_grad(inputs[0], g, None, None, False),))
+
+
+def _svd_vectors_vjp(g, inputs, output, needs, part, full_matrices):
+    if part == 0:
+        return (_svd_grad(inputs[0], None, g, None, full_matrices),)
+    return (_svd_grad(inputs[0], None, None, _transposed(g), full_matrices),)
 
 
 SVD_VECTORS = Primitive(
     "svd_vectors", lambda x, part, full_matrices: xp.linalg.svd(
-        x, full_matrices=full_matrices)[part], _no_vector_gradient)
+        x, full_matrices=full_matrices)[part], _svd_vectors_vjp)
 
 
 def svd(x, full_matrices=True, compute_uv=True):
     """`(u, s, vh)` with `u @ diag(s) @ vh == x` for each matrix (`full_matrices=False`:
     `u` and `vh` reduced), or just the singular values `s` (decreasing) with
-    `compute_uv=False`. Only the singular values are differentiable."""
+    `compute_uv=False`. Differentiable as in TensorFlow (not where singular values repeat,
+    nor for full matrices more than one row or column from square)."""
     x = float_tensor(x)
     values = SINGULAR_VALUES(x)
     if not compute_uv:
