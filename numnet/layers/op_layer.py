@@ -205,6 +205,8 @@ KERAS_OPS = {
     "qr": (_LINALG, "Qr", ("x",), [("mode", "mode")]),
     "svd": (_LINALG, "SVD", ("x",), [("full_matrices", "full_matrices"), ("compute_uv", "compute_uv")]),
     "matrix_rank": (_LINALG, "MatrixRank", ("x",), [("tol", "tol")]),
+    "pinv": (_LINALG, "Pinv", ("x",), [("rcond", "rcond")]),
+    "lstsq": (_LINALG, "Lstsq", ("a", "b"), [("rcond", "rcond")]),
     # Integers (numnet.autodiff.ops.integers) and more of NumPy's functions.
     "bitwise_and": (_NUMPY, "BitwiseAnd", ("x", "y"), []),
     "bitwise_or": (_NUMPY, "BitwiseOr", ("x", "y"), []),

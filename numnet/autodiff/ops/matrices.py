@@ -18,12 +18,14 @@ reads; `qr`'s covers tall and wide matrices; `svd`'s is infinite where singular 
 repeat), so gradients agree with Keras on TensorFlow; the vectors' signs are LAPACK's.
 """
 
+import builtins as _builtins
+
 from numnet.autodiff.ops.arithmetic import matmul, multiply, subtract
 from numnet.autodiff.ops.core import Primitive, float_tensor, no_gradient, sum_to, wrap, xp
 from numnet.autodiff.ops.creation import eye
-from numnet.autodiff.ops.math import equal, log, where
-from numnet.autodiff.ops.reductions import sum
-from numnet.autodiff.ops.shape import diagonal, expand_dims, swapaxes, tril, triu
+from numnet.autodiff.ops.math import equal, greater, greater_equal, log, where
+from numnet.autodiff.ops.reductions import max, sum
+from numnet.autodiff.ops.shape import diagonal, expand_dims, reshape, swapaxes, tril, triu
 
 
 def _transposed(x):
@@ -346,6 +348,43 @@ def svd(x, full_matrices=True, compute_uv=True):
             SVD_VECTORS(x, part=2, full_matrices=full))
 
 
+def pinv(x, rcond=None):
+    """The Moore-Penrose pseudo-inverse of each matrix, from its SVD, singular values at
+    most `rcond` times the largest dropped (default: 10 * max(rows, columns) * the dtype's
+    epsilon), as TensorFlow's `pinv`."""
+    x = float_tensor(x)
+    if rcond is None:
+        rcond = 10 * _builtins.max(x.shape[-2:]) * float(xp.finfo(x.data.dtype).eps)
+    u, s, vh = svd(x, full_matrices=False)
+    cutoff = multiply(expand_dims(max(s, axis=-1), -1), rcond)
+    kept = where(greater(s, cutoff), s, float("inf"))
+    return matmul(_transposed(vh) / expand_dims(kept, -2), _transposed(u))
+
+
+def lstsq(a, b, rcond=None):
+    """The least-squares solution `x` of `a @ x = b` for the 2-D `a` (m, n) and `b` (m,)
+    or (m, k), from `a`'s SVD: singular values below `rcond` times the largest are dropped
+    (default: max(m, n) * the dtype's epsilon), as Keras' TensorFlow backend."""
+    a, b = float_tensor(a), float_tensor(b)
+    if a.shape[0] != b.shape[0]:
+        raise ValueError("Leading dimensions of input arrays must match")
+    if a.ndim != 2:
+        raise TypeError(f"{a.ndim}-dimensional array given. Array must be two-dimensional")
+    vector = b.ndim == 1
+    if vector:
+        b = expand_dims(b, -1)
+    if b.ndim != 2:
+        raise TypeError(f"{b.ndim}-dimensional array given. Array must be one or "
+                        "two-dimensional")
+    eps = float(xp.finfo(a.data.dtype).eps)
+    rcond = eps * _builtins.max(a.shape) if rcond is None else (eps if rcond < 0 else rcond)
+    u, s, vh = svd(a, full_matrices=False)
+    mask = greater_equal(s, multiply(s[0], rcond))
+    inverse = where(mask, 1.0 / where(mask, s, 1.0), 0.0)
+    x = matmul(_transposed(vh), multiply(expand_dims(inverse, -1), matmul(_transposed(u), b)))
+    return reshape(x, (-1,)) if vector else x
+
+
 def matrix_rank(x, tol=None):
     """The number of singular values of each matrix above `tol` (default: the largest
     times max(rows, columns) times the dtype's epsilon, as NumPy and TensorFlow)."""
@@ -353,5 +392,5 @@ def matrix_rank(x, tol=None):
     return wrap(xp.asarray(xp.linalg.matrix_rank(xp.asarray(x), tol=tol)))
 
 
-__all__ = ["cholesky", "cholesky_inverse", "det", "eigh", "inv", "logdet", "matrix_rank", "qr",
-           "slogdet", "solve", "solve_triangular", "svd"]
+__all__ = ["cholesky", "cholesky_inverse", "det", "eigh", "inv", "logdet", "lstsq",
+           "matrix_rank", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd"]
