@@ -566,32 +566,33 @@ def segment_sum(data, segment_ids, num_segments=None, sorted=False):
     return tensordot(members, data, axes=([0], [0]))
 
 
+def _segment_reduce(data, segment_ids, num_segments, reduce, fill):
+    """`reduce` over axis 0 of each segment's rows of `data`, `fill` standing in for the
+    rows outside the segment (and for an empty segment's result)."""
+    members = _segments(segment_ids, num_segments, bool)
+    spread = reshape(members, tuple(members.shape) + (1,) * (data.ndim - 1))
+    return reduce(where(spread, expand_dims(data, 1), fill), axis=0)
+
+
 def segment_max(data, segment_ids, num_segments=None, sorted=False):
     """The largest row of `data` in each segment (the dtype's lowest value where a segment
     is empty, as TensorFlow)."""
     data = float_tensor(data)
-    members = _segments(segment_ids, num_segments, bool)
-    spread = reshape(members, tuple(members.shape) + (1,) * (data.ndim - 1))
     lowest = xp.asarray(xp.finfo(data.data.dtype).min, dtype=data.data.dtype)
-    return max(where(spread, expand_dims(data, 1), lowest), axis=0)
+    return _segment_reduce(data, segment_ids, num_segments, max, lowest)
 
 
 def segment_min(data, segment_ids, num_segments=None, sorted=False):
     """The smallest row of `data` in each segment (the dtype's highest value where a segment
     is empty, as TensorFlow)."""
     data = float_tensor(data)
-    members = _segments(segment_ids, num_segments, bool)
-    spread = reshape(members, tuple(members.shape) + (1,) * (data.ndim - 1))
     highest = xp.asarray(xp.finfo(data.data.dtype).max, dtype=data.data.dtype)
-    return min(where(spread, expand_dims(data, 1), highest), axis=0)
+    return _segment_reduce(data, segment_ids, num_segments, min, highest)
 
 
 def segment_prod(data, segment_ids, num_segments=None, sorted=False):
     """The product of the rows of `data` in each segment (1 where a segment is empty)."""
-    data = as_tensor(data)
-    members = _segments(segment_ids, num_segments, bool)
-    spread = reshape(members, tuple(members.shape) + (1,) * (data.ndim - 1))
-    return prod(where(spread, expand_dims(data, 1), 1), axis=0)
+    return _segment_reduce(as_tensor(data), segment_ids, num_segments, prod, 1)
 
 
 def bincount(x, weights=None, minlength=0, sparse=False):
