@@ -226,6 +226,7 @@ KERAS_OPS = {
     "corrcoef": (_NUMPY, "Corrcoef", ("x",), []),
     "unravel_index": (_NUMPY, "UnravelIndex", ("indices",), [("shape", "shape")]),
     "nonzero": (_NUMPY, "Nonzero", ("x",), []),
+    "unique": (_NUMPY, "Unique", ("x",), [("sorted", "sorted"), ("return_index", "return_index"), ("return_inverse", "return_inverse"), ("return_counts", "return_counts"), ("axis", "axis"), ("size", "size"), ("fill_value", "fill_value")]),
     "histogram": (_NUMPY, "Histogram", ("x",), [("bins", "bins"), ("range", "range")]),
     "scatter": (_CORE, "Scatter", ("indices", "values"), [("shape", "shape")]),
     "scatter_update": (_CORE, "ScatterUpdate", ("inputs", "indices", "updates"), [("reduction", "reduction")]),

@@ -53,7 +53,7 @@ from numnet.autodiff.ops.integers import (
 )
 from numnet.autodiff.ops.scatter import scatter, scatter_update
 from numnet.autodiff.ops.numpy_functions import (
-    cdist, corrcoef, cross, histogram, nonzero, unravel_index,
+    cdist, corrcoef, cross, histogram, nonzero, unique, unravel_index,
 )
 from numnet.autodiff.ops.sorting import argsort, sort, top_k
 from numnet.autodiff.ops.composite import (

@@ -1,8 +1,9 @@
 """More of NumPy's functions under their `keras.ops` names: `cross`, `cdist`, `corrcoef`
 (compositions of numnet's ops, so differentiable and compiled like them), and the
-functions whose results are indices or counts: `nonzero`, `unravel_index`, `histogram`.
+functions whose results are indices or counts: `nonzero`, `unravel_index`, `histogram`,
+`unique`.
 
-`nonzero` and `histogram` read their input's values into Python (how many entries, which
+`nonzero`, `histogram` and `unique` read their input's values into Python (how many entries, which
 range), so a compiled step that uses them runs eagerly; `unravel_index` is arithmetic on
 the indices and replays like any op.
 """
@@ -107,4 +108,47 @@ def histogram(x, bins=10, range=None):
     return wrap(counts.astype(values.dtype)), wrap(edges.astype(values.dtype))
 
 
-__all__ = ["cdist", "corrcoef", "cross", "histogram", "nonzero", "unravel_index"]
+def unique(x, sorted=True, return_index=False, return_inverse=False, return_counts=False,
+           axis=None, size=None, fill_value=None):
+    """The distinct entries of `x` (of the whole of it, or the distinct slices along
+    `axis`): increasing (`sorted=True`, lexicographically for slices) or in the order they
+    first appear. With the flags, also the index of each one's first appearance, the index
+    of the unique value for each entry (shaped like `x` when flattened), and each one's
+    count, in that order, as Keras. `size` truncates or pads the results to that many
+    uniques: values with `fill_value` (0 by default), indices with 1, counts with 0, as
+    Keras' TensorFlow backend does. Not differentiable; reads the values into Python."""
+    values = xp.asarray(as_tensor(x))
+    flat = axis is None
+    data = values.reshape(-1) if flat else xp.moveaxis(values, axis, 0)
+    found, first, inverse, counts = xp.unique(
+        data, return_index=True, return_inverse=True, return_counts=True,
+        axis=None if flat else 0)
+    inverse = inverse.reshape(-1)
+    if not sorted:  # the order of first appearance
+        order = xp.argsort(first, kind="stable")
+        rank = xp.empty_like(order)
+        rank[order] = xp.arange(len(order))
+        found, first, counts, inverse = found[order], first[order], counts[order], rank[inverse]
+    if size is not None:
+        found, first, counts = (_fit(found, size, 0 if fill_value is None else fill_value),
+                                _fit(first, size, 1), _fit(counts, size, 0))
+    if not flat:
+        found = xp.moveaxis(found, 0, axis)
+    if flat:
+        inverse = inverse.reshape(values.shape)
+    results = [found] + [part for part, wanted in ((first, return_index),
+                                                   (inverse, return_inverse),
+                                                   (counts, return_counts)) if wanted]
+    results = [wrap(xp.asarray(part)) for part in results]
+    return tuple(results) if len(results) > 1 else results[0]
+
+
+def _fit(array, size, fill):
+    """`array` cut or padded (with `fill`) along its first axis to `size` rows."""
+    if len(array) >= size:
+        return array[:size]
+    pad = xp.full((size - len(array),) + array.shape[1:], fill, dtype=array.dtype)
+    return xp.concatenate([array, pad])
+
+
+__all__ = ["cdist", "corrcoef", "cross", "histogram", "nonzero", "unique", "unravel_index"]
