@@ -19,7 +19,7 @@ from numnet.autodiff.ops.masking import get_keras_mask, masks_of, set_keras_mask
 from numnet.autodiff.tensor import StatelessScope, Tensor, Variable
 from numnet.backend import floatx, standardize_dtype, to_snake_case, unique_name
 from numnet.backend.global_state import ThreadStack
-from numnet.backend.name_scope import NAME_SCOPES
+from numnet.backend.name_scope import NAME_SCOPES, current_path, name_scope
 from numnet.layers.symbolic import KerasTensor, Node, dummy_value, is_symbolic
 from numnet.tree import flatten, map_structure, pack_sequence_as, same_kind
 from numnet.layers import auto_config
@@ -30,39 +30,25 @@ _BASE_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "
                 "activity_regularizer", "autocast"}
 
 
-class name_scope_of:  # noqa: N801 - used as a `with` statement, as Keras' `name_scope`
-    """Keras' name scope of `layer`: variables created inside it (by its `build`, by the
-    builds of the layers it calls the first time) get the path `outer/inner/variable`, as
-    in Keras 3 ("sequential/dense/kernel"). A layer keeps the path it is first entered
-    under (Keras' `_parent_path`), and is not entered twice in a row.
+def name_scope_of(layer):
+    """Keras' name scope of `layer` (`numnet.backend.name_scope` opened by the layer):
+    variables created inside it (by its `build`, by the builds of the layers it calls the
+    first time) get the path `outer/inner/variable`, as in Keras 3
+    ("sequential/dense/kernel"). A layer keeps the path it is first entered under (Keras'
+    `_parent_path`), and is not entered twice in a row.
     """
-
-    __slots__ = ("layer", "entered")
-
-    def __init__(self, layer):
-        self.layer = layer
-        self.entered = False
-
-    def __enter__(self):
-        scopes = NAME_SCOPES.items
-        self.entered = not scopes or scopes[-1][0] is not self.layer
-        if self.entered:
-            scopes.append((self.layer, _layer_path(self.layer, scopes, remember=True)))
-        return self
-
-    def __exit__(self, *exc_info):
-        if self.entered:
-            NAME_SCOPES.items.pop()
+    parent = layer.__dict__.get("_parent_path")
+    if parent is None:
+        parent = layer.__dict__["_parent_path"] = current_path()
+    return name_scope(layer.name, caller=layer, override_parent=parent)
 
 
-def _layer_path(layer, scopes, remember=False):
+def _layer_path(layer, scopes):
     """`layer`'s scope path: under the path it was first entered under, else the innermost
-    scope's (which it remembers as its own when `remember`)."""
+    scope's."""
     parent = layer.__dict__.get("_parent_path")
     if parent is None:
         parent = scopes[-1][1] if scopes else ""
-        if remember:
-            layer.__dict__["_parent_path"] = parent
     return f"{parent}/{layer.name}" if parent else layer.name
 
 

@@ -25,7 +25,9 @@ from numnet.autodiff.ops.core import Primitive, float_tensor, no_gradient, sum_t
 from numnet.autodiff.ops.creation import eye
 from numnet.autodiff.ops.math import equal, greater, greater_equal, log, where
 from numnet.autodiff.ops.reductions import max, sum
-from numnet.autodiff.ops.shape import diagonal, expand_dims, reshape, swapaxes, tril, triu
+from numnet.autodiff.ops.shape import (
+    concatenate, diagonal, expand_dims, reshape, swapaxes, tril, triu,
+)
 
 
 def _transposed(x):
@@ -236,7 +238,6 @@ def _qr_vjp(gq, gr, inputs, q, r, complete):
     wide = a[..., :, rows:]
     dx = _qr_grad_tall(q, r[..., :, :rows], gq + matmul(wide, _transposed(gr[..., :, rows:])),
                        gr[..., :, :rows])
-    from numnet.autodiff.ops.shape import concatenate
     return concatenate([dx, matmul(q, gr[..., :, rows:])], axis=-1)
 
 
@@ -248,14 +249,18 @@ def _zeros_like(t):
     return xp.zeros(t.shape, dtype=t.data.dtype)
 
 
-QR_Q = Primitive("qr_q", lambda x, complete: _qr_compute(x, 0, complete),
-                 lambda g, inputs, q, needs, complete: (_qr_vjp(
-                     g, _zeros_like(QR_R(inputs[0], complete=complete)), inputs, q,
-                     QR_R(inputs[0], complete=complete), complete),))
-QR_R = Primitive("qr_r", lambda x, complete: _qr_compute(x, 1, complete),
-                 lambda g, inputs, r, needs, complete: (_qr_vjp(
-                     _zeros_like(QR_Q(inputs[0], complete=complete)), g, inputs,
-                     QR_Q(inputs[0], complete=complete), r, complete),))
+def _qr_q_vjp(g, inputs, q, needs, complete):
+    r = QR_R(inputs[0], complete=complete)
+    return (_qr_vjp(g, _zeros_like(r), inputs, q, r, complete),)
+
+
+def _qr_r_vjp(g, inputs, r, needs, complete):
+    q = QR_Q(inputs[0], complete=complete)
+    return (_qr_vjp(_zeros_like(q), g, inputs, q, r, complete),)
+
+
+QR_Q = Primitive("qr_q", lambda x, complete: _qr_compute(x, 0, complete), _qr_q_vjp)
+QR_R = Primitive("qr_r", lambda x, complete: _qr_compute(x, 1, complete), _qr_r_vjp)
 
 
 def qr(x, mode="reduced"):
