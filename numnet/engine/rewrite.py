@@ -244,12 +244,11 @@ def widen_dense_inputs(graph):
         if not _widen(x, widened):
             continue
         wide = widened[id(x)].array
-        if op.prim is nn_ops.DENSE_STACKED:
-            op.kernel = lambda out, arrays, wide=wide, attrs=op.attrs: \
-                nn_ops.DENSE_STACKED.bind(out, *arrays, wide=wide, **attrs)
-        else:  # (its attributes are read when bound: `sgd_fusion` may add one)
-            op.kernel = lambda out, arrays, wide=wide, op=op: nn_ops.DENSE_PARAM_GRAD.bind(
-                out, *arrays, wide=wide, **op.attrs)
+        if x.kind == "node" and x.producer.prim is nn_ops.DENSE_STACKED:
+            x.producer.attrs = dict(x.producer.attrs, out_wide=wide)
+        # (attributes are read when bound: later ops and `sgd_fusion` may add one)
+        op.kernel = lambda out, arrays, wide=wide, op=op: op.prim.bind(
+            out, *arrays, wide=wide, **op.attrs)
 
 
 def _widen(x, widened):

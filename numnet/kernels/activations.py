@@ -38,6 +38,9 @@ class ActivationKernel:
     forward: Callable
     backward: Callable
     reads: str = "x"  # "x", "y" or "xy": what `backward` reads besides `g`
+    # Elementwise with f(1) == 1 exactly, whatever the parameters: the engine may run it
+    # over a buffer with a column of ones (a Dense input's `[x, 1]`) in one pass.
+    keeps_one: bool = False
 
 
 def _product(g, d, out):
@@ -471,10 +474,10 @@ def _no_gradient(g, x, y, out=None):
 
 ACTIVATIONS = {k.name: k for k in (
     ActivationKernel("linear", _linear, _linear_grad, reads=""),
-    ActivationKernel("relu", _relu, _relu_grad, reads="y"),
+    ActivationKernel("relu", _relu, _relu_grad, reads="y", keeps_one=True),
     ActivationKernel("relu_with_options", _relu_general, _relu_general_grad, reads="x"),
-    ActivationKernel("leaky_relu", _leaky_relu, _leaky_relu_grad, reads="x"),
-    ActivationKernel("elu", _elu, _elu_grad, reads="xy"),
+    ActivationKernel("leaky_relu", _leaky_relu, _leaky_relu_grad, reads="x", keeps_one=True),
+    ActivationKernel("elu", _elu, _elu_grad, reads="xy", keeps_one=True),
     ActivationKernel("selu", _selu, _selu_grad, reads="xy"),
     ActivationKernel("sigmoid", _sigmoid, _sigmoid_grad, reads="y"),
     ActivationKernel("tanh", _tanh, _tanh_grad, reads="y"),
@@ -487,9 +490,9 @@ ACTIVATIONS = {k.name: k for k in (
     ActivationKernel("hard_sigmoid", _hard_sigmoid, _hard_sigmoid_grad, reads="x"),
     ActivationKernel("softmax", _softmax, _softmax_grad, reads="y"),
     ActivationKernel("log_softmax", _log_softmax, _log_softmax_grad, reads="y"),
-    ActivationKernel("relu6", _relu6, _relu6_grad, reads="y"),
-    ActivationKernel("celu", _celu, _celu_grad, reads="x"),
-    ActivationKernel("hard_tanh", _hard_tanh, _hard_tanh_grad, reads="x"),
+    ActivationKernel("relu6", _relu6, _relu6_grad, reads="y", keeps_one=True),
+    ActivationKernel("celu", _celu, _celu_grad, reads="x", keeps_one=True),
+    ActivationKernel("hard_tanh", _hard_tanh, _hard_tanh_grad, reads="x", keeps_one=True),
     ActivationKernel("hard_silu", _hard_silu, _hard_silu_grad, reads="x"),
     ActivationKernel("hard_shrink", _hard_shrink, _hard_shrink_grad, reads="x"),
     ActivationKernel("soft_shrink", _soft_shrink, _soft_shrink_grad, reads="x"),

@@ -491,15 +491,22 @@ def _stacked_compute(x, kernel, bias, activation):
     return z
 
 
-def _stacked_bind(out, x, kernel, bias, activation, wide=None):
-    """Replay kernels of the stacked dense op; `wide` is x's own widened buffer if it has one."""
+def _stacked_bind(out, x, kernel, bias, activation, wide=None, out_wide=None):
+    """Replay kernels of the stacked dense op; `wide` is x's own widened buffer if it has one.
+
+    `out_wide` is the `[out, 1]` buffer `out` is the left part of, when the next stacked
+    Dense reads it: an activation that keeps the ones (`ActivationKernel.keeps_one`: relu,
+    elu, ...) then runs over the whole buffer, one contiguous pass, about twice as fast as
+    a pass over the strided rows of `out`.
+    """
     calls = []
     if wide is None:
         wide = xp.ones((x.shape[0], x.shape[1] + 1), dtype=x.dtype)
         calls.append(partial(xp.copyto, wide[:, :-1], x))
     calls.append(partial(xp.matmul, wide, stacked_block(kernel, bias), out=out))
     if activation != "linear":
-        calls.append(_activation_in_place(activation, out))
+        whole = out_wide is not None and ACTIVATIONS[activation].keeps_one
+        calls.append(_activation_in_place(activation, out_wide if whole else out))
     return calls
 
 
