@@ -77,7 +77,8 @@ def size(x):
 # Not recorded as graph nodes: conversions, questions about a tensor, and control flow (its
 # functions run as Python; on symbolic tensors they meet the ops those functions call).
 _NOT_OPS = {"shape", "convert_to_tensor", "convert_to_numpy", "unbroadcast", "is_tensor",
-            "cond", "switch", "while_loop", "fori_loop", "scan", "map", "vectorized_map"}
+            "cond", "switch", "while_loop", "fori_loop", "scan", "map", "vectorized_map",
+            "associative_scan", "custom_gradient"}
 __all__ = ["shape", "convert_to_tensor", "ndim", "dtype", "size"]
 _wrapped = {}  # id(function) -> its wrapper: aliases (swish, silu) stay one function
 for _name in dir(_autodiff_ops):
@@ -93,3 +94,19 @@ for _name in dir(_autodiff_ops):
     globals()[_name] = _value
     __all__.append(_name)
 del _name, _value
+
+
+def custom_gradient(f):
+    """`numnet.autodiff.ops.custom_gradient` (see there), refusing symbolic tensors: a
+    function with its own gradient runs on tensors, inside a layer's `call()`."""
+    inner = _autodiff_ops.custom_gradient(f)
+
+    @_functools.wraps(f)
+    def call(*args, **kwargs):
+        if _any_symbolic(args) or _any_symbolic(kwargs.values()):
+            raise ValueError(
+                f"custom_gradient: {getattr(f, '__name__', f)} was called on symbolic "
+                f"KerasTensors; a function with a custom gradient runs on tensors: call it "
+                f"inside a layer's call().")
+        return inner(*args, **kwargs)
+    return call

@@ -472,7 +472,7 @@ def _rsqrt(w, node):
     return f"np.reciprocal(np.sqrt({w.arg(node, 0)}))"
 
 
-@NUMPY_OPS.register("stop_gradient")
+@NUMPY_OPS.register("stop_gradient", "custom_gradient")  # both forward their first input
 def _stop_gradient(w, node):
     return w.arg(node, 0)
 

@@ -917,7 +917,7 @@ def _rsqrt(b, node):
     return b.make("Reciprocal", [b.make("Sqrt", [b.input(node, 0)])])
 
 
-@ONNX_OPS.register("stop_gradient")
+@ONNX_OPS.register("stop_gradient", "custom_gradient")  # both forward their first input
 def _stop_gradient(b, node):
     return b.make("Identity", [b.input(node, 0)])
 

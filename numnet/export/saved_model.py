@@ -607,7 +607,7 @@ def _rsqrt(t, node):
     return t.tf.math.reciprocal(t.tf.sqrt(t.input(node, 0)))
 
 
-@TF_OPS.register("stop_gradient")
+@TF_OPS.register("stop_gradient", "custom_gradient")  # both forward their first input
 def _stop_gradient(t, node):
     return t.tf.identity(t.input(node, 0))
 

@@ -53,9 +53,13 @@ from numnet.autodiff.ops.integers import (
 )
 from numnet.autodiff.ops.scatter import scatter, scatter_update
 from numnet.autodiff.ops.numpy_functions import (
-    cdist, corrcoef, cross, histogram, nonzero, unique, unravel_index,
+    cdist, corrcoef, correlate, cross, histogram, nonzero, unique, unravel_index,
 )
-from numnet.autodiff.ops.sorting import argsort, sort, top_k
+from numnet.autodiff.ops.nn_functions import (
+    depth_to_space, dot_product_attention, extract_sequences, psnr, space_to_depth,
+)
+from numnet.autodiff.ops.custom_gradient import custom_gradient
+from numnet.autodiff.ops.sorting import argpartition, argsort, sort, top_k
 from numnet.autodiff.ops.composite import (
     bincount, digitize, searchsorted, segment_max, segment_min, segment_prod, segment_sum,
     slice_update,
@@ -63,11 +67,12 @@ from numnet.autodiff.ops.composite import (
     imag, isin, isneginf, isposinf, isreal, ldexp, logaddexp2, nanstd, nanvar, real, vsplit,
     allclose, array, average, deg2rad, diag, diagflat, diff, empty_like, fmax, fmin, geomspace,
     in_top_k, isclose, kron, logspace, median, meshgrid, multi_hot, nanargmax, nanargmin,
-    nancumprod, nancumsum, nanmax, nanmean, nanmin, nanprod, nansum, percentile, ptp, quantile,
-    rad2deg, rms_normalization, rot90, select, sinc, slice, trapezoid, vander,
+    nancumprod, nancumsum, nanmax, nanmean, nanmedian, nanmin, nanpercentile, nanprod,
+    nanquantile, nansum, percentile, ptp, quantile, rad2deg, rms_normalization, rot90,
+    saturate_cast, select, sinc, slice, trapezoid, vander,
 )
 from numnet.autodiff.ops.control_flow import (
-    cond, fori_loop, map, scan, switch, vectorized_map, while_loop,
+    associative_scan, cond, fori_loop, map, scan, switch, vectorized_map, while_loop,
 )
 
 dot = matmul

@@ -15,20 +15,20 @@ from numnet.autodiff.ops.core import (
 from numnet.autodiff.ops.arithmetic import add, divide, multiply, power, subtract
 from numnet.autodiff.ops.creation import linspace
 from numnet.autodiff.ops.math import (
-    abs, equal, isfinite, isnan, less_equal, logical_and, logical_not, logical_or, sin,
-    where,
+    abs, clip, equal, floor, isfinite, isnan, less_equal, logical_and, logical_not,
+    logical_or, maximum, minimum, sin, where,
 )
 from numnet.autodiff.ops.normalization import rsqrt
 from numnet.autodiff.ops.reductions import (
     all, any, argmax, argmin, cumprod, cumsum, max, mean, min, prod, sum,
 )
 from numnet.autodiff.ops.shape import (
-    concatenate, diagonal, expand_dims, flip, getitem, moveaxis, ravel, reshape, swapaxes,
-    take_along_axis,
+    concatenate, diagonal, expand_dims, flip, getitem, moveaxis, ravel, reshape, squeeze,
+    swapaxes, take_along_axis,
 )
 from numnet.autodiff.ops.sorting import sort, top_k
 from numnet.backend import epsilon as _epsilon
-from numnet.backend import floatx
+from numnet.backend import floatx, standardize_dtype
 
 
 def deg2rad(x):
@@ -286,23 +286,38 @@ def nancumprod(x, axis=None, dtype=None):
     return cumprod(_nan_as(x, 1), axis=axis, dtype=dtype)
 
 
+def saturate_cast(x, dtype):
+    """Casts to `dtype` with the values first clipped to what `dtype` holds (and `x`'s own
+    dtype can represent below that bound), as Keras' op: `saturate_cast([-1., 256.],
+    "uint8")` is `[0, 255]` where `cast` wraps around."""
+    x = as_tensor(x)
+    source, target = x.data.dtype, xp.dtype(standardize_dtype(dtype))
+    low_in, high_in = _dtype_range(source)
+    low_out, high_out = _dtype_range(target)
+    low = xp.asarray(_builtins.max(low_in, low_out)).astype(source)
+    if low.item() < low_out:  # rounded past the bound (a float32 -2**31 - 1 ...): step back inside
+        low = xp.nextafter(low, 0, dtype=source)
+    high = xp.asarray(_builtins.min(high_in, high_out)).astype(source)
+    if high.item() > high_out:  # (Python compares ints and floats exactly)
+        high = xp.nextafter(high, 0, dtype=source)
+    return cast(clip(x, low[()], high[()]), target)
+
+
+def _dtype_range(dtype):
+    if dtype == xp.bool_:
+        return 0, 1
+    info = xp.iinfo(dtype) if dtype.kind in "iu" else xp.finfo(dtype)
+    return (int(info.min), int(info.max)) if dtype.kind in "iu" else (float(info.min),
+                                                                      float(info.max))
+
+
 # ------------------------------------------------------------------ quantiles
 def quantile(x, q, axis=None, method="linear", keepdims=False):
     """The `q`-th quantiles (`q` in [0, 1], a number or a vector) along `axis`, by linear
     interpolation between the sorted values, as NumPy's default; a vector `q` puts its axis
     first."""
-    if method != "linear":
-        raise ValueError(f"quantile: only method='linear' is supported; received {method!r}.")
-    x = float_tensor(x)
-    if axis is None:
-        ordered, position = sort(ravel(x), axis=0), 0
-    else:
-        axes = [a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)]
-        kept = [a for a in range(x.ndim) if a not in axes]
-        moved = reshape(moveaxis(x, axes, list(range(x.ndim - len(axes), x.ndim))),
-                        tuple(x.shape[a] for a in kept) + (-1,))
-        ordered, position = sort(moved, axis=-1), -1
-    count = ordered.shape[position]
+    x, ordered = _sorted_rows(x, axis, method, "quantile")
+    count = ordered.shape[-1]
     fractions = xp.atleast_1d(xp.asarray(q, dtype=xp.float64))
     results = []
     for fraction in fractions:
@@ -313,6 +328,46 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
         lower = getitem(ordered, (Ellipsis, low))
         upper = getitem(ordered, (Ellipsis, high))
         results.append(add(lower, multiply(subtract(upper, lower), weight)))
+    return _quantile_result(results, x, q, axis, keepdims)
+
+
+def nanquantile(x, q, axis=None, method="linear", keepdims=False):
+    """`quantile` of the values that are not NaN, slice by slice (NaN where a slice has
+    none), as NumPy's `nanquantile`; the gradient reaches the values interpolated."""
+    x, ordered = _sorted_rows(x, axis, method, "nanquantile")  # NaNs sort last
+    counts = sum(cast(logical_not(isnan(ordered)), xp.float64), axis=-1, keepdims=True)
+    last = subtract(counts, 1.0)
+    results = []
+    for fraction in xp.atleast_1d(xp.asarray(q, dtype=xp.float64)):
+        index = maximum(multiply(last, float(fraction)), 0.0)
+        low = floor(index)
+        high = minimum(add(low, 1.0), maximum(last, 0.0))
+        weight = cast(subtract(index, low), ordered.data.dtype)
+        lower = take_along_axis(ordered, cast(low, xp.int64), -1)
+        upper = take_along_axis(ordered, cast(high, xp.int64), -1)
+        value = add(lower, multiply(subtract(upper, lower), weight))
+        results.append(squeeze(where(equal(counts, 0.0), xp.nan, value), -1))
+    return _quantile_result(results, x, q, axis, keepdims)
+
+
+def _sorted_rows(x, axis, method, name):
+    """`x` as a float tensor, and its values along `axis` sorted as the last axis of a tensor
+    of the other axes (a vector when `axis` is None)."""
+    if method != "linear":
+        raise ValueError(f"{name}: only method='linear' is supported; received {method!r}.")
+    x = float_tensor(x)
+    if axis is None:
+        return x, sort(ravel(x), axis=0)
+    axes = [a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)]
+    kept = [a for a in range(x.ndim) if a not in axes]
+    moved = reshape(moveaxis(x, axes, list(range(x.ndim - len(axes), x.ndim))),
+                    tuple(x.shape[a] for a in kept) + (-1,))
+    return x, sort(moved, axis=-1)
+
+
+def _quantile_result(results, x, q, axis, keepdims):
+    """One result per quantile, stacked first for a vector `q`, with the reduced axes kept
+    as ones when `keepdims`."""
     result = results[0] if xp.ndim(q) == 0 else _stack_first(results)
     if keepdims:
         result = _restore_axes(result, x, axis, xp.ndim(q) != 0)
@@ -339,6 +394,19 @@ def percentile(x, q, axis=None, method="linear", keepdims=False):
 def median(x, axis=None, keepdims=False):
     """The middle value along `axis` (the mean of the two middle ones for an even count)."""
     return quantile(x, 0.5, axis=axis, keepdims=keepdims)
+
+
+def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
+    """`nanquantile` with `q` in percent."""
+    return nanquantile(x, xp.asarray(q, dtype=xp.float64) / 100.0, axis=axis, method=method,
+                       keepdims=keepdims)
+
+
+def nanmedian(x, axis=None, keepdims=False):
+    """The median of the values that are not NaN along `axis` (`x` itself for `axis=()`)."""
+    if axis == () or axis == []:
+        return float_tensor(x)
+    return nanquantile(x, 0.5, axis=axis, keepdims=keepdims)
 
 
 # ------------------------------------------------------------------ nn helpers

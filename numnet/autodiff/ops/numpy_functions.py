@@ -1,5 +1,5 @@
-"""More of NumPy's functions under their `keras.ops` names: `cross`, `cdist`, `corrcoef`
-(compositions of numnet's ops, so differentiable and compiled like them), and the
+"""More of NumPy's functions under their `keras.ops` names: `cross`, `cdist`, `corrcoef`,
+`correlate` (compositions of numnet's ops, so differentiable and compiled like them), and the
 functions whose results are indices or counts: `nonzero`, `unravel_index`, `histogram`,
 `unique`.
 
@@ -13,8 +13,37 @@ from numnet.autodiff.ops.core import as_tensor, cast, float_tensor, wrap, xp
 from numnet.autodiff.ops.math import clip, floor_divide, mod, sqrt, square
 from numnet.autodiff.ops.reductions import mean, sum
 from numnet.autodiff.ops.shape import (
-    diagonal, expand_dims, getitem, moveaxis, pad, stack, swapaxes,
+    diagonal, expand_dims, getitem, moveaxis, pad, stack, swapaxes, take,
 )
+
+
+def correlate(x1, x2, mode="valid"):
+    """The cross-correlation of two vectors, `c[k] = sum_n x1[n + k] * x2[n]`, as NumPy's:
+    every overlap (`"full"`), the length of the longer input, centred (`"same"`), or only
+    full overlaps (`"valid"`). float32, or float64 for 64-bit inputs, as Keras'."""
+    x1, x2 = as_tensor(x1), as_tensor(x2)
+    if x1.ndim != 1 or x2.ndim != 1:
+        raise ValueError(f"correlate expects two vectors; received shapes {tuple(x1.shape)} "
+                         f"and {tuple(x2.shape)}.")
+    if mode not in ("valid", "same", "full"):
+        raise ValueError(f"Invalid mode: '{mode}'. Mode must be one of: 'full', 'same', "
+                         f"'valid'.")
+    dtype = xp.result_type(x1.data.dtype, x2.data.dtype)
+    dtype = xp.float64 if dtype in (xp.int64, xp.uint64, xp.float64) else xp.float32
+    x1, x2 = cast(x1, dtype), cast(x2, dtype)
+    n, m = x1.shape[0], x2.shape[0]
+    if n == 0 or m == 0:
+        raise ValueError("correlate: the inputs must not be empty.")
+    # full[k] = sum_j padded[k + j] * x2[j], the lags -(m - 1) ... n - 1
+    padded = pad(x1, [(m - 1, m - 1)])
+    windows = xp.arange(n + m - 1, dtype=xp.int64)[:, None] + xp.arange(m, dtype=xp.int64)
+    full = matmul(take(padded, windows, axis=0), x2)
+    if mode == "full":
+        return full
+    if mode == "valid":
+        return getitem(full, slice(min(n, m) - 1, max(n, m)))
+    start = (m - 1) // 2 if n >= m else n // 2  # NumPy's centring (it swaps when n < m)
+    return getitem(full, slice(start, start + max(n, m)))
 
 
 def _vector_components(x, axis, name):
@@ -151,4 +180,4 @@ def _fit(array, size, fill):
     return xp.concatenate([array, pad])
 
 
-__all__ = ["cdist", "corrcoef", "cross", "histogram", "nonzero", "unique", "unravel_index"]
+__all__ = ["cdist", "corrcoef", "correlate", "cross", "histogram", "nonzero", "unique", "unravel_index"]

@@ -170,6 +170,7 @@ def _scatter_take(g, indices, shape, axis):
         grad = xp.zeros(int(xp.prod(shape)), dtype=g.dtype)
         xp.add.at(grad, indices.ravel(), g.ravel())
         return grad.reshape(shape)
+    axis %= len(shape)  # (a negative axis counts from the end of `x`, not of `g`)
     grad = xp.zeros(shape, dtype=g.dtype)
     moved = xp.moveaxis(grad, axis, 0)
     gm = xp.moveaxis(g, tuple(range(axis, axis + indices.ndim)), tuple(range(indices.ndim)))

@@ -1,0 +1,158 @@
+"""The ops added with `nn_functions.py` (and `correlate`, `argpartition`, `saturate_cast`,
+`nanquantile`, `associative_scan`) where Keras on TensorFlow is no reference: NumPy's
+semantics it lacks, numnet's deliberate difference, properties, errors, and compiled
+replays. Their values and gradients against Keras are in `fixtures/ops_cases.py`."""
+
+import operator
+
+import numpy as np
+import pytest
+
+import numnet as keras
+from numnet import ops
+
+RNG = np.random.default_rng(5)
+
+
+@pytest.mark.parametrize("mode", ["valid", "same", "full"])
+def test_correlate_with_the_longer_vector_second_is_numpys(mode):
+    # Keras on TensorFlow has no answer here (its convolution needs the longer one first)
+    for n, m in ((2, 5), (3, 4), (1, 3), (4, 6)):
+        a = RNG.normal(size=n).astype("float32")
+        v = RNG.normal(size=m).astype("float32")
+        np.testing.assert_allclose(np.asarray(ops.correlate(a, v, mode)),
+                                   np.correlate(a.astype("float64"), v.astype("float64"), mode),
+                                   rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="Invalid mode"):
+        ops.correlate(a, v, "middle")
+
+
+def test_saturate_cast_saturates_where_keras_on_tensorflow_overflows():
+    # float32 cannot hold 2**31 - 1: the largest float32 below it is the bound (Keras' own
+    # comment says so, but on TensorFlow it clips at 2**31 and the cast wraps to -2**31)
+    x = np.array([3e9, -3e9, np.inf, -np.inf, 2147483520.0], np.float32)
+    np.testing.assert_array_equal(np.asarray(ops.saturate_cast(x, "int32")),
+                                  [2147483520, -2147483648, 2147483520, -2147483648,
+                                   2147483520])
+    np.testing.assert_array_equal(np.asarray(ops.saturate_cast(np.array([70000, -5], "int32"),
+                                                               "int16")), [32767, -5])
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1, None])
+def test_argpartition_puts_the_kth_value_in_place_for_every_kth(axis):
+    x = RNG.permutation(24).reshape(4, 6).astype("float32")
+    length = x.size if axis is None else x.shape[axis]
+    for kth in (0, 2, length - 1, -1, [1, 3]):
+        indices = np.asarray(ops.argpartition(x, kth, axis=axis))
+        assert indices.dtype == np.int32
+        flat = x.ravel() if axis is None else x
+        parted = np.take_along_axis(flat, indices.astype(np.int64), 0 if axis is None else axis)
+        reference = np.partition(flat, kth, axis=0 if axis is None else axis)
+        for k in np.atleast_1d(kth):
+            np.testing.assert_array_equal(np.take(parted, k, axis=axis or 0),
+                                          np.take(reference, k, axis=axis or 0))
+    with pytest.raises(ValueError, match="out of bounds"):
+        ops.argpartition(x, length, axis=axis)
+
+
+def test_nanquantile_of_a_slice_of_nans_only_is_nan_and_has_no_gradient():
+    x = np.array([[1.0, np.nan, 3.0, 2.0], [np.nan] * 4], np.float32)
+    np.testing.assert_array_equal(np.asarray(ops.nanmedian(x, axis=1)), [2.0, np.nan])
+    np.testing.assert_allclose(np.asarray(ops.nanquantile(x, [0.2, 0.9], axis=1)),
+                               np.nanquantile(x.astype(np.float64), [0.2, 0.9], axis=1),
+                               rtol=1e-6)
+    np.testing.assert_array_equal(np.asarray(ops.nanmedian(x, axis=())), x)
+    tensor = ops.convert_to_tensor(x)
+    with keras.GradientTape() as tape:
+        tape.watch(tensor)
+        total = ops.sum(ops.nan_to_num(ops.nanmedian(tensor, axis=1)))
+    np.testing.assert_array_equal(np.asarray(tape.gradient(total, tensor)),
+                                  [[0.0, 0.0, 0.0, 1.0], [0.0] * 4])
+    with pytest.raises(ValueError, match="only method='linear'"):
+        ops.nanquantile(x, 0.5, method="nearest")
+
+
+def test_attention_with_one_key_head_serves_every_query_head():
+    query = RNG.normal(size=(2, 3, 4, 8)).astype("float32")
+    key = RNG.normal(size=(2, 5, 1, 8)).astype("float32")
+    value = RNG.normal(size=(2, 5, 1, 8)).astype("float32")
+    repeated = ops.dot_product_attention(query, np.repeat(key, 4, 2), np.repeat(value, 4, 2))
+    np.testing.assert_array_equal(np.asarray(ops.dot_product_attention(query, key, value)),
+                                  np.asarray(repeated))
+    logits = np.einsum("btnh,bsnh->bnts", query, np.repeat(key, 4, 2)) / np.sqrt(8)
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    np.testing.assert_allclose(np.asarray(repeated),
+                               np.einsum("bnts,bsnh->btnh", probs, np.repeat(value, 4, 2)),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_attention_errors():
+    q = np.zeros((2, 3, 4, 8), np.float32)
+    with pytest.raises(ValueError, match="only supports 4D inputs"):
+        ops.dot_product_attention(q[0], q[0], q[0])
+    with pytest.raises(ValueError, match="not a multiple"):
+        ops.dot_product_attention(q, q[:, :, :3], q[:, :, :3])
+    with pytest.raises(ValueError, match="flash attention"):
+        ops.dot_product_attention(q, q, q, flash_attention=True)
+    with pytest.raises(ValueError, match="attn_logits_soft_cap"):
+        ops.dot_product_attention(q, q, q, attn_logits_soft_cap=30.0)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_space_to_depth_and_back_is_the_identity(data_format):
+    x = RNG.normal(size=(2, 6, 4, 4)).astype("float32")
+    there = ops.space_to_depth(x, 2, data_format)
+    np.testing.assert_array_equal(np.asarray(ops.depth_to_space(there, 2, data_format)), x)
+    with pytest.raises(ValueError, match="multiples of block_size 3"):
+        ops.space_to_depth(x, 3, data_format)
+    with pytest.raises(ValueError, match="block_size\\*\\*2 = 4"):
+        ops.depth_to_space(np.zeros((1, 2, 2, 6), np.float32), 2)
+
+
+def test_extract_sequences_shorter_than_one_window_and_errors():
+    assert np.asarray(ops.extract_sequences(np.zeros((2, 3), np.float32), 4, 1)).shape == \
+        (2, 0, 4)
+    np.testing.assert_array_equal(np.asarray(ops.extract_sequences(np.arange(7.0), 3, 2)),
+                                  [[0, 1, 2], [2, 3, 4], [4, 5, 6]])
+    with pytest.raises(ValueError, match="must be positive"):
+        ops.extract_sequences(np.zeros(5), 0, 1)
+
+
+def test_psnr_needs_matching_shapes_and_associative_scan_a_callable():
+    with pytest.raises(ValueError, match="must match for PSNR"):
+        ops.psnr(np.zeros((2, 3)), np.zeros((3, 2)), 1.0)
+    with pytest.raises(TypeError, match="should be a callable"):
+        ops.associative_scan(3, np.zeros(4))
+    with pytest.raises(ValueError, match="same length"):
+        ops.associative_scan(operator.add, [np.zeros(4), np.zeros(5)])
+
+
+def test_a_layer_of_the_new_ops_trains_compiled_with_the_eager_numbers():
+    """Attention, a sequence window, a running sum and a NaN-ignoring median in one layer:
+    the compiled step replays them with the eager numbers."""
+
+    class Mixer(keras.layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], 32), initializer="glorot_uniform")
+
+        def call(self, x):
+            h = ops.reshape(ops.matmul(x, self.w), (-1, 4, 2, 4))
+            h = ops.dot_product_attention(h, h, h, is_causal=True)
+            windows = ops.extract_sequences(ops.reshape(h, (-1, 32)), 8, 8)
+            running = ops.associative_scan(operator.add, windows, axis=1)
+            return ops.nanmedian(running, axis=-1)
+
+    x = RNG.normal(size=(24, 5)).astype("float32")
+    y = RNG.normal(size=(24, 4)).astype("float32")
+    results = []
+    for jit in (True, False):
+        keras.utils.set_random_seed(2)
+        model = keras.Sequential([keras.Input((5,)), Mixer()])
+        model.compile(optimizer="adam", loss="mse", jit_compile=jit)
+        history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+        results.append((model.get_weights()[0], history.history["loss"]))
+        if jit:
+            assert model.train_function.programs and model.compiled_reason is None
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-6)
