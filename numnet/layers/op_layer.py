@@ -264,6 +264,41 @@ KERAS_OPS = {
     "median": (_NUMPY, "Median", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
     "quantile": (_NUMPY, "Quantile", ("x", "q"), [("axis", "axis"), ("method", "method"), ("keepdims", "keepdims")]),
     "percentile": (_NUMPY, "Percentile", ("x", "q"), [("axis", "axis"), ("method", "method"), ("keepdims", "keepdims")]),
+    # Keras' operations of the other ops with tensor inputs (their class, module and config
+    # keys read from Keras 3.15.1's sources: `ops.tile` is `keras.src.ops.numpy.Tile`, ...)
+    "amax": (_NUMPY, "Amax", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "amin": (_NUMPY, "Amin", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "dot": (_NUMPY, "Dot", ("x1", "x2"), []),
+    "all": (_NUMPY, "All", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "any": (_NUMPY, "Any", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "std": (_NUMPY, "Std", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "var": (_NUMPY, "Var", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "tile": (_NUMPY, "Tile", ("x",), [("repeats", "repeats")]),
+    "swapaxes": (_NUMPY, "Swapaxes", ("x",), [("axis1", "axis1"), ("axis2", "axis2")]),
+    "broadcast_to": (_NUMPY, "BroadcastTo", ("x",), [("shape", "shape")]),
+    "conjugate": (_NUMPY, "Conjugate", ("x",), []),
+    "empty_like": (_NUMPY, "EmptyLike", ("x",), [("dtype", "dtype")]),
+    "logsumexp": (_MATH, "Logsumexp", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "rsqrt": (_MATH, "Rsqrt", ("x",), []),
+    "celu": (_NN, "Celu", ("x",), [("alpha", "alpha")]),
+    "glu": (_NN, "Glu", ("x",), [("axis", "axis")]),
+    "hard_shrink": (_NN, "HardShrink", ("x",), [("threshold", "threshold")]),
+    "soft_shrink": (_NN, "SoftShrink", ("x",), [("threshold", "threshold")]),
+    "hard_silu": (_NN, "HardSilu", ("x",), []),
+    "hard_tanh": (_NN, "HardTanh", ("x",), []),
+    "log_sigmoid": (_NN, "LogSigmoid", ("x",), []),
+    "sparse_plus": (_NN, "SparsePlus", ("x",), []),
+    "sparse_sigmoid": (_NN, "SparseSigmoid", ("x",), []),
+    "sparsemax": (_NN, "Sparsemax", ("x",), [("axis", "axis")]),
+    "squareplus": (_NN, "Squareplus", ("x",), [("b", "b")]),
+    "tanh_shrink": (_NN, "TanhShrink", ("x",), []),
+    "threshold": (_NN, "Threshold", ("x",), [("threshold", "threshold"), ("default_value", "default_value")]),
+    "normalize": (_NN, "Normalize", ("x",), [("axis", "axis"), ("order", "order"), ("epsilon", "epsilon")]),
+    "moments": (_NN, "Moments", ("x",), [("axes", "axes"), ("keepdims", "keepdims"), ("synchronized", "synchronized")]),
+    "batch_normalization": (_NN, "BatchNorm", ("x", "mean", "variance", "offset", "scale"), [("axis", "axis"), ("epsilon", "epsilon")]),
+    "binary_crossentropy": (_NN, "BinaryCrossentropy", ("target", "output"), [("from_logits", "from_logits")]),
+    "categorical_crossentropy": (_NN, "CategoricalCrossentropy", ("target", "output"), [("from_logits", "from_logits"), ("axis", "axis")]),
+    "sparse_categorical_crossentropy": (_NN, "SparseCategoricalCrossentropy", ("target", "output"), [("from_logits", "from_logits"), ("axis", "axis")]),
     "nanmedian": (_NUMPY, "Nanmedian", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
     "nanquantile": (_NUMPY, "Nanquantile", ("x", "q"), [("axis", "axis"), ("method", "method"), ("keepdims", "keepdims")]),
     "nanpercentile": (_NUMPY, "Nanpercentile", ("x", "q"), [("axis", "axis"), ("method", "method"), ("keepdims", "keepdims")]),
@@ -311,8 +346,9 @@ KERAS_OPS = {
     "layer_normalization": (_NN, "LayerNorm", ("x", "gamma", "beta"), [("axis", "axis"),
                                                                       ("epsilon", "epsilon")]),
 }
-_ALIASES = {"absolute": "abs", "pow": "power", "amax": "max", "amin": "min", "dot": "matmul",
-            "swish": "silu", "getitem": "get_item"}
+_ALIASES = {"absolute": "abs", "pow": "power",
+            "swish": "silu", "getitem": "get_item", "hard_swish": "hard_silu",
+            "conj": "conjugate"}
 
 
 def op_function(op_name):

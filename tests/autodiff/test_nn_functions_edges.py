@@ -156,3 +156,19 @@ def test_a_layer_of_the_new_ops_trains_compiled_with_the_eager_numbers():
             assert model.train_function.programs and model.compiled_reason is None
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-6)
+
+
+def test_matrix_norms_on_any_two_axes_and_the_orders_numpy_refuses():
+    # (Keras on TensorFlow fails on the nuclear norm over axes (2, 0) with keepdims)
+    x = RNG.random((3, 4, 5)).astype("float32")
+    for ord in (2, -2, "nuc", "fro", 1, -1, np.inf, -np.inf):
+        for keepdims in (False, True):
+            np.testing.assert_allclose(
+                np.asarray(ops.norm(x, ord=ord, axis=(2, 0), keepdims=keepdims)),
+                np.linalg.norm(x.astype(np.float64), ord=ord, axis=(2, 0), keepdims=keepdims),
+                rtol=2e-6, err_msg=f"ord={ord} keepdims={keepdims}")
+    for bad in ({"ord": 0, "axis": (0, 1)}, {"ord": 3, "axis": (1, 2)},
+                {"ord": "fro", "axis": 0}, {"ord": "nuc", "axis": 1}, {"axis": 3},
+                {"axis": (1, 1)}):
+        with pytest.raises(ValueError, match="Invalid norm order|out of bounds or repeated"):
+            ops.norm(x, **bad)

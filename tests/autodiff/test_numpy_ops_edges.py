@@ -42,7 +42,7 @@ def test_copying_pad_modes_match_numpy_and_their_gradients_sum_the_copies(mode):
     (lambda: ops.top_k(np.ones((2, 3)), 4), "out of range"),
     (lambda: ops.tensordot(np.ones((2, 3)), np.ones((4, 2)), axes=1), "different lengths"),
     (lambda: ops.einsum("ij,jk->ik", np.ones((2, 3))), "names 2 operands"),
-    (lambda: ops.norm(np.ones((2, 2)), ord="nuc"), "singular values"),
+    (lambda: ops.norm(np.ones((2, 2)), ord=3), "Invalid norm order 3 for matrices"),
     (lambda: ops.moveaxis(np.ones((2, 3)), (0, 1), 0), "same number of axes"),
 ])
 def test_bad_arguments_get_errors_that_name_the_op(call, message):

@@ -141,6 +141,9 @@ EXTRA_MODULES = {
     ],
     "file_editor": ["saving/file_editor_test.py"],
     "json_utils": ["legacy/saving/json_utils_test.py"],
+    # (Keras' other ops tests, ops/numpy_test.py, nn_test.py, core_test.py and math_test.py,
+    # do not load here: they iterate the backend's dtype tables or import JAX at the top.)
+    "ops_linalg": ["ops/linalg_test.py"],
 }
 
 # Frameworks some test files import at the top although only a few of their tests use

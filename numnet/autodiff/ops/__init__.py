@@ -28,7 +28,8 @@ from numnet.autodiff.ops.normalization import (
     batch_normalization, layer_normalization, moments, normalize, rsqrt, std, var,
 )
 from numnet.autodiff.ops.reductions import (
-    all, any, argmax, argmin, count_nonzero, cumprod, cumsum, max, mean, min, prod, sum,
+    all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum, max, mean, min, prod,
+    sum,
 )
 from numnet.autodiff.ops.state import (
     accumulate_mean, assign, assign_add, assign_sub, random_normal, random_uniform,
@@ -42,7 +43,7 @@ from numnet.autodiff.ops.creation import (
     arange, bartlett, blackman, copy, dtype, empty, eye, full, full_like, hamming, hanning,
     identity, is_tensor, kaiser, linspace, ndim, ones, size, tri, zeros,
 )
-from numnet.autodiff.ops.linalg import einsum, inner, norm, outer, tensordot, trace, vdot
+from numnet.autodiff.ops.linalg import dot, einsum, inner, norm, outer, tensordot, trace, vdot
 from numnet.autodiff.ops.matrices import (
     cholesky, cholesky_inverse, det, eigh, inv, logdet, lstsq, matrix_rank, pinv, qr, slogdet,
     solve, solve_triangular, svd,
@@ -59,6 +60,7 @@ from numnet.autodiff.ops.nn_functions import (
     depth_to_space, dot_product_attention, extract_sequences, psnr, space_to_depth,
 )
 from numnet.autodiff.ops.custom_gradient import custom_gradient
+from numnet.autodiff.ops.jvp import jvp
 from numnet.autodiff.ops.sorting import argpartition, argsort, sort, top_k
 from numnet.autodiff.ops.composite import (
     bincount, digitize, searchsorted, segment_max, segment_min, segment_prod, segment_sum,
@@ -75,13 +77,10 @@ from numnet.autodiff.ops.control_flow import (
     associative_scan, cond, fori_loop, map, scan, switch, vectorized_map, while_loop,
 )
 
-dot = matmul
 true_divide = divide
 pow = power
 get_item = getitem
 absolute = abs
-amax = max
-amin = min
 
 
 def convert_to_numpy(x):

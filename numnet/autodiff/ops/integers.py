@@ -4,6 +4,8 @@
 Each is one ufunc, so a compiled step replays it in place like any other elementwise op.
 """
 
+import functools
+
 from numnet.autodiff.ops.core import elementwise, no_gradient, operand, operands, xp
 
 
@@ -55,6 +57,15 @@ def lcm(x1, x2):
     return _LCM(*operands(x1, x2))
 
 
-bitwise_invert = bitwise_not
-left_shift = bitwise_left_shift
-right_shift = bitwise_right_shift
+def _other_name(op, name):
+    """`op` under another of Keras' names (Keras records each name as its own operation)."""
+    @functools.wraps(op)  # (its signature is `op`'s: `inspect` follows `__wrapped__`)
+    def renamed(*args, **kwargs):
+        return op(*args, **kwargs)
+    renamed.__name__ = renamed.__qualname__ = name
+    return renamed
+
+
+bitwise_invert = _other_name(bitwise_not, "bitwise_invert")
+left_shift = _other_name(bitwise_left_shift, "left_shift")
+right_shift = _other_name(bitwise_right_shift, "right_shift")

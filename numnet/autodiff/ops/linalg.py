@@ -11,6 +11,7 @@ from numnet.autodiff.ops.core import (
 )
 from numnet.autodiff.ops.arithmetic import matmul, multiply, power
 from numnet.autodiff.ops.math import abs, sqrt, square
+from numnet.autodiff.ops.matrices import svd
 from numnet.autodiff.ops.reductions import max, min, sum
 from numnet.autodiff.ops.shape import diagonal, ravel, reshape, transpose
 
@@ -49,6 +50,20 @@ def tensordot(x1, x2, axes=2):
     right = reshape(transpose(x2, summed2 + free2), (length, -1))
     return reshape(matmul(left, right), tuple(x1.shape[a] for a in free1) +
                    tuple(x2.shape[a] for a in free2))
+
+
+def dot(x1, x2):
+    """NumPy's `dot`: a product with a scalar, the matrix product for vectors and matrices,
+    and for more axes the sums of products over the last axis of `x1` and the
+    second-to-last of `x2` (the last when `x2` is a vector), every pair of their other
+    axes kept (not the batched product of `matmul`)."""
+    x1, x2 = operand(x1), operand(x2)
+    rank1, rank2 = getattr(x1, "ndim", 0), getattr(x2, "ndim", 0)
+    if rank1 == 0 or rank2 == 0:
+        return multiply(x1, x2)
+    if rank2 == 1 or (rank1 <= 2 and rank2 <= 2):
+        return matmul(x1, x2)
+    return tensordot(x1, x2, axes=([-1], [-2]))
 
 
 def inner(x1, x2):
@@ -132,7 +147,8 @@ def _vector_norm(x, ord, axis, keepdims):
     if ord == 1:
         return sum(abs(x), axis=axis, keepdims=keepdims)
     if isinstance(ord, str):
-        raise ValueError(f"norm: ord={ord!r} is for matrices (two axes).")
+        raise ValueError(f"Invalid norm order {ord!r} for vectors: {ord!r} is for matrices "
+                         f"(two axes).")
     return power(sum(power(abs(x), ord), axis=axis, keepdims=keepdims), 1.0 / ord)
 
 
@@ -145,18 +161,25 @@ def _matrix_norm(x, ord, axes, keepdims):
         sums = sum(abs(x), axis=summed, keepdims=True)
         pick = max if ord in (1, float("inf")) else min
         result = pick(sums, axis=other, keepdims=True)
-        return result if keepdims else reshape(result, tuple(
-            n for i, n in enumerate(x.shape) if i not in axes))
-    raise NotImplementedError(f"norm: ord={ord!r} needs singular values, which numnet does "
-                              "not compute; use 'fro', 1, -1, inf or -inf.")
+    elif ord in (2, -2, "nuc"):  # from the singular values (their gradients are svd's)
+        others = [a for a in range(x.ndim) if a not in axes]
+        values = svd(transpose(x, others + [rows, cols]), compute_uv=False)
+        pick = {2: max, -2: min, "nuc": sum}[ord]
+        result = reshape(pick(values, axis=-1), tuple(
+            1 if i in axes else n for i, n in enumerate(x.shape)))
+    else:
+        raise ValueError(f"Invalid norm order {ord!r} for matrices: use 'fro', 'nuc', 1, -1, "
+                         f"2, -2, inf or -inf.")
+    return result if keepdims else reshape(result, tuple(
+        n for i, n in enumerate(x.shape) if i not in axes))
 
 
 def norm(x, ord=None, axis=None, keepdims=False):
     """A vector norm (one axis, or a 1-D `x`) or a matrix norm (two axes, or a 2-D `x` with
     `ord`), as `np.linalg.norm`; with no `axis` and no `ord`, the 2-norm of all entries.
 
-    Vector `ord`: None or 2, 1, inf, -inf, 0 or any p; matrix `ord`: "fro", 1, -1, inf, -inf
-    ("nuc", 2 and -2 need singular values: not supported).
+    Vector `ord`: None or 2, 1, inf, -inf, 0 or any p; matrix `ord`: "fro", "nuc", 1, -1,
+    2, -2, inf, -inf (the last three through the singular values).
     """
     x = float_tensor(x)
     if axis is None:
@@ -165,6 +188,10 @@ def norm(x, ord=None, axis=None, keepdims=False):
             return reshape(result, (1,) * x.ndim) if keepdims else result
         axis = tuple(range(x.ndim))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if any(not -x.ndim <= a < x.ndim for a in axes) or len(set(a % x.ndim for a in axes)) \
+            < len(axes):
+        raise ValueError(f"norm: axis={axis!r} is out of bounds or repeated for a tensor of "
+                         f"{x.ndim} dimension(s).")
     axes = tuple(a % x.ndim for a in axes)
     if len(axes) == 1:
         return _vector_norm(x, ord, axes[0], keepdims)
@@ -173,4 +200,4 @@ def norm(x, ord=None, axis=None, keepdims=False):
     raise ValueError(f"norm: `axis` must name one or two axes; received {axis!r}.")
 
 
-__all__ = ["einsum", "inner", "norm", "outer", "tensordot", "trace", "vdot"]
+__all__ = ["dot", "einsum", "inner", "norm", "outer", "tensordot", "trace", "vdot"]

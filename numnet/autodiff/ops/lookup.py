@@ -55,7 +55,9 @@ def _scatter_rows_into(out, g, ids, rows):
     return out
 
 
-EMBEDDING_GRAD = Primitive("embedding_grad", _scatter_rows, no_gradient,
+EMBEDDING_GRAD = Primitive("embedding_grad", _scatter_rows,
+                           lambda g, inputs, output, needs, rows: (
+                               EMBEDDING(g, inputs[1]), None),  # linear: the rows' gather
                            into=_scatter_rows_into)
 
 

@@ -394,6 +394,9 @@ def matrix_rank(x, tol=None):
     """The number of singular values of each matrix above `tol` (default: the largest
     times max(rows, columns) times the dtype's epsilon, as NumPy and TensorFlow)."""
     x = float_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"matrix_rank expects matrices (at least 2 dimensions); received "
+                         f"shape {tuple(x.shape)}.")
     return wrap(xp.asarray(xp.linalg.matrix_rank(xp.asarray(x), tol=tol)))
 
 

@@ -12,9 +12,11 @@ TensorFlow backend does) and differentiate them in closed form. `logsumexp`
 
 from functools import partial
 
+from numnet.autodiff.ops.arithmetic import add, matmul
 from numnet.autodiff.ops.core import (
-    Primitive, Tensor, cast, no_gradient, operand, shape_of, sum_to, wrap, xp,
+    Primitive, Tensor, broadcast_to, cast, no_gradient, operand, shape_of, sum_to, wrap, xp,
 )
+from numnet.autodiff.ops.shape import getitem
 from numnet.backend import blas, global_generator, uniform_at_least, uniform_at_least_kernel
 from numnet.autodiff.parameters import stacked_block
 from numnet.autodiff.tensor import keep_logits, kept_logits
@@ -45,7 +47,17 @@ def _activation_primitives(kernel):
         x, y = split(xy)
         return kernel.backward(g, x, y, out=out, **params)
 
-    grad = Primitive(kernel.name + "_grad", grad_compute, _second_order, into=grad_into)
+    def grad_vjp(gg, inputs, output, needs, **params):
+        """`g * f'(x)` is linear in `g`: its gradient there is the same product with `gg`
+        (what forward-mode `jvp` and Hessian-vector products along `g` need). Through
+        `x` or `y` it would need `f''`, which the kernel table does not hold."""
+        if any(needs[1:]):
+            raise NotImplementedError(
+                f"Second derivatives through {kernel.name} (its f'') are not supported by "
+                f"numnet; gradients, jvp and second derivatives through Dense products are.")
+        return (grad(gg, *inputs[1:], **params),) + (None,) * (len(inputs) - 1)
+
+    grad = Primitive(kernel.name + "_grad", grad_compute, grad_vjp, into=grad_into)
 
     def vjp(g, inputs, output, needs, **params):
         if not reads:
@@ -433,17 +445,32 @@ def _input_grad_product(kernel):
     return xp.multiply if kernel.shape[-1] == 1 else xp.matmul
 
 
+# The three gradient products are bilinear in their inputs: their own gradients are
+# products again (second derivatives through Dense layers, and `jvp`).
+def _input_grad_vjp(gg, inputs, output, needs):
+    dz, kernel = inputs  # dz @ kernel.T
+    return (matmul(gg, kernel) if needs[0] else None,
+            DENSE_KERNEL_GRAD(gg, dz) if needs[1] else None)
+
+
+def _kernel_grad_vjp(gg, inputs, output, needs):
+    x, dz = inputs  # rows(x).T @ rows(dz)
+    return (DENSE_INPUT_GRAD(dz, gg) if needs[0] else None,
+            matmul(x, gg) if needs[1] else None)
+
+
 DENSE_INPUT_GRAD = Primitive(
     "dense_input_grad", lambda dz, kernel: _input_grad_product(kernel)(dz, kernel.T),
-    _second_order,
+    _input_grad_vjp,
     into=lambda out, dz, kernel: _input_grad_product(kernel)(dz, kernel.T, out=out),
     bind=lambda out, dz, kernel: partial(_input_grad_product(kernel), dz, kernel.T, out=out))
 DENSE_KERNEL_GRAD = Primitive(
-    "dense_kernel_grad", lambda x, dz: _rows(x).T @ _rows(dz), _second_order,
+    "dense_kernel_grad", lambda x, dz: _rows(x).T @ _rows(dz), _kernel_grad_vjp,
     into=lambda out, x, dz: xp.matmul(_rows(x).T, _rows(dz), out=out),
     bind=lambda out, x, dz: partial(xp.matmul, _rows(x).T, _rows(dz), out=out))
 BIAS_GRAD = Primitive(
-    "bias_grad", lambda dz: xp.add.reduce(_rows(dz), axis=0), _second_order,
+    "bias_grad", lambda dz: xp.add.reduce(_rows(dz), axis=0),
+    lambda gg, inputs, output, needs: (broadcast_to(gg, shape_of(inputs[0])),),
     into=lambda out, dz: xp.add.reduce(_rows(dz), axis=0, out=out),
     bind=lambda out, dz: partial(xp.add.reduce, _rows(dz), 0, None, out))
 
@@ -572,12 +599,19 @@ def _fused_sgd_call(product, out, a, dz, update):
     return run
 
 
+def _param_grad_vjp(gg, inputs, output, needs):
+    x, dz = inputs  # [x, 1].T @ dz
+    kernel_rows = getitem(gg, slice(None, -1))
+    return (DENSE_INPUT_GRAD(dz, kernel_rows) if needs[0] else None,
+            add(matmul(x, kernel_rows), getitem(gg, -1)) if needs[1] else None)
+
+
 DENSE_PARAM_GRAD = Primitive(
-    "dense_param_grad", lambda x, dz: _widened(x).T @ dz, _second_order, bind=_param_grad_bind)
+    "dense_param_grad", lambda x, dz: _widened(x).T @ dz, _param_grad_vjp,
+    bind=_param_grad_bind)
 
 
 def _stacked_vjp(g, inputs, output, needs, activation):
-    from numnet.autodiff.ops.shape import getitem
     x, kernel = inputs[0], inputs[1]
     dz = g if activation == "linear" else ACTIVATION_PRIMITIVES[activation][1](g, output)
     gx = DENSE_INPUT_GRAD(dz, kernel) if needs[0] else None

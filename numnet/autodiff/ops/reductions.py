@@ -105,6 +105,16 @@ def min(x, axis=None, keepdims=False, initial=None):
     return minimum(result, initial)
 
 
+def amax(x, axis=None, keepdims=False):
+    """`max` under NumPy's other name (Keras records it as its own `Amax` operation)."""
+    return max(x, axis=axis, keepdims=keepdims)
+
+
+def amin(x, axis=None, keepdims=False):
+    """`min` under NumPy's other name (Keras records it as its own `Amin` operation)."""
+    return min(x, axis=axis, keepdims=keepdims)
+
+
 def _logical_reduce(ufunc):
     def compute(x, axis, keepdims):
         return ufunc.reduce(x.astype(bool, copy=False), axis=_axis_arg(axis), keepdims=keepdims)

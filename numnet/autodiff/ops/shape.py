@@ -5,7 +5,7 @@ binds those once instead of running them at every step.
 """
 
 from numnet.autodiff.ops.core import (
-    Primitive, Tensor, broadcast_to, convert_to_tensor, no_gradient, operand, wrap, xp,
+    Primitive, Tensor, broadcast_to, convert_to_tensor, operand, wrap, xp,
 )
 from numnet.autodiff.primitive import READ_HOOKS
 
@@ -103,7 +103,15 @@ def _scatter_add(g, *indices, shape, key):
     return grad
 
 
-SCATTER_ADD = Primitive("scatter_add", _scatter_add, no_gradient)
+def _scatter_add_vjp(g, inputs, output, needs, shape, key):
+    """A scatter is linear in its values: their gradient is `g[key]` (second derivatives
+    through indexing, and `jvp`)."""
+    indices = inputs[1:]
+    return (GETITEM_GATHER(g, *indices, key=key) if indices else GETITEM(g, key=key),) + \
+        (None,) * len(indices)
+
+
+SCATTER_ADD = Primitive("scatter_add", _scatter_add, _scatter_add_vjp)
 
 
 def _rebuild_key(key, arrays):
@@ -178,7 +186,8 @@ def _scatter_take(g, indices, shape, axis):
     return grad
 
 
-SCATTER_TAKE = Primitive("scatter_take", _scatter_take, no_gradient)
+SCATTER_TAKE = Primitive("scatter_take", _scatter_take, lambda g, inputs, output, needs, shape,
+                         axis: (TAKE(g, inputs[1], axis=axis), None))  # linear: a gather
 TAKE = Primitive("take", lambda x, indices, axis: xp.take(x, indices, axis=axis), _take_vjp,
                  into=lambda out, x, indices, axis: xp.take(x, indices, axis=axis, out=out))
 
@@ -384,7 +393,8 @@ def _scatter_along(g, indices, shape, axis):
     return grad
 
 
-SCATTER_ALONG = Primitive("scatter_along", _scatter_along, no_gradient)
+SCATTER_ALONG = Primitive("scatter_along", _scatter_along, lambda g, inputs, output, needs,
+                          shape, axis: (TAKE_ALONG(g, inputs[1], axis=axis), None))  # a gather
 TAKE_ALONG = Primitive(
     "take_along_axis", lambda x, indices, axis: xp.take_along_axis(x, indices, axis),
     lambda g, inputs, output, needs, axis: (
