@@ -89,16 +89,22 @@ def test_correlation_metrics_match_keras(name):
     np.testing.assert_allclose(mine, REFERENCE[f"metric/{name}"], rtol=1e-6, atol=1e-7)
 
 
+def _keras_file(stem):
+    """The inputs and outputs Keras saved beside its `.keras` file `stem`, and the model
+    numnet loads from that file."""
+    saved = np.load(FIXTURES / "keras_files" / f"{stem}.npz")
+    inputs = [saved[k] for k in sorted(k for k in saved.files if k.startswith("in"))]
+    expected = [saved[f"out{i}"] for i in range(len([k for k in saved.files
+                                                     if k.startswith("out")]))]
+    return inputs, expected, keras.saving.load_model(FIXTURES / "keras_files" / f"{stem}.keras")
+
+
 def test_a_keras_file_of_the_matrix_and_integer_ops_loads_and_computes_keras_numbers(
         tmp_path):
     """Keras' `Inv`, `Solve`, `Cholesky`, `Cross`, `Gcd`, ... operations in a `.keras` file
     (`build_matrix_model`) run as numnet's ops, and numnet's own model of them (its shapes
     inferred on identity matrices, since zeros have no inverse) saves and reads back."""
-    saved = np.load(FIXTURES / "keras_files" / "ops_matrices.npz")
-    inputs = [saved[f"in{i}"] for i in range(4)]
-    expected = [saved[f"out{i}"] for i in range(len([k for k in saved.files
-                                                     if k.startswith("out")]))]
-    model = keras.saving.load_model(FIXTURES / "keras_files" / "ops_matrices.keras")
+    inputs, expected, model = _keras_file("ops_matrices")
     built = cases.build_matrix_model(keras)
     for candidate in (model, built):
         outputs = candidate(inputs)
@@ -136,11 +142,7 @@ def test_numnet_writes_each_operation_as_keras_writes_it(stem, build, tmp_path):
 def test_a_keras_file_of_the_other_operations_loads_and_computes_keras_numbers(tmp_path):
     """`Tile`, `Logsumexp`, `Celu`, `Moments`, `BatchNorm`, the cross-entropies,
     `Nanquantile`, `DotProductAttention`, `DepthToSpace`, ... (`build_more_ops_model`)."""
-    saved = np.load(FIXTURES / "keras_files" / "ops_more.npz")
-    inputs = [saved[f"in{i}"] for i in range(4)]
-    expected = [saved[f"out{i}"] for i in range(len([k for k in saved.files
-                                                     if k.startswith("out")]))]
-    model = keras.saving.load_model(FIXTURES / "keras_files" / "ops_more.keras")
+    inputs, expected, model = _keras_file("ops_more")
     built = cases.build_more_ops_model(keras)
     projection = np.asarray(keras.ops.sparsemax(inputs[0], axis=-1))
     for candidate in (model, built):
