@@ -16,6 +16,8 @@ from numnet.autodiff.ops.arithmetic import add, matmul
 from numnet.autodiff.ops.core import (
     Primitive, Tensor, broadcast_to, cast, no_gradient, operand, shape_of, sum_to, wrap, xp,
 )
+from numnet.autodiff.ops import math as _math_ops
+from numnet.autodiff.ops.reductions import sum as _sum
 from numnet.autodiff.ops.shape import getitem
 from numnet.backend import blas, global_generator, uniform_at_least, uniform_at_least_kernel
 from numnet.autodiff.parameters import stacked_block
@@ -48,14 +50,19 @@ def _activation_primitives(kernel):
         return kernel.backward(g, x, y, out=out, **params)
 
     def grad_vjp(gg, inputs, output, needs, **params):
-        """`g * f'(x)` is linear in `g`: its gradient there is the same product with `gg`
-        (what forward-mode `jvp` and Hessian-vector products along `g` need). Through
-        `x` or `y` it would need `f''`, which the kernel table does not hold."""
-        if any(needs[1:]):
-            raise NotImplementedError(
-                f"Second derivatives through {kernel.name} (its f'') are not supported by "
-                f"numnet; gradients, jvp and second derivatives through Dense products are.")
-        return (grad(gg, *inputs[1:], **params),) + (None,) * (len(inputs) - 1)
+        """The backward `g -> J^T g` is linear in `g`: its gradient there is `J gg`, the
+        backward itself where the Jacobian is symmetric (elementwise ones, softmax,
+        sparsemax). Through what it reads (`x` or `y`) it is `gg * g * f''` (`_curvature`)."""
+        along_g = _transposed_backward(kernel.name, grad, gg, inputs, params) \
+            if needs[0] else None
+        if not any(needs[1:]):
+            return (along_g,) + (None,) * (len(inputs) - 1)
+        g, read = inputs[0], inputs[1:]
+        x = read[0] if "x" in reads else None
+        y = read[-1] if "y" in reads else None
+        through_x, through_y = _curvature(kernel.name, gg, g, x, y, params)
+        return (along_g,) + tuple(part for part, letter in
+                                  ((through_x, "x"), (through_y, "y")) if letter in reads)
 
     grad = Primitive(kernel.name + "_grad", grad_compute, grad_vjp, into=grad_into)
 
@@ -87,6 +94,79 @@ def _relu_grad_bind(out, g, y):
 
 
 ACTIVATION_PRIMITIVES["relu"][1].bind = _relu_grad_bind
+
+
+# ------------------------------------------------------ second derivatives
+# Each activation's backward `g * D` (D = f' as the kernel computes it, from x or from y)
+# differentiated with respect to what it reads: `gg * g * dD/dx` or `dD/dy`, in numnet's
+# ops (so third derivatives follow where those ops have them). Piecewise-linear ones have
+# D constant almost everywhere: no second derivative.
+_PIECEWISE_LINEAR = {"relu", "relu6", "leaky_relu", "relu_with_options", "hard_tanh",
+                     "hard_sigmoid", "hard_shrink", "soft_shrink", "threshold",
+                     "sparse_sigmoid"}
+
+
+def _sigmoid_of(x):
+    return ACTIVATION_PRIMITIVES["sigmoid"][0](x)
+
+
+def _silu_curvature(x):
+    s = _sigmoid_of(x)
+    return s * (1.0 - s) * (2.0 + x * (1.0 - 2.0 * s))
+
+
+_CURVATURE = {  # name -> (the input D reads, dD/d(that input) as a function of x, y, params)
+    "sigmoid": ("y", lambda x, y, p: 1.0 - 2.0 * y),
+    "tanh": ("y", lambda x, y, p: -2.0 * y),
+    "exponential": ("y", lambda x, y, p: 1.0),
+    "softplus": ("x", lambda x, y, p: (lambda s: s * (1.0 - s))(_sigmoid_of(x))),
+    "log_sigmoid": ("x", lambda x, y, p: -_sigmoid_of(x) * _sigmoid_of(-x)),
+    "softsign": ("x", lambda x, y, p: -2.0 * _math_ops.sign(x) / (1.0 + _math_ops.abs(x)) ** 3),
+    "silu": ("x", lambda x, y, p: _silu_curvature(x)),
+    "tanh_shrink": ("x", lambda x, y, p: (lambda t: 2.0 * t * (1.0 - t * t))(
+        ACTIVATION_PRIMITIVES["tanh"][0](x))),
+    "sparse_plus": ("x", lambda x, y, p: _math_ops.where(_math_ops.abs(x) < 1.0, 0.5, 0.0)),
+    "celu": ("x", lambda x, y, p: _math_ops.where(
+        x < 0.0, _math_ops.exp(_math_ops.minimum(x, 0.0) / p.get("alpha", 1.0))
+        / p.get("alpha", 1.0), 0.0)),
+    "hard_silu": ("x", lambda x, y, p: _math_ops.where(_math_ops.abs(x) < 3.0, 1.0 / 3.0, 0.0)),
+    "squareplus": ("x", lambda x, y, p: 0.5 * p.get("b", 4) / (x * x + p.get("b", 4)) ** 1.5),
+    # D = where(x > 0, 1, y + alpha) (elu), where(x >= 0, scale, y + scale * alpha) (selu)
+    "elu": ("y", lambda x, y, p: _math_ops.where(x > 0.0, 0.0, 1.0)),
+    "selu": ("y", lambda x, y, p: _math_ops.where(x >= 0.0, 0.0, 1.0)),
+}
+
+
+def _transposed_backward(name, grad, gg, inputs, params):
+    """`J gg` for the backward `g -> J^T g` of activation `name` (inputs: `g`, then what
+    it reads)."""
+    if name == "log_softmax":  # J = I - 1 softmax^T: J gg = gg - sum(softmax * gg)
+        y = inputs[-1]
+        return gg - _sum(_math_ops.exp(y) * gg, axis=params.get("axis", -1), keepdims=True)
+    if name == "glu":
+        raise NotImplementedError("Second derivatives through glu are not supported by "
+                                  "numnet; gradients are.")
+    return grad(gg, *inputs[1:], **params)
+
+
+def _curvature(name, gg, g, x, y, params):
+    """The gradients of an activation's backward `g * D` through x and through y (None
+    where D does not depend on it), for the upstream `gg`."""
+    if name in _PIECEWISE_LINEAR:
+        return None, None
+    if name in ("softmax", "log_softmax"):  # D acts along `axis`: y's gradient in full
+        axis = params.get("axis", -1)
+        if name == "softmax":  # backward y * (g - sum(g * y))
+            total = _sum(g * y, axis=axis, keepdims=True)
+            return None, gg * (g - total) - g * _sum(gg * y, axis=axis, keepdims=True)
+        return None, -gg * _math_ops.exp(y) * _sum(g, axis=axis, keepdims=True)
+    if name not in _CURVATURE:
+        raise NotImplementedError(
+            f"Second derivatives through {name} (its f'') are not supported by numnet; "
+            f"gradients and jvp are.")
+    letter, derivative = _CURVATURE[name]
+    part = gg * g * derivative(x, y, params)
+    return (part, None) if letter == "x" else (None, part)
 
 
 def softmax_scratch(shape, dtype, axis=-1):
