@@ -266,6 +266,8 @@ KERAS_OPS = {
     "percentile": (_NUMPY, "Percentile", ("x", "q"), [("axis", "axis"), ("method", "method"), ("keepdims", "keepdims")]),
     # Keras' operations of the other ops with tensor inputs (their class, module and config
     # keys read from Keras 3.15.1's sources: `ops.tile` is `keras.src.ops.numpy.Tile`, ...)
+    "view": (_NUMPY, "View", ("x",), [("dtype", "dtype")]),
+    "rearrange": ("keras.src.ops.einops", "Rearrange", ("tensor", "pattern"), []),
     "amax": (_NUMPY, "Amax", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
     "amin": (_NUMPY, "Amin", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
     "dot": (_NUMPY, "Dot", ("x1", "x2"), []),
@@ -346,6 +348,8 @@ KERAS_OPS = {
     "layer_normalization": (_NN, "LayerNorm", ("x", "gamma", "beta"), [("axis", "axis"),
                                                                       ("epsilon", "epsilon")]),
 }
+# Ops whose `**kwargs` Keras' operation takes when called, not in its config.
+_CALL_KEYWORDS = {"rearrange"}
 _ALIASES = {"absolute": "abs", "pow": "power",
             "swish": "silu", "getitem": "get_item", "hard_swish": "hard_silu",
             "conj": "conjugate"}
@@ -514,16 +518,18 @@ def symbolic_op(op_name, *args, **kwargs):
     defaults = {name: p.default for name, p in inspect.signature(function).parameters.items()}
     params = {}
     signature = inspect.signature(function).parameters
+    call_kwargs = {}
     for param, value in list(bound.arguments.items()):
         if signature[param].kind is inspect.Parameter.VAR_KEYWORD:  # **kwargs: each one
             bound.arguments.pop(param)
-            bound.arguments.update(value)
+            # Keras' op takes them at the call (a node's kwargs), or as its config
+            (call_kwargs if op_name in _CALL_KEYWORDS else bound.arguments).update(value)
     for param, value in bound.arguments.items():
         if param in keys:
             params[keys[param]] = value
         elif not _is_default(value, defaults.get(param)):
             params[param] = value  # numnet-only parameter, set by the caller
-    return cls(**params)(*call_args)
+    return cls(**params)(*call_args, **call_kwargs)
 
 
 __all__ = ["KERAS_OPS", "Operation", "op_function", "symbolic_op"]

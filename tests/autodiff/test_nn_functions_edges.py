@@ -1,9 +1,11 @@
 """The ops added with `nn_functions.py` (and `correlate`, `argpartition`, `saturate_cast`,
-`nanquantile`, `associative_scan`) where Keras on TensorFlow is no reference: NumPy's
+`nanquantile`, `associative_scan`, `norm`'s matrix orders, `rearrange`, `view`) where Keras on TensorFlow is no reference: NumPy's
 semantics it lacks, numnet's deliberate difference, properties, errors, and compiled
 replays. Their values and gradients against Keras are in `fixtures/ops_cases.py`."""
 
+import json
 import operator
+import zipfile
 
 import numpy as np
 import pytest
@@ -172,3 +174,37 @@ def test_matrix_norms_on_any_two_axes_and_the_orders_numpy_refuses():
                 {"axis": (1, 1)}):
         with pytest.raises(ValueError, match="Invalid norm order|out of bounds or repeated"):
             ops.norm(x, **bad)
+
+
+def test_rearrange_errors_and_its_lengths_travel_as_keras_writes_them(tmp_path):
+    x = np.arange(24.0, dtype="float32").reshape(2, 3, 4)
+    for pattern, kwargs, message in [
+            ("a b -> b a", {}, "names 2 axes; the tensor has 3"),
+            ("a b c -> a b", {}, "same axes, each once"),
+            ("a (b b2 b3) c -> a b b2 b3 c", {}, "all but one of its axes"),
+            ("a (b b2) c -> a b b2 c", {"b2": 2}, "does not split"),
+            ("a b ... -> a b", {}, "no '...'"),
+            ("a b c", {}, "input axes -> output axes")]:
+        with pytest.raises(ValueError, match=message):
+            ops.rearrange(x, pattern, **kwargs)
+    np.testing.assert_array_equal(np.asarray(ops.rearrange(x, "a b (c c2) -> (a c2) b c", c2=2)),
+                                  x.reshape(2, 3, 2, 2).transpose(0, 3, 1, 2).reshape(4, 3, 2))
+    inputs = keras.Input((3, 4))
+    model = keras.Model(inputs, ops.rearrange(inputs, "b h (w w2) -> b (h w2) w", w2=2))
+    model.save(tmp_path / "rearrange.keras")
+    again = keras.saving.load_model(tmp_path / "rearrange.keras")
+    np.testing.assert_array_equal(np.asarray(again(x)), np.asarray(model(x)))
+    with zipfile.ZipFile(tmp_path / "rearrange.keras") as archive:
+        layers = json.loads(archive.read("config.json"))["config"]["layers"]
+    # Keras' Rearrange takes the lengths when called: in the node, not in its config
+    assert layers[1]["class_name"] == "Rearrange" and set(layers[1]["config"]) == {"name"}
+    assert layers[1]["inbound_nodes"][0]["kwargs"] == {"w2": 2}
+
+
+def test_view_keeps_the_bytes_and_refuses_a_size_that_does_not_divide():
+    x = np.array([[1.5, -2.0, 3.25]], np.float32)
+    np.testing.assert_array_equal(np.asarray(ops.view(x, "int32")), x.view(np.int32))
+    np.testing.assert_array_equal(np.asarray(ops.view(ops.view(x, "uint8"), "float32")), x)
+    with pytest.raises(ValueError, match="not divisible by the new itemsize"):
+        ops.view(np.zeros(3, np.int16), "int32")
+
