@@ -78,7 +78,7 @@ def size(x):
 # functions run as Python; on symbolic tensors they meet the ops those functions call).
 _NOT_OPS = {"shape", "convert_to_tensor", "convert_to_numpy", "unbroadcast", "is_tensor",
             "cond", "switch", "while_loop", "fori_loop", "scan", "map", "vectorized_map",
-            "associative_scan", "custom_gradient", "jvp"}
+            "associative_scan", "custom_gradient", "jvp", "vectorize"}
 __all__ = ["shape", "convert_to_tensor", "ndim", "dtype", "size"]
 _wrapped = {}  # id(function) -> its wrapper: aliases (swish, silu) stay one function
 for _name in dir(_autodiff_ops):

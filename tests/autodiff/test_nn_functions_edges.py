@@ -1,18 +1,27 @@
 """The ops added with `nn_functions.py` (and `correlate`, `argpartition`, `saturate_cast`,
-`nanquantile`, `associative_scan`, `norm`'s matrix orders, `rearrange`, `view`) where Keras on TensorFlow is no reference: NumPy's
+`nanquantile`, `associative_scan`, `norm`'s matrix orders, `rearrange`, `view`,
+`vectorize`) where Keras on TensorFlow is no reference: NumPy's
 semantics it lacks, numnet's deliberate difference, properties, errors, and compiled
 replays. Their values and gradients against Keras are in `fixtures/ops_cases.py`."""
 
+import importlib.util
 import json
 import operator
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import numnet as keras
 from numnet import ops
+from numnet.autodiff import Tensor
 
+_spec = importlib.util.spec_from_file_location(
+    "gradient_helpers", Path(__file__).with_name("test_gradients.py"))
+_helpers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_helpers)
+check = _helpers.check
 RNG = np.random.default_rng(5)
 
 
@@ -207,4 +216,43 @@ def test_view_keeps_the_bytes_and_refuses_a_size_that_does_not_divide():
     np.testing.assert_array_equal(np.asarray(ops.view(ops.view(x, "uint8"), "float32")), x)
     with pytest.raises(ValueError, match="not divisible by the new itemsize"):
         ops.view(np.zeros(3, np.int16), "int32")
+
+
+@pytest.mark.parametrize("signature, shapes, function", [
+    (None, [(3, 1), (4,)], lambda p, q: p * q + ops.sin(p)),
+    ("(n)->()", [(2, 3, 5)], lambda v: ops.sum(v * v)),
+    ("(m,n),(n)->(m)", [(2, 3, 4), (4,)], lambda m, v: ops.matmul(m, v)),
+    ("(n),(n)->(),(n)", [(3, 4), (1, 4)], lambda a, b: (ops.sum(a * b), a - b)),
+])
+def test_vectorize_maps_the_loop_axes_as_numpy_and_differentiates(signature, shapes, function):
+    # (Keras on TensorFlow has no vectorize: NumPy's, which Keras' NumPy backend calls, is the
+    # reference; the gradients are checked by central differences)
+    arrays = [RNG.normal(size=s) for s in shapes]
+    mine = ops.vectorize(function, signature=signature)(*arrays)
+    def on_arrays(*values):
+        out = function(*[Tensor(np.asarray(v), dtype="float64") for v in values])
+        return tuple(np.asarray(r) for r in out) if isinstance(out, tuple) else np.asarray(out)
+
+    numpy_fn = np.vectorize(on_arrays, signature=signature)
+    theirs = numpy_fn(*arrays)
+    for m, t in zip(mine if isinstance(mine, tuple) else [mine],
+                    theirs if isinstance(theirs, tuple) else [theirs]):
+        np.testing.assert_allclose(np.asarray(m), t, rtol=1e-12)
+    def flat(*values):
+        out = ops.vectorize(function, signature=signature)(*values)
+        return ops.concatenate([ops.reshape(r, (-1,)) for r in
+                                (out if isinstance(out, tuple) else (out,))], 0)
+    check(flat, *arrays, rtol=1e-6)
+
+
+def test_vectorize_keeps_excluded_arguments_whole_and_checks_its_signature():
+    power = ops.vectorize(lambda x, p: x ** p, excluded={1})
+    np.testing.assert_array_equal(np.asarray(power(np.array([1.0, 2.0, 3.0]), 2)), [1, 4, 9])
+    norms = ops.vectorize(lambda v: ops.sum(v), signature="(n)->()")
+    with pytest.raises(ValueError, match="not a valid signature"):
+        ops.vectorize(lambda v: v, signature="n->()")(np.ones(3))
+    with pytest.raises(ValueError, match="core axis 'n' is 3 and 4"):
+        ops.vectorize(lambda a, b: a, signature="(n),(n)->(n)")(np.ones(3), np.ones(4))
+    with pytest.raises(ValueError, match="has 1 inputs; 2 arguments"):
+        norms(np.ones(3), np.ones(3))
 

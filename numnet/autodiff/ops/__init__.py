@@ -75,7 +75,8 @@ from numnet.autodiff.ops.composite import (
     saturate_cast, select, sinc, slice, trapezoid, vander,
 )
 from numnet.autodiff.ops.control_flow import (
-    associative_scan, cond, fori_loop, map, scan, switch, vectorized_map, while_loop,
+    associative_scan, cond, fori_loop, map, scan, switch, vectorize, vectorized_map,
+    while_loop,
 )
 
 true_divide = divide

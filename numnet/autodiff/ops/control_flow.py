@@ -1,5 +1,5 @@
 """Control flow in Keras' functional form: `cond`, `switch`, `while_loop`, `fori_loop`,
-`scan`, `associative_scan`, `map` and `vectorized_map`.
+`scan`, `associative_scan`, `map`, `vectorized_map` and `vectorize`.
 
 numnet runs them as the Python they describe, one op at a time, so gradients
 flow through whichever branch or iterations ran. A compiled step that meets one
@@ -7,7 +7,9 @@ whose decision reads a tensor value (a `cond` on a tensor, a `while_loop`'s
 condition) runs eagerly and says why, as for any Python `if` on a tensor.
 """
 
-from numnet.autodiff.ops.core import convert_to_tensor, xp
+import re
+
+from numnet.autodiff.ops.core import broadcast_to, convert_to_tensor, xp
 from numnet.autodiff.ops.shape import concatenate, flip, getitem, reshape, stack
 from numnet.tree import flatten, map_structure, pack_sequence_as
 
@@ -168,4 +170,78 @@ def vectorized_map(function, elements):
     return map(function, elements)
 
 
-__all__ = ["associative_scan", "cond", "fori_loop", "map", "scan", "switch", "vectorized_map", "while_loop"]
+_CORE = r"\(\s*(?:\w+(?:\s*,\s*\w+)*)?\s*\)"
+
+
+def _core_dims(signature):
+    """`"(m,n),(n)->(m)"` as ([("m", "n"), ("n",)], [("m",)]): each operand's core axes."""
+    compact = signature.replace(" ", "")
+    if not re.fullmatch(rf"{_CORE}(,{_CORE})*->{_CORE}(,{_CORE})*", compact):
+        raise ValueError(f"vectorize: not a valid signature: {signature!r} (expected the form "
+                         f"'(m,n),(n)->(m)').")
+    sides = compact.split("->")
+    return [[tuple(filter(None, group.split(","))) for group in re.findall(r"\(([^()]*)\)", side)]
+            for side in sides]
+
+
+def vectorize(pyfunc, *, excluded=None, signature=None):
+    """`pyfunc` applied across the leading ("loop") axes of its arguments, broadcast
+    together, as NumPy's and JAX's `vectorize`: without `signature` to each entry, with one
+    (`"(n),(n)->()"`) to each block of the named core axes. Positions or names in
+    `excluded` (and keyword arguments) pass through whole. The results are stacked back
+    into the loop shape; gradients flow through `pyfunc`'s ops."""
+    excluded = set(excluded or ())
+
+    def vectorized(*args, **kwargs):
+        positions = [i for i in range(len(args)) if i not in excluded]
+        operands = [convert_to_tensor(args[i]) for i in positions]
+        inputs_core, outputs_core = _core_dims(signature) if signature else \
+            ([()] * len(operands), None)
+        if len(inputs_core) != len(operands):
+            raise ValueError(f"vectorize: the signature {signature!r} has {len(inputs_core)} "
+                             f"inputs; {len(operands)} arguments are vectorized.")
+        sizes, loops = {}, []
+        for x, core in zip(operands, inputs_core):
+            if x.ndim < len(core):
+                raise ValueError(f"vectorize: an argument of shape {tuple(x.shape)} has fewer "
+                                 f"axes than its core axes {core} of {signature!r}.")
+            for name, size in zip(core, x.shape[x.ndim - len(core):]):
+                if sizes.setdefault(name, size) != size:
+                    raise ValueError(f"vectorize: core axis {name!r} is {sizes[name]} and "
+                                     f"{size} in {signature!r}.")
+            loops.append(tuple(x.shape[:x.ndim - len(core)]))
+        loop = tuple(xp.broadcast_shapes(*loops)) if loops else ()
+        count = int(xp.prod(loop, dtype=xp.int64))
+        flat = [reshape(broadcast_to(x, loop + tuple(x.shape[x.ndim - len(core):])),
+                        (count,) + tuple(x.shape[x.ndim - len(core):]))
+                for x, core in zip(operands, inputs_core)]
+
+        def call(index):
+            full = list(args)
+            for position, x in zip(positions, flat):
+                full[position] = getitem(x, index)
+            return pyfunc(*full, **kwargs)
+
+        if count == 0:
+            raise ValueError("vectorize: the loop axes are empty; there is nothing to map.")
+        results = [call(i) for i in range(count)]
+        many = isinstance(results[0], (tuple, list))
+        columns = list(zip(*results)) if many else [results]
+        outputs = []
+        for k, column in enumerate(columns):
+            stacked = stack([convert_to_tensor(r) for r in column])
+            core = tuple(stacked.shape[1:])
+            if outputs_core is not None and k < len(outputs_core):
+                wanted = tuple(sizes.get(name) for name in outputs_core[k])
+                if len(core) != len(wanted) or any(
+                        w is not None and w != c for w, c in zip(wanted, core)):
+                    raise ValueError(f"vectorize: output {k} has core shape {core}, not "
+                                     f"{outputs_core[k]} of {signature!r}.")
+            outputs.append(reshape(stacked, loop + core))
+        return type(results[0])(outputs) if many else outputs[0]
+    vectorized.__name__ = getattr(pyfunc, "__name__", "vectorized")
+    vectorized.__doc__ = getattr(pyfunc, "__doc__", None)
+    return vectorized
+
+
+__all__ = ["associative_scan", "cond", "fori_loop", "map", "vectorize", "scan", "switch", "vectorized_map", "while_loop"]
