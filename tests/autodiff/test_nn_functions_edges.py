@@ -256,3 +256,31 @@ def test_vectorize_keeps_excluded_arguments_whole_and_checks_its_signature():
     with pytest.raises(ValueError, match="has 1 inputs; 2 arguments"):
         norms(np.ones(3), np.ones(3))
 
+
+
+def test_i0_and_its_derivative_i1_match_scipy_across_their_range():
+    import scipy.special as scipy_special  # a test dependency
+    x = np.concatenate([np.linspace(-40.0, 40.0, 801), [0.0, 29.999, 30.0, 30.001, 300.0]])
+    tensor = Tensor(x, dtype="float64")
+    with keras.GradientTape() as tape:
+        tape.watch(tensor)
+        values = ops.i0(tensor)
+        total = ops.sum(values)
+    np.testing.assert_allclose(np.asarray(values), scipy_special.i0(x), rtol=1e-14)
+    np.testing.assert_allclose(np.asarray(tape.gradient(total, tensor)), scipy_special.i1(x),
+                               rtol=5e-15)  # i1: a series to 30, an asymptotic expansion beyond
+    # second derivatives: i0'' = i1' = i0 - i1 / x (1/2 at 0), by central differences
+    check(lambda t: keras.ops.sum(keras.ops.i0(t)), np.array([0.0, 0.7, -2.5, 12.0]))
+    points = Tensor(np.array([0.0, 0.7, -2.5, 12.0]))
+    with keras.GradientTape() as outer:
+        outer.watch(points)
+        with keras.GradientTape() as inner:
+            inner.watch(points)
+            total = ops.sum(ops.i0(points))
+        first = inner.gradient(total, points)
+        score = ops.sum(first)
+    second = np.asarray(outer.gradient(score, points))
+    x = np.asarray(points)
+    expected = np.where(x == 0, 0.5, scipy_special.i0(x) - scipy_special.i1(x) /
+                        np.where(x == 0, 1.0, x))
+    np.testing.assert_allclose(second, expected, rtol=1e-13)

@@ -8,7 +8,7 @@ from numnet.autodiff.ops.core import broadcast_to, cast, convert_to_tensor, sum_
 from numnet.autodiff.ops.arithmetic import add, divide, matmul, multiply, negative, power, subtract
 from numnet.autodiff.ops.math import (
     abs, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, cbrt, ceil, clip, cos, cosh,
-    divide_no_nan, equal, erf, erfinv, exp, exp2, expm1, fabs, floor, floor_divide, greater,
+    divide_no_nan, equal, erf, erfinv, exp, exp2, expm1, fabs, floor, floor_divide, greater, i0,
     greater_equal, hypot, isfinite, isinf, isnan, less, less_equal, log, log1p, log2, log10,
     logaddexp, logical_and, logical_not, logical_or, logical_xor, maximum, minimum, mod,
     nan_to_num, nextafter, not_equal, reciprocal, round, sign, signbit, sin, sinh, sqrt,

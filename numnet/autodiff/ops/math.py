@@ -1,12 +1,14 @@
 """Elementwise math: exp, log, the trigonometric and hyperbolic functions, rounding,
-maximum, minimum, where, clip, comparisons, and the binary functions of two tensors."""
+maximum, minimum, where, clip, comparisons, the binary functions of two tensors, and the
+special functions erf, erfinv and i0."""
 
 import math as _math
 
 from numnet.autodiff.ops.core import (
-    Primitive, Tensor, cast, elementwise, float_tensor, no_gradient, operand, operands, shape_of,
-    sum_to, wrap, xp,
+    Primitive, Tensor, as_tensor, cast, elementwise, float_tensor, no_gradient, operand,
+    operands, shape_of, sum_to, wrap, xp,
 )
+from numnet.backend import floatx
 from numnet.kernels.activations import erf as _erf_kernel
 
 
@@ -124,6 +126,46 @@ _ERFINV = Primitive("erfinv", _erfinv_compute, lambda g, inputs, y, needs: (
 def erfinv(x):
     """The inverse error function: the `y` with `erf(y) == x`, for x in (-1, 1)."""
     return _ERFINV(float_tensor(x))
+
+
+def _bessel_i1(x):
+    """The modified Bessel function of the first kind of order 1 (the derivative of i0),
+    in float64: its power series up to |x| = 30, beyond that its asymptotic expansion
+    (15 terms: relative error below 1e-14)."""
+    v = xp.abs(xp.asarray(x, dtype=xp.float64))
+    near = xp.minimum(v, 30.0) / 2
+    term, total, square_half = near.copy(), near.copy(), near * near
+    for k in range(1, 100):  # sum over k of (x/2)**(2k+1) / (k! (k+1)!)
+        term *= square_half / (k * (k + 1))
+        total += term
+    far = xp.maximum(v, 30.0)
+    coefficient, series = xp.ones_like(far), xp.ones_like(far)
+    for k in range(1, 16):  # e**x / sqrt(2 pi x) * sum of (-1)**k a_k / x**k
+        coefficient *= (4.0 - (2 * k - 1) ** 2) / (k * 8.0 * far)
+        series += (-1) ** k * coefficient
+    with xp.errstate(over="ignore"):
+        asymptotic = xp.exp(far) / xp.sqrt(2 * _math.pi * far) * series
+    return xp.sign(x) * xp.where(v <= 30.0, total, asymptotic)
+
+
+def _i1_vjp(g, inputs, y, needs):
+    x = inputs[0]  # i1'(x) = i0(x) - i1(x) / x, and 1/2 at 0
+    safe = where(equal(x, 0), 1.0, x)
+    return (g * where(equal(x, 0), 0.5, _I0(x) - y / safe),)
+
+
+_I1 = Primitive("i1", lambda x: _bessel_i1(x).astype(x.dtype), _i1_vjp)
+_I0 = Primitive("i0", lambda x: xp.i0(x.astype(xp.float64)).astype(x.dtype),
+                lambda g, inputs, y, needs: (g * _I1(inputs[0]),))
+
+
+def i0(x):
+    """The modified Bessel function of the first kind of order 0 (floats; integers become
+    float32, 64-bit ones float64, as Keras'); its derivative is i1."""
+    x = as_tensor(x)
+    if x.data.dtype.kind not in "fc":
+        x = cast(x, "float64" if x.data.dtype.itemsize == 8 else floatx())
+    return _I0(x)
 
 
 def fabs(x):
