@@ -14,6 +14,7 @@ model = numnet.Model(inputs, outputs)
 
 import functools as _functools
 
+from numnet import ops_namespaces as _keras_names
 from numnet.autodiff import ops as _autodiff_ops
 from numnet.layers.symbolic import KerasTensor as _KerasTensor
 from numnet.layers.symbolic import is_symbolic as _is_symbolic
@@ -110,3 +111,34 @@ def custom_gradient(f):
                 f"inside a layer's call().")
         return inner(*args, **kwargs)
     return call
+
+
+def _namespace(short_name, names):
+    """`numnet.ops.<short_name>`: the functions of Keras' `keras.ops.<short_name>` that
+    numnet provides (the same objects as in `numnet.ops`); a name numnet lacks says so."""
+    import sys
+    import types
+    module = types.ModuleType(f"{__name__}.{short_name}",
+                              f"Keras' `keras.ops.{short_name}` names, from `numnet.ops`.")
+    present = [name for name in names if name in globals()]
+    for name in present:
+        setattr(module, name, globals()[name])
+    missing = set(names) - set(present)
+
+    def __getattr__(name):
+        if name in missing:
+            raise AttributeError(f"numnet has no keras.ops.{short_name}.{name} yet (see the "
+                                 f"README's list of what numnet.ops does not provide).")
+        raise AttributeError(f"module 'numnet.ops.{short_name}' has no attribute {name!r}")
+    module.__getattr__ = __getattr__
+    module.__all__ = present
+    sys.modules[module.__name__] = module
+    return module
+
+
+nn = _namespace("nn", _keras_names.NN)
+numpy = _namespace("numpy", _keras_names.NUMPY)
+linalg = _namespace("linalg", _keras_names.LINALG)
+image = _namespace("image", _keras_names.IMAGE)
+# (not in `__all__`: a star import must not shadow the real numpy)
+

@@ -134,3 +134,23 @@ def test_a_step_receives_its_batch_in_keras_form(with_weights, expected):
     model.fit(x, x[:, :1], sample_weight=weights, epochs=1, batch_size=4, verbose=0)
     model.evaluate(x, x[:, :1], sample_weight=weights, batch_size=4, verbose=0)
     assert seen and set(seen) == {("train", expected), ("test", expected)}
+
+
+def test_the_ops_submodules_hold_keras_names_as_the_same_functions():
+    """`keras.ops.nn.relu`, `keras.ops.linalg.inv`, `keras.ops.numpy.add` (names generated
+    from Keras 3.15.1 by tools/generate_ops_namespaces.py)."""
+    import importlib
+
+    from numnet import ops_namespaces
+    for short, names in (("nn", ops_namespaces.NN), ("numpy", ops_namespaces.NUMPY),
+                         ("linalg", ops_namespaces.LINALG), ("image", ops_namespaces.IMAGE)):
+        module = importlib.import_module(f"numnet.ops.{short}")
+        assert module is getattr(keras.ops, short)
+        assert set(module.__all__) <= set(names)
+        for name in module.__all__:
+            assert getattr(module, name) is getattr(keras.ops, name), name
+        for name in set(names) - set(module.__all__):
+            with pytest.raises(AttributeError, match=f"no keras.ops.{short}.{name} yet"):
+                getattr(module, name)
+    assert len(keras.ops.nn.__all__) >= 40 and len(keras.ops.numpy.__all__) >= 210
+    np.testing.assert_array_equal(keras.ops.nn.relu(np.array([-1.0, 2.0])), [0.0, 2.0])
