@@ -204,6 +204,7 @@ KERAS_OPS = {
     "eigh": (_LINALG, "Eigh", ("x",), []),
     "qr": (_LINALG, "Qr", ("x",), [("mode", "mode")]),
     "svd": (_LINALG, "SVD", ("x",), [("full_matrices", "full_matrices"), ("compute_uv", "compute_uv")]),
+    "lu_factor": (_LINALG, "LuFactor", ("x",), []),
     "matrix_rank": (_LINALG, "MatrixRank", ("x",), [("tol", "tol")]),
     "pinv": (_LINALG, "Pinv", ("x",), [("rcond", "rcond")]),
     "lstsq": (_LINALG, "Lstsq", ("a", "b"), [("rcond", "rcond")]),

@@ -284,3 +284,30 @@ def test_i0_and_its_derivative_i1_match_scipy_across_their_range():
     expected = np.where(x == 0, 0.5, scipy_special.i0(x) - scipy_special.i1(x) /
                         np.where(x == 0, 1.0, x))
     np.testing.assert_allclose(second, expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5), (2, 4, 4), (3, 2, 3)])
+def test_lu_factor_is_scipys_and_rebuilds_the_matrix(shape):
+    # (Keras on TensorFlow gives another pivot format and refuses non-square matrices: its
+    # JAX and NumPy backends give scipy's, the reference here)
+    import scipy.linalg as scipy_linalg  # a test dependency
+    x = RNG.normal(size=shape)
+    lu, pivots = ops.lu_factor(Tensor(x, dtype="float64"))
+    lu, pivots = np.asarray(lu), np.asarray(pivots)
+    assert pivots.dtype == np.int32 and pivots.shape == shape[:-2] + (min(shape[-2:]),)
+    for index in np.ndindex(shape[:-2]):
+        their_lu, their_pivots = scipy_linalg.lu_factor(x[index])
+        np.testing.assert_allclose(lu[index], their_lu, rtol=1e-12, atol=1e-14)
+        np.testing.assert_array_equal(pivots[index], their_pivots)
+        m, n = shape[-2:]
+        lower = np.tril(lu[index][:, :min(m, n)], -1) + np.eye(m, min(m, n))
+        rebuilt = lower @ np.triu(lu[index][:min(m, n)])
+        for j in reversed(range(min(m, n))):  # undo the row swaps, last first
+            rebuilt[[j, pivots[index][j]]] = rebuilt[[pivots[index][j], j]]
+        np.testing.assert_allclose(rebuilt, x[index], atol=1e-12)
+    tensor = Tensor(x, dtype="float64")
+    with keras.GradientTape() as tape:
+        tape.watch(tensor)
+        total = ops.sum(ops.lu_factor(tensor)[0])
+    with pytest.raises(NotImplementedError, match="lu_factor has no gradient"):
+        tape.gradient(total, tensor)

@@ -45,8 +45,8 @@ from numnet.autodiff.ops.creation import (
 )
 from numnet.autodiff.ops.linalg import dot, einsum, inner, norm, outer, tensordot, trace, vdot
 from numnet.autodiff.ops.matrices import (
-    cholesky, cholesky_inverse, det, eigh, inv, logdet, lstsq, matrix_rank, pinv, qr, slogdet,
-    solve, solve_triangular, svd,
+    cholesky, cholesky_inverse, det, eigh, inv, logdet, lstsq, lu_factor, matrix_rank, pinv, qr,
+    slogdet, solve, solve_triangular, svd,
 )
 from numnet.autodiff.ops.integers import (
     bitwise_and, bitwise_invert, bitwise_left_shift, bitwise_not, bitwise_or,

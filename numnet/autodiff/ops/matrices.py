@@ -390,6 +390,49 @@ def lstsq(a, b, rcond=None):
     return reshape(x, (-1,)) if vector else x
 
 
+def _lu_factorization(a):
+    """LAPACK's `getrf` in NumPy: `(lu, pivots)` of each matrix in the last two axes, by
+    Gaussian elimination with partial pivoting (the row of the largest entry, the first of
+    equal ones); `pivots[j]` is the row swapped with row j, as scipy's `lu_factor`."""
+    shape = a.shape
+    rows, cols = shape[-2:]
+    steps = min(rows, cols)
+    lu = a.reshape((-1, rows, cols)).copy()
+    pivots = xp.zeros((lu.shape[0], steps), dtype=xp.int32)
+    batch = xp.arange(lu.shape[0])
+    for j in range(steps):
+        chosen = j + xp.argmax(xp.abs(lu[:, j:, j]), axis=1)
+        pivots[:, j] = chosen
+        row = lu[batch, j].copy()
+        lu[batch, j] = lu[batch, chosen]
+        lu[batch, chosen] = row
+        pivot = lu[:, j, j]
+        nonzero = pivot != 0  # a zero column stays as it is (LAPACK reports it, goes on)
+        lu[:, j + 1:, j] /= xp.where(nonzero, pivot, 1)[:, None]
+        lu[:, j + 1:, j + 1:] -= lu[:, j + 1:, j, None] * lu[:, j, None, j + 1:]
+    return lu.reshape(shape), pivots.reshape(shape[:-2] + (steps,))
+
+
+def _no_lu_gradient(g, inputs, output, needs):
+    raise NotImplementedError("lu_factor has no gradient in numnet; differentiate through "
+                              "solve, det or inv instead.")
+
+
+_LU_PACKED = Primitive("lu_factor", lambda x: _lu_factorization(x)[0], _no_lu_gradient)
+_LU_PIVOTS = Primitive("lu_pivots", lambda x: _lu_factorization(x)[1], no_gradient)
+
+
+def lu_factor(x):
+    """The LU factorization with partial pivoting of each matrix `x = P L U`, as scipy's
+    `lu_factor` (and Keras' on JAX and NumPy): `lu` holds `U` and, below the diagonal,
+    `L`'s multipliers; `pivots` the row swaps (int32). Not differentiable."""
+    x = float_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"lu_factor expects matrices (at least 2 dimensions); received shape "
+                         f"{tuple(x.shape)}.")
+    return _LU_PACKED(x), _LU_PIVOTS(x)
+
+
 def matrix_rank(x, tol=None):
     """The number of singular values of each matrix above `tol` (default: the largest
     times max(rows, columns) times the dtype's epsilon, as NumPy and TensorFlow)."""
@@ -401,4 +444,4 @@ def matrix_rank(x, tol=None):
 
 
 __all__ = ["cholesky", "cholesky_inverse", "det", "eigh", "inv", "logdet", "lstsq",
-           "matrix_rank", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd"]
+           "lu_factor", "matrix_rank", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd"]
