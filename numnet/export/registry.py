@@ -48,7 +48,7 @@ _NOT_WRITTEN = (
     "for most of the matrix, integer and special functions); compute it outside the "
     "exported model, or keep the model in numnet's own formats")
 NOT_EXPORTED.update({name: _NOT_WRITTEN for name in (
-    "view", "i0", "i1", "lu_factor", "lu_pivots", "inv", "det", "slogdet_sign", "log_abs_det", "solve", "cholesky", "erfinv", "nextafter",
+    "view", "i0", "i1", "lu_factor", "lu_pivots", "dft", "inv", "det", "slogdet_sign", "log_abs_det", "solve", "cholesky", "erfinv", "nextafter",
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
     "bitwise_right_shift", "gcd", "lcm", "gather_nd", "scatter_nd", "scatter_update",
     "scatter_update_max", "scatter_update_min", "scatter_update_mul", "eigh_values",

@@ -267,6 +267,13 @@ KERAS_OPS = {
     "percentile": (_NUMPY, "Percentile", ("x", "q"), [("axis", "axis"), ("method", "method"), ("keepdims", "keepdims")]),
     # Keras' operations of the other ops with tensor inputs (their class, module and config
     # keys read from Keras 3.15.1's sources: `ops.tile` is `keras.src.ops.numpy.Tile`, ...)
+    "fft": (_MATH, "FFT", ("x",), []),
+    "fft2": (_MATH, "FFT2", ("x",), []),
+    "ifft2": (_MATH, "IFFT2", ("x",), []),
+    "rfft": (_MATH, "RFFT", ("x",), [("fft_length", "fft_length")]),
+    "irfft": (_MATH, "IRFFT", ("x",), [("fft_length", "fft_length")]),
+    "stft": (_MATH, "STFT", ("x",), [("sequence_length", "sequence_length"), ("sequence_stride", "sequence_stride"), ("fft_length", "fft_length"), ("window", "window"), ("center", "center")]),
+    "istft": (_MATH, "ISTFT", ("x",), [("sequence_length", "sequence_length"), ("sequence_stride", "sequence_stride"), ("fft_length", "fft_length"), ("length", "length"), ("window", "window"), ("center", "center")]),
     "view": (_NUMPY, "View", ("x",), [("dtype", "dtype")]),
     "rearrange": ("keras.src.ops.einops", "Rearrange", ("tensor", "pattern"), []),
     "amax": (_NUMPY, "Amax", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),

@@ -311,3 +311,43 @@ def test_lu_factor_is_scipys_and_rebuilds_the_matrix(shape):
         total = ops.sum(ops.lu_factor(tensor)[0])
     with pytest.raises(NotImplementedError, match="lu_factor has no gradient"):
         tape.gradient(total, tensor)
+
+
+def test_rfft_and_irfft_cut_their_input_as_numpy_and_differentiate():
+    # (Keras on TensorFlow computes these values but fails on their gradients)
+    x = RNG.normal(size=(3, 6))
+    real, imag = ops.rfft(Tensor(x, dtype="float64"), 4)
+    np.testing.assert_allclose(np.asarray(real) + 1j * np.asarray(imag), np.fft.rfft(x, 4),
+                               rtol=1e-12, atol=1e-12)
+    check(lambda t: ops.concatenate(list(ops.rfft(t, 4)), -1), x, rtol=1e-6)
+    spectrum = np.fft.rfft(x)  # 4 bins: an irfft of length 5 reads 3 of them
+    back = ops.irfft((Tensor(spectrum.real, dtype="float64"),
+                      Tensor(spectrum.imag, dtype="float64")), 5)
+    np.testing.assert_allclose(np.asarray(back), np.fft.irfft(spectrum, 5), rtol=1e-12,
+                               atol=1e-12)
+    check(lambda a, b: ops.irfft((a, b), 5), spectrum.real, spectrum.imag, rtol=1e-6)
+
+
+def test_istft_inverts_stft_and_the_transforms_check_their_inputs():
+    signal = RNG.normal(size=(2, 50))
+    for window, sequence, stride, length in (("hann", 8, 4, 16), ("hamming", 8, 2, 8),
+                                             (None, 8, 8, 8)):
+        spectrum = ops.stft(Tensor(signal, dtype="float64"), sequence, stride, length,
+                            window=window)
+        back = ops.istft(spectrum, sequence, stride, length, length=50, window=window)
+        # (the first and last samples have fewer frames over them than the window
+        # normalization assumes, in TensorFlow's inverse_stft too: they are left out)
+        np.testing.assert_allclose(np.asarray(back)[:, 8:40], signal[:, 8:40], rtol=1e-10,
+                                   atol=1e-10)
+    with pytest.raises(ValueError, match="tuple of two tensors"):
+        ops.fft(np.ones(4))
+    with pytest.raises(ValueError, match="same shape"):
+        ops.fft2((np.ones((2, 2)), np.ones((2, 3))))
+    with pytest.raises(TypeError, match="Expected `float32` or `float64`"):
+        ops.stft(np.ones(10, "int32"), 4, 2, 4)
+    with pytest.raises(ValueError, match="must equal or larger than"):
+        ops.stft(np.ones(10, "float32"), 4, 2, 3)
+    with pytest.raises(ValueError, match='one of `"hann"`'):
+        ops.stft(np.ones(10, "float32"), 4, 2, 4, window="blackman")
+    with pytest.raises(ValueError, match="must be equal to \\[sequence_length\\]"):
+        ops.stft(np.ones(10, "float32"), 4, 2, 4, window=np.ones(3))
