@@ -267,6 +267,11 @@ KERAS_OPS = {
     "percentile": (_NUMPY, "Percentile", ("x", "q"), [("axis", "axis"), ("method", "method"), ("keepdims", "keepdims")]),
     # Keras' operations of the other ops with tensor inputs (their class, module and config
     # keys read from Keras 3.15.1's sources: `ops.tile` is `keras.src.ops.numpy.Tile`, ...)
+    "conv": (_NN, "Conv", ("inputs", "kernel"), [("strides", "strides"), ("padding", "padding"), ("data_format", "data_format"), ("dilation_rate", "dilation_rate")]),
+    "depthwise_conv": (_NN, "DepthwiseConv", ("inputs", "kernel"), [("strides", "strides"), ("padding", "padding"), ("data_format", "data_format"), ("dilation_rate", "dilation_rate")]),
+    "separable_conv": (_NN, "SeparableConv", ("inputs", "depthwise_kernel", "pointwise_kernel"), [("strides", "strides"), ("padding", "padding"), ("data_format", "data_format"), ("dilation_rate", "dilation_rate")]),
+    "max_pool": (_NN, "MaxPool", ("inputs",), [("pool_size", "pool_size"), ("strides", "strides"), ("padding", "padding"), ("data_format", "data_format")]),
+    "average_pool": (_NN, "AveragePool", ("inputs",), [("pool_size", "pool_size"), ("strides", "strides"), ("padding", "padding"), ("data_format", "data_format")]),
     "fft": (_MATH, "FFT", ("x",), []),
     "fft2": (_MATH, "FFT2", ("x",), []),
     "ifft2": (_MATH, "IFFT2", ("x",), []),
@@ -534,7 +539,9 @@ def symbolic_op(op_name, *args, **kwargs):
             (call_kwargs if op_name in _CALL_KEYWORDS else bound.arguments).update(value)
     for param, value in bound.arguments.items():
         if param in keys:
-            params[keys[param]] = value
+            # Keras' ops record the data format they resolved (`None` is channels last)
+            params[keys[param]] = "channels_last" if param == "data_format" and \
+                value is None else value
         elif not _is_default(value, defaults.get(param)):
             params[param] = value  # numnet-only parameter, set by the caller
     return cls(**params)(*call_args, **call_kwargs)

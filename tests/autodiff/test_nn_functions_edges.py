@@ -351,3 +351,24 @@ def test_istft_inverts_stft_and_the_transforms_check_their_inputs():
         ops.stft(np.ones(10, "float32"), 4, 2, 4, window="blackman")
     with pytest.raises(ValueError, match="must be equal to \\[sequence_length\\]"):
         ops.stft(np.ones(10, "float32"), 4, 2, 4, window=np.ones(3))
+
+
+def test_convolutions_and_pools_channels_first_are_the_transposed_channels_last():
+    # (TensorFlow's CPU convolutions refuse channels_first: the property is the reference)
+    x = RNG.normal(size=(2, 7, 6, 4))
+    kernel = RNG.normal(size=(3, 2, 4, 5))
+    first = np.transpose(x, (0, 3, 1, 2))
+    for op in (lambda t, f: ops.conv(t, kernel, 2, "same", data_format=f),
+               lambda t, f: ops.depthwise_conv(t, kernel[..., :2], 1, "valid", data_format=f),
+               lambda t, f: ops.max_pool(t, (2, 3), 1, "same", data_format=f),
+               lambda t, f: ops.average_pool(t, 2, None, "same", data_format=f)):
+        last = np.asarray(op(Tensor(x, dtype="float64"), "channels_last"))
+        np.testing.assert_allclose(
+            np.asarray(op(Tensor(first, dtype="float64"), "channels_first")),
+            np.transpose(last, (0, 3, 1, 2)), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="empty output"):
+        ops.conv(np.ones((1, 2, 2, 1), "float32"), np.ones((3, 3, 1, 1), "float32"))
+    with pytest.raises(ValueError, match="do not split into groups"):
+        ops.conv(np.ones((1, 5, 5, 3), "float32"), np.ones((3, 3, 2, 4), "float32"))
+    with pytest.raises(ValueError, match="padding must be 'valid' or 'same'"):
+        ops.max_pool(np.ones((1, 4, 4, 1), "float32"), 2, padding="full")

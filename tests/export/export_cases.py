@@ -56,6 +56,7 @@ def activation_for(name):
 
 _CONST = np.linspace(-1, 1, 12, dtype="float32").reshape(4, 3)
 _MASK = np.array([True, False, True, True])
+_CONV_KERNEL = np.linspace(-1, 1, 8, dtype="float32").reshape(2, 2, 1, 2)
 
 
 def _forward(fn, units=4):
@@ -110,6 +111,13 @@ OP_CASES = {
     "where_max_min": _forward(lambda x: ops.where(x > 0, x, 0.1 * x) + ops.maximum(x, 0.25)
                               - ops.minimum(x, -0.25)),
     "custom_gradient": _forward(_softplus_with_its_own_gradient),
+    # a convolution and the pools: windows gathered (take), products and reductions
+    "convolution_and_pools": _forward(lambda x: ops.concatenate([
+        ops.reshape(ops.conv(ops.reshape(x, (-1, 2, 2, 1)), _CONV_KERNEL, padding="same"),
+                    (-1, 8)),
+        ops.reshape(ops.max_pool(ops.reshape(x, (-1, 2, 2, 1)), 2, 1, "same"), (-1, 4)),
+        ops.reshape(ops.average_pool(ops.reshape(x, (-1, 2, 2, 1)), 2, 1, "same"), (-1, 4))],
+        axis=-1)),
     "clip": _forward(lambda x: ops.clip(x, -0.5, 0.5) + ops.clip(x, None, 0.2)
                      + ops.clip(x, -0.1, None)),
     "cast_int": _forward(lambda x: ops.cast(ops.cast(x * 10, "int32"), "float32")),

@@ -63,6 +63,9 @@ from numnet.autodiff.ops.custom_gradient import custom_gradient
 from numnet.autodiff.ops.jvp import jvp
 from numnet.autodiff.ops.layout import rearrange, view
 from numnet.autodiff.ops.fft import fft, fft2, ifft2, irfft, istft, rfft, stft
+from numnet.autodiff.ops.convolution import (
+    average_pool, conv, depthwise_conv, max_pool, separable_conv,
+)
 from numnet.autodiff.ops.sorting import argpartition, argsort, sort, top_k
 from numnet.autodiff.ops.composite import (
     bincount, digitize, searchsorted, segment_max, segment_min, segment_prod, segment_sum,
