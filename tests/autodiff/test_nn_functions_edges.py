@@ -372,3 +372,19 @@ def test_convolutions_and_pools_channels_first_are_the_transposed_channels_last(
         ops.conv(np.ones((1, 5, 5, 3), "float32"), np.ones((3, 3, 2, 4), "float32"))
     with pytest.raises(ValueError, match="padding must be 'valid' or 'same'"):
         ops.max_pool(np.ones((1, 4, 4, 1), "float32"), 2, padding="full")
+
+
+def test_conv_transpose_and_fold_refuse_what_has_no_convolution_behind_it():
+    x = np.ones((1, 4, 4, 2), "float32")
+    with pytest.raises(ValueError, match="smaller than the stride 1"):
+        ops.conv_transpose(x, np.ones((3, 3, 5, 2), "float32"), output_padding=1)
+    with pytest.raises(ValueError, match=r"must be \(\*window, output_channels, 2\)"):
+        ops.conv_transpose(x, np.ones((3, 3, 5, 3), "float32"))
+    with pytest.raises(ValueError, match="fold expects blocks"):
+        ops.fold(np.ones((1, 5, 4), "float32"), (3, 3), 2)
+    # fold is unfold's adjoint: <unfold(a), b> == <a, fold(b)>
+    a, b = RNG.normal(size=(2, 3, 5, 4)), RNG.normal(size=(2, 12, 9))
+    left = np.sum(np.asarray(ops.unfold(Tensor(a, dtype="float64"), 2, padding=1, stride=2)) * b)
+    right = np.sum(a * np.asarray(ops.fold(Tensor(b, dtype="float64"), (5, 4), 2, padding=1,
+                                           stride=2)))
+    np.testing.assert_allclose(left, right, rtol=1e-12)

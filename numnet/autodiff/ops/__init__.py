@@ -64,7 +64,8 @@ from numnet.autodiff.ops.jvp import jvp
 from numnet.autodiff.ops.layout import rearrange, view
 from numnet.autodiff.ops.fft import fft, fft2, ifft2, irfft, istft, rfft, stft
 from numnet.autodiff.ops.convolution import (
-    average_pool, conv, depthwise_conv, max_pool, separable_conv,
+    adaptive_average_pool, adaptive_max_pool, average_pool, conv, conv_transpose,
+    depthwise_conv, fold, max_pool, separable_conv, unfold,
 )
 from numnet.autodiff.ops.sorting import argpartition, argsort, sort, top_k
 from numnet.autodiff.ops.composite import (

@@ -1,18 +1,24 @@
 """Convolutions and pooling, as Keras' `ops.conv`, `depthwise_conv`, `separable_conv`,
-`max_pool` and `average_pool` (1, 2 or 3 spatial axes, channels last or first).
+`conv_transpose`, `max_pool`, `average_pool`, the adaptive pools, `unfold` and `fold`
+(1, 2 or 3 spatial axes, channels last or first).
 
 Each window of the input is gathered (`take` along each spatial axis, after padding as
 TensorFlow's "same" does), then a convolution is one product of the windows with the
 kernel, and a pooling a maximum or a mean over the windows' axes. The gradients are
 those of the gather and of the product: no convolution primitive of its own, so a
-compiled step replays it and `jvp` and second derivatives come with it. numnet's models
-are MLPs: this serves custom layers and ports of Keras code, not speed.
+compiled step replays it and `jvp` and second derivatives come with it. `conv_transpose`
+and `fold` are the adjoints of `conv` and `unfold` (as TensorFlow defines them), computed
+as those ops' gradients. numnet's models are MLPs: this serves custom layers and ports of
+Keras code, not speed.
 """
 
 import builtins as _builtins
 
-from numnet.autodiff.ops.arithmetic import divide, matmul
+from numnet.autodiff import tape as _tape  # (a module: tape.py imports the ops in turn)
+from numnet.autodiff.ops.arithmetic import divide, matmul, multiply
 from numnet.autodiff.ops.core import as_tensor, xp
+from numnet.autodiff.ops.creation import zeros
+from numnet.autodiff.ops.math import where
 from numnet.autodiff.ops.reductions import max, sum
 from numnet.autodiff.ops.shape import concatenate, getitem, pad, reshape, take, transpose
 
@@ -164,4 +170,125 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     return _back(divide(total, sum(counted, axis=axes)), first)
 
 
-__all__ = ["average_pool", "conv", "depthwise_conv", "max_pool", "separable_conv"]
+def _adjoint(forward, shape, dtype, cotangent):
+    """`A^T c` for the linear map `forward` (`A z`, `z` of `shape`): the gradient of
+    `sum(A z * c)` with respect to `z`, itself made of ops (so it differentiates too)."""
+    point = zeros(shape, dtype)
+    with _tape.GradientTape(watch_accessed_variables=False) as tape:
+        tape.watch(point)
+        total = sum(multiply(forward(point), cotangent))
+    return tape.gradient(total, point)
+
+
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
+                   data_format=None, dilation_rate=1):
+    """The transposed convolution (the gradient of `conv` with respect to its input, as
+    TensorFlow's): `kernel` is `(*window, output_channels, input_channels)`; the output
+    size per axis is Keras' (`output_padding` adds to it)."""
+    x, first = _channels_last(inputs, data_format, "conv_transpose")
+    kernel = as_tensor(kernel)
+    count = x.ndim - 2
+    if kernel.ndim != count + 2 or kernel.shape[-1] != x.shape[-1]:
+        raise ValueError(f"conv_transpose: the kernel {tuple(kernel.shape)} must be (*window, "
+                         f"output_channels, {x.shape[-1]}) for inputs {tuple(x.shape)}.")
+    strides = _per_axis(strides, count, "strides")
+    dilations = _per_axis(dilation_rate, count, "dilation_rate")
+    extra = (None,) * count if output_padding is None else \
+        ((output_padding,) * count if isinstance(output_padding, int) else tuple(output_padding))
+    sizes = []
+    for size, k, s, d, more in zip(x.shape[1:-1], kernel.shape[:count], strides, dilations,
+                                   extra):
+        span = (k - 1) * d + 1
+        if padding.lower() == "valid":
+            sizes.append((size - 1) * s + span + (_builtins.max(span, s) - span
+                                                  if more is None else more))
+        else:
+            sizes.append(size * s if more is None else (size - 1) * s + span % 2 + more)
+    for size, out, k, s, d in zip(x.shape[1:-1], sizes, kernel.shape[:count], strides,
+                                  dilations):
+        span = (k - 1) * d + 1
+        back = -(-out // s) if padding.lower() == "same" else (out - span) // s + 1
+        if back != size:
+            raise ValueError(f"conv_transpose: output_padding={output_padding!r} gives an "
+                             f"output of {out} where a convolution would not come back to "
+                             f"{size}; it must be smaller than the stride {s}.")
+    shape = (x.shape[0],) + tuple(sizes) + (kernel.shape[-2],)
+    result = _adjoint(lambda z: _convolve(z, kernel, strides, padding, dilations,
+                                          "conv_transpose"), shape, x.data.dtype, x)
+    return _back(result, first)
+
+
+def _channels_first_windows(x, kernel_size, dilation, padding, stride, name):
+    """`unfold`'s blocks of the NCHW-style `x`: `(N, C * prod(window), L)`."""
+    x = as_tensor(x)
+    count = x.ndim - 2
+    window = _per_axis(kernel_size, count, "kernel_size")
+    pads = (padding,) * count if isinstance(padding, int) else tuple(padding)
+    moved = transpose(x, (0,) + tuple(range(2, x.ndim)) + (1,))
+    moved = pad(moved, [(0, 0)] + [(p, p) for p in pads] + [(0, 0)])
+    patches, outs = _windows(moved, window, _per_axis(stride, count, "stride"),
+                             _per_axis(dilation, count, "dilation"), "valid", 0.0, name)
+    # (N, *out, *window, C) -> (N, C, *window, *out)
+    order = (0, patches.ndim - 1) + tuple(range(1 + count, 1 + 2 * count)) + \
+        tuple(range(1, 1 + count))
+    blocks = transpose(patches, order)
+    size = int(xp.prod(window, dtype=xp.int64))
+    return reshape(blocks, (x.shape[0], x.shape[1] * size, int(xp.prod(outs, dtype=xp.int64))))
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """The sliding blocks of the `(N, C, *spatial)` input (zero-padded by `padding`), as
+    PyTorch's `unfold`: `(N, C * prod(kernel_size), L)` for `L` block positions."""
+    return _channels_first_windows(input, kernel_size, dilation, padding, stride, "unfold")
+
+
+def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The inverse layout of `unfold` (its adjoint): blocks `(N, C * prod(kernel_size), L)`
+    summed back into an `(N, C, *output_size)` tensor where they overlap."""
+    x = as_tensor(x)
+    count = len(tuple(output_size)) if not isinstance(output_size, int) else 2
+    window = _per_axis(kernel_size, count, "kernel_size")
+    size = int(xp.prod(window, dtype=xp.int64))
+    if x.ndim != 3 or x.shape[1] % size:
+        raise ValueError(f"fold expects blocks (N, C * {size}, L); received shape "
+                         f"{tuple(x.shape)}.")
+    shape = (x.shape[0], x.shape[1] // size) + _per_axis(output_size, count, "output_size")
+    return _adjoint(lambda z: _channels_first_windows(z, window, dilation, padding, stride,
+                                                      "fold"), shape, x.data.dtype, x)
+
+
+def _adaptive(inputs, output_size, data_format, name, reduce):
+    """Pools whose windows split each axis as evenly as possible: window `i` of an axis of
+    `n` entries pooled to `m` covers `[floor(i n / m), ceil((i + 1) n / m))`."""
+    x, first = _channels_last(inputs, data_format, name)
+    count = x.ndim - 2
+    outs = _per_axis(output_size, count, "output_size")
+    for i, m in enumerate(outs):
+        n, axis = x.shape[1 + i], 1 + i
+        starts = xp.arange(m) * n // m
+        ends = -(-(xp.arange(1, m + 1) * n) // m)
+        length = int((ends - starts).max())
+        positions = starts[:, None] + xp.arange(length)[None, :]
+        inside = (positions < ends[:, None]).reshape((m, length) + (1,) * (x.ndim - axis - 1))
+        gathered = take(x, xp.minimum(positions, n - 1), axis=axis)  # (..., m, length, ...)
+        x = reduce(gathered, inside, axis + 1)
+    return _back(x, first)
+
+
+def adaptive_average_pool(inputs, output_size, data_format=None):
+    """The mean over each of `output_size` windows per spatial axis (PyTorch's adaptive
+    pooling, as Keras')."""
+    def mean(values, inside, axis):
+        total = sum(where(inside, values, 0.0), axis=axis)
+        return divide(total, xp.sum(inside, axis=1).astype(values.data.dtype))
+    return _adaptive(inputs, output_size, data_format, "adaptive_average_pool", mean)
+
+
+def adaptive_max_pool(inputs, output_size, data_format=None):
+    """The maximum over each of `output_size` windows per spatial axis."""
+    return _adaptive(inputs, output_size, data_format, "adaptive_max_pool",
+                     lambda values, inside, axis: max(where(inside, values, -xp.inf), axis=axis))
+
+
+__all__ = ["adaptive_average_pool", "adaptive_max_pool", "average_pool", "conv",
+           "conv_transpose", "depthwise_conv", "fold", "max_pool", "separable_conv", "unfold"]
