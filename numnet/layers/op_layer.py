@@ -277,6 +277,7 @@ KERAS_OPS = {
     "adaptive_max_pool": (_NN, "AdaptiveMaxPool", ("inputs",), [("output_size", "output_size"), ("data_format", "data_format")]),
     "unfold": (_NN, "Unfold", ("input",), [("kernel_size", "kernel_size"), ("dilation", "dilation"), ("padding", "padding"), ("stride", "stride")]),
     "fold": (_NN, "Fold", ("x",), [("output_size", "output_size"), ("kernel_size", "kernel_size"), ("dilation", "dilation"), ("padding", "padding"), ("stride", "stride")]),
+    "angle": (_NUMPY, "Angle", ("x",), []),
     "fft": (_MATH, "FFT", ("x",), []),
     "fft2": (_MATH, "FFT2", ("x",), []),
     "ifft2": (_MATH, "IFFT2", ("x",), []),

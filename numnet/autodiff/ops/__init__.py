@@ -71,7 +71,7 @@ from numnet.autodiff.ops.sorting import argpartition, argsort, sort, top_k
 from numnet.autodiff.ops.composite import (
     bincount, digitize, searchsorted, segment_max, segment_min, segment_prod, segment_sum,
     slice_update,
-    append, array_split, conj, conjugate, dsplit, dstack, erfc, fliplr, flipud, fmod, hsplit,
+    angle, append, array_split, conj, conjugate, dsplit, dstack, erfc, fliplr, flipud, fmod, hsplit,
     imag, isin, isneginf, isposinf, isreal, ldexp, logaddexp2, nanstd, nanvar, real, vsplit,
     allclose, array, average, deg2rad, diag, diagflat, diff, empty_like, fmax, fmin, geomspace,
     in_top_k, isclose, kron, logspace, median, meshgrid, multi_hot, nanargmax, nanargmin,

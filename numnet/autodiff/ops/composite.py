@@ -593,6 +593,13 @@ def imag(x):
     return multiply(x, 0)
 
 
+def angle(x):
+    """The argument of each entry as a complex number (numnet's tensors are real): pi where
+    `x < 0`, else 0, as Keras on TensorFlow (NumPy gives pi for -0.0 and NaN for NaN)."""
+    x = float_tensor(x)
+    return cast(where(x < 0, _math.pi, 0.0), x.data.dtype)  # no gradient: constant pieces
+
+
 def isreal(x):
     """Whether each entry is real (always, for numnet's tensors)."""
     return equal(imag(x), 0)
