@@ -277,6 +277,8 @@ KERAS_OPS = {
     "adaptive_max_pool": (_NN, "AdaptiveMaxPool", ("inputs",), [("output_size", "output_size"), ("data_format", "data_format")]),
     "unfold": (_NN, "Unfold", ("input",), [("kernel_size", "kernel_size"), ("dilation", "dilation"), ("padding", "padding"), ("stride", "stride")]),
     "fold": (_NN, "Fold", ("x",), [("output_size", "output_size"), ("kernel_size", "kernel_size"), ("dilation", "dilation"), ("padding", "padding"), ("stride", "stride")]),
+    "ctc_loss": (_NN, "CTCLoss", ("target", "output", "target_length", "output_length"), [("mask_index", "mask_index")]),
+    "ctc_decode": (_NN, "CTCDecode", ("inputs", "sequence_lengths"), [("strategy", "strategy"), ("beam_width", "beam_width"), ("top_paths", "top_paths"), ("merge_repeated", "merge_repeated"), ("mask_index", "mask_index")]),
     "angle": (_NUMPY, "Angle", ("x",), []),
     "fft": (_MATH, "FFT", ("x",), []),
     "fft2": (_MATH, "FFT2", ("x",), []),

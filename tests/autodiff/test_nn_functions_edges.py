@@ -388,3 +388,21 @@ def test_conv_transpose_and_fold_refuse_what_has_no_convolution_behind_it():
     right = np.sum(a * np.asarray(ops.fold(Tensor(b, dtype="float64"), (5, 4), 2, padding=1,
                                            stride=2)))
     np.testing.assert_allclose(left, right, rtol=1e-12)
+
+
+def test_ctc_loss_without_any_alignment_is_infinite_and_decode_has_no_beam_search():
+    logits = np.zeros((2, 3, 4), "float32")  # three steps cannot spell 1, 1, 1 (5 needed)
+    tensor = ops.convert_to_tensor(logits)
+    with keras.GradientTape() as tape:
+        tape.watch(tensor)
+        loss = ops.ctc_loss(np.array([[1, 1, 1], [1, 2, 0]]), tensor, np.array([3, 2]),
+                            np.array([3, 3]))
+        total = ops.sum(ops.where(ops.isinf(loss), 0.0, loss))
+    assert np.isinf(np.asarray(loss)[0]) and np.isfinite(np.asarray(loss)[1])  # (TF: ~709)
+    gradient = np.asarray(tape.gradient(total, tensor))
+    np.testing.assert_array_equal(gradient[0], 0.0)
+    assert np.abs(gradient[1]).sum() > 0
+    with pytest.raises(NotImplementedError, match="no beam search"):
+        ops.ctc_decode(logits, np.array([3]), strategy="beam_search")
+    with pytest.raises(ValueError, match="Invalid strategy"):
+        ops.ctc_decode(logits, np.array([3]), strategy="best")

@@ -63,6 +63,7 @@ from numnet.autodiff.ops.custom_gradient import custom_gradient
 from numnet.autodiff.ops.jvp import jvp
 from numnet.autodiff.ops.layout import rearrange, view
 from numnet.autodiff.ops.fft import fft, fft2, ifft2, irfft, istft, rfft, stft
+from numnet.autodiff.ops.ctc import ctc_decode, ctc_loss
 from numnet.autodiff.ops.convolution import (
     adaptive_average_pool, adaptive_max_pool, average_pool, conv, conv_transpose,
     depthwise_conv, fold, max_pool, separable_conv, unfold,
