@@ -275,7 +275,7 @@ KERAS_OPS = {
     "conv_transpose": (_NN, "ConvTranspose", ("inputs", "kernel"), [("strides", "strides"), ("padding", "padding"), ("output_padding", "output_padding"), ("data_format", "data_format"), ("dilation_rate", "dilation_rate")]),
     "adaptive_average_pool": (_NN, "AdaptiveAveragePool", ("inputs",), [("output_size", "output_size"), ("data_format", "data_format")]),
     "adaptive_max_pool": (_NN, "AdaptiveMaxPool", ("inputs",), [("output_size", "output_size"), ("data_format", "data_format")]),
-    "unfold": (_NN, "Unfold", ("input",), [("kernel_size", "kernel_size"), ("dilation", "dilation"), ("padding", "padding"), ("stride", "stride")]),
+    "unfold": (_NN, "Unfold", ("x",), [("kernel_size", "kernel_size"), ("dilation", "dilation"), ("padding", "padding"), ("stride", "stride")]),
     "fold": (_NN, "Fold", ("x",), [("output_size", "output_size"), ("kernel_size", "kernel_size"), ("dilation", "dilation"), ("padding", "padding"), ("stride", "stride")]),
     "ctc_loss": (_NN, "CTCLoss", ("target", "output", "target_length", "output_length"), [("mask_index", "mask_index")]),
     "ctc_decode": (_NN, "CTCDecode", ("inputs", "sequence_lengths"), [("strategy", "strategy"), ("beam_width", "beam_width"), ("top_paths", "top_paths"), ("merge_repeated", "merge_repeated"), ("mask_index", "mask_index")]),

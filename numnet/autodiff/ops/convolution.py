@@ -236,10 +236,10 @@ def _channels_first_windows(x, kernel_size, dilation, padding, stride, name):
     return reshape(blocks, (x.shape[0], x.shape[1] * size, int(xp.prod(outs, dtype=xp.int64))))
 
 
-def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
     """The sliding blocks of the `(N, C, *spatial)` input (zero-padded by `padding`), as
     PyTorch's `unfold`: `(N, C * prod(kernel_size), L)` for `L` block positions."""
-    return _channels_first_windows(input, kernel_size, dilation, padding, stride, "unfold")
+    return _channels_first_windows(x, kernel_size, dilation, padding, stride, "unfold")
 
 
 def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
