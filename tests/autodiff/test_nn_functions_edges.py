@@ -117,6 +117,8 @@ def test_space_to_depth_and_back_is_the_identity(data_format):
     np.testing.assert_array_equal(np.asarray(ops.depth_to_space(there, 2, data_format)), x)
     with pytest.raises(ValueError, match="multiples of block_size 3"):
         ops.space_to_depth(x, 3, data_format)
+    with pytest.raises(ValueError, match="`block_size` must be at least 2"):
+        ops.depth_to_space(x, 1, data_format)
     with pytest.raises(ValueError, match="block_size\\*\\*2 = 4"):
         ops.depth_to_space(np.zeros((1, 2, 2, 6), np.float32), 2)
 
@@ -380,7 +382,7 @@ def test_conv_transpose_and_fold_refuse_what_has_no_convolution_behind_it():
         ops.conv_transpose(x, np.ones((3, 3, 5, 2), "float32"), output_padding=1)
     with pytest.raises(ValueError, match=r"must be \(\*window, output_channels, 2\)"):
         ops.conv_transpose(x, np.ones((3, 3, 5, 3), "float32"))
-    with pytest.raises(ValueError, match="fold expects blocks"):
+    with pytest.raises(ValueError, match="fold expects a 3D input of blocks"):
         ops.fold(np.ones((1, 5, 4), "float32"), (3, 3), 2)
     # fold is unfold's adjoint: <unfold(a), b> == <a, fold(b)>
     a, b = RNG.normal(size=(2, 3, 5, 4)), RNG.normal(size=(2, 12, 9))

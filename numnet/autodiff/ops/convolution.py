@@ -90,9 +90,10 @@ def _convolve(x, kernel, strides, padding, dilation_rate, name):
     window = tuple(kernel.shape[:count])
     channels, per_group, units = x.shape[-1], kernel.shape[-2], kernel.shape[-1]
     if channels % per_group or units % (channels // per_group):
-        raise ValueError(f"{name}: the inputs' {channels} channels do not split into groups "
-                         f"of the kernel's {per_group} input channels (kernel shape "
-                         f"{tuple(kernel.shape)}).")
+        raise ValueError(f"{name}: the number of input channels must match the kernel's "
+                         f"(times a number of groups): the inputs' {channels} channels do not "
+                         f"split into groups of the kernel's {per_group} input channels "
+                         f"(kernel shape {tuple(kernel.shape)}).")
     groups = channels // per_group
     patches, outs = _windows(x, window, _per_axis(strides, count, "strides"),
                              _per_axis(dilation_rate, count, "dilation_rate"), padding, 0.0,
@@ -189,7 +190,8 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     kernel = as_tensor(kernel)
     count = x.ndim - 2
     if kernel.ndim != count + 2 or kernel.shape[-1] != x.shape[-1]:
-        raise ValueError(f"conv_transpose: the kernel {tuple(kernel.shape)} must be (*window, "
+        raise ValueError(f"conv_transpose: the number of input channels must match the "
+                         f"kernel's: the kernel {tuple(kernel.shape)} must be (*window, "
                          f"output_channels, {x.shape[-1]}) for inputs {tuple(x.shape)}.")
     strides = _per_axis(strides, count, "strides")
     dilations = _per_axis(dilation_rate, count, "dilation_rate")
@@ -250,8 +252,8 @@ def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
     window = _per_axis(kernel_size, count, "kernel_size")
     size = int(xp.prod(window, dtype=xp.int64))
     if x.ndim != 3 or x.shape[1] % size:
-        raise ValueError(f"fold expects blocks (N, C * {size}, L); received shape "
-                         f"{tuple(x.shape)}.")
+        raise ValueError(f"fold expects a 3D input of blocks (N, C * {size}, L); received "
+                         f"shape {tuple(x.shape)}.")
     shape = (x.shape[0], x.shape[1] // size) + _per_axis(output_size, count, "output_size")
     return _adjoint(lambda z: _channels_first_windows(z, window, dilation, padding, stride,
                                                       "fold"), shape, x.data.dtype, x)

@@ -91,15 +91,23 @@ def _back(x, data_format):
     return x if data_format == "channels_last" else transpose(x, (0, 3, 1, 2))
 
 
+def _block(block_size, name):
+    b = int(block_size)
+    if b < 2:
+        raise ValueError(f"{name}: `block_size` must be at least 2. Received: "
+                         f"block_size={block_size}")
+    return b
+
+
 def depth_to_space(x, block_size, data_format="channels_last"):
     """Moves channels into `block_size x block_size` spatial blocks: `(N, H, W, C)` becomes
     `(N, H * b, W * b, C / b**2)`, channel `(i * b + j) * C' + c` going to offset (i, j)."""
     x = _channels_last(x, data_format, "depth_to_space")
     n, height, width, channels = x.shape
-    b = int(block_size)
-    if b < 2 or channels % (b * b):
+    b = _block(block_size, "depth_to_space")
+    if channels % (b * b):
         raise ValueError(f"depth_to_space: the {channels} channels are not a multiple of "
-                         f"block_size**2 = {b * b} (block_size must be at least 2).")
+                         f"block_size**2 = {b * b}.")
     blocks = reshape(x, (n, height, width, b, b, channels // (b * b)))
     moved = transpose(blocks, (0, 1, 3, 2, 4, 5))
     return _back(reshape(moved, (n, height * b, width * b, channels // (b * b))), data_format)
@@ -109,10 +117,10 @@ def space_to_depth(x, block_size, data_format="channels_last"):
     """The inverse of `depth_to_space`: `(N, H, W, C)` becomes `(N, H / b, W / b, C * b**2)`."""
     x = _channels_last(x, data_format, "space_to_depth")
     n, height, width, channels = x.shape
-    b = int(block_size)
-    if b < 2 or height % b or width % b:
+    b = _block(block_size, "space_to_depth")
+    if height % b or width % b:
         raise ValueError(f"space_to_depth: height {height} and width {width} must be "
-                         f"multiples of block_size {b} (at least 2).")
+                         f"multiples of block_size {b}.")
     blocks = reshape(x, (n, height // b, b, width // b, b, channels))
     moved = transpose(blocks, (0, 1, 3, 2, 4, 5))
     return _back(reshape(moved, (n, height // b, width // b, b * b * channels)), data_format)

@@ -46,6 +46,7 @@ TARGETS = {
     "keras.src.trainers.data_adapters": ["numnet.utils"],
     "keras.src.metrics.metrics_utils": ["numnet.metrics.metrics_utils"],
     # Keras modules numnet has no counterpart for: every name is a placeholder.
+    "keras.src.backend.common.dtypes": ["keras._dtypes"],
     "keras.src.dtype_policies": ["keras._dtype_policies"],
     "keras.dtype_policies": ["keras._dtype_policies"],
     "keras.src.quantizers": [],
