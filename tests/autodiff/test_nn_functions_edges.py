@@ -137,7 +137,7 @@ def test_psnr_needs_matching_shapes_and_associative_scan_a_callable():
         ops.psnr(np.zeros((2, 3)), np.zeros((3, 2)), 1.0)
     with pytest.raises(TypeError, match="should be a callable"):
         ops.associative_scan(3, np.zeros(4))
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match="same first dimension"):
         ops.associative_scan(operator.add, [np.zeros(4), np.zeros(5)])
 
 

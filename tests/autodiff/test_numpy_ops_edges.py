@@ -44,6 +44,10 @@ def test_copying_pad_modes_match_numpy_and_their_gradients_sum_the_copies(mode):
     (lambda: ops.einsum("ij,jk->ik", np.ones((2, 3))), "names 2 operands"),
     (lambda: ops.norm(np.ones((2, 2)), ord=3), "Invalid norm order 3 for matrices"),
     (lambda: ops.moveaxis(np.ones((2, 3)), (0, 1), 0), "same number of axes"),
+    (lambda: ops.unstack(np.ones((2, 3)), axis=10), "axis 10 is out of bounds"),
+    (lambda: ops.scan(lambda c, x: (c, x), 0.0, np.ones(3), unroll=-1),
+     "must be an positive integer or boolean"),
+    (lambda: ops.scan(lambda c, x: (c, x), 0.0), "to scan over"),
 ])
 def test_bad_arguments_get_errors_that_name_the_op(call, message):
     with pytest.raises((ValueError, NotImplementedError), match=message):
@@ -132,3 +136,9 @@ def test_segments_bins_and_searches_with_unknown_sizes_read_the_ids():
                                   [np.bincount(row, minlength=3) for row in rows])
     with pytest.raises(ValueError, match="1-D"):
         ops.searchsorted(np.zeros((2, 2)), np.zeros(3))
+
+
+def test_scan_needs_a_callable():
+    with pytest.raises(TypeError, match="should be a callable"):
+        ops.scan(123, 0.0, np.ones(3))
+

@@ -82,8 +82,13 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     """`carry, y = f(carry, x)` for each `x` along the first axis of `xs` (or `length`
     times with `x = None`); returns the last carry and the `y`s stacked, in `xs`' order
     also when `reverse` runs from the end."""
+    if not callable(f):
+        raise TypeError(f"scan: `f` should be a callable. Received: f={f!r}")
+    if isinstance(unroll, bool) is False and (not isinstance(unroll, int) or unroll < 1):
+        raise ValueError(f"scan: `unroll` must be an positive integer or boolean. Received: "
+                         f"unroll={unroll!r}")
     if xs is None and length is None:
-        raise ValueError("scan: give `xs`, `length`, or both.")
+        raise ValueError("scan: give `xs` to scan over and/or its `length`.")
     count = _length(xs) if xs is not None else int(length)
     if xs is not None and length is not None and int(length) != count:
         raise ValueError(f"scan: length={length} does not match the length {count} of `xs`.")
@@ -114,8 +119,8 @@ def associative_scan(f, elems, reverse=False, axis=0):
     axes = [axis % leaf.ndim for leaf in leaves]
     lengths = {leaf.shape[a] for leaf, a in zip(leaves, axes)}
     if len(lengths) != 1:
-        raise ValueError(f"Array inputs to associative_scan must have the same length along "
-                         f"axis {axis}; found lengths {sorted(lengths)}.")
+        raise ValueError(f"Array inputs to associative_scan must have the same first "
+                         f"dimension (along axis {axis}); found lengths {sorted(lengths)}.")
     if reverse:
         leaves = [flip(leaf, a) for leaf, a in zip(leaves, axes)]
 

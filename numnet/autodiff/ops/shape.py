@@ -319,6 +319,9 @@ def split(x, indices_or_sections, axis=0):
 def unstack(x, num=None, axis=0):
     """The slices of `x` along `axis`, as a list."""
     x = operand(x)
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"unstack: axis {axis} is out of bounds for a tensor of "
+                         f"{x.ndim} dimension(s) (shape {tuple(x.shape)}).")
     axis = axis % x.ndim
     if num is not None and num != x.shape[axis]:
         raise ValueError(f"unstack: num={num} does not match the length {x.shape[axis]} of "
