@@ -10,6 +10,7 @@ TensorFlow backend does) and differentiate them in closed form. `logsumexp`
 (a reduction safe for rows of -inf, as Circle loss needs) is here too.
 """
 
+import math as _math
 from functools import partial
 
 from numnet.autodiff.ops.arithmetic import add, matmul
@@ -115,7 +116,28 @@ def _silu_curvature(x):
     return s * (1.0 - s) * (2.0 + x * (1.0 - 2.0 * s))
 
 
+def _gelu_curvature(x, approximate):
+    if not approximate:  # D = Phi(x) + x phi(x): D' = phi(x) (2 - x**2)
+        density = _math_ops.exp(x * x * -0.5) * (1.0 / _math.sqrt(2.0 * _math.pi))
+        return density * (2.0 - x * x)
+    # D = (1 + t) / 2 + x (1 - t**2) u' / 2 for t = tanh(u), u = c (x + a x**3)
+    c, a = _math.sqrt(2.0 / _math.pi), 0.044715
+    t = ACTIVATION_PRIMITIVES["tanh"][0](c * (x + a * x * x * x))
+    slope, bend = c * (1.0 + 3.0 * a * x * x), 6.0 * a * c * x
+    flat = 1.0 - t * t
+    return flat * slope + 0.5 * x * (flat * bend - 2.0 * t * flat * slope * slope)
+
+
+def _mish_curvature(x):
+    # D = t + x (1 - t**2) s for t = tanh(softplus(x)), s = sigmoid(x)
+    t = ACTIVATION_PRIMITIVES["tanh"][0](ACTIVATION_PRIMITIVES["softplus"][0](x))
+    s = _sigmoid_of(x)
+    return (1.0 - t * t) * s * (2.0 + x * (1.0 - s - 2.0 * t * s))
+
+
 _CURVATURE = {  # name -> (the input D reads, dD/d(that input) as a function of x, y, params)
+    "gelu": ("x", lambda x, y, p: _gelu_curvature(x, p.get("approximate", False))),
+    "mish": ("x", lambda x, y, p: _mish_curvature(x)),
     "sigmoid": ("y", lambda x, y, p: 1.0 - 2.0 * y),
     "tanh": ("y", lambda x, y, p: -2.0 * y),
     "exponential": ("y", lambda x, y, p: 1.0),
