@@ -90,18 +90,15 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
     batch, steps, classes = values.shape
     blank = mask_index % classes
     best = values.argmax(axis=-1)
+    inside = xp.arange(steps)[None, :] < lengths[:, None]
+    keep = inside & (best != blank)
+    if merge_repeated:  # a label equal to the step before's (blank or not) repeats it
+        keep[:, 1:] &= best[:, 1:] != best[:, :-1]
+    rows, _ = xp.nonzero(keep)
     decoded = xp.full((1, batch, steps), -1, dtype=xp.int32)
-    scores = xp.zeros((batch, 1), dtype=values.dtype)
-    for b in range(batch):
-        count, previous = 0, -1
-        for t in range(int(lengths[b])):
-            label = int(best[b, t])
-            if label != blank and not (merge_repeated and label == previous):
-                decoded[0, b, count] = label
-                count += 1
-            previous = label
-        scores[b, 0] = -values[b, :int(lengths[b])].max(axis=-1).sum()
-    return as_tensor(decoded), as_tensor(scores)
+    decoded[0, rows, (xp.cumsum(keep, axis=1) - 1)[keep]] = best[keep]
+    scores = -xp.where(inside, values.max(axis=-1), 0).sum(axis=1, keepdims=True)
+    return as_tensor(decoded), as_tensor(scores.astype(values.dtype))
 
 
 __all__ = ["ctc_decode", "ctc_loss"]

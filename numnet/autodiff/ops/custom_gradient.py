@@ -19,18 +19,16 @@ class _Backward:
 
     def __init__(self, grad_fn, shapes, name):
         self.grad_fn, self.shapes, self.name = grad_fn, shapes, name
-
-    # Two calls of one decorated function make two rules of the same code, whose closures
-    # hold each call's tensors: they are the same op (a capture or an export tracing
-    # twice, at two batch sizes, compares its nodes' attributes).
-    def _code(self):
-        return getattr(self.grad_fn, "__code__", self.grad_fn), self.name, len(self.shapes)
+        # Two calls of one decorated function make two rules of the same code, whose
+        # closures hold each call's tensors: they are the same op (a capture or an export
+        # tracing twice, at two batch sizes, compares its nodes' attributes).
+        self.identity = (getattr(grad_fn, "__code__", grad_fn), name, len(shapes))
 
     def __eq__(self, other):
-        return type(other) is _Backward and self._code() == other._code()
+        return type(other) is _Backward and self.identity == other.identity
 
     def __hash__(self):
-        return hash(self._code())
+        return hash(self.identity)
 
     def __call__(self, upstream, count):
         if len(self.shapes) == 1:

@@ -14,10 +14,7 @@ def _integer_binary(name, ufunc, doc):
 
     def op(x, y):
         return prim(*operands(x, y))
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    op.primitive = prim
-    return op
+    return _named(op, name, doc, prim)
 
 
 def _integer_unary(name, ufunc, doc):
@@ -25,6 +22,11 @@ def _integer_unary(name, ufunc, doc):
 
     def op(x):
         return prim(operand(x))
+    return _named(op, name, doc, prim)
+
+
+def _named(op, name, doc, prim):
+    """`op` as the function `name` of `numnet.ops`, computing with `prim`."""
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc
     op.primitive = prim
