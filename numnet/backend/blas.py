@@ -90,6 +90,38 @@ def _agrees(found, dtype):
     return True
 
 
+# OpenBLAS' builds for AVX-512 cores multiply small float32 matrices on a direct path,
+# without packing them, for every transposition but one: `a @ b.T` with `a` in row order
+# takes the general path, about twice as slow there (benchmarks/README.md, 2026-11-30). The
+# same product with `a` copied into column order first (both operands then read
+# transposed) takes the direct path; the copy of `a` (the smaller operand in a backward
+# pass: batch rows by units) costs far less. Measured on SkylakeX for 16 to 128 rows.
+_DIRECT_PATH_CORES = ("skylakex", "cooperlake", "sapphirerapids")
+_DIRECT_PATH_LIMIT = 100 ** 3  # multiply-adds
+_DIRECT_PATH = []
+
+
+def copy_left_pays(rows, inner, columns, dtype, direct_path=None):
+    """Whether `a @ b.T`, `a` (rows, inner) and `b` (columns, inner) both in row order, is
+    faster with `a` first copied into column order (see `_DIRECT_PATH_CORES`); `direct_path`
+    says whether NumPy's BLAS has that path (default: `has_direct_path()`)."""
+    if direct_path is None:
+        direct_path = has_direct_path()
+    return bool(direct_path) and xp.dtype(dtype) == xp.float32 and inner >= 50 and \
+        rows * columns >= 1600 and rows * inner * columns <= _DIRECT_PATH_LIMIT
+
+
+def has_direct_path():
+    """Whether NumPy's BLAS is an OpenBLAS built for an AVX-512 core, with its direct
+    small-matrix path (looked up once; never with `NUMNET_DIRECT_BLAS=0`)."""
+    if not _DIRECT_PATH:
+        _DIRECT_PATH.append(os.environ.get("NUMNET_DIRECT_BLAS", "1") != "0" and any(
+            library.internal_api == "openblas" and
+            str(getattr(library, "architecture", "")).lower() in _DIRECT_PATH_CORES
+            for library in _numpy_first()[:1]))
+    return _DIRECT_PATH[0]
+
+
 def _operand(array):
     """(pointer, transposed, leading dimension) of a 2-D operand BLAS can read as is: rows
     (or columns, then read transposed) of unit stride, evenly spaced."""

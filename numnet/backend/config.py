@@ -62,10 +62,24 @@ def standardize_data_format(data_format):
     return data_format
 
 
+_STANDARD_NAMES = {}  # dtype objects, types and names seen -> their standard names
+
+
 def standardize_dtype(dtype):
     """Returns a dtype name string, resolving `None` to `floatx()`."""
     if dtype is None:
         return _FLOATX
+    try:  # called for many ops: NumPy's `dtype.name` alone costs microseconds
+        return _STANDARD_NAMES[dtype]
+    except (KeyError, TypeError):  # not seen yet, or unhashable (a serialized policy)
+        pass
+    name = _standard_name(dtype)
+    if isinstance(dtype, (str, type, np.dtype)) and len(_STANDARD_NAMES) < 256:
+        _STANDARD_NAMES[dtype] = name
+    return name
+
+
+def _standard_name(dtype):
     if isinstance(dtype, dict):  # a serialized DTypePolicy
         dtype = dtype.get("config", {}).get("name", _FLOATX)
     name = getattr(dtype, "name", None)

@@ -796,3 +796,29 @@ def test_matrix_and_scatter_ops_replay_with_the_eager_numbers():
         return keras.Sequential([keras.Input((5,)), _MatrixOps()])
     compiled, eager = _train_both(build, x, y)
     _assert_same_weights(compiled, eager)
+
+
+def test_wider_layers_replay_their_input_gradients_with_the_eager_numbers():
+    """Batches of 32 through Dense(120) and Dense(60): the 60-unit layer's input gradient
+    is in the range where it is multiplied through a column-ordered copy of `dz` when
+    NumPy's BLAS has a direct small-matrix path (`blas.copy_left_pays`), replayed or not."""
+    from numnet.backend import blas
+
+    x, y = _data((20,), (3,), seed=5)
+    x, y = np.concatenate([x, x]), np.concatenate([y, y])  # 96 rows: 3 batches of 32
+    models = []
+    for jit in (True, False):
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential([keras.Input(shape=(20,)),
+                                  keras.layers.Dense(120, activation="relu"),
+                                  keras.layers.Dense(60, activation="relu"),
+                                  keras.layers.Dense(3)])
+        model.compile(optimizer="adam", loss="mse", jit_compile=jit)
+        model.fit(x, y, batch_size=32, epochs=3, verbose=0, shuffle=True)
+        models.append(model)
+    compiled, eager = models
+    assert compiled.compiled_reason is None and compiled.train_function.programs
+    assert blas.copy_left_pays(32, 60, 120, "float32") == blas.has_direct_path()
+    # the same products, in the same order: the same bits
+    for replayed, taped in zip(compiled.get_weights(), eager.get_weights()):
+        np.testing.assert_array_equal(replayed, taped)
