@@ -3,7 +3,8 @@
 Everything above this package reaches NumPy through :data:`xp` so that a CuPy
 backend can later replace it in one place. Two modules speak to the BLAS NumPy
 uses: `threads` (how many threads numnet's calls get) and `blas` (a product that
-adds into its output, for plain SGD steps); `calls` binds a compiled step's ufunc calls.
+adds into its output, for plain SGD steps, and which products a copy makes faster);
+`calls` binds a compiled step's ufunc calls.
 """
 
 from numnet.backend.array_module import xp, to_numpy

@@ -100,5 +100,5 @@ def test_a_dense_input_gradient_is_the_product_bound_or_not(rows, units, inputs)
         # the terms' magnitude (observed at most 1.1 sqrt(units) over 20 draws per shape)
         bound = 2 * np.sqrt(units) * 2.0**-24 * (np.abs(dz) @ np.abs(kernel).T)
         assert np.all(np.abs(out - exact) <= bound)
-        # the tape's product (unbound) gives the same bits
+        # the tape's product (unbound) takes the same route
         np.testing.assert_array_equal(DENSE_INPUT_GRAD.compute(dz, kernel), out)

@@ -58,3 +58,25 @@ def test_other_calls_stay_ufunc_calls_with_the_ufuncs_numbers():
     assert call.func is np.divide and call.args[1].dtype == np.float32
     call()
     np.testing.assert_array_equal(out, rows / np.float32(3.0))
+
+
+@pytest.mark.parametrize("shape", [(32, 100, 300), (32, 100, 10), (4, 3, 5)])
+def test_a_product_with_a_transposed_right_operand_keeps_numpys_numbers(shape):
+    from numnet.backend import blas
+
+    rows, inner, columns = shape
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=(rows, inner)).astype(np.float32)
+    b = rng.normal(size=(columns, inner)).astype(np.float32).T  # a transposed view
+    out = np.empty((rows, columns), np.float32)
+    bound = bound_ufunc(np.matmul, [a, b], out)
+    calls = bound if isinstance(bound, list) else [bound]
+    assert (len(calls) == 2) == blas.copy_left_pays(rows, inner, columns, np.float32)
+    for _ in range(2):  # a new `a` in the same buffer is copied again
+        a[...] = rng.normal(size=a.shape)
+        for call in calls:
+            call()
+        # NumPy's product up to float32 rounding of sums of `inner` terms (identical bits
+        # with NumPy 2.4's OpenBLAS 0.3.31 here; another build may sum in another order)
+        bound = 2 * np.sqrt(inner) * 2.0**-24 * (np.abs(a) @ np.abs(b))
+        assert np.all(np.abs(out - np.matmul(a, b)) <= bound)
