@@ -11,7 +11,8 @@ import warnings
 from numnet import constraints, initializers, regularizers
 from numnet.autodiff import ops
 from numnet.autodiff.ops.normalization import (
-    batch_normalization, layer_normalization, moments, normalize, rsqrt, stop_gradient,
+    batch_normalization, layer_normalization, moments, normalize, scaled_by_variance,
+    stop_gradient,
 )
 from numnet.backend import epsilon as fuzz
 from numnet.layers.axes import check_ndim
@@ -320,22 +321,11 @@ class LayerNormalization(Layer):
         if inputs.dtype != "float32" and inputs.dtype != "float64":
             inputs = ops.cast(inputs, "float32")
         if self.rms_scaling:
-            _, variance = moments(inputs, self.axis, keepdims=True)
-            outputs = ops.multiply(inputs, rsqrt(ops.add(variance, self.epsilon)))
-            if self.gamma is not None:
-                outputs = ops.multiply(outputs, self._spread(self.gamma, inputs.ndim))
+            outputs = scaled_by_variance(inputs, self.gamma, self.axis, self.epsilon)
         else:
             outputs = layer_normalization(inputs, self.gamma, self.beta, self.axis,
                                           self.epsilon)
         return ops.cast(outputs, self.dtype)
-
-    def _spread(self, weight, ndim):
-        if weight.ndim != ndim and self.axis != [ndim - 1]:
-            shape = [1] * ndim
-            for a in self.axis:
-                shape[a] = weight.shape[self.axis.index(a)]
-            return ops.reshape(weight, tuple(shape))
-        return weight
 
     def compute_output_shape(self, input_shape):
         axes = self.axis if isinstance(self.axis, list) else [self.axis]

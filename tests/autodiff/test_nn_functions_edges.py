@@ -392,7 +392,7 @@ def test_conv_transpose_and_fold_refuse_what_has_no_convolution_behind_it():
     np.testing.assert_allclose(left, right, rtol=1e-12)
 
 
-def test_ctc_loss_without_any_alignment_is_infinite_and_decode_has_no_beam_search():
+def test_ctc_loss_without_any_alignment_is_infinite():
     logits = np.zeros((2, 3, 4), "float32")  # three steps cannot spell 1, 1, 1 (5 needed)
     tensor = ops.convert_to_tensor(logits)
     with keras.GradientTape() as tape:
@@ -404,7 +404,62 @@ def test_ctc_loss_without_any_alignment_is_infinite_and_decode_has_no_beam_searc
     gradient = np.asarray(tape.gradient(total, tensor))
     np.testing.assert_array_equal(gradient[0], 0.0)
     assert np.abs(gradient[1]).sum() > 0
-    with pytest.raises(NotImplementedError, match="no beam search"):
-        ops.ctc_decode(logits, np.array([3]), strategy="beam_search")
     with pytest.raises(ValueError, match="Invalid strategy"):
         ops.ctc_decode(logits, np.array([3]), strategy="best")
+
+
+def _every_labelling(log_probs, blank):
+    """Each label sequence's log-probability, summed over all its alignments (brute force)."""
+    import itertools
+
+    steps, classes = log_probs.shape
+    found = {}
+    for alignment in itertools.product(range(classes), repeat=steps):
+        merged = [c for i, c in enumerate(alignment) if i == 0 or c != alignment[i - 1]]
+        labels = tuple(c for c in merged if c != blank)
+        score = sum(log_probs[t, c] for t, c in enumerate(alignment))
+        found[labels] = np.logaddexp(found.get(labels, -np.inf), score)
+    return found
+
+
+@pytest.mark.parametrize("blank", [0, 2])
+def test_a_beam_wide_enough_finds_the_exact_best_labellings(blank):
+    logits = RNG.normal(size=(2, 5, 3)) * 1.5
+    lengths = np.array([5, 3])
+    decoded, scores = ops.ctc_decode(logits, lengths, strategy="beam_search", beam_width=50,
+                                     top_paths=3, mask_index=blank)
+    decoded, scores = np.asarray(decoded), np.asarray(scores)
+    assert decoded.shape == (3, 2, 5) and decoded.dtype == np.int32 and scores.shape == (2, 3)
+    for sample, length in enumerate(lengths):
+        shifted = logits[sample, :length] - logits[sample, :length].max(-1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+        exact = sorted(_every_labelling(log_probs, blank).items(), key=lambda kv: -kv[1])[:3]
+        for path, (labels, score) in enumerate(exact):
+            row = decoded[path, sample]
+            assert tuple(row[row >= 0]) == labels and np.all(row[len(labels):] == -1)
+            np.testing.assert_allclose(scores[sample, path], score, rtol=1e-6)
+
+
+def test_beam_search_pads_missing_paths_and_checks_its_arguments():
+    logits = np.array([[[0.3, 1.0]]], "float32")  # one step, one label: "" and "1" only
+    decoded, scores = ops.ctc_decode(logits, np.array([1]), strategy="beam_search",
+                                     beam_width=3, top_paths=3)
+    np.testing.assert_array_equal(np.asarray(decoded)[:, 0, 0], [1, -1, -1])
+    assert np.isfinite(np.asarray(scores)[0, :2]).all() and np.asarray(scores)[0, 2] == -np.inf
+    with pytest.raises(ValueError, match="top_paths between 1 and beam_width"):
+        ops.ctc_decode(logits, np.array([1]), strategy="beam_search", beam_width=2,
+                       top_paths=3)
+    with pytest.raises(ValueError, match="sequence_lengths"):
+        ops.ctc_decode(logits, np.array([1, 1]), strategy="beam_search")
+
+
+def test_normalization_ops_warn_check_and_keep_float16_finite():
+    x = np.arange(5, dtype="float32")
+    with pytest.warns(UserWarning, match="rms_scaling=True`, which is deprecated"):
+        scaled = ops.layer_normalization(x, rms_scaling=True)
+    np.testing.assert_allclose(np.asarray(scaled), x / np.sqrt(x.var() + 1e-7), rtol=1e-6)
+    with pytest.raises(ValueError, match="`offset` must be a vector of length"):
+        ops.batch_normalization(np.ones((2, 3, 4, 5), "float32"), np.ones(5), np.ones(5),
+                                axis=-1, offset=np.ones(3), scale=np.ones(5))
+    mean, variance = ops.moments(np.array([-741.0, 1099.0, -1807.0, 502.8], "float16"), [0])
+    assert np.asarray(mean).dtype == np.float16 and np.asarray(variance) == np.float16(65504)

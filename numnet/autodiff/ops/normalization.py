@@ -7,6 +7,8 @@ mean it holds constant, as TensorFlow's `nn.moments` does: its gradient
 reaches the input directly and through the mean's own op.
 """
 
+import warnings
+
 from numnet.autodiff.ops.core import Primitive, cast, operand, shape_of, sum_to
 from numnet.autodiff.ops.arithmetic import add, divide, multiply, negative, power, subtract
 from numnet.autodiff.ops.math import abs as absolute
@@ -57,10 +59,12 @@ VARIANCE = Primitive(
 def moments(x, axes, keepdims=False, synchronized=False):
     """Mean and variance of `x` over `axes` (as `keras.ops.moments`).
 
-    `synchronized` is accepted for Keras compatibility (one device: no effect).
+    `synchronized` is accepted for Keras compatibility (one device: no effect). A
+    float16 `x` is summarized in float32 (Keras' backends do the same).
     """
     x = operand(x)
-    if x.data.dtype.kind != "f":
+    half = x.data.dtype == "float16"
+    if x.data.dtype.kind != "f" or half:  # float16's range is too small for statistics
         x = cast(x, "float32")
     axes = _axes(axes, x.ndim)
     mean = reduce_mean(x, axis=axes, keepdims=True)
@@ -68,6 +72,10 @@ def moments(x, axes, keepdims=False, synchronized=False):
     if not keepdims:
         shape = tuple(n for i, n in enumerate(x.shape) if i not in axes)
         mean, variance = reshape(mean, shape), reshape(variance, shape)
+    if half:  # back to float16, clipped to its range as Keras does (not inf)
+        largest = 65504.0
+        mean, variance = (cast(minimum(maximum(v, -largest), largest), "float16")
+                          for v in (mean, variance))
     return mean, variance
 
 
@@ -130,8 +138,14 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
     already broadcastable to `x`).
     """
     x = operand(x)
-    args = [mean, variance] + [v for v in (offset, scale) if v is not None]
-    args = [operand(v) for v in args]
+    named = [(name, operand(v)) for name, v in (("mean", mean), ("variance", variance),
+                                                ("offset", offset), ("scale", scale))
+             if v is not None]
+    for name, v in named:
+        if v.ndim == 1 and v.shape[0] != x.shape[axis]:
+            raise ValueError(f"Arguments `{name}` must be a vector of length `x.shape[axis]`. "
+                             f"Expected: `{(x.shape[axis],)}`. Received: `{tuple(v.shape)}`.")
+    args = [v for _, v in named]
     if axis not in (-1, x.ndim - 1):
         shape = [1] * x.ndim
         shape[axis] = x.shape[axis]
@@ -142,30 +156,46 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
 
 def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
     """Keras 3's layer normalization: moments over `axis`, then the affine `gamma`, `beta`
-    (`epsilon`: Keras' epsilon by default; `rms_scaling=True`, Keras' older spelling, is
-    `rms_normalization` with `gamma` as its scale)."""
+    (`epsilon`: Keras' epsilon by default). `rms_scaling=True`, deprecated in Keras, gives
+    Keras' numbers for it with its warning: `x / sqrt(variance + epsilon) * gamma`
+    (`scaled_by_variance`; `rms_normalization` divides by the root mean square instead)."""
     from numnet.backend import epsilon as default_epsilon
     epsilon = default_epsilon() if epsilon is None else epsilon
-    if kwargs.pop("rms_scaling", False):
-        from numnet.autodiff.ops.composite import rms_normalization
-        return rms_normalization(x, scale=gamma, axis=axis, epsilon=epsilon)
+    rms_scaling = kwargs.pop("rms_scaling", False)
     if kwargs:
         raise TypeError(f"layer_normalization: unexpected arguments {sorted(kwargs)}.")
+    if rms_scaling:
+        warnings.warn(
+            "You passed `rms_scaling=True`, which is deprecated. This argument incorrectly "
+            "scales the input by the variance, not the root mean square. To correctly use RMS "
+            "Normalization, please use `keras.ops.rms_normalization` / "
+            "`keras.ops.nn.rms_normalization` instead.", stacklevel=2)
+        return scaled_by_variance(x, gamma, axis, epsilon)
     x = operand(x)
     axes = _axes(axis, x.ndim)
     mean, variance = moments(x, axes, keepdims=True)
-    broadcast = [1] * x.ndim
-    for a in axes:
-        broadcast[a] = x.shape[a]
-
-    def spread(v):
-        v = operand(v)
-        if v.ndim != x.ndim and axes != (x.ndim - 1,):
-            return reshape(v, tuple(broadcast))
-        return v
-    args = [mean, variance] + [spread(v) for v in (beta, gamma) if v is not None]
+    args = [mean, variance] + [_spread(v, x, axes) for v in (beta, gamma) if v is not None]
     return NORMALIZE(x, *args, epsilon=float(epsilon), has_offset=beta is not None,
                      has_scale=gamma is not None)
+
+
+def scaled_by_variance(x, gamma, axis, epsilon):
+    """`x / sqrt(variance + epsilon) * gamma`, the variance over `axis` (not centred: what
+    Keras' deprecated `rms_scaling=True` computes, in the op and in `LayerNormalization`)."""
+    x = operand(x)
+    axes = _axes(axis, x.ndim)
+    _, variance = moments(x, axes, keepdims=True)
+    outputs = multiply(x, rsqrt(add(variance, epsilon)))
+    return outputs if gamma is None else multiply(outputs, _spread(gamma, x, axes))
+
+
+def _spread(v, x, axes):
+    """A weight over `axes` of `x`, reshaped to broadcast against `x` (kept as is when it
+    already has `x`'s rank or the axis is the last one)."""
+    v = operand(v)
+    if v.ndim != x.ndim and axes != (x.ndim - 1,):
+        return reshape(v, tuple(n if i in axes else 1 for i, n in enumerate(x.shape)))
+    return v
 
 
 def normalize(x, axis=-1, order=2, epsilon=None):
