@@ -25,6 +25,7 @@ from numnet.serialization import register_builtin
 
 _NUMPY, _NN, _CORE = "keras.src.ops.numpy", "keras.src.ops.nn", "keras.src.ops.core"
 _MATH, _LINALG = "keras.src.ops.math", "keras.src.ops.linalg"
+_IMAGE = "keras.src.ops.image"
 
 
 def _values(*xs):
@@ -278,6 +279,11 @@ KERAS_OPS = {
     "unfold": (_NN, "Unfold", ("x",), [("kernel_size", "kernel_size"), ("dilation", "dilation"), ("padding", "padding"), ("stride", "stride")]),
     "fold": (_NN, "Fold", ("x",), [("output_size", "output_size"), ("kernel_size", "kernel_size"), ("dilation", "dilation"), ("padding", "padding"), ("stride", "stride")]),
     "ctc_loss": (_NN, "CTCLoss", ("target", "output", "target_length", "output_length"), [("mask_index", "mask_index")]),
+    "rgb_to_grayscale": (_IMAGE, "RGBToGrayscale", ("images",), [("data_format", "data_format")]),
+    "rgb_to_hsv": (_IMAGE, "RGBToHSV", ("images",), [("data_format", "data_format")]),
+    "hsv_to_rgb": (_IMAGE, "HSVToRGB", ("images",), [("data_format", "data_format")]),
+    "pad_images": (_IMAGE, "PadImages", ("images",), [("top_padding", "top_padding"), ("left_padding", "left_padding"), ("bottom_padding", "bottom_padding"), ("right_padding", "right_padding"), ("target_height", "target_height"), ("target_width", "target_width"), ("data_format", "data_format")]),
+    "crop_images": (_IMAGE, "CropImages", ("images",), [("top_cropping", "top_cropping"), ("left_cropping", "left_cropping"), ("bottom_cropping", "bottom_cropping"), ("right_cropping", "right_cropping"), ("target_height", "target_height"), ("target_width", "target_width"), ("data_format", "data_format")]),
     "ctc_decode": (_NN, "CTCDecode", ("inputs", "sequence_lengths"), [("strategy", "strategy"), ("beam_width", "beam_width"), ("top_paths", "top_paths"), ("merge_repeated", "merge_repeated"), ("mask_index", "mask_index")]),
     "angle": (_NUMPY, "Angle", ("x",), []),
     "fft": (_MATH, "FFT", ("x",), []),
@@ -547,9 +553,10 @@ def symbolic_op(op_name, *args, **kwargs):
             (call_kwargs if op_name in _CALL_KEYWORDS else bound.arguments).update(value)
     for param, value in bound.arguments.items():
         if param in keys:
-            # Keras' ops record the data format they resolved (`None` is channels last)
+            # Keras' nn ops record the data format they resolved (`None` is channels
+            # last); its image ops record what they were given
             params[keys[param]] = "channels_last" if param == "data_format" and \
-                value is None else value
+                value is None and KERAS_OPS.get(op_name, ("",))[0] != _IMAGE else value
         elif not _is_default(value, defaults.get(param)):
             params[param] = value  # numnet-only parameter, set by the caller
     return cls(**params)(*call_args, **call_kwargs)

@@ -87,6 +87,16 @@ def _softplus_with_its_own_gradient(x):
     return softplus(x)
 
 
+def _image_ops(gray):
+    """The colour conversions, padding and cropping of a 2 x 2 RGB image made of `gray`."""
+    rgb = ops.sigmoid(ops.concatenate([gray, gray * 0.5, -gray], axis=-1))
+    parts = [ops.image.rgb_to_grayscale(rgb), ops.image.rgb_to_hsv(rgb),
+             ops.image.hsv_to_rgb(rgb), ops.image.pad_images(rgb, 1, 0, 0, 1),
+             ops.image.crop_images(rgb, 1, 0, target_height=1, target_width=2)]
+    return ops.concatenate([ops.reshape(p, (-1, int(np.prod(p.shape[1:])))) for p in parts],
+                           axis=-1)
+
+
 OP_CASES = {
     # arithmetic, with Python literals on either side
     "arithmetic": _forward(lambda x: (x + 1.5) * (2 - x) / 3 - x * x),
@@ -118,6 +128,7 @@ OP_CASES = {
         ops.reshape(ops.max_pool(ops.reshape(x, (-1, 2, 2, 1)), 2, 1, "same"), (-1, 4)),
         ops.reshape(ops.average_pool(ops.reshape(x, (-1, 2, 2, 1)), 2, 1, "same"), (-1, 4))],
         axis=-1)),
+    "image_ops": _forward(lambda x: _image_ops(ops.reshape(x, (-1, 2, 2, 1)))),
     "clip": _forward(lambda x: ops.clip(x, -0.5, 0.5) + ops.clip(x, None, 0.2)
                      + ops.clip(x, -0.1, None)),
     "cast_int": _forward(lambda x: ops.cast(ops.cast(x * 10, "int32"), "float32")),
