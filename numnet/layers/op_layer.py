@@ -279,6 +279,7 @@ KERAS_OPS = {
     "unfold": (_NN, "Unfold", ("x",), [("kernel_size", "kernel_size"), ("dilation", "dilation"), ("padding", "padding"), ("stride", "stride")]),
     "fold": (_NN, "Fold", ("x",), [("output_size", "output_size"), ("kernel_size", "kernel_size"), ("dilation", "dilation"), ("padding", "padding"), ("stride", "stride")]),
     "ctc_loss": (_NN, "CTCLoss", ("target", "output", "target_length", "output_length"), [("mask_index", "mask_index")]),
+    "resize": (_IMAGE, "Resize", ("images",), [("size", "size"), ("interpolation", "interpolation"), ("antialias", "antialias"), ("crop_to_aspect_ratio", "crop_to_aspect_ratio"), ("pad_to_aspect_ratio", "pad_to_aspect_ratio"), ("fill_mode", "fill_mode"), ("fill_value", "fill_value"), ("data_format", "data_format")]),
     "rgb_to_grayscale": (_IMAGE, "RGBToGrayscale", ("images",), [("data_format", "data_format")]),
     "rgb_to_hsv": (_IMAGE, "RGBToHSV", ("images",), [("data_format", "data_format")]),
     "hsv_to_rgb": (_IMAGE, "HSVToRGB", ("images",), [("data_format", "data_format")]),

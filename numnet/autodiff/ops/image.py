@@ -1,18 +1,27 @@
-"""Image ops of `keras.ops.image`: colour spaces, padding and cropping.
+"""Image ops of `keras.ops.image`: colour spaces, padding, cropping and resizing.
 
-`rgb_to_grayscale`, `rgb_to_hsv`, `hsv_to_rgb`, `pad_images` and `crop_images`, on one
-image (height, width, channels) or a batch, channels last or first
+`rgb_to_grayscale`, `rgb_to_hsv`, `hsv_to_rgb`, `pad_images`, `crop_images` and `resize`,
+on one image (height, width, channels) or a batch, channels last or first
 (`keras.config.image_data_format()` by default). Written with numnet ops, so the
 gradients are the autodiff's (the colour conversions are piecewise: their gradients are
 those of the piece each pixel is in).
+
+`resize` resamples each spatial axis in turn. "nearest" takes the input row nearest to
+each output row's centre (TensorFlow's half-pixel rule). The other methods weigh input
+rows by a kernel of their distance to the output row's centre, as TensorFlow's
+`scale_and_translate` does (and its half-pixel bilinear and bicubic resizing, which
+agree with it, but for the bicubic one's tabulated kernel: `_bicubic_weights`): the
+weights of each output row, a `(input, output)` matrix made once, are normalized to sum
+to 1 over the rows inside the image, and with `antialias` the kernel widens by the
+downscaling factor. One product per axis applies them.
 """
 
 from numnet.autodiff.ops.arithmetic import add, divide, multiply, subtract
 from numnet.autodiff.ops.core import as_tensor, cast, xp
 from numnet.autodiff.ops.linalg import tensordot
 from numnet.autodiff.ops.math import abs as absolute
-from numnet.autodiff.ops.math import clip, maximum, minimum, mod, where
-from numnet.autodiff.ops.shape import expand_dims, getitem, pad, stack
+from numnet.autodiff.ops.math import clip, maximum, minimum, mod, round as round_, where
+from numnet.autodiff.ops.shape import expand_dims, getitem, moveaxis, pad, stack, take
 from numnet.backend import standardize_data_format
 
 # ITU-R BT.601 luma, as TensorFlow's `rgb_to_grayscale` weighs the channels
@@ -159,4 +168,139 @@ def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=N
     return getitem(images, tuple(index))
 
 
-__all__ = ["crop_images", "hsv_to_rgb", "pad_images", "rgb_to_grayscale", "rgb_to_hsv"]
+# ------------------------------------------------------------------------ resize
+def _triangle(distance):
+    return xp.maximum(0.0, 1.0 - distance)
+
+
+def _keys_cubic(distance):  # Keys' cubic convolution kernel, a = -0.5
+    near = (1.5 * distance - 2.5) * distance * distance + 1.0
+    far = ((-0.5 * distance + 2.5) * distance - 4.0) * distance + 2.0
+    return xp.where(distance < 1.0, near, xp.where(distance < 2.0, far, 0.0))
+
+
+def _lanczos(radius):
+    def kernel(distance):
+        product = radius * xp.sin(xp.pi * distance) * xp.sin(xp.pi * distance / radius)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            value = xp.where(distance > 1e-3, product / (xp.pi * distance) ** 2, 1.0)
+        return xp.where(distance > radius, 0.0, value)
+    return kernel
+
+
+_KERNELS = {"bilinear": _triangle, "bicubic": _keys_cubic, "lanczos3": _lanczos(3.0),
+            "lanczos5": _lanczos(5.0)}
+RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")
+
+
+def _resampling_weights(size_in, size_out, kernel, antialias):
+    """The `(size_in, size_out)` weights of input rows in each output row (see the module
+    docstring), in float64."""
+    shrink = size_in / size_out
+    width = max(shrink, 1.0) if antialias else 1.0
+    centres = (xp.arange(size_out) + 0.5) * shrink - 0.5  # in input coordinates
+    weights = kernel(xp.abs(centres[None, :] - xp.arange(size_in)[:, None]) / width)
+    totals = weights.sum(axis=0, keepdims=True)
+    usable = xp.abs(totals) > 1000.0 * float(xp.finfo(xp.float32).eps)
+    weights = xp.where(usable, weights / xp.where(totals != 0, totals, 1.0), 0.0)
+    inside = (centres >= -0.5) & (centres <= size_in - 0.5)
+    return xp.where(inside[None, :], weights, 0.0)
+
+
+def _bicubic_weights(size_in, size_out):
+    """`_resampling_weights` of Keys' cubic kernel as TensorFlow's bicubic resizing (without
+    antialias) computes them: in float32, each centre's distance to the row below it rounded
+    to 1/1024 (TensorFlow reads the kernel from a table of 1,024 steps)."""
+    centres = (xp.arange(size_out, dtype=xp.float32) + xp.float32(0.5)) * \
+        (xp.float32(size_in) / xp.float32(size_out)) - xp.float32(0.5)
+    below = xp.floor(centres)
+    steps = xp.rint((centres - below) * xp.float32(1024)).astype(xp.float64) / 1024
+    weights = _keys_cubic(xp.abs(below.astype(xp.float64)[None, :] + steps[None, :]
+                                 - xp.arange(size_in)[:, None]))
+    totals = weights.sum(axis=0, keepdims=True)
+    return weights / xp.where(totals != 0, totals, 1.0)
+
+
+def _nearest_rows(size_in, size_out):
+    """The input row nearest to each output row's centre (float32 arithmetic, as
+    TensorFlow's)."""
+    centres = (xp.arange(size_out, dtype=xp.float32) + xp.float32(0.5)) * \
+        xp.float32(size_in) / xp.float32(size_out)
+    return xp.minimum(xp.floor(centres).astype(xp.int64), size_in - 1)
+
+
+def _to_aspect_ratio(images, rows, columns, target, crop, fill_value):
+    """`images` cropped (`crop`) or padded with `fill_value` around its centre to the target
+    size's aspect ratio, with Keras' rounding."""
+    height, width = images.shape[rows], images.shape[columns]
+    target_height, target_width = target
+    tall = int(float(width * target_height) / target_width)
+    wide = int(float(height * target_width) / target_height)
+    if crop:
+        tall, wide = max(min(height, tall), 1), max(min(width, wide), 1)
+        top, left = int(float(height - tall) / 2), int(float(width - wide) / 2)
+        index = [slice(None)] * images.ndim
+        index[rows], index[columns] = slice(top, top + tall), slice(left, left + wide)
+        return getitem(images, tuple(index))
+    top = int(float(max(height, tall) - height) / 2)
+    left = int(float(max(width, wide) - width) / 2)
+    widths = [(0, 0)] * images.ndim
+    if top > 0:  # (Keras pads one axis: the rows when they need it, else the columns)
+        widths[rows] = (top, top)
+    elif left > 0:
+        widths[columns] = (left, left)
+    else:
+        return images
+    return pad(images, widths, constant_values=fill_value)
+
+
+def _check_resize_arguments(size, interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio,
+                            fill_mode):
+    if interpolation not in RESIZE_INTERPOLATIONS:
+        raise ValueError(f"resize: Invalid value for argument `interpolation`. Expected of one "
+                         f"{RESIZE_INTERPOLATIONS}. Received: interpolation={interpolation}")
+    if fill_mode != "constant":
+        raise ValueError(f"resize: Invalid value for argument `fill_mode`. Only `'constant'` "
+                         f"is supported. Received: fill_mode={fill_mode}")
+    if pad_to_aspect_ratio and crop_to_aspect_ratio:
+        raise ValueError("resize: Only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` "
+                         "can be `True`.")
+    if len(size) != 2 or not all(int(n) == n and n > 0 for n in size):
+        raise ValueError(f"resize: Argument `size` must be a tuple of two positive elements "
+                         f"(height, width). Received: size={size}")
+
+
+def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
+           pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None):
+    """`images` resampled to `size` (height, width) by `interpolation` ("bilinear",
+    "nearest", "bicubic", "lanczos3", "lanczos5"; see the module docstring), first cropped
+    or padded (with `fill_value`) to the new aspect ratio when asked. Integer images are
+    resampled in float32, rounded and kept within their own range."""
+    _check_resize_arguments(size, interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio,
+                            fill_mode)
+    images, _ = _channel_axis(images, data_format, "resize")
+    rows, columns = _spatial_axes(images, data_format)
+    size = (int(size[0]), int(size[1]))
+    if crop_to_aspect_ratio or pad_to_aspect_ratio:
+        images = _to_aspect_ratio(images, rows, columns, size, crop_to_aspect_ratio,
+                                  fill_value)
+    dtype = images.data.dtype
+    x = images if dtype.kind == "f" else cast(images, "float32")
+    for axis, size_out in zip((rows, columns), size):
+        size_in = x.shape[axis]
+        if interpolation == "nearest":
+            x = take(x, _nearest_rows(size_in, size_out), axis=axis)
+        else:
+            weights = _bicubic_weights(size_in, size_out) if (
+                interpolation == "bicubic" and not antialias) else _resampling_weights(
+                size_in, size_out, _KERNELS[interpolation], antialias)
+            x = moveaxis(tensordot(x, weights.astype(x.data.dtype), axes=([axis], [0])),
+                         -1, axis)
+    if dtype.kind == "f":
+        return x
+    low, high = xp.min(images.data), xp.max(images.data)
+    return cast(clip(round_(x), float(low), float(high)), dtype)
+
+
+__all__ = ["crop_images", "hsv_to_rgb", "pad_images", "resize", "rgb_to_grayscale",
+           "rgb_to_hsv"]
