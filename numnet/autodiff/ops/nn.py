@@ -20,7 +20,7 @@ from numnet.autodiff.ops.core import (
 from numnet.autodiff.ops import math as _math_ops
 from numnet.autodiff.ops.reductions import sum as _sum
 from numnet.autodiff.ops.shape import getitem
-from numnet.backend import blas, global_generator, uniform_at_least, uniform_at_least_kernel
+from numnet.backend import blas, bound_ufunc, global_generator, uniform_at_least, uniform_at_least_kernel
 from numnet.autodiff.parameters import stacked_block
 from numnet.autodiff.tensor import keep_logits, kept_logits
 from numnet.kernels import ACTIVATIONS, LOSSES
@@ -976,7 +976,8 @@ def _weighted_sum_bind(out, values, weights=None, scale=1.0):
         total = partial(xp.matmul, values, weights, out=out)
     else:
         return None
-    return [total, partial(xp.multiply, out, _typed(scale, out), out=out)]
+    # (a 0-d product: `bound_ufunc` runs it as Python float arithmetic, the same bits)
+    return [total, bound_ufunc(xp.multiply, [out, _typed(scale, out)], out)]
 
 
 WEIGHTED_SUM = Primitive("weighted_sum", _weighted_sum, _weighted_sum_vjp)
