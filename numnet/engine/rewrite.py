@@ -201,8 +201,8 @@ def concatenate_in_place(graph):
         if len({id(p) for p in parts}) != len(parts) or not all(_redirectable(p) for p in parts):
             continue
         if any(u.prim in (nn_ops.DENSE_STACKED, nn_ops.DENSE_PARAM_GRAD)
-               for p in parts for u in p.uses):
-            continue  # such a part gets its own [x, 1] buffer (widen_dense_inputs)
+               for p in parts[:-1] for u in p.uses):
+            continue  # such a part gets its own [x, 1] buffer (the last: see `_widen`)
         start = 0
         for part in parts:
             stop = start + part.shape[-1]
@@ -252,8 +252,15 @@ def widen_dense_inputs(graph):
 
 
 def _widen(x, widened):
-    """Gives `x` (m, k) the array `wide[:, :k]` of an (m, k + 1) buffer whose last column is 1."""
+    """Gives `x` (m, k) the array `wide[:, :k]` of an (m, k + 1) buffer whose last column is 1
+    (the last part of a joined concatenation: the last columns of the joined value's)."""
     if id(x) in widened:
+        return True
+    joined = getattr(x, "view_of", None)
+    if joined is not None and joined.kind == "joined" and joined.parts[-1] is x and \
+            len(x.shape) == 2 and _widen(joined, widened):  # [x, 1]: the joined's last columns
+        widened[id(x)] = Value.new((x.shape[0], x.shape[1] + 1), x.dtype)
+        widened[id(x)].array = widened[id(joined)].array[:, joined.shape[1] - x.shape[1]:]
         return True
     if not isinstance(x, Value) or len(x.shape) != 2 or x.fixed or x.view_of is not None or \
             x.kind not in ("node", "input", "gathered", "joined") or (

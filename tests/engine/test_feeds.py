@@ -35,7 +35,9 @@ def test_one_target_array_for_two_outputs_is_fed_once_with_the_eager_numbers():
     eager_logs, eager_weights = _fit(_two_outputs(False), (Y, Y))
     (program,) = compiled.train_function.programs
     assert program.stats["fed"] == 3  # the two inputs and the one target array
-    assert logs == eager_logs
+    # (the auxiliary Dense reads its input from the concatenation's buffer, with another
+    # row stride than the tape's: a logged loss may differ in its last bit)
+    np.testing.assert_allclose(logs, eager_logs, rtol=3e-7, atol=0)
     for a, b in zip(weights, eager_weights):
         np.testing.assert_array_equal(a, b)
 
