@@ -106,27 +106,20 @@ def hsv_to_rgb(images, data_format=None):
     return cast(stack(planes, axis=axis), images.data.dtype)
 
 
-def _sides(name, before, after, target, size, what):
-    """(before, after) from exactly two of `before`, `after` and the `target` size."""
-    names = {"padding": ("top", "bottom", "height"), "width_padding": ("left", "right", "width"),
-             "cropping": ("top", "bottom", "height"),
-             "width_cropping": ("left", "right", "width")}[what]
-    kind = what.split("_")[-1]
-    first, second, dimension = (f"{names[0]}_{kind}", f"{names[1]}_{kind}",
-                                f"target_{names[2]}")
-    if [before, after, target].count(None) != 1:
-        raise ValueError(f"{name}: Must specify exactly two of {first}, {second}, {dimension}. "
-                         f"Received: {first}={before}, {second}={after}, "
-                         f"{dimension}={target}")
-    for label, value in ((first, before), (second, after), (dimension, target)):
+def _sides(name, labels, values, size, grows):
+    """(before, after) of one axis from exactly two of `values`, (before, after, target size),
+    named `labels`; `grows`: padding (the target is larger) or cropping."""
+    if list(values).count(None) != 1:
+        raise ValueError(f"{name}: Must specify exactly two of {', '.join(labels)}. Received: "
+                         + ", ".join(f"{k}={v}" for k, v in zip(labels, values)))
+    for label, value in zip(labels, values):
         if value is not None and value < 0:
             raise ValueError(f"{name}: {label} must be >= 0. Received: {label}={value}")
-    sign = 1 if kind == "padding" else -1  # padding adds rows, cropping removes them
-    if before is None:
-        before = sign * (target - size) - after
-    if after is None:
-        after = sign * (target - size) - before
-    for label, value in ((first, before), (second, after)):
+    before, after, target = values
+    change = (target - size if grows else size - target) if target is not None else None
+    before = change - after if before is None else before
+    after = change - before if after is None else after
+    for label, value in zip(labels, (before, after)):
         if value < 0:
             raise ValueError(f"{name}: {label} must be >= 0. Received: {label}={value}")
     return int(before), int(after)
@@ -143,10 +136,11 @@ def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
     before / after / target numbers are given and the third follows."""
     images, _ = _channel_axis(images, data_format, "pad_images")
     rows, columns = _spatial_axes(images, data_format)
-    top, bottom = _sides("pad_images", top_padding, bottom_padding, target_height,
-                         images.shape[rows], "padding")
-    left, right = _sides("pad_images", left_padding, right_padding, target_width,
-                         images.shape[columns], "width_padding")
+    top, bottom = _sides("pad_images", ("top_padding", "bottom_padding", "target_height"),
+                         (top_padding, bottom_padding, target_height), images.shape[rows], True)
+    left, right = _sides("pad_images", ("left_padding", "right_padding", "target_width"),
+                         (left_padding, right_padding, target_width), images.shape[columns],
+                         True)
     widths = [(0, 0)] * images.ndim
     widths[rows], widths[columns] = (top, bottom), (left, right)
     return pad(images, widths)
@@ -159,10 +153,10 @@ def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=N
     images, _ = _channel_axis(images, data_format, "crop_images")
     rows, columns = _spatial_axes(images, data_format)
     height, width = images.shape[rows], images.shape[columns]
-    top, bottom = _sides("crop_images", top_cropping, bottom_cropping, target_height, height,
-                         "cropping")
-    left, right = _sides("crop_images", left_cropping, right_cropping, target_width, width,
-                         "width_cropping")
+    top, bottom = _sides("crop_images", ("top_cropping", "bottom_cropping", "target_height"),
+                         (top_cropping, bottom_cropping, target_height), height, False)
+    left, right = _sides("crop_images", ("left_cropping", "right_cropping", "target_width"),
+                         (left_cropping, right_cropping, target_width), width, False)
     index = [slice(None)] * images.ndim
     index[rows], index[columns] = slice(top, height - bottom), slice(left, width - right)
     return getitem(images, tuple(index))

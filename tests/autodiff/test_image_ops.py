@@ -1,0 +1,64 @@
+"""`numnet.ops.image` beyond the values compared with Keras (tests/test_reference_ops.py):
+identities the resampling must keep, and the errors that name the argument at fault."""
+
+import numpy as np
+import pytest
+
+from numnet import ops
+
+RNG = np.random.default_rng(5)
+
+
+@pytest.mark.parametrize("method", ["bilinear", "nearest", "bicubic", "lanczos3", "lanczos5"])
+@pytest.mark.parametrize("antialias", [False, True])
+def test_resizing_keeps_an_image_of_its_own_size_and_a_constant_one(method, antialias):
+    images = RNG.uniform(size=(2, 5, 6, 3)).astype("float32")
+    same = ops.image.resize(images, (5, 6), interpolation=method, antialias=antialias)
+    np.testing.assert_allclose(np.asarray(same), images, rtol=0, atol=1e-6)
+    flat = np.full((1, 4, 7, 2), 0.375, "float32")
+    for size in [(2, 3), (9, 11), (4, 1)]:
+        out = ops.image.resize(flat, size, interpolation=method, antialias=antialias)
+        np.testing.assert_allclose(np.asarray(out), 0.375, rtol=0, atol=1e-6)
+
+
+def test_nearest_takes_the_row_under_each_output_centre():
+    rows = np.arange(4, dtype="float32").reshape(1, 4, 1, 1)
+    out = np.asarray(ops.image.resize(rows, (2, 1), interpolation="nearest"))
+    np.testing.assert_array_equal(out.ravel(), [1.0, 3.0])  # centres at rows 1.0 and 3.0
+
+
+def test_colour_conversions_invert_each_other():
+    rgb = RNG.uniform(size=(3, 4, 3)).astype("float32")
+    back = ops.image.hsv_to_rgb(ops.image.rgb_to_hsv(rgb))
+    np.testing.assert_allclose(np.asarray(back), rgb, rtol=0, atol=2e-6)
+    first = np.transpose(rgb, (2, 0, 1))
+    gray = ops.image.rgb_to_grayscale(first, data_format="channels_first")
+    np.testing.assert_allclose(np.asarray(gray)[0], np.asarray(
+        ops.image.rgb_to_grayscale(rgb))[..., 0], rtol=1e-6)
+
+
+def test_pads_and_crops_are_inverse_and_infer_the_third_number():
+    images = RNG.uniform(size=(2, 4, 5, 3)).astype("float32")
+    padded = ops.image.pad_images(images, 1, 2, target_height=7, target_width=8)
+    assert padded.shape == (2, 7, 8, 3)
+    cropped = ops.image.crop_images(padded, 1, 2, bottom_cropping=2, right_cropping=1)
+    np.testing.assert_array_equal(np.asarray(cropped), images)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda x: ops.image.pad_images(x, top_padding=1), "exactly two of top_padding"),
+    (lambda x: ops.image.pad_images(x, -1, 0, 0, 0), "top_padding must be >= 0"),
+    (lambda x: ops.image.crop_images(x, 3, 0, target_height=3, right_cropping=0),
+     "bottom_cropping must be >= 0"),
+    (lambda x: ops.image.resize(x, (2, 2), interpolation="area"), "`interpolation`"),
+    (lambda x: ops.image.resize(x, (2, 2), fill_mode="reflect"), "`fill_mode`"),
+    (lambda x: ops.image.resize(x, (2,)), "Argument `size`"),
+    (lambda x: ops.image.resize(x, (2, 2), crop_to_aspect_ratio=True,
+                                pad_to_aspect_ratio=True), "Only one of"),
+    (lambda x: ops.image.rgb_to_hsv(x.astype("int32")), "expected float dtype"),
+    (lambda x: ops.image.rgb_to_grayscale(x[..., :2]), "Invalid channel size"),
+    (lambda x: ops.image.rgb_to_grayscale(x[0, 0]), "Invalid images rank"),
+])
+def test_bad_arguments_are_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(np.ones((4, 5, 3), "float32"))
