@@ -14,7 +14,7 @@ No layer's `call()` runs: only numnet's own ops do.
 
 import inspect
 
-from numnet.backend import xp
+from numnet.backend import standardize_data_format, xp
 
 from numnet.autodiff import ops as _ops
 from numnet.autodiff.tensor import Tensor
@@ -280,6 +280,8 @@ KERAS_OPS = {
     "fold": (_NN, "Fold", ("x",), [("output_size", "output_size"), ("kernel_size", "kernel_size"), ("dilation", "dilation"), ("padding", "padding"), ("stride", "stride")]),
     "ctc_loss": (_NN, "CTCLoss", ("target", "output", "target_length", "output_length"), [("mask_index", "mask_index")]),
     "resize": (_IMAGE, "Resize", ("images",), [("size", "size"), ("interpolation", "interpolation"), ("antialias", "antialias"), ("crop_to_aspect_ratio", "crop_to_aspect_ratio"), ("pad_to_aspect_ratio", "pad_to_aspect_ratio"), ("fill_mode", "fill_mode"), ("fill_value", "fill_value"), ("data_format", "data_format")]),
+    "extract_patches": (_IMAGE, "ExtractPatches", ("images",), [("size", "size"), ("strides", "strides"), ("dilation_rate", "dilation_rate"), ("padding", "padding"), ("data_format", "data_format")]),
+    "gaussian_blur": (_IMAGE, "GaussianBlur", ("images",), [("kernel_size", "kernel_size"), ("sigma", "sigma"), ("data_format", "data_format")]),
     "rgb_to_grayscale": (_IMAGE, "RGBToGrayscale", ("images",), [("data_format", "data_format")]),
     "rgb_to_hsv": (_IMAGE, "RGBToHSV", ("images",), [("data_format", "data_format")]),
     "hsv_to_rgb": (_IMAGE, "HSVToRGB", ("images",), [("data_format", "data_format")]),
@@ -526,6 +528,11 @@ for _name in KERAS_OPS:
 def symbolic_op(op_name, *args, **kwargs):
     """Records `op_name(*args, **kwargs)` on symbolic inputs; returns its KerasTensor(s)."""
     op_name = _ALIASES.get(op_name, op_name)
+    if op_name == "extract_patches_3d":  # Keras records it as ExtractPatches of a 3-D size
+        bound = inspect.signature(_ops.extract_patches_3d).bind(*args, **kwargs)
+        size = bound.arguments["size"]
+        bound.arguments["size"] = (size,) * 3 if isinstance(size, int) else tuple(size)
+        op_name, args, kwargs = "extract_patches", bound.args, bound.kwargs
     cls = _class_for(op_name)
     if cls.call_params is None:
         return cls(**kwargs)(*args)
@@ -560,6 +567,12 @@ def symbolic_op(op_name, *args, **kwargs):
                 value is None and KERAS_OPS.get(op_name, ("",))[0] != _IMAGE else value
         elif not _is_default(value, defaults.get(param)):
             params[param] = value  # numnet-only parameter, set by the caller
+    if op_name == "extract_patches":  # Keras' ExtractPatches records them resolved
+        size = params["size"]
+        size = (size, size) if isinstance(size, int) else tuple(size)
+        params.update(size=size, strides=size if params["strides"] is None else
+                      params["strides"], data_format=standardize_data_format(
+                          params["data_format"]))
     return cls(**params)(*call_args, **call_kwargs)
 
 

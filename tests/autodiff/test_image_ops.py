@@ -62,3 +62,19 @@ def test_pads_and_crops_are_inverse_and_infer_the_third_number():
 def test_bad_arguments_are_named(call, message):
     with pytest.raises(ValueError, match=message):
         call(np.ones((4, 5, 3), "float32"))
+
+
+def test_a_blur_window_of_other_height_than_width_is_the_separable_gaussian():
+    """(Keras' NumPy and JAX backends: rows from `kernel_size[1]`, `sigma[1]`; its TensorFlow
+    and torch backends reshape that window into `kernel_size` and scramble it.)"""
+    image = RNG.uniform(size=(6, 7, 1)).astype("float32")
+    blurred = np.asarray(ops.image.gaussian_blur(image, kernel_size=(3, 5), sigma=(0.7, 1.3)))
+
+    def window(size, sigma):
+        weights = np.exp(-0.5 * ((np.arange(size) - (size - 1) / 2) / sigma) ** 2)
+        return weights / weights.sum()
+    rows, columns = window(5, 1.3), window(3, 0.7)
+    padded = np.pad(image[:, :, 0], ((2, 2), (1, 1)))
+    expected = sum(rows[r] * columns[c] * padded[r:r + 6, c:c + 7]
+                   for r in range(5) for c in range(3))
+    np.testing.assert_allclose(blurred[:, :, 0], expected, rtol=3e-7)  # (float32 sums)

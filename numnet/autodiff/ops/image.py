@@ -1,6 +1,7 @@
-"""Image ops of `keras.ops.image`: colour spaces, padding, cropping and resizing.
+"""Image ops of `keras.ops.image`: colour spaces, padding, cropping, resizing, patches, blur.
 
-`rgb_to_grayscale`, `rgb_to_hsv`, `hsv_to_rgb`, `pad_images`, `crop_images` and `resize`,
+`rgb_to_grayscale`, `rgb_to_hsv`, `hsv_to_rgb`, `pad_images`, `crop_images`, `resize`,
+`extract_patches` (and `_3d`) and `gaussian_blur`,
 on one image (height, width, channels) or a batch, channels last or first
 (`keras.config.image_data_format()` by default). Written with numnet ops, so the
 gradients are the autodiff's (the colour conversions are piecewise: their gradients are
@@ -17,6 +18,7 @@ downscaling factor. One product per axis applies them.
 """
 
 from numnet.autodiff.ops.arithmetic import add, divide, multiply, subtract
+from numnet.autodiff.ops.convolution import conv, depthwise_conv
 from numnet.autodiff.ops.core import as_tensor, cast, xp
 from numnet.autodiff.ops.linalg import tensordot
 from numnet.autodiff.ops.math import abs as absolute
@@ -296,5 +298,78 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     return cast(clip(round_(x), float(low), float(high)), dtype)
 
 
-__all__ = ["crop_images", "hsv_to_rgb", "pad_images", "resize", "rgb_to_grayscale",
-           "rgb_to_hsv"]
+# ---------------------------------------------------------- patches and blurring
+def _patches(images, size, strides, dilation_rate, padding, data_format, axes, name):
+    """`extract_patches` over `axes` (2 or 3) spatial axes: a convolution whose kernel is the
+    identity on each window's values (exact: each output is one input times 1)."""
+    sizes = (size,) * axes if isinstance(size, int) else tuple(size)
+    if len(sizes) != axes:
+        raise TypeError(f"{name}: Invalid `size` argument. Expected an int or a tuple of "
+                        f"length {axes}. Received: size={size}")
+    volumes = as_tensor(images)
+    if volumes.ndim not in (axes + 1, axes + 2):
+        raise ValueError(f"{name}: expected rank {axes + 1} (one) or {axes + 2} (a batch); "
+                         f"received shape {tuple(volumes.shape)}")
+    last = standardize_data_format(data_format) == "channels_last"
+    channels = volumes.shape[-1] if last else volumes.shape[-1 - axes]
+    dtype = volumes.data.dtype
+    floats = volumes if dtype.kind == "f" else cast(volumes, "float32")
+    width = int(xp.prod(sizes)) * channels
+    kernel = xp.eye(width, dtype=floats.data.dtype).reshape(sizes + (channels, width))
+    single = volumes.ndim == axes + 1
+    batch = expand_dims(floats, 0) if single else floats
+    patches = conv(batch, kernel, strides=sizes if strides is None else strides,
+                   padding=padding, data_format=data_format, dilation_rate=dilation_rate)
+    patches = getitem(patches, 0) if single else patches
+    return patches if dtype.kind == "f" else cast(patches, dtype)
+
+
+def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid",
+                    data_format=None):
+    """The windows of `size` (an int or (height, width); (depth, height, width) for
+    volumes) of one image or a batch, each flattened (rows, columns, channels) along the
+    last axis; `strides` default to `size` (patches that do not overlap)."""
+    if not isinstance(size, (int, tuple, list)):
+        raise TypeError(f"extract_patches: Invalid `size` argument. Expected an int or a tuple. "
+                        f"Received: size={size} of type {type(size).__name__}")
+    if not isinstance(size, int) and len(size) not in (2, 3):
+        raise ValueError(f"extract_patches: Invalid `size` argument. Expected a tuple of "
+                         f"length 2 or 3. Received: size={size} with length {len(size)}")
+    axes = 3 if not isinstance(size, int) and len(size) == 3 else 2
+    return _patches(images, size, strides, dilation_rate, padding, data_format, axes,
+                    "extract_patches")
+
+
+def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="valid",
+                       data_format=None):
+    """`extract_patches` of volumes: windows of (depth, height, width), or a cube of `size`."""
+    return _patches(volumes, size, strides, dilation_rate, padding, data_format, 3,
+                    "extract_patches_3d")
+
+
+def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None):
+    """Each channel convolved with a normalized Gaussian window, zeros around the image (as
+    Keras: the window's rows from `kernel_size[1]` and `sigma[1]`, its columns from
+    `kernel_size[0]` and `sigma[0]`)."""
+    images, _ = _channel_axis(images, data_format, "gaussian_blur")
+    dtype = images.data.dtype
+    floats = images if dtype.kind == "f" else cast(images, "float32")
+
+    def window(size, spread):
+        offsets = xp.arange(int(size)) - (int(size) - 1) / 2
+        weights = xp.exp(-0.5 * (offsets / float(spread)) ** 2)
+        return weights / weights.sum()
+    square = xp.outer(window(kernel_size[1], sigma[1]), window(kernel_size[0], sigma[0]))
+    channels = images.shape[-1 if standardize_data_format(data_format) == "channels_last"
+                            else -3]
+    kernel = xp.repeat(square[:, :, None, None], channels, axis=2).astype(
+        floats.data.dtype)
+    single = images.ndim == 3
+    batch = expand_dims(floats, 0) if single else floats
+    blurred = depthwise_conv(batch, kernel, padding="same", data_format=data_format)
+    blurred = getitem(blurred, 0) if single else blurred
+    return blurred if dtype.kind == "f" else cast(blurred, dtype)
+
+
+__all__ = ["crop_images", "extract_patches", "extract_patches_3d", "gaussian_blur",
+           "hsv_to_rgb", "pad_images", "resize", "rgb_to_grayscale", "rgb_to_hsv"]
