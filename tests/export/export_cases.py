@@ -88,15 +88,16 @@ def _softplus_with_its_own_gradient(x):
 
 
 def _image_ops(gray):
-    """The colour conversions, padding, cropping, resizing, patches and blur of a 2 x 2 RGB
-    image made of `gray`."""
+    """The colour conversions, padding, cropping, resizing, patches, blur, edges and SSIM of a
+    2 x 2 RGB image made of `gray`."""
     rgb = ops.sigmoid(ops.concatenate([gray, gray * 0.5, -gray], axis=-1))
     parts = [ops.image.rgb_to_grayscale(rgb), ops.image.rgb_to_hsv(rgb),
              ops.image.hsv_to_rgb(rgb), ops.image.pad_images(rgb, 1, 0, 0, 1),
              ops.image.crop_images(rgb, 1, 0, target_height=1, target_width=2),
              ops.image.resize(rgb, (3, 5)), ops.image.resize(rgb, (4, 1), "nearest"),
              ops.image.resize(rgb, (3, 3), "bicubic"), ops.image.extract_patches(rgb, (1, 2)),
-             ops.image.gaussian_blur(rgb)]
+             ops.image.gaussian_blur(rgb), ops.image.sobel_edges(rgb),
+             ops.expand_dims(ops.image.ssim(rgb, rgb * 0.5, filter_size=2), -1)]
     return ops.concatenate([ops.reshape(p, (-1, int(np.prod(p.shape[1:])))) for p in parts],
                            axis=-1)
 

@@ -1,7 +1,8 @@
 """Image ops of `keras.ops.image`: colour spaces, padding, cropping, resizing, patches, blur.
 
 `rgb_to_grayscale`, `rgb_to_hsv`, `hsv_to_rgb`, `pad_images`, `crop_images`, `resize`,
-`extract_patches` (and `_3d`) and `gaussian_blur`,
+`extract_patches` (and `_3d`), `gaussian_blur`, `scale_and_translate`, `sobel_edges` and
+`ssim`,
 on one image (height, width, channels) or a batch, channels last or first
 (`keras.config.image_data_format()` by default). Written with numnet ops, so the
 gradients are the autodiff's (the colour conversions are piecewise: their gradients are
@@ -23,7 +24,10 @@ from numnet.autodiff.ops.core import as_tensor, cast, xp
 from numnet.autodiff.ops.linalg import tensordot
 from numnet.autodiff.ops.math import abs as absolute
 from numnet.autodiff.ops.math import clip, maximum, minimum, mod, round as round_, where
-from numnet.autodiff.ops.shape import expand_dims, getitem, moveaxis, pad, stack, take
+from numnet.autodiff.ops.reductions import mean
+from numnet.autodiff.ops.shape import (
+    expand_dims, getitem, moveaxis, pad, reshape, stack, take, transpose,
+)
 from numnet.backend import standardize_data_format
 
 # ITU-R BT.601 luma, as TensorFlow's `rgb_to_grayscale` weighs the channels
@@ -189,12 +193,13 @@ _KERNELS = {"bilinear": _triangle, "bicubic": _keys_cubic, "lanczos3": _lanczos(
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")
 
 
-def _resampling_weights(size_in, size_out, kernel, antialias):
+def _resampling_weights(size_in, size_out, kernel, antialias, scale=None, translation=0.0):
     """The `(size_in, size_out)` weights of input rows in each output row (see the module
-    docstring), in float64."""
-    shrink = size_in / size_out
+    docstring), in float64; an input position p lands at `p * scale + translation` in the
+    output (`scale` by default: the ratio of the sizes)."""
+    shrink = size_in / size_out if scale is None else 1.0 / scale
     width = max(shrink, 1.0) if antialias else 1.0
-    centres = (xp.arange(size_out) + 0.5) * shrink - 0.5  # in input coordinates
+    centres = (xp.arange(size_out) + 0.5 - translation) * shrink - 0.5  # in input coordinates
     weights = kernel(xp.abs(centres[None, :] - xp.arange(size_in)[:, None]) / width)
     totals = weights.sum(axis=0, keepdims=True)
     usable = xp.abs(totals) > 1000.0 * float(xp.finfo(xp.float32).eps)
@@ -371,5 +376,103 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     return blurred if dtype.kind == "f" else cast(blurred, dtype)
 
 
+_SCALE_METHODS = {"linear": _triangle, "bilinear": _triangle, "trilinear": _triangle,
+                  "triangle": _triangle, "cubic": _keys_cubic, "bicubic": _keys_cubic,
+                  "tricubic": _keys_cubic, "lanczos3": _lanczos(3.0), "lanczos5": _lanczos(5.0)}
+
+
+def scale_and_translate(images, output_shape, scale, translation, spatial_dims, method,
+                        antialias=True):
+    """`images` resampled to `output_shape` along `spatial_dims`: an input position p (pixel
+    centres at p + 0.5) lands at `p * scale + translation`; outputs whose position falls
+    outside the input are 0 (JAX's `scale_and_translate`, with `_resampling_weights`).
+    `scale` and `translation` are numbers here: no gradient reaches them."""
+    if method not in _SCALE_METHODS:
+        raise ValueError(f"scale_and_translate: Invalid value for argument `method`. Expected "
+                         f"one of {tuple(_SCALE_METHODS)}. Received: method={method}")
+    x = as_tensor(images)
+    dtype = x.data.dtype
+    scale = xp.asarray(getattr(scale, "data", scale), dtype=xp.float64).reshape(-1)
+    translation = xp.asarray(getattr(translation, "data", translation),
+                             dtype=xp.float64).reshape(-1)
+    if not len(scale) == len(translation) == len(spatial_dims):
+        raise ValueError(f"scale_and_translate: `scale` and `translation` need one number per "
+                         f"spatial dimension {tuple(spatial_dims)}; received {len(scale)} and "
+                         f"{len(translation)}.")
+    out = x if dtype.kind == "f" else cast(x, "float32")
+    for axis, step, shift in zip(spatial_dims, scale, translation):
+        axis %= x.ndim
+        weights = _resampling_weights(x.shape[axis], int(output_shape[axis]),
+                                      _SCALE_METHODS[method], antialias, float(step),
+                                      float(shift))
+        out = moveaxis(tensordot(out, weights.astype(out.data.dtype), axes=([axis], [0])),
+                       -1, axis)
+    if dtype.kind == "f":
+        return out
+    return cast(clip(round_(out), float(xp.min(x.data)), float(xp.max(x.data))), dtype)
+
+
+# Sobel's operators: the vertical and the horizontal derivative, smoothed across
+_SOBEL = xp.array([[[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
+                   [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]], dtype=xp.float64)
+
+
+def sobel_edges(images, data_format=None):
+    """The vertical and horizontal Sobel derivatives of each channel of a batch of images,
+    `(..., channels, 2)` (`[dy, dx]`), the images mirrored at their borders as TensorFlow's
+    `sobel_edges` does (without repeating the edge)."""
+    images = as_tensor(images)
+    if images.ndim != 4:
+        raise ValueError(f"sobel_edges: expected a batch of images of rank 4; received shape "
+                         f"{tuple(images.shape)}")
+    first = standardize_data_format(data_format) == "channels_first"
+    x = moveaxis(images, 1, -1) if first else images
+    floats = x if x.data.dtype.kind == "f" else cast(x, "float32")
+    mirrored = pad(floats, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="reflect")
+    kernel = xp.repeat(xp.transpose(_SOBEL, (1, 2, 0))[:, :, None, :], x.shape[-1], axis=2)
+    edges = depthwise_conv(mirrored, kernel.astype(floats.data.dtype))
+    edges = reshape(edges, tuple(x.shape) + (2,))
+    return transpose(edges, (0, 3, 1, 2, 4)) if first else edges
+
+
+def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03,
+         data_format=None):
+    """The structural similarity of two images (or batches), averaged over the positions of a
+    `filter_size` Gaussian window inside the images and over the channels."""
+    images = []
+    for name, image in (("image1", image1), ("image2", image2)):
+        image = as_tensor(image)
+        if image.ndim not in (3, 4):
+            raise ValueError(f"ssim: Invalid {name} rank: expected rank 3 (single image) or rank "
+                             f"4 (batch of images). Received input with shape: "
+                             f"{name}.shape={tuple(image.shape)}")
+        image = image if image.data.dtype.kind == "f" else cast(image, "float32")
+        image = expand_dims(image, 0) if image.ndim == 3 else image
+        images.append(moveaxis(image, 1, -1) if standardize_data_format(data_format) ==
+                      "channels_first" else image)
+    first, second = images
+    offsets = xp.arange(filter_size) - (filter_size - 1) / 2.0
+    window = xp.exp(-offsets ** 2 / (2.0 * filter_sigma ** 2))
+    window = xp.outer(window / window.sum(), window / window.sum())
+    kernel = xp.repeat(window[:, :, None, None], first.shape[-1], axis=2).astype(
+        first.data.dtype)
+
+    def local_mean(values):
+        return depthwise_conv(values, kernel)
+    mean1, mean2 = local_mean(first), local_mean(second)
+    var1 = subtract(local_mean(multiply(first, first)), multiply(mean1, mean1))
+    var2 = subtract(local_mean(multiply(second, second)), multiply(mean2, mean2))
+    covariance = subtract(local_mean(multiply(first, second)), multiply(mean1, mean2))
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    numerator = multiply(add(multiply(multiply(mean1, mean2), 2.0), c1),
+                         add(multiply(covariance, 2.0), c2))
+    denominator = multiply(add(add(multiply(mean1, mean1), multiply(mean2, mean2)), c1),
+                           add(add(var1, var2), c2))
+    result = mean(divide(numerator, denominator), axis=(1, 2, 3))
+    unbatched = as_tensor(image1).ndim == 3
+    return getitem(result, 0) if unbatched else result
+
+
 __all__ = ["crop_images", "extract_patches", "extract_patches_3d", "gaussian_blur",
-           "hsv_to_rgb", "pad_images", "resize", "rgb_to_grayscale", "rgb_to_hsv"]
+           "hsv_to_rgb", "pad_images", "resize", "rgb_to_grayscale", "rgb_to_hsv",
+           "scale_and_translate", "sobel_edges", "ssim"]

@@ -371,9 +371,12 @@ def pad(x, pad_width, mode="constant", constant_values=None):
     if mode not in _COPYING_MODES:
         raise ValueError(f"pad: mode must be 'constant' or one of {_COPYING_MODES}; "
                          f"received {mode!r}.")
-    # Pad the positions of the entries instead: a gather then copies (and differentiates).
-    positions = xp.pad(xp.arange(int(xp.prod(x.shape))).reshape(x.shape), widths, mode=mode)
-    return take(x, positions, axis=None)
+    # Pad the positions along each padded axis instead: gathers then copy (and
+    # differentiate), with indices that do not depend on the other axes (a batch's size).
+    for axis, (before, after) in enumerate(widths):
+        if before or after:
+            x = take(x, xp.pad(xp.arange(x.shape[axis]), (before, after), mode=mode), axis=axis)
+    return x
 
 
 # ------------------------------------------------------ gathering along an axis
