@@ -78,3 +78,30 @@ def test_a_blur_window_of_other_height_than_width_is_the_separable_gaussian():
     expected = sum(rows[r] * columns[c] * padded[r:r + 6, c:c + 7]
                    for r in range(5) for c in range(3))
     np.testing.assert_allclose(blurred[:, :, 0], expected, rtol=3e-7)  # (float32 sums)
+
+
+@pytest.mark.parametrize("fill_mode, numpy_mode", [
+    ("mirror", "reflect"), ("reflect", "symmetric"), ("wrap", "wrap"), ("nearest", "edge")])
+def test_map_coordinates_extends_the_input_as_keras_documents(fill_mode, numpy_mode):
+    """At whole coordinates, far outside on both sides too: NumPy's `pad` of the same kind
+    (Keras' TensorFlow backend gives other entries for "mirror" beyond the end and for
+    "reflect" before the start; its JAX backend agrees with these)."""
+    inputs = RNG.uniform(size=(5, 6)).astype("float32")
+    padded = np.pad(inputs, 12, mode=numpy_mode)
+    coordinates = RNG.integers(-11, 17, size=(2, 60))
+    out = ops.image.map_coordinates(inputs, coordinates.astype("float32"), 0,
+                                    fill_mode=fill_mode)
+    np.testing.assert_array_equal(np.asarray(out), padded[coordinates[0] + 12,
+                                                          coordinates[1] + 12])
+
+
+def test_map_coordinates_checks_its_arguments():
+    inputs = np.ones((3, 4), "float32")
+    with pytest.raises(ValueError, match="First dim of `coordinates`"):
+        ops.image.map_coordinates(inputs, np.zeros((3, 2), "float32"), 1)
+    with pytest.raises(ValueError, match="Invalid coordinates rank"):
+        ops.image.map_coordinates(inputs, np.zeros(2, "float32"), 1)
+    with pytest.raises(ValueError, match="`fill_mode`"):
+        ops.image.map_coordinates(inputs, np.zeros((2, 2), "float32"), 1, fill_mode="edge")
+    with pytest.raises(NotImplementedError, match="`order` must be 0"):
+        ops.image.map_coordinates(inputs, np.zeros((2, 2), "float32"), 3)

@@ -1,8 +1,8 @@
 """Image ops of `keras.ops.image`: colour spaces, padding, cropping, resizing, patches, blur.
 
 `rgb_to_grayscale`, `rgb_to_hsv`, `hsv_to_rgb`, `pad_images`, `crop_images`, `resize`,
-`extract_patches` (and `_3d`), `gaussian_blur`, `scale_and_translate`, `sobel_edges` and
-`ssim`,
+`extract_patches` (and `_3d`), `gaussian_blur`, `scale_and_translate`, `sobel_edges`,
+`ssim` and `map_coordinates`,
 on one image (height, width, channels) or a batch, channels last or first
 (`keras.config.image_data_format()` by default). Written with numnet ops, so the
 gradients are the autodiff's (the colour conversions are piecewise: their gradients are
@@ -473,6 +473,83 @@ def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01,
     return getitem(result, 0) if unbatched else result
 
 
+# ------------------------------------------------------------- map coordinates
+def _fixed_indices(index, size, fill_mode):
+    """Integer positions along an axis of `size` mapped inside it by `fill_mode`, and which
+    of them were inside already (only "constant" fills the others)."""
+    inside = (index >= 0) & (index < size)
+    if fill_mode in ("constant", "nearest"):
+        return xp.clip(index, 0, size - 1), inside if fill_mode == "constant" else None
+    if fill_mode == "wrap":  # (a b c d | a b c d | a b c d)
+        return index % size, None
+    if fill_mode == "mirror":  # (c d c b | a b c d | c b a b): period 2 (size - 1)
+        if size == 1:
+            return xp.zeros_like(index), None
+        phase = index % (2 * (size - 1))
+        return xp.where(phase < size, phase, 2 * (size - 1) - phase), None
+    phase = index % (2 * size)  # "reflect": (d c b a | a b c d | d c b a)
+    return xp.where(phase < size, phase, 2 * size - 1 - phase), None
+
+
+MAP_COORDINATES_FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+
+
+def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value=0.0):
+    """`inputs` sampled at `coordinates` (one row of positions per axis of `inputs`): the
+    nearest entry (`order=0`) or the linear interpolation of the neighbours (`order=1`);
+    positions outside are filled by `fill_mode` as Keras documents it ("constant" with
+    `fill_value`, "nearest", "wrap", "mirror", "reflect"). Differentiable with respect to
+    `inputs` and, with `order=1`, the coordinates."""
+    x, coords = as_tensor(inputs), as_tensor(coordinates)
+    if coords.ndim < 2:
+        raise ValueError(f"map_coordinates: Invalid coordinates rank: expected at least rank 2. "
+                         f"Received input with shape: {tuple(coords.shape)}")
+    if coords.shape[0] != x.ndim:
+        raise ValueError(f"map_coordinates: First dim of `coordinates` must be the same as the "
+                         f"rank of `inputs`. Received inputs with shape: {tuple(x.shape)} and "
+                         f"coordinate leading dim of {coords.shape[0]}")
+    if fill_mode not in MAP_COORDINATES_FILL_MODES:
+        raise ValueError(f"map_coordinates: Invalid value for argument `fill_mode`. Expected "
+                         f"one of {MAP_COORDINATES_FILL_MODES}. Received: fill_mode={fill_mode}")
+    if order not in (0, 1):
+        raise NotImplementedError("map_coordinates: `order` must be 0 (nearest) or 1 (linear).")
+    if coords.data.dtype.kind != "f":
+        coords = cast(coords, "float32")
+    nodes = []  # per axis: (index array, validity or None, weight tensor or None)
+    for axis, size in enumerate(x.shape):
+        position = getitem(coords, axis)
+        if order == 0:
+            pairs = [(xp.rint(position.data).astype(xp.int64), None)]
+        else:
+            low = xp.floor(position.data)
+            upper = subtract(position, low)  # the weight of the upper neighbour
+            pairs = [(low.astype(xp.int64), subtract(1.0, upper)),
+                     (low.astype(xp.int64) + 1, upper)]
+        nodes.append([(*_fixed_indices(index, size, fill_mode), weight)
+                      for index, weight in pairs])
+    floats = x if x.data.dtype == coords.data.dtype else cast(x, coords.data.dtype)
+    total = None
+    for corner in _corners(nodes):
+        value = getitem(floats, tuple(index for index, _, _ in corner))
+        valid = [v for _, v, _ in corner if v is not None]
+        if valid:
+            value = where(xp.logical_and.reduce(valid), value, float(fill_value))
+        for _, _, weight in corner:
+            value = value if weight is None else multiply(value, weight)
+        total = value if total is None else add(total, value)
+    if x.data.dtype.kind == "f":
+        return cast(total, x.data.dtype)
+    return cast(round_(total), x.data.dtype)
+
+
+def _corners(nodes):
+    """Every choice of one neighbour per axis (the corners of the interpolation cell)."""
+    corners = [[]]
+    for choices in nodes:
+        corners = [corner + [choice] for corner in corners for choice in choices]
+    return corners
+
+
 __all__ = ["crop_images", "extract_patches", "extract_patches_3d", "gaussian_blur",
-           "hsv_to_rgb", "pad_images", "resize", "rgb_to_grayscale", "rgb_to_hsv",
-           "scale_and_translate", "sobel_edges", "ssim"]
+           "hsv_to_rgb", "map_coordinates", "pad_images", "resize", "rgb_to_grayscale",
+           "rgb_to_hsv", "scale_and_translate", "sobel_edges", "ssim"]
