@@ -105,3 +105,28 @@ def test_map_coordinates_checks_its_arguments():
         ops.image.map_coordinates(inputs, np.zeros((2, 2), "float32"), 1, fill_mode="edge")
     with pytest.raises(NotImplementedError, match="`order` must be 0"):
         ops.image.map_coordinates(inputs, np.zeros((2, 2), "float32"), 3)
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_affine_mirror_mode_mirrors_about_the_edge_pixels(interpolation):
+    """(TensorFlow has no "mirror": checked at whole shifts against NumPy's pad.)"""
+    images = RNG.uniform(size=(1, 4, 5, 2)).astype("float32")
+    padded = np.pad(images, ((0, 0), (9, 9), (9, 9), (0, 0)), mode="reflect")
+    for dx, dy in [(-7, 3), (6, -2), (0, 9)]:
+        shift = np.array([1, 0, dx, 0, 1, dy, 0, 0], "float32")
+        out = ops.image.affine_transform(images, shift, interpolation, fill_mode="mirror")
+        np.testing.assert_array_equal(np.asarray(out),
+                                      padded[:, 9 + dy:13 + dy, 9 + dx:14 + dx])
+
+
+def test_affine_transform_checks_its_arguments():
+    images = np.ones((4, 5, 3), "float32")
+    identity = np.array([1, 0, 0, 0, 1, 0, 0, 0], "float32")
+    np.testing.assert_array_equal(np.asarray(ops.image.affine_transform(images, identity)),
+                                  images)
+    with pytest.raises(ValueError, match="`interpolation`"):
+        ops.image.affine_transform(images, identity, interpolation="bicubic")
+    with pytest.raises(ValueError, match="`fill_mode`"):
+        ops.image.affine_transform(images, identity, fill_mode="symmetric")
+    with pytest.raises(ValueError, match="Invalid transform shape"):
+        ops.image.affine_transform(images, identity[:6])

@@ -97,7 +97,9 @@ def _image_ops(gray):
              ops.image.resize(rgb, (3, 5)), ops.image.resize(rgb, (4, 1), "nearest"),
              ops.image.resize(rgb, (3, 3), "bicubic"), ops.image.extract_patches(rgb, (1, 2)),
              ops.image.gaussian_blur(rgb), ops.image.sobel_edges(rgb),
-             ops.expand_dims(ops.image.ssim(rgb, rgb * 0.5, filter_size=2), -1)]
+             ops.expand_dims(ops.image.ssim(rgb, rgb * 0.5, filter_size=2), -1),
+             ops.image.affine_transform(rgb, np.array([0.9, -0.3, 0.4, 0.3, 0.9, -0.2, 0, 0],
+                                                      "float32"))]
     return ops.concatenate([ops.reshape(p, (-1, int(np.prod(p.shape[1:])))) for p in parts],
                            axis=-1)
 

@@ -65,7 +65,8 @@ from numnet.autodiff.ops.layout import rearrange, view
 from numnet.autodiff.ops.fft import fft, fft2, ifft2, irfft, istft, rfft, stft
 from numnet.autodiff.ops.ctc import ctc_decode, ctc_loss
 from numnet.autodiff.ops.image import (
-    crop_images, extract_patches, extract_patches_3d, gaussian_blur, hsv_to_rgb, pad_images,
+    affine_transform, crop_images, extract_patches, extract_patches_3d, gaussian_blur,
+    hsv_to_rgb, pad_images,
     map_coordinates, resize, rgb_to_grayscale, rgb_to_hsv, scale_and_translate, sobel_edges,
     ssim,
 )

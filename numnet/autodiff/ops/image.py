@@ -550,6 +550,102 @@ def _corners(nodes):
     return corners
 
 
-__all__ = ["crop_images", "extract_patches", "extract_patches_3d", "gaussian_blur",
-           "hsv_to_rgb", "map_coordinates", "pad_images", "resize", "rgb_to_grayscale",
-           "rgb_to_hsv", "scale_and_translate", "sobel_edges", "ssim"]
+# ------------------------------------------------------------ affine transform
+AFFINE_TRANSFORM_FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+
+
+def _inside_coordinates(position, size, fill_mode):
+    """Continuous positions along an axis of `size` brought inside by `fill_mode`, in float32,
+    with the formulas of TensorFlow's projective transform ("constant" leaves them: reads
+    outside take the fill value; "mirror", which TensorFlow lacks, reflects about the edge
+    pixels as Keras documents it)."""
+    if fill_mode == "constant":
+        return position
+    if size <= 1:
+        return xp.zeros_like(position)
+    length, last = xp.float32(size), xp.float32(size - 1)
+    below, above = position < 0, position > last
+    if fill_mode == "reflect":  # (d c b a | a b c d | d c b a)
+        twice = xp.float32(2 * size)
+        low = twice * xp.trunc(-position / twice) + position
+        low = xp.where(low < -length, low + twice, -low - 1)
+        high = position - twice * xp.trunc(position / twice)
+        high = xp.where(high >= length, twice - high - 1, high)
+        position = xp.where(below, low, xp.where(above, high, position))
+    elif fill_mode == "wrap":  # (a b c d | a b c d | a b c d), in TensorFlow's steps
+        low = position + length * (xp.trunc(-position / last) + 1)
+        high = position - length * xp.trunc(position / last)
+        position = xp.where(below, low, xp.where(above, high, position))
+    elif fill_mode == "mirror":  # (c d c b | a b c d | c b a b)
+        position = xp.abs(xp.mod(position + last, 2 * last) - last)
+    return xp.clip(position, xp.float32(0), last)
+
+
+def affine_transform(images, transform, interpolation="bilinear", fill_mode="constant",
+                     fill_value=0, data_format=None):
+    """`images` resampled through projective `transform`s (8 numbers `a0, a1, a2, b0, b1, b2,
+    c0, c1`, one for all images or one each): output pixel (x, y) reads the input at
+    `((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k)`, `k = c0 x + c1 y + 1`, by
+    "nearest" or "bilinear" interpolation, positions outside brought inside by `fill_mode`
+    ("constant" reads `fill_value`). TensorFlow's projective transform, in float32."""
+    if interpolation not in ("nearest", "bilinear"):
+        raise ValueError(f"affine_transform: Invalid value for argument `interpolation`. "
+                         f"Expected of one ('nearest', 'bilinear'). Received: "
+                         f"interpolation={interpolation}")
+    if fill_mode not in AFFINE_TRANSFORM_FILL_MODES:
+        raise ValueError(f"affine_transform: Invalid value for argument `fill_mode`. Expected "
+                         f"of one {AFFINE_TRANSFORM_FILL_MODES}. Received: fill_mode={fill_mode}")
+    images, _ = _channel_axis(images, data_format, "affine_transform")
+    matrix = xp.asarray(getattr(transform, "data", transform), dtype=xp.float32)
+    if matrix.ndim not in (1, 2) or matrix.shape[-1] != 8:
+        raise ValueError(f"affine_transform: Invalid transform shape: expected (8,) or "
+                         f"(batch, 8). Received input with shape: transform.shape="
+                         f"{matrix.shape}")
+    single = images.ndim == 3
+    x = expand_dims(images, 0) if single else images
+    first = standardize_data_format(data_format) == "channels_first"
+    x = moveaxis(x, 1, -1) if first else x
+    batch, height, width = x.shape[:3]
+    t = matrix.reshape(-1, 8)[:, :, None, None]  # (1 or batch, 8, 1, 1)
+    column = xp.arange(width, dtype=xp.float32)[None, None, :]
+    row = xp.arange(height, dtype=xp.float32)[None, :, None]
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        projection = t[:, 6] * column + t[:, 7] * row + xp.float32(1)
+        read_x = (t[:, 0] * column + t[:, 1] * row + t[:, 2]) / projection
+        read_y = (t[:, 3] * column + t[:, 4] * row + t[:, 5]) / projection
+    read_x = _inside_coordinates(read_x, width, fill_mode)
+    read_y = _inside_coordinates(read_y, height, fill_mode)
+    projected = xp.broadcast_to(projection != 0, read_x.shape)
+    floats = x if x.data.dtype.kind == "f" else cast(x, "float32")
+    single_transform = len(t) == 1  # then no index follows the batch (the op exports)
+    flat_pixels = reshape(floats, (-1, height * width, floats.shape[-1]))
+
+    def read(y, x_):  # the pixels at whole positions, the fill value outside
+        y, x_ = y.astype(xp.int64), x_.astype(xp.int64)
+        inside = (y >= 0) & (y < height) & (x_ >= 0) & (x_ < width) & projected
+        y, x_ = xp.clip(y, 0, height - 1), xp.clip(x_, 0, width - 1)
+        if single_transform:  # one gather along the pixels, (height x width) positions
+            pixels = take(flat_pixels, y[0] * width + x_[0], axis=1)
+        else:
+            pixels = getitem(floats, (xp.arange(batch)[:, None, None], y, x_))
+        return where(inside[..., None], pixels, float(fill_value))
+    if interpolation == "nearest":  # (half away from zero, as C's round)
+        out = read(xp.sign(read_y) * xp.floor(xp.abs(read_y) + xp.float32(0.5)),
+                   xp.sign(read_x) * xp.floor(xp.abs(read_x) + xp.float32(0.5)))
+    else:
+        low_y, low_x = xp.floor(read_y), xp.floor(read_x)
+        up_y, up_x = low_y + 1, low_x + 1
+        to_low_x, to_up_x = (up_x - read_x)[..., None], (read_x - low_x)[..., None]
+        top = add(multiply(read(low_y, low_x), to_low_x), multiply(read(low_y, up_x), to_up_x))
+        bottom = add(multiply(read(up_y, low_x), to_low_x), multiply(read(up_y, up_x), to_up_x))
+        out = add(multiply(top, (up_y - read_y)[..., None]),
+                  multiply(bottom, (read_y - low_y)[..., None]))
+    out = where(projected[..., None], out, float(fill_value))
+    out = out if x.data.dtype.kind == "f" else cast(round_(out), x.data.dtype)
+    out = moveaxis(out, -1, 1) if first else out
+    return getitem(out, 0) if single else out
+
+
+__all__ = ["affine_transform", "crop_images", "extract_patches", "extract_patches_3d",
+           "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images", "resize",
+           "rgb_to_grayscale", "rgb_to_hsv", "scale_and_translate", "sobel_edges", "ssim"]
