@@ -52,7 +52,8 @@ KERAS_GRADIENT_DIFFERS = {
     "hsv_to_rgb": "TensorFlow registers no gradient for HSVToRGB",
     **{name: "TensorFlow's gradient of its projective transform warps the output gradient "
              "back through the inverse transform: not the derivative of the sampling"
-       for name in cases.CASES if name.startswith("affine_transform")},
+       for name in cases.CASES if name.startswith(("affine_transform",
+                                                   "perspective_transform"))},
 }
 
 

@@ -287,6 +287,7 @@ KERAS_OPS = {
     "ssim": (_IMAGE, "SSIM", ("image1", "image2"), [("max_val", "max_val"), ("filter_size", "filter_size"), ("filter_sigma", "filter_sigma"), ("k1", "k1"), ("k2", "k2"), ("data_format", "data_format")]),
     "map_coordinates": (_IMAGE, "MapCoordinates", ("inputs", "coordinates"), [("order", "order"), ("fill_mode", "fill_mode"), ("fill_value", "fill_value")]),
     "affine_transform": (_IMAGE, "AffineTransform", ("images", "transform"), [("interpolation", "interpolation"), ("fill_mode", "fill_mode"), ("fill_value", "fill_value"), ("data_format", "data_format")]),
+    "perspective_transform": (_IMAGE, "PerspectiveTransform", ("images", "start_points", "end_points"), [("interpolation", "interpolation"), ("fill_value", "fill_value"), ("data_format", "data_format")]),
     "rgb_to_grayscale": (_IMAGE, "RGBToGrayscale", ("images",), [("data_format", "data_format")]),
     "rgb_to_hsv": (_IMAGE, "RGBToHSV", ("images",), [("data_format", "data_format")]),
     "hsv_to_rgb": (_IMAGE, "HSVToRGB", ("images",), [("data_format", "data_format")]),

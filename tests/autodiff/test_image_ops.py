@@ -130,3 +130,14 @@ def test_affine_transform_checks_its_arguments():
         ops.image.affine_transform(images, identity, fill_mode="symmetric")
     with pytest.raises(ValueError, match="Invalid transform shape"):
         ops.image.affine_transform(images, identity[:6])
+
+
+def test_perspective_transform_of_unmoved_corners_is_the_identity_and_checks_points():
+    images = RNG.uniform(size=(2, 4, 5, 3)).astype("float32")
+    corners = np.array([[0, 0], [4, 0], [0, 3], [4, 3]], "float32")
+    same = ops.image.perspective_transform(images, corners, corners)
+    np.testing.assert_allclose(np.asarray(same), images, rtol=0, atol=2e-6)
+    with pytest.raises(ValueError, match="Invalid start_points shape"):
+        ops.image.perspective_transform(images, corners[:3], corners)
+    with pytest.raises(ValueError, match="must have the same shape"):
+        ops.image.perspective_transform(images, corners, np.stack([corners] * 2))

@@ -66,9 +66,8 @@ from numnet.autodiff.ops.fft import fft, fft2, ifft2, irfft, istft, rfft, stft
 from numnet.autodiff.ops.ctc import ctc_decode, ctc_loss
 from numnet.autodiff.ops.image import (
     affine_transform, crop_images, extract_patches, extract_patches_3d, gaussian_blur,
-    hsv_to_rgb, pad_images,
-    map_coordinates, resize, rgb_to_grayscale, rgb_to_hsv, scale_and_translate, sobel_edges,
-    ssim,
+    hsv_to_rgb, map_coordinates, pad_images, perspective_transform, resize, rgb_to_grayscale,
+    rgb_to_hsv, scale_and_translate, sobel_edges, ssim,
 )
 from numnet.autodiff.ops.convolution import (
     adaptive_average_pool, adaptive_max_pool, average_pool, conv, conv_transpose,

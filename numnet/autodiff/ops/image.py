@@ -646,6 +646,45 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
     return getitem(out, 0) if single else out
 
 
+def _homography(start_points, end_points):
+    """The projective transforms (n, 8) taking each of the 4 `end_points` to its start point
+    (an output pixel at an end point reads the input at the start point): 8 linear equations
+    per image, solved in float32 as TensorFlow solves them."""
+    equations = []
+    for point in range(4):
+        (start_x, start_y), (end_x, end_y) = start_points[:, point].T, end_points[:, point].T
+        ones, zeros = xp.ones_like(end_x), xp.zeros_like(end_x)
+        equations.append(xp.stack([end_x, end_y, ones, zeros, zeros, zeros,
+                                   -start_x * end_x, -start_x * end_y], axis=-1))
+        equations.append(xp.stack([zeros, zeros, zeros, end_x, end_y, ones,
+                                   -start_y * end_x, -start_y * end_y], axis=-1))
+    coefficients = xp.stack(equations, axis=1)  # (n, 8, 8)
+    targets = start_points.reshape(len(start_points), 8, 1)  # x1, y1, x2, y2, ...
+    return xp.linalg.solve(coefficients, targets).reshape(-1, 8).astype(xp.float32)
+
+
+def perspective_transform(images, start_points, end_points, interpolation="bilinear",
+                          fill_value=0, data_format=None):
+    """`images` warped so that the 4 `start_points` (x, y) move to the `end_points` (one set
+    for all images or one each), by `affine_transform` of the homography between them;
+    outside reads take `fill_value`."""
+    starts, ends = (xp.asarray(getattr(p, "data", p), dtype=xp.float32)
+                    for p in (start_points, end_points))
+    for name, points in (("start_points", starts), ("end_points", ends)):
+        if points.ndim not in (2, 3) or points.shape[-2:] != (4, 2):
+            raise ValueError(f"perspective_transform: Invalid {name} shape: expected (4,2) for "
+                             f"a single image or (N,4,2) for a batch. Received shape: "
+                             f"{points.shape}")
+    if starts.shape != ends.shape:
+        raise ValueError(f"perspective_transform: start_points and end_points must have the "
+                         f"same shape. Received start_points.shape={starts.shape}, "
+                         f"end_points.shape={ends.shape}")
+    transform = _homography(starts.reshape(-1, 4, 2), ends.reshape(-1, 4, 2))
+    return affine_transform(images, transform, interpolation, "constant", fill_value,
+                            data_format)
+
+
 __all__ = ["affine_transform", "crop_images", "extract_patches", "extract_patches_3d",
-           "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images", "resize",
-           "rgb_to_grayscale", "rgb_to_hsv", "scale_and_translate", "sobel_edges", "ssim"]
+           "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images",
+           "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv",
+           "scale_and_translate", "sobel_edges", "ssim"]
