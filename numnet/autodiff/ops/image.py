@@ -43,6 +43,13 @@ def _channel_axis(images, data_format, name):
     return images, (-1 if standardize_data_format(data_format) == "channels_last" else -3)
 
 
+def _check_choice(name, argument, value, allowed):
+    """Raises Keras' error for an `argument` of op `name` that is none of `allowed`."""
+    if value not in allowed:
+        raise ValueError(f"{name}: Invalid value for argument `{argument}`. Expected one of "
+                         f"{tuple(allowed)}. Received: {argument}={value}")
+
+
 def _planes(images, axis):
     """The three channels of `images` along `axis`, each without that axis."""
     index = [slice(None)] * images.ndim
@@ -257,12 +264,8 @@ def _to_aspect_ratio(images, rows, columns, target, crop, fill_value):
 
 def _check_resize_arguments(size, interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio,
                             fill_mode):
-    if interpolation not in RESIZE_INTERPOLATIONS:
-        raise ValueError(f"resize: Invalid value for argument `interpolation`. Expected of one "
-                         f"{RESIZE_INTERPOLATIONS}. Received: interpolation={interpolation}")
-    if fill_mode != "constant":
-        raise ValueError(f"resize: Invalid value for argument `fill_mode`. Only `'constant'` "
-                         f"is supported. Received: fill_mode={fill_mode}")
+    _check_choice("resize", "interpolation", interpolation, RESIZE_INTERPOLATIONS)
+    _check_choice("resize", "fill_mode", fill_mode, ("constant",))
     if pad_to_aspect_ratio and crop_to_aspect_ratio:
         raise ValueError("resize: Only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` "
                          "can be `True`.")
@@ -387,9 +390,7 @@ def scale_and_translate(images, output_shape, scale, translation, spatial_dims, 
     centres at p + 0.5) lands at `p * scale + translation`; outputs whose position falls
     outside the input are 0 (JAX's `scale_and_translate`, with `_resampling_weights`).
     `scale` and `translation` are numbers here: no gradient reaches them."""
-    if method not in _SCALE_METHODS:
-        raise ValueError(f"scale_and_translate: Invalid value for argument `method`. Expected "
-                         f"one of {tuple(_SCALE_METHODS)}. Received: method={method}")
+    _check_choice("scale_and_translate", "method", method, _SCALE_METHODS)
     x = as_tensor(images)
     dtype = x.data.dtype
     scale = xp.asarray(getattr(scale, "data", scale), dtype=xp.float64).reshape(-1)
@@ -508,9 +509,7 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
         raise ValueError(f"map_coordinates: First dim of `coordinates` must be the same as the "
                          f"rank of `inputs`. Received inputs with shape: {tuple(x.shape)} and "
                          f"coordinate leading dim of {coords.shape[0]}")
-    if fill_mode not in MAP_COORDINATES_FILL_MODES:
-        raise ValueError(f"map_coordinates: Invalid value for argument `fill_mode`. Expected "
-                         f"one of {MAP_COORDINATES_FILL_MODES}. Received: fill_mode={fill_mode}")
+    _check_choice("map_coordinates", "fill_mode", fill_mode, MAP_COORDINATES_FILL_MODES)
     if order not in (0, 1):
         raise NotImplementedError("map_coordinates: `order` must be 0 (nearest) or 1 (linear).")
     if coords.data.dtype.kind != "f":
@@ -588,13 +587,8 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
     `((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k)`, `k = c0 x + c1 y + 1`, by
     "nearest" or "bilinear" interpolation, positions outside brought inside by `fill_mode`
     ("constant" reads `fill_value`). TensorFlow's projective transform, in float32."""
-    if interpolation not in ("nearest", "bilinear"):
-        raise ValueError(f"affine_transform: Invalid value for argument `interpolation`. "
-                         f"Expected of one ('nearest', 'bilinear'). Received: "
-                         f"interpolation={interpolation}")
-    if fill_mode not in AFFINE_TRANSFORM_FILL_MODES:
-        raise ValueError(f"affine_transform: Invalid value for argument `fill_mode`. Expected "
-                         f"of one {AFFINE_TRANSFORM_FILL_MODES}. Received: fill_mode={fill_mode}")
+    _check_choice("affine_transform", "interpolation", interpolation, ("nearest", "bilinear"))
+    _check_choice("affine_transform", "fill_mode", fill_mode, AFFINE_TRANSFORM_FILL_MODES)
     images, _ = _channel_axis(images, data_format, "affine_transform")
     matrix = xp.asarray(getattr(transform, "data", transform), dtype=xp.float32)
     if matrix.ndim not in (1, 2) or matrix.shape[-1] != 8:
