@@ -20,7 +20,9 @@ from numnet.autodiff.ops.core import (
 from numnet.autodiff.ops import math as _math_ops
 from numnet.autodiff.ops.reductions import sum as _sum
 from numnet.autodiff.ops.shape import getitem
-from numnet.backend import blas, bound_ufunc, global_generator, uniform_at_least, uniform_at_least_kernel
+from numnet.backend import (
+    blas, bound_ufunc, global_generator, uniform_at_least, uniform_at_least_kernel,
+)
 from numnet.autodiff.parameters import stacked_block
 from numnet.autodiff.tensor import keep_logits, kept_logits
 from numnet.kernels import ACTIVATIONS, LOSSES
