@@ -11,6 +11,7 @@ from numnet.layers.lambda_layer import Identity, Lambda
 from numnet.layers.masking import Masking
 from numnet.layers.noise import ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise
 from numnet.layers.normalization import BatchNormalization, LayerNormalization, UnitNormalization
+from numnet.layers.image_preprocessing import CenterCrop, Resizing
 from numnet.layers.rescaling import Rescaling
 from numnet.layers.core import Activation, Dense
 from numnet.layers.input_layer import Input, InputLayer
@@ -29,6 +30,7 @@ from numnet.layers import op_layer  # noqa: F401  (registers the ops' Keras clas
 
 __all__ = [
     "ActivityRegularization", "AlphaDropout", "BatchNormalization", "CategoryEncoding",
+    "CenterCrop", "Resizing",
     "Discretization", "Dot", "ELU", "Embedding", "GaussianDropout", "GaussianNoise", "Hashing",
     "Identity", "IntegerLookup", "Lambda", "LayerNormalization", "LeakyReLU", "Masking", "PReLU",
     "Permute", "ReLU", "RepeatVector", "Rescaling", "Softmax", "StringLookup",

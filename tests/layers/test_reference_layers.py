@@ -24,7 +24,7 @@ _spec.loader.exec_module(CASES)
 with np.load(FIXTURES / "reference_layers.npz") as _npz:
     REF = dict(_npz)
 META = json.loads((FIXTURES / "reference_layers.json").read_text())
-FORWARD = CASES.forward_cases(keras)
+FORWARD = {**CASES.forward_cases(keras), **CASES.image_cases(keras)}
 TRAIN = CASES.train_cases(keras)
 PREPROCESSING = CASES.preprocessing_cases(keras)
 
