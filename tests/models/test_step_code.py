@@ -340,6 +340,8 @@ LAYER_CASES = {
     "ReLU": lambda: _around(L.ReLU(max_value=6.0)),
     "RepeatVector": lambda: _around(L.RepeatVector(2)),
     "Rescaling": lambda: _around(L.Rescaling(0.5, offset=0.1)),
+    "Resizing": lambda: _around(L.Reshape((2, 3, 1)), L.Resizing(3, 2)),
+    "CenterCrop": lambda: _around(L.Reshape((3, 2, 1)), L.CenterCrop(2, 2)),
     "Reshape": lambda: _around(L.Reshape((3, 2))),
     "Softmax": lambda: _around(L.Softmax()),
     "Subtract": lambda: _merged(L.Subtract()),
