@@ -146,6 +146,8 @@ EXTRA_MODULES = {
     "ops_linalg": ["ops/linalg_test.py"],
     "ops_nn": ["ops/nn_test.py"],
     "ops_core": ["ops/core_test.py"],
+    "image_layers": ["layers/preprocessing/image_preprocessing/resizing_test.py",
+                     "layers/preprocessing/image_preprocessing/center_crop_test.py"],
 }
 
 # Frameworks some test files import at the top although only a few of their tests use
