@@ -8,7 +8,7 @@ adds into its output, for plain SGD steps, and which products a copy makes faste
 """
 
 from numnet.backend.array_module import xp, to_numpy
-from numnet.backend.calls import bound_ufunc
+from numnet.backend.calls import bound_ufunc, copies_left
 from numnet.backend.config import (
     backend, enable_unsafe_deserialization, epsilon, floatx, image_data_format, is_float_dtype,
     is_int_dtype, set_epsilon, set_floatx, set_image_data_format, standardize_data_format,
@@ -29,6 +29,7 @@ __all__ = [
     "xp",
     "name_scope",
     "bound_ufunc",
+    "copies_left",
     "backend",
     "enable_unsafe_deserialization",
     "is_float_dtype",

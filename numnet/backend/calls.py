@@ -40,15 +40,20 @@ def bound_ufunc(ufunc, arrays, out):
     return partial(ufunc, *arrays, out=out)
 
 
+def copies_left(a, b):
+    """Whether `a @ b`, `a` a row-ordered matrix and `b` a transposed one, is faster through
+    a column-ordered copy of `a` (`blas.copy_left_pays`): the eager product and a bound
+    one (`bound_ufunc`) take that route alike."""
+    return isinstance(a, xp.ndarray) and isinstance(b, xp.ndarray) and a.ndim == 2 and \
+        b.ndim == 2 and a.flags.c_contiguous and b.T.flags.c_contiguous and \
+        not b.flags.c_contiguous and a.dtype == b.dtype and \
+        blas.copy_left_pays(a.shape[0], a.shape[1], b.shape[1], a.dtype)
+
+
 def _bound_product(arrays, out):
-    """`matmul(a, b, out=out)`; for `b` a transposed matrix, through a column-ordered copy
-    of `a` where NumPy's BLAS multiplies that faster (`blas.copy_left_pays`)."""
+    """`matmul(a, b, out=out)`, through a column-ordered copy of `a` where `copies_left`."""
     a, b = arrays
-    if out is not None and isinstance(a, xp.ndarray) and isinstance(b, xp.ndarray) and \
-            a.ndim == 2 and b.ndim == 2 and a.flags.c_contiguous and \
-            b.T.flags.c_contiguous and not b.flags.c_contiguous and \
-            a.dtype == b.dtype == out.dtype and \
-            blas.copy_left_pays(a.shape[0], a.shape[1], b.shape[1], a.dtype):
+    if out is not None and out.dtype == a.dtype and copies_left(a, b):
         columns = xp.empty(a.shape, dtype=a.dtype, order="F")
         return [partial(xp.copyto, columns, a), partial(xp.matmul, columns, b, out=out)]
     return partial(xp.matmul, a, b, out=out)

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from numnet.backend import bound_ufunc
+from numnet.backend import bound_ufunc, copies_left
 
 OPS = [np.add, np.subtract, np.multiply]
 
@@ -72,6 +72,7 @@ def test_a_product_with_a_transposed_right_operand_keeps_numpys_numbers(shape):
     bound = bound_ufunc(np.matmul, [a, b], out)
     calls = bound if isinstance(bound, list) else [bound]
     assert (len(calls) == 2) == blas.copy_left_pays(rows, inner, columns, np.float32)
+    assert copies_left(a, b) == (len(calls) == 2) and not copies_left(a, np.ascontiguousarray(b))
     for _ in range(2):  # a new `a` in the same buffer is copied again
         a[...] = rng.normal(size=a.shape)
         for call in calls:

@@ -66,6 +66,36 @@ def _float_images(images, name):
                          f"images.dtype={images.data.dtype.name}")
 
 
+def _floats(x):
+    """`x`, or `x` in float32 when it holds integers (resampled, then brought back)."""
+    return x if x.data.dtype.kind == "f" else cast(x, "float32")
+
+
+def _like(out, x):
+    """`out` (floats) in `x`'s dtype: integers rounded and kept within `x`'s own range."""
+    dtype = x.data.dtype
+    if dtype.kind == "f":
+        return out
+    return cast(clip(round_(out), float(xp.min(x.data)), float(xp.max(x.data))), dtype)
+
+
+def _resampled(x, axis, weights):
+    """`x` with `axis` mapped through `weights` (input positions x output positions)."""
+    return moveaxis(tensordot(x, weights.astype(x.data.dtype), axes=([axis], [0])), -1, axis)
+
+
+def _gaussian_window(size, sigma):
+    """A normalized Gaussian window of `size` taps, `sigma` wide, centred."""
+    offsets = xp.arange(int(size)) - (int(size) - 1) / 2
+    weights = xp.exp(-0.5 * (offsets / float(sigma)) ** 2)
+    return weights / weights.sum()
+
+
+def _per_channel(window, channels, dtype):
+    """A depthwise kernel applying the 2-D `window` to each of `channels` on its own."""
+    return xp.repeat(window[:, :, None, None], channels, axis=2).astype(dtype)
+
+
 def rgb_to_grayscale(images, data_format=None):
     """Luma of RGB images (one channel, where the three were); one-channel images as they are.
     Integer images are weighed in float and cast back, as Keras does."""
@@ -77,11 +107,10 @@ def rgb_to_grayscale(images, data_format=None):
                          f"images.shape={tuple(images.shape)}")
     if channels == 1:
         return images
-    dtype = images.data.dtype
-    floats = images if dtype.kind == "f" else cast(images, "float32")
+    floats = _floats(images)
     weights = xp.asarray(_LUMA, dtype=floats.data.dtype)
     gray = expand_dims(tensordot(floats, weights, axes=([images.ndim + axis], [0])), axis)
-    return gray if dtype.kind == "f" else cast(gray, dtype)
+    return gray if floats is images else cast(gray, images.data.dtype)
 
 
 def rgb_to_hsv(images, data_format=None):
@@ -195,8 +224,10 @@ def _lanczos(radius):
     return kernel
 
 
-_KERNELS = {"bilinear": _triangle, "bicubic": _keys_cubic, "lanczos3": _lanczos(3.0),
-            "lanczos5": _lanczos(5.0)}
+# `scale_and_translate`'s methods (`resize` takes four of the names)
+_SCALE_METHODS = {"linear": _triangle, "bilinear": _triangle, "trilinear": _triangle,
+                  "triangle": _triangle, "cubic": _keys_cubic, "bicubic": _keys_cubic,
+                  "tricubic": _keys_cubic, "lanczos3": _lanczos(3.0), "lanczos5": _lanczos(5.0)}
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")
 
 
@@ -288,22 +319,16 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     if crop_to_aspect_ratio or pad_to_aspect_ratio:
         images = _to_aspect_ratio(images, rows, columns, size, crop_to_aspect_ratio,
                                   fill_value)
-    dtype = images.data.dtype
-    x = images if dtype.kind == "f" else cast(images, "float32")
+    x = _floats(images)
     for axis, size_out in zip((rows, columns), size):
         size_in = x.shape[axis]
         if interpolation == "nearest":
             x = take(x, _nearest_rows(size_in, size_out), axis=axis)
         else:
-            weights = _bicubic_weights(size_in, size_out) if (
+            x = _resampled(x, axis, _bicubic_weights(size_in, size_out) if (
                 interpolation == "bicubic" and not antialias) else _resampling_weights(
-                size_in, size_out, _KERNELS[interpolation], antialias)
-            x = moveaxis(tensordot(x, weights.astype(x.data.dtype), axes=([axis], [0])),
-                         -1, axis)
-    if dtype.kind == "f":
-        return x
-    low, high = xp.min(images.data), xp.max(images.data)
-    return cast(clip(round_(x), float(low), float(high)), dtype)
+                size_in, size_out, _SCALE_METHODS[interpolation], antialias))
+    return _like(x, images)
 
 
 # ---------------------------------------------------------- patches and blurring
@@ -320,8 +345,7 @@ def _patches(images, size, strides, dilation_rate, padding, data_format, axes, n
                          f"received shape {tuple(volumes.shape)}")
     last = standardize_data_format(data_format) == "channels_last"
     channels = volumes.shape[-1] if last else volumes.shape[-1 - axes]
-    dtype = volumes.data.dtype
-    floats = volumes if dtype.kind == "f" else cast(volumes, "float32")
+    floats = _floats(volumes)
     width = int(xp.prod(sizes)) * channels
     kernel = xp.eye(width, dtype=floats.data.dtype).reshape(sizes + (channels, width))
     single = volumes.ndim == axes + 1
@@ -329,7 +353,7 @@ def _patches(images, size, strides, dilation_rate, padding, data_format, axes, n
     patches = conv(batch, kernel, strides=sizes if strides is None else strides,
                    padding=padding, data_format=data_format, dilation_rate=dilation_rate)
     patches = getitem(patches, 0) if single else patches
-    return patches if dtype.kind == "f" else cast(patches, dtype)
+    return patches if floats is volumes else cast(patches, volumes.data.dtype)
 
 
 def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid",
@@ -359,29 +383,16 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     """Each channel convolved with a normalized Gaussian window, zeros around the image (as
     Keras: the window's rows from `kernel_size[1]` and `sigma[1]`, its columns from
     `kernel_size[0]` and `sigma[0]`)."""
-    images, _ = _channel_axis(images, data_format, "gaussian_blur")
-    dtype = images.data.dtype
-    floats = images if dtype.kind == "f" else cast(images, "float32")
-
-    def window(size, spread):
-        offsets = xp.arange(int(size)) - (int(size) - 1) / 2
-        weights = xp.exp(-0.5 * (offsets / float(spread)) ** 2)
-        return weights / weights.sum()
-    square = xp.outer(window(kernel_size[1], sigma[1]), window(kernel_size[0], sigma[0]))
-    channels = images.shape[-1 if standardize_data_format(data_format) == "channels_last"
-                            else -3]
-    kernel = xp.repeat(square[:, :, None, None], channels, axis=2).astype(
-        floats.data.dtype)
+    images, axis = _channel_axis(images, data_format, "gaussian_blur")
+    floats = _floats(images)
+    window = xp.outer(_gaussian_window(kernel_size[1], sigma[1]),
+                      _gaussian_window(kernel_size[0], sigma[0]))
+    kernel = _per_channel(window, images.shape[axis], floats.data.dtype)
     single = images.ndim == 3
     batch = expand_dims(floats, 0) if single else floats
     blurred = depthwise_conv(batch, kernel, padding="same", data_format=data_format)
     blurred = getitem(blurred, 0) if single else blurred
-    return blurred if dtype.kind == "f" else cast(blurred, dtype)
-
-
-_SCALE_METHODS = {"linear": _triangle, "bilinear": _triangle, "trilinear": _triangle,
-                  "triangle": _triangle, "cubic": _keys_cubic, "bicubic": _keys_cubic,
-                  "tricubic": _keys_cubic, "lanczos3": _lanczos(3.0), "lanczos5": _lanczos(5.0)}
+    return blurred if floats is images else cast(blurred, images.data.dtype)
 
 
 def scale_and_translate(images, output_shape, scale, translation, spatial_dims, method,
@@ -392,7 +403,6 @@ def scale_and_translate(images, output_shape, scale, translation, spatial_dims, 
     `scale` and `translation` are numbers here: no gradient reaches them."""
     _check_choice("scale_and_translate", "method", method, _SCALE_METHODS)
     x = as_tensor(images)
-    dtype = x.data.dtype
     scale = xp.asarray(getattr(scale, "data", scale), dtype=xp.float64).reshape(-1)
     translation = xp.asarray(getattr(translation, "data", translation),
                              dtype=xp.float64).reshape(-1)
@@ -400,17 +410,13 @@ def scale_and_translate(images, output_shape, scale, translation, spatial_dims, 
         raise ValueError(f"scale_and_translate: `scale` and `translation` need one number per "
                          f"spatial dimension {tuple(spatial_dims)}; received {len(scale)} and "
                          f"{len(translation)}.")
-    out = x if dtype.kind == "f" else cast(x, "float32")
+    out = _floats(x)
     for axis, step, shift in zip(spatial_dims, scale, translation):
         axis %= x.ndim
-        weights = _resampling_weights(x.shape[axis], int(output_shape[axis]),
-                                      _SCALE_METHODS[method], antialias, float(step),
-                                      float(shift))
-        out = moveaxis(tensordot(out, weights.astype(out.data.dtype), axes=([axis], [0])),
-                       -1, axis)
-    if dtype.kind == "f":
-        return out
-    return cast(clip(round_(out), float(xp.min(x.data)), float(xp.max(x.data))), dtype)
+        out = _resampled(out, axis, _resampling_weights(
+            x.shape[axis], int(output_shape[axis]), _SCALE_METHODS[method], antialias,
+            float(step), float(shift)))
+    return _like(out, x)
 
 
 # Sobel's operators: the vertical and the horizontal derivative, smoothed across
@@ -428,7 +434,7 @@ def sobel_edges(images, data_format=None):
                          f"{tuple(images.shape)}")
     first = standardize_data_format(data_format) == "channels_first"
     x = moveaxis(images, 1, -1) if first else images
-    floats = x if x.data.dtype.kind == "f" else cast(x, "float32")
+    floats = _floats(x)
     mirrored = pad(floats, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="reflect")
     kernel = xp.repeat(xp.transpose(_SOBEL, (1, 2, 0))[:, :, None, :], x.shape[-1], axis=2)
     edges = depthwise_conv(mirrored, kernel.astype(floats.data.dtype))
@@ -447,16 +453,13 @@ def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01,
             raise ValueError(f"ssim: Invalid {name} rank: expected rank 3 (single image) or rank "
                              f"4 (batch of images). Received input with shape: "
                              f"{name}.shape={tuple(image.shape)}")
-        image = image if image.data.dtype.kind == "f" else cast(image, "float32")
+        image = _floats(image)
         image = expand_dims(image, 0) if image.ndim == 3 else image
         images.append(moveaxis(image, 1, -1) if standardize_data_format(data_format) ==
                       "channels_first" else image)
     first, second = images
-    offsets = xp.arange(filter_size) - (filter_size - 1) / 2.0
-    window = xp.exp(-offsets ** 2 / (2.0 * filter_sigma ** 2))
-    window = xp.outer(window / window.sum(), window / window.sum())
-    kernel = xp.repeat(window[:, :, None, None], first.shape[-1], axis=2).astype(
-        first.data.dtype)
+    window = _gaussian_window(filter_size, filter_sigma)
+    kernel = _per_channel(xp.outer(window, window), first.shape[-1], first.data.dtype)
 
     def local_mean(values):
         return depthwise_conv(values, kernel)
@@ -610,7 +613,7 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
     read_x = _inside_coordinates(read_x, width, fill_mode)
     read_y = _inside_coordinates(read_y, height, fill_mode)
     projected = xp.broadcast_to(projection != 0, read_x.shape)
-    floats = x if x.data.dtype.kind == "f" else cast(x, "float32")
+    floats = _floats(x)
     single_transform = len(t) == 1  # then no index follows the batch (the op exports)
     flat_pixels = reshape(floats, (-1, height * width, floats.shape[-1]))
 

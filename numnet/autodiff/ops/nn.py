@@ -21,7 +21,8 @@ from numnet.autodiff.ops import math as _math_ops
 from numnet.autodiff.ops.reductions import sum as _sum
 from numnet.autodiff.ops.shape import getitem
 from numnet.backend import (
-    blas, bound_ufunc, global_generator, uniform_at_least, uniform_at_least_kernel,
+    blas, bound_ufunc, copies_left, global_generator, uniform_at_least,
+    uniform_at_least_kernel,
 )
 from numnet.autodiff.parameters import stacked_block
 from numnet.autodiff.tensor import keep_logits, kept_logits
@@ -563,31 +564,20 @@ def _kernel_grad_vjp(gg, inputs, output, needs):
             matmul(x, gg) if needs[1] else None)
 
 
-def _copy_pays(dz, kernel):
-    """Whether `dz @ kernel.T` is faster with `dz` copied into column order first
-    (`blas.copy_left_pays`; the tape and a replay both take that route)."""
-    return kernel.shape[-1] != 1 and dz.ndim == 2 and kernel.ndim == 2 and \
-        dz.flags.c_contiguous and kernel.flags.c_contiguous and \
-        blas.copy_left_pays(dz.shape[0], dz.shape[1], kernel.shape[0], dz.dtype)
-
-
 def _input_grad_compute(dz, kernel, out=None):
-    left = xp.asfortranarray(dz) if _copy_pays(dz, kernel) else dz
-    return _input_grad_product(kernel)(left, kernel.T, out=out)
-
-
-def _input_grad_bind(out, dz, kernel):
-    """`dz @ kernel.T` bound once (through a column-ordered buffer where that pays)."""
-    if _copy_pays(dz, kernel) and out.dtype == dz.dtype:
-        columns = xp.empty(dz.shape, dtype=dz.dtype, order="F")
-        return [partial(xp.copyto, columns, dz), partial(xp.matmul, columns, kernel.T, out=out)]
-    return partial(_input_grad_product(kernel), dz, kernel.T, out=out)
+    """`dz @ kernel.T` (through a column-ordered copy of `dz` where `copies_left`, as a
+    replay's bound product does)."""
+    product = _input_grad_product(kernel)
+    left = xp.asfortranarray(dz) if product is xp.matmul and copies_left(dz, kernel.T) \
+        else dz
+    return product(left, kernel.T, out=out)
 
 
 DENSE_INPUT_GRAD = Primitive(
     "dense_input_grad", _input_grad_compute, _input_grad_vjp,
     into=lambda out, dz, kernel: _input_grad_compute(dz, kernel, out=out),
-    bind=_input_grad_bind)
+    bind=lambda out, dz, kernel: bound_ufunc(_input_grad_product(kernel), [dz, kernel.T],
+                                             out))
 DENSE_KERNEL_GRAD = Primitive(
     "dense_kernel_grad", lambda x, dz: _rows(x).T @ _rows(dz), _kernel_grad_vjp,
     into=lambda out, x, dz: xp.matmul(_rows(x).T, _rows(dz), out=out),
