@@ -62,6 +62,20 @@ def test_nan_inf_and_empty_inputs():
         compiled().predict(x, verbose=0)  # huge but finite: accepted, without a warning
 
 
+def test_non_finite_check_of_column_slices_counts_only_their_own_entries():
+    # A table's column slice is checked through its whole rows first (faster): NaN in the
+    # columns left out must not be counted, NaN in the slice must.
+    from numnet.models.data_adapter import NonFiniteDataWarning
+    table = np.zeros((12, 8), dtype=np.float32)
+    table[4, 0] = np.nan
+    table[6, 7] = np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NonFiniteDataWarning)
+        compiled(loss="mse", n_in=6, n_out=1).fit(table[:, 1:7], np.zeros(12), verbose=0)
+    with pytest.warns(NonFiniteDataWarning, match=r"`x` contains 1 NaN or infinite"):
+        compiled(loss="mse", n_in=6, n_out=1).fit(table[:, 2:], np.zeros(12), verbose=0)
+
+
 def test_mismatched_sample_counts_and_strings():
     with pytest.raises(ValueError, match="same number of samples"):
         compiled().fit(np.zeros((10, 4)), np.zeros(9), verbose=0)

@@ -1,0 +1,41 @@
+"""`enclosing_rows`: the row-ordered rows a 2-D column slice is part of."""
+
+import numpy as np
+
+from numnet.backend import enclosing_rows
+
+
+def _same_view(a, b):
+    return a.__array_interface__ == b.__array_interface__
+
+
+def test_column_slices_of_row_ordered_rows_are_found_with_their_columns():
+    owner = np.arange(7 * 8, dtype=np.float32).reshape(7, 8).copy()  # owns its data
+    reshaped = np.arange(7 * 8, dtype=np.float32).reshape(7, 8)      # a view of a 1-D array
+    stacked = np.arange(2 * 7 * 8, dtype=np.float32).reshape(2, 7, 8)
+    cases = [(owner, owner[:, :5], slice(0, 5)), (owner, owner[:, 2:], slice(2, 8)),
+             (owner, owner[:, 1:7], slice(1, 7)), (reshaped, reshaped[:, 3:7], slice(3, 7)),
+             (owner[2:5], owner[2:5, 4:], slice(4, 8)), (stacked[1], stacked[1][:, :6], slice(0, 6))]
+    for table, view, columns in cases:
+        rows, found = enclosing_rows(view)
+        assert found == columns
+        assert rows.flags.c_contiguous and np.shares_memory(rows, table)
+        assert _same_view(rows, table)  # the same memory, shape and strides
+        assert _same_view(rows[:, found], view)
+
+
+def test_anything_else_is_its_own_buffer():
+    table = np.arange(7 * 8, dtype=np.float32).reshape(7, 8).copy()
+    others = [
+        table,                 # row ordered already
+        table[:, :3],          # the rows are more than twice as wide
+        table[::2, :5],        # every other row
+        table[:, 1:7:2],       # not adjacent columns
+        table.T[:5],           # column ordered
+        np.arange(8.0)[::2],   # one dimension
+        np.asfortranarray(table)[:, :5],                 # the memory is column ordered
+        np.arange(56, dtype=np.int32).reshape(7, 8).view(np.float32)[:, :5],  # base of int32
+    ]
+    for view in others:
+        rows, columns = enclosing_rows(view)
+        assert rows is view and columns == slice(None)
