@@ -44,7 +44,8 @@ def test_the_step_scales_by_the_root_of_the_larger_side():
 
 
 def test_which_variables_take_the_adamw_step():
-    model = keras.Sequential([keras.Input((3,), dtype="int32"), keras.layers.Embedding(10, 4),
+    model = keras.Sequential([keras.Input((3,), dtype="int32"),
+                              keras.layers.Embedding(10, 4, name="embedding"),
                               keras.layers.Flatten(), keras.layers.Dense(2, name="hidden"),
                               keras.layers.Dense(1, name="last")], name="m")
     optimizer = Muon(exclude_layers=["last"])
