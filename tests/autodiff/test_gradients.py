@@ -151,40 +151,6 @@ def test_stacked_dense(activation):
         np.testing.assert_allclose(grad.numpy(), expected, rtol=1e-5, atol=1e-7)
 
 
-def test_stacked_dense_chain_reads_its_input_rows_without_a_copy():
-    """A relu Dense output is the left part of `[z, 1]` rows: the next stacked Dense reads
-    them as its `[x, 1]` (no copy), with the numbers and gradients of the plain formulas;
-    rows whose ones were overwritten are copied instead."""
-    from numnet.autodiff.ops import nn as nn_ops
-    from numnet.autodiff.parameters import ParameterStore
-
-    k1, b1 = Variable(rand(3, 5), dtype="float64"), Variable(rand(5), dtype="float64")
-    k2, b2 = Variable(rand(5, 2), dtype="float64"), Variable(rand(2), dtype="float64")
-    ParameterStore.of([k1, b1, k2, b2])
-    x = Tensor(away_from_zero(4, 3), dtype="float64")
-    with GradientTape() as tape:
-        tape.watch(x)
-        hidden = ops.dense(x, k1, b1, "relu")
-        out = ops.dense(hidden, k2, b2)
-        total = ops.sum(ops.square(out))
-    rows = hidden.data.base
-    assert rows.shape == (4, 6) and np.all(rows[:, -1] == 1)
-    assert nn_ops._widened(hidden.data).__array_interface__ == rows.__array_interface__  # in place
-    h = np.maximum(x.data @ k1.data + b1.data, 0)
-    np.testing.assert_allclose(hidden.numpy(), h, rtol=1e-13)
-    np.testing.assert_allclose(out.numpy(), h @ k2.data + b2.data, rtol=1e-13)
-    grads = tape.gradient(total, [x, k1, b1, k2, b2])
-    d_out = 2 * (h @ k2.data + b2.data)
-    d_h = (d_out @ k2.data.T) * (h > 0)
-    expected = [d_h @ k1.data.T, x.data.T @ d_h, d_h.sum(0), h.T @ d_out, d_out.sum(0)]
-    for got, want in zip(grads, expected):
-        np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
-    rows[1, -1] = 2.0  # a ones column changed behind the view: copied, with real ones
-    wide = nn_ops._widened(hidden.data)
-    assert not np.shares_memory(wide, rows) and np.all(wide[:, -1] == 1)
-    np.testing.assert_array_equal(wide[:, :-1], hidden.data)
-
-
 def test_shape_ops():
     check(lambda x: ops.reshape(x, (4, 6)), rand(2, 3, 4))
     check(ops.transpose, rand(2, 3))

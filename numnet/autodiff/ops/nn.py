@@ -623,13 +623,7 @@ DENSE = Primitive("dense", _dense_compute, _dense_vjp, into=_dense_into, bind=_d
 # product `[x, 1].T @ dz`. Eager calls and compiled replays compute it the same
 # way, so they agree bit for bit.
 def _widened(x):
-    """`[x, 1]`: the 2-D `x` with a column of ones appended; the rows `x` is the left part
-    of when their last column holds ones already (a stacked Dense output, see
-    `_stacked_compute`), else a copy. Read it only."""
-    rows, columns = enclosing_rows(x)
-    if columns.start == 0 and rows.shape[1] == x.shape[1] + 1 and \
-            xp.all(rows[:, -1] == 1):
-        return rows
+    """`[x, 1]`: a copy of the 2-D `x` with a column of ones appended."""
     wide = xp.empty((x.shape[0], x.shape[1] + 1), dtype=x.dtype)
     wide[:, :-1] = x
     wide[:, -1] = 1
@@ -637,21 +631,9 @@ def _widened(x):
 
 
 def _stacked_compute(x, kernel, bias, activation):
-    """`activation([x, 1] @ block)`. With an activation that keeps ones (relu, ...), the
-    result is the left part of its own `[z, 1]` rows, which a next stacked Dense reads
-    without copying (as a replay's buffers are laid out), and the activation runs over the
-    whole rows: one contiguous pass."""
-    block = stacked_block(kernel, bias)
-    if activation == "linear" or not ACTIVATIONS[activation].keeps_one:
-        z = _widened(x) @ block
-        if activation != "linear":
-            ACTIVATIONS[activation].forward(z, out=z)
-        return z
-    rows = xp.empty((x.shape[0], block.shape[1] + 1), dtype=xp.result_type(x, block))
-    rows[:, -1] = 1
-    z = rows[:, :-1]
-    xp.matmul(_widened(x), block, out=z)
-    ACTIVATIONS[activation].forward(rows, out=rows)
+    z = _widened(x) @ stacked_block(kernel, bias)
+    if activation != "linear":
+        ACTIVATIONS[activation].forward(z, out=z)
     return z
 
 
