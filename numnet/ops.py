@@ -75,11 +75,11 @@ def size(x):
     return _autodiff_ops.size(x)
 
 
-# Not recorded as graph nodes: conversions, questions about a tensor, and control flow (its
-# functions run as Python; on symbolic tensors they meet the ops those functions call).
+# Not recorded as graph nodes: conversions, questions about a tensor, and functions of
+# functions that run as Python (on symbolic tensors they meet the ops those call). Control
+# flow (`cond`, `scan`, `while_loop`, ...) given symbolic tensors is a node, as in Keras.
 _NOT_OPS = {"shape", "convert_to_tensor", "convert_to_numpy", "unbroadcast", "is_tensor",
-            "cond", "switch", "while_loop", "fori_loop", "scan", "map", "vectorized_map",
-            "associative_scan", "custom_gradient", "jvp", "vectorize"}
+            "custom_gradient", "jvp", "vectorize"}
 __all__ = ["shape", "convert_to_tensor", "ndim", "dtype", "size"]
 _wrapped = {}  # id(function) -> its wrapper: aliases (swish, silu) stay one function
 for _name in dir(_autodiff_ops):

@@ -21,7 +21,7 @@ from numnet.autodiff.tensor import Tensor
 from numnet.layers.base import Layer
 from numnet.layers.symbolic import KerasTensor, is_symbolic
 from numnet.tree import flatten, map_structure, pack_sequence_as
-from numnet.serialization import register_builtin
+from numnet.serialization import deserialize_keras_object, register_builtin
 
 _NUMPY, _NN, _CORE = "keras.src.ops.numpy", "keras.src.ops.nn", "keras.src.ops.core"
 _MATH, _LINALG = "keras.src.ops.math", "keras.src.ops.linalg"
@@ -88,10 +88,12 @@ KERAS_OPS = {
     "sign": (_NUMPY, "Sign", ("x",), []),
     "sum": (_NUMPY, "Sum", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
     "mean": (_NUMPY, "Mean", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
-    "max": (_NUMPY, "Max", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
-    "min": (_NUMPY, "Min", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
-    "argmax": (_NUMPY, "Argmax", ("x",), [("axis", "axis")]),
-    "argmin": (_NUMPY, "Argmin", ("x",), [("axis", "axis")]),
+    "max": (_NUMPY, "Max", ("x",), [("axis", "axis"), ("keepdims", "keepdims"),
+                                    ("initial", "initial")]),
+    "min": (_NUMPY, "Min", ("x",), [("axis", "axis"), ("keepdims", "keepdims"),
+                                    ("initial", "initial")]),
+    "argmax": (_NUMPY, "Argmax", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
+    "argmin": (_NUMPY, "Argmin", ("x",), [("axis", "axis"), ("keepdims", "keepdims")]),
     "reshape": (_NUMPY, "Reshape", ("x",), [("newshape", "newshape")]),
     "transpose": (_NUMPY, "Transpose", ("x",), [("axes", "axes")]),
     "expand_dims": (_NUMPY, "ExpandDims", ("x",), [("axis", "axis")]),
@@ -118,7 +120,7 @@ KERAS_OPS = {
     "logical_not": (_NUMPY, "LogicalNot", ("x",), []),
     "round": (_NUMPY, "Round", ("x",), [("decimals", "decimals")]),
     "cast": (_CORE, "Cast", ("x",), [("dtype", "dtype")]),
-    "stop_gradient": (_CORE, "StopGradient", ("x",), []),
+    "stop_gradient": (_CORE, "StopGradient", ("variable",), []),
     "relu": (_NN, "Relu", ("x",), []),
     "relu6": (_NN, "Relu6", ("x",), []),
     "sigmoid": (_NN, "Sigmoid", ("x",), []),
@@ -132,7 +134,8 @@ KERAS_OPS = {
     "leaky_relu": (_NN, "LeakyRelu", ("x",), [("negative_slope", "negative_slope")]),
     "softmax": (_NN, "Softmax", ("x",), [("axis", "axis")]),
     "log_softmax": (_NN, "LogSoftmax", ("x",), [("axis", "axis")]),
-    "one_hot": (_NN, "OneHot", ("x",), [("num_classes", "num_classes"), ("dtype", "dtype")]),
+    "one_hot": (_NN, "OneHot", ("x",), [("num_classes", "num_classes"), ("axis", "axis"),
+                                        ("dtype", "dtype"), ("sparse", "sparse")]),
     # Added with the NumPy-style ops (checked against Keras 3.15.1's operations).
     "tan": (_NUMPY, "Tan", ("x",), []),
     "sinh": (_NUMPY, "Sinh", ("x",), []),
@@ -182,6 +185,19 @@ KERAS_OPS = {
     "hstack": (_NUMPY, "Hstack", ("xs",), []),
     "vstack": (_NUMPY, "Vstack", ("xs",), []),
     "unstack": (_CORE, "Unstack", ("x",), [("num", "num"), ("axis", "axis")]),
+    # Control flow: its functions are call arguments or config, as in Keras' classes.
+    "map": (_CORE, "Map", ("f", "xs"), []),
+    "scan": (_CORE, "Scan", ("f", "init", "xs"), [("length", "length"), ("reverse", "reverse"),
+                                                  ("unroll", "unroll")]),
+    "associative_scan": (_CORE, "AssociativeScan", ("f", "elems"), [("reverse", "reverse"),
+                                                                    ("axis", "axis")]),
+    "vectorized_map": (_CORE, "VectorizedMap", ("elements",), [("function", "function")]),
+    "while_loop": (_CORE, "WhileLoop", ("loop_vars",), [
+        ("cond", "cond"), ("body", "body"), ("maximum_iterations", "maximum_iterations")]),
+    "fori_loop": (_CORE, "ForiLoop", ("init_val",), [("lower", "lower"), ("upper", "upper"),
+                                                     ("body_fun", "body_fun")]),
+    "switch": (_CORE, "Switch", ("index", "branches", "operands"), []),
+    "cond": (_CORE, "Cond", ("pred", "true_fn", "false_fn"), []),
     "pad": (_NUMPY, "Pad", ("x", "constant_values"), [("pad_width", "pad_width"), ("mode", "mode")]),
     "take_along_axis": (_NUMPY, "TakeAlongAxis", ("x", "indices"), [("axis", "axis")]),
     "diagonal": (_NUMPY, "Diagonal", ("x",), [("offset", "offset"), ("axis1", "axis1"), ("axis2", "axis2")]),
@@ -381,8 +397,8 @@ KERAS_OPS = {
     "searchsorted": (_NUMPY, "SearchSorted", ("sorted_sequence", "values"), [("side", "side")]),
     "bincount": (_NUMPY, "Bincount", ("x",), [("weights", "weights"), ("minlength", "minlength"),
                                               ("sparse", "sparse")]),
-    "layer_normalization": (_NN, "LayerNorm", ("x", "gamma", "beta"), [("axis", "axis"),
-                                                                      ("epsilon", "epsilon")]),
+    "layer_normalization": (_NN, "LayerNorm", ("x", "gamma", "beta"), [
+        ("axis", "axis"), ("epsilon", "epsilon"), ("rms_scaling", "rms_scaling")]),
 }
 # Ops whose `**kwargs` Keras' operation takes when called, not in its config.
 _CALL_KEYWORDS = {"rearrange"}
@@ -412,7 +428,17 @@ class Operation(Layer):
     config_params = ()  # (Keras config key, numnet parameter) pairs
     call_params = ()  # the op's tensor parameters, in numnet's signature
 
-    def __init__(self, name=None, **params):
+    def __init__(self, *args, name=None, **params):
+        """Keras' operations take their parameters by position too, in the order of their
+        config (`Cast("float16")`, `Slice(shape)`)."""
+        keys = [key for key, _ in self.config_params]
+        if len(args) > len(keys):
+            raise TypeError(f"{type(self).__name__}() takes at most {len(keys)} positional "
+                            f"parameter(s) {keys}; received {len(args)}.")
+        for key, value in zip(keys, args):
+            if key in params:
+                raise TypeError(f"{type(self).__name__}() got {key!r} by position and by name.")
+            params[key] = value
         super().__init__(name=name)
         self._params = params
         self.built = True
@@ -438,6 +464,9 @@ class Operation(Layer):
         return function(*leading, *args, **numnet_kwargs, **kwargs)
 
     def compute_output_spec(self, *args, **kwargs):
+        special = _OUTPUT_SPECS.get(self.op_name)
+        if special is not None:
+            return special(self._params, *args, **kwargs)
         first, second = _trace(self, args, kwargs, 2), _trace(self, args, kwargs, 3)
 
         def spec(a, b):
@@ -449,12 +478,98 @@ class Operation(Layer):
         raise NotImplementedError(
             f"Operation '{self.name}' infers its output with compute_output_spec().")
 
+    def symbolic_call(self, *args, **kwargs):
+        """The output spec (`KerasTensor`s) of the op on these arguments, as Keras' does: a
+        graph node when an argument is symbolic, else only the spec."""
+        if is_symbolic(args) or is_symbolic(list(kwargs.values())):
+            return self(*args, **kwargs)
+        return self.compute_output_spec(*args, **kwargs)
+
     def get_config(self):
         return {"name": self.name, **self._params}
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        # A function in the config (`VectorizedMap`'s) comes back through the registry.
+        return cls(**{key: deserialize_keras_object(value) if isinstance(value, dict) and
+                      value.get("class_name") == "function" else value
+                      for key, value in config.items()})
+
+
+def _unstack_spec(params, x):
+    """Keras' `Unstack` spec: `num` outputs, from the argument or the axis' known length."""
+    axis, num, shape = params.get("axis", 0), params.get("num"), tuple(x.shape)
+    if not -len(shape) <= axis < len(shape):
+        raise ValueError(f"axis {axis} is out of bounds for array of dimension {len(shape)}")
+    axis %= len(shape)
+    num = shape[axis] if num is None else num
+    if num is None:
+        raise ValueError(f"Cannot infer argument `num` from shape {shape}. Either provide a "
+                         "tensor with a concrete shape in the `axis` dimension or explicitly "
+                         "pass the `num` argument.")
+    return [KerasTensor(shape[:axis] + shape[axis + 1:], dtype=x.dtype) for _ in range(num)]
+
+
+def _slice_spec(params, inputs, start_indices):
+    """Keras' `Slice` spec: a size of -1 runs to the end of its axis (unknown when the
+    start is symbolic or the axis' length unknown)."""
+    shape, dims = tuple(params["shape"]), tuple(inputs.shape)
+    if len(shape) != len(dims):
+        raise ValueError("The number of dimensions in `inputs` must match the number of "
+                         f"dimensions in `shape`. Received inputs.shape={dims} and shape={shape}")
+    symbolic_start = isinstance(start_indices, KerasTensor)
+    if not symbolic_start and len(start_indices) != len(dims):
+        raise ValueError("The number of dimensions in `start_indices` must match the number "
+                         f"of dimensions in `inputs`. Received start_indices={start_indices} "
+                         f"and inputs.shape={dims}")
+    final = [size if size != -1 else None if symbolic_start or dim is None else
+             dim - int(start_indices[i]) for i, (dim, size) in enumerate(zip(dims, shape))]
+    return KerasTensor(tuple(final), dtype=inputs.dtype)
+
+
+def _spec_of(value):
+    """A new `KerasTensor` of the shape and dtype of a tensor, array or KerasTensor (None
+    stays None)."""
+    if value is None:
+        return None
+    if not isinstance(value, KerasTensor):
+        value = value.data if isinstance(value, Tensor) else xp.asarray(value)
+    return KerasTensor(tuple(value.shape), dtype=str(value.dtype))
+
+
+def _loop_vars_spec(params, loop_vars):
+    """Keras' `WhileLoop` / `ForiLoop` spec: the loop variables keep their shapes."""
+    return map_structure(_spec_of, loop_vars)
+
+
+def _cond_spec(params, pred, true_fn, false_fn):
+    """Keras' `Cond` spec: both branches run (on the symbolic tensors they close over) and
+    must give outputs of the same structure, shapes and dtypes."""
+    true_spec = map_structure(_spec_of, true_fn())
+    false_spec = map_structure(_spec_of, false_fn())
+    leaves = list(zip(flatten(true_spec), flatten(false_spec)))
+    same = _same_structure(true_spec, false_spec) and all(
+        (a is None and b is None) or (a is not None and b is not None and
+                                      a.shape == b.shape and a.dtype == b.dtype)
+        for a, b in leaves)
+    if not same:
+        raise ValueError("`true_fn` and `false_fn` should return outputs of the same kind "
+                         f"(struct, dtype and shape). Got {true_spec} and {false_spec} instead.")
+    return true_spec
+
+
+def _same_structure(a, b):
+    try:
+        return pack_sequence_as(a, flatten(b)) is not None and len(flatten(a)) == len(flatten(b))
+    except (TypeError, ValueError):
+        return False
+
+
+# Ops whose output spec is Keras' rule rather than a trace on zeros: their output's
+# shape depends on values (a number of outputs, a size of -1 from a symbolic start), or
+# tracing would run a loop on zeros.
+_OUTPUT_SPECS = {"unstack": _unstack_spec, "slice": _slice_spec, "while_loop": _loop_vars_spec,
+                 "fori_loop": _loop_vars_spec, "cond": _cond_spec}
 
 
 def _has_varargs(function):
@@ -582,4 +697,11 @@ def symbolic_op(op_name, *args, **kwargs):
     return cls(**params)(*call_args, **call_kwargs)
 
 
-__all__ = ["KERAS_OPS", "Operation", "op_function", "symbolic_op"]
+def operation_classes(keras_module):
+    """`{class name: Operation subclass}` of the ops Keras defines in `keras_module`
+    (`"keras.src.ops.core"`, ...), under Keras' class names."""
+    return {cls.__name__: cls for op_name, cls in _CLASSES.items()
+            if KERAS_OPS.get(op_name, ("numnet.ops",))[0] == keras_module}
+
+
+__all__ = ["KERAS_OPS", "Operation", "op_function", "operation_classes", "symbolic_op"]

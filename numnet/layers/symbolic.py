@@ -57,7 +57,7 @@ class KerasTensor:
     __array_ufunc__ = None
 
     def __array__(self, *args, **kwargs):
-        raise TypeError(
+        raise ValueError(
             f"A symbolic KerasTensor ({self.name}, shape {self.shape}) has no value: it is "
             "a placeholder for building Functional models. Call the model on real data "
             "instead, or use layers and numnet.ops (not NumPy functions) on symbolic tensors."

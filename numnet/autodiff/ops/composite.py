@@ -153,10 +153,25 @@ def select(condlist, choicelist, default=0):
 
 
 def slice(inputs, start_indices, shape):
-    """The block of `inputs` of `shape` that starts at `start_indices`."""
+    """The block of `inputs` of `shape` that starts at `start_indices`; a size of -1 takes
+    the rest of its axis (as `tf.slice` does, and Keras' symbolic `Slice`)."""
+    inputs = as_tensor(inputs)
     starts = [int(s) for s in xp.asarray(start_indices).reshape(-1)]
     sizes = [int(s) for s in shape]
-    return getitem(as_tensor(inputs), tuple(_builtins.slice(s, s + n) for s, n in zip(starts, sizes)))
+    if len(sizes) != inputs.ndim:
+        raise ValueError(
+            "The number of dimensions in `inputs` must match the number of dimensions in "
+            f"`shape`. Received inputs.shape={tuple(inputs.shape)} and shape={tuple(shape)}")
+    if len(starts) != inputs.ndim:
+        raise ValueError(
+            "The number of dimensions in `start_indices` must match the number of "
+            f"dimensions in `inputs`. Received start_indices={list(starts)} and "
+            f"inputs.shape={tuple(inputs.shape)}")
+    if _builtins.any(n < -1 for n in sizes):
+        raise ValueError(f"slice: a size in `shape` is at least 0, or -1 for the rest of its "
+                         f"axis. Received shape={tuple(shape)}")
+    return getitem(inputs, tuple(_builtins.slice(s, None if n == -1 else s + n)
+                                 for s, n in zip(starts, sizes)))
 
 
 def fmax(x1, x2):

@@ -29,7 +29,10 @@ TARGETS = {
     "keras.src.backend.numpy": ["numnet.ops", "keras._data_ops"],
     "keras.backend": ["keras._backend"],
     "keras.config": ["keras._backend"],
-    "keras.src.ops": ["numnet.ops", "keras._data_ops"],
+    "keras.src.ops": ["numnet.ops", "keras._data_ops", "keras._operations.top"],
+    # Keras' operation classes (`Cast`, `Add`, ...) next to the functions of their module.
+    **{f"keras.src.ops.{short}": ["numnet.ops", "keras._data_ops", f"keras._operations.{short}"]
+       for short in ("core", "numpy", "nn", "math", "linalg", "image", "einops")},
     "keras.ops": ["numnet.ops", "keras._data_ops"],
     "keras.src.random": ["numnet.random", "keras._data_random"],
     "keras.random": ["numnet.random", "keras._data_random"],
