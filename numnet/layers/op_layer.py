@@ -400,6 +400,9 @@ KERAS_OPS = {
     "layer_normalization": (_NN, "LayerNorm", ("x", "gamma", "beta"), [
         ("axis", "axis"), ("epsilon", "epsilon"), ("rms_scaling", "rms_scaling")]),
 }
+# Ops that run functions of the user's: at run time those must not give symbolic tensors.
+_RUNS_FUNCTIONS = {"cond", "switch", "map", "scan", "associative_scan", "vectorized_map",
+                   "while_loop", "fori_loop"}
 # Ops whose `**kwargs` Keras' operation takes when called, not in its config.
 _CALL_KEYWORDS = {"rearrange"}
 _ALIASES = {"absolute": "abs", "pow": "power",
@@ -461,7 +464,15 @@ class Operation(Layer):
             # By name: a tensor parameter need not come first (pad's `constant_values`).
             kwargs = {**dict(zip(self.call_params, args)), **kwargs}
             args = ()
-        return function(*leading, *args, **numnet_kwargs, **kwargs)
+        result = function(*leading, *args, **numnet_kwargs, **kwargs)
+        if self.op_name in _RUNS_FUNCTIONS and is_symbolic(result):
+            raise ValueError(
+                f"`{self.op_name}` in a Functional model: a function it runs returned symbolic "
+                "tensors (a KerasTensor it closes over, such as the model's inputs). At run "
+                "time those have no values: compute from the function's own arguments "
+                "(`switch(index, branches, *operands)` hands the operands to the branch), or "
+                "write the control flow in a layer's `call()`.")
+        return result
 
     def compute_output_spec(self, *args, **kwargs):
         special = _OUTPUT_SPECS.get(self.op_name)

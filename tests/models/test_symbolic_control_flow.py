@@ -146,6 +146,16 @@ def test_switch_and_cond_on_a_symbolic_predicate():
         ops.cond(pred, lambda: ops.ones((1, 3)), lambda: ops.zeros((1, 3), dtype="int32"))
 
 
+def test_a_branch_closing_over_the_model_inputs_fails_clearly_when_the_model_runs():
+    inputs = keras.Input((4,))
+    outputs = ops.cond(ops.all(inputs > 0), lambda: inputs * 2.0, lambda: inputs - 1.0)
+    assert outputs.shape == (None, 4)
+    model = keras.Model(inputs, outputs)
+    with pytest.raises(ValueError, match="`cond` in a Functional model: a function it runs "
+                                         "returned symbolic tensors"):
+        model(np.ones((2, 4), "float32"))
+
+
 @keras.saving.register_keras_serializable(package="control_flow_test")
 def _doubled(row):
     return row + row
