@@ -20,7 +20,7 @@ from numnet.autodiff import ops as _ops
 from numnet.autodiff.tensor import Tensor
 from numnet.layers.base import Layer
 from numnet.layers.symbolic import KerasTensor, is_symbolic
-from numnet.tree import flatten, map_structure, pack_sequence_as
+from numnet.tree import assert_same_structure, flatten, map_structure, pack_sequence_as
 from numnet.serialization import deserialize_keras_object, register_builtin
 
 _NUMPY, _NN, _CORE = "keras.src.ops.numpy", "keras.src.ops.nn", "keras.src.ops.core"
@@ -566,14 +566,19 @@ def _cond_spec(params, pred, true_fn, false_fn):
     if not same:
         raise ValueError("`true_fn` and `false_fn` should return outputs of the same kind "
                          f"(struct, dtype and shape). Got {true_spec} and {false_spec} instead.")
+    if all(leaf is None for leaf in flatten(true_spec)):
+        raise ValueError("`cond` on a symbolic predicate: its branches return no tensors, and "
+                         "a graph node needs outputs. Call `cond` with a Python boolean, or "
+                         "inside a layer's `call()`.")
     return true_spec
 
 
 def _same_structure(a, b):
     try:
-        return pack_sequence_as(a, flatten(b)) is not None and len(flatten(a)) == len(flatten(b))
+        assert_same_structure(a, b)
     except (TypeError, ValueError):
         return False
+    return True
 
 
 # Ops whose output spec is Keras' rule rather than a trace on zeros: their output's

@@ -144,6 +144,13 @@ def test_switch_and_cond_on_a_symbolic_predicate():
         ops.cond(pred, lambda: ops.ones((1, 3)), lambda: ops.zeros((1, 4)))
     with pytest.raises(ValueError, match="the same kind"):
         ops.cond(pred, lambda: ops.ones((1, 3)), lambda: ops.zeros((1, 3), dtype="int32"))
+    with pytest.raises(ValueError, match="the same kind"):
+        ops.cond(pred, lambda: (ops.ones(2),), lambda: ops.ones(2))
+    with pytest.raises(ValueError, match="its branches return no tensors"):
+        ops.cond(pred, lambda: None, lambda: None)
+    pair = ops.cond(pred, lambda: (ops.ones((1, 3)), ops.ones(2)),
+                    lambda: (ops.zeros((1, 3)), ops.zeros(2)))
+    assert [t.shape for t in pair] == [(1, 3), (2,)]
 
 
 def test_a_branch_closing_over_the_model_inputs_fails_clearly_when_the_model_runs():
