@@ -185,6 +185,21 @@ KERAS_OPS = {
     "hstack": (_NUMPY, "Hstack", ("xs",), []),
     "vstack": (_NUMPY, "Vstack", ("xs",), []),
     "unstack": (_CORE, "Unstack", ("x",), [("num", "num"), ("axis", "axis")]),
+    # Array creation: the numbers are call arguments, the layout is config (Keras' split).
+    "arange": (_NUMPY, "Arange", ("start", "stop", "step"), [("dtype", "dtype")]),
+    "full": (_NUMPY, "Full", ("fill_value",), [("shape", "shape"), ("dtype", "dtype")]),
+    "linspace": (_NUMPY, "Linspace", ("start", "stop"), [
+        ("num", "num"), ("endpoint", "endpoint"), ("retstep", "retstep"), ("dtype", "dtype"),
+        ("axis", "axis")]),
+    "logspace": (_NUMPY, "Logspace", ("start", "stop"), [
+        ("num", "num"), ("endpoint", "endpoint"), ("base", "base"), ("dtype", "dtype"),
+        ("axis", "axis")]),
+    "geomspace": (_NUMPY, "Geomspace", ("start", "stop"), [
+        ("num", "num"), ("endpoint", "endpoint"), ("dtype", "dtype"), ("axis", "axis")]),
+    "array": (_NUMPY, "Array", ("x",), [("dtype", "dtype")]),
+    "i0": (_NUMPY, "I0", ("x",), []),
+    "ndim": (_NUMPY, "Ndim", ("x",), []),
+    "size": (_NUMPY, "Size", ("x",), []),
     # Control flow: its functions are call arguments or config, as in Keras' classes.
     "map": (_CORE, "Map", ("f", "xs"), []),
     "scan": (_CORE, "Scan", ("f", "init", "xs"), [("length", "length"), ("reverse", "reverse"),

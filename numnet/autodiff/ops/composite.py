@@ -200,11 +200,13 @@ def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
 
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     """`num` numbers from `start` to `stop` spaced evenly on a log scale."""
-    if start == 0 or stop == 0 or (start < 0) != (stop < 0):
+    first = xp.asarray(getattr(start, "data", start), dtype=xp.float64)
+    last = xp.asarray(getattr(stop, "data", stop), dtype=xp.float64)
+    if xp.any(first == 0) or xp.any(last == 0) or xp.any((first < 0) != (last < 0)):
         raise ValueError("geomspace: `start` and `stop` must be non-zero and of one sign.")
-    sign = -1.0 if start < 0 else 1.0
-    values = logspace(_math.log10(_builtins.abs(start)), _math.log10(_builtins.abs(stop)), num,
+    values = logspace(xp.log10(xp.abs(first)), xp.log10(xp.abs(last)), num,
                       endpoint=endpoint, dtype="float64", axis=axis)
+    sign = xp.expand_dims(xp.where(xp.broadcast_arrays(first, last)[0] < 0, -1.0, 1.0), axis)
     return cast(multiply(values, sign), floatx() if dtype is None else dtype)
 
 
@@ -237,6 +239,11 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
 def rot90(array, k=1, axes=(0, 1)):
     """`array` turned by 90 degrees `k` times, from the first of `axes` to the second."""
     array = as_tensor(array)
+    if array.ndim < 2:
+        raise ValueError(f"rot90: the array needs at least 2 dimensions; received shape "
+                         f"{tuple(array.shape)}.")
+    if len(axes) != 2 or axes[0] % array.ndim == axes[1] % array.ndim:
+        raise ValueError(f"rot90: `axes` must be two different axes; received axes={axes}.")
     first, second = (a % array.ndim for a in axes)
     k %= 4
     if k == 1:
@@ -272,23 +279,38 @@ def nanmean(x, axis=None, keepdims=False):
 
 
 def nanmax(x, axis=None, keepdims=False):
-    """The maximum along `axis`, ignoring NaNs."""
-    return max(_nan_as(x, -xp.inf), axis=axis, keepdims=keepdims)
+    """The maximum along `axis`, ignoring NaNs; NaN where a slice holds only NaNs (as
+    NumPy's, without its warning)."""
+    return _where_all_nan(x, axis, keepdims, xp.nan,
+                          max(_nan_as(x, -xp.inf), axis=axis, keepdims=keepdims))
 
 
 def nanmin(x, axis=None, keepdims=False):
-    """The minimum along `axis`, ignoring NaNs."""
-    return min(_nan_as(x, xp.inf), axis=axis, keepdims=keepdims)
+    """The minimum along `axis`, ignoring NaNs; NaN where a slice holds only NaNs."""
+    return _where_all_nan(x, axis, keepdims, xp.nan,
+                          min(_nan_as(x, xp.inf), axis=axis, keepdims=keepdims))
 
 
 def nanargmax(x, axis=None, keepdims=False):
-    """The index of the maximum along `axis`, ignoring NaNs."""
-    return argmax(_nan_as(x, -xp.inf), axis=axis, keepdims=keepdims)
+    """The index of the maximum along `axis`, ignoring NaNs; -1 where a slice holds only
+    NaNs (as Keras; NumPy raises)."""
+    return _where_all_nan(x, axis, keepdims, -1,
+                          argmax(_nan_as(x, -xp.inf), axis=axis, keepdims=keepdims))
 
 
 def nanargmin(x, axis=None, keepdims=False):
-    """The index of the minimum along `axis`, ignoring NaNs."""
-    return argmin(_nan_as(x, xp.inf), axis=axis, keepdims=keepdims)
+    """The index of the minimum along `axis`, ignoring NaNs; -1 where a slice holds only
+    NaNs (as Keras; NumPy raises)."""
+    return _where_all_nan(x, axis, keepdims, -1,
+                          argmin(_nan_as(x, xp.inf), axis=axis, keepdims=keepdims))
+
+
+def _where_all_nan(x, axis, keepdims, value, result):
+    """`result`, with `value` where the slice of `x` it reduces holds only NaNs."""
+    empty = all(isnan(as_tensor(x)), axis=axis, keepdims=keepdims)
+    if not xp.any(empty.data):
+        return result
+    return where(empty, xp.asarray(value, dtype=result.data.dtype), result)
 
 
 def nancumsum(x, axis=None, dtype=None):
@@ -339,37 +361,59 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
         index = fraction * (count - 1)
         low = int(xp.floor(index))
         high = _builtins.min(low + 1, count - 1)
-        weight = float(index - low)
+        weight = float(_QUANTILE_WEIGHTS[method](xp.asarray(index - low), xp.asarray(low)))
         lower = getitem(ordered, (Ellipsis, low))
+        if method in _PICKING:  # an entry itself, not arithmetic that may round
+            results.append(getitem(ordered, (Ellipsis, high)) if weight else lower)
+            continue
         upper = getitem(ordered, (Ellipsis, high))
         results.append(add(lower, multiply(subtract(upper, lower), weight)))
     return _quantile_result(results, x, q, axis, keepdims)
+
+
+# NumPy's `method`s of `quantile`: the weight of the upper neighbour, from the fractional
+# part of the index `(count - 1) * q` and its integer part. "nearest" rounds a half to the
+# even index, as NumPy does.
+_QUANTILE_WEIGHTS = {
+    "linear": lambda fraction, low: fraction,
+    "lower": lambda fraction, low: xp.zeros_like(fraction),
+    "higher": lambda fraction, low: (fraction > 0) * 1.0,
+    "nearest": lambda fraction, low: ((fraction > 0.5) | ((fraction == 0.5) & (low % 2 == 1))) * 1.0,
+    "midpoint": lambda fraction, low: (fraction > 0) * 0.5,
+}
+_PICKING = {"lower", "higher", "nearest"}
 
 
 def nanquantile(x, q, axis=None, method="linear", keepdims=False):
     """`quantile` of the values that are not NaN, slice by slice (NaN where a slice has
     none), as NumPy's `nanquantile`; the gradient reaches the values interpolated."""
     x, ordered = _sorted_rows(x, axis, method, "nanquantile")  # NaNs sort last
-    counts = sum(cast(logical_not(isnan(ordered)), xp.float64), axis=-1, keepdims=True)
-    last = subtract(counts, 1.0)
+    # Where each quantile sits depends on how many values are not NaN, not on the values:
+    # the positions and weights are plain arrays.
+    counts = xp.sum(~xp.isnan(ordered.data), axis=-1, keepdims=True).astype(xp.float64)
+    last = counts - 1.0
     results = []
     for fraction in xp.atleast_1d(xp.asarray(q, dtype=xp.float64)):
-        index = maximum(multiply(last, float(fraction)), 0.0)
-        low = floor(index)
-        high = minimum(add(low, 1.0), maximum(last, 0.0))
-        weight = cast(subtract(index, low), ordered.data.dtype)
-        lower = take_along_axis(ordered, cast(low, xp.int64), -1)
-        upper = take_along_axis(ordered, cast(high, xp.int64), -1)
-        value = add(lower, multiply(subtract(upper, lower), weight))
-        results.append(squeeze(where(equal(counts, 0.0), xp.nan, value), -1))
+        index = xp.maximum(last * float(fraction), 0.0)
+        low = xp.floor(index)
+        high = xp.minimum(low + 1.0, xp.maximum(last, 0.0))
+        weight = _QUANTILE_WEIGHTS[method](index - low, low).astype(ordered.data.dtype)
+        lower = take_along_axis(ordered, low.astype(xp.int64), -1)
+        upper = take_along_axis(ordered, high.astype(xp.int64), -1)
+        if method in _PICKING:
+            value = where(weight > 0, upper, lower)
+        else:
+            value = add(lower, multiply(subtract(upper, lower), weight))
+        results.append(squeeze(where(counts == 0.0, xp.nan, value), -1))
     return _quantile_result(results, x, q, axis, keepdims)
 
 
 def _sorted_rows(x, axis, method, name):
     """`x` as a float tensor, and its values along `axis` sorted as the last axis of a tensor
     of the other axes (a vector when `axis` is None)."""
-    if method != "linear":
-        raise ValueError(f"{name}: only method='linear' is supported; received {method!r}.")
+    if method not in _QUANTILE_WEIGHTS:
+        raise ValueError(f"{name}: `method` must be one of {sorted(_QUANTILE_WEIGHTS)}; "
+                         f"received {method!r}.")
     x = float_tensor(x)
     if axis is None:
         return x, sort(ravel(x), axis=0)

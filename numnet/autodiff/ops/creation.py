@@ -62,8 +62,18 @@ def arange(start, stop=None, step=None, dtype=None):
 
 
 def eye(N, M=None, k=0, dtype=None):
-    """An `N` x `M` matrix with ones on its `k`-th diagonal."""
-    return wrap(xp.eye(int(N), None if M is None else int(M), int(k), dtype=_float(dtype)))
+    """An `N` x `M` matrix with ones on its `k`-th diagonal (`N`, `M`, `k`: integers)."""
+    return wrap(xp.eye(_integer(N, "N"), None if M is None else _integer(M, "M"),
+                       _integer(k, "k"), dtype=_float(dtype)))
+
+
+def _integer(value, name):
+    """`value` as a Python int: an integer, or an integer 0-d tensor or array (not a float,
+    as Keras refuses too)."""
+    array = xp.asarray(getattr(value, "data", value))
+    if array.ndim != 0 or array.dtype.kind not in "iu":
+        raise TypeError(f"eye: `{name}` must be an integer; received {value!r}.")
+    return int(array)
 
 
 def identity(n, dtype=None):

@@ -251,8 +251,10 @@ def where(condition, x1=None, x2=None):
     if x1 is None and x2 is None:
         return tuple(wrap(i) for i in xp.nonzero(xp.asarray(condition)))
     if x1 is None or x2 is None:
-        raise ValueError("where: give both `x1` and `x2`, or neither (for the indices where "
-                         "`condition` holds).")
+        raise ValueError("where: `x1` and `x2` either both should be `None` (for the indices "
+                         "where `condition` holds) or both should have values. Received: "
+                         f"x1={'None' if x1 is None else 'a value'}, "
+                         f"x2={'None' if x2 is None else 'a value'}")
     condition = operand(condition)
     if isinstance(condition, Tensor) and condition.data.dtype != bool:
         condition = cast(condition, bool)

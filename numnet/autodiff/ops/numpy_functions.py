@@ -132,6 +132,16 @@ def histogram(x, bins=10, range=None):
     if values.ndim != 1:
         raise ValueError(f"Input tensor must be 1-dimensional. Received: input.shape="
                          f"{values.shape}")
+    if isinstance(bins, bool) or not isinstance(bins, (int, xp.integer)) or bins < 0:
+        raise ValueError(f"histogram: Argument `bins` should be a non-negative integer. "
+                         f"Received: bins={bins}")
+    if range is not None:
+        if len(range) != 2:
+            raise ValueError("histogram: Argument `range` must be a tuple of two elements. "
+                             f"Received: range={range}")
+        if range[1] < range[0]:
+            raise ValueError("histogram: The second element of `range` must be greater than "
+                             f"the first. Received: range={range}")
     counts, edges = xp.histogram(values, bins=int(bins), range=range)
     # Keras gives both in the input's dtype (counts too)
     return wrap(counts.astype(values.dtype)), wrap(edges.astype(values.dtype))
@@ -149,9 +159,10 @@ def unique(x, sorted=True, return_index=False, return_inverse=False, return_coun
     values = xp.asarray(as_tensor(x))
     flat = axis is None
     data = values.reshape(-1) if flat else xp.moveaxis(values, axis, 0)
+    # NaNs stay distinct, one unique each (NaN != NaN), as in Keras.
     found, first, inverse, counts = xp.unique(
         data, return_index=True, return_inverse=True, return_counts=True,
-        axis=None if flat else 0)
+        axis=None if flat else 0, equal_nan=False)
     inverse = inverse.reshape(-1)
     if not sorted:  # the order of first appearance
         order = xp.argsort(first, kind="stable")

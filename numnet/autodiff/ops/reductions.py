@@ -88,8 +88,12 @@ EXTREME = Primitive("extreme", _extreme, _extreme_vjp)
 
 
 def max(x, axis=None, keepdims=False, initial=None):
-    """Maximum over `axis`, and `initial` when given; ties split the gradient evenly."""
-    result = EXTREME(operand(x), axis=axis, keepdims=keepdims, kind="max")
+    """Maximum over `axis`, and `initial` when given (an empty `x` gives `initial`); ties
+    split the gradient evenly."""
+    x = operand(x)
+    if initial is not None and x.data.size == 0:
+        return _initial_only(xp.maximum, x, axis, keepdims, initial)
+    result = EXTREME(x, axis=axis, keepdims=keepdims, kind="max")
     if initial is None:
         return result
     from numnet.autodiff.ops.math import maximum
@@ -97,12 +101,22 @@ def max(x, axis=None, keepdims=False, initial=None):
 
 
 def min(x, axis=None, keepdims=False, initial=None):
-    """Minimum over `axis`, and `initial` when given; ties split the gradient evenly."""
-    result = EXTREME(operand(x), axis=axis, keepdims=keepdims, kind="min")
+    """Minimum over `axis`, and `initial` when given (an empty `x` gives `initial`); ties
+    split the gradient evenly."""
+    x = operand(x)
+    if initial is not None and x.data.size == 0:
+        return _initial_only(xp.minimum, x, axis, keepdims, initial)
+    result = EXTREME(x, axis=axis, keepdims=keepdims, kind="min")
     if initial is None:
         return result
     from numnet.autodiff.ops.math import minimum
     return minimum(result, initial)
+
+
+def _initial_only(ufunc, x, axis, keepdims, initial):
+    """The reduction of an empty `x`: `initial` in the reduced shape (nothing to
+    differentiate: `x` has no entries)."""
+    return wrap(ufunc.reduce(x.data, axis=_axis_arg(axis), keepdims=keepdims, initial=initial))
 
 
 def amax(x, axis=None, keepdims=False):

@@ -22,6 +22,8 @@ def reshape(x, newshape):
     """Reshapes `x` to `newshape` (one dimension may be -1)."""
     x = operand(x)
     shape = tuple(newshape) if not isinstance(newshape, int) else (newshape,)
+    if shape and min(shape) < 0:  # (a negative dimension is rare: look closer only then)
+        _check_unknown_dimensions(shape)
     if tuple(x.shape) == shape:
         return x
     return RESHAPE(x, shape=shape)
@@ -37,7 +39,34 @@ TRANSPOSE = _view("transpose", lambda x, axes: xp.transpose(x, axes), _transpose
 
 def transpose(x, axes=None):
     """Permutes the axes (reverses them by default)."""
-    return TRANSPOSE(operand(x), axes=None if axes is None else tuple(axes))
+    x = operand(x)
+    if axes is not None:
+        axes = tuple(axes)
+        _check_permutation(axes, x.ndim)
+    return TRANSPOSE(x, axes=axes)
+
+
+def _check_unknown_dimensions(shape):
+    """Keras' errors for a `newshape` with negative dimensions other than one -1."""
+    if min(shape) < -1:
+        raise ValueError("reshape: each dimension of `newshape` must be a non-negative integer "
+                         f"or -1 (one unknown dimension). Received: newshape={shape}")
+    if shape.count(-1) > 1:
+        raise ValueError("reshape: `newshape` can have at most one unknown dimension (-1). "
+                         f"Received: newshape={shape}")
+
+
+def _check_permutation(axes, ndim):
+    """Keras' errors for `transpose`'s `axes`, before NumPy's terser ones."""
+    if len(axes) != ndim:
+        raise ValueError("transpose: `axes` must be a list of the same length as the input "
+                         f"shape (rank {ndim}). Received: axes={list(axes)}")
+    if any(not isinstance(a, (int, xp.integer)) or not -ndim <= a < ndim for a in axes):
+        raise ValueError(f"transpose: Each axis in `axes` must be an integer in [{-ndim}, "
+                         f"{ndim}). Received: axes={list(axes)}")
+    if sorted(int(a) % ndim for a in axes) != list(range(ndim)):
+        raise ValueError("transpose: `axes` must be a valid permutation of the input's axes. "
+                         f"Received: axes={list(axes)}")
 
 
 def swapaxes(x, axis1, axis2):
@@ -309,7 +338,7 @@ def split(x, indices_or_sections, axis=0):
             raise ValueError(f"split: an axis of length {size} cannot be cut into "
                              f"{indices_or_sections} equal sections.")
         step = size // indices_or_sections
-        cuts = list(range(step, size, step))
+        cuts = [step * i for i in range(1, indices_or_sections)]  # (an empty axis: all empty)
     else:
         cuts = [int(i) for i in indices_or_sections]
     bounds = zip([0] + cuts, cuts + [size])
@@ -367,7 +396,8 @@ def pad(x, pad_width, mode="constant", constant_values=None):
     if mode == "constant":
         return PAD(x, widths=widths, value=0 if constant_values is None else constant_values)
     if constant_values is not None:
-        raise ValueError(f"pad: `constant_values` is for mode='constant' only; mode={mode!r}.")
+        raise ValueError("pad: Argument `constant_values` can only be provided when "
+                         f"`mode == 'constant'`. Received: mode={mode!r}")
     if mode not in _COPYING_MODES:
         raise ValueError(f"pad: mode must be 'constant' or one of {_COPYING_MODES}; "
                          f"received {mode!r}.")

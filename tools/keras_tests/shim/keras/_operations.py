@@ -11,6 +11,7 @@ from numnet.layers.symbolic import KerasTensor
 _MODULES = ("core", "numpy", "nn", "math", "linalg", "image", "einops")
 for _short in _MODULES:
     globals()[_short] = types.SimpleNamespace(**operation_classes(f"keras.src.ops.{_short}"))
+numpy.Abs = numpy.Absolute  # (Keras defines `Abs` as a subclass of `Absolute`)
 # `keras.src.ops` imports every name of its modules: `keras.src.ops.Unstack` too.
 top = types.SimpleNamespace(KerasTensor=KerasTensor, **{
     name: cls for _short in _MODULES for name, cls in vars(globals()[_short]).items()})
