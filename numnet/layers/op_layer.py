@@ -493,7 +493,16 @@ class Operation(Layer):
         special = _OUTPUT_SPECS.get(self.op_name)
         if special is not None:
             return special(self._params, *args, **kwargs)
-        first, second = _trace(self, args, kwargs, 2), _trace(self, args, kwargs, 3)
+        try:
+            first, second = _trace(self, args, kwargs, 2), _trace(self, args, kwargs, 3)
+        except ValueError as error:
+            # Unknown dimensions that meet known ones when broadcast (`(None, 3) + (2, None)`)
+            # take those in both traces, as Keras' shape inference gives them.
+            known = _broadcast_known(args, kwargs) if "broadcast" in str(error) else None
+            if not known:
+                raise
+            first = _trace(self, args, kwargs, 2, known)
+            second = _trace(self, args, kwargs, 3, known)
 
         def spec(a, b):
             shape = tuple(da if da == db else None for da, db in zip(a.shape, b.shape))
@@ -618,12 +627,16 @@ def _before_varargs(function):
     return []
 
 
-def _trace(op, args, kwargs, size):
-    """Runs the op on zeros standing for the symbolic inputs (unknown dimensions = size);
-    an op that refuses zeros (an inverse, a Cholesky factor) is run on identity matrices."""
+def _trace(op, args, kwargs, size, known=None):
+    """Runs the op on zeros standing for the symbolic inputs (unknown dimensions = size, or
+    the length `known` gives for the `(input, axis)`); an op that refuses zeros (an inverse,
+    a Cholesky factor) is run on identity matrices."""
+    known = known or {}
+
     def concrete(x, fill):
         if isinstance(x, KerasTensor):
-            return Tensor(fill(tuple(size if d is None else d for d in x.shape), x.dtype))
+            return Tensor(fill(tuple(known.get((id(x), i), size) if d is None else d
+                                     for i, d in enumerate(x.shape)), x.dtype))
         return x
 
     def run(fill):
@@ -634,6 +647,25 @@ def _trace(op, args, kwargs, size):
         return run(xp.zeros)
     except ValueError:  # NumPy's LinAlgError is one
         return run(_identities)
+
+
+def _broadcast_known(args, kwargs):
+    """`{(id(input), axis): length}` for the unknown dimensions of the symbolic inputs that
+    line up (from the right, as broadcasting aligns them) with a known length above 1 of
+    another input."""
+    tensors = [x for x in flatten((list(args), kwargs)) if isinstance(x, KerasTensor)]
+    known = {}
+    for tensor in tensors:
+        for axis, dim in enumerate(tensor.shape):
+            if dim is not None:
+                continue
+            offset = len(tensor.shape) - axis
+            lengths = {other.shape[len(other.shape) - offset] for other in tensors
+                       if other is not tensor and len(other.shape) >= offset}
+            lengths = {d for d in lengths if d is not None and d > 1}
+            if len(lengths) == 1:
+                known[(id(tensor), axis)] = lengths.pop()
+    return known
 
 
 def _identities(shape, dtype):

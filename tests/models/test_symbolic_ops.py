@@ -100,3 +100,19 @@ def test_a_keras_tensor_anywhere_in_the_arguments_makes_the_op_symbolic(call):
     assert isinstance(call(a), keras.KerasTensor)
     x = keras.ops.convert_to_tensor(np.array([[1.0, -2.0, 3.0]], dtype="float32"))
     assert not isinstance(call(x), keras.KerasTensor)  # tensors and arrays compute at once
+
+
+def test_unknown_dimensions_broadcast_against_known_ones():
+    # Keras' shape inference: `(None, 3) + (2, None)` is `(2, 3)`. The trace on zeros (unknown
+    # lengths 2, then 3) fails to broadcast there; the unknown lengths then take the known
+    # ones they meet. Where the plain trace works, nothing changes.
+    x, y = keras.KerasTensor((None, 3)), keras.KerasTensor((2, None))
+    assert keras.ops.add(x, y).shape == (2, 3)
+    assert keras.ops.maximum(keras.KerasTensor((None, 1, 4)), keras.KerasTensor((5, None))).shape \
+        == (None, 5, 4)
+    assert keras.ops.matmul(keras.KerasTensor((None, 3)), keras.KerasTensor((3, None))).shape \
+        == (None, None)
+    assert keras.ops.add(keras.KerasTensor((None, 3)), keras.KerasTensor((None, 3))).shape \
+        == (None, 3)
+    with pytest.raises(ValueError):
+        keras.ops.add(keras.KerasTensor((None, 3)), keras.KerasTensor((2, 4)))
