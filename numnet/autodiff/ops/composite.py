@@ -15,8 +15,8 @@ from numnet.autodiff.ops.core import (
 from numnet.autodiff.ops.arithmetic import add, divide, multiply, power, subtract
 from numnet.autodiff.ops.creation import linspace
 from numnet.autodiff.ops.math import (
-    abs, clip, equal, floor, isfinite, isnan, less_equal, logical_and, logical_not,
-    logical_or, maximum, minimum, sin, where,
+    abs, clip, equal, isfinite, isnan, less_equal, logical_and, logical_not, logical_or, sin,
+    where,
 )
 from numnet.autodiff.ops.normalization import rsqrt
 from numnet.autodiff.ops.reductions import (
@@ -374,11 +374,16 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
 # NumPy's `method`s of `quantile`: the weight of the upper neighbour, from the fractional
 # part of the index `(count - 1) * q` and its integer part. "nearest" rounds a half to the
 # even index, as NumPy does.
+def _nearest_weight(fraction, low):
+    above_half = (fraction > 0.5) | ((fraction == 0.5) & (low % 2 == 1))
+    return above_half * 1.0
+
+
 _QUANTILE_WEIGHTS = {
     "linear": lambda fraction, low: fraction,
     "lower": lambda fraction, low: xp.zeros_like(fraction),
     "higher": lambda fraction, low: (fraction > 0) * 1.0,
-    "nearest": lambda fraction, low: ((fraction > 0.5) | ((fraction == 0.5) & (low % 2 == 1))) * 1.0,
+    "nearest": _nearest_weight,
     "midpoint": lambda fraction, low: (fraction > 0) * 0.5,
 }
 _PICKING = {"lower", "higher", "nearest"}
