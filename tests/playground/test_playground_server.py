@@ -354,9 +354,18 @@ def test_a_closed_tab_stops_its_training(server):
     session = next(iter(app.state.manager.sessions.values()))
     tab.close()
     assert wait_for(lambda: session.closed and not app.state.manager.sessions)
-    epoch = session.playground.trainer.epoch
+    trainer = session.playground.trainer
+
+    def settled():
+        # The update running in the worker when the tab closed may still end its epoch;
+        # after it, no epoch follows (a loop that kept training would never settle).
+        epoch = trainer.epoch
+        time.sleep(0.3)
+        return trainer.epoch == epoch
+    assert wait_for(settled, timeout=5)
+    epoch = trainer.epoch
     time.sleep(0.3)
-    assert session.playground.trainer.epoch == epoch
+    assert trainer.epoch == epoch
 
 
 def test_memory_stays_bounded_over_many_sessions(server):
