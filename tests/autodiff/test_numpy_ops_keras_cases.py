@@ -134,3 +134,20 @@ def test_creation_ops_as_keras_operation_classes():
     np.testing.assert_allclose(np.asarray(classes["Geomspace"](num=4)(1, 1000)),
                                np.geomspace(1, 1000, 4), rtol=1e-6)
     assert classes["Size"]()(np.ones((2, 3))) == 6 and classes["Ndim"]()(np.ones((2, 3))) == 2
+
+
+def test_an_axis_out_of_range_raises_instead_of_wrapping_around():
+    # These took `axis % ndim` before: flip(x, axis=2) of a matrix flipped its rows.
+    x = np.arange(6.0, dtype="float32").reshape(2, 3)
+    calls = [lambda: ops.flip(x, axis=2), lambda: ops.roll(x, 1, axis=2),
+             lambda: ops.moveaxis(x, 0, 2), lambda: ops.split(x, 3, axis=3),
+             lambda: ops.take_along_axis(x, np.zeros((2, 3), "int64"), axis=2),
+             lambda: ops.swapaxes(x, 0, 2), lambda: ops.quantile(x, 0.5, axis=2),
+             lambda: ops.std(x, axis=2), lambda: ops.var(x, axis=-3),
+             lambda: ops.moments(x, [0, 5]), lambda: ops.rot90(x, axes=(0, 5))]
+    for call in calls:
+        with pytest.raises(ValueError, match="is out of bounds for array of dimension 2"):
+            call()
+    np.testing.assert_array_equal(np.asarray(ops.flip(x, axis=-1)), np.flip(x, axis=-1))
+    np.testing.assert_array_equal(np.asarray(ops.swapaxes(x, 0, -1)), np.swapaxes(x, 0, -1))
+    np.testing.assert_allclose(np.asarray(ops.std(x, axis=-1)), np.std(x, axis=-1), rtol=1e-6)

@@ -10,7 +10,7 @@ import builtins as _builtins
 import math as _math
 
 from numnet.autodiff.ops.core import (
-    as_tensor, broadcast_to, cast, convert_to_tensor, float_tensor, xp,
+    as_tensor, broadcast_to, cast, checked_axes, convert_to_tensor, float_tensor, xp,
 )
 from numnet.autodiff.ops.arithmetic import add, divide, multiply, power, subtract
 from numnet.autodiff.ops.creation import linspace
@@ -242,9 +242,9 @@ def rot90(array, k=1, axes=(0, 1)):
     if array.ndim < 2:
         raise ValueError(f"rot90: the array needs at least 2 dimensions; received shape "
                          f"{tuple(array.shape)}.")
-    if len(axes) != 2 or axes[0] % array.ndim == axes[1] % array.ndim:
+    if len(axes) != 2 or len(set(checked_axes(axes, array.ndim))) != 2:
         raise ValueError(f"rot90: `axes` must be two different axes; received axes={axes}.")
-    first, second = (a % array.ndim for a in axes)
+    first, second = checked_axes(axes, array.ndim)
     k %= 4
     if k == 1:
         return swapaxes(flip(array, second), first, second)
@@ -422,7 +422,7 @@ def _sorted_rows(x, axis, method, name):
     x = float_tensor(x)
     if axis is None:
         return x, sort(ravel(x), axis=0)
-    axes = [a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)]
+    axes = checked_axes(axis, x.ndim)
     kept = [a for a in range(x.ndim) if a not in axes]
     moved = reshape(moveaxis(x, axes, list(range(x.ndim - len(axes), x.ndim))),
                     tuple(x.shape[a] for a in kept) + (-1,))
@@ -443,8 +443,7 @@ def _stack_first(parts):
 
 
 def _restore_axes(result, x, axis, has_q_axis):
-    axes = range(x.ndim) if axis is None else [
-        a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)]
+    axes = range(x.ndim) if axis is None else checked_axes(axis, x.ndim)
     shape = [1 if i in axes else n for i, n in enumerate(x.shape)]
     return reshape(result, ((len(result) if has_q_axis else 1),) * has_q_axis + tuple(shape))
 

@@ -25,6 +25,17 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
     return Tensor(x, dtype=dtype)
 
 
+def checked_axes(axis, ndim):
+    """`axis` (an int or several ints) as a list of axes in `range(ndim)`. An axis outside
+    `[-ndim, ndim)` raises, as NumPy's `AxisError` does, where `axis % ndim` would quietly
+    pick another axis."""
+    axes = [int(a) for a in ((axis,) if isinstance(axis, (int, xp.integer)) else axis)]
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis {a} is out of bounds for array of dimension {ndim}")
+    return [a % ndim for a in axes]
+
+
 def operand(x):
     """An op input as a Tensor, or a Python number kept as is (weakly typed in NumPy)."""
     if isinstance(x, Tensor) or (isinstance(x, (int, float, bool)) and not isinstance(x, xp.generic)):
@@ -156,7 +167,7 @@ def cast(x, dtype):
     return CAST(x, dtype=dtype)
 
 
-__all__ = ["Primitive", "Tensor", "as_tensor", "broadcast_to", "cast", "convert_to_tensor",
-           "elementwise", "float_tensor",
+__all__ = ["Primitive", "Tensor", "as_tensor", "broadcast_to", "cast", "checked_axes",
+           "convert_to_tensor", "elementwise", "float_tensor",
            "listening", "no_gradient", "operand", "operands", "shape_of", "sum_to",
            "unbroadcast", "ufunc_into", "wrap", "xp"]

@@ -9,7 +9,7 @@ reaches the input directly and through the mean's own op.
 
 import warnings
 
-from numnet.autodiff.ops.core import Primitive, cast, operand, shape_of, sum_to
+from numnet.autodiff.ops.core import Primitive, cast, checked_axes, operand, shape_of, sum_to
 from numnet.autodiff.ops.arithmetic import add, divide, multiply, negative, power, subtract
 from numnet.autodiff.ops.math import abs as absolute
 from numnet.autodiff.ops.math import maximum, minimum, sqrt, square, stop_gradient
@@ -33,8 +33,7 @@ def rsqrt(x):
 
 
 def _axes(axis, ndim):
-    axis = (axis,) if isinstance(axis, int) else tuple(axis)
-    return tuple(sorted(a % ndim for a in axis))
+    return tuple(sorted(checked_axes(axis, ndim)))
 
 
 def _variance_vjp(g, inputs, output, needs, axis, keepdims):

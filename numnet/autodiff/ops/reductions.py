@@ -2,14 +2,15 @@
 
 from functools import partial
 
-from numnet.autodiff.ops.core import Primitive, broadcast_to, cast, operand, wrap, xp
+from numnet.autodiff.ops.core import (
+    Primitive, broadcast_to, cast, checked_axes, operand, wrap, xp,
+)
 
 
 def _axes(axis, ndim):
     if axis is None:
         return tuple(range(ndim))
-    axis = (axis,) if isinstance(axis, int) else tuple(axis)
-    return tuple(a % ndim for a in axis)
+    return tuple(checked_axes(axis, ndim))
 
 
 def _restore(g, shape, axis, keepdims):

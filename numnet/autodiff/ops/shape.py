@@ -5,7 +5,7 @@ binds those once instead of running them at every step.
 """
 
 from numnet.autodiff.ops.core import (
-    Primitive, Tensor, broadcast_to, convert_to_tensor, operand, wrap, xp,
+    Primitive, Tensor, broadcast_to, checked_axes, convert_to_tensor, operand, wrap, xp,
 )
 from numnet.autodiff.primitive import READ_HOOKS
 
@@ -72,6 +72,7 @@ def _check_permutation(axes, ndim):
 def swapaxes(x, axis1, axis2):
     """Swaps two axes."""
     x = operand(x)
+    axis1, axis2 = checked_axes((axis1, axis2), x.ndim)
     axes = list(range(x.ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, axes)
@@ -249,8 +250,7 @@ def ravel(x):
     return reshape(x, (-1,))
 
 
-def _axis_list(axis, ndim):
-    return [int(a) % ndim for a in ((axis,) if isinstance(axis, int) else axis)]
+_axis_list = checked_axes
 
 
 def moveaxis(x, source, destination):
@@ -331,7 +331,7 @@ def triu(x, k=0):
 def split(x, indices_or_sections, axis=0):
     """`x` cut along `axis` into equal sections (a number) or at the given indices."""
     x = operand(x)
-    axis = axis % x.ndim
+    axis = checked_axes(axis, x.ndim)[0]
     size = x.shape[axis]
     if isinstance(indices_or_sections, int):
         if indices_or_sections <= 0 or size % indices_or_sections:
@@ -444,7 +444,7 @@ def take_along_axis(x, indices, axis=None):
     indices = indices if isinstance(indices, Tensor) else wrap(xp.asarray(indices))
     if axis is None:
         x, axis = ravel(x), 0
-    return TAKE_ALONG(x, indices, axis=axis % x.ndim)
+    return TAKE_ALONG(x, indices, axis=checked_axes(axis, x.ndim)[0])
 
 
 def diagonal(x, offset=0, axis1=0, axis2=1):
