@@ -207,7 +207,11 @@ class TensorBoard(Callback):
             np.array(self.model.to_json().encode("utf-8"), dtype=object))
         summary = tb.summary_pb2.Summary()
         summary.value.add(tag="keras", metadata=metadata, tensor=tensor)
-        self._writer("train").write(summary, step=0)
+        writer = self._writer("train")
+        writer.write(summary, step=0)
+        # Written through now, not by the writer's thread later: a callback set on a model
+        # and dropped without training leaves a complete file and nothing pending.
+        writer.flush()
 
     def _configure_embeddings(self):
         """Writes `projector_config.pbtxt` naming each `Embedding` layer's weights."""
