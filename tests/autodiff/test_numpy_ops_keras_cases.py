@@ -151,3 +151,30 @@ def test_an_axis_out_of_range_raises_instead_of_wrapping_around():
     np.testing.assert_array_equal(np.asarray(ops.flip(x, axis=-1)), np.flip(x, axis=-1))
     np.testing.assert_array_equal(np.asarray(ops.swapaxes(x, 0, -1)), np.swapaxes(x, 0, -1))
     np.testing.assert_allclose(np.asarray(ops.std(x, axis=-1)), np.std(x, axis=-1), rtol=1e-6)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_nan_reductions_replay_each_batchs_own_nans(method):
+    # A compiled `predict` replays its first batch's ops on the others: where the NaNs fall
+    # (how many values each quantile sees, which slices are all NaN) must be recomputed.
+    class NanStats(keras.layers.Layer):
+        def call(self, x):
+            return ops.stack([ops.nanquantile(x, 0.4, axis=1, method=method),
+                              ops.nanmax(x, axis=1),
+                              ops.cast(ops.nanargmin(x, axis=1), "float32")], axis=1)
+
+    inputs = keras.Input((5,))
+    model = keras.Model(inputs, NanStats()(inputs))
+    x = RNG.normal(size=(64, 5)).astype("float32")
+    x[RNG.random((64, 5)) < 0.4] = np.nan
+    x[[5, 40]] = np.nan
+    got = model.predict(x, batch_size=8, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.stack([np.nanquantile(x, 0.4, axis=1, method=method),
+                             np.nanmax(x, axis=1)], axis=1)
+    np.testing.assert_allclose(got[:, :2], expected, rtol=2e-7, atol=2e-7)
+    filled = np.where(np.isnan(x), np.inf, x)
+    argmins = np.where(np.isnan(x).all(axis=1), -1, np.argmin(filled, axis=1))
+    np.testing.assert_array_equal(got[:, 2], argmins)
+    assert model.predict_function.programs  # the batches after the first were replayed

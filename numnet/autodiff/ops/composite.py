@@ -14,9 +14,10 @@ from numnet.autodiff.ops.core import (
 )
 from numnet.autodiff.ops.arithmetic import add, divide, multiply, power, subtract
 from numnet.autodiff.ops.creation import linspace
+from numnet.autodiff.ops import math as _math_ops
 from numnet.autodiff.ops.math import (
-    abs, clip, equal, isfinite, isnan, less_equal, logical_and, logical_not, logical_or, sin,
-    where,
+    abs, clip, equal, floor, isfinite, isnan, less_equal, logical_and, logical_not,
+    logical_or, maximum, minimum, sin, where,
 )
 from numnet.autodiff.ops.normalization import rsqrt
 from numnet.autodiff.ops.reductions import (
@@ -307,9 +308,8 @@ def nanargmin(x, axis=None, keepdims=False):
 
 def _where_all_nan(x, axis, keepdims, value, result):
     """`result`, with `value` where the slice of `x` it reduces holds only NaNs."""
+    # Always the op, not a test of the values: a compiled step replays it on every batch.
     empty = all(isnan(as_tensor(x)), axis=axis, keepdims=keepdims)
-    if not xp.any(empty.data):
-        return result
     return where(empty, xp.asarray(value, dtype=result.data.dtype), result)
 
 
@@ -361,7 +361,7 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
         index = fraction * (count - 1)
         low = int(xp.floor(index))
         high = _builtins.min(low + 1, count - 1)
-        weight = float(_QUANTILE_WEIGHTS[method](xp.asarray(index - low), xp.asarray(low)))
+        weight = float(_upper_weight(xp, method, index - low, low))
         lower = getitem(ordered, (Ellipsis, low))
         if method in _PICKING:  # an entry itself, not arithmetic that may round
             results.append(getitem(ordered, (Ellipsis, high)) if weight else lower)
@@ -371,53 +371,57 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
     return _quantile_result(results, x, q, axis, keepdims)
 
 
-# NumPy's `method`s of `quantile`: the weight of the upper neighbour, from the fractional
-# part of the index `(count - 1) * q` and its integer part. "nearest" rounds a half to the
-# even index, as NumPy does.
-def _nearest_weight(fraction, low):
-    above_half = (fraction > 0.5) | ((fraction == 0.5) & (low % 2 == 1))
-    return above_half * 1.0
-
-
-_QUANTILE_WEIGHTS = {
-    "linear": lambda fraction, low: fraction,
-    "lower": lambda fraction, low: xp.zeros_like(fraction),
-    "higher": lambda fraction, low: (fraction > 0) * 1.0,
-    "nearest": _nearest_weight,
-    "midpoint": lambda fraction, low: (fraction > 0) * 0.5,
-}
+# NumPy's `method`s of `quantile`. The rest pick one of the two neighbours of the index.
+_METHODS = ("linear", "midpoint", "lower", "higher", "nearest")
 _PICKING = {"lower", "higher", "nearest"}
+
+
+def _upper_weight(m, method, fraction, low):
+    """The weight of the upper neighbour, from the fractional part `fraction` of the index
+    `(count - 1) * q` and its integer part `low`, with the functions of `m`: NumPy's for a
+    position known when the step is written (`quantile`), numnet's ops for one that depends
+    on the data (`nanquantile`'s count of values, which a compiled step recomputes). "nearest"
+    rounds a half to the even index, as NumPy does."""
+    if method == "linear":
+        return fraction
+    above = m.greater(fraction, 0.0)
+    if method in ("higher", "midpoint"):
+        return m.where(above, 1.0 if method == "higher" else 0.5, 0.0)
+    if method == "lower":
+        return m.where(above, 0.0, 0.0)
+    tie_to_odd = m.logical_and(m.equal(fraction, 0.5), m.equal(m.mod(low, 2.0), 1.0))
+    return m.where(m.logical_or(m.greater(fraction, 0.5), tie_to_odd), 1.0, 0.0)
 
 
 def nanquantile(x, q, axis=None, method="linear", keepdims=False):
     """`quantile` of the values that are not NaN, slice by slice (NaN where a slice has
     none), as NumPy's `nanquantile`; the gradient reaches the values interpolated."""
     x, ordered = _sorted_rows(x, axis, method, "nanquantile")  # NaNs sort last
-    # Where each quantile sits depends on how many values are not NaN, not on the values:
-    # the positions and weights are plain arrays.
-    counts = xp.sum(~xp.isnan(ordered.data), axis=-1, keepdims=True).astype(xp.float64)
-    last = counts - 1.0
+    # The positions depend on how many values are not NaN: ops, so that a compiled step
+    # recomputes them for each batch (they carry no gradient).
+    counts = sum(cast(logical_not(isnan(ordered)), xp.float64), axis=-1, keepdims=True)
+    last = subtract(counts, 1.0)
     results = []
     for fraction in xp.atleast_1d(xp.asarray(q, dtype=xp.float64)):
-        index = xp.maximum(last * float(fraction), 0.0)
-        low = xp.floor(index)
-        high = xp.minimum(low + 1.0, xp.maximum(last, 0.0))
-        weight = _QUANTILE_WEIGHTS[method](index - low, low).astype(ordered.data.dtype)
-        lower = take_along_axis(ordered, low.astype(xp.int64), -1)
-        upper = take_along_axis(ordered, high.astype(xp.int64), -1)
+        index = maximum(multiply(last, float(fraction)), 0.0)
+        low = floor(index)
+        high = minimum(add(low, 1.0), maximum(last, 0.0))
+        weight = _upper_weight(_math_ops, method, subtract(index, low), low)
+        lower = take_along_axis(ordered, cast(low, xp.int64), -1)
+        upper = take_along_axis(ordered, cast(high, xp.int64), -1)
         if method in _PICKING:
-            value = where(weight > 0, upper, lower)
+            value = where(_math_ops.greater(weight, 0.0), upper, lower)
         else:
-            value = add(lower, multiply(subtract(upper, lower), weight))
-        results.append(squeeze(where(counts == 0.0, xp.nan, value), -1))
+            value = add(lower, multiply(subtract(upper, lower), cast(weight, ordered.data.dtype)))
+        results.append(squeeze(where(equal(counts, 0.0), xp.nan, value), -1))
     return _quantile_result(results, x, q, axis, keepdims)
 
 
 def _sorted_rows(x, axis, method, name):
     """`x` as a float tensor, and its values along `axis` sorted as the last axis of a tensor
     of the other axes (a vector when `axis` is None)."""
-    if method not in _QUANTILE_WEIGHTS:
-        raise ValueError(f"{name}: `method` must be one of {sorted(_QUANTILE_WEIGHTS)}; "
+    if method not in _METHODS:
+        raise ValueError(f"{name}: `method` must be one of {sorted(_METHODS)}; "
                          f"received {method!r}.")
     x = float_tensor(x)
     if axis is None:
