@@ -17,6 +17,8 @@ import inspect
 from numnet.backend import standardize_data_format, xp
 
 from numnet.autodiff import ops as _ops
+from numnet.autodiff.ops.composite import check_slice_arguments
+from numnet.autodiff.ops.core import checked_axes
 from numnet.autodiff.tensor import Tensor
 from numnet.layers.base import Layer
 from numnet.layers.symbolic import KerasTensor, is_symbolic
@@ -533,10 +535,8 @@ class Operation(Layer):
 
 def _unstack_spec(params, x):
     """Keras' `Unstack` spec: `num` outputs, from the argument or the axis' known length."""
-    axis, num, shape = params.get("axis", 0), params.get("num"), tuple(x.shape)
-    if not -len(shape) <= axis < len(shape):
-        raise ValueError(f"axis {axis} is out of bounds for array of dimension {len(shape)}")
-    axis %= len(shape)
+    num, shape = params.get("num"), tuple(x.shape)
+    axis = checked_axes(params.get("axis", 0), len(shape))[0]
     num = shape[axis] if num is None else num
     if num is None:
         raise ValueError(f"Cannot infer argument `num` from shape {shape}. Either provide a "
@@ -549,14 +549,8 @@ def _slice_spec(params, inputs, start_indices):
     """Keras' `Slice` spec: a size of -1 runs to the end of its axis (unknown when the
     start is symbolic or the axis' length unknown)."""
     shape, dims = tuple(params["shape"]), tuple(inputs.shape)
-    if len(shape) != len(dims):
-        raise ValueError("The number of dimensions in `inputs` must match the number of "
-                         f"dimensions in `shape`. Received inputs.shape={dims} and shape={shape}")
     symbolic_start = isinstance(start_indices, KerasTensor)
-    if not symbolic_start and len(start_indices) != len(dims):
-        raise ValueError("The number of dimensions in `start_indices` must match the number "
-                         f"of dimensions in `inputs`. Received start_indices={start_indices} "
-                         f"and inputs.shape={dims}")
+    check_slice_arguments(dims, None if symbolic_start else list(start_indices), shape)
     final = [size if size != -1 else None if symbolic_start or dim is None else
              dim - int(start_indices[i]) for i, (dim, size) in enumerate(zip(dims, shape))]
     return KerasTensor(tuple(final), dtype=inputs.dtype)

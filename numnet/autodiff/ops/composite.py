@@ -159,20 +159,25 @@ def slice(inputs, start_indices, shape):
     inputs = as_tensor(inputs)
     starts = [int(s) for s in xp.asarray(start_indices).reshape(-1)]
     sizes = [int(s) for s in shape]
-    if len(sizes) != inputs.ndim:
-        raise ValueError(
-            "The number of dimensions in `inputs` must match the number of dimensions in "
-            f"`shape`. Received inputs.shape={tuple(inputs.shape)} and shape={tuple(shape)}")
-    if len(starts) != inputs.ndim:
-        raise ValueError(
-            "The number of dimensions in `start_indices` must match the number of "
-            f"dimensions in `inputs`. Received start_indices={list(starts)} and "
-            f"inputs.shape={tuple(inputs.shape)}")
+    check_slice_arguments(tuple(inputs.shape), starts, sizes)
     if _builtins.any(n < -1 for n in sizes):
         raise ValueError(f"slice: a size in `shape` is at least 0, or -1 for the rest of its "
                          f"axis. Received shape={tuple(shape)}")
     return getitem(inputs, tuple(_builtins.slice(s, None if n == -1 else s + n)
                                  for s, n in zip(starts, sizes)))
+
+
+def check_slice_arguments(dims, starts, sizes):
+    """Keras' errors for `slice` given inputs of shape `dims`: one start (`starts`; None when
+    they are symbolic, not checked) and one size per dimension."""
+    if len(sizes) != len(dims):
+        raise ValueError("The number of dimensions in `inputs` must match the number of "
+                         f"dimensions in `shape`. Received inputs.shape={tuple(dims)} and "
+                         f"shape={tuple(sizes)}")
+    if starts is not None and len(starts) != len(dims):
+        raise ValueError("The number of dimensions in `start_indices` must match the number "
+                         f"of dimensions in `inputs`. Received start_indices={list(starts)} "
+                         f"and inputs.shape={tuple(dims)}")
 
 
 def fmax(x1, x2):
@@ -243,9 +248,10 @@ def rot90(array, k=1, axes=(0, 1)):
     if array.ndim < 2:
         raise ValueError(f"rot90: the array needs at least 2 dimensions; received shape "
                          f"{tuple(array.shape)}.")
-    if len(axes) != 2 or len(set(checked_axes(axes, array.ndim))) != 2:
+    turned = checked_axes(axes, array.ndim)
+    if len(turned) != 2 or turned[0] == turned[1]:
         raise ValueError(f"rot90: `axes` must be two different axes; received axes={axes}.")
-    first, second = checked_axes(axes, array.ndim)
+    first, second = turned
     k %= 4
     if k == 1:
         return swapaxes(flip(array, second), first, second)

@@ -250,14 +250,11 @@ def ravel(x):
     return reshape(x, (-1,))
 
 
-_axis_list = checked_axes
-
-
 def moveaxis(x, source, destination):
     """`x` with the axes `source` moved to the positions `destination` (the others keep
     their order)."""
     x = operand(x)
-    source, destination = _axis_list(source, x.ndim), _axis_list(destination, x.ndim)
+    source, destination = checked_axes(source, x.ndim), checked_axes(destination, x.ndim)
     if len(source) != len(destination):
         raise ValueError(f"moveaxis: `source` ({source}) and `destination` ({destination}) "
                          "must have the same number of axes.")
@@ -270,7 +267,7 @@ def moveaxis(x, source, destination):
 def flip(x, axis=None):
     """`x` with the order of its entries reversed along `axis` (all axes by default)."""
     x = operand(x)
-    axes = range(x.ndim) if axis is None else _axis_list(axis, x.ndim)
+    axes = range(x.ndim) if axis is None else checked_axes(axis, x.ndim)
     return getitem(x, tuple(slice(None, None, -1) if n in axes else slice(None)
                             for n in range(x.ndim)))
 
@@ -282,7 +279,7 @@ def roll(x, shift, axis=None):
     if axis is None:
         return reshape(roll(ravel(x), shift, 0), x.shape)
     shifts = (shift,) if isinstance(shift, int) else tuple(shift)
-    axes = _axis_list(axis, x.ndim)
+    axes = checked_axes(axis, x.ndim)
     if len(shifts) == 1:
         shifts = shifts * len(axes)
     for n, amount in zip(axes, shifts):
@@ -348,10 +345,7 @@ def split(x, indices_or_sections, axis=0):
 def unstack(x, num=None, axis=0):
     """The slices of `x` along `axis`, as a list."""
     x = operand(x)
-    if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"unstack: axis {axis} is out of bounds for a tensor of "
-                         f"{x.ndim} dimension(s) (shape {tuple(x.shape)}).")
-    axis = axis % x.ndim
+    axis = checked_axes(axis, x.ndim)[0]
     if num is not None and num != x.shape[axis]:
         raise ValueError(f"unstack: num={num} does not match the length {x.shape[axis]} of "
                          f"axis {axis}.")
