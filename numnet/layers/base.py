@@ -579,6 +579,10 @@ class Layer:
                 self.set_weights(self._initial_weights)
                 self._initial_weights = None
 
+    def _build_for_call(self, shapes, by_name):
+        """Builds before a call on concrete inputs (a model may build its layers in the call)."""
+        self._build_if_needed(shapes, by_name)
+
     # An `InputSpec` (or a structure of them) checked before every call, as in Keras.
     input_spec = None
 
@@ -618,7 +622,7 @@ class Layer:
         if not self.built:
             shapes = map_structure(lambda t: None if t is None else tuple(t.shape), inputs)
             self._check_input_spec(shapes)
-            self._build_if_needed(shapes, build_shapes_by_name(self, inputs, args, kwargs))
+            self._build_for_call(shapes, build_shapes_by_name(self, inputs, args, kwargs))
         if outermost:  # losses from earlier calls (and from building) go
             self.reset_losses()
         # `training`, as Keras resolves it: passed to this call, else the value in force

@@ -122,6 +122,16 @@ class Model(Trainer, Layer):
         self.__dict__.pop("_call_functions", None)
         self.__dict__.pop("_replayed_buffers", None)
 
+    def _build_for_call(self, shapes, by_name):
+        """A subclassed model first called on concrete inputs builds its layers in that call:
+        `build`'s extra call on zeros is for building without data (`model.build(shape)`, a
+        symbolic call, loading) and for weights given before the model was built."""
+        if type(self).build is Model.build and self._initial_weights is None and \
+                type(self).call is not Model.call:
+            self._build_shapes = shapes  # `built` once the call succeeds (`__call__`)
+            return
+        super()._build_for_call(shapes, by_name)
+
     def build(self, input_shape):
         """Builds a subclassed model by calling it once on zeros of `input_shape`."""
         if type(self).call is Model.call or getattr(self, "_building", False):

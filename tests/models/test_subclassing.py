@@ -102,3 +102,47 @@ def test_subclassed_model_as_a_layer_in_functional_and_sequential():
 def test_model_without_call_has_clear_error():
     with pytest.raises(NotImplementedError, match="no `call\\(\\)` method"):
         keras.Model()(np.zeros((2, 3)))
+
+
+class CountingModel(keras.Model):
+    """Counts its calls; fails while `fail` is set (after its first layer has built)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden, self.out = keras.layers.Dense(3), keras.layers.Dense(1)
+        self.calls, self.fail = 0, False
+
+    def call(self, inputs):
+        self.calls += 1
+        hidden = self.hidden(inputs)
+        if self.fail:
+            raise RuntimeError("failing on purpose")
+        return self.out(hidden)
+
+
+def test_first_call_on_data_builds_the_layers_in_that_call_only():
+    model = CountingModel()
+    x = RNG.normal(size=(5, 4)).astype("float32")
+    y = model(x)
+    assert model.calls == 1 and model.built and y.shape == (5, 1)
+    assert [tuple(w.shape) for w in model.weights] == [(4, 3), (3,), (3, 1), (1,)]
+    kernel, bias = model.hidden.kernel.numpy(), model.hidden.bias.numpy()
+    np.testing.assert_allclose(np.asarray(y), (x @ kernel + bias) @ model.out.kernel.numpy()
+                               + model.out.bias.numpy(), rtol=1e-6)
+
+
+def test_build_without_data_still_calls_on_zeros():
+    model = CountingModel()
+    model.build((None, 4))
+    assert model.calls == 1 and model.built and len(model.weights) == 4
+
+
+def test_a_failing_first_call_leaves_the_model_unbuilt_and_a_retry_builds_it():
+    model = CountingModel()
+    model.fail = True
+    x = RNG.normal(size=(2, 4)).astype("float32")
+    with pytest.raises(RuntimeError, match="on purpose"):
+        model(x)
+    assert not model.built
+    model.fail = False
+    assert model(x).shape == (2, 1) and model.built and len(model.weights) == 4
