@@ -16,6 +16,7 @@ from numnet.backend.config import (
 )
 from numnet.backend.global_state import clear_session, unique_name, to_snake_case
 from numnet.backend.name_scope import name_scope
+from numnet.backend.promotion import result_type
 from numnet.backend.random import global_generator, make_generator, set_seed, uniform_at_least, uniform_at_least_kernel
 from numnet.backend.threads import get_num_threads, set_num_threads, thread_scope
 
@@ -47,6 +48,7 @@ __all__ = [
     "set_image_data_format",
     "standardize_data_format",
     "standardize_dtype",
+    "result_type",
     "clear_session",
     "unique_name",
     "to_snake_case",

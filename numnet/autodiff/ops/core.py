@@ -10,6 +10,7 @@ from functools import partial
 from numnet.autodiff.primitive import Primitive, listening, wrap
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import floatx, xp
+from numnet.backend.promotion import promoted_dtype, result_type
 
 
 def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
@@ -73,7 +74,28 @@ def operands(a, b):
     if b_is and not a_is and isinstance(a, xp.ndarray) and a.dtype.kind == "f" \
             and b.data.dtype.kind == "f":
         return wrap(a.astype(b.data.dtype, copy=False)), b
-    return operand(a), operand(b)
+    return _promoted(operand(a), operand(b))
+
+
+def _promoted(a, b):
+    """`a` and `b` in the dtype Keras' promotion gives them (`numnet.backend.promotion`): two
+    tensors of different dtypes both take it (int32 with float32 is float32, where NumPy
+    makes float64), and an integer or boolean tensor meeting a Python number of a higher
+    kind takes `floatx()`'s precision. Same-dtype inputs pass untouched."""
+    a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_is and b_is:
+        da, db = a.data.dtype, b.data.dtype
+        if da is db or da == db:
+            return a, b
+        target = promoted_dtype(da, db)
+        return (a if da == target else cast(a, target)), (b if db == target else cast(b, target))
+    if a_is != b_is:
+        tensor, number = (a, b) if a_is else (b, a)
+        kind = tensor.data.dtype.kind
+        if (kind in "biu" and type(number) is float) or (kind == "b" and type(number) is int):
+            tensor = cast(tensor, result_type(tensor.data.dtype, type(number)))
+            return (tensor, number) if a_is else (number, tensor)
+    return a, b
 
 
 def shape_of(x):

@@ -1,0 +1,78 @@
+"""Keras' dtype promotion (`numnet.backend.result_type`) and the ops that follow it, against
+`reference_promotion.json` (real Keras 3 on TensorFlow: `generate_reference_promotion.py`)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import numnet as keras
+from numnet.backend import result_type
+
+REFERENCE = json.loads((Path(__file__).resolve().parents[1] / "fixtures" /
+                        "reference_promotion.json").read_text())
+CASES = REFERENCE["cases"]
+PYTHON_TYPES = {"py_bool": bool, "py_int": int, "py_float": float}
+PYTHON_VALUES = {"py_bool": True, "py_int": 3, "py_float": 1.5}
+# Keras narrows uint64 to uint32 even when both inputs are uint64 (or a Python number meets
+# a uint64 tensor); numnet keeps the dtype its inputs share (README: deliberate differences).
+KEEPS_UINT64 = {("uint64", "uint64"), ("uint64", "py_bool"), ("uint64", "py_int"),
+                ("py_bool", "uint64"), ("py_int", "uint64")}
+
+
+def _type(name):
+    return PYTHON_TYPES.get(name, name)
+
+
+def _value(name):
+    if name in PYTHON_VALUES:
+        return PYTHON_VALUES[name]
+    return keras.ops.convert_to_tensor(np.ones((1,), dtype=name), dtype=name)
+
+
+@pytest.fixture
+def floatx_restored():
+    yield
+    keras.config.set_floatx("float32")
+
+
+@pytest.mark.parametrize("floatx", ["float32", "float64"])
+def test_result_type_matches_keras_for_every_pair(floatx, floatx_restored):
+    keras.config.set_floatx(floatx)
+    got = [result_type(_type(c["a"]), _type(c["b"])) for c in CASES]
+    assert got == [c[f"result_type_{floatx}"] for c in CASES]
+
+
+@pytest.mark.parametrize("op", ["add", "divide"])
+def test_binary_ops_compute_in_keras_dtype(op):
+    checked = 0
+    for case in CASES:
+        expected = case[op]
+        if expected is None:  # TensorFlow has no kernel for these dtypes
+            continue
+        pair = (case["a"], case["b"])
+        result = getattr(keras.ops, op)(_value(case["a"]), _value(case["b"]))
+        if op == "add" and pair in KEEPS_UINT64:
+            assert (str(result.dtype), expected) == ("uint64", "uint32"), pair
+        else:
+            assert str(result.dtype) == expected, pair
+        checked += 1
+    assert checked >= 210
+
+
+def test_mixed_dtypes_keep_float32_and_gradients_reach_the_float_input():
+    x = keras.Variable(np.array([1.0, 2.0], dtype="float32"))
+    counts = np.array([2, 3], dtype="int32")
+    with keras.GradientTape() as tape:
+        y = keras.ops.sum(keras.ops.multiply(x, counts) / counts.sum())
+    assert y.dtype == "float32"
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), counts / 5.0, rtol=1e-7)
+
+
+def test_result_type_rejects_unknown_dtypes_and_defaults_to_floatx():
+    defaults = REFERENCE["defaults"]
+    assert (result_type(), result_type(None, "int8")) == (
+        defaults["no_arguments"], defaults["none_and_int8"])
+    with pytest.raises(ValueError, match="not a valid dtype"):
+        result_type("string", "int32")
