@@ -12,24 +12,31 @@ from numnet.backend import floatx
 from numnet.kernels.activations import erf as _erf_kernel
 
 
-def _unary(name, ufunc, vjp):
+def _unary(name, ufunc, vjp, real=False):
+    """The op of one ufunc. A `real` one (its values are not integers: exp, sqrt, ...) takes
+    integers and booleans as `floatx()`, as Keras does, where NumPy picks a float by the
+    integer's size (float16 for int8, float64 for int32)."""
     prim = elementwise(name, ufunc, vjp)
 
     def op(x):
-        return prim(operand(x))
+        x = operand(x)
+        if real and (not isinstance(x, Tensor) or x.data.dtype.kind not in "fc"):
+            x = float_tensor(x)
+        return prim(x)
     op.primitive = prim
     op.__name__ = op.__qualname__ = name  # how configs name it (a Lambda of `ops.square`)
     return op
 
 
-exp = _unary("exp", xp.exp, lambda g, inputs, y, needs: (g * y,))
-log = _unary("log", xp.log, lambda g, inputs, y, needs: (g / inputs[0],))
-log1p = _unary("log1p", xp.log1p, lambda g, inputs, y, needs: (g / (inputs[0] + 1),))
-sqrt = _unary("sqrt", xp.sqrt, lambda g, inputs, y, needs: (g * 0.5 / y,))
+exp = _unary("exp", xp.exp, lambda g, inputs, y, needs: (g * y,), real=True)
+log = _unary("log", xp.log, lambda g, inputs, y, needs: (g / inputs[0],), real=True)
+log1p = _unary("log1p", xp.log1p,
+               lambda g, inputs, y, needs: (g / (inputs[0] + 1),), real=True)
+sqrt = _unary("sqrt", xp.sqrt, lambda g, inputs, y, needs: (g * 0.5 / y,), real=True)
 square = _unary("square", xp.square, lambda g, inputs, y, needs: (g * 2 * inputs[0],))
 abs = _unary("abs", xp.abs, lambda g, inputs, y, needs: (g * sign(inputs[0]),))
-sin = _unary("sin", xp.sin, lambda g, inputs, y, needs: (g * cos(inputs[0]),))
-cos = _unary("cos", xp.cos, lambda g, inputs, y, needs: (-(g * sin(inputs[0])),))
+sin = _unary("sin", xp.sin, lambda g, inputs, y, needs: (g * cos(inputs[0]),), real=True)
+cos = _unary("cos", xp.cos, lambda g, inputs, y, needs: (-(g * sin(inputs[0])),), real=True)
 sign = _unary("sign", xp.sign, no_gradient)
 exp.__doc__ = "e ** x."
 log.__doc__ = "Natural logarithm."
@@ -43,32 +50,33 @@ sign.__doc__ = "Sign of x (-1, 0, 1); not differentiable."
 
 # Each backward rule below is the derivative written with the ops themselves (so it
 # can be differentiated again), beside its forward.
-tan = _unary("tan", xp.tan, lambda g, inputs, y, needs: (g * (1 + square(y)),))
-sinh = _unary("sinh", xp.sinh, lambda g, inputs, y, needs: (g * cosh(inputs[0]),))
-cosh = _unary("cosh", xp.cosh, lambda g, inputs, y, needs: (g * sinh(inputs[0]),))
+tan = _unary("tan", xp.tan, lambda g, inputs, y, needs: (g * (1 + square(y)),), real=True)
+sinh = _unary("sinh", xp.sinh, lambda g, inputs, y, needs: (g * cosh(inputs[0]),), real=True)
+cosh = _unary("cosh", xp.cosh, lambda g, inputs, y, needs: (g * sinh(inputs[0]),), real=True)
 arcsin = _unary("arcsin", xp.arcsin,
-                lambda g, inputs, y, needs: (g / sqrt(1 - square(inputs[0])),))
+                lambda g, inputs, y, needs: (g / sqrt(1 - square(inputs[0])),), real=True)
 arccos = _unary("arccos", xp.arccos,
-                lambda g, inputs, y, needs: (-(g / sqrt(1 - square(inputs[0]))),))
-arctan = _unary("arctan", xp.arctan, lambda g, inputs, y, needs: (g / (1 + square(inputs[0])),))
+                lambda g, inputs, y, needs: (-(g / sqrt(1 - square(inputs[0]))),), real=True)
+arctan = _unary("arctan", xp.arctan,
+                lambda g, inputs, y, needs: (g / (1 + square(inputs[0])),), real=True)
 arcsinh = _unary("arcsinh", xp.arcsinh,
-                 lambda g, inputs, y, needs: (g / sqrt(square(inputs[0]) + 1),))
+                 lambda g, inputs, y, needs: (g / sqrt(square(inputs[0]) + 1),), real=True)
 arccosh = _unary("arccosh", xp.arccosh,
-                 lambda g, inputs, y, needs: (g / sqrt(square(inputs[0]) - 1),))
+                 lambda g, inputs, y, needs: (g / sqrt(square(inputs[0]) - 1),), real=True)
 arctanh = _unary("arctanh", xp.arctanh,
-                 lambda g, inputs, y, needs: (g / (1 - square(inputs[0])),))
+                 lambda g, inputs, y, needs: (g / (1 - square(inputs[0])),), real=True)
 log2 = _unary("log2", xp.log2,
-              lambda g, inputs, y, needs: (g / (inputs[0] * _math.log(2.0)),))
+              lambda g, inputs, y, needs: (g / (inputs[0] * _math.log(2.0)),), real=True)
 log10 = _unary("log10", xp.log10,
-               lambda g, inputs, y, needs: (g / (inputs[0] * _math.log(10.0)),))
-expm1 = _unary("expm1", xp.expm1, lambda g, inputs, y, needs: (g * (y + 1),))
-exp2 = _unary("exp2", xp.exp2, lambda g, inputs, y, needs: (g * y * _math.log(2.0),))
+               lambda g, inputs, y, needs: (g / (inputs[0] * _math.log(10.0)),), real=True)
+expm1 = _unary("expm1", xp.expm1, lambda g, inputs, y, needs: (g * (y + 1),), real=True)
+exp2 = _unary("exp2", xp.exp2, lambda g, inputs, y, needs: (g * y * _math.log(2.0),), real=True)
 reciprocal = _unary("reciprocal", xp.reciprocal, lambda g, inputs, y, needs: (-(g * square(y)),))
-cbrt = _unary("cbrt", xp.cbrt, lambda g, inputs, y, needs: (g / (3 * square(y)),))
+cbrt = _unary("cbrt", xp.cbrt, lambda g, inputs, y, needs: (g / (3 * square(y)),), real=True)
 _ERF = Primitive("erf", _erf_kernel, lambda g, inputs, y, needs: (
     g * (2 / _math.sqrt(_math.pi)) * exp(-square(inputs[0])),))
-floor = _unary("floor", xp.floor, no_gradient)
-ceil = _unary("ceil", xp.ceil, no_gradient)
+floor = _unary("floor", xp.floor, no_gradient, real=True)
+ceil = _unary("ceil", xp.ceil, no_gradient, real=True)
 trunc = _unary("trunc", xp.trunc, no_gradient)
 isnan = _unary("isnan", xp.isnan, no_gradient)
 isinf = _unary("isinf", xp.isinf, no_gradient)

@@ -3,7 +3,7 @@
 from functools import partial
 
 from numnet.autodiff.ops.core import (
-    Primitive, broadcast_to, cast, checked_axes, operand, wrap, xp,
+    Primitive, Tensor, broadcast_to, cast, checked_axes, operand, wrap, xp,
 )
 
 
@@ -65,8 +65,11 @@ def sum(x, axis=None, keepdims=False):
 
 
 def mean(x, axis=None, keepdims=False):
-    """Mean over `axis` (all axes by default)."""
+    """Mean over `axis` (all axes by default); integers and booleans average in float32, as
+    in Keras (NumPy's mean of them is float64)."""
     x = operand(x)
+    if isinstance(x, Tensor) and x.data.dtype.kind in "biu":
+        x = cast(x, "float32")
     return MEAN(x, axis=axis, keepdims=keepdims)
 
 
