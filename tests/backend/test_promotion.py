@@ -78,8 +78,9 @@ def test_result_type_rejects_unknown_dtypes_and_defaults_to_floatx():
         result_type("string", "int32")
 
 
-UNARY = json.loads((Path(__file__).resolve().parents[1] / "fixtures" /
-                    "reference_unary_dtypes.json").read_text())["dtypes"]
+REAL = json.loads((Path(__file__).resolve().parents[1] / "fixtures" /
+                   "reference_real_dtypes.json").read_text())
+UNARY, BINARY = REAL["dtypes"], REAL["binary"]
 
 
 @pytest.mark.parametrize("op", sorted({key.split("/")[0] for key in UNARY}))
@@ -103,3 +104,24 @@ def test_real_valued_functions_of_integers_give_keras_dtype(op):
             assert got == expected, (op, dtype)
             compared += 1
     assert compared >= 4
+
+
+@pytest.mark.parametrize("op", sorted({key.split("/")[0] for key in BINARY}))
+def test_real_valued_functions_of_two_tensors_give_keras_dtype(op):
+    compared = 0
+    for key, expected in BINARY.items():
+        name, a, b = key.split("/")
+        if name != op:
+            continue
+        x1, x2 = (keras.ops.convert_to_tensor(np.array([1, 2, 3]).astype(d), dtype=d)
+                  for d in (a, b))
+        got = str(getattr(keras.ops, op)(x1, x2).dtype)
+        if expected is None:  # TensorFlow refuses the pair: Keras' rule, result_type(a, b, float)
+            assert got == keras.backend.result_type(keras.backend.result_type(a, b), float)
+        elif op == "hypot" and "int64" in (a, b) and not {a, b} & {"float16", "float32", "float64"}:
+            # integers only, one of them int64: TensorFlow's backend alone makes float64
+            assert (got, expected) == ("float32", "float64")
+        else:
+            assert got == expected, (op, a, b)
+            compared += 1
+    assert compared >= 60

@@ -563,7 +563,8 @@ def isneginf(x):
 
 def logaddexp2(x1, x2):
     """log2(2**x1 + 2**x2), without overflow."""
-    from numnet.autodiff.ops.math import logaddexp
+    from numnet.autodiff.ops.math import logaddexp, real_operands
+    x1, x2 = real_operands(x1, x2)
     return divide(logaddexp(multiply(x1, _math.log(2.0)), multiply(x2, _math.log(2.0))),
                   _math.log(2.0))
 

@@ -9,6 +9,7 @@ from numnet.autodiff.ops.core import (
     operands, shape_of, sum_to, wrap, xp,
 )
 from numnet.backend import floatx
+from numnet.backend.promotion import result_type
 from numnet.kernels.activations import erf as _erf_kernel
 
 
@@ -300,11 +301,22 @@ def clip(x, x_min, x_max):
 
 
 # ------------------------------------------------- functions of two tensors
-def _binary(name, ufunc, vjp, doc):
+def real_operands(x1, x2):
+    """`operands`, then integers and booleans as floats (`result_type(dtype, float)`): the
+    inputs of a function of two tensors whose values are not integers, as Keras casts them."""
+    a, b = operands(x1, x2)
+    tensor = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    if tensor is None or tensor.data.dtype.kind not in "fc":
+        dtype = result_type(floatx() if tensor is None else tensor.data.dtype, float)
+        a, b = cast(as_tensor(a), dtype), cast(as_tensor(b), dtype)
+    return a, b
+
+
+def _binary(name, ufunc, vjp, doc, real=False):
     prim = elementwise(name, ufunc, vjp)
 
     def op(x1, x2):
-        return prim(*operands(x1, x2))
+        return prim(*(real_operands(x1, x2) if real else operands(x1, x2)))
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc
     op.primitive = prim
@@ -338,10 +350,11 @@ def _mod_vjp(g, inputs, output, needs):
 
 
 arctan2 = _binary("arctan2", xp.arctan2, _arctan2_vjp,
-                  "The angle of the point (x2, x1) from the x axis, in (-pi, pi].")
-hypot = _binary("hypot", xp.hypot, _hypot_vjp, "sqrt(x1 ** 2 + x2 ** 2), without overflow.")
+                  "The angle of the point (x2, x1) from the x axis, in (-pi, pi].", real=True)
+hypot = _binary("hypot", xp.hypot, _hypot_vjp, "sqrt(x1 ** 2 + x2 ** 2), without overflow.",
+                real=True)
 logaddexp = _binary("logaddexp", xp.logaddexp, _logaddexp_vjp,
-                    "log(exp(x1) + exp(x2)), without overflow.")
+                    "log(exp(x1) + exp(x2)), without overflow.", real=True)
 mod = _binary("mod", xp.mod, _mod_vjp,
               "The remainder of floor division, with the sign of x2 (as Python's %).")
 floor_divide = _binary("floor_divide", xp.floor_divide, no_gradient,

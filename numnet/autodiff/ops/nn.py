@@ -15,7 +15,8 @@ from functools import partial
 
 from numnet.autodiff.ops.arithmetic import add, matmul
 from numnet.autodiff.ops.core import (
-    Primitive, Tensor, broadcast_to, cast, no_gradient, operand, shape_of, sum_to, wrap, xp,
+    Primitive, Tensor, broadcast_to, cast, float_tensor, no_gradient, operand, shape_of, sum_to,
+    wrap, xp,
 )
 from numnet.autodiff.ops import math as _math_ops
 from numnet.autodiff.ops.reductions import sum as _sum
@@ -251,7 +252,10 @@ def sigmoid(x):
 
 
 def tanh(x):
-    """Hyperbolic tangent."""
+    """Hyperbolic tangent (of integers as `floatx()`, as in Keras)."""
+    x = operand(x)
+    if not isinstance(x, Tensor) or x.data.dtype.kind not in "fc":
+        x = float_tensor(x)
     return activation("tanh", x)
 
 
