@@ -125,3 +125,32 @@ def test_real_valued_functions_of_two_tensors_give_keras_dtype(op):
             assert got == expected, (op, a, b)
             compared += 1
     assert compared >= 60
+
+
+JOINING_OPS = {
+    "concatenate": lambda a, b: keras.ops.concatenate([a, b]),
+    "stack": lambda a, b: keras.ops.stack([a, b]),
+    "einsum": lambda a, b: keras.ops.einsum("i,i->i", a, b),
+    "where": lambda a, b: keras.ops.where(np.array([True]), a, b),
+}
+# Inputs sharing one dtype keep it in numnet (README); Keras narrows uint64, and its
+# TensorFlow backend computes an einsum of int8 in int32.
+KEEPS_SHARED_DTYPE = {"einsum/uint64/uint64": ("uint64", "uint32"),
+                      "where/uint64/uint64": ("uint64", "uint32"),
+                      "einsum/int8/int8": ("int8", "int32")}
+
+
+@pytest.mark.parametrize("op", sorted(JOINING_OPS))
+def test_ops_joining_tensors_promote_them_as_keras(op):
+    compared = 0
+    for key, expected in REFERENCE["joined"].items():
+        name, a, b = key.split("/")
+        if name != op or expected is None:  # None: TensorFlow has no kernel for the pair
+            continue
+        got = str(JOINING_OPS[op](_value(a), _value(b)).dtype)
+        if key in KEEPS_SHARED_DTYPE:
+            assert (got, expected) == KEEPS_SHARED_DTYPE[key]
+        else:
+            assert got == expected, key
+            compared += 1
+    assert compared >= 140

@@ -98,6 +98,16 @@ def _promoted(a, b):
     return a, b
 
 
+def promoted_tensors(tensors):
+    """`tensors` of several dtypes, each cast to the dtype Keras' promotion gives them all (the
+    inputs of an op joining them: concatenate, stack, einsum); a list."""
+    dtypes = {t.data.dtype for t in tensors}
+    if len(dtypes) < 2:
+        return list(tensors)
+    target = xp.dtype(result_type(*dtypes))
+    return [t if t.data.dtype == target else cast(t, target) for t in tensors]
+
+
 def shape_of(x):
     """The shape of an op input (a Python number is a scalar)."""
     return x.data.shape if isinstance(x, Tensor) else ()
@@ -191,5 +201,6 @@ def cast(x, dtype):
 
 __all__ = ["Primitive", "Tensor", "as_tensor", "broadcast_to", "cast", "checked_axes",
            "convert_to_tensor", "elementwise", "float_tensor",
-           "listening", "no_gradient", "operand", "operands", "shape_of", "sum_to",
+           "listening", "no_gradient", "operand", "operands", "promoted_tensors", "shape_of",
+           "sum_to",
            "unbroadcast", "ufunc_into", "wrap", "xp"]

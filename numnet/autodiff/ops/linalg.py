@@ -7,7 +7,7 @@ operand is an einsum of the other operands with the output's gradient.
 """
 
 from numnet.autodiff.ops.core import (
-    Primitive, broadcast_to, cast, float_tensor, operand, wrap, xp,
+    Primitive, broadcast_to, cast, float_tensor, operand, promoted_tensors, wrap, xp,
 )
 from numnet.autodiff.ops.arithmetic import matmul, multiply, power
 from numnet.autodiff.ops.math import abs, sqrt, square
@@ -125,7 +125,7 @@ def einsum(subscripts, *operands):
     _einsum_terms(subscripts, len(operands))  # the operand count, checked with a clear error
     tensors = [operand(x) for x in operands]
     tensors = [x if hasattr(x, "data") else wrap(xp.asarray(x)) for x in tensors]
-    return EINSUM(*tensors, subscripts=subscripts)
+    return EINSUM(*promoted_tensors(tensors), subscripts=subscripts)
 
 
 def trace(x, offset=0, axis1=0, axis2=1):

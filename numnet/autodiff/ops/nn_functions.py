@@ -9,7 +9,7 @@ everywhere averages the values evenly), and depth moves to space in TensorFlow's
 """
 
 from numnet.autodiff.ops.arithmetic import add, matmul, multiply, subtract
-from numnet.autodiff.ops.core import as_tensor, cast, float_tensor, xp
+from numnet.autodiff.ops.core import as_tensor, cast, float_tensor, promoted_tensors, xp
 from numnet.autodiff.ops.math import log10, logical_and, square, where
 from numnet.autodiff.ops.nn import softmax
 from numnet.autodiff.ops.reductions import mean
@@ -38,8 +38,8 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
                 f"dot_product_attention only supports 4D inputs (batch, length, heads, "
                 f"head size). Received: query.shape={query.shape}, key.shape={key.shape}, "
                 f"value.shape={value.shape} ({name} has {tensor.ndim} dimensions).")
-    dtype = xp.result_type(query.data.dtype, key.data.dtype, value.data.dtype)
-    query, key, value = (cast(t, dtype) for t in (query, key, value))
+    query, key, value = promoted_tensors([query, key, value])
+    dtype = query.data.dtype
     heads, kv_heads = query.shape[2], key.shape[2]
     if heads != kv_heads:
         if kv_heads == 0 or heads % kv_heads:

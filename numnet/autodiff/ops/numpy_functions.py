@@ -9,7 +9,9 @@ the indices and replays like any op.
 """
 
 from numnet.autodiff.ops.arithmetic import matmul, multiply, subtract
-from numnet.autodiff.ops.core import as_tensor, cast, float_tensor, wrap, xp
+from numnet.autodiff.ops.core import (
+    as_tensor, cast, float_tensor, promoted_tensors, wrap, xp,
+)
 from numnet.autodiff.ops.math import clip, floor_divide, mod, sqrt, square
 from numnet.autodiff.ops.reductions import mean, sum
 from numnet.autodiff.ops.shape import (
@@ -66,9 +68,7 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
     if axis is not None:
         axisa = axisb = axisc = axis
     x1, x2 = as_tensor(x1), as_tensor(x2)
-    if x1.data.dtype != x2.data.dtype:
-        common = xp.result_type(x1.data.dtype, x2.data.dtype)
-        x1, x2 = cast(x1, common), cast(x2, common)
+    x1, x2 = promoted_tensors([x1, x2])
     (a0, a1, a2), flat1 = _vector_components(x1, axisa, "x1")
     (b0, b1, b2), flat2 = _vector_components(x2, axisb, "x2")
     z = subtract(multiply(a0, b1), multiply(a1, b0))

@@ -5,7 +5,8 @@ binds those once instead of running them at every step.
 """
 
 from numnet.autodiff.ops.core import (
-    Primitive, Tensor, broadcast_to, checked_axes, convert_to_tensor, operand, wrap, xp,
+    Primitive, Tensor, broadcast_to, checked_axes, convert_to_tensor, operand,
+    promoted_tensors, wrap, xp,
 )
 from numnet.autodiff.primitive import READ_HOOKS
 
@@ -106,8 +107,9 @@ CONCATENATE = Primitive(
 
 
 def concatenate(xs, axis=0):
-    """Joins tensors along an existing axis (the first by default, as in Keras)."""
-    return CONCATENATE(*[convert_to_tensor(x) for x in xs], axis=axis)
+    """Joins tensors along an existing axis (the first by default, as in Keras), in the dtype
+    Keras' promotion gives them."""
+    return CONCATENATE(*promoted_tensors([convert_to_tensor(x) for x in xs]), axis=axis)
 
 
 def _stack_vjp(g, inputs, output, needs, axis):
@@ -121,8 +123,8 @@ STACK = Primitive("stack", lambda *xs, axis: xp.stack(xs, axis=axis), _stack_vjp
 
 
 def stack(x, axis=0):
-    """Stacks the tensors of the sequence `x` along a new axis."""
-    return STACK(*[convert_to_tensor(part) for part in x], axis=axis)
+    """Stacks the tensors of the sequence `x` along a new axis (in their promoted dtype)."""
+    return STACK(*promoted_tensors([convert_to_tensor(part) for part in x]), axis=axis)
 
 
 # ------------------------------------------------------------- indexing
