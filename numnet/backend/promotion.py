@@ -16,8 +16,6 @@ share one dtype keeps it: numnet does not narrow uint64 + uint64).
 
 from functools import lru_cache
 
-import numpy as np
-
 from numnet.backend.config import floatx, standardize_dtype
 
 _WEAK_INT, _WEAK_FLOAT = "int", "float"  # the lattice's names for Python's int and float
@@ -111,8 +109,3 @@ def _with_precision(name):
     if name in (_WEAK_FLOAT, "float32", "float64"):
         return f"float{bits}"
     return name
-
-
-def promoted_dtype(a, b):
-    """The NumPy dtype an op on arrays of dtypes `a` and `b` computes in, by Keras' rules."""
-    return np.dtype(result_type(a, b))

@@ -154,3 +154,9 @@ def test_ops_joining_tensors_promote_them_as_keras(op):
             assert got == expected, key
             compared += 1
     assert compared >= 140
+
+
+def test_real_valued_functions_of_two_python_ints_give_keras_dtype():
+    defaults = REFERENCE["defaults"]
+    assert str(keras.ops.divide(3, 3).dtype) == defaults["divide_of_two_ints"]
+    assert str(keras.ops.arctan2(3, 3).dtype) == defaults["arctan2_of_two_ints"]

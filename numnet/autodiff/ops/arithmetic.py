@@ -1,9 +1,8 @@
 """Elementwise binary arithmetic and matmul, each with its backward rule beside it."""
 
 from numnet.autodiff.ops.core import (
-    Tensor, cast, elementwise, operand, operands, shape_of, sum_to, xp,
+    Tensor, elementwise, operand, operands, real_operands, shape_of, sum_to, xp,
 )
-from numnet.backend.promotion import result_type
 
 
 def _add_vjp(g, inputs, output, needs):
@@ -63,12 +62,7 @@ def multiply(x1, x2):
 def divide(x1, x2):
     """x1 / x2 with broadcasting; integers and booleans divide into `floatx()` (Keras' rule,
     where NumPy makes float64)."""
-    a, b = operands(x1, x2)
-    tensor = a if isinstance(a, Tensor) else b
-    if isinstance(tensor, Tensor) and tensor.data.dtype.kind in "biu":
-        target = result_type(tensor.data.dtype, float)
-        a, b = (cast(t, target) if isinstance(t, Tensor) else t for t in (a, b))
-    return DIVIDE(a, b)
+    return DIVIDE(*real_operands(x1, x2))
 
 
 def power(x1, x2):

@@ -10,7 +10,8 @@ import builtins as _builtins
 import math as _math
 
 from numnet.autodiff.ops.core import (
-    as_tensor, broadcast_to, cast, checked_axes, convert_to_tensor, float_tensor, xp,
+    as_tensor, broadcast_to, cast, checked_axes, convert_to_tensor, float_tensor,
+    real_operands, xp,
 )
 from numnet.autodiff.ops.arithmetic import add, divide, multiply, power, subtract
 from numnet.autodiff.ops.creation import linspace
@@ -563,7 +564,7 @@ def isneginf(x):
 
 def logaddexp2(x1, x2):
     """log2(2**x1 + 2**x2), without overflow."""
-    from numnet.autodiff.ops.math import logaddexp, real_operands
+    from numnet.autodiff.ops.math import logaddexp
     x1, x2 = real_operands(x1, x2)
     return divide(logaddexp(multiply(x1, _math.log(2.0)), multiply(x2, _math.log(2.0))),
                   _math.log(2.0))

@@ -10,7 +10,7 @@ from functools import partial
 from numnet.autodiff.primitive import Primitive, listening, wrap
 from numnet.autodiff.tensor import Tensor
 from numnet.backend import floatx, xp
-from numnet.backend.promotion import promoted_dtype, result_type
+from numnet.backend.promotion import result_type
 
 
 def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
@@ -84,11 +84,9 @@ def _promoted(a, b):
     kind takes `floatx()`'s precision. Same-dtype inputs pass untouched."""
     a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
     if a_is and b_is:
-        da, db = a.data.dtype, b.data.dtype
-        if da is db or da == db:
+        if a.data.dtype is b.data.dtype or a.data.dtype == b.data.dtype:
             return a, b
-        target = promoted_dtype(da, db)
-        return (a if da == target else cast(a, target)), (b if db == target else cast(b, target))
+        return tuple(promoted_tensors([a, b]))
     if a_is != b_is:
         tensor, number = (a, b) if a_is else (b, a)
         kind = tensor.data.dtype.kind
@@ -106,6 +104,18 @@ def promoted_tensors(tensors):
         return list(tensors)
     target = xp.dtype(result_type(*dtypes))
     return [t if t.data.dtype == target else cast(t, target) for t in tensors]
+
+
+def real_operands(x1, x2):
+    """`operands`, then integers and booleans as floats (`result_type(dtype, float)`): the
+    inputs of a function of two tensors whose values are not integers (`divide`, `arctan2`,
+    ...), as Keras casts them; two Python numbers become `floatx()` tensors."""
+    a, b = operands(x1, x2)
+    tensor = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    if tensor is None or tensor.data.dtype.kind not in "fc":
+        dtype = result_type(floatx() if tensor is None else tensor.data.dtype, float)
+        a, b = cast(as_tensor(a), dtype), cast(as_tensor(b), dtype)
+    return a, b
 
 
 def shape_of(x):
@@ -201,6 +211,6 @@ def cast(x, dtype):
 
 __all__ = ["Primitive", "Tensor", "as_tensor", "broadcast_to", "cast", "checked_axes",
            "convert_to_tensor", "elementwise", "float_tensor",
-           "listening", "no_gradient", "operand", "operands", "promoted_tensors", "shape_of",
-           "sum_to",
+           "listening", "no_gradient", "operand", "operands", "promoted_tensors", "real_operands",
+           "shape_of", "sum_to",
            "unbroadcast", "ufunc_into", "wrap", "xp"]

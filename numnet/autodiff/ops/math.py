@@ -6,10 +6,9 @@ import math as _math
 
 from numnet.autodiff.ops.core import (
     Primitive, Tensor, as_tensor, cast, elementwise, float_tensor, no_gradient, operand,
-    operands, shape_of, sum_to, wrap, xp,
+    operands, real_operands, shape_of, sum_to, wrap, xp,
 )
 from numnet.backend import floatx
-from numnet.backend.promotion import result_type
 from numnet.kernels.activations import erf as _erf_kernel
 
 
@@ -20,10 +19,7 @@ def _unary(name, ufunc, vjp, real=False):
     prim = elementwise(name, ufunc, vjp)
 
     def op(x):
-        x = operand(x)
-        if real and (not isinstance(x, Tensor) or x.data.dtype.kind not in "fc"):
-            x = float_tensor(x)
-        return prim(x)
+        return prim(float_tensor(x) if real else operand(x))
     op.primitive = prim
     op.__name__ = op.__qualname__ = name  # how configs name it (a Lambda of `ops.square`)
     return op
@@ -301,17 +297,6 @@ def clip(x, x_min, x_max):
 
 
 # ------------------------------------------------- functions of two tensors
-def real_operands(x1, x2):
-    """`operands`, then integers and booleans as floats (`result_type(dtype, float)`): the
-    inputs of a function of two tensors whose values are not integers, as Keras casts them."""
-    a, b = operands(x1, x2)
-    tensor = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
-    if tensor is None or tensor.data.dtype.kind not in "fc":
-        dtype = result_type(floatx() if tensor is None else tensor.data.dtype, float)
-        a, b = cast(as_tensor(a), dtype), cast(as_tensor(b), dtype)
-    return a, b
-
-
 def _binary(name, ufunc, vjp, doc, real=False):
     prim = elementwise(name, ufunc, vjp)
 

@@ -253,10 +253,7 @@ def sigmoid(x):
 
 def tanh(x):
     """Hyperbolic tangent (of integers as `floatx()`, as in Keras)."""
-    x = operand(x)
-    if not isinstance(x, Tensor) or x.data.dtype.kind not in "fc":
-        x = float_tensor(x)
-    return activation("tanh", x)
+    return activation("tanh", float_tensor(x))
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
