@@ -7,6 +7,9 @@ part of numnet that walks structures (layers' calls, losses per output, the
 compiled steps' batches and results) uses these functions.
 """
 
+import itertools
+from operator import itemgetter
+
 
 def is_nested(structure):
     """Whether `structure` is a list, a tuple or a dict (not a leaf)."""
@@ -152,6 +155,42 @@ def pack_sequence_as(structure, flat_sequence):
             return same_kind(part, [rebuild(item) for item in part])
         return next(leaves)
     return rebuild(structure)
+
+
+def structure_builder(structure):
+    """A function making `structure` again from the flat list of its leaves' new values (in
+    `flatten` order): `pack_sequence_as` worked out once, for a structure rebuilt at every
+    call (a compiled step's result)."""
+    return _builder(structure, iter(itertools.count()))
+
+
+def _builder(structure, positions):
+    if isinstance(structure, dict):  # its leaves come in sorted key order (`flatten`)
+        parts = {key: _builder(structure[key], positions) for key in sorted(structure)}
+        return lambda leaves: {key: parts[key](leaves) for key in structure}
+    if isinstance(structure, (list, tuple)):
+        kind = type(structure)
+        if kind in (list, tuple) and structure and not any(
+                isinstance(item, (dict, list, tuple)) for item in structure):
+            get = itemgetter(*[next(positions) for _ in structure])  # flat: one call
+            if len(structure) == 1:
+                return lambda leaves: kind((get(leaves),))
+            return get if kind is tuple else lambda leaves: list(get(leaves))
+        parts = [_builder(item, positions) for item in structure]
+        if hasattr(structure, "_fields"):  # a namedtuple takes its items as fields
+            return lambda leaves: kind(*[build(leaves) for build in parts])
+        return lambda leaves: kind([build(leaves) for build in parts])
+    return itemgetter(next(positions))
+
+
+def structure_key(structure):
+    """A hashable description of a nesting (its containers and where its leaves and Nones
+    are), for caches keyed by structure."""
+    if isinstance(structure, dict):
+        return ("dict", tuple((k, structure_key(structure[k])) for k in sorted(structure)))
+    if isinstance(structure, (list, tuple)):
+        return (type(structure).__name__, tuple(structure_key(x) for x in structure))
+    return "none" if structure is None else "leaf"
 
 
 def same_kind(sequence, items):

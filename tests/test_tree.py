@@ -34,6 +34,23 @@ def test_pack_sequence_as_inverts_flatten_and_keeps_kinds_and_key_order():
     assert type(doubled["c"]) is Point
 
 
+@pytest.mark.parametrize("structure", [
+    {"b": [1, (2, 3)], "a": None, "c": Point(4, {"z": 5, "y": 6})}, [7], (7,), [7, 8], (7, 8),
+    7, Point(1, 2), [[1], {"k": (2,)}]])
+def test_structure_builder_packs_as_pack_sequence_as(structure):
+    leaves = [f"new {i}" for i in range(len(tree.flatten(structure)))]
+    built = tree.structure_builder(structure)(leaves)
+    packed = tree.pack_sequence_as(structure, leaves)
+    assert built == packed and type(built) is type(packed)
+
+
+def test_structure_key_tells_nestings_apart_not_leaves():
+    assert tree.structure_key([1, (2, None)]) == tree.structure_key([3, (4, None)])
+    assert tree.structure_key([1, (2, None)]) != tree.structure_key([1, (2, 5)])
+    assert tree.structure_key({"a": 1}) != tree.structure_key({"b": 1})
+    assert tree.structure_key([1]) != tree.structure_key((1,))
+
+
 def test_assert_same_structure_names_both_structures():
     tree.assert_same_structure([1, (2, 3)], ("a", ["b", "c"]))  # lists and tuples alike
     with pytest.raises(ValueError, match=r"\[1, 2\].*\[1, \[2\]\]"):

@@ -40,6 +40,13 @@ def stacked_block(kernel, bias):
     return stack.block
 
 
+def kernel_block(kernel):
+    """The (k + 1, n) block whose first k rows are the 2-D `kernel` array (a kernel stored
+    directly above its bias, see `stacked_block`), else None."""
+    stack = _STACKS.get(id(kernel))
+    return stack.block if stack is not None and stack.kernel is kernel else None
+
+
 class ParameterStore:
     """The flat buffer holding `variables` (same float dtype), in order.
 

@@ -41,11 +41,13 @@ def bound_ufunc(ufunc, arrays, out):
 
 
 def copies_left(a, b):
-    """Whether `a @ b`, `a` a row-ordered matrix and `b` a transposed one, is faster through
-    a column-ordered copy of `a` (`blas.copy_left_pays`): the eager product and a bound
-    one (`bound_ufunc`) take that route alike."""
+    """Whether `a @ b`, `a` a row-ordered matrix (its rows possibly the left columns of a
+    wider one) and `b` a transposed one, is faster through a column-ordered copy of `a`
+    (`blas.copy_left_pays`): the eager product and a bound one (`bound_ufunc`) take that
+    route alike."""
     return isinstance(a, xp.ndarray) and isinstance(b, xp.ndarray) and a.ndim == 2 and \
-        b.ndim == 2 and a.flags.c_contiguous and b.T.flags.c_contiguous and \
+        b.ndim == 2 and a.strides[1] == a.itemsize and a.strides[0] >= a.shape[1] * \
+        a.itemsize and b.T.flags.c_contiguous and \
         not b.flags.c_contiguous and a.dtype == b.dtype and \
         blas.copy_left_pays(a.shape[0], a.shape[1], b.shape[1], a.dtype)
 

@@ -84,13 +84,11 @@ class Capture:
         arrays = {id(t.data) for _, t in self.produced.values()} | \
             {id(t.data) for t in self.inputs}
         for leaf in flatten((args, kwargs)):
-            if hasattr(leaf, "__next__"):
-                self.unusable = (f"{getattr(method, '__qualname__', method)} received an "
-                                 "iterator, which a replay could not read again")
-                return
-            if isinstance(leaf, xp.ndarray) and id(leaf) in arrays:
-                self.unusable = (f"{getattr(method, '__qualname__', method)} received the raw "
-                                 "array of a computed tensor instead of the tensor")
+            why = "an iterator, which a replay could not read again" if hasattr(
+                leaf, "__next__") else "the raw array of a computed tensor instead of the " \
+                "tensor" if isinstance(leaf, xp.ndarray) and id(leaf) in arrays else None
+            if why is not None:
+                self.unusable = f"{getattr(method, '__qualname__', method)} received {why}"
                 return
 
     # -- opening and closing ------------------------------------------------

@@ -35,7 +35,7 @@ from numnet.autodiff.tensor import STATELESS
 from numnet.backend import xp
 from numnet.engine.capture import Capture, difference
 from numnet.engine.plan import Program, plan
-from numnet.tree import flatten, pack_sequence_as
+from numnet.tree import flatten, pack_sequence_as, structure_key
 
 
 class Source:
@@ -67,7 +67,7 @@ class Source:
         self.rows = max((len(leaf) for leaf in self.data_leaves), default=0)
         # An array given twice is one input of a replay (`_capture`): which are is in the key.
         first = {}
-        self.key = (_structure_key(structure), tuple(None if leaf is None else (
+        self.key = (structure_key(structure), tuple(None if leaf is None else (
             leaf.shape[1:], leaf.dtype.str, first.setdefault(id(leaf), i))
             for i, leaf in enumerate(self.leaves)), stream is not None)
 
@@ -136,7 +136,9 @@ class CompiledFunction:
         # A callable saying whether `fn` runs only code known to trace the same ops on
         # every batch (then one capture is enough); asked once, at the first capture.
         self._one_capture = one_capture
-        self._captures_to_plan = None
+        # How many captures of a signature precede its plan: 1 when the function's code is
+        # known to trace alike on every batch, else 2 (compared); None before the first.
+        self.captures_to_plan = None
         self.reason = None if enabled else f"the {name} step runs eagerly (jit_compile=False)"
         self._entries = {}
         self._whole_arrays = {}  # (shape, dtype) -> program: see `call_array`
@@ -213,15 +215,9 @@ class CompiledFunction:
         return result
 
     def _one_capture_enough(self):
-        if self._captures_to_plan is None:
-            self._captures_to_plan = 1 if self._one_capture and self._one_capture() else 2
-        return self._captures_to_plan == 1
-
-    @property
-    def captures_to_plan(self):
-        """How many captures of a signature precede its plan: 1 when the function's code is
-        known to trace alike on every batch, else 2 (compared); None before the first."""
-        return self._captures_to_plan
+        if self.captures_to_plan is None:
+            self.captures_to_plan = 1 if self._one_capture and self._one_capture() else 2
+        return self.captures_to_plan == 1
 
     def _give_up(self, signature, why):
         self.reason = self._entries[signature] = f"the {self.name} step runs eagerly: {why}"
@@ -240,15 +236,6 @@ class CompiledFunction:
     def programs(self):
         """The programs planned so far (one per replayed signature)."""
         return [e for e in self._entries.values() if type(e) is Program]
-
-
-# ---------------------------------------------------------------- structures
-def _structure_key(structure):
-    if isinstance(structure, dict):
-        return ("dict", tuple((k, _structure_key(structure[k])) for k in sorted(structure)))
-    if isinstance(structure, (list, tuple)):
-        return (type(structure).__name__, tuple(_structure_key(x) for x in structure))
-    return "none" if structure is None else "leaf"
 
 
 __all__ = ["Batch", "CAPTURES", "CompiledFunction", "Source"]

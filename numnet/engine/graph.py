@@ -49,7 +49,7 @@ class Op:
     """One step of the graph: a primitive applied to values, or a host call."""
 
     __slots__ = ("prim", "host", "inputs", "attrs", "output", "per_epoch", "kernel", "dead",
-                 "writes", "host_slot", "effect")
+                 "host_slot", "effect")
 
     def __init__(self, prim, host, inputs, attrs, output):
         self.prim = prim          # the Primitive (None for a host call)
@@ -60,7 +60,6 @@ class Op:
         self.per_epoch = False    # computed when an epoch starts, not at every step
         self.kernel = None        # a rewrite's replacement: (out_array, in_arrays) -> callable
         self.dead = False
-        self.writes = []          # values a rewrite made it write besides its output
         self.host_slot = None     # a replayed host call's latest result: [result]
         self.effect = False       # a rewrite made it change state (a variable): always run
 
@@ -139,10 +138,8 @@ class Graph:
         written = set()
         for op in self.ops:
             if op.host is not None:
-                method = op.host.method
                 owner = op.host.args[0] if op.host.args else None
-                for variable in _owned_variables(owner, method, op.host.args):
-                    written.add(id(variable))
+                written.update(id(variable) for variable in _owned_variables(owner, op.host.args))
             elif op.prim.kind == "effect":
                 target = op.inputs[0]
                 if isinstance(target, Value) and target.kind == "variable":
@@ -150,7 +147,7 @@ class Graph:
         return written
 
 
-def _owned_variables(owner, method, args):
+def _owned_variables(owner, args):
     """Variables a host call may write: its owner's, and any variable it is handed."""
     found = [x for x in flatten(args) if isinstance(x, Variable)]
     variables = getattr(owner, "variables", None)

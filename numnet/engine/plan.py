@@ -10,15 +10,14 @@ Replaying is calling the kernels in order.
 """
 
 from functools import partial
-from operator import itemgetter
 
 from numnet.autodiff.ops.shape import RESHAPE
 from numnet.autodiff.primitive import wrap
 from numnet.autodiff.tensor import MOVES
-from numnet.backend import bound_ufunc, xp
+from numnet.backend import bound_ufunc, enclosing_rows, xp
 from numnet.engine.graph import Graph, Value
 from numnet.engine.rewrite import _want, rewrite
-from numnet.tree import flatten, map_structure
+from numnet.tree import flatten, map_structure, structure_builder
 
 # The most memory the rows hoisted out of the step may take for the whole data.
 HOIST_BUDGET = 256 * 2**20
@@ -35,14 +34,14 @@ class Program:
         self.hoisted = hoisted              # ops computed on the whole data per epoch
         self.result = result                # () -> the step's result, from the buffers
         self.stats = stats
-        self._sources = None                # the batch sources the whole-data values are of
-        self._whole = {}                    # id(value) -> its whole-data array
-        self.stale = True
+        self.begin_epoch()
 
     def begin_epoch(self):
         """Invariants and hoisted rows are recomputed before the next step, and the data they
         came from is let go (a finished call keeps no reference to it)."""
-        self.stale, self._sources, self._whole = True, None, {}
+        self.stale = True
+        self._sources = None  # the batch sources the whole-data values are of
+        self._whole = {}      # id(value) -> its whole-data array
 
     def valid(self):
         """False once a variable it reads by reference has moved (into a parameter store)."""
@@ -83,6 +82,11 @@ class Program:
             if op.prim is RESHAPE:
                 attrs = {"shape": (len(arrays[0]),) + tuple(attrs["shape"][1:])}
             whole[id(op.output)] = op.prim.compute(*arrays, **attrs)
+        for value, rows in self.feeds:
+            if type(value) is not int and rows.shape[1:] != value.shape[1:]:  # [x, 1] rows
+                array = whole[id(value)]
+                whole[id(value)] = xp.ones((len(array), rows.shape[1]), dtype=rows.dtype)
+                whole[id(value)][:, :-1] = array
         self._whole = whole
 
     def run(self):
@@ -101,10 +105,6 @@ class Program:
         for kernel in self.kernels:
             kernel()
 
-    def describe(self):
-        """A short account of the program (for logs and tests)."""
-        return ", ".join(f"{k}={v}" for k, v in self.stats.items())
-
 
 def plan(capture, returned, source_rows):
     """The `Program` replaying a capture (`source_rows`: rows of the whole data, None if streamed)."""
@@ -118,14 +118,10 @@ def plan(capture, returned, source_rows):
             if isinstance(value, Value) and value.kind != "input":
                 _allocate(value)
     for op in ops:
-        if op.output is not None:
-            _allocate(op.output)
-        for value in op.writes:
-            _allocate(value)
-        for value in op.inputs:
+        for value in [op.output, *op.inputs]:
             if isinstance(value, Value):
                 _allocate(value)
-    kernels, epoch_kernels = [], []
+    kernels, epoch_kernels, leaves = [], [], flatten(graph.returned)
     for op in ops:
         kernel = _kernel(op)
         target = epoch_kernels if op.per_epoch else kernels
@@ -134,14 +130,12 @@ def plan(capture, returned, source_rows):
         elif kernel is not None:
             target.append(kernel)
     read = set()  # what the step's kernels read (hoisted ops read the whole data instead)
-    for op in ops:
-        for value in op.inputs:
-            _want(value, read)
-    for leaf in flatten(graph.returned):
-        _want(graph.value_of(leaf), read)
+    for value in [v for op in ops for v in op.inputs] + list(map(graph.value_of, leaves)):
+        _want(value, read)
     fed = [v for v in dict.fromkeys(graph.inputs) if id(v) in read]  # each input once
     feeds = [(graph.inputs.index(v), v.array) for v in fed]
-    feeds += [(v, v.array) for v in _gathered(graph, read)]
+    feeds += [(v, _gathered_rows(v)) for v in {id(v): v for v in graph.values.values()}.values()
+              if v.kind == "gathered" and id(v) in read]  # the hoisted values a step reads
     stats = {"kernels": len(kernels), "per_epoch": len(epoch_kernels), "hoisted": len(hoisted),
              "fed": len(feeds), "rewrites": dict(graph.applied)}
     program = Program(kernels, epoch_kernels, feeds, graph.inputs, hoisted,
@@ -150,7 +144,6 @@ def plan(capture, returned, source_rows):
                          if v.kind == "variable"]
     # Per leaf of the result, in `flatten` order, the buffer a replay leaves it in
     # (None for a None leaf); None when a leaf is not an op's output.
-    leaves = flatten(graph.returned)
     values = [graph.value_of(leaf) for leaf in leaves]
     program.result_buffers = None if any(
         leaf is not None and (value is None or value.kind in ("variable", "const"))
@@ -162,10 +155,13 @@ def plan(capture, returned, source_rows):
     return program
 
 
-def _gathered(graph, read):
-    """The hoisted values a step reads: gathered from their whole-data arrays."""
-    return [v for v in {id(v): v for v in graph.values.values()}.values()
-            if v.kind == "gathered" and id(v) in read]
+def _gathered_rows(value):
+    """The buffer a step gathers `value`'s rows into: its whole `[x, 1]` rows when it has them
+    (its whole-data array then gets the column of ones too: `Program._compute_whole`), one
+    contiguous copy per row instead of a strided one."""
+    rows, columns = enclosing_rows(_allocate(value))  # (a result may be its only reader)
+    return rows if columns.start == 0 and rows.shape[1] == value.shape[1] + 1 and \
+        (rows[:, -1] == 1).all() else value.array
 
 
 def _allocate(value):
@@ -265,25 +261,5 @@ def _result_builder(graph):
             return lambda: op.host_slot[0]
         return lambda: leaf
     getters = [getter(leaf) for leaf in flatten(graph.returned)]
-    build = _structure_builder(graph.returned, iter(range(len(getters))))
+    build = structure_builder(graph.returned)
     return lambda: build([get() for get in getters])
-
-
-def _structure_builder(structure, positions):
-    """A function making `structure` again from the flat list of its leaves' new values."""
-    if isinstance(structure, dict):  # its leaves come in sorted key order (`flatten`)
-        parts = {key: _structure_builder(structure[key], positions) for key in sorted(structure)}
-        return lambda leaves: {key: parts[key](leaves) for key in structure}
-    if isinstance(structure, (list, tuple)):
-        kind = type(structure)
-        if kind in (list, tuple) and structure and not any(
-                isinstance(item, (dict, list, tuple)) for item in structure):
-            get = itemgetter(*[next(positions) for _ in structure])  # flat: one call
-            if len(structure) == 1:
-                return lambda leaves: kind((get(leaves),))
-            return get if kind is tuple else lambda leaves: list(get(leaves))
-        parts = [_structure_builder(item, positions) for item in structure]
-        if hasattr(structure, "_fields"):  # a namedtuple takes its items as fields
-            return lambda leaves: kind(*[build(leaves) for build in parts])
-        return lambda leaves: kind([build(leaves) for build in parts])
-    return itemgetter(next(positions))

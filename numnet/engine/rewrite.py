@@ -32,7 +32,7 @@ primitive reads the logits and the probabilities, and differentiates in
 closed form (see `numnet.kernels.losses`).
 """
 
-from numnet.autodiff.ops import nn as nn_ops
+from numnet.autodiff.ops import nn as nn_ops, state as state_ops
 from numnet.backend import xp
 from numnet.engine.graph import Value
 from numnet.engine.sgd_fusion import fuse_sgd_updates, param_block
@@ -51,8 +51,10 @@ def rewrite(graph, source_rows, hoist_budget):
     hoisted = hoist_rows(graph, source_rows, hoist_budget)
     concatenate_in_place(graph)
     widen_dense_inputs(graph)
+    widen_relu_gradients(graph)
     gradients_into_store(graph)
     share_softmax_statistics(graph)
+    share_batch_sums(graph)
     drop_dead(graph, hoisted)
     return hoisted
 
@@ -251,9 +253,26 @@ def widen_dense_inputs(graph):
             out, *arrays, wide=wide, **op.attrs)
 
 
-def _widen(x, widened):
-    """Gives `x` (m, k) the array `wide[:, :k]` of an (m, k + 1) buffer whose last column is 1
-    (the last part of a joined concatenation: the last columns of the joined value's)."""
+def widen_relu_gradients(graph):
+    """Gives a relu's gradient and the product making it (a Dense's input gradient) the
+    `(m, k + 1)` rows of the relu's widened output too, so the mask multiplies whole rows,
+    one contiguous pass (see `ops.nn._relu_grad_bind`; the last column goes unused)."""
+    for op in graph.ops:
+        if op.dead or op.prim is not _RELU_GRAD:
+            continue
+        g, y = op.inputs
+        if getattr(y.view_of, "shape", None) == y.shape[:1] + (y.shape[1] + 1,) and \
+                g.producer is not None and g.producer.prim is nn_ops.DENSE_INPUT_GRAD and \
+                len(g.uses) == 1 and _widen(g, {}, fill=0) and _widen(op.output, {}, fill=0):
+            _applied(graph, "widen_relu_gradients")
+
+
+_RELU_GRAD = nn_ops.ACTIVATION_PRIMITIVES["relu"][1]
+
+
+def _widen(x, widened, fill=1):
+    """Gives `x` (m, k) the array `wide[:, :k]` of an (m, k + 1) buffer whose last column is
+    `fill` (the last part of a joined concatenation: the last columns of the joined value's)."""
     if id(x) in widened:
         return True
     joined = getattr(x, "view_of", None)
@@ -268,7 +287,7 @@ def _widen(x, widened):
         return False
     m, k = x.shape
     wide = Value.new((m, k + 1), x.dtype)
-    wide.array, wide.fixed = xp.ones((m, k + 1), dtype=x.dtype), True
+    wide.array, wide.fixed = xp.full((m, k + 1), fill, dtype=x.dtype), True
     x.view_of, x.make_view, x.fixed = wide, (lambda a, k=k: a[:, :k]), True
     widened[id(x)] = wide
     return True
@@ -375,6 +394,43 @@ def share_softmax_statistics(graph):
         _applied(graph, "share_softmax_statistics")
 
 
+# ---------------------------------------------------------------- batch sums
+def share_batch_sums(graph):
+    """Lets a running mean add the sum a loss takes of the same per-sample values, and
+    sums of mean squares be one dot product of the differences.
+
+    A regressor's mean squared error and its MSE or RMSE metric read the same
+    `mean_square` values (`merge_common` made them one): the metric's running
+    mean then adds the loss's unscaled sum, and the loss sums the squared
+    differences as one dot product, so no per-sample square is stored.
+    """
+    sums = {}  # id(values) -> the loss's weighted_sum op of them
+    for op in graph.live_ops():
+        values = op.inputs[-1] if op.inputs and not op.per_epoch else None
+        if not isinstance(values, Value):
+            continue
+        if op.prim is nn_ops.WEIGHTED_SUM and len(op.inputs) == 1:
+            sums.setdefault(id(values), op)
+        elif op.prim is state_ops.ACCUMULATE_MEAN and id(values) in sums and \
+                op.attrs["weight"] is None and len(values.shape) == 1:
+            loss, _ = sums[id(values)], op.inputs.pop()
+            loss.attrs = dict(loss.attrs, unscaled=loss.attrs.get("unscaled", xp.zeros(
+                (), values.dtype)))
+            loss.effect = True  # the running mean reads what it leaves: it always runs
+            values.uses.remove(op)
+            op.kernel = lambda out, arrays, s=loss.attrs["unscaled"], n=values.shape[0]: \
+                state_ops.add_batch_sum(*arrays, s, n)
+            _applied(graph, "share_batch_sums")
+    for op in sums.values():
+        square = op.inputs[0].producer
+        if square is not None and square.prim is nn_ops.MEAN_SQUARE and \
+                op.inputs[0].uses == [op] and isinstance(square.inputs[0], Value):
+            op.inputs = [square.inputs[0]]
+            square.inputs[0].uses.append(op)
+            op.attrs = dict(op.attrs, squares=True)
+            _applied(graph, "share_batch_sums")
+
+
 def _applied(graph, rewrite_name):
     """Counts one change a rewrite made (`Program.stats["rewrites"]`, for logs and tests)."""
     graph.applied[rewrite_name] = graph.applied.get(rewrite_name, 0) + 1
@@ -392,9 +448,8 @@ def drop_dead(graph, hoisted=()):
     for op in reversed(graph.ops):
         if op.dead:
             continue
-        outputs = [op.output] + op.writes
-        if op.host is not None or op.effect or op.prim.kind in ("effect", "random") or any(
-                v is not None and id(v) in wanted for v in outputs):
+        if op.host is not None or op.effect or op.prim.kind in ("effect", "random") or (
+                op.output is not None and id(op.output) in wanted):
             for v in op.inputs:
                 _want(v, wanted)
         else:

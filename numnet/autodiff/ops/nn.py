@@ -19,13 +19,13 @@ from numnet.autodiff.ops.core import (
     wrap, xp,
 )
 from numnet.autodiff.ops import math as _math_ops
-from numnet.autodiff.ops.reductions import sum as _sum
+from numnet.autodiff.ops.reductions import sum_of_squares_into, sum as _sum
 from numnet.autodiff.ops.shape import getitem
 from numnet.backend import (
     blas, bound_ufunc, copies_left, enclosing_rows, global_generator, uniform_at_least,
     uniform_at_least_kernel,
 )
-from numnet.autodiff.parameters import stacked_block
+from numnet.autodiff.parameters import kernel_block, stacked_block
 from numnet.autodiff.tensor import keep_logits, kept_logits
 from numnet.kernels import ACTIVATIONS, LOSSES
 from numnet.kernels import losses as LOSSES_MODULE
@@ -96,8 +96,21 @@ def _relu_grad_bind(out, g, y):
     """`g * (y > 0)` as two bound calls. Where `y` is columns of a wider buffer (a Dense
     input's `[x, 1]`, a joined buffer), the mask is taken over the whole buffer, one
     contiguous pass, and its columns of `y` used: the same mask, at about half the cost of
-    a pass over the strided rows of `y`."""
+    a pass over the strided rows of `y`.
+
+    Where `g` and `out` are the same columns of buffers as wide
+    (`engine.rewrite.widen_relu_gradients`), the product runs over the whole rows too,
+    with the mask as floats: `sign(y)`, since `y = relu(x) >= 0` (1 where `y > 0`, 0
+    where `y == 0`; only a NaN in `y` gives NaN where the eager mask gives 0).
+    """
     whole, columns = enclosing_rows(y)
+    whole_g, columns_g = enclosing_rows(g)
+    whole_out, columns_out = enclosing_rows(out)
+    if whole.shape == whole_g.shape == whole_out.shape and \
+            columns == columns_g == columns_out and columns != slice(None):
+        mask = xp.empty(whole.shape, dtype=y.dtype)
+        return [partial(xp.sign, whole, out=mask),
+                partial(xp.multiply, whole_g, mask, out=whole_out)]
     mask = xp.empty(whole.shape, dtype=bool)
     return [partial(xp.greater, whole, _typed(0, y), out=mask),
             partial(xp.multiply, g, mask[:, columns], out=out)]
@@ -579,11 +592,21 @@ def _input_grad_compute(dz, kernel, out=None):
     return product(left, kernel.T, out=out)
 
 
+def _input_grad_bind(out, dz, kernel):
+    """`dz @ kernel.T` into `out`; where `out` is the left part of an `(m, k + 1)` buffer
+    (`engine.rewrite.widen_relu_gradients`) and `kernel` the top of a `[kernel; bias]`
+    block, `dz @ block.T` into the whole rows: the same columns, and a last one unused."""
+    rows, columns = enclosing_rows(out)
+    block = kernel_block(kernel)
+    if block is not None and rows.shape[1] == out.shape[1] + 1 and columns.start == 0:
+        kernel, out = block, rows
+    return bound_ufunc(_input_grad_product(kernel), [dz, kernel.T], out)
+
+
 DENSE_INPUT_GRAD = Primitive(
     "dense_input_grad", _input_grad_compute, _input_grad_vjp,
     into=lambda out, dz, kernel: _input_grad_compute(dz, kernel, out=out),
-    bind=lambda out, dz, kernel: bound_ufunc(_input_grad_product(kernel), [dz, kernel.T],
-                                             out))
+    bind=_input_grad_bind)
 DENSE_KERNEL_GRAD = Primitive(
     "dense_kernel_grad", lambda x, dz: _rows(x).T @ _rows(dz), _kernel_grad_vjp,
     into=lambda out, x, dz: xp.matmul(_rows(x).T, _rows(dz), out=out),
@@ -967,15 +990,29 @@ def _broadcast(x, shape):
     return broadcast_to(x, shape)
 
 
-def _weighted_sum_bind(out, values, weights=None, scale=1.0):
-    if weights is None:
-        total = partial(xp.add.reduce, values, None, None, out)
+def _weighted_sum_bind(out, values, weights=None, scale=1.0, unscaled=None, squares=False):
+    """The replay calls of `weighted_sum`, with two options a compiled step may set:
+
+    - `unscaled`: a 0-d array the sum is left in before the scaling (a running mean of
+      the same values adds it: see `engine.rewrite.share_batch_sums`);
+    - `squares`: `values` are the differences whose `mean_square` is to be summed; the
+      sum is then one dot product of the differences, over their last axis' length.
+    """
+    total = out if unscaled is None else unscaled
+    if squares:
+        calls = [partial(xp.dot, values.reshape(-1), values.reshape(-1), out=total)
+                 if values.flags.c_contiguous else partial(sum_of_squares_into, total, values)]
+        if values.ndim and values.shape[-1] != 1:
+            calls.append(bound_ufunc(xp.multiply, [total, _typed(1.0 / values.shape[-1],
+                                                                 total)], total))
+    elif weights is None:
+        calls = [partial(xp.add.reduce, values, None, None, total)]
     elif weights.shape == values.shape and values.ndim == 1:
-        total = partial(xp.matmul, values, weights, out=out)
+        calls = [partial(xp.matmul, values, weights, out=total)]
     else:
         return None
     # (a 0-d product: `bound_ufunc` runs it as Python float arithmetic, the same bits)
-    return [total, bound_ufunc(xp.multiply, [out, _typed(scale, out)], out)]
+    return calls + [bound_ufunc(xp.multiply, [total, _typed(scale, out)], out)]
 
 
 WEIGHTED_SUM = Primitive("weighted_sum", _weighted_sum, _weighted_sum_vjp)

@@ -132,6 +132,16 @@ def _accumulate_compute(total, count, values, weight, per_sample):
 _SUMMED_AS_A_LIST = 64
 
 
+def add_batch_sum(total, count, batch_sum, rows):
+    """A replay call adding `rows` per-sample values to a running mean, through `batch_sum`,
+    the 0-d array another op of the step left their sum in (see
+    `engine.rewrite.share_batch_sums`)."""
+    def run():
+        total[()] = total[()] + float(batch_sum)
+        count[()] = count[()] + rows
+    return run
+
+
 def _accumulate_bind(out, total, count, values, weight, per_sample):
     # One Python call per step instead of four 0-d kernels: scalars are cheaper in Python.
     return partial(_accumulate_compute, total, count, values, weight, per_sample)
