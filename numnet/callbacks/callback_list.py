@@ -37,19 +37,20 @@ class CallbackList(Callback):
 
     def _refresh_batch_hooks(self):
         # Only callbacks that override a batch hook are called per batch: the
-        # others would cost a Python call per step for nothing.
-        self._batch_callbacks = {
-            hook: [cb for cb in self.callbacks
-                   if getattr(type(cb), hook, None) is not getattr(Callback, hook)
-                   or (hook.startswith("on_train_batch") and
-                       getattr(type(cb), hook.replace("train_", ""), None)
-                       is not getattr(Callback, hook.replace("train_", "")))]
-            for hook in _BATCH_HOOKS
-        }
+        # others would cost a Python call per step for nothing. The lists are updated in
+        # place: a list `batch_callbacks` gave stays current.
+        hooks = self.__dict__.setdefault("_batch_callbacks", {})
+        for hook in _BATCH_HOOKS:
+            hooks.setdefault(hook, [])[:] = [
+                cb for cb in self.callbacks
+                if getattr(type(cb), hook, None) is not getattr(Callback, hook)
+                or (hook.startswith("on_train_batch") and
+                    getattr(type(cb), hook.replace("train_", ""), None)
+                    is not getattr(Callback, hook.replace("train_", "")))]
 
     def batch_callbacks(self, hook):
         """The callbacks that override the batch hook `hook` (e.g. "on_test_batch_end"): the
-        only ones it calls."""
+        only ones it calls (a list kept current when callbacks are appended)."""
         return self._batch_callbacks[hook]
 
     @property

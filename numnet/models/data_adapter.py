@@ -22,6 +22,7 @@ import itertools
 import math
 import types
 import warnings
+from functools import partial
 
 import numpy as np
 
@@ -474,6 +475,9 @@ class DataAdapter:
             if self._pass is None or self.steps_per_epoch is None:
                 self._end_pass()
                 self._pass, self._seen = self._new_pass(), 0
+            if self.steps_per_epoch is None and self.num_batches is not None:
+                yield from self._whole_pass()  # the common case, at the least cost per step
+                return
             limit = self.steps
             step = 0
             while limit is None or step < limit:
@@ -492,6 +496,16 @@ class DataAdapter:
                 self._end_pass()
         finally:
             self.on_epoch_end()
+
+    def _whole_pass(self):
+        """An epoch that is one new pass of known length: its batches, then the pass ends."""
+        for step, batch in enumerate(itertools.islice(self._pass, self.num_batches)):
+            self._seen = step + 1
+            yield step, batch
+        if self._seen < self.num_batches:
+            self._ran_out()
+        else:
+            self._end_pass()
 
     def _ran_out(self):
         """The pass ended before its known length, or an input of unknown length ended."""
@@ -578,7 +592,15 @@ class ArrayAdapter(DataAdapter):
 
     def _indices(self, order):
         batch = self.batch_size
-        rank, size = (0, 1) if self.shard is None else (self.shard.rank, self.shard.size)
+        if self.shard is None:  # (a slice past the end stops at it)
+            return (order[start:start + batch] for start in range(0, self.used, batch)) \
+                if order is not None else (slice(start, start + batch)
+                                           for start in range(0, self.used, batch))
+        return self._shard_indices(order)
+
+    def _shard_indices(self, order):
+        batch = self.batch_size
+        rank, size = self.shard.rank, self.shard.size
         step = batch * size
         for start in range(0, self.used, step):
             local = min(step, self.used - start) // size
@@ -589,7 +611,7 @@ class ArrayAdapter(DataAdapter):
         order = global_generator().permutation(self.n) if self.shuffle else None
         if not self.streamed:
             source = self.source
-            return (Batch(source, index) for index in self._indices(order))
+            return map(partial(Batch, source), self._indices(order))
         return OrderedFetcher(self._gather, self._indices(order), workers=1,
                               depth=PREFETCH_DEPTH)
 

@@ -528,6 +528,7 @@ class Trainer:
             self._initial_epoch = None
             epoch_logs = {}
             want_batch_logs = callback_list.needs_train_batch_logs
+            begin_hooks = callback_list.batch_callbacks("on_train_batch_begin")
             train_function = self.make_train_function(weights=weights)
             reported = not train_function.enabled  # say once why steps run eagerly
             for epoch in range(initial_epoch, epochs):
@@ -536,7 +537,8 @@ class Trainer:
                 callback_list.on_epoch_begin(epoch)
                 with data.train.epoch() as batches:
                     for step, batch in batches:
-                        callback_list.on_train_batch_begin(step)
+                        if begin_hooks:
+                            callback_list.on_train_batch_begin(step)
                         logs = train_function(batch)
                         if want_batch_logs:
                             if logs is None and callback_list.train_batch_logs_needed(step):

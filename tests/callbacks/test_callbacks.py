@@ -198,3 +198,20 @@ def test_sigkill_during_checkpoint_then_resume(tmp_path):
     for key in a.files:
         np.testing.assert_array_equal(a[key], b[key])
     assert not (tmp_path / "run" / "backup").exists()
+
+
+def test_a_callback_appended_mid_epoch_gets_the_next_batch_hooks():
+    """`fit` asks once which callbacks have batch hooks: the list it holds follows appends."""
+    x, y = np.ones((40, 3), "float32"), np.zeros((40, 1), "float32")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    begun = []
+    late = keras.callbacks.LambdaCallback(on_train_batch_begin=lambda b, logs: begun.append(b))
+    callbacks = keras.callbacks.CallbackList(add_history=True, model=model)
+
+    def add_late(batch, logs):
+        if batch == 2:
+            callbacks.append(late)
+    callbacks.append(keras.callbacks.LambdaCallback(on_train_batch_end=add_late))
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=callbacks)
+    assert begun == [3, 4]

@@ -21,27 +21,27 @@ Y3 = np.stack([X[:, 0] * 2 + X[:, 1], X[:, 2] - X[:, 3], X[:, 4] * X[:, 5]], 1)
 LOGGED_RTOL = 3e-7  # float32 rounding of a mean (the most seen: 1.1e-7)
 
 
-def _regressor(jit, outputs=1, activation="relu", norm=False, lr=1e-2):
+def _regressor(jit, outputs=1, activation="relu", norm=False, lr=1e-2, units=(9, 7)):
     keras.utils.set_random_seed(3)
     layers = [keras.Input((6,))]
     if norm:
         normalization = keras.layers.Normalization()
         normalization.adapt(X)
         layers.append(normalization)
-    layers += [keras.layers.Dense(9, activation=activation),
-               keras.layers.Dense(7, activation=activation),
-               keras.layers.Dense(outputs)]
+    layers += [keras.layers.Dense(n, activation=activation) for n in units]
+    layers.append(keras.layers.Dense(outputs))
     model = keras.Sequential(layers)
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="mse", jit_compile=jit,
                   metrics=["RootMeanSquaredError", "mse"])
     return model
 
 
-def _fit_both(outputs=1, epochs=3, **kwargs):
+def _fit_both(outputs=1, epochs=3, batch_size=16, **kwargs):
     runs = []
     for jit in ("auto", False):
         model = _regressor(jit, outputs=outputs, **kwargs)
-        history = model.fit(X, Y3[:, :outputs], batch_size=16, epochs=epochs, verbose=0)
+        history = model.fit(X, Y3[:, :outputs], batch_size=batch_size, epochs=epochs,
+                            verbose=0)
         runs.append((model, history.history))
     (compiled, logs), (eager, eager_logs) = runs
     assert compiled.compiled_reason is None and compiled.train_function.programs
@@ -100,6 +100,12 @@ def test_sample_weights_keep_their_own_sums():
 def test_relu_gradients_run_over_whole_rows_with_the_eager_numbers(norm):
     model = _fit_both(norm=norm)
     # the two hidden relus: each gradient and the product making it get [x, 1] rows
+    assert _rewrites(model)["widen_relu_gradients"] == 2
+
+
+def test_wide_relu_layers_take_the_boolean_mask_with_the_eager_numbers():
+    """32 x 121 rows: past the float mask's limit, the mask is booleans over whole rows."""
+    model = _fit_both(units=(120, 110), batch_size=32)
     assert _rewrites(model)["widen_relu_gradients"] == 2
 
 

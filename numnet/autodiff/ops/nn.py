@@ -99,24 +99,25 @@ def _relu_grad_bind(out, g, y):
     a pass over the strided rows of `y`.
 
     Where `g` and `out` are the same columns of buffers as wide
-    (`engine.rewrite.widen_relu_gradients`), the product runs over the whole rows too,
-    with the mask as floats: `sign(y)`, since `y = relu(x) >= 0` (1 where `y > 0`, 0
-    where `y == 0`; only a NaN in `y` gives NaN where the eager mask gives 0).
+    (`engine.rewrite.widen_relu_gradients`), the product runs over the whole rows too. Up
+    to `_FLOAT_MASK_LIMIT` entries the mask is then floats, `sign(y)` (1 where `y > 0`,
+    0 where `y == 0`, as `y = relu(x) >= 0`; a NaN in `y` gives NaN where the eager mask
+    gives 0): a product of floats and booleans costs more to set up than that pass.
     """
     whole, columns = enclosing_rows(y)
-    whole_g, columns_g = enclosing_rows(g)
-    whole_out, columns_out = enclosing_rows(out)
-    if whole.shape == whole_g.shape == whole_out.shape and \
-            columns == columns_g == columns_out and columns != slice(None):
-        mask = xp.empty(whole.shape, dtype=y.dtype)
-        return [partial(xp.sign, whole, out=mask),
-                partial(xp.multiply, whole_g, mask, out=whole_out)]
     mask = xp.empty(whole.shape, dtype=bool)
+    (whole_g, columns_g), (whole_out, columns_out) = enclosing_rows(g), enclosing_rows(out)
+    if whole.shape == whole_g.shape == whole_out.shape and columns == columns_g == columns_out:
+        g, out, columns = whole_g, whole_out, slice(None)
+        if whole.size < _FLOAT_MASK_LIMIT:
+            mask = xp.empty(whole.shape, dtype=y.dtype)
+            return [partial(xp.sign, whole, out=mask), partial(xp.multiply, g, mask, out=out)]
     return [partial(xp.greater, whole, _typed(0, y), out=mask),
             partial(xp.multiply, g, mask[:, columns], out=out)]
 
 
 ACTIVATION_PRIMITIVES["relu"][1].bind = _relu_grad_bind
+_FLOAT_MASK_LIMIT = 3200  # measured: the two routes cost the same at 32 x 101 entries
 
 
 # ------------------------------------------------------ second derivatives
@@ -1117,14 +1118,17 @@ def _dropout_mask_into(out, shape, rate, generator, dtype):
 
 
 def _dropout_mask_bind(out, shape, rate, generator, dtype):
-    """`_dropout_mask_into` on buffers made once: the same draws and the same numbers."""
+    """`_dropout_mask_into` on buffers made once: the same draws and the same numbers (the
+    booleans copied into `out`, then scaled: two passes that cost less than one product of
+    booleans and floats, which NumPy runs through a casting loop)."""
     keep = xp.empty(shape, dtype=bool)
     draw = uniform_at_least_kernel(keep, rate)
     scale = xp.asarray(1.0 / (1.0 - rate), dtype=out.dtype)
 
     def run():
         draw(generator or global_generator())
-        xp.multiply(keep, scale, out=out)
+        xp.copyto(out, keep)
+        xp.multiply(out, scale, out=out)
     return run
 
 
