@@ -396,13 +396,13 @@ def share_softmax_statistics(graph):
 
 # ---------------------------------------------------------------- batch sums
 def share_batch_sums(graph):
-    """Lets a running mean add the sum a loss takes of the same per-sample values, and
-    sums of mean squares be one dot product of the differences.
+    """Lets a running mean add the sum a loss takes of the same per-sample values.
 
     A regressor's mean squared error and its MSE or RMSE metric read the same
     `mean_square` values (`merge_common` made them one): the metric's running
-    mean then adds the loss's unscaled sum, and the loss sums the squared
-    differences as one dot product, so no per-sample square is stored.
+    mean then adds the loss's unscaled sum, which it would compute with the
+    same bits (`ops.state.accumulate_mean` sums a batch in float32 as the loss
+    does), instead of summing the values again.
     """
     sums = {}  # id(values) -> the loss's weighted_sum op of them
     for op in graph.live_ops():
@@ -412,22 +412,15 @@ def share_batch_sums(graph):
         if op.prim is nn_ops.WEIGHTED_SUM and len(op.inputs) == 1:
             sums.setdefault(id(values), op)
         elif op.prim is state_ops.ACCUMULATE_MEAN and id(values) in sums and \
-                op.attrs["weight"] is None and len(values.shape) == 1:
-            loss, _ = sums[id(values)], op.inputs.pop()
-            loss.attrs = dict(loss.attrs, unscaled=loss.attrs.get("unscaled", xp.zeros(
-                (), values.dtype)))
-            loss.effect = True  # the running mean reads what it leaves: it always runs
+                op.attrs["weight"] is None and len(values.shape) == 1 and \
+                values.dtype in (xp.float32, xp.float64):  # summed in that dtype by both
+            loss = sums[id(values)]
+            unscaled = loss.attrs.get("unscaled", xp.zeros((), values.dtype))
+            loss.attrs, loss.effect = dict(loss.attrs, unscaled=unscaled), True  # (always run)
+            del op.inputs[-1]  # the running mean reads that sum, not the values
             values.uses.remove(op)
-            op.kernel = lambda out, arrays, s=loss.attrs["unscaled"], n=values.shape[0]: \
+            op.kernel = lambda out, arrays, s=unscaled, n=values.shape[0]: \
                 state_ops.add_batch_sum(*arrays, s, n)
-            _applied(graph, "share_batch_sums")
-    for op in sums.values():
-        square = op.inputs[0].producer
-        if square is not None and square.prim is nn_ops.MEAN_SQUARE and \
-                op.inputs[0].uses == [op] and isinstance(square.inputs[0], Value):
-            op.inputs = [square.inputs[0]]
-            square.inputs[0].uses.append(op)
-            op.attrs = dict(op.attrs, squares=True)
             _applied(graph, "share_batch_sums")
 
 

@@ -5,11 +5,9 @@ clipping, EMA, gradient accumulation, schedules, recompiling, the one-batch form
 Sequential `pop`/`add`, masks, dict inputs and outputs, generators and `PyDataset`s,
 custom losses, metrics and `add_loss`, constraints, `from_logits`, EarlyStopping.
 
-Each scenario runs twice from the same seed: the weights and predictions must be equal
-bit for bit, the History and evaluate's results (`Logged`) equal up to float32 rounding (a
-replay may sum a loss as one dot product, or let a metric add the loss's sum: see
-`engine.rewrite.share_batch_sums`), and the compiled run must have replayed its steps (not
-fallen back)."""
+Each scenario runs twice from the same seed
+the weights and the History must be equal
+bit for bit, and the compiled run must have replayed its steps (not fallen back)."""
 
 import warnings
 
@@ -43,21 +41,11 @@ def mlp(jit, **kw):
     return m
 
 
-class Logged:
-    """A logged loss or metric: compared up to float32 rounding, not bit for bit."""
-
-    def __init__(self, value):
-        self.value = np.asarray(value, dtype=np.float64)
-
-
-LOGGED_RTOL = 3e-7  # float32 rounding of a mean (the most seen: 1.1e-7)
-
-
 def out(m, h=None):
     vals = list(m.get_weights())
     if h is not None:
         for k, v in sorted(h.history.items()):
-            vals.append(Logged(v))
+            vals.append(np.array(v))
     return vals
 
 
@@ -97,7 +85,7 @@ def s_batch_sizes(jit):
     m = mlp(jit)
     m.fit(X, Y, epochs=1, batch_size=16, verbose=0)
     m.fit(X, Y, epochs=2, batch_size=50, verbose=0)
-    return out(m) + [Logged(m.evaluate(X, Y, batch_size=7, verbose=0)), m.predict(X[:13], verbose=0)]
+    return out(m) + [m.evaluate(X, Y, batch_size=7, verbose=0), m.predict(X[:13], verbose=0)]
 
 
 class Assign(keras.callbacks.Callback):
@@ -215,8 +203,8 @@ def s_train_on_batch(jit):
     m = mlp(jit, metrics=["mae"])
     r = []
     for i in range(6):
-        r.append(Logged(m.train_on_batch(X[i*16:(i+1)*16], Y[i*16:(i+1)*16])))
-    r.append(Logged(m.test_on_batch(X[:20], Y[:20])))
+        r.append(m.train_on_batch(X[i*16:(i+1)*16], Y[i*16:(i+1)*16]))
+    r.append(m.test_on_batch(X[:20], Y[:20]))
     r.append(m.predict_on_batch(X[:5]))
     return out(m) + r
 
@@ -349,7 +337,7 @@ def s_pydataset(jit):
         def __getitem__(self, i): return X[i*20:(i+1)*20 + (i % 2)], Y[i*20:(i+1)*20 + (i % 2)]
     m = mlp(jit)
     h = m.fit(DS(), epochs=3, verbose=0)
-    return out(m, h) + [Logged(m.evaluate(DS(), verbose=0))]
+    return out(m, h) + [m.evaluate(DS(), verbose=0)]
 
 
 def s_custom_loss_metric(jit):
@@ -418,8 +406,7 @@ def _run(scenario, jit):
     keras.utils.set_random_seed(1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return [v if isinstance(v, Logged) else np.asarray(v, dtype=np.float64)
-                for v in scenario(jit)]
+        return [np.asarray(v, dtype=np.float64) for v in scenario(jit)]
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -438,8 +425,5 @@ def test_compiled_steps_give_the_eager_numbers(name, monkeypatch):
     assert len(replays) == replayed  # jit_compile=False replays nothing
     assert len(compiled) == len(eager)
     for mine, theirs in zip(compiled, eager):
-        if isinstance(mine, Logged):
-            np.testing.assert_allclose(mine.value, theirs.value, rtol=LOGGED_RTOL, atol=0)
-        else:
-            np.testing.assert_array_equal(mine, theirs)
+        np.testing.assert_array_equal(mine, theirs)
     assert replayed > 0  # the compiled run replayed steps (it did not fall back)

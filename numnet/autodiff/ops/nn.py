@@ -19,7 +19,7 @@ from numnet.autodiff.ops.core import (
     wrap, xp,
 )
 from numnet.autodiff.ops import math as _math_ops
-from numnet.autodiff.ops.reductions import sum_of_squares_into, sum as _sum
+from numnet.autodiff.ops.reductions import sum as _sum
 from numnet.autodiff.ops.shape import getitem
 from numnet.backend import (
     blas, bound_ufunc, copies_left, enclosing_rows, global_generator, uniform_at_least,
@@ -92,6 +92,9 @@ def _typed(value, like):
     return xp.asarray(value, dtype=like.dtype)
 
 
+_FLOAT_MASK_LIMIT = 3200  # `_relu_grad_bind`'s two routes measured to cost the same at 32 x 101
+
+
 def _relu_grad_bind(out, g, y):
     """`g * (y > 0)` as two bound calls. Where `y` is columns of a wider buffer (a Dense
     input's `[x, 1]`, a joined buffer), the mask is taken over the whole buffer, one
@@ -117,7 +120,6 @@ def _relu_grad_bind(out, g, y):
 
 
 ACTIVATION_PRIMITIVES["relu"][1].bind = _relu_grad_bind
-_FLOAT_MASK_LIMIT = 3200  # measured: the two routes cost the same at 32 x 101 entries
 
 
 # ------------------------------------------------------ second derivatives
@@ -991,22 +993,12 @@ def _broadcast(x, shape):
     return broadcast_to(x, shape)
 
 
-def _weighted_sum_bind(out, values, weights=None, scale=1.0, unscaled=None, squares=False):
-    """The replay calls of `weighted_sum`, with two options a compiled step may set:
-
-    - `unscaled`: a 0-d array the sum is left in before the scaling (a running mean of
-      the same values adds it: see `engine.rewrite.share_batch_sums`);
-    - `squares`: `values` are the differences whose `mean_square` is to be summed; the
-      sum is then one dot product of the differences, over their last axis' length.
-    """
+def _weighted_sum_bind(out, values, weights=None, scale=1.0, unscaled=None):
+    """The replay calls of `weighted_sum`; with `unscaled` (a compiled step's option), the sum
+    is left in that 0-d array before the scaling: a running mean of the same values adds
+    it (see `engine.rewrite.share_batch_sums`)."""
     total = out if unscaled is None else unscaled
-    if squares:
-        calls = [partial(xp.dot, values.reshape(-1), values.reshape(-1), out=total)
-                 if values.flags.c_contiguous else partial(sum_of_squares_into, total, values)]
-        if values.ndim and values.shape[-1] != 1:
-            calls.append(bound_ufunc(xp.multiply, [total, _typed(1.0 / values.shape[-1],
-                                                                 total)], total))
-    elif weights is None:
+    if weights is None:
         calls = [partial(xp.add.reduce, values, None, None, total)]
     elif weights.shape == values.shape and values.ndim == 1:
         calls = [partial(xp.matmul, values, weights, out=total)]

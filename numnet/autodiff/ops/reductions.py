@@ -191,7 +191,7 @@ def _sum_of_squares(x):
     return xp.asarray(xp.vdot(flat, flat))
 
 
-def sum_of_squares_into(out, x):
+def _sum_of_squares_into(out, x):
     flat = xp.ravel(x)  # a view of a contiguous array, read afresh at every call
     out[()] = xp.vdot(flat, flat)
     return out
@@ -204,8 +204,8 @@ def _sum_of_squares_vjp(g, inputs, output, needs):
 
 
 SUM_OF_SQUARES = Primitive("sum_of_squares", _sum_of_squares, _sum_of_squares_vjp,
-                           into=sum_of_squares_into,
-                           bind=lambda out, x: partial(sum_of_squares_into, out, x))
+                           into=_sum_of_squares_into,
+                           bind=lambda out, x: partial(_sum_of_squares_into, out, x))
 
 
 def sum_of_squares(x):

@@ -113,23 +113,21 @@ def _accumulate_compute(total, count, values, weight, per_sample):
 
     With `weight` (a number): `values` is one batch value, counted `weight` times.
     Without: `values` holds per-sample values (each sample the mean of its
-    `per_sample` entries), summed in float64.
+    `per_sample` entries), summed in float32 (float64 values: in float64), as
+    Keras sums them, then added to the float64 total. A loss summing the same
+    values sums them alike: a compiled step may add the loss's sum instead
+    (`add_batch_sum`), with the same bits.
     """
     if weight is not None:
         total[()] = total[()] + float(values) * weight
         count[()] = count[()] + weight
         return total
     flat = values.reshape(-1)
-    # A batch's few values: Python's float64 sum of their list costs a third less than
-    # NumPy's float64 reduction (a compiled step runs this at every step).
-    batch = sum(flat.tolist()) if flat.size <= _SUMMED_AS_A_LIST else \
-        xp.add.reduce(flat, dtype=xp.float64)
+    batch = float(xp.add.reduce(flat, dtype=xp.float64 if flat.dtype == xp.float64 else
+                                xp.float32))
     total[()] = total[()] + (batch / per_sample if per_sample != 1 else batch)
     count[()] = count[()] + (len(values) if values.ndim else 1)
     return total
-
-
-_SUMMED_AS_A_LIST = 64
 
 
 def add_batch_sum(total, count, batch_sum, rows):
