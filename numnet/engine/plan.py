@@ -157,12 +157,13 @@ def plan(capture, returned, source_rows):
 
 def _gathered_rows(value):
     """The buffer a step gathers `value`'s rows into: its whole `[x, 1]` rows when it has them
-    (`rewrite._widen` gave them, with a last column of ones: its whole-data array then gets
-    that column too, in `Program._compute_whole`), one contiguous copy per row instead of
-    a strided one."""
+    (`rewrite._widen` gave them, with a last column of ones) and is computed per epoch (not
+    a view of the data, which would then be copied whole): its whole-data array gets that
+    column too (`Program._compute_whole`), and a step copies whole rows, not strided ones."""
     rows, columns = enclosing_rows(_allocate(value))  # (a result may be its only reader)
     wide = value.view_of is not None and value.view_of.kind != "joined" and columns.start == 0
-    return rows if wide and rows.shape[1] == value.shape[1] + 1 else value.array
+    return rows if wide and rows.shape[1] == value.shape[1] + 1 and \
+        value.producer.prim.kind != "view" else value.array
 
 
 def _allocate(value):

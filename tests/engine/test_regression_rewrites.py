@@ -128,3 +128,17 @@ def test_normalized_rows_are_gathered_into_whole_rows():
     (program,) = [p for p in model.train_function.programs if p.stats["hoisted"]][:1]
     # the normalized inputs (6 features) land in their [x, 1] buffer, 7 columns, whole
     assert sorted(buffer.shape for _, buffer in program.feeds) == [(16, 1), (16, 7)]
+
+
+def test_a_flattened_input_is_gathered_from_the_data_itself():
+    """A hoisted view of the data (a Flatten) is not copied whole to give it a column of
+    ones: its rows are gathered into the left part of the `[x, 1]` buffer, as before."""
+    images = RNG.normal(size=(64, 3, 4)).astype("float32")
+    keras.utils.set_random_seed(6)
+    model = keras.Sequential([keras.Input((3, 4)), keras.layers.Flatten(),
+                              keras.layers.Dense(5, activation="relu"), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(images, images[:, 0, :1], batch_size=16, epochs=2, verbose=0)
+    (program,) = model.train_function.programs
+    assert program.stats["hoisted"] == 1
+    assert sorted(buffer.shape for _, buffer in program.feeds) == [(16, 1), (16, 12)]
