@@ -157,9 +157,9 @@ def plan(capture, returned, source_rows):
 
 def _gathered_rows(value):
     """The buffer a step gathers `value`'s rows into: its whole `[x, 1]` rows when it has them
-    (`rewrite._widen` gave them, with a last column of ones) and is computed per epoch (not
-    a view of the data, which would then be copied whole): its whole-data array gets that
-    column too (`Program._compute_whole`), and a step copies whole rows, not strided ones."""
+    (`rewrite.widen_dense_inputs` gave them, with a last column of ones) and is computed per
+    epoch (not a view of the data, which would then be copied whole): its whole-data array,
+    made when an epoch starts, gets that column too, and a step copies whole rows."""
     rows, columns = enclosing_rows(_allocate(value))  # (a result may be its only reader)
     wide = value.view_of is not None and value.view_of.kind != "joined" and columns.start == 0
     return rows if wide and rows.shape[1] == value.shape[1] + 1 and \

@@ -256,7 +256,7 @@ def widen_dense_inputs(graph):
 def widen_relu_gradients(graph):
     """Gives a relu's gradient and the product making it (a Dense's input gradient) the
     `(m, k + 1)` rows of the relu's widened output too, so the mask multiplies whole rows,
-    one contiguous pass (see `ops.nn._relu_grad_bind`; the last column goes unused)."""
+    one contiguous pass (the relu gradient's `bind` in `ops.nn`; the last column goes unused)."""
     for op in graph.ops:
         if op.dead or op.prim is not _RELU_GRAD:
             continue

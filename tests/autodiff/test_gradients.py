@@ -125,13 +125,17 @@ def test_logsumexp_of_minus_infinity_rows_has_zero_gradient():
 def test_stacked_dense(activation):
     """The Dense op on a kernel stored right above its bias (one `[x, 1] @ block` product)."""
     from numnet.autodiff.ops import nn as nn_ops
-    from numnet.autodiff.parameters import ParameterStore, stacked_block
+    from numnet.autodiff.parameters import ParameterStore, kernel_block, stacked_block
     from numnet.engine import Capture
 
     kernel = Variable(rand(3, 5), dtype="float64")
     bias = Variable(rand(5), dtype="float64")
+    assert kernel_block(kernel.data) is None  # not placed yet
     ParameterStore.of([kernel, bias])  # places the kernel directly above the bias
-    assert stacked_block(kernel.data, bias.data) is not None
+    block = stacked_block(kernel.data, bias.data)
+    assert block is not None and kernel_block(kernel.data) is block
+    np.testing.assert_array_equal(block, np.vstack([kernel.data, bias.data]))
+    assert kernel_block(kernel.data.copy()) is None and kernel_block(bias.data) is None
     x = Tensor(away_from_zero(4, 3), dtype="float64")
     weight = RNG.normal(size=(4, 5))
 

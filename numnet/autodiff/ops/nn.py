@@ -108,13 +108,13 @@ def _relu_grad_bind(out, g, y):
     gives 0): a product of floats and booleans costs more to set up than that pass.
     """
     whole, columns = enclosing_rows(y)
-    mask = xp.empty(whole.shape, dtype=bool)
     (whole_g, columns_g), (whole_out, columns_out) = enclosing_rows(g), enclosing_rows(out)
     if whole.shape == whole_g.shape == whole_out.shape and columns == columns_g == columns_out:
         g, out, columns = whole_g, whole_out, slice(None)
         if whole.size < _FLOAT_MASK_LIMIT:
             mask = xp.empty(whole.shape, dtype=y.dtype)
             return [partial(xp.sign, whole, out=mask), partial(xp.multiply, g, mask, out=out)]
+    mask = xp.empty(whole.shape, dtype=bool)
     return [partial(xp.greater, whole, _typed(0, y), out=mask),
             partial(xp.multiply, g, mask[:, columns], out=out)]
 
