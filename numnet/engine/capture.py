@@ -161,24 +161,22 @@ def _step_difference(first, second, a, b):
             return f"became {b.prim.name} on the next batch"
         if not _same_attrs(a.attrs, b.attrs):
             return "changed its attributes between batches"
-        for x, y in zip(a.inputs, b.inputs):
-            why = _origin_difference(first.origin(x), second.origin(y))
-            if why:
-                return why
-        return None
+        return _inputs_difference(first, second, zip(a.inputs, b.inputs))
     if a.method is not b.method:
         return "called another host function on the next batch"
     left, right = flatten((a.args, a.kwargs)), flatten((b.args, b.kwargs))
-    if len(left) != len(right):
+    if len(left) != len(right) or any(isinstance(x, Tensor) != isinstance(y, Tensor)
+                                      for x, y in zip(left, right)):
         return "received other arguments on the next batch"
-    for x, y in zip(left, right):
-        if isinstance(x, Tensor) != isinstance(y, Tensor):
-            return "received other arguments on the next batch"
-        if isinstance(x, Tensor):
-            why = _origin_difference(first.origin(x), second.origin(y))
-            if why:
-                return why
-    return None
+    return _inputs_difference(first, second, [(x, y) for x, y in zip(left, right)
+                                              if isinstance(x, Tensor)])
+
+
+def _inputs_difference(first, second, pairs):
+    """How the origins of paired inputs differ between two captures: the first difference
+    (None if there is none)."""
+    return next(filter(None, (_origin_difference(first.origin(x), second.origin(y))
+                              for x, y in pairs)), None)
 
 
 def _origin_difference(a, b):

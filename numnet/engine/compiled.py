@@ -34,7 +34,7 @@ from numnet.autodiff.primitive import CAPTURES, IN_STEP, RECORDERS, wrap
 from numnet.autodiff.tensor import STATELESS
 from numnet.backend import xp
 from numnet.engine.capture import Capture, difference
-from numnet.engine.plan import Program, plan
+from numnet.engine.plan import Program, copy_rows, plan
 from numnet.tree import flatten, pack_sequence_as, structure_key
 
 
@@ -93,8 +93,7 @@ class Batch:
         return source if source.stream is None else source.stream
 
     def leaves(self):
-        index = self.index
-        return [None if leaf is None else leaf[index] for leaf in self.source.leaves]
+        return [None if leaf is None else leaf[self.index] for leaf in self.source.leaves]
 
     def source_rows(self):
         """Rows of the whole data (None for a streamed batch: nothing may be hoisted)."""
@@ -123,10 +122,7 @@ class CompiledFunction:
 
     def __init__(self, fn, name="step", enabled=True, before_planning=None,
                  capture_first=False, hoist=True, one_capture=None):
-        self.fn = fn
-        self.name = name
-        self.enabled = enabled
-        self.before_planning = before_planning
+        self.fn, self.name, self.enabled, self.before_planning = fn, name, enabled, before_planning
         # Capture the first signature from its first call (a training step repeats);
         # later ones (a last partial batch) still start eagerly.
         self.capture_first = capture_first
@@ -177,6 +173,28 @@ class CompiledFunction:
             self._entries[signature] = _SEEN_ONCE
             return self._eager(batch)
         return self._capture(batch, signature, None if entry is None or entry is _SEEN_ONCE else entry)
+
+    def replaying(self, batches):
+        """The `(step, Batch)` pairs of `batches` less those it replays itself, for a caller
+        that calls this function on each pair it gets and reads no result between steps (a
+        `fit` without batch callbacks).
+
+        After a call the caller made, the batches that follow with its signature are
+        replayed here in one loop: the same rows fed to the same program's `run` as in
+        `__call__`, without its per-call checks, which nothing between two such steps can
+        change.
+        """
+        replay = None  # (source, signature, feed pairs, run) of the batches replayed here
+        for step, batch in batches:
+            if replay and batch.source is replay[0] and batch.signature() == replay[1]:
+                copy_rows(replay[2], batch.index)
+                replay[3]()
+                continue
+            yield step, batch
+            entry = self._entries.get(batch.signature())
+            replay = type(entry) is Program and entry.valid() and self.enabled and not (
+                STATELESS.items or RECORDERS) and (batch.source, batch.signature(),
+                                                   entry.feed_pairs(batch), entry.run)
 
     def _eager(self, batch):
         IN_STEP.append(self)

@@ -53,20 +53,20 @@ class Program:
 
     def feed(self, batch):
         """Copies the batch's rows (of inputs and hoisted values) into the input buffers."""
+        copy_rows(self.feed_pairs(batch), batch.index)
+
+    def feed_pairs(self, batch):
+        """`(whole-data array, input buffer)` pairs the rows of a batch of `batch`'s source are
+        copied between (see `copy_rows`), this epoch's whole-data values computed if due."""
         sources = batch.sources
         if self.stale or sources is not self._sources:
             for kernel in self.epoch_kernels:
                 kernel()
             self._compute_whole(batch.source.data_leaves)
             self._sources, self.stale = sources, False
-        index = batch.index
         leaves = batch.source.data_leaves
-        for source, buffer in self.feeds:
-            full = leaves[source] if type(source) is int else self._whole[id(source)]
-            if type(index) is slice:
-                xp.copyto(buffer, full[index])
-            else:  # "wrap": no buffered bounds check (rows come from a permutation)
-                full.take(index, 0, buffer, mode="wrap")
+        return [(leaves[source] if type(source) is int else self._whole[id(source)], buffer)
+                for source, buffer in self.feeds]
 
     def _compute_whole(self, leaves):
         """Runs the hoisted ops on the whole data (see `rewrite.hoist_rows`)."""
@@ -104,6 +104,16 @@ class Program:
             xp.copyto(buffer, array)
         for kernel in self.kernels:
             kernel()
+
+
+def copy_rows(pairs, index):
+    """Copies rows `index` (a slice, or row numbers in range) of each pair's whole-data array
+    into its input buffer (`Program.feed_pairs`)."""
+    for full, buffer in pairs:
+        if type(index) is slice:
+            xp.copyto(buffer, full[index])
+        else:  # "wrap": no buffered bounds check (rows come from a permutation)
+            full.take(index, 0, buffer, mode="wrap")
 
 
 def plan(capture, returned, source_rows):

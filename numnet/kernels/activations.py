@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from numnet.backend import xp
+from numnet.backend import xp, zeros_operands
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
@@ -60,8 +60,25 @@ def _linear_grad(g, x, y, out=None):
     return _linear(g, out)
 
 
+def relu_operands(x, out):
+    """The `maximum(x_part, zeros, out=out_part)` calls' operands that make `relu(x)`
+    (`backend.zeros_operands`: NumPy vectorizes `maximum` of two arrays, not of an array
+    and 0); None where `x` and `out` are not arrays of one shape and dtype."""
+    if not (isinstance(x, xp.ndarray) and isinstance(out, xp.ndarray) and
+            x.shape == out.shape and x.dtype == out.dtype):
+        return None
+    return zeros_operands(x, out)
+
+
 def _relu(x, out=None):
-    return xp.maximum(x, 0, out=out)
+    if isinstance(x, xp.ndarray) and out is None:
+        out = xp.empty_like(x)
+    operands = relu_operands(x, out)
+    if operands is None:
+        return xp.maximum(x, 0, out=out)
+    for x_part, zeros, out_part in operands:
+        xp.maximum(x_part, zeros, out=out_part)
+    return out
 
 
 def _relu_grad(g, x, y, out=None):

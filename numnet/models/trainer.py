@@ -536,6 +536,8 @@ class Trainer:
                 train_function.begin_epoch()
                 callback_list.on_epoch_begin(epoch)
                 with data.train.epoch() as batches:
+                    if not (begin_hooks or want_batch_logs):  # no one reads a step's logs
+                        batches = train_function.replaying(batches)
                     for step, batch in batches:
                         if begin_hooks:
                             callback_list.on_train_batch_begin(step)

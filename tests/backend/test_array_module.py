@@ -1,6 +1,7 @@
 """`enclosing_rows`: the row-ordered rows a 2-D column slice is part of."""
 
 import numpy as np
+import pytest
 
 from numnet.backend import enclosing_rows
 
@@ -39,3 +40,43 @@ def test_anything_else_is_its_own_buffer():
     for view in others:
         rows, columns = enclosing_rows(view)
         assert rows is view and columns == slice(None)
+
+
+# ------------------------------------------------------------------ zeros_operands
+from numnet.backend import array_module  # noqa: E402
+from numnet.backend import zeros_operands  # noqa: E402
+
+
+@pytest.mark.parametrize("shape", [(32, 51), (3, 4, 5), (7,), (0, 5), (2 * array_module.ZEROS_CHUNK + 3,),
+                                   (5000, 51)])
+def test_zeros_operands_cover_the_array_in_blocks_of_rows(shape):
+    x = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
+    out = np.empty_like(x)
+    triples = zeros_operands(x, out)
+    covered = 0
+    for x_part, zeros, out_part in triples:
+        assert zeros.shape == x_part.shape == out_part.shape and zeros.dtype == x.dtype
+        assert not zeros.any() and not zeros.flags.writeable
+        assert zeros.size <= array_module.ZEROS_CHUNK
+        assert np.shares_memory(x_part, x) and np.shares_memory(out_part, out)
+        covered += len(x_part)
+    assert covered == len(x)
+    if x.size > array_module.ZEROS_CHUNK:
+        assert len(triples) > 1
+
+
+def test_zeros_operands_of_a_0d_array_and_of_rows_wider_than_the_chunk():
+    x = np.asarray(-2.5, dtype=np.float64)
+    [(part, zero, out)] = zeros_operands(x, x)
+    assert part is x and out is x and zero == 0 and zero.dtype == np.float64
+    wide = np.zeros((2, array_module.ZEROS_CHUNK + 1), dtype=np.float32)
+    assert zeros_operands(wide, wide) is None
+
+
+def test_zeros_operands_of_strided_views_keep_their_strides():
+    table = np.arange(32 * 51, dtype=np.float32).reshape(32, 51) - 800
+    view = table[:, :50]
+    triples = zeros_operands(view, view)
+    for part, zeros, out in triples:
+        np.maximum(part, zeros, out=out)
+    assert (table[:, :50] >= 0).all() and (table[:, 50] == np.arange(32 * 51)[50::51] - 800).all()

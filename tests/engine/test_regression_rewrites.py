@@ -142,3 +142,17 @@ def test_a_flattened_input_is_gathered_from_the_data_itself():
     (program,) = model.train_function.programs
     assert program.stats["hoisted"] == 1
     assert sorted(buffer.shape for _, buffer in program.feeds) == [(16, 1), (16, 12)]
+
+
+def test_a_relu_larger_than_the_shared_zeros_replays_in_blocks_with_the_eager_numbers():
+    """A replayed relu is `maximum` calls against shared zeros of at most `ZEROS_CHUNK`
+    entries each (`backend.zeros_operands`): a (128, 701) buffer takes two."""
+    from numnet.backend.array_module import ZEROS_CHUNK
+
+    model = _fit_both(units=(700, 7), batch_size=128)
+    (program,) = [p for p in model.train_function.programs if p.stats["fed"]
+                  and p.feeds[0][1].shape[0] == 128]
+    relu_calls = [k for k in program.kernels if getattr(k, "func", None) is np.maximum]
+    big = [k for k in relu_calls if k.args[1].shape[1:] == (701,)]
+    assert len(big) == 2 and sum(len(k.args[1]) for k in big) == 128
+    assert all(k.args[1].size <= ZEROS_CHUNK and not k.args[1].any() for k in relu_calls)

@@ -29,6 +29,7 @@ from numnet.autodiff.parameters import kernel_block, stacked_block
 from numnet.autodiff.tensor import keep_logits, kept_logits
 from numnet.kernels import ACTIVATIONS, LOSSES
 from numnet.kernels import losses as LOSSES_MODULE
+from numnet.kernels.activations import relu_operands
 
 
 def _second_order(g, inputs, output, needs, **attrs):
@@ -248,9 +249,17 @@ def _sigmoid_grad_bind(out, g, y):
 
 ACTIVATION_PRIMITIVES["tanh"][1].bind = _tanh_grad_bind
 ACTIVATION_PRIMITIVES["sigmoid"][1].bind = _sigmoid_grad_bind
+def _relu_bind(out, x):
+    """relu as bound `maximum` calls against shared zeros (`kernels.activations.relu_operands`)."""
+    operands = relu_operands(x, out)
+    if operands is None:
+        return partial(xp.maximum, x, _typed(0, x), out=out)
+    return [partial(xp.maximum, x_part, zeros, out=out_part) for x_part, zeros, out_part in operands]
+
+
+ACTIVATION_PRIMITIVES["relu"][0].bind = _relu_bind
 # Activations that are one ufunc call: bound directly (no Python frame per replay).
-for _name, _ufunc, _extra in (("relu", xp.maximum, (0,)), ("tanh", xp.tanh, ()),
-                              ("exponential", xp.exp, ())):
+for _name, _ufunc, _extra in (("tanh", xp.tanh, ()), ("exponential", xp.exp, ())):
     ACTIVATION_PRIMITIVES[_name][0].bind = (
         lambda out, x, _u=_ufunc, _e=_extra: partial(_u, x, *[_typed(e, x) for e in _e],
                                                      out=out))
@@ -679,16 +688,15 @@ def _stacked_bind(out, x, kernel, bias, activation, wide=None, out_wide=None):
     calls.append(partial(xp.matmul, wide, stacked_block(kernel, bias), out=out))
     if activation != "linear":
         whole = out_wide is not None and ACTIVATIONS[activation].keeps_one
-        calls.append(_activation_in_place(activation, out_wide if whole else out))
+        calls += _activation_in_place(activation, out_wide if whole else out)
     return calls
 
 
 def _activation_in_place(name, out):
-    """A replay call applying activation `name` to `out` in place."""
+    """The replay calls applying activation `name` to `out` in place."""
     bind = ACTIVATION_PRIMITIVES[name][0].bind
-    if bind is not None:
-        return bind(out, out)
-    return partial(ACTIVATIONS[name].forward, out, out)
+    calls = partial(ACTIVATIONS[name].forward, out, out) if bind is None else bind(out, out)
+    return calls if isinstance(calls, list) else [calls]
 
 
 def _param_grad_bind(out, x, dz, wide=None, update=None):
