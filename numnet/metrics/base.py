@@ -318,15 +318,6 @@ class Mean(Metric):
         self.total = self.add_variable(name="total")
         self.count = self.add_variable(name="count")
 
-    def _add_sum(self, total, count):
-        """Adds `total`, the sum of `count` per-sample values computed elsewhere.
-
-        The fused training step uses it to feed the loss tracker and metrics
-        from numbers the loss already computed.
-        """
-        self.total.data += total
-        self.count.data += count
-
     captured_update = True
 
     def update_state(self, values, sample_weight=None):
