@@ -7,7 +7,9 @@ adds into its output, for plain SGD steps, and which products a copy makes faste
 `calls` binds a compiled step's ufunc calls.
 """
 
-from numnet.backend.array_module import enclosing_rows, xp, to_numpy, zeros_operands
+from numnet.backend.array_module import (
+    ZEROS_CHUNK, enclosing_rows, shared_zeros, to_numpy, xp, zeros_operands,
+)
 from numnet.backend.calls import bound_ufunc, copies_left
 from numnet.backend.config import (
     backend, enable_unsafe_deserialization, epsilon, floatx, image_data_format, is_float_dtype,
@@ -33,6 +35,8 @@ __all__ = [
     "copies_left",
     "enclosing_rows",
     "zeros_operands",
+    "shared_zeros",
+    "ZEROS_CHUNK",
     "backend",
     "enable_unsafe_deserialization",
     "is_float_dtype",

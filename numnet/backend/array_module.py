@@ -1,5 +1,7 @@
 """One handle on the array library; numnet's layers never import NumPy's math directly."""
 
+import math
+
 import numpy
 
 xp = numpy
@@ -10,30 +12,36 @@ ZEROS_CHUNK = 1 << 16
 _SHARED_ZEROS = {}  # dtype -> a read-only vector of ZEROS_CHUNK zeros
 
 
+def shared_zeros(shape, dtype):
+    """A read-only array of zeros of `shape` and `dtype` (at most `ZEROS_CHUNK` entries),
+    viewing one vector shared by every caller (see `zeros_operands`)."""
+    zeros = _SHARED_ZEROS.get(dtype)
+    if zeros is None:
+        zeros = numpy.zeros(ZEROS_CHUNK, dtype=dtype)
+        zeros.flags.writeable = False
+        zeros = _SHARED_ZEROS.setdefault(zeros.dtype, zeros)
+    return zeros[:math.prod(shape)].reshape(shape)
+
+
 def zeros_operands(x, out):
     """`(x_part, zeros, out_part)` triples covering `x` and `out` (arrays of one shape) in
-    blocks of rows, `zeros` a read-only array of zeros shaped like the block; None when a
-    row alone holds more than `ZEROS_CHUNK` entries.
+    blocks of rows, `zeros` a read-only array of zeros shaped like the block
+    (`shared_zeros`); None when a row alone holds more than `ZEROS_CHUNK` entries.
 
     For a second operand of zero, NumPy's `maximum` of two arrays runs its vectorized loop
     where `maximum(x, 0)` does not: 3-4 times faster with numpy 2.4 (a relu of 32 x 301
-    float32 entries: 4.0 against 1.1 us). The zeros are shared, one vector per dtype, so
-    the speed costs no memory per call.
+    float32 entries: 4.0 against 1.1 us; `benchmarks/bench_elementwise.py`). The zeros are
+    shared, one vector per dtype, so the speed costs no memory per call.
     """
-    zeros = _SHARED_ZEROS.get(x.dtype)
-    if zeros is None:
-        zeros = numpy.zeros(ZEROS_CHUNK, dtype=x.dtype)
-        zeros.flags.writeable = False
-        zeros = _SHARED_ZEROS.setdefault(x.dtype, zeros)
-    if x.ndim == 0:
-        return [(x, zeros[0], out)]
-    row = x.size // x.shape[0] if x.shape[0] else 1
-    if row > ZEROS_CHUNK or row == 0:
+    if x.size <= ZEROS_CHUNK:
+        return [(x, shared_zeros(x.shape, x.dtype), out)]
+    row = x.size // x.shape[0]
+    if row > ZEROS_CHUNK:
         return None
     step = ZEROS_CHUNK // row
-    return [(x[start:start + step], zeros[:min(step, len(x) - start) * row].reshape(
-        (min(step, len(x) - start),) + x.shape[1:]), out[start:start + step])
-        for start in range(0, len(x), step)]
+    return [(x[start:start + step], shared_zeros((len(x[start:start + step]),) + x.shape[1:],
+                                                 x.dtype), out[start:start + step])
+            for start in range(0, len(x), step)]
 
 
 def to_numpy(array):

@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from numnet.backend import xp, zeros_operands
+from numnet.backend import ZEROS_CHUNK, shared_zeros, xp, zeros_operands
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
@@ -64,14 +64,17 @@ def relu_operands(x, out):
     """The `maximum(x_part, zeros, out=out_part)` calls' operands that make `relu(x)`
     (`backend.zeros_operands`: NumPy vectorizes `maximum` of two arrays, not of an array
     and 0); None where `x` and `out` are not arrays of one shape and dtype."""
-    if not (isinstance(x, xp.ndarray) and isinstance(out, xp.ndarray) and
+    if not (type(x) is xp.ndarray and type(out) is xp.ndarray and
             x.shape == out.shape and x.dtype == out.dtype):
         return None
     return zeros_operands(x, out)
 
 
 def _relu(x, out=None):
-    if isinstance(x, xp.ndarray) and out is None:
+    if type(x) is xp.ndarray and x.size <= ZEROS_CHUNK and (out is None or (
+            type(out) is xp.ndarray and out.shape == x.shape and out.dtype == x.dtype)):
+        return xp.maximum(x, shared_zeros(x.shape, x.dtype), out=out)  # (one block)
+    if type(x) is xp.ndarray and out is None:
         out = xp.empty_like(x)
     operands = relu_operands(x, out)
     if operands is None:

@@ -58,7 +58,8 @@ def test_zeros_operands_cover_the_array_in_blocks_of_rows(shape):
         assert zeros.shape == x_part.shape == out_part.shape and zeros.dtype == x.dtype
         assert not zeros.any() and not zeros.flags.writeable
         assert zeros.size <= array_module.ZEROS_CHUNK
-        assert np.shares_memory(x_part, x) and np.shares_memory(out_part, out)
+        assert x_part.size == 0 or (np.shares_memory(x_part, x) and
+                                    np.shares_memory(out_part, out))
         covered += len(x_part)
     assert covered == len(x)
     if x.size > array_module.ZEROS_CHUNK:
@@ -80,3 +81,16 @@ def test_zeros_operands_of_strided_views_keep_their_strides():
     for part, zeros, out in triples:
         np.maximum(part, zeros, out=out)
     assert (table[:, :50] >= 0).all() and (table[:, 50] == np.arange(32 * 51)[50::51] - 800).all()
+
+
+def test_shared_zeros_are_one_read_only_vector_per_dtype():
+    from numnet.backend import shared_zeros
+
+    a, b = shared_zeros((4, 5), np.float32), shared_zeros((7,), "float32")
+    assert a.shape == (4, 5) and b.shape == (7,) and a.dtype == b.dtype == np.float32
+    assert np.shares_memory(a, b) and not a.any() and not a.flags.writeable
+    with pytest.raises(ValueError):
+        a[0, 0] = 1.0
+    c = shared_zeros((3,), np.float64)
+    assert c.dtype == np.float64 and not np.shares_memory(a, c)
+    assert shared_zeros((), np.float32).shape == ()
