@@ -47,8 +47,8 @@ from numnet.backend import array_module  # noqa: E402
 from numnet.backend import zeros_operands  # noqa: E402
 
 
-@pytest.mark.parametrize("shape", [(32, 51), (3, 4, 5), (7,), (0, 5), (2 * array_module.ZEROS_CHUNK + 3,),
-                                   (5000, 51)])
+@pytest.mark.parametrize("shape", [(32, 51), (3, 4, 5), (7,), (0, 5),
+                                   (2 * array_module.ZEROS_CHUNK + 3,), (5000, 51)])
 def test_zeros_operands_cover_the_array_in_blocks_of_rows(shape):
     x = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
     out = np.empty_like(x)

@@ -249,12 +249,15 @@ def _sigmoid_grad_bind(out, g, y):
 
 ACTIVATION_PRIMITIVES["tanh"][1].bind = _tanh_grad_bind
 ACTIVATION_PRIMITIVES["sigmoid"][1].bind = _sigmoid_grad_bind
+
+
 def _relu_bind(out, x):
     """relu as bound `maximum` calls against shared zeros (`kernels.activations.relu_operands`)."""
     operands = relu_operands(x, out)
     if operands is None:
         return partial(xp.maximum, x, _typed(0, x), out=out)
-    return [partial(xp.maximum, x_part, zeros, out=out_part) for x_part, zeros, out_part in operands]
+    return [partial(xp.maximum, x_part, zeros, out=out_part)
+            for x_part, zeros, out_part in operands]
 
 
 ACTIVATION_PRIMITIVES["relu"][0].bind = _relu_bind
