@@ -135,3 +135,20 @@ def test_inside_a_stateless_scope_nothing_is_replayed():
             passed.append(step)
             train(batch)
     assert passed == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("options", [
+    {"steps_per_epoch": 5},
+    {"sample_weight": np.linspace(0.5, 2.0, len(X)).astype("float32")},
+    {"validation_split": 0.25, "shuffle": False},
+])
+def test_other_fit_options_replay_with_the_eager_numbers(options):
+    runs = []
+    for jit in ("auto", False):
+        model = _model(jit)
+        history = model.fit(X, Y, batch_size=8, epochs=3, verbose=0, **options)
+        runs.append((history.history, model.get_weights()))
+    (logs, weights), (eager_logs, eager_weights) = runs
+    assert logs == eager_logs
+    for mine, eager in zip(weights, eager_weights, strict=True):
+        np.testing.assert_array_equal(mine, eager)
