@@ -103,10 +103,13 @@ class Batch:
         """The batch as a structure of arrays, like the source's."""
         return self.source.rebuild(self.leaves())
 
-    def signature(self):
+    def rows(self):
+        """How many rows the batch has (its `index` selects them)."""
         index = self.index
-        rows = len(range(*index.indices(self.source.rows))) if type(index) is slice else len(index)
-        return rows, self.source.key
+        return len(range(*index.indices(self.source.rows))) if type(index) is slice else len(index)
+
+    def signature(self):
+        return self.rows(), self.source.key
 
 
 _SEEN_ONCE = object()  # the entry of a signature called once, not captured yet
@@ -184,17 +187,18 @@ class CompiledFunction:
         `__call__`, without its per-call checks, which nothing between two such steps can
         change.
         """
-        replay = None  # (source, signature, feed pairs, run) of the batches replayed here
+        source = rows = pairs = run = None  # of the batches replayed here
         for step, batch in batches:
-            if replay and batch.source is replay[0] and batch.signature() == replay[1]:
-                copy_rows(replay[2], batch.index)
-                replay[3]()
+            if batch.source is source and batch.rows() == rows:  # the signature replayed
+                copy_rows(pairs, batch.index)
+                run()
                 continue
             yield step, batch
-            entry = self._entries.get(batch.signature())
-            replay = type(entry) is Program and entry.valid() and self.enabled and not (
-                STATELESS.items or RECORDERS) and (batch.source, batch.signature(),
-                                                   entry.feed_pairs(batch), entry.run)
+            entry, source = self._entries.get(batch.signature()), None
+            if type(entry) is Program and entry.valid() and self.enabled and not (
+                    STATELESS.items or RECORDERS):
+                source, rows, pairs, run = (batch.source, batch.rows(), entry.feed_pairs(batch),
+                                            entry.run)
 
     def _eager(self, batch):
         IN_STEP.append(self)
@@ -218,18 +222,16 @@ class CompiledFunction:
             self._give_up(signature, capture.unusable)
         elif previous is None and not self._one_capture_enough():
             self._entries[signature] = (capture, result)
+        elif previous is not None and (why := difference(previous[0], capture)) is not None:
+            self._give_up(signature, why)
         else:
-            why = None if previous is None else difference(previous[0], capture)
-            if why is not None:
-                self._give_up(signature, why)
-            else:
-                if self.before_planning is not None:
-                    self.before_planning()
-                program = self._entries[signature] = plan(
-                    capture, result, batch.source_rows() if self.hoist else None)
-                if len(leaves) == 1 and batch.index == slice(None) and not program.hoisted and \
-                        all(source == 0 for source, _ in program.feeds):  # fed one whole array
-                    self._whole_arrays[leaves[0].shape, leaves[0].dtype] = program
+            if self.before_planning is not None:
+                self.before_planning()
+            program = self._entries[signature] = plan(
+                capture, result, batch.source_rows() if self.hoist else None)
+            if len(leaves) == 1 and batch.index == slice(None) and not program.hoisted and \
+                    all(source == 0 for source, _ in program.feeds):  # fed one whole array
+                self._whole_arrays[leaves[0].shape, leaves[0].dtype] = program
         return result
 
     def _one_capture_enough(self):
