@@ -498,9 +498,11 @@ class DataAdapter:
 
     def _whole_pass(self):
         """An epoch that is one new pass of known length: its batches, then the pass ends."""
-        for step, batch in enumerate(itertools.islice(self._pass, self.num_batches)):
-            self._seen = step + 1
-            yield step, batch
+        steps = itertools.count()
+        yield from zip(steps, itertools.islice(self._pass, self.num_batches))
+        # `zip` drew one step number more than it paired (a consumer that stops early
+        # closes this generator at the `yield from`, and the pass is then left as it is).
+        self._seen = next(steps) - 1
         if self._seen < self.num_batches:
             self._ran_out()
         else:
