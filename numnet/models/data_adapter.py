@@ -559,6 +559,9 @@ class DataAdapter:
                                               for leaf in flatten(structure)]}
 
 
+_CHUNK = 1024  # batches whose row indices an array pass makes at once
+
+
 class ArrayAdapter(DataAdapter):
     """Arrays (prepared by `prepare`) in batches of `batch_size`, shuffled each pass if asked.
 
@@ -591,15 +594,20 @@ class ArrayAdapter(DataAdapter):
         return ArrayAdapter(self.arrays, batch_size, self.shuffle, self.steps_per_epoch,
                             self.shard, self.call)
 
-    def _indices(self, order):
-        """The pass's row indices, batch by batch: made at once, in a list (cheaper per step
-        than a generator's)."""
+    def _index_chunks(self, order):
+        """The pass's row indices, batch by batch, in lists of up to `_CHUNK` batches: made a
+        list at a time (cheaper per step than a generator's item), without holding a whole
+        pass's index views at once."""
         batch = self.batch_size
-        if self.shard is None:  # (a slice past the end stops at it)
-            return [order[start:start + batch] for start in range(0, self.used, batch)] \
-                if order is not None else [slice(start, start + batch)
-                                           for start in range(0, self.used, batch)]
-        return list(self._shard_indices(order))
+        if self.shard is not None:
+            indices = self._shard_indices(order)
+            yield from iter(lambda: list(itertools.islice(indices, _CHUNK)), [])
+            return
+        starts = range(0, self.used, batch)  # (a slice past the end stops at it)
+        for first in range(0, len(starts), _CHUNK):
+            chunk = starts[first:first + _CHUNK]
+            yield [order[start:start + batch] for start in chunk] if order is not None else \
+                [slice(start, start + batch) for start in chunk]
 
     def _shard_indices(self, order):
         batch = self.batch_size
@@ -612,10 +620,12 @@ class ArrayAdapter(DataAdapter):
 
     def _new_pass(self):
         order = global_generator().permutation(self.n) if self.shuffle else None
+        chunks = self._index_chunks(order)
         if not self.streamed:
             source = self.source
-            return iter([Batch(source, index) for index in self._indices(order)])
-        return OrderedFetcher(self._gather, self._indices(order), workers=1,
+            return itertools.chain.from_iterable(
+                [Batch(source, index) for index in chunk] for chunk in chunks)
+        return OrderedFetcher(self._gather, itertools.chain.from_iterable(chunks), workers=1,
                               depth=PREFETCH_DEPTH)
 
     def _gather(self, index):
