@@ -161,7 +161,7 @@ def structure_builder(structure):
     """A function making `structure` again from the flat list of its leaves' new values (in
     `flatten` order): `pack_sequence_as` worked out once, for a structure rebuilt at every
     call (a compiled step's result)."""
-    return _builder(structure, iter(itertools.count()))
+    return _builder(structure, itertools.count())
 
 
 def _builder(structure, positions):

@@ -60,22 +60,23 @@ def _linear_grad(g, x, y, out=None):
     return _linear(g, out)
 
 
+def _alike_arrays(x, out):
+    return type(x) is xp.ndarray and type(out) is xp.ndarray and x.shape == out.shape and \
+        x.dtype == out.dtype
+
+
 def relu_operands(x, out):
     """The `maximum(x_part, zeros, out=out_part)` calls' operands that make `relu(x)`
     (`backend.zeros_operands`: NumPy vectorizes `maximum` of two arrays, not of an array
     and 0); None where `x` and `out` are not arrays of one shape and dtype."""
-    if not (type(x) is xp.ndarray and type(out) is xp.ndarray and
-            x.shape == out.shape and x.dtype == out.dtype):
-        return None
-    return zeros_operands(x, out)
+    return zeros_operands(x, out) if _alike_arrays(x, out) else None
 
 
 def _relu(x, out=None):
-    if type(x) is xp.ndarray and x.size <= ZEROS_CHUNK and (out is None or (
-            type(out) is xp.ndarray and out.shape == x.shape and out.dtype == x.dtype)):
-        return xp.maximum(x, shared_zeros(x.shape, x.dtype), out=out)  # (one block)
     if type(x) is xp.ndarray and out is None:
         out = xp.empty_like(x)
+    if _alike_arrays(x, out) and x.size <= ZEROS_CHUNK:  # one block, without the list
+        return xp.maximum(x, shared_zeros(x.shape, x.dtype), out=out)
     operands = relu_operands(x, out)
     if operands is None:
         return xp.maximum(x, 0, out=out)
