@@ -19,6 +19,7 @@ import ctypes
 import os
 
 from numnet.backend.array_module import xp
+from numnet.backend.threads import CROSSOVER_FLOPS
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 # (symbol prefix, symbol suffix, integer type): OpenBLAS as NumPy's wheels ship it
@@ -152,6 +153,43 @@ def product_into(a, b, c):
             _operand(a) is None or _operand(b) is None or 0 in a.shape or 0 in b.shape:
         return None
     return _bind(found, a, b, c)
+
+
+def scaling_product_into(a, b, c):
+    """`product_into` for calls with `beta != 1` (an SGD step with weight decay): one product,
+    or one per row block of `a` and `c` where `scaling_blocks` says so."""
+    whole = product_into(a, b, c)
+    edges = scaling_blocks(*a.shape, b.shape[1], c.dtype) if whole is not None else None
+    if edges is None:
+        return whole
+    blocks = [_bind(_gemm(c.dtype), a[start:stop], b, c[start:stop])
+              for start, stop in zip(edges, edges[1:])]
+
+    def product(alpha, beta):
+        for block in blocks:
+            block(alpha, beta)
+    return product
+
+
+def scaling_blocks(rows, inner, columns, dtype, direct_path=None):
+    """Row edges splitting a `(rows, inner) @ (inner, columns)` product called with
+    `beta != 1` into blocks that each take the direct path, or None to keep one product.
+
+    Above the direct path's size, OpenBLAS scales all of `c` by `beta` in a pass of its
+    own before it adds the product; on the direct path it scales as it adds. So where
+    that path exists (`direct_path`, default `has_direct_path()`) and one thread does the
+    product (below `threads.CROSSOVER_FLOPS`), blocks pay: for W6's 784 x 300 kernel at
+    batch 32, eight blocks take 159 us against 178 us for one product, which takes 158 us
+    with `beta = 1` (benchmarks/README.md, 2026-11-30).
+    """
+    if direct_path is None:
+        direct_path = has_direct_path()
+    per_block = _DIRECT_PATH_LIMIT // max(1, inner * columns)
+    if not direct_path or xp.dtype(dtype) != xp.float32 or per_block == 0 or \
+            rows <= per_block or 2 * rows * inner * columns >= CROSSOVER_FLOPS:
+        return None
+    count = -(-rows // per_block)
+    return [rows * i // count for i in range(count + 1)]
 
 
 def _bind(found, a, b, c):

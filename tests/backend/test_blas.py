@@ -102,3 +102,25 @@ def test_a_dense_input_gradient_is_the_product_bound_or_not(rows, units, inputs)
         assert np.all(np.abs(out - exact) <= bound)
         # the tape's product (unbound) takes the same route
         np.testing.assert_array_equal(DENSE_INPUT_GRAD.compute(dz, kernel), out)
+
+
+def test_a_scaling_product_is_split_only_where_the_direct_path_pays():
+    edges = blas.scaling_blocks(784, 32, 300, "float32", direct_path=True)  # W6's kernel
+    assert edges == [784 * i // 8 for i in range(9)]
+    assert max(b - a for a, b in zip(edges, edges[1:])) * 32 * 300 <= 100 ** 3
+    assert blas.scaling_blocks(784, 32, 300, "float32", direct_path=False) is None
+    assert blas.scaling_blocks(784, 32, 300, "float64", direct_path=True) is None
+    assert blas.scaling_blocks(100, 32, 300, "float32", direct_path=True) is None  # small
+    assert blas.scaling_blocks(784, 256, 300, "float32", direct_path=True) is None  # threads
+    assert blas.scaling_blocks(10, 4000, 300, "float32", direct_path=True) is None  # wide
+
+
+@pytest.mark.parametrize("rows", [784, 785, 97])
+def test_a_scaling_product_computes_alpha_times_the_product_plus_beta_c(rows):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(32, rows)).astype("float32")
+    dz = rng.normal(size=(32, 300)).astype("float32")
+    c = rng.normal(size=(rows, 300)).astype("float32")
+    expected = 0.999 * c.astype("float64") - 0.01 * (x.T.astype("float64") @ dz)
+    blas.scaling_product_into(x.T, dz, c)(-0.01, 0.999)
+    np.testing.assert_allclose(c, expected, rtol=2e-6, atol=2e-6)

@@ -730,7 +730,7 @@ def _fused_sgd_call(product, out, a, dz, update):
         kernel_part = bias_part = None
     else:
         whole = None
-        kernel_part = blas.product_into(a[:-1], dz, weights[:-1])
+        kernel_part = blas.scaling_product_into(a[:-1], dz, weights[:-1])
         bias_part = blas.product_into(a[-1:], dz, weights[-1:])
         decayed = xp.empty(weights[:-1].shape, dtype=weights.dtype)
 
