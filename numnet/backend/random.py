@@ -36,10 +36,11 @@ def uniform_at_least(generator, shape, threshold, out=None):
     the comparison is one of the raw 32-bit draws with an integer threshold, and no float
     array is made. PCG64 (NumPy's default) makes its 32-bit draws as the two halves of a
     64-bit one, low half first, keeping the high half pending for the next draw; so on a
-    little-endian machine `random_raw` gives them in order, once a pending half is used.
-    A pending half (first) and a last odd draw (which leaves one pending) are drawn as
-    floats. Another bit generator, a `SeedGenerator`, or a NumPy whose PCG64 is found to
-    work otherwise (`raw_route_confirmed`) takes the float draws throughout.
+    little-endian machine `random_raw` gives them in order. A half pending in the
+    generator is used first, and a half left over at the end is left pending there, as
+    NumPy's own draws do (`_PendingHalf`). Another bit generator, a `SeedGenerator`, or a
+    NumPy whose PCG64 is found to work otherwise (`raw_route_confirmed`) takes the float
+    draws.
     """
     target = out if out is not None and out.flags.c_contiguous else np.empty(shape, dtype=bool)
     uniform_at_least_kernel(target, threshold)(generator)
@@ -57,12 +58,12 @@ def uniform_at_least_kernel(out, threshold):
     size = flat.size
     threshold32 = np.float32(threshold)
     lowest = lowest_kept_bits(threshold) if _LITTLE_ENDIAN and 0.0 <= threshold < 1.0 else None
-    routes = {}  # pending half or not -> (whether one float comes first, raw pairs' view, pairs, odd)
+    routes = {}  # pending half or not -> (entries from raw draws, their view, the draws, odd)
     for pending in (False, True):
         first = int(pending and size > 0)
-        pairs, odd = divmod(size - first, 2)
-        routes[pending] = (first, flat[first:first + 2 * pairs], pairs, odd)
-    last = [None, None]  # the bit generator seen last, and its pending-half flag
+        count = size - first
+        routes[pending] = (count, flat[first:], (count + 1) // 2, count % 2)
+    last = [None, None]  # the bit generator seen last, and its `_PendingHalf`
 
     def draw(generator):
         bits = getattr(generator, "bit_generator", None)
@@ -70,38 +71,54 @@ def uniform_at_least_kernel(out, threshold):
             np.greater_equal(generator.random(out.shape, dtype=np.float32), threshold32, out=out)
             return out
         if bits is not last[0]:
-            last[0], last[1] = bits, _pending_half_flag(bits)
-        first, view, pairs, odd = routes[bool(last[1].value)]
-        if first:
-            flat[0] = generator.random(dtype=np.float32) >= threshold32
-        if pairs:
-            np.greater_equal(bits.random_raw(pairs).view(np.uint32), lowest, out=view)
-        if odd:
-            flat[-1] = generator.random(dtype=np.float32) >= threshold32
+            last[0], last[1] = bits, _PendingHalf(bits)
+        pending = last[1]
+        count, view, draws, odd = routes[bool(pending.flag.value)]
+        if count < size:  # the pending half is the first entry's draw
+            flat[0] = pending.bits.value >= lowest
+            pending.flag.value = 0
+        if draws:
+            halves = bits.random_raw(draws).view(np.uint32)
+            np.greater_equal(halves[:count], lowest, out=view)
+            if odd:  # the last draw's high half is left pending
+                pending.bits.value, pending.flag.value = int(halves[-1]), 1
         return out
     return draw
+
+
+class _PendingHalf:
+    """A PCG64's C fields for a pending half draw, read and written in place (ctypes): its
+    flag, and the 32 bits (right after the flag, after the pointer to the 128-bit state)."""
+
+    __slots__ = ("flag", "bits")
+
+    def __init__(self, bit_generator):
+        address = bit_generator.ctypes.state_address + ctypes.sizeof(ctypes.c_void_p)
+        self.flag = ctypes.c_int.from_address(address)
+        self.bits = ctypes.c_uint32.from_address(address + ctypes.sizeof(ctypes.c_int))
 
 
 def raw_route_confirmed():
     """Whether this NumPy's PCG64 works as `uniform_at_least` relies on, checked once on
     scratch generators: its float32 uniforms are `(bits >> 8) * 2**-24` of the halves of
-    `random_raw`'s draws, low half first, and its C state keeps the pending-half flag right
-    after the pointer to the 128-bit state (where `_pending_half_flag` reads it)."""
+    `random_raw`'s draws, low half first, and its C state keeps a pending half where
+    `_PendingHalf` reads and writes it."""
     if _RAW_ROUTE_CONFIRMED[0] is None:
         floats = np.random.Generator(np.random.PCG64(7)).random(6, dtype=np.float32)
         raw = np.random.PCG64(7).random_raw(3).view(np.uint32) if _LITTLE_ENDIAN else None
         same = raw is not None and np.array_equal((raw >> 8) * 2.0**-24, floats)
-        scratch, flags = np.random.PCG64(0), []
+        scratch, seen = np.random.PCG64(0), []
+        pending = _PendingHalf(scratch)
         for _ in range(3):  # no half pending, one, none again
-            flags.append((_pending_half_flag(scratch).value, scratch.state["has_uint32"]))
+            state = scratch.state
+            seen.append((pending.flag.value, state["has_uint32"],
+                         pending.bits.value == state["uinteger"]))
             np.random.Generator(scratch).random(dtype=np.float32)
-        _RAW_ROUTE_CONFIRMED[0] = same and flags == [(0, 0), (1, 1), (0, 0)]
+        pending.bits.value, pending.flag.value = 0xABCDEF00, 1  # a half left pending
+        written = np.random.Generator(scratch).random(dtype=np.float32) == 0xABCDEF * 2.0**-24
+        _RAW_ROUTE_CONFIRMED[0] = bool(same and written) and scratch.state["has_uint32"] == 0 \
+            and seen == [(0, 0, True), (1, 1, True), (0, 0, True)]
     return _RAW_ROUTE_CONFIRMED[0]
-
-
-def _pending_half_flag(bits):
-    """PCG64 `bits`' C flag saying a half draw is pending (a ctypes int read in place)."""
-    return ctypes.c_int.from_address(bits.ctypes.state_address + ctypes.sizeof(ctypes.c_void_p))
 
 
 _RAW_ROUTE_CONFIRMED = [None]

@@ -76,9 +76,10 @@ def test_the_raw_route_is_checked_once_and_the_float_route_gives_the_same(monkey
     monkeypatch.setattr(backend_random, "_RAW_ROUTE_CONFIRMED", [confirmed])
     assert backend_random.raw_route_confirmed() is (confirmed is None)  # NumPy's, as checked
     bits = np.random.PCG64(7)
-    flag = backend_random._pending_half_flag(bits)
+    pending = backend_random._PendingHalf(bits)
     for _ in range(3):
-        assert flag.value == bits.state["has_uint32"]
+        assert pending.flag.value == bits.state["has_uint32"]
+        assert pending.bits.value == bits.state["uinteger"]
         np.random.Generator(bits).random(dtype=np.float32)
     ours, theirs = np.random.default_rng(3), np.random.default_rng(3)
     for shape in [(5,), (4, 4), (3,)]:
@@ -86,3 +87,22 @@ def test_the_raw_route_is_checked_once_and_the_float_route_gives_the_same(monkey
                                       theirs.random(shape, dtype=np.float32) >= np.float32(0.6))
     for a, b in zip(_next_draws(ours), _next_draws(theirs)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_pending_half_and_an_odd_count_stay_on_the_raw_draws():
+    class Counting(np.random.Generator):
+        floats = 0
+
+        def random(self, *args, **kwargs):
+            Counting.floats += 1
+            return super().random(*args, **kwargs)
+
+    ours = Counting(np.random.PCG64(4))
+    theirs = np.random.default_rng(4)
+    ours.random(dtype=np.float32), theirs.random(dtype=np.float32)  # a half pending
+    Counting.floats = 0
+    for shape in [(9,), (4, 4), (7,), (1,), (6,)]:  # pending before and after: both ways
+        np.testing.assert_array_equal(uniform_at_least(ours, shape, 0.3),
+                                      theirs.random(shape, dtype=np.float32) >= np.float32(0.3))
+    assert Counting.floats == 0
+    np.testing.assert_array_equal(ours.random(5, dtype=np.float32), theirs.random(5, dtype=np.float32))
