@@ -179,8 +179,8 @@ def scaling_blocks(rows, inner, columns, dtype, direct_path=None):
     own before it adds the product; on the direct path it scales as it adds. So where
     that path exists (`direct_path`, default `has_direct_path()`) and one thread does the
     product (below `threads.CROSSOVER_FLOPS`), blocks pay: for W6's 784 x 300 kernel at
-    batch 32, eight blocks take 159 us against 178 us for one product, which takes 158 us
-    with `beta = 1` (benchmarks/README.md, 2026-11-30).
+    batch 32, eight blocks take 162 us against 180 us for one product, which takes 164 us
+    with `beta = 1` (`benchmarks/bench_w6_kernels.py`, 2026-11-30).
     """
     if direct_path is None:
         direct_path = has_direct_path()

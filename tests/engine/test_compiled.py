@@ -13,6 +13,7 @@ import pytest
 import numnet as keras
 from numnet import ops
 from numnet.autodiff.ops.nn import kept_logits
+from numnet.backend import blas
 
 RNG = np.random.default_rng(0)
 N = 48  # 6 batches of 8: captured on step 1 (and 2 with code of the user's), then replayed
@@ -661,11 +662,23 @@ def test_the_fused_sgd_step_in_other_models(case):
 
 
 def test_a_fused_update_without_a_direct_blas_call_takes_numpy_calls(monkeypatch):
-    from numnet.backend import blas
     monkeypatch.setattr(blas, "product_into", lambda a, b, c: None)
     for model in SGD_MODELS:
         test_plain_sgd_updates_the_weights_inside_the_gradient_products("changed mid-epoch",
                                                                         model)
+
+
+@pytest.mark.skipif(not blas.available("float32"), reason="no direct BLAS call here")
+def test_a_decayed_product_split_in_row_blocks_gives_the_eager_numbers(monkeypatch):
+    split = []
+
+    def three_blocks(rows, inner, columns, dtype, direct_path=None):
+        split.append(rows)  # every product with weight decay, split however large it is
+        return [rows * i // 3 for i in range(4)]
+    monkeypatch.setattr(blas, "scaling_blocks", three_blocks)
+    test_plain_sgd_updates_the_weights_inside_the_gradient_products("changed mid-epoch",
+                                                                    "L2 and Dropout")
+    assert sorted(set(split)) == [6, 12]  # both regularized kernels' rows
 
 
 class GradientNorm(keras.Model):
@@ -802,7 +815,6 @@ def test_wider_layers_replay_their_input_gradients_with_the_eager_numbers():
     """Batches of 32 through Dense(120) and Dense(60): the 60-unit layer's input gradient
     is in the range where it is multiplied through a column-ordered copy of `dz` when
     NumPy's BLAS has a direct small-matrix path (`blas.copy_left_pays`), replayed or not."""
-    from numnet.backend import blas
 
     x, y = _data((20,), (3,), seed=5)
     x, y = np.concatenate([x, x]), np.concatenate([y, y])  # 96 rows: 3 batches of 32
@@ -827,7 +839,6 @@ def test_a_custom_layers_matmul_replays_its_backward_products_with_the_eager_num
     """The textbook's own Dense (`ops.matmul(x, kernel) + bias`): its input gradient
     `g @ kernel.T` is a product with a transposed right operand, replayed through a
     column-ordered copy of `g` where `blas.copy_left_pays` says so."""
-    from numnet.backend import blas
 
     class MyDense(keras.layers.Layer):
         def __init__(self, units, activation=None, **kwargs):
