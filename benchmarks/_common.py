@@ -103,6 +103,16 @@ class Timer:
         return False
 
 
+def per_call(function, calls):
+    """A round for `interleave`: `calls` calls of `function`, returning seconds per call."""
+    def run():
+        with Timer() as t:
+            for _ in range(calls):
+                function()
+        return t.elapsed / calls
+    return run
+
+
 def interleave(impls, rounds, warmup=1):
     """Runs `impls` (name -> callable returning seconds) round-robin.
 

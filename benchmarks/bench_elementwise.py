@@ -21,15 +21,6 @@ SHAPES = {"W2 hidden (32 x 51)": (32, 51), "W1 first hidden (32 x 301)": (32, 30
           "W2 validation chunk (3,870 x 50)": (3870, 50)}
 
 
-def _timed(function, calls):
-    def run():
-        with _common.Timer() as t:
-            for _ in range(calls):
-                function()
-        return t.elapsed / calls
-    return run
-
-
 def main():
     parser = _common.make_parser(__doc__.splitlines()[0], rounds=7)
     parser.add_argument("--calls", type=int, default=2000, help="calls per timed round")
@@ -55,8 +46,8 @@ def main():
         }
         calls = max(10, args.calls * 1632 // x.size)
         print(f"\n{title}: {calls} calls per round")
-        results = _common.interleave({name: _timed(f, calls) for name, f in impls.items()},
-                                     args.rounds, args.warmup)
+        timed = {name: _common.per_call(f, calls) for name, f in impls.items()}
+        results = _common.interleave(timed, args.rounds, args.warmup)
         _common.print_table(results, refs=("maximum(x, 0)",))
 
 

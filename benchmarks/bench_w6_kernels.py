@@ -27,15 +27,6 @@ BATCH, INPUTS, UNITS, RATE = 32, 784, 300, 0.2
 LEARNING_RATE, DECAY = 0.01, 2e-4  # L2(1e-4): the gradient's factor is 2e-4
 
 
-def _timed(function, calls):
-    def run():
-        with _common.Timer() as t:
-            for _ in range(calls):
-                function()
-        return t.elapsed / calls
-    return run
-
-
 def product_impls():
     """The first layer's fused SGD step: its kernel rows and its bias row."""
     rng = np.random.default_rng(0)
@@ -92,8 +83,8 @@ def main():
     }
     for title, (impls, ref) in sections.items():
         print(f"\n{title}: {args.calls} calls per round")
-        results = _common.interleave({name: _timed(f, args.calls) for name, f in impls.items()},
-                                     args.rounds, args.warmup)
+        timed = {name: _common.per_call(f, args.calls) for name, f in impls.items()}
+        results = _common.interleave(timed, args.rounds, args.warmup)
         _common.print_table(results, refs=(ref,))
 
 

@@ -105,4 +105,5 @@ def test_a_pending_half_and_an_odd_count_stay_on_the_raw_draws():
         np.testing.assert_array_equal(uniform_at_least(ours, shape, 0.3),
                                       theirs.random(shape, dtype=np.float32) >= np.float32(0.3))
     assert Counting.floats == 0
-    np.testing.assert_array_equal(ours.random(5, dtype=np.float32), theirs.random(5, dtype=np.float32))
+    np.testing.assert_array_equal(ours.random(5, dtype=np.float32),
+                                  theirs.random(5, dtype=np.float32))
