@@ -461,11 +461,6 @@ def _load_model(path):
         raise CommandError(f"cannot load the model {path!r}: {error}") from error
 
 
-def _to_builtin(value):
-    value = np.asarray(value)
-    return value.item() if value.ndim == 0 else value.tolist()
-
-
 def _warn(message):
     message = str(message)
     if message.startswith(f"{PROG}: "):  # the library's own messages already say "numnet:"

@@ -28,13 +28,6 @@ def _node_of(tensor):
     return layer._inbound_nodes[node_index]
 
 
-def _node_index(node):
-    for i, candidate in enumerate(node.layer._inbound_nodes):
-        if candidate is node:
-            return i
-    raise ValueError(f"Node of layer '{node.layer.name}' is not among its inbound nodes.")
-
-
 @register_builtin("keras.src.models.functional")
 class Functional(Model):
     """A model made of layers called on symbolic `Input` tensors.
