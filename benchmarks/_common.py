@@ -103,6 +103,17 @@ class Timer:
         return False
 
 
+def per_call_args(doc, title, calls):
+    """The options of a per-call kernel benchmark (`--calls` among them), parsed, with the
+    threads limited and the header printed."""
+    parser = make_parser(doc.splitlines()[0], rounds=7)
+    parser.add_argument("--calls", type=int, default=calls, help="calls per timed round")
+    args = parser.parse_args()
+    limit_threads(args.threads)
+    header(title, args)
+    return args
+
+
 def per_call(function, calls):
     """A round for `interleave`: `calls` calls of `function`, returning seconds per call."""
     def run():

@@ -22,11 +22,7 @@ SHAPES = {"W2 hidden (32 x 51)": (32, 51), "W1 first hidden (32 x 301)": (32, 30
 
 
 def main():
-    parser = _common.make_parser(__doc__.splitlines()[0], rounds=7)
-    parser.add_argument("--calls", type=int, default=2000, help="calls per timed round")
-    args = parser.parse_args()
-    _common.limit_threads(args.threads)
-    _common.header("elementwise kernels: us per call (float32, in place)", args)
+    args = _common.per_call_args(__doc__, "elementwise kernels: us per call (float32, in place)", calls=2000)
     relu = ACTIVATIONS["relu"].forward
     for title, shape in SHAPES.items():
         x = np.random.default_rng(0).normal(size=shape).astype(np.float32)

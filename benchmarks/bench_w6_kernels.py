@@ -67,11 +67,7 @@ def mask_impls():
 
 
 def main():
-    parser = _common.make_parser(__doc__.splitlines()[0], rounds=7)
-    parser.add_argument("--calls", type=int, default=300, help="calls per timed round")
-    args = parser.parse_args()
-    _common.limit_threads(args.threads)
-    _common.header("W6's extra kernels: us per call (float32)", args)
+    args = _common.per_call_args(__doc__, "W6's extra kernels: us per call (float32)", calls=300)
     kernel = np.random.default_rng(2).normal(size=INPUTS * UNITS).astype(np.float32)
     sections = {
         "first layer's SGD product (785 x 300 block, batch 32)": (
