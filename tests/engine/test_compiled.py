@@ -815,7 +815,6 @@ def test_wider_layers_replay_their_input_gradients_with_the_eager_numbers():
     """Batches of 32 through Dense(120) and Dense(60): the 60-unit layer's input gradient
     is in the range where it is multiplied through a column-ordered copy of `dz` when
     NumPy's BLAS has a direct small-matrix path (`blas.copy_left_pays`), replayed or not."""
-
     x, y = _data((20,), (3,), seed=5)
     x, y = np.concatenate([x, x]), np.concatenate([y, y])  # 96 rows: 3 batches of 32
     models = []
