@@ -49,8 +49,9 @@ def product_impls():
             bias(-LEARNING_RATE, 1.0)
         return step
     edges = blas.scaling_blocks(INPUTS, BATCH, UNITS, np.float32)
+    split = f"{len(edges) - 1} row blocks" if edges else "one product, not split here"
     return {"decay, one product": decayed(one),
-            f"decay, {len(edges) - 1 if edges else 1} row blocks (numnet)": decayed(blocks),
+            f"decay, {split} (numnet)": decayed(blocks),
             "plain SGD, one product (beta = 1)": lambda: whole(-LEARNING_RATE, 1.0)}
 
 

@@ -39,7 +39,7 @@ def zeros_operands(x, out):
     if row > ZEROS_CHUNK:
         return None
     step = ZEROS_CHUNK // row
-    return [(x[start:start + step], shared_zeros((len(x[start:start + step]),) + x.shape[1:],
+    return [(x[start:start + step], shared_zeros((min(step, len(x) - start),) + x.shape[1:],
                                                  x.dtype), out[start:start + step])
             for start in range(0, len(x), step)]
 

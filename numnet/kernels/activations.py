@@ -61,6 +61,7 @@ def _linear_grad(g, x, y, out=None):
 
 
 def _alike_arrays(x, out):
+    """Whether `x` and `out` are NumPy arrays of one shape and dtype."""
     return type(x) is xp.ndarray and type(out) is xp.ndarray and x.shape == out.shape and \
         x.dtype == out.dtype
 
